@@ -1,0 +1,87 @@
+/**
+ * Exact decimals for every amount, price, quantity and weight.
+ *
+ * Keel uses its own big.js constructor so that its settings never leak into, or
+ * depend on, other code in the same process. It is strict: a JavaScript number
+ * can never silently become a money value, only a string can.
+ */
+import Big from "big.js"
+
+export type Decimal = Big
+
+/** Significant places kept by the (rare) divisions: weights and pro-rata factors. */
+const DIVISION_PLACES = 12
+
+export const Decimal: Big.BigConstructor = (() => {
+  const D = Big()
+  D.strict = true
+  D.DP = DIVISION_PLACES
+  D.RM = D.roundHalfUp
+  // Never switch to exponential notation in toString().
+  D.NE = -1_000_000
+  D.PE = 1_000_000
+  return D
+})()
+
+export const ZERO: Decimal = new Decimal("0")
+export const ONE: Decimal = new Decimal("1")
+export const HALF: Decimal = new Decimal("0.5")
+
+/** What a file or caller may give for a decimal: a string, or a number written in JSON/YAML. */
+export type DecimalInput = string | number
+
+/**
+ * The representable domain. Anything outside it is a typed error, never a guess:
+ * 15 integer digits is a thousand trillion, far above any real account, and
+ * 20 decimal places is finer than any broker's quantity or price increment.
+ */
+export const DecimalLimits = { integerDigits: 15, decimalPlaces: 20 } as const
+
+const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i
+
+/** Why an input is not a usable decimal, in words that fit "expected …". */
+export type DecimalProblem = "not-a-number" | "out-of-range"
+
+/**
+ * Parses a decimal from a string or a JSON number. Numbers are read through their
+ * shortest round-trip text (`0.1` stays `0.1`), never through binary arithmetic.
+ */
+export const parseDecimal = (input: unknown): Decimal | DecimalProblem => {
+  let text: string
+  if (typeof input === "string") text = input.trim()
+  else if (typeof input === "number" && Number.isFinite(input)) text = String(input)
+  else return "not-a-number"
+  if (text.length > 64 || !NUMERIC.test(text)) return "not-a-number"
+  const d = new Decimal(text[0] === "+" ? text.slice(1) : text)
+  if (isZero(d)) return ZERO
+  const places = d.c.length - 1 - d.e
+  if (d.e >= DecimalLimits.integerDigits || places > DecimalLimits.decimalPlaces) return "out-of-range"
+  return d
+}
+
+export const isZero = (d: Decimal): boolean => d.c[0] === 0
+
+export const isNegative = (d: Decimal): boolean => d.s < 0 && !isZero(d)
+
+export const isPositive = (d: Decimal): boolean => d.s > 0 && !isZero(d)
+
+export const max = (a: Decimal, b: Decimal): Decimal => (a.gte(b) ? a : b)
+
+export const min = (a: Decimal, b: Decimal): Decimal => (a.lte(b) ? a : b)
+
+/** A double-precision estimate, used only to choose quantities; money stays exact. */
+export const estimate = (d: Decimal): number => {
+  // Horner over the digit array: faster than toString + parseFloat, and deterministic.
+  const c = d.c
+  let n = 0
+  for (let i = 0; i < c.length; i++) n = n * 10 + (c[i] as number)
+  const shift = d.e - (c.length - 1)
+  const scaled = shift >= 0 ? n * 10 ** shift : n / 10 ** -shift
+  return d.s < 0 ? -scaled : scaled
+}
+
+/** An exact decimal from a whole number of units chosen in floating point. */
+export const fromInteger = (n: number): Decimal => new Decimal(n.toFixed(0))
+
+/** Plain notation, never exponential, exactly as stored. */
+export const format = (d: Decimal): string => d.toFixed()

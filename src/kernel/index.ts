@@ -1,0 +1,17 @@
+/**
+ * Keel's kernel: pure, total, exact. weights → plan → deltas → orders.
+ * No I/O, no clock, no randomness; every input yields a result or an InvalidInput.
+ */
+export * from "./decimal.ts"
+export * from "./errors.ts"
+export * from "./policy.ts"
+export * from "./snapshot.ts"
+export * from "./targets.ts"
+export * from "./prices.ts"
+export * from "./warnings.ts"
+export * from "./plan.ts"
+export * from "./deltas.ts"
+export * from "./allocation.ts"
+export * from "./orders.ts"
+export * from "./rebalance.ts"
+export type { Read } from "./input.ts"

@@ -1,0 +1,160 @@
+/**
+ * Orders: the sell phase, then the buy phase, from the deltas.
+ *
+ * Sells are priced at the sell price and raise cash. Buys may spend
+ * cash + sell proceeds − the cash target (which is never below the reserve), and no more.
+ * When that is short, buys are trimmed pro rata (see allocation.ts). An order worth less
+ * than minOrderValue is dropped with a warning; a dropped buy frees its cash for the others.
+ */
+import { allocate, type Candidate } from "./allocation.ts"
+import { type Decimal, estimate, format, fromInteger, isZero, ZERO } from "./decimal.ts"
+import { type Delta, sellQuantity, type Side } from "./deltas.ts"
+import type { Plan, Reason } from "./plan.ts"
+import type { Attribution } from "./targets.ts"
+import { type Warning, warning } from "./warnings.ts"
+
+export type Phase = "sell" | "buy"
+
+export interface Order {
+  readonly symbol: string
+  readonly side: Side
+  readonly quantity: Decimal
+  /** The price the plan assumed: the sell price, or the buffered buy price. */
+  readonly price: Decimal
+  /** quantity × price. */
+  readonly value: Decimal
+  readonly phase: Phase
+  readonly attribution: Attribution
+}
+
+export interface Orders {
+  /** Sell phase first, then buy phase; each in symbol order. */
+  readonly orders: ReadonlyArray<Order>
+  readonly cash: {
+    readonly before: Decimal
+    /** before + sell values − buy values, at the orders' own prices. */
+    readonly after: Decimal
+    readonly reserve: Decimal
+  }
+  /** Why a wanted trade produced no order. */
+  readonly skipped: ReadonlyMap<string, Reason>
+  readonly warnings: ReadonlyArray<Warning>
+}
+
+const order = (delta: Delta, quantity: Decimal, price: Decimal, phase: Phase): Order => ({
+  symbol: delta.line.symbol,
+  side: delta.side,
+  quantity,
+  price,
+  value: quantity.times(price),
+  phase,
+  attribution: delta.line.attribution
+})
+
+export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
+  const policy = plan.market.policy
+  const warnings: Array<Warning> = []
+  const skipped = new Map<string, Reason>()
+  const small = (o: Order): boolean => {
+    if (!o.value.lt(policy.minOrderValue)) return false
+    skipped.set(o.symbol, "below-min-order-value")
+    warnings.push(
+      warning("BELOW_MIN_ORDER_VALUE", `${o.symbol}: ${o.side} worth ${format(o.value)} is below minOrderValue ${format(policy.minOrderValue)}; dropped`, o.symbol)
+    )
+    return true
+  }
+
+  const sells: Array<Order> = []
+  let proceeds = ZERO
+  const buys: Array<Delta> = []
+  for (const delta of planned) {
+    if (delta.side === "buy") {
+      buys.push(delta)
+      continue
+    }
+    const quantity = sellQuantity(delta)
+    if (isZero(quantity)) {
+      skipped.set(delta.line.symbol, "rounds-to-current")
+      continue
+    }
+    const o = order(delta, quantity, delta.line.prices.sell!.price, "sell")
+    if (small(o)) continue
+    sells.push(o)
+    proceeds = proceeds.plus(o.value)
+  }
+
+  const available = plan.cash.plus(proceeds)
+  const budget = available.minus(plan.cashTarget)
+  const bought = buyOrders(plan, buys, budget, small, skipped, warnings)
+  let after = available
+  for (const o of bought) after = after.minus(o.value)
+  return {
+    orders: [...sells, ...bought],
+    cash: { before: plan.cash, after, reserve: plan.reserve },
+    skipped,
+    warnings
+  }
+}
+
+const buyOrders = (
+  plan: Plan,
+  buys: ReadonlyArray<Delta>,
+  budget: Decimal,
+  small: (o: Order) => boolean,
+  skipped: Map<string, Reason>,
+  warnings: Array<Warning>
+): ReadonlyArray<Order> => {
+  if (buys.length === 0) return []
+  if (!budget.gt(ZERO)) {
+    warnings.push(warning("NO_CASH_FOR_BUYS", `cash after sells is at or below the cash target ${format(plan.cashTarget)}: no buys`))
+    for (const delta of buys) skipped.set(delta.line.symbol, "no-cash")
+    return []
+  }
+  const search = plan.market.policy.shares === "whole"
+  let active = buys
+  for (;;) {
+    for (const delta of active) skipped.delete(delta.line.symbol)
+    const candidates: Array<Candidate> = active.map((delta) => {
+      const line = delta.line
+      const step = estimate(delta.increment)
+      const buyPrice = line.prices.buy!
+      return {
+        stepValue: step * line.prices.valuation!.estimate,
+        stepCost: step * buyPrice.estimate,
+        stepCostExact: delta.increment.times(buyPrice.price),
+        error: estimate(line.value!) - estimate(line.targetValue),
+        floor: delta.floorSteps,
+        ceil: delta.ceilSteps
+      }
+    })
+    // The cash line's error before any buy is the whole budget: cash above its target.
+    const allocation = allocate(candidates, budget, estimate(budget), search)
+    const out: Array<Order> = []
+    const kept: Array<Delta> = []
+    let dropped = false
+    for (let i = 0; i < active.length; i++) {
+      const delta = active[i]!
+      const steps = allocation.steps[i]!
+      if (steps === 0) {
+        skipped.set(delta.line.symbol, delta.ceilSteps === 0 ? "rounds-to-current" : "no-cash")
+        continue
+      }
+      const o = order(delta, fromInteger(steps).times(delta.increment), delta.line.prices.buy!.price, "buy")
+      if (small(o)) {
+        dropped = true
+        continue
+      }
+      out.push(o)
+      kept.push(delta)
+    }
+    // A dropped buy frees cash that the others may use: allocate again without it.
+    if (dropped) {
+      active = kept
+      continue
+    }
+    if (allocation.trimmed) {
+      warnings.push(warning("BUYS_TRIMMED", `cash for buys (${format(budget)} after the cash target) is short: buys trimmed pro rata`))
+    }
+    return out
+  }
+}
