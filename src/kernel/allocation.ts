@@ -6,9 +6,14 @@
  * 1. Start every buy at the step just below its ideal quantity (floor).
  * 2. If that costs more than the budget, trim: scale every buy by budget ÷ cost and
  *    round down (each buy keeps the same share of its wanted quantity).
- * 3. Whole-share search (`search`): repeatedly add the step that lowers the error most
- *    (top-up); then try dropping one step, or swapping one step of one symbol for one of
- *    another, while the error falls. A buy never goes above the step just above its ideal.
+ * 3. Whole-share search (`search`): each buy may end one step either side of its
+ *    nearest-step target. With few buys (`EXACT_CANDIDATES`) every combination is tried,
+ *    so the result is the optimum of that box; with more, the step that lowers the error
+ *    most is added while one fits (top-up), then single drops and one-for-one swaps are
+ *    applied while they lower the error (swaps only up to `SWAP_CANDIDATES` buys and
+ *    two-for-one exchanges up to `PAIR_CANDIDATES`, where their quadratic and cubic cost
+ *    stays small next to the arithmetic). Up to `SWAP_CANDIDATES`, a second start that
+ *    fills the largest shortfall first is polished too, and the better result kept.
  *
  * Errors are estimated in double precision to pick moves; whether a move fits the budget
  * is decided exactly whenever the estimate is too close to call, so the budget holds.
@@ -24,8 +29,10 @@ export interface Candidate {
   readonly stepCostExact: Decimal
   /** (held × valuation price − target value) before any buy. */
   readonly error: number
-  readonly floor: number
-  readonly ceil: number
+  /** Target value. */
+  readonly target: number
+  /** The ideal number of steps (target ÷ price − held, in steps), estimated. */
+  readonly ideal: number
 }
 
 export interface Allocation {
@@ -34,6 +41,17 @@ export interface Allocation {
   /** True when the budget could not pay for every floor and buys were scaled down. */
   readonly trimmed: boolean
 }
+
+/** Up to this many buys, every combination within the box is tried (3^8 = 6,561). */
+const EXACT_CANDIDATES = 8
+/** Up to this many buys, one-for-one swaps are searched (a quadratic pass). */
+const SWAP_CANDIDATES = 64
+/** Up to this many buys, two-for-one exchanges are searched too (a cubic pass). */
+const PAIR_CANDIDATES = 24
+
+const floorOf = (c: Candidate): number => Math.max(0, Math.floor(c.ideal))
+const lowOf = (c: Candidate): number => Math.max(0, Math.round(c.ideal) - 1)
+const highOf = (c: Candidate): number => Math.max(0, Math.round(c.ideal) + 1)
 
 /** Relative slack under which an estimated budget check is re-done exactly. */
 const BUDGET_SLACK = 1e-9
@@ -62,11 +80,11 @@ export const allocate = (
   const n = candidates.length
   if (n === 0) return { steps: [], trimmed: false }
   if (!isPositive(budget)) {
-    return { steps: candidates.map(() => 0), trimmed: candidates.some((c) => c.floor > 0) }
+    return { steps: candidates.map(() => 0), trimmed: candidates.some((c) => floorOf(c) > 0) }
   }
   const budgetF = estimate(budget)
-  const k = candidates.map((c) => c.floor)
-  const lower = k.slice()
+  const k = candidates.map(floorOf)
+  const lower = candidates.map(lowOf)
   let spent = 0
   for (let i = 0; i < n; i++) spent += k[i]! * candidates[i]!.stepCost
   const slack = BUDGET_SLACK * (budgetF + spent)
@@ -102,7 +120,7 @@ export const allocate = (
   return { steps: k, trimmed }
 }
 
-/** Top-up, then drops and swaps while they lower the error (see the module comment). */
+/** Exhaustive search of the box for few buys; sweep (and a deficit-first start), then polish, for many. */
 const improve = (
   candidates: ReadonlyArray<Candidate>,
   k: Array<number>,
@@ -115,6 +133,8 @@ const improve = (
   const n = candidates.length
   const a = candidates.map((c) => c.stepValue)
   const c = candidates.map((c) => c.stepCost)
+  const upper = candidates.map(highOf)
+  const start = k.slice()
   const e = candidates.map((cand, i) => cand.error + k[i]! * cand.stepValue)
   let spent = spentStart
   let ec = cashError - spent
@@ -123,7 +143,12 @@ const improve = (
   const noise = GAIN_NOISE * scale * scale
   const slack = BUDGET_SLACK * (budgetF + spent)
 
-  /** Does an extra cost (exact when `add`/`drop` are given) still fit the budget? */
+  if (n <= EXACT_CANDIDATES) {
+    exhaustive(candidates, k, lower, upper, a, c, budgetF - slack, cashError)
+    return
+  }
+
+  /** Does an extra cost still fit the budget? Settled exactly when the estimate is too close to call. */
   const fits = (extra: number, add: number, drop: number): boolean => {
     const room = budgetF - spent
     if (extra <= room - slack) return true
@@ -132,66 +157,236 @@ const improve = (
     if (drop >= 0) cost = cost.minus(candidates[drop]!.stepCostExact)
     return !cost.gt(budget)
   }
-  const move = (i: number, by: 1 | -1): void => {
+  const room = (): number => budgetF - spent + slack
+  const move = (i: number, by: number): void => {
     k[i] = k[i]! + by
     e[i] = e[i]! + by * a[i]!
     spent += by * c[i]!
     ec -= by * c[i]!
   }
+  const reset = (): void => {
+    for (let i = 0; i < n; i++) if (k[i] !== start[i]) move(i, start[i]! - k[i]!)
+  }
+  const objective = (): number => {
+    let total = ec * ec
+    for (let i = 0; i < n; i++) total += e[i]! * e[i]!
+    return total
+  }
   const addGain = (j: number): number => a[j]! * (2 * e[j]! + a[j]!) + c[j]! * (c[j]! - 2 * ec)
   const dropGain = (i: number): number => a[i]! * (a[i]! - 2 * e[i]!) + c[i]! * (c[i]! + 2 * ec)
 
-  const topUp = (): boolean => {
-    let changed = false
+  /** Adds one step at a time while one fits, choosing the lowest `rank`; a rank of 0 or more is never taken. */
+  const topUp = (rank: (j: number, gain: number) => number): void => {
     for (;;) {
       let best = -1
-      let bestGain = -noise
+      let bestRank = Number.POSITIVE_INFINITY
       for (let j = 0; j < n; j++) {
-        if (k[j]! >= candidates[j]!.ceil || c[j]! > budgetF - spent + slack) continue
+        if (k[j]! >= upper[j]! || c[j]! > room()) continue
         const gain = addGain(j)
-        if (gain < bestGain && fits(c[j]!, j, -1)) {
+        const r = rank(j, gain)
+        if (r >= 0) continue
+        if (r < bestRank && fits(c[j]!, j, -1)) {
           best = j
-          bestGain = gain
+          bestRank = r
         }
       }
-      if (best < 0) return changed
+      if (best < 0) return
       move(best, 1)
-      changed = true
+    }
+  }
+  /** Steepest descent: only steps that lower the error. */
+  const steepest = (_: number, gain: number): number => (gain < -noise ? gain : 0)
+  /**
+   * A plain greedy allocator's rule: the largest weight shortfall first, weights measured
+   * against the value invested in these buys, while any symbol is short.
+   */
+  let targetTotal = 0
+  for (const cand of candidates) targetTotal += cand.target
+  const deficitFirst = (j: number): number => {
+    let invested = 0
+    for (let i = 0; i < n; i++) invested += candidates[i]!.target + e[i]!
+    const t = candidates[j]!.target
+    return invested > 0 ? (t + e[j]!) / invested - t / targetTotal : -t / targetTotal
+  }
+
+  /** Drops and one-for-one swaps, then top-up again, while the error falls. */
+  const polish = (): void => {
+    // Every applied move lowers the error by more than `noise`, so this ends; the bound is a backstop.
+    for (let round = 0; round <= 4 * n; round++) {
+      topUp(steepest)
+      let changed = false
+      for (let i = 0; i < n; i++) {
+        if (k[i]! <= lower[i]!) continue
+        const drop = dropGain(i)
+        if (drop < -noise) {
+          move(i, -1)
+          changed = true
+          continue
+        }
+        if (n > SWAP_CANDIDATES) continue
+        let best = -1
+        let bestGain = -noise
+        for (let j = 0; j < n; j++) {
+          if (j === i || k[j]! >= upper[j]!) continue
+          const extra = c[j]! - c[i]!
+          if (extra > room()) continue
+          const gain = drop + addGain(j) - 2 * c[i]! * c[j]!
+          if (gain < bestGain && fits(extra, j, i)) {
+            best = j
+            bestGain = gain
+          }
+        }
+        if (best >= 0) {
+          move(i, -1)
+          move(best, 1)
+          changed = true
+        }
+      }
+      if (!changed && !(n <= PAIR_CANDIDATES && exchange())) return
     }
   }
 
-  // Every applied move lowers the error by more than `noise`, so this ends; the bound is a backstop.
-  for (let round = 0; round <= 4 * n; round++) {
-    topUp()
-    let changed = false
-    for (let i = 0; i < n; i++) {
-      if (k[i]! <= lower[i]!) continue
-      const drop = dropGain(i)
-      if (drop < -noise) {
-        move(i, -1)
-        changed = true
-        continue
+  /** The best two-for-one or one-for-two exchange of steps, applied if it lowers the error. */
+  const exchange = (): boolean => {
+    const symbolGain = (i: number, by: number): number => a[i]! * (a[i]! + 2 * by * e[i]!)
+    let best: ReadonlyArray<readonly [number, number]> = []
+    let bestGain = -noise
+    const consider = (moves: ReadonlyArray<readonly [number, number]>): void => {
+      let cash = 0
+      let gain = 0
+      for (const [i, by] of moves) {
+        if (by > 0 ? k[i]! >= upper[i]! : k[i]! <= lower[i]!) return
+        cash -= by * c[i]!
+        gain += symbolGain(i, by)
       }
-      let best = -1
-      let bestGain = -noise
-      for (let j = 0; j < n; j++) {
-        if (j === i || k[j]! >= candidates[j]!.ceil) continue
-        const extra = c[j]! - c[i]!
-        if (extra > budgetF - spent + slack) continue
-        const gain = drop + addGain(j) - 2 * c[i]! * c[j]!
-        if (gain < bestGain && fits(extra, j, i)) {
-          best = j
-          bestGain = gain
-        }
-      }
-      if (best >= 0) {
-        move(i, -1)
-        move(best, 1)
-        changed = true
+      if (-cash > room()) return
+      gain += cash * cash + 2 * ec * cash
+      if (gain < bestGain) {
+        best = moves
+        bestGain = gain
       }
     }
-    if (!changed) return
+    for (let x = 0; x < n; x++) {
+      for (let y = x + 1; y < n; y++) {
+        for (let z = 0; z < n; z++) {
+          if (z === x || z === y) continue
+          consider([[x, -1], [y, -1], [z, 1]])
+          consider([[x, 1], [y, 1], [z, -1]])
+        }
+      }
+    }
+    if (best.length === 0) return false
+    // The estimate may be too close to call: confirm the exchange fits exactly before keeping it.
+    for (const [i, by] of best) move(i, by)
+    if (spent <= budgetF - slack || !exactCost(candidates, k).gt(budget)) return true
+    for (const [i, by] of best) move(i, -by)
+    return false
   }
+
+  sweep(k, upper, a, c, e, room, fits, move, () => ec)
+  polish()
+  if (n > SWAP_CANDIDATES) return
+  // A second start for moderate sizes, where a local optimum is likeliest to bite: fill the
+  // largest relative deficit first (the rule of a plain greedy allocator), then polish.
+  const first = k.slice()
+  const firstObjective = objective()
+  reset()
+  topUp(deficitFirst)
+  polish()
+  if (objective() <= firstObjective - noise) return
+  reset()
+  for (let i = 0; i < n; i++) if (first[i] !== k[i]) move(i, first[i]! - k[i]!)
+}
+
+/**
+ * The first pass for many buys: every possible one-step buy, ordered by how much it changes
+ * its symbol's error per unit of cost (most helpful first, like a Lagrangian price sweep),
+ * is applied in turn when it fits; the best prefix by the full objective is kept. Ordering
+ * by the symbol error alone keeps plentiful cash from being spent on overshooting cheap
+ * symbols before the expensive ones that are further below target.
+ */
+const sweep = (
+  k: Array<number>,
+  upper: ReadonlyArray<number>,
+  a: ReadonlyArray<number>,
+  c: ReadonlyArray<number>,
+  e: ReadonlyArray<number>,
+  room: () => number,
+  fits: (extra: number, add: number, drop: number) => boolean,
+  move: (i: number, by: number) => void,
+  cashError: () => number
+): void => {
+  const moves: Array<{ readonly symbol: number; readonly key: number }> = []
+  for (let i = 0; i < k.length; i++) {
+    for (let m = k[i]!, err = e[i]!; m < upper[i]!; m++, err += a[i]!) {
+      moves.push({ symbol: i, key: (a[i]! * (2 * err + a[i]!)) / c[i]! })
+    }
+  }
+  moves.sort((x, y) => x.key - y.key || x.symbol - y.symbol)
+  const applied: Array<number> = []
+  const blocked = new Uint8Array(k.length)
+  let objective = 0
+  let best = 0
+  let bestAt = 0
+  for (const { symbol: i } of moves) {
+    if (blocked[i] === 1) continue
+    if (c[i]! > room() || !fits(c[i]!, i, -1)) {
+      blocked[i] = 1
+      continue
+    }
+    const ec = cashError()
+    objective += a[i]! * (2 * e[i]! + a[i]!) + c[i]! * (c[i]! - 2 * ec)
+    move(i, 1)
+    applied.push(i)
+    if (objective < best) {
+      best = objective
+      bestAt = applied.length
+    }
+  }
+  for (let j = applied.length - 1; j >= bestAt; j--) move(applied[j]!, -1)
+}
+
+/**
+ * Tries every combination of steps within [lower, upper] whose estimated cost stays under
+ * `limit` (the budget less the estimate's slack), keeping the first best in symbol order.
+ */
+const exhaustive = (
+  candidates: ReadonlyArray<Candidate>,
+  k: Array<number>,
+  lower: ReadonlyArray<number>,
+  upper: ReadonlyArray<number>,
+  a: ReadonlyArray<number>,
+  c: ReadonlyArray<number>,
+  limit: number,
+  cashError: number
+): void => {
+  const n = candidates.length
+  const start = k.slice()
+  const current = k.slice()
+  let best = Number.POSITIVE_INFINITY
+  const visit = (i: number, spent: number, error: number): void => {
+    if (i === n) {
+      const cash = cashError - spent
+      const total = error + cash * cash
+      if (total < best) {
+        best = total
+        for (let j = 0; j < n; j++) k[j] = current[j]!
+      }
+      return
+    }
+    const base = candidates[i]!.error
+    // At most three values each: the box around the nearest step, or around the trimmed start.
+    const low = Math.max(lower[i]!, start[i]! - 1)
+    const high = Math.min(upper[i]!, low + 2)
+    for (let steps = low; steps <= high; steps++) {
+      const cost = spent + steps * c[i]!
+      if (cost > limit) break
+      const err = base + steps * a[i]!
+      current[i] = steps
+      visit(i + 1, cost, error + err * err)
+    }
+  }
+  visit(0, 0, 0)
 }
 
 /** True when the exact cost of the steps fits the budget (for tests and callers that want proof). */

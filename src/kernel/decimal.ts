@@ -37,7 +37,9 @@ export type DecimalInput = string | number
  */
 export const DecimalLimits = { integerDigits: 15, decimalPlaces: 20 } as const
 
-const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i
+/** Longer text cannot be within the limits below (it is rejected before parsing). */
+const MAX_TEXT = 64
+const PLUS = 43
 
 /** Why an input is not a usable decimal, in words that fit "expected …". */
 export type DecimalProblem = "not-a-number" | "out-of-range"
@@ -51,11 +53,73 @@ export const parseDecimal = (input: unknown): Decimal | DecimalProblem => {
   if (typeof input === "string") text = input.trim()
   else if (typeof input === "number" && Number.isFinite(input)) text = String(input)
   else return "not-a-number"
-  if (text.length > 64 || !NUMERIC.test(text)) return "not-a-number"
-  const d = new Decimal(text[0] === "+" ? text.slice(1) : text)
+  if (text.length > MAX_TEXT) return "not-a-number"
+  let d = plain(text)
+  if (d === undefined) {
+    try {
+      // Exponents and other rare forms: big.js validates the text (it only lacks a leading "+").
+      d = new Decimal(text.charCodeAt(0) === PLUS ? text.slice(1) : text)
+    } catch {
+      return "not-a-number"
+    }
+  }
   if (isZero(d)) return ZERO
   const places = d.c.length - 1 - d.e
   if (d.e >= DecimalLimits.integerDigits || places > DecimalLimits.decimalPlaces) return "out-of-range"
+  return d
+}
+
+const ZERO_CODE = 48
+const DOT = 46
+const MINUS = 45
+
+/**
+ * The common case, `[+-]digits[.digits]`, read in one pass straight into big.js's
+ * documented normal form (sign `s`, exponent `e`, coefficient digits `c`). Returns
+ * undefined for any other text, which then goes through big.js's own parser.
+ */
+const plain = (text: string): Decimal | undefined => {
+  const length = text.length
+  let i = 0
+  let sign = 1
+  const first = text.charCodeAt(0)
+  if (first === MINUS || first === PLUS) {
+    sign = first === MINUS ? -1 : 1
+    i = 1
+  }
+  if (i === length) return undefined
+  const digits: Array<number> = []
+  let point = -1
+  let leading = 0
+  let seen = 0
+  for (; i < length; i++) {
+    const code = text.charCodeAt(i)
+    if (code === DOT) {
+      if (point >= 0) return undefined
+      point = seen
+      continue
+    }
+    const digit = code - ZERO_CODE
+    if (digit < 0 || digit > 9) return undefined
+    seen++
+    if (digits.length === 0 && digit === 0) {
+      leading++
+      continue
+    }
+    digits.push(digit)
+  }
+  if (seen === 0) return undefined
+  const d = Object.create(Decimal.prototype) as Decimal & { constructor: unknown }
+  d.s = sign
+  if (digits.length === 0) {
+    d.e = 0
+    d.c = [0]
+  } else {
+    while (digits[digits.length - 1] === 0) digits.pop()
+    d.e = (point < 0 ? seen : point) - leading - 1
+    d.c = digits
+  }
+  d.constructor = Decimal
   return d
 }
 
@@ -82,6 +146,10 @@ export const estimate = (d: Decimal): number => {
 
 /** An exact decimal from a whole number of units chosen in floating point. */
 export const fromInteger = (n: number): Decimal => new Decimal(n.toFixed(0))
+
+/** `count` steps of `step`, exactly (the common one-share step costs no multiplication). */
+export const stepsOf = (count: number, step: Decimal): Decimal =>
+  step.eq(ONE) ? fromInteger(count) : fromInteger(count).times(step)
 
 /** Plain notation, never exponential, exactly as stored. */
 export const format = (d: Decimal): string => d.toFixed()

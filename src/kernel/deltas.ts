@@ -7,7 +7,7 @@
  * exact. Order quantities are multiples of the increment, so an odd-lot holding stays
  * tradable in lots; a full liquidation (target 0) sells exactly what is held.
  */
-import { type Decimal, estimate, fromInteger, isZero, ZERO } from "./decimal.ts"
+import { type Decimal, estimate, isZero, stepsOf, ZERO } from "./decimal.ts"
 import type { Plan, PlanLine } from "./plan.ts"
 import { increment } from "./policy.ts"
 
@@ -20,12 +20,11 @@ export interface Delta {
   readonly increment: Decimal
   /** The ideal quantity rounded to the nearest step from the current holding (0 for a liquidation). */
   readonly targetQuantity: Decimal
-  /** Buys: the whole steps just below and just above the ideal; the allocation chooses between them. Sells: both are the steps sold. */
-  readonly floorSteps: number
-  readonly ceilSteps: number
+  /** Sells: the whole steps sold. Buys: the ideal number of steps (estimated); the allocation chooses near it. */
+  readonly steps: number
 }
 
-const steps = (line: PlanLine, step: Decimal): number => {
+const idealSteps = (line: PlanLine, step: Decimal): number => {
   const price = line.prices.valuation!.estimate
   return (estimate(line.targetValue) / price - estimate(line.quantity)) / estimate(step)
 }
@@ -38,27 +37,24 @@ export const deltas = (plan: Plan): ReadonlyArray<Delta> => {
     const step = increment(policy, line.symbol)
     if (line.action === "sell") {
       if (isZero(line.targetValue)) {
-        out.push({ line, side: "sell", increment: step, targetQuantity: ZERO, floorSteps: 0, ceilSteps: 0 })
+        out.push({ line, side: "sell", increment: step, targetQuantity: ZERO, steps: 0 })
         continue
       }
       // Nearest step; an exact half keeps the extra step (sells the less). Never more than held,
       // confirmed exactly because the estimate of held ÷ step can land one step high.
-      let k = Math.max(0, Math.min(Math.ceil(-steps(line, step) - 0.5), Math.floor(estimate(line.quantity) / estimate(step))))
-      let sold = fromInteger(k).times(step)
-      if (sold.gt(line.quantity)) sold = fromInteger(--k).times(step)
-      out.push({ line, side: "sell", increment: step, targetQuantity: line.quantity.minus(sold), floorSteps: k, ceilSteps: k })
+      let k = Math.max(0, Math.min(Math.ceil(-idealSteps(line, step) - 0.5), Math.floor(estimate(line.quantity) / estimate(step))))
+      let sold = stepsOf(k, step)
+      if (sold.gt(line.quantity)) sold = stepsOf(--k, step)
+      out.push({ line, side: "sell", increment: step, targetQuantity: line.quantity.minus(sold), steps: k })
       continue
     }
-    const x = steps(line, step)
-    const floorSteps = Math.max(0, Math.floor(x))
-    const ceilSteps = Math.max(0, Math.ceil(x))
+    const x = idealSteps(line, step)
     out.push({
       line,
       side: "buy",
       increment: step,
-      targetQuantity: line.quantity.plus(fromInteger(Math.max(0, Math.round(x))).times(step)),
-      floorSteps,
-      ceilSteps
+      targetQuantity: isZero(line.quantity) ? stepsOf(Math.max(0, Math.round(x)), step) : line.quantity.plus(stepsOf(Math.max(0, Math.round(x)), step)),
+      steps: Math.max(0, x)
     })
   }
   return out
@@ -66,4 +62,4 @@ export const deltas = (plan: Plan): ReadonlyArray<Delta> => {
 
 /** The quantity a sell delta sells: everything for a liquidation, else its steps. */
 export const sellQuantity = (delta: Delta): Decimal =>
-  isZero(delta.line.targetValue) ? delta.line.quantity : fromInteger(delta.floorSteps).times(delta.increment)
+  isZero(delta.line.targetValue) ? delta.line.quantity : stepsOf(delta.steps, delta.increment)

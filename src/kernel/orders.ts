@@ -7,7 +7,7 @@
  * than minOrderValue is dropped with a warning; a dropped buy frees its cash for the others.
  */
 import { allocate, type Candidate } from "./allocation.ts"
-import { type Decimal, estimate, format, fromInteger, isZero, ZERO } from "./decimal.ts"
+import { type Decimal, estimate, format, isZero, stepsOf, ZERO } from "./decimal.ts"
 import { type Delta, sellQuantity, type Side } from "./deltas.ts"
 import type { Plan, Reason } from "./plan.ts"
 import type { Attribution } from "./targets.ts"
@@ -123,8 +123,8 @@ const buyOrders = (
         stepCost: step * buyPrice.estimate,
         stepCostExact: delta.increment.times(buyPrice.price),
         error: estimate(line.value!) - estimate(line.targetValue),
-        floor: delta.floorSteps,
-        ceil: delta.ceilSteps
+        target: estimate(line.targetValue),
+        ideal: delta.steps
       }
     })
     // The cash line's error before any buy is the whole budget: cash above its target.
@@ -136,10 +136,10 @@ const buyOrders = (
       const delta = active[i]!
       const steps = allocation.steps[i]!
       if (steps === 0) {
-        skipped.set(delta.line.symbol, delta.ceilSteps === 0 ? "rounds-to-current" : "no-cash")
+        skipped.set(delta.line.symbol, Math.round(delta.steps) === 0 ? "rounds-to-current" : "no-cash")
         continue
       }
-      const o = order(delta, fromInteger(steps).times(delta.increment), delta.line.prices.buy!.price, "buy")
+      const o = order(delta, stepsOf(steps, delta.increment), delta.line.prices.buy!.price, "buy")
       if (small(o)) {
         dropped = true
         continue

@@ -36,7 +36,7 @@ export const prices = (quote: Quote, buyMarkup: Decimal): Prices => {
   const other = fallback(quote)
   const valuation =
     bid !== undefined && ask !== undefined
-      ? priced(bid.plus(ask).times(HALF), "mid")
+      ? priced(bid.eq(ask) ? bid : bid.plus(ask).times(HALF), "mid")
       : other ?? (bid !== undefined ? priced(bid, "bid") : ask !== undefined ? priced(ask, "ask") : undefined)
   const buyBase = ask !== undefined ? priced(ask, "ask") : other
   const buy = buyBase === undefined || buyMarkup.eq(ONE) ? buyBase : priced(buyBase.price.times(buyMarkup), buyBase.source)
