@@ -318,7 +318,7 @@ const sweep = (
 ): void => {
   const moves: Array<{ readonly symbol: number; readonly key: number }> = []
   for (let i = 0; i < k.length; i++) {
-    for (let m = k[i]!, err = e[i]!; m < upper[i]!; m++, err += a[i]!) {
+    for (let m = k[i]!, err = e[i]!; m < upper[i]! && m + 1 > m; m++, err += a[i]!) {
       moves.push({ symbol: i, key: (a[i]! * (2 * err + a[i]!)) / c[i]! })
     }
   }

@@ -15,6 +15,9 @@ import { type Warning, warning } from "./warnings.ts"
 
 export type Phase = "sell" | "buy"
 
+/** The largest number of steps an order may have: quantities are chosen by counting steps in doubles. */
+const MAX_STEPS = 2 ** 52
+
 export interface Order {
   readonly symbol: string
   readonly side: Side
@@ -68,6 +71,14 @@ export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
   let proceeds = ZERO
   const buys: Array<Delta> = []
   for (const delta of planned) {
+    if (delta.steps > MAX_STEPS) {
+      // Beyond 2^52 steps a double cannot count one step at a time; no real order is that large.
+      skipped.set(delta.line.symbol, "quantity-out-of-range")
+      warnings.push(
+        warning("QUANTITY_OUT_OF_RANGE", `${delta.line.symbol}: the ${delta.side} would be more than 2^52 steps of ${format(delta.increment)}; not traded`, delta.line.symbol)
+      )
+      continue
+    }
     if (delta.side === "buy") {
       buys.push(delta)
       continue

@@ -37,6 +37,8 @@ export type Reason =
   | "rounds-to-current"
   | "below-min-order-value"
   | "no-cash"
+  | "quantity-out-of-range"
+  | "reserve-leaves-no-room"
 
 export const describeReason: Readonly<Record<Reason, string>> = {
   "below-target": "below target",
@@ -51,7 +53,9 @@ export const describeReason: Readonly<Record<Reason, string>> = {
   "sell-only": "sell-only mode: no buys",
   "rounds-to-current": "target rounds to the current quantity",
   "below-min-order-value": "order below minOrderValue",
-  "no-cash": "no cash left for this buy"
+  "no-cash": "no cash left for this buy",
+  "quantity-out-of-range": "order quantity out of range",
+  "reserve-leaves-no-room": "the cash reserve leaves no room for this target"
 }
 
 export interface PlanLineFields {
@@ -199,7 +203,7 @@ export const plan = (account: Account, market: Market): Plan => {
     const target = targets.weights[row.targetIndex]
     const targetWeight = target?.weight ?? ZERO
     const targetValue = targetWeight.times(perWeight)
-    const [action, reason] = decide(row, target !== undefined, targetValue, policy, absBand, relBand, warnings)
+    const [action, reason] = decide(row, target !== undefined, targetWeight, targetValue, policy, absBand, relBand, warnings)
     lines.push(
       new PlanLine({
         symbol: row.symbol,
@@ -222,6 +226,7 @@ export const plan = (account: Account, market: Market): Plan => {
 const decide = (
   row: Row,
   targeted: boolean,
+  targetWeight: Decimal,
   targetValue: Decimal,
   policy: Policy,
   absBand: Decimal | undefined,
@@ -240,7 +245,7 @@ const decide = (
     return sell(symbol, prices, policy, "untargeted", warnings)
   }
   const gap = value.minus(targetValue)
-  if (isZero(gap)) return ["hold", "at-target"]
+  if (isZero(gap)) return ["hold", isZero(targetValue) && !isZero(targetWeight) ? "reserve-leaves-no-room" : "at-target"]
   if (held && (absBand !== undefined || relBand !== undefined)) {
     const deviation = gap.abs()
     const outside =

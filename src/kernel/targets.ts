@@ -48,7 +48,7 @@ export const validateTargets = (input: unknown, policy: Policy): Read<Targets> =
     total = total.plus(weight.success)
   }
   if (total.gt(ONE.plus(policy.weightTolerance))) {
-    return invalid("targets", "", total.toFixed(), `weights that sum to at most 1 (tolerance ${policy.weightTolerance.toFixed()})`)
+    return invalid("targets", "sum of weights", total.toFixed(), `weights that sum to at most 1 (tolerance ${policy.weightTolerance.toFixed()})`)
   }
   const cash = total.gte(ONE) ? ZERO : ONE.minus(total)
   return Result.succeed({ weights: weights.sort(bySymbol), total, cash })

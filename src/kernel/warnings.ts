@@ -23,6 +23,8 @@ export type WarningCode =
   | "BUYS_TRIMMED"
   /** Cash is already at or below the reserve: no buys at all. */
   | "NO_CASH_FOR_BUYS"
+  /** An order would be more than 2^52 steps (e.g. a dust price against a large account): not traded. */
+  | "QUANTITY_OUT_OF_RANGE"
 
 export interface Warning {
   readonly code: WarningCode

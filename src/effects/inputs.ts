@@ -1,0 +1,160 @@
+/**
+ * Input files: read, parsed by extension (.json, .yaml/.yml, and .csv for targets),
+ * and checked for their top-level shape with Schema. Everything below the top level
+ * (decimals, symbols, duplicates, policy fields) is the kernel's to judge; its
+ * InvalidInput is mapped back to the file here, so every problem with an input reads
+ * as one line: `file: where: expected …, got …`.
+ */
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import type { PlatformError } from "effect/PlatformError"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import { type InputSource, type InvalidInput, show } from "../kernel/errors.ts"
+import { join } from "../kernel/input.ts"
+import { parseTargetsCsv } from "../formats/csv.ts"
+import { parseJson } from "../formats/json.ts"
+
+/** A problem with an input file; the CLI prints it as one line and exits 2. */
+export class InputFileError extends Data.TaggedError("InputFileError")<{
+  readonly file: string
+  /** Where in the file and what is wrong, e.g. `positions[1].quantity: expected …, got "-5"`. */
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `${this.file}: ${this.detail}`
+  }
+}
+
+/** A parsed input file, ready for the kernel. */
+export interface InputFile {
+  readonly source: InputSource
+  readonly file: string
+  readonly data: unknown
+  /** Turns a kernel path (`[3].weight`) into where it is in this file (`line 5, weight` for CSV). */
+  readonly locate: (path: string) => string
+}
+
+type Format = "json" | "yaml" | "csv"
+
+const formats: Readonly<Record<InputSource, ReadonlyArray<Format>>> = {
+  snapshot: ["json", "yaml"],
+  targets: ["json", "yaml", "csv"],
+  policy: ["json", "yaml"]
+}
+
+const extensions: ReadonlyArray<readonly [string, Format]> = [
+  [".json", "json"],
+  [".yaml", "yaml"],
+  [".yml", "yaml"],
+  [".csv", "csv"]
+]
+
+const formatOf = (source: InputSource, file: string): Format | undefined => {
+  const lower = file.toLowerCase()
+  const found = extensions.find(([extension]) => lower.endsWith(extension))
+  return found !== undefined && formats[source].includes(found[1]) ? found[1] : undefined
+}
+
+const UNKNOWN_SNAPSHOT_FIELD = "a snapshot field (cash, positions, quotes)"
+
+const PerSymbol = Schema.Union([Schema.Array(Schema.Unknown), Schema.Record(Schema.String, Schema.Unknown)])
+
+/**
+ * The top level of each file. The snapshot rejects unknown fields: a misspelt
+ * `positions` must not read as an account that holds nothing.
+ */
+const shapes: Readonly<Record<InputSource, Schema.Codec<unknown, unknown>>> = {
+  snapshot: Schema.Struct({
+    cash: Schema.optionalKey(Schema.Unknown),
+    positions: Schema.optionalKey(
+      PerSymbol.annotate({ message: "a list of { symbol, quantity } or a map from symbol to quantity" })
+    ),
+    quotes: Schema.optionalKey(PerSymbol.annotate({ message: "a list of { symbol, bid, ask, last, close } or a map from symbol to quote" }))
+  }).annotate({
+    message: "an object with cash, positions and quotes",
+    messageUnexpectedKey: UNKNOWN_SNAPSHOT_FIELD
+  }),
+  targets: PerSymbol.annotate({ message: "a map from symbol to weight, or a list of { symbol, weight }" }),
+  // An empty YAML policy (only comments) is the default policy.
+  policy: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)).annotate({ message: "an object of policy fields" })
+}
+
+const issues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** The input's top level against its schema: the data, or `path: expected …, got …`. */
+const checkShape = (source: InputSource, data: unknown): Result.Result<unknown, string> => {
+  const decoded = Schema.decodeUnknownResult(shapes[source], { onExcessProperty: "error" })(data)
+  if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
+  const first = issues(decoded.failure.issue).issues[0]
+  const path = (first?.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))
+  const at = path.reduce<string>((at, key) => join(at, typeof key === "number" ? key : String(key)), "")
+  // An unexpected key is named by itself; anything else by its value.
+  const got = first?.message === UNKNOWN_SNAPSHOT_FIELD ? show(path[path.length - 1]) : show(valueAt(data, path))
+  return Result.fail(`${at === "" ? "" : `${at}: `}expected ${first?.message ?? "a different structure"}, got ${got}`)
+}
+
+const valueAt = (data: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
+  let value = data
+  for (const key of path) {
+    if (typeof value !== "object" || value === null || !Object.hasOwn(value, key)) return undefined
+    value = (value as Record<PropertyKey, unknown>)[key]
+  }
+  return value
+}
+
+const sameLocation = (path: string): string => path
+
+/** Maps a kernel path on the list of CSV rows (`[3].weight`) to the file (`line 5, weight`). */
+const csvLocation =
+  (lines: ReadonlyArray<number>) =>
+  (path: string): string => {
+    const match = /^\[(\d+)\](?:\.(.+))?$/.exec(path)
+    const line = match === null ? undefined : lines[Number(match[1])]
+    if (match === null || line === undefined) return path
+    return match[2] === undefined ? `line ${line}` : `line ${line}, ${match[2]}`
+  }
+
+const unreadable = (error: PlatformError): string => {
+  const reason = error.reason
+  if (reason._tag === "NotFound") return "no such file"
+  if (reason._tag === "PermissionDenied") return "permission denied"
+  if (reason._tag === "BadResource") return "not a file"
+  return reason.description ?? reason._tag
+}
+
+/** Reads, parses and shape-checks one input file. */
+export const readInput = Effect.fnUntraced(function* (source: InputSource, file: string) {
+  const fail = (detail: string) => new InputFileError({ file, detail })
+  const format = formatOf(source, file)
+  if (format === undefined) {
+    const endings = extensions.filter(([, f]) => formats[source].includes(f)).map(([extension]) => extension)
+    return yield* fail(`expected a ${source} file ending in ${endings.slice(0, -1).join(", ")} or ${endings.at(-1)}`)
+  }
+  const fs = yield* FileSystem.FileSystem
+  const raw = yield* fs.readFileString(file).pipe(Effect.mapError((error) => fail(`cannot read the ${source} file: ${unreadable(error)}`)))
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
+  let data: unknown
+  let locate = sameLocation
+  if (format === "csv") {
+    const csv = parseTargetsCsv(text)
+    if (Result.isFailure(csv)) return yield* fail(csv.failure)
+    data = csv.success.rows
+    locate = csvLocation(csv.success.lines)
+  } else {
+    const parsed = format === "json" ? parseJson(text) : (yield* Effect.promise(() => import("../formats/yaml.ts"))).parseYaml(text)
+    if (Result.isFailure(parsed)) return yield* fail(parsed.failure)
+    const shaped = checkShape(source, parsed.success)
+    if (Result.isFailure(shaped)) return yield* fail(shaped.failure)
+    data = shaped.success
+  }
+  return { source, file, data, locate } satisfies InputFile
+})
+
+/** The kernel's InvalidInput, told against the file its source came from. */
+export const explain = (input: InputFile, error: InvalidInput): InputFileError => {
+  const at = error.path === "" ? "" : input.locate(error.path)
+  return new InputFileError({ file: input.file, detail: `${at === "" ? "" : `${at}: `}expected ${error.expected}, got ${error.value}` })
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * The `rebalance` CLI. Exit codes are part of its contract, so they are set here and
+ * not left to the CLI library (which exits 1 on a usage error):
+ * 0 a plan (warnings included), 2 invalid input or usage, 1 anything unexpected.
+ * Every exit 2 prints exactly one line on stderr.
+ */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { readFileSync } from "node:fs"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import { type CliError, CliOutput, Command } from "effect/cli"
+import { plan } from "./plan.ts"
+
+export const ExitCode = { ok: 0, unexpected: 1, invalid: 2 } as const
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
+
+export const cli = Command.make("rebalance").pipe(
+  Command.withDescription("Exact portfolio rebalancing"),
+  Command.withSubcommands([plan])
+)
+
+/** Same relative path from src/programs and dist/programs. */
+const version = (): string => (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version
+
+/** Help still goes to stdout; a usage error is reported by `main` as one line instead of help text. */
+const presenter = CliOutput.layerPresenter({
+  present: (event) => (event._tag === "InvalidInvocation" ? Effect.void : CliOutput.defaultPresenter.present(event))
+})
+
+const usage = (error: CliError.NonShowHelpErrors, commandPath: ReadonlyArray<string>): string => {
+  // The library's text for an unknown flag repeats the command and puts suggestions on more lines.
+  const first = error._tag === "UnrecognizedOption" ? `unknown flag ${error.option}` : (error.message.split("\n", 1)[0] ?? error.message)
+  const suggestions = "suggestions" in error && error.suggestions.length > 0 ? ` (did you mean ${error.suggestions.join(" or ")}?)` : ""
+  return `${commandPath.join(" ")}: ${first}${suggestions}; see ${commandPath.join(" ")} --help`
+}
+
+/** Runs the CLI on `argv` and returns the exit code; stdout and stderr are written here. */
+export const main = (argv: ReadonlyArray<string>) =>
+  Command.runWith(cli, { version: version() })(argv).pipe(
+    Effect.as<ExitCode>(ExitCode.ok),
+    Effect.catch((error) => {
+      if (error._tag === "InputFileError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
+      if (error._tag === "ShowHelp") {
+        const first = error.errors[0]
+        return first === undefined ? Effect.succeed(ExitCode.ok) : Console.error(usage(first, error.commandPath)).pipe(Effect.as(ExitCode.invalid))
+      }
+      return Effect.die(error)
+    }),
+    Effect.provide(presenter)
+  )
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).pipe(
+    Effect.flatMap((code) =>
+      Effect.sync(() => {
+        process.exitCode = code
+      })
+    ),
+    Effect.provide(NodeServices.layer),
+    NodeRuntime.runMain
+  )
+}
