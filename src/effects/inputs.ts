@@ -85,8 +85,11 @@ const shapes: Readonly<Record<InputSource, Schema.Codec<unknown, unknown>>> = {
 const issues = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** The input's top level against its schema: the data, or `path: expected …, got …`. */
-const checkShape = (source: InputSource, data: unknown): Result.Result<unknown, string> => {
-  const decoded = Schema.decodeUnknownResult(shapes[source], { onExcessProperty: "error" })(data)
+const checkShape = (source: InputSource, data: unknown): Result.Result<unknown, string> => decodeShape(shapes[source], data)
+
+/** Decodes data against a schema; a failure is one line: `path: expected …, got …` (the first issue). */
+export const decodeShape = <A>(schema: Schema.Codec<A, unknown>, data: unknown): Result.Result<A, string> => {
+  const decoded = Schema.decodeUnknownResult(schema, { onExcessProperty: "error" })(data)
   if (Result.isSuccess(decoded)) return Result.succeed(decoded.success)
   const first = issues(decoded.failure.issue).issues[0]
   const path = (first?.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))

@@ -2,7 +2,9 @@
 /**
  * The `rebalance` CLI. Exit codes are part of its contract, so they are set here and
  * not left to the CLI library (which exits 1 on a usage error):
- * 0 a plan (warnings included), 2 invalid input or usage, 1 anything unexpected.
+ * 0 success (a plan, or a completed run; warnings included), 2 invalid input or usage,
+ * 3 a run that did not complete (failed, timed out or aborted: already reported),
+ * 1 anything unexpected.
  * Every exit 2 prints exactly one line on stderr.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -12,13 +14,14 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { type CliError, CliOutput, Command } from "effect/cli"
 import { plan } from "./plan.ts"
+import { run } from "./run.ts"
 
-export const ExitCode = { ok: 0, unexpected: 1, invalid: 2 } as const
+export const ExitCode = { ok: 0, unexpected: 1, invalid: 2, runNotCompleted: 3 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
 export const cli = Command.make("rebalance").pipe(
   Command.withDescription("Exact portfolio rebalancing"),
-  Command.withSubcommands([plan])
+  Command.withSubcommands([plan, run])
 )
 
 /** Same relative path from src/programs and dist/programs. */
@@ -42,6 +45,9 @@ export const main = (argv: ReadonlyArray<string>) =>
     Effect.as<ExitCode>(ExitCode.ok),
     Effect.catch((error) => {
       if (error._tag === "InputFileError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
+      if (error._tag === "PaperConfigError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
+      if (error._tag === "ConfigError") return Console.error(`environment: ${error.message}`).pipe(Effect.as(ExitCode.invalid))
+      if (error._tag === "RunNotCompleted") return Effect.succeed(ExitCode.runNotCompleted)
       if (error._tag === "ShowHelp") {
         const first = error.errors[0]
         return first === undefined ? Effect.succeed(ExitCode.ok) : Console.error(usage(first, error.commandPath)).pipe(Effect.as(ExitCode.invalid))

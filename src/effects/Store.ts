@@ -1,0 +1,143 @@
+/**
+ * Store: everything a run must never lose — the run and each step it reached, its plans,
+ * every order intent (written before it is sent), every order update and fill, and the
+ * account state at each stage. The interface speaks Keel's words only; SQLite today and
+ * Postgres later are Layers behind it.
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type { Decimal } from "../kernel/decimal.ts"
+import type { Position } from "../kernel/snapshot.ts"
+import type { OrderSide, OrderStatus, OrderUpdateKind } from "./Broker.ts"
+
+export type RunMode = "preview" | "execute"
+export type RunStatus = "running" | "completed" | "failed" | "timed_out" | "aborted"
+
+/** The program's steps, in order; `status` shows the last one a run reached. */
+export type RunStep =
+  | "load"
+  | "snapshot"
+  | "guards"
+  | "plan"
+  | "sell-phase"
+  | "sell-wait"
+  | "replan-buys"
+  | "buy-phase"
+  | "buy-wait"
+  | "final-snapshot"
+  | "reconcile"
+  | "notify"
+  | "artifacts"
+  | "done"
+
+export interface Run {
+  readonly id: string
+  readonly account: string
+  readonly mode: RunMode
+  readonly status: RunStatus
+  readonly step: RunStep
+  /** Why the run stopped, when it did not complete. */
+  readonly reason?: string
+  /** Epoch milliseconds. */
+  readonly startedAt: number
+  readonly finishedAt?: number
+}
+
+export interface StepRecord {
+  readonly runId: string
+  readonly seq: number
+  readonly step: RunStep
+  /** JSON detail (counts, ids, the error), for `rebalance status`. */
+  readonly detail: string
+  readonly at: number
+}
+
+/** Status of an intent: what Keel last knew of the order it stands for. */
+export type IntentStatus = "pending" | "unknown" | OrderStatus
+
+export interface OrderIntent {
+  readonly clientOrderId: string
+  readonly runId: string
+  readonly phase: "sell" | "buy"
+  readonly symbol: string
+  readonly side: OrderSide
+  readonly quantity: Decimal
+  /** The price the plan assumed. */
+  readonly price: Decimal
+  readonly status: IntentStatus
+  readonly brokerOrderId?: string
+  readonly filledQuantity: Decimal
+  readonly averageFillPrice?: Decimal
+  readonly reason?: string
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export interface IntentChange {
+  readonly status: IntentStatus
+  readonly brokerOrderId?: string
+  readonly filledQuantity?: Decimal
+  readonly averageFillPrice?: Decimal
+  readonly reason?: string
+  readonly at: number
+}
+
+export interface FillRecord {
+  readonly clientOrderId: string
+  readonly runId: string
+  readonly symbol: string
+  readonly side: OrderSide
+  readonly kind: OrderUpdateKind
+  readonly quantity: Decimal
+  readonly price: Decimal
+  readonly commission: Decimal
+  readonly at: number
+}
+
+export type AccountStage = "start" | "after-sells" | "final"
+
+export interface AccountRecord {
+  readonly runId: string
+  readonly stage: AccountStage
+  readonly cash: Decimal
+  readonly equity: Decimal
+  readonly positions: ReadonlyArray<Position>
+  readonly at: number
+}
+
+/** The store could not be read or written. Nothing after it may assume the write happened. */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  message: Schema.String
+}) {}
+
+export interface StoreShape {
+  readonly startRun: (run: Run) => Effect.Effect<void, StoreError>
+  /** Records that a run reached a step (appends a step record and moves the run's current step). */
+  readonly recordStep: (runId: string, step: RunStep, detail: string, at: number) => Effect.Effect<void, StoreError>
+  readonly finishRun: (
+    runId: string,
+    status: Exclude<RunStatus, "running">,
+    reason: string | undefined,
+    at: number
+  ) => Effect.Effect<void, StoreError>
+  readonly getRun: (runId: string) => Effect.Effect<Option.Option<Run>, StoreError>
+  /** Newest first. */
+  readonly listRuns: (account: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<Run>, StoreError>
+  readonly steps: (runId: string) => Effect.Effect<ReadonlyArray<StepRecord>, StoreError>
+  /** Plans as JSON text, by phase ("plan" and "buy-replan"). */
+  readonly savePlan: (runId: string, phase: string, json: string) => Effect.Effect<void, StoreError>
+  readonly plans: (runId: string) => Effect.Effect<ReadonlyArray<{ readonly phase: string; readonly json: string }>, StoreError>
+  /** Inserts an intent; a client order id can be stored only once, ever. */
+  readonly saveIntent: (intent: OrderIntent) => Effect.Effect<void, StoreError>
+  readonly updateIntent: (clientOrderId: string, change: IntentChange) => Effect.Effect<void, StoreError>
+  readonly intents: (runId: string) => Effect.Effect<ReadonlyArray<OrderIntent>, StoreError>
+  readonly saveFill: (fill: FillRecord) => Effect.Effect<void, StoreError>
+  readonly fills: (runId: string) => Effect.Effect<ReadonlyArray<FillRecord>, StoreError>
+  readonly saveAccount: (record: AccountRecord) => Effect.Effect<void, StoreError>
+  readonly accounts: (runId: string) => Effect.Effect<ReadonlyArray<AccountRecord>, StoreError>
+}
+
+export class Store extends Context.Service<Store, StoreShape>()("keel/effects/Store") {}

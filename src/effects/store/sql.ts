@@ -1,0 +1,683 @@
+/**
+ * The Store over effect/sql's generic `SqlClient`: SQLite today (our node:sqlite
+ * client), Postgres later, with the same statements.
+ *
+ * The database is a boundary like any file: every row read is decoded with Schema
+ * (decimals through `parseDecimal`), and a row that does not decode is a
+ * StoreError naming its table and column, never a half-built value. Writes are
+ * encoded through the same row schemas, so nothing is stored that could not be
+ * read back (a decimal outside Keel's limits, a fractional timestamp).
+ *
+ * Portability rules kept here: no `INSERT OR …`/`ON CONFLICT`, no engine-made ids
+ * (`seq` is counted per run inside the writing transaction), `RETURNING` only to
+ * learn whether an UPDATE found its row (SQLite ≥ 3.35 and Postgres both have it),
+ * and reads run `withoutTransform`, so a client that renames columns
+ * (snake_case → camelCase) cannot break the row schemas.
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { hasProperty } from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaTransformation from "effect/SchemaTransformation"
+import * as Migrator from "effect/sql/Migrator"
+import * as SqlClient from "effect/sql/SqlClient"
+import { isSqlError, SqlError, UnknownError } from "effect/sql/SqlError"
+import { Decimal, format, parseDecimal } from "../../kernel/decimal.ts"
+import type { OrderSide, OrderUpdateKind } from "../Broker.ts"
+import * as SqliteClient from "../sql/SqliteClient.ts"
+import {
+  type AccountRecord,
+  type AccountStage,
+  type FillRecord,
+  type IntentChange,
+  type IntentStatus,
+  type OrderIntent,
+  type Run,
+  type RunMode,
+  type RunStatus,
+  type RunStep,
+  type StepRecord,
+  Store,
+  StoreError,
+  type StoreShape
+} from "../Store.ts"
+import { type MigrationRecord, storeMigrations } from "./migrations.ts"
+
+// ---------------------------------------------------------------------------
+// column codecs
+// ---------------------------------------------------------------------------
+
+/**
+ * A decimal column: TEXT in plain notation. Decoding goes through `parseDecimal`;
+ * encoding refuses a value `parseDecimal` would not read back (out of Keel's limits).
+ */
+const DecimalText = Schema.String.pipe(Schema.decodeTo(
+  Schema.declare((u): u is Decimal => u instanceof Decimal, { expected: "Decimal" }),
+  SchemaTransformation.transformEffect<Decimal, string>({
+    decode: (text, options) => {
+      const d = parseDecimal(text)
+      return typeof d === "string"
+        ? Effect.fail(new SchemaIssue.InvalidValue({ expected: expectedDecimal(d) }, text, options))
+        : Effect.succeed(d)
+    },
+    encode: (d, options) => {
+      const text = format(d)
+      const back = parseDecimal(text)
+      return typeof back === "string"
+        ? Effect.fail(new SchemaIssue.InvalidValue({ expected: expectedDecimal(back) }, text, options))
+        : Effect.succeed(text)
+    }
+  })
+))
+
+const expectedDecimal = (problem: "not-a-number" | "out-of-range"): string =>
+  problem === "out-of-range" ? "a decimal within Keel's limits (15 integer digits, 20 places)" : "a decimal"
+
+/**
+ * An INTEGER/BIGINT column as a JS number. Drivers disagree on the JS type: SQLite
+ * gives numbers (bigints under `SafeIntegers`), Postgres gives int8 as a string.
+ */
+const Integer = Schema.Union([Schema.Number, Schema.BigInt, Schema.String]).pipe(Schema.decodeTo(
+  Schema.Number,
+  SchemaTransformation.transformEffect<number, number | bigint | string>({
+    decode: (value, options) => {
+      const n = typeof value === "string" ? (/^-?\d+$/.test(value) ? Number(value) : Number.NaN) : Number(value)
+      return Number.isSafeInteger(n)
+        ? Effect.succeed(n)
+        : Effect.fail(new SchemaIssue.InvalidValue({ expected: "a whole number" }, value, options))
+    },
+    encode: (n, options) =>
+      Number.isSafeInteger(n)
+        ? Effect.succeed(n)
+        : Effect.fail(new SchemaIssue.InvalidValue({ expected: "a whole number" }, n, options))
+  })
+))
+
+/**
+ * `Schema.Literals` that must list every member of `T`: adding a status to Store.ts
+ * without adding it here is a type error, not a row that suddenly fails to decode.
+ */
+const allOf = <T extends string>() =>
+<const L extends ReadonlyArray<T>>(
+  values: L,
+  ..._exhaustive: [T] extends [L[number]] ? [] : [missing: Exclude<T, L[number]>]
+) => Schema.Literals(values)
+
+const RunModeText = allOf<RunMode>()(["preview", "execute"])
+const RunStatusText = allOf<RunStatus>()(["running", "completed", "failed", "timed_out", "aborted"])
+const RunStepText = allOf<RunStep>()([
+  "load",
+  "snapshot",
+  "guards",
+  "plan",
+  "sell-phase",
+  "sell-wait",
+  "replan-buys",
+  "buy-phase",
+  "buy-wait",
+  "final-snapshot",
+  "reconcile",
+  "notify",
+  "artifacts",
+  "done"
+])
+const IntentStatusText = allOf<IntentStatus>()([
+  "pending",
+  "unknown",
+  "accepted",
+  "partially_filled",
+  "filled",
+  "canceled",
+  "rejected",
+  "expired"
+])
+const PhaseText = allOf<OrderIntent["phase"]>()(["sell", "buy"])
+const SideText = allOf<OrderSide>()(["buy", "sell"])
+const UpdateKindText = allOf<OrderUpdateKind>()(["accepted", "partial_fill", "fill", "canceled", "rejected", "expired"])
+const StageText = allOf<AccountStage>()(["start", "after-sells", "final"])
+
+/** account_states.positions: JSON text of [{ symbol, quantity: "<decimal>" }]. */
+const PositionsJson = Schema.fromJsonString(
+  Schema.Array(Schema.Struct({ symbol: Schema.String, quantity: DecimalText }))
+)
+
+// ---------------------------------------------------------------------------
+// rows (column names exactly as in migrations.ts)
+// ---------------------------------------------------------------------------
+
+const RunRow = Schema.Struct({
+  id: Schema.String,
+  account: Schema.String,
+  mode: RunModeText,
+  status: RunStatusText,
+  step: RunStepText,
+  reason: Schema.NullOr(Schema.String),
+  started_at: Integer,
+  finished_at: Schema.NullOr(Integer)
+})
+
+const StepRow = Schema.Struct({
+  run_id: Schema.String,
+  seq: Integer,
+  step: RunStepText,
+  detail: Schema.String,
+  recorded_at: Integer
+})
+
+const PlanRow = Schema.Struct({
+  run_id: Schema.String,
+  seq: Integer,
+  phase: Schema.String,
+  plan_json: Schema.String
+})
+
+const IntentRow = Schema.Struct({
+  client_order_id: Schema.String,
+  run_id: Schema.String,
+  seq: Integer,
+  phase: PhaseText,
+  symbol: Schema.String,
+  side: SideText,
+  quantity: DecimalText,
+  price: DecimalText,
+  status: IntentStatusText,
+  broker_order_id: Schema.NullOr(Schema.String),
+  filled_quantity: DecimalText,
+  average_fill_price: Schema.NullOr(DecimalText),
+  reason: Schema.NullOr(Schema.String),
+  created_at: Integer,
+  updated_at: Integer
+})
+
+const FillRow = Schema.Struct({
+  run_id: Schema.String,
+  seq: Integer,
+  client_order_id: Schema.String,
+  symbol: Schema.String,
+  side: SideText,
+  kind: UpdateKindText,
+  quantity: DecimalText,
+  price: DecimalText,
+  commission: DecimalText,
+  recorded_at: Integer
+})
+
+const AccountRow = Schema.Struct({
+  run_id: Schema.String,
+  seq: Integer,
+  stage: StageText,
+  cash: DecimalText,
+  equity: DecimalText,
+  positions: PositionsJson,
+  recorded_at: Integer
+})
+
+/** The columns changed by `updateIntent`; absent ones keep their value. */
+const IntentChangeRow = Schema.Struct({
+  status: IntentStatusText,
+  broker_order_id: Schema.NullOr(Schema.String),
+  filled_quantity: Schema.NullOr(DecimalText),
+  average_fill_price: Schema.NullOr(DecimalText),
+  reason: Schema.NullOr(Schema.String),
+  updated_at: Integer
+})
+
+const SeqRow = Schema.Struct({ next_seq: Integer })
+
+// ---------------------------------------------------------------------------
+// rows <-> domain
+// ---------------------------------------------------------------------------
+
+const toRun = (row: typeof RunRow.Type): Run => ({
+  id: row.id,
+  account: row.account,
+  mode: row.mode,
+  status: row.status,
+  step: row.step,
+  ...(row.reason === null ? {} : { reason: row.reason }),
+  startedAt: row.started_at,
+  ...(row.finished_at === null ? {} : { finishedAt: row.finished_at })
+})
+
+const toStep = (row: typeof StepRow.Type): StepRecord => ({
+  runId: row.run_id,
+  seq: row.seq,
+  step: row.step,
+  detail: row.detail,
+  at: row.recorded_at
+})
+
+const toIntent = (row: typeof IntentRow.Type): OrderIntent => ({
+  clientOrderId: row.client_order_id,
+  runId: row.run_id,
+  phase: row.phase,
+  symbol: row.symbol,
+  side: row.side,
+  quantity: row.quantity,
+  price: row.price,
+  status: row.status,
+  ...(row.broker_order_id === null ? {} : { brokerOrderId: row.broker_order_id }),
+  filledQuantity: row.filled_quantity,
+  ...(row.average_fill_price === null ? {} : { averageFillPrice: row.average_fill_price }),
+  ...(row.reason === null ? {} : { reason: row.reason }),
+  createdAt: row.created_at,
+  updatedAt: row.updated_at
+})
+
+const toFill = (row: typeof FillRow.Type): FillRecord => ({
+  clientOrderId: row.client_order_id,
+  runId: row.run_id,
+  symbol: row.symbol,
+  side: row.side,
+  kind: row.kind,
+  quantity: row.quantity,
+  price: row.price,
+  commission: row.commission,
+  at: row.recorded_at
+})
+
+const toAccount = (row: typeof AccountRow.Type): AccountRecord => ({
+  runId: row.run_id,
+  stage: row.stage,
+  cash: row.cash,
+  equity: row.equity,
+  positions: row.positions,
+  at: row.recorded_at
+})
+
+// ---------------------------------------------------------------------------
+// errors and codecs at the boundary
+// ---------------------------------------------------------------------------
+
+const fromSqlError = (operation: string) => (error: SqlError): StoreError =>
+  new StoreError({ operation, message: `${error.reason._tag}: ${error.message}` })
+
+const formatPath = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string =>
+  path.map((segment) => {
+    const key = typeof segment === "object" ? segment.key : segment
+    return typeof key === "number" ? `[${key}]` : `.${String(key)}`
+  }).join("")
+
+const issueFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Where ("<table>.<column>[…]") and what, for the first problem Schema reports. */
+const locateIssue = (table: string, issue: SchemaIssue.Issue): { readonly at: string; readonly message: string } => {
+  const first = issueFormatter(issue).issues[0]
+  return first === undefined
+    ? { at: table, message: "invalid row" }
+    : { at: `${table}${formatPath(first.path ?? [])}`, message: first.message }
+}
+
+type RowSchema<A, E> = Schema.Codec<A, E>
+
+/** `(client_order_id="x")`: which row, from its key columns as stored. */
+const describeKey = (row: unknown, keys: ReadonlyArray<string>): string => {
+  const parts = keys.map((key) => `${key}=${JSON.stringify(hasProperty(row, key) ? String(row[key]) : null)}`)
+  return parts.length === 0 ? "" : ` (row ${parts.join(", ")})`
+}
+
+/**
+ * A read: rows → decoded values, or a StoreError naming the table, the column and
+ * the row (by its `keys`).
+ */
+const decodeRows = <A, E>(operation: string, table: string, schema: RowSchema<A, E>, keys: ReadonlyArray<string>) => {
+  const decode = Schema.decodeUnknownResult(schema, { reportInput: true })
+  return (rows: ReadonlyArray<unknown>): Effect.Effect<Array<A>, StoreError> => {
+    const out: Array<A> = []
+    for (const row of rows) {
+      const result = decode(row)
+      if (Result.isFailure(result)) {
+        const { at, message } = locateIssue(table, result.failure.issue)
+        const where = `${at}${describeKey(row, keys)}`
+        return Effect.fail(new StoreError({ operation, message: `corrupt value in ${where}: ${message}` }))
+      }
+      out.push(result.success)
+    }
+    return Effect.succeed(out)
+  }
+}
+
+/** A write: value → columns, or a StoreError saying which column cannot be stored. */
+const encodeRow = <A, E>(operation: string, table: string, schema: RowSchema<A, E>) => {
+  const encode = Schema.encodeUnknownResult(schema, { reportInput: true })
+  return (value: A): Effect.Effect<E, StoreError> => {
+    const result = encode(value)
+    if (Result.isSuccess(result)) return Effect.succeed(result.success)
+    const { at, message } = locateIssue(table, result.failure.issue)
+    return Effect.fail(new StoreError({ operation, message: `cannot store ${at}: ${message}` }))
+  }
+}
+
+// ---------------------------------------------------------------------------
+// the store
+// ---------------------------------------------------------------------------
+
+/** The tables whose rows are numbered per run by `seq`. */
+type SeqTable = "run_steps" | "plans" | "order_intents" | "fills" | "account_states"
+
+export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+
+  /** Wraps one Store operation: every SqlError becomes a StoreError naming the operation. */
+  const op = <A, R>(operation: string, effect: Effect.Effect<A, StoreError | SqlError, R>) =>
+    Effect.catchTag(effect, "SqlError", (error) => Effect.fail(fromSqlError(operation)(error)))
+
+  /** The next `seq` for a run; call it inside the transaction that inserts the row. */
+  const nextSeq = (operation: string, table: SeqTable, runId: string) =>
+    sql`SELECT COALESCE(MAX(seq), 0) + 1 AS next_seq FROM ${sql(table)} WHERE run_id = ${runId}`.withoutTransform.pipe(
+      Effect.flatMap(decodeRows(operation, table, SeqRow, [])),
+      Effect.map((rows) => rows[0]?.next_seq ?? 1)
+    )
+
+  /**
+   * Inserts a row numbered `seq` = next for its run. Run it inside a transaction,
+   * so the count and the insert cannot interleave with another writer's.
+   */
+  const insertNext = <A, E extends Record<string, unknown>>(
+    operation: string,
+    table: SeqTable,
+    schema: RowSchema<A, E>,
+    runId: string,
+    row: (seq: number) => A
+  ) => {
+    const encode = encodeRow(operation, table, schema)
+    return Effect.gen(function*() {
+      const seq = yield* nextSeq(operation, table, runId)
+      const columns = yield* encode(row(seq))
+      yield* sql`INSERT INTO ${sql(table)} ${sql.insert(columns)}`.withoutTransform
+    })
+  }
+
+  const notFound = (operation: string, what: string) => new StoreError({ operation, message: `no ${what}` })
+
+  const encodeRun = encodeRow("startRun", "runs", RunRow)
+  const startRun = (run: Run) =>
+    op(
+      "startRun",
+      Effect.gen(function*() {
+        const columns = yield* encodeRun({
+          id: run.id,
+          account: run.account,
+          mode: run.mode,
+          status: run.status,
+          step: run.step,
+          reason: run.reason ?? null,
+          started_at: run.startedAt,
+          finished_at: run.finishedAt ?? null
+        })
+        yield* sql`INSERT INTO runs ${sql.insert(columns)}`.withoutTransform
+      })
+    )
+
+  const encodeStep = encodeRow("recordStep", "runs", Schema.Struct({ step: RunStepText }))
+  const recordStep = (runId: string, step: RunStep, detail: string, at: number) =>
+    op(
+      "recordStep",
+      sql.withTransaction(Effect.gen(function*() {
+        const columns = yield* encodeStep({ step })
+        const moved = yield* sql`UPDATE runs SET step = ${columns.step} WHERE id = ${runId} RETURNING id`
+          .withoutTransform
+        if (moved.length === 0) return yield* notFound("recordStep", `run ${runId}`)
+        yield* insertNext("recordStep", "run_steps", StepRow, runId, (seq) => ({
+          run_id: runId,
+          seq,
+          step,
+          detail,
+          recorded_at: at
+        }))
+      }))
+    )
+
+  const encodeFinish = encodeRow(
+    "finishRun",
+    "runs",
+    Schema.Struct({ status: RunStatusText, reason: Schema.NullOr(Schema.String), finished_at: Integer })
+  )
+  const finishRun = (runId: string, status: Exclude<RunStatus, "running">, reason: string | undefined, at: number) =>
+    op(
+      "finishRun",
+      Effect.gen(function*() {
+        const c = yield* encodeFinish({ status, reason: reason ?? null, finished_at: at })
+        const done = yield* sql`UPDATE runs
+          SET status = ${c.status}, reason = ${c.reason}, finished_at = ${c.finished_at}
+          WHERE id = ${runId} RETURNING id`.withoutTransform
+        if (done.length === 0) return yield* notFound("finishRun", `run ${runId}`)
+      })
+    )
+
+  const runColumns = sql`id, account, mode, status, step, reason, started_at, finished_at`
+  const decodeRuns = (operation: string) => decodeRows(operation, "runs", RunRow, ["id"])
+
+  const getRun = (runId: string) =>
+    op(
+      "getRun",
+      sql`SELECT ${runColumns} FROM runs WHERE id = ${runId}`.withoutTransform.pipe(
+        Effect.flatMap(decodeRuns("getRun")),
+        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toRun))
+      )
+    )
+
+  const listRuns = (account: string | undefined, limit: number) =>
+    op(
+      "listRuns",
+      Effect.gen(function*() {
+        if (!Number.isSafeInteger(limit) || limit < 0) {
+          const message = `limit must be a whole number ≥ 0, got ${limit}`
+          return yield* new StoreError({ operation: "listRuns", message })
+        }
+        // Newest first; runs started in the same millisecond by id, also descending.
+        const rows = account === undefined
+          ? yield* sql`SELECT ${runColumns} FROM runs
+              ORDER BY started_at DESC, id DESC LIMIT ${limit}`.withoutTransform
+          : yield* sql`SELECT ${runColumns} FROM runs WHERE account = ${account}
+              ORDER BY started_at DESC, id DESC LIMIT ${limit}`.withoutTransform
+        return (yield* decodeRuns("listRuns")(rows)).map(toRun)
+      })
+    )
+
+  const steps = (runId: string) =>
+    op(
+      "steps",
+      sql`SELECT run_id, seq, step, detail, recorded_at FROM run_steps WHERE run_id = ${runId} ORDER BY seq`
+        .withoutTransform.pipe(
+          Effect.flatMap(decodeRows("steps", "run_steps", StepRow, ["run_id", "seq"])),
+          Effect.map((rows) => rows.map(toStep))
+        )
+    )
+
+  const savePlan = (runId: string, phase: string, json: string) =>
+    op(
+      "savePlan",
+      sql.withTransaction(
+        insertNext("savePlan", "plans", PlanRow, runId, (seq) => ({ run_id: runId, seq, phase, plan_json: json }))
+      )
+    )
+
+  const plans = (runId: string) =>
+    op(
+      "plans",
+      sql`SELECT run_id, seq, phase, plan_json FROM plans WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
+        Effect.flatMap(decodeRows("plans", "plans", PlanRow, ["run_id", "seq"])),
+        Effect.map((rows) => rows.map((row) => ({ phase: row.phase, json: row.plan_json })))
+      )
+    )
+
+  const saveIntent = (intent: OrderIntent) =>
+    op(
+      "saveIntent",
+      sql.withTransaction(Effect.gen(function*() {
+        // The primary key is the real guard (it also holds against a concurrent
+        // writer); this look-up only gives the common case a clear message.
+        const existing =
+          yield* sql`SELECT client_order_id FROM order_intents WHERE client_order_id = ${intent.clientOrderId}`
+            .withoutTransform
+        if (existing.length > 0) {
+          return yield* new StoreError({
+            operation: "saveIntent",
+            message: `client order id ${intent.clientOrderId} is already stored; an id can be used only once`
+          })
+        }
+        yield* insertNext("saveIntent", "order_intents", IntentRow, intent.runId, (seq) => ({
+          client_order_id: intent.clientOrderId,
+          run_id: intent.runId,
+          seq,
+          phase: intent.phase,
+          symbol: intent.symbol,
+          side: intent.side,
+          quantity: intent.quantity,
+          price: intent.price,
+          status: intent.status,
+          broker_order_id: intent.brokerOrderId ?? null,
+          filled_quantity: intent.filledQuantity,
+          average_fill_price: intent.averageFillPrice ?? null,
+          reason: intent.reason ?? null,
+          created_at: intent.createdAt,
+          updated_at: intent.updatedAt
+        }))
+      }))
+    )
+
+  const encodeChange = encodeRow("updateIntent", "order_intents", IntentChangeRow)
+  const updateIntent = (clientOrderId: string, change: IntentChange) =>
+    op(
+      "updateIntent",
+      Effect.gen(function*() {
+        const c = yield* encodeChange({
+          status: change.status,
+          broker_order_id: change.brokerOrderId ?? null,
+          filled_quantity: change.filledQuantity ?? null,
+          average_fill_price: change.averageFillPrice ?? null,
+          reason: change.reason ?? null,
+          updated_at: change.at
+        })
+        const updated = yield* sql`UPDATE order_intents SET
+            status = ${c.status},
+            broker_order_id = COALESCE(${c.broker_order_id}, broker_order_id),
+            filled_quantity = COALESCE(${c.filled_quantity}, filled_quantity),
+            average_fill_price = COALESCE(${c.average_fill_price}, average_fill_price),
+            reason = COALESCE(${c.reason}, reason),
+            updated_at = ${c.updated_at}
+          WHERE client_order_id = ${clientOrderId}
+          RETURNING client_order_id`.withoutTransform
+        if (updated.length === 0) return yield* notFound("updateIntent", `intent with client order id ${clientOrderId}`)
+      })
+    )
+
+  const intents = (runId: string) =>
+    op(
+      "intents",
+      sql`SELECT client_order_id, run_id, seq, phase, symbol, side, quantity, price, status, broker_order_id,
+            filled_quantity, average_fill_price, reason, created_at, updated_at
+          FROM order_intents WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
+        Effect.flatMap(decodeRows("intents", "order_intents", IntentRow, ["client_order_id"])),
+        Effect.map((rows) => rows.map(toIntent))
+      )
+    )
+
+  const saveFill = (fill: FillRecord) =>
+    op(
+      "saveFill",
+      sql.withTransaction(insertNext("saveFill", "fills", FillRow, fill.runId, (seq) => ({
+        run_id: fill.runId,
+        seq,
+        client_order_id: fill.clientOrderId,
+        symbol: fill.symbol,
+        side: fill.side,
+        kind: fill.kind,
+        quantity: fill.quantity,
+        price: fill.price,
+        commission: fill.commission,
+        recorded_at: fill.at
+      })))
+    )
+
+  const fills = (runId: string) =>
+    op(
+      "fills",
+      sql`SELECT run_id, seq, client_order_id, symbol, side, kind, quantity, price, commission, recorded_at
+          FROM fills WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
+        Effect.flatMap(decodeRows("fills", "fills", FillRow, ["run_id", "seq"])),
+        Effect.map((rows) => rows.map(toFill))
+      )
+    )
+
+  const saveAccount = (record: AccountRecord) =>
+    op(
+      "saveAccount",
+      sql.withTransaction(insertNext("saveAccount", "account_states", AccountRow, record.runId, (seq) => ({
+        run_id: record.runId,
+        seq,
+        stage: record.stage,
+        cash: record.cash,
+        equity: record.equity,
+        positions: record.positions.map((p) => ({ symbol: p.symbol, quantity: p.quantity })),
+        recorded_at: record.at
+      })))
+    )
+
+  const accounts = (runId: string) =>
+    op(
+      "accounts",
+      sql`SELECT run_id, seq, stage, cash, equity, positions, recorded_at
+          FROM account_states WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
+        Effect.flatMap(decodeRows("accounts", "account_states", AccountRow, ["run_id", "seq"])),
+        Effect.map((rows) => rows.map(toAccount))
+      )
+    )
+
+  return Store.of({
+    startRun,
+    recordStep,
+    finishRun,
+    getRun,
+    listRuns,
+    steps,
+    savePlan,
+    plans,
+    saveIntent,
+    updateIntent,
+    intents,
+    saveFill,
+    fills,
+    saveAccount,
+    accounts
+  })
+})
+
+// ---------------------------------------------------------------------------
+// migrations and layers
+// ---------------------------------------------------------------------------
+
+/**
+ * Runs the store's migrations, plus `extra` ones (another module's, ids ≥ 101)
+ * through the same loader; returns the ids it applied. A failed migration is a
+ * SqlError whose message names it.
+ */
+export const migrate = (
+  extra: MigrationRecord = {}
+): Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, SqlError, SqlClient.SqlClient> =>
+  Migrator.make({})({ loader: Migrator.fromRecord({ ...storeMigrations, ...extra }) }).pipe(
+    Effect.catchTag("MigrationError", (error) =>
+      Effect.fail(
+        new SqlError({
+          reason: new UnknownError({
+            cause: error,
+            message: isSqlError(error.cause) ? `${error.message}: ${error.cause.message}` : error.message,
+            operation: "migrate"
+          })
+        })
+      ))
+  )
+
+/** Migrates, then provides the Store over whichever SqlClient is given. */
+export const layer: Layer.Layer<Store, SqlError, SqlClient.SqlClient> = Layer.effect(
+  Store,
+  Effect.andThen(migrate(), makeSqlStore)
+)
+
+/** The Store on a SQLite file (or ":memory:"), closed with the layer. */
+export const layerSqlite = (filename: string): Layer.Layer<Store, SqlError> =>
+  layer.pipe(Layer.provide(SqliteClient.layer({ filename })))

@@ -1,0 +1,61 @@
+/**
+ * Artifacts: what a run leaves behind for people, next to what it leaves in the Store:
+ * `<root>/<account>/<YYYY-MM-DD>/<run-id>/` with plan.json, orders.csv, result.json and
+ * targets.json. Written for every run, failed ones too: they say where it stopped.
+ */
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import { format } from "../kernel/decimal.ts"
+import type { Targets } from "../kernel/targets.ts"
+import { day } from "./ids.ts"
+import { planJson } from "./plan.ts"
+import type { RunOutcome } from "./rebalanceAccount.ts"
+
+const csvCell = (value: string): string => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value)
+
+export const ordersCsv = (outcome: RunOutcome): string => {
+  const known = new Map(outcome.orders.map((o) => [o.clientOrderId, o]))
+  const header = "client_order_id,phase,symbol,side,quantity,assumed_price,status,filled_quantity,average_fill_price,reason"
+  const rows = outcome.submitted.map((s) => {
+    const o = known.get(s.clientOrderId) ?? s.placed
+    return [
+      s.clientOrderId,
+      s.order.phase,
+      s.order.symbol,
+      s.order.side,
+      format(s.order.quantity),
+      format(s.order.price),
+      o?.status ?? "rejected",
+      o === undefined ? "0" : format(o.filledQuantity),
+      o?.averageFillPrice === undefined ? "" : format(o.averageFillPrice),
+      s.rejection ?? o?.reason ?? ""
+    ]
+      .map(csvCell)
+      .join(",")
+  })
+  return [header, ...rows].join("\n") + "\n"
+}
+
+export const resultJson = (outcome: RunOutcome) => ({
+  run: outcome.run,
+  summary: outcome.summary,
+  buyReplan: outcome.buys === undefined ? null : planJson(outcome.buys),
+  discrepancies: outcome.discrepancies.map((d) => ({ symbol: d.symbol, expected: format(d.expected), actual: format(d.actual) }))
+})
+
+/** Writes the run's folder and returns its path. */
+export const writeArtifacts = (root: string, outcome: RunOutcome, targets: Targets) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const dir = `${root}/${outcome.run.account}/${day(outcome.run.startedAt)}/${outcome.run.id}`
+    yield* fs.makeDirectory(dir, { recursive: true })
+    const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
+    yield* fs.writeFileString(`${dir}/plan.json`, json(outcome.plan === undefined ? null : planJson(outcome.plan)))
+    yield* fs.writeFileString(`${dir}/orders.csv`, ordersCsv(outcome))
+    yield* fs.writeFileString(`${dir}/result.json`, json(resultJson(outcome)))
+    yield* fs.writeFileString(
+      `${dir}/targets.json`,
+      json(Object.fromEntries(targets.weights.map((t) => [t.symbol, format(t.weight)])))
+    )
+    return dir
+  })

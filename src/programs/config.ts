@@ -1,0 +1,128 @@
+/**
+ * keel.yaml: the accounts Keel manages, where runs are stored, who is notified, and how
+ * long to wait. Decoded with Schema; an error names the file, the path inside it and what
+ * was expected. Paths inside the file are relative to the file. Secrets never live here:
+ * the file names environment variables, read as redacted Config.
+ */
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Path from "effect/Path"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import { decodeShape, InputFileError } from "../effects/inputs.ts"
+
+const Amount = Schema.Union([Schema.String, Schema.Number])
+
+const PaperBroker = Schema.Struct({
+  kind: Schema.Literal("paper"),
+  /** Cash of a new paper account (default 100000); an existing account keeps its own. */
+  startingCash: Schema.optionalKey(Amount),
+  /** Quotes file (JSON or CSV `symbol,bid,ask,last`). */
+  quotes: Schema.optionalKey(Schema.String),
+  /** Or a seeded random walk from these prices. */
+  randomWalk: Schema.optionalKey(
+    Schema.Struct({
+      seed: Schema.Number,
+      prices: Schema.Record(Schema.String, Amount),
+      volatilityBps: Schema.optionalKey(Schema.Number)
+    })
+  ),
+  slippageBps: Schema.optionalKey(Schema.Number),
+  commissionPerOrder: Schema.optionalKey(Amount),
+  commissionPerShare: Schema.optionalKey(Amount),
+  fillLatencySeconds: Schema.optionalKey(Schema.Number),
+  partialFills: Schema.optionalKey(Schema.Number),
+  rejectionRate: Schema.optionalKey(Schema.Number),
+  rejectionSeed: Schema.optionalKey(Schema.Number),
+  marketOpen: Schema.optionalKey(Schema.Literals(["always", "never"]))
+})
+
+const Account = Schema.Struct({
+  name: Schema.NonEmptyString,
+  broker: PaperBroker,
+  /** Targets file (JSON, YAML or CSV). */
+  targets: Schema.String,
+  /** Policy file, or the policy inline. */
+  policy: Schema.optionalKey(Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)])),
+  /** Open orders from an earlier run: cancel them (default) or abort the run. */
+  openOrders: Schema.optionalKey(Schema.Literals(["cancel", "abort"]))
+})
+
+const Notifier = Schema.Union([
+  Schema.Literal("console"),
+  Schema.Struct({
+    webhook: Schema.Struct({
+      /** Environment variable holding the URL (it usually embeds a token). */
+      urlEnv: Schema.NonEmptyString,
+      timeoutSeconds: Schema.optionalKey(Schema.Number)
+    })
+  })
+])
+
+const KeelConfig = Schema.Struct({
+  store: Schema.optionalKey(Schema.Struct({ sqlite: Schema.optionalKey(Schema.String) })),
+  artifacts: Schema.optionalKey(Schema.String),
+  notifiers: Schema.optionalKey(Schema.Array(Notifier)),
+  timeouts: Schema.optionalKey(
+    Schema.Struct({
+      fillSeconds: Schema.optionalKey(Schema.Number),
+      pollSeconds: Schema.optionalKey(Schema.Number)
+    })
+  ),
+  accounts: Schema.NonEmptyArray(Account)
+})
+
+export type KeelConfig = typeof KeelConfig.Type
+export type AccountConfig = typeof Account.Type
+export type PaperBrokerConfig = typeof PaperBroker.Type
+export type NotifierConfig = typeof Notifier.Type
+
+/** Defaults, in one place and documented in the README. */
+export const ConfigDefaults = {
+  sqlite: ".keel/keel.db",
+  artifacts: "artifacts",
+  fillSeconds: 60,
+  pollSeconds: 5,
+  startingCash: "100000",
+  webhookTimeoutSeconds: 10
+} as const
+
+export interface LoadedConfig {
+  readonly file: string
+  /** The folder of the file: relative paths inside it are resolved against it. */
+  readonly dir: string
+  readonly config: KeelConfig
+}
+
+/** Reads and decodes keel.yaml (or .json); every failure is an InputFileError naming the file. */
+export const loadConfig = (file: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const fail = (detail: string) => new InputFileError({ file, detail })
+    const text = yield* fs.readFileString(file).pipe(Effect.mapError(() => fail("cannot read the config file (use --config FILE)")))
+    const parsed = file.endsWith(".json")
+      ? (yield* Effect.promise(() => import("../formats/json.ts"))).parseJson(text)
+      : (yield* Effect.promise(() => import("../formats/yaml.ts"))).parseYaml(text)
+    if (Result.isFailure(parsed)) return yield* fail(parsed.failure)
+    const decoded = decodeShape(KeelConfig as Schema.Codec<KeelConfig, unknown>, parsed.success)
+    if (Result.isFailure(decoded)) return yield* fail(decoded.failure)
+    const names = new Set<string>()
+    for (const [i, account] of decoded.success.accounts.entries()) {
+      if (names.has(account.name)) return yield* fail(`accounts[${i}].name: expected a unique account name, got "${account.name}"`)
+      names.add(account.name)
+    }
+    return { file, dir: path.dirname(path.resolve(file)), config: decoded.success } satisfies LoadedConfig
+  })
+
+export const findAccount = (loaded: LoadedConfig, name: string): Effect.Effect<AccountConfig, InputFileError> => {
+  const account = loaded.config.accounts.find((a) => a.name === name)
+  return account === undefined
+    ? Effect.fail(
+        new InputFileError({
+          file: loaded.file,
+          detail: `accounts: expected an account named "${name}" (known: ${loaded.config.accounts.map((a) => a.name).join(", ")})`
+        })
+      )
+    : Effect.succeed(account)
+}

@@ -1,0 +1,284 @@
+/**
+ * Execution: sending the kernel's orders and waiting for them to finish.
+ *
+ * - Every intent is written to the Store *before* it is sent.
+ * - A submit whose answer is lost (UnknownOutcome, or a connection error mid-submit) is
+ *   never blindly retried: the order is looked up by client order id first, and sent again
+ *   (same id, which a broker refuses if it did arrive) only when the broker has no trace of it.
+ * - Waiting follows the broker's order-update stream; a poll of the outstanding orders
+ *   every `pollInterval` catches anything the stream missed, so a lost socket never loses a fill.
+ */
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { isZero } from "../kernel/decimal.ts"
+import type { Order } from "../kernel/orders.ts"
+import { Broker, type BrokerOrder, isTerminal, type OrderUpdate } from "../effects/Broker.ts"
+import { Store, type StoreError } from "../effects/Store.ts"
+import { clientOrderId } from "./ids.ts"
+
+/** What Keel knows of each order of this run, by client order id. */
+export interface Tracker {
+  readonly orders: Ref.Ref<ReadonlyMap<string, BrokerOrder>>
+  readonly signal: Queue.Queue<void>
+  readonly runId: string
+}
+
+/** Why the run cannot go on sending orders. */
+export class ExecutionHalted extends Data.TaggedError("ExecutionHalted")<{ readonly reason: string }> {}
+
+const record = (tracker: Tracker, order: BrokerOrder) =>
+  Ref.update(tracker.orders, (m) => new Map(m).set(order.clientOrderId, order))
+
+/** Applies one update: fill rows and the intent's status go to the Store before anything else sees it. */
+const apply = (tracker: Tracker, update: OrderUpdate) =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    const known = yield* Ref.get(tracker.orders)
+    const order = update.order
+    if (!known.has(order.clientOrderId)) return
+    if (update.fill !== undefined) {
+      yield* store.saveFill({
+        clientOrderId: order.clientOrderId,
+        runId: tracker.runId,
+        symbol: order.symbol,
+        side: order.side,
+        kind: update.kind,
+        quantity: update.fill.quantity,
+        price: update.fill.price,
+        commission: update.fill.commission,
+        at: update.at
+      })
+    }
+    yield* store.updateIntent(order.clientOrderId, changeOf(order, update.at))
+    yield* record(tracker, order)
+    yield* Queue.offer(tracker.signal, undefined)
+  })
+
+const changeOf = (order: BrokerOrder, at: number) => ({
+  status: order.status,
+  brokerOrderId: order.id,
+  filledQuantity: order.filledQuantity,
+  ...(order.averageFillPrice === undefined ? {} : { averageFillPrice: order.averageFillPrice }),
+  ...(order.reason === undefined ? {} : { reason: order.reason }),
+  at
+})
+
+/**
+ * Starts following the broker's updates for this run (in the caller's scope). Started
+ * before the first order is sent, so no update of ours is published before we listen.
+ */
+export const follow = (runId: string): Effect.Effect<Tracker, never, Broker | Store | Scope.Scope> =>
+  Effect.gen(function* () {
+    const broker = yield* Broker
+    const tracker: Tracker = {
+      orders: yield* Ref.make<ReadonlyMap<string, BrokerOrder>>(new Map()),
+      signal: yield* Queue.unbounded<void>(),
+      runId
+    }
+    // A stream failure (dropped socket) only ends the stream: polling keeps waiting correct.
+    yield* broker.updates.pipe(
+      Stream.runForEach((update) => apply(tracker, update).pipe(Effect.ignore)),
+      Effect.ignore,
+      // Started at once, so the subscription exists before the first order is sent.
+      Effect.forkScoped({ startImmediately: true })
+    )
+    return tracker
+  })
+
+export interface Submitted {
+  readonly clientOrderId: string
+  readonly order: Order
+  /** The broker's order, or undefined when it was rejected. */
+  readonly placed: BrokerOrder | undefined
+  readonly rejection?: string
+}
+
+/** Stores the intent, sends it, and settles a lost answer by looking the order up. */
+export const submit = (
+  tracker: Tracker,
+  order: Order
+): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
+  Effect.gen(function* () {
+    const broker = yield* Broker
+    const store = yield* Store
+    const id = clientOrderId(tracker.runId, order.phase, order.side, order.symbol)
+    const now = yield* Clock.currentTimeMillis
+    yield* store.saveIntent({
+      clientOrderId: id,
+      runId: tracker.runId,
+      phase: order.phase,
+      symbol: order.symbol,
+      side: order.side,
+      quantity: order.quantity,
+      price: order.price,
+      status: "pending",
+      filledQuantity: order.quantity.minus(order.quantity),
+      createdAt: now,
+      updatedAt: now
+    })
+    // Tracked before it is sent, so an update racing the answer is not dropped.
+    yield* Ref.update(tracker.orders, (m) => new Map(m).set(id, pendingOrder(id, order, now)))
+    const send = broker.placeOrder({
+      clientOrderId: id,
+      symbol: order.symbol,
+      side: order.side,
+      quantity: order.quantity,
+      type: "market",
+      timeInForce: "day"
+    })
+    const settle = (attempt: number): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
+      send.pipe(
+        Effect.flatMap((placed) =>
+          Effect.gen(function* () {
+            yield* store.updateIntent(id, changeOf(placed, yield* Clock.currentTimeMillis))
+            yield* mergeKnown(tracker, placed)
+            return { clientOrderId: id, order, placed } satisfies Submitted
+          })
+        ),
+        Effect.catchTag("OrderRejected", (e) =>
+          Effect.gen(function* () {
+            yield* store.updateIntent(id, { status: "rejected", reason: e.reason, at: yield* Clock.currentTimeMillis })
+            yield* Ref.update(tracker.orders, (m) => {
+              const next = new Map(m)
+              next.delete(id)
+              return next
+            })
+            return { clientOrderId: id, order, placed: undefined, rejection: e.reason } satisfies Submitted
+          })
+        ),
+        Effect.catchTags({
+          UnknownOutcome: () => lookUp(tracker, id, order, attempt, settle),
+          BrokerConnectionError: () => lookUp(tracker, id, order, attempt, settle),
+          RateLimited: (e) =>
+            // A 429 means the request was refused before it was handled: waiting and sending again is safe.
+            attempt < MAX_SUBMITS ? Effect.sleep(e.retryAfterMillis).pipe(Effect.andThen(settle(attempt + 1))) : halt(id, "rate limited")
+        })
+      )
+    return yield* settle(1)
+  })
+
+/** How many times one intent may be sent in all (the first send, plus a resend after "no trace"). */
+const MAX_SUBMITS = 2
+
+const halt = (id: string, why: string) =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    yield* store.updateIntent(id, { status: "unknown", reason: why, at: yield* Clock.currentTimeMillis })
+    return yield* Effect.fail(new ExecutionHalted({ reason: `order ${id}: ${why}` }))
+  })
+
+const lookUp = (
+  tracker: Tracker,
+  id: string,
+  order: Order,
+  attempt: number,
+  settle: (attempt: number) => Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store>
+): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
+  Effect.gen(function* () {
+    const broker = yield* Broker
+    const store = yield* Store
+    const found = yield* broker.getOrderByClientId(id).pipe(
+      Effect.map(Option.some),
+      Effect.catchTag("OrderNotFound", () => Effect.succeed(Option.none<BrokerOrder>())),
+      Effect.catchTags({
+        BrokerConnectionError: () => Effect.succeed(undefined),
+        RateLimited: () => Effect.succeed(undefined)
+      })
+    )
+    if (found === undefined) return yield* halt(id, "the submit's answer was lost and the order could not be looked up")
+    if (Option.isSome(found)) {
+      yield* store.updateIntent(id, changeOf(found.value, yield* Clock.currentTimeMillis))
+      yield* mergeKnown(tracker, found.value)
+      return { clientOrderId: id, order, placed: found.value }
+    }
+    if (attempt >= MAX_SUBMITS) return yield* halt(id, "the submit's answer was lost twice and the broker has no trace of it")
+    return yield* settle(attempt + 1)
+  })
+
+/** Keeps the furthest-along view of an order (an update may have overtaken the answer). */
+const mergeKnown = (tracker: Tracker, placed: BrokerOrder) =>
+  Ref.update(tracker.orders, (m) => {
+    const seen = m.get(placed.clientOrderId)
+    const next = new Map(m)
+    if (seen === undefined || seen.id === "" || !isTerminal(seen.status) || isTerminal(placed.status)) {
+      next.set(placed.clientOrderId, seen !== undefined && seen.id !== "" && seen.filledQuantity.gt(placed.filledQuantity) ? seen : placed)
+    }
+    return next
+  })
+
+const pendingOrder = (id: string, order: Order, at: number): BrokerOrder => ({
+  id: "",
+  clientOrderId: id,
+  symbol: order.symbol,
+  side: order.side,
+  quantity: order.quantity,
+  type: "market",
+  status: "accepted",
+  filledQuantity: order.quantity.minus(order.quantity),
+  submittedAt: at
+})
+
+export interface Waited {
+  readonly timedOut: boolean
+  readonly orders: ReadonlyArray<BrokerOrder>
+}
+
+/**
+ * Waits until every given order is terminal, or `timeout` passes. Partial fills are kept
+ * either way; on timeout the caller decides (the program stops before buying).
+ */
+export const waitFor = (
+  tracker: Tracker,
+  ids: ReadonlyArray<string>,
+  timeout: Duration.Input,
+  pollInterval: Duration.Input
+): Effect.Effect<Waited, never, Broker | Store> =>
+  Effect.gen(function* () {
+    const current = Effect.map(Ref.get(tracker.orders), (m) => ids.flatMap((id) => (m.has(id) ? [m.get(id)!] : [])))
+    const done = Effect.map(current, (orders) => orders.every((o) => isTerminal(o.status)))
+    const loop = Effect.gen(function* () {
+      while (!(yield* done)) {
+        const woke = yield* Queue.take(tracker.signal).pipe(Effect.as(true), Effect.timeoutOption(pollInterval))
+        if (Option.isNone(woke)) yield* poll(tracker, ids)
+      }
+    })
+    const finished = yield* Effect.timeoutOption(loop, timeout)
+    if (Option.isNone(finished)) yield* poll(tracker, ids)
+    const orders = yield* current
+    return { timedOut: Option.isNone(finished) && !orders.every((o) => isTerminal(o.status)), orders }
+  })
+
+/** Asks the broker for every outstanding order; a failed poll is simply tried again next time. */
+const poll = (tracker: Tracker, ids: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const broker = yield* Broker
+    const store = yield* Store
+    const known = yield* Ref.get(tracker.orders)
+    for (const id of ids) {
+      const seen = known.get(id)
+      if (seen === undefined || isTerminal(seen.status) || seen.id === "") continue
+      const fresh = yield* broker.getOrder(seen.id).pipe(Effect.option)
+      if (Option.isNone(fresh) || (fresh.value.status === seen.status && fresh.value.filledQuantity.eq(seen.filledQuantity))) continue
+      yield* store.updateIntent(id, changeOf(fresh.value, yield* Clock.currentTimeMillis)).pipe(Effect.ignore)
+      yield* record(tracker, fresh.value)
+    }
+  })
+
+/** Filled quantity per symbol, signed (buys positive), over the given orders. */
+export const filledBySymbol = (orders: ReadonlyArray<BrokerOrder>): ReadonlyMap<string, BrokerOrder["filledQuantity"]> => {
+  const out = new Map<string, BrokerOrder["filledQuantity"]>()
+  for (const o of orders) {
+    if (isZero(o.filledQuantity)) continue
+    const signed = o.side === "buy" ? o.filledQuantity : o.filledQuantity.neg()
+    const before = out.get(o.symbol)
+    out.set(o.symbol, before === undefined ? signed : before.plus(signed))
+  }
+  return out
+}

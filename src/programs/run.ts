@@ -1,0 +1,155 @@
+/**
+ * `rebalance run --account NAME [--execute]`: one account's rebalance through the
+ * program, against the Layers its keel.yaml entry names. A preview unless --execute.
+ * Exit 0 when the run completed, 3 when it stopped (failed, timed out, aborted),
+ * 2 on invalid config or input.
+ */
+import * as Console from "effect/Console"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import { Command, Flag } from "effect/cli"
+import { format } from "../kernel/decimal.ts"
+import { validatePolicy } from "../kernel/policy.ts"
+import { validateTargets } from "../kernel/targets.ts"
+import { explain, InputFileError, readInput } from "../effects/inputs.ts"
+import { writeArtifacts } from "./artifacts.ts"
+import { type AccountConfig, ConfigDefaults, findAccount, type LoadedConfig, loadConfig } from "./config.ts"
+import { brokerLayer, databaseFile, notifierLayer, storeLayer } from "./layers.ts"
+import { planJson, planTable } from "./plan.ts"
+import { rebalanceAccount, type RunOutcome } from "./rebalanceAccount.ts"
+
+/** A run that did not complete: already reported, the CLI only sets the exit code. */
+export class RunNotCompleted extends Data.TaggedError("RunNotCompleted")<{ readonly status: string }> {}
+
+export const configFlag = Flag.String("config").pipe(
+  Flag.withDescription("Keel config file (default ./keel.yaml)"),
+  Flag.withDefault("keel.yaml")
+)
+export const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("Print one JSON object on stdout"), Flag.withDefault(false))
+
+/** The account's targets and policy, read and validated before any run starts (bad input is exit 2, not a failed run). */
+export const accountInputs = (loaded: LoadedConfig, account: AccountConfig) =>
+  Effect.gen(function* () {
+    const at = (file: string) => (file.startsWith("/") ? file : `${loaded.dir}/${file}`)
+    const targetsFile = yield* readInput("targets", at(account.targets))
+    const policyFile = typeof account.policy === "string" ? yield* readInput("policy", at(account.policy)) : undefined
+    const policyData = policyFile === undefined ? account.policy : policyFile.data
+    const policy = validatePolicy(policyData)
+    if (Result.isFailure(policy)) {
+      const index = loaded.config.accounts.indexOf(account)
+      return yield* policyFile === undefined
+        ? Effect.fail(new InputFileError({ file: loaded.file, detail: `accounts[${index}].policy.${policy.failure.path}: expected ${policy.failure.expected}, got ${policy.failure.value}` }))
+        : Effect.fail(explain(policyFile, policy.failure))
+    }
+    const targets = validateTargets(targetsFile.data, policy.success)
+    if (Result.isFailure(targets)) return yield* Effect.fail(explain(targetsFile, targets.failure))
+    return { targets: targets.success, rawTargets: targetsFile.data, rawPolicy: policyData }
+  })
+
+/** The Layers of one account: Store and Broker on the configured database, and the notifiers. */
+export const accountLayers = (loaded: LoadedConfig, account: AccountConfig, json: boolean) => {
+  const store = storeLayer(databaseFile(loaded))
+  return Layer.mergeAll(brokerLayer(loaded, account).pipe(Layer.provideMerge(store)), notifierLayer(loaded, { stderr: json })).pipe(
+    Layer.provide(FetchHttpClient.layer)
+  )
+}
+
+const describeOutcome = (outcome: RunOutcome, artifacts: string): string => {
+  const { run, summary } = outcome
+  const lines = [
+    `Run ${run.id} (${run.account}, ${run.mode}): ${run.status}${run.status === "completed" ? "" : ` at ${run.step}: ${run.reason ?? ""}`}`
+  ]
+  if (outcome.plan !== undefined) lines.push("", planTable(outcome.plan))
+  if (outcome.submitted.length > 0) {
+    const known = new Map(outcome.orders.map((o) => [o.clientOrderId, o]))
+    lines.push("", "Orders:")
+    for (const s of outcome.submitted) {
+      const o = known.get(s.clientOrderId) ?? s.placed
+      lines.push(
+        `  ${s.order.phase.padEnd(4)} ${s.order.side.padEnd(4)} ${s.order.symbol.padEnd(8)} ${format(s.order.quantity).padStart(12)}  ` +
+          `${(o?.status ?? "rejected").padEnd(16)} filled ${o === undefined ? "0" : format(o.filledQuantity)}` +
+          (o?.averageFillPrice === undefined ? "" : ` @ ${format(o.averageFillPrice)}`) +
+          (s.rejection === undefined ? "" : `  (${s.rejection})`)
+      )
+    }
+  }
+  for (const d of outcome.discrepancies) {
+    lines.push(`Discrepancy ${d.symbol}: expected ${format(d.expected)}, broker reports ${format(d.actual)}`)
+  }
+  lines.push("", `Cash ${summary.cash.before} → ${summary.cash.after}`, `Artifacts: ${artifacts}`)
+  return lines.join("\n")
+}
+
+export const outcomeJson = (outcome: RunOutcome, artifacts: string) => ({
+  run: outcome.run,
+  summary: outcome.summary,
+  plan: outcome.plan === undefined ? null : planJson(outcome.plan),
+  buyReplan: outcome.buys === undefined ? null : planJson(outcome.buys),
+  orders: outcome.submitted.map((s) => {
+    const o = outcome.orders.find((x) => x.clientOrderId === s.clientOrderId) ?? s.placed
+    return {
+      clientOrderId: s.clientOrderId,
+      phase: s.order.phase,
+      symbol: s.order.symbol,
+      side: s.order.side,
+      quantity: format(s.order.quantity),
+      status: o?.status ?? "rejected",
+      filledQuantity: o === undefined ? "0" : format(o.filledQuantity),
+      averageFillPrice: o?.averageFillPrice === undefined ? null : format(o.averageFillPrice),
+      reason: s.rejection ?? o?.reason ?? null
+    }
+  }),
+  discrepancies: outcome.discrepancies.map((d) => ({ symbol: d.symbol, expected: format(d.expected), actual: format(d.actual) })),
+  artifacts
+})
+
+export interface RunOptions {
+  readonly config: string
+  readonly account: string
+  readonly execute: boolean
+  readonly json: boolean
+  readonly ignoreMarketHours: boolean
+}
+
+/** Loads the config, runs the program on the account's Layers, writes artifacts and prints. */
+export const runAccount = (options: RunOptions) =>
+  Effect.gen(function* () {
+    const loaded = yield* loadConfig(options.config)
+    const account = yield* findAccount(loaded, options.account)
+    const inputs = yield* accountInputs(loaded, account)
+    const timeouts = loaded.config.timeouts
+    const outcome = yield* rebalanceAccount({
+      account: account.name,
+      targets: inputs.rawTargets,
+      policy: inputs.rawPolicy,
+      execute: options.execute,
+      ignoreMarketHours: options.ignoreMarketHours,
+      onOpenOrders: account.openOrders ?? "cancel",
+      fillTimeout: `${timeouts?.fillSeconds ?? ConfigDefaults.fillSeconds} seconds`,
+      pollInterval: `${timeouts?.pollSeconds ?? ConfigDefaults.pollSeconds} seconds`
+    }).pipe(Effect.provide(accountLayers(loaded, account, options.json)))
+    const artifacts = yield* writeArtifacts(loaded.config.artifacts ?? ConfigDefaults.artifacts, outcome, inputs.targets)
+    yield* Console.log(options.json ? JSON.stringify(outcomeJson(outcome, artifacts), null, 2) : describeOutcome(outcome, artifacts))
+    return outcome
+  })
+
+export const run = Command.make(
+  "run",
+  {
+    account: Flag.String("account").pipe(Flag.withDescription("Account name in the config")),
+    execute: Flag.Boolean("execute").pipe(Flag.withDescription("Place the orders (default: preview only)"), Flag.withDefault(false)),
+    config: configFlag,
+    json: jsonFlag,
+    ignoreMarketHours: Flag.Boolean("ignore-market-hours").pipe(
+      Flag.withDescription("Paper brokers only: trade even when the paper market is closed"),
+      Flag.withDefault(false)
+    )
+  },
+  (flags) =>
+    runAccount(flags).pipe(
+      Effect.flatMap((outcome) => (outcome.run.status === "completed" ? Effect.void : Effect.fail(new RunNotCompleted({ status: outcome.run.status }))))
+    )
+).pipe(Command.withDescription("Rebalance one account: a preview, or with --execute the orders too"))
