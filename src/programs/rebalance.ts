@@ -14,14 +14,17 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { type CliError, CliOutput, Command } from "effect/cli"
 import { plan } from "./plan.ts"
+import { demo } from "./demo.ts"
+import { positions } from "./positions.ts"
 import { run } from "./run.ts"
+import { history, status } from "./runs.ts"
 
 export const ExitCode = { ok: 0, unexpected: 1, invalid: 2, runNotCompleted: 3 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
 export const cli = Command.make("rebalance").pipe(
   Command.withDescription("Exact portfolio rebalancing"),
-  Command.withSubcommands([plan, run])
+  Command.withSubcommands([plan, run, status, history, positions, demo])
 )
 
 /** Same relative path from src/programs and dist/programs. */
