@@ -23,7 +23,8 @@ export type OrderStatus = "accepted" | "partially_filled" | "filled" | "canceled
 export const isTerminal = (status: OrderStatus): boolean =>
   status === "filled" || status === "canceled" || status === "rejected" || status === "expired"
 
-export interface OrderRequest {
+/** What an order is, as asked for and as the broker keeps it. */
+export interface OrderFields {
   /** Unique forever per intent: brokers refuse a reused id even after a cancel. */
   readonly clientOrderId: string
   readonly symbol: string
@@ -31,17 +32,14 @@ export interface OrderRequest {
   readonly quantity: Decimal
   readonly type: OrderType
   readonly limitPrice?: Decimal
+}
+
+export interface OrderRequest extends OrderFields {
   readonly timeInForce: TimeInForce
 }
 
-export interface BrokerOrder {
+export interface BrokerOrder extends OrderFields {
   readonly id: string
-  readonly clientOrderId: string
-  readonly symbol: string
-  readonly side: OrderSide
-  readonly quantity: Decimal
-  readonly type: OrderType
-  readonly limitPrice?: Decimal
   readonly status: OrderStatus
   readonly filledQuantity: Decimal
   /** Volume-weighted price of the fills so far. */

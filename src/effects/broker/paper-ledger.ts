@@ -22,8 +22,9 @@ import type { BrokerOrder, OrderSide, OrderStatus, OrderType, TimeInForce } from
 // ---------------------------------------------------------------------------
 
 /**
- * For `Migrator.fromRecord`. Ids start at 101: the Store's migrations own 1..99, and a
- * later step merges both records into one loader.
+ * For `Migrator.fromRecord`, run with its own migrations table (see programs/layers.ts):
+ * the Migrator only applies ids above the highest applied, so modules must not share one.
+ * Ids start at 101 so they never look like the Store's.
  */
 export const paperMigrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0101_paper_accounts": Effect.gen(function*() {
