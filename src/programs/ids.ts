@@ -29,7 +29,10 @@ export const clientOrderId = (runId: string, phase: "sell" | "buy", side: "buy" 
   const head = `${runId}-${phase[0]}${side[0]}-`
   const room = CLIENT_ORDER_ID_LENGTH - head.length
   const safe = symbol.replace(/[^A-Za-z0-9._/-]/g, "_")
-  return head + (safe.length <= room ? safe : `${safe.slice(0, room - 8)}~${digest(symbol).slice(0, 7)}`)
+  // A symbol that had to be changed, or shortened, carries a digest of the original, so
+  // "BRK B" and "BRK_B" never share an id.
+  if (safe === symbol && safe.length <= room) return head + safe
+  return `${head}${safe.slice(0, Math.min(safe.length, room - 8))}~${digest(symbol).padStart(7, "0").slice(0, 7)}`
 }
 
 /** The UTC calendar day of a run, for the artifacts folder. */

@@ -143,6 +143,14 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
           yield* Effect.forEach(open, (o) => broker.cancelOrder(o.id), { discard: true }).pipe(
             Effect.mapError(brokerStop("cancel open orders"))
           )
+          // The earlier run's intents say what became of their orders (an order placed
+          // outside Keel has no intent, and that is fine).
+          const at = yield* Clock.currentTimeMillis
+          yield* Effect.forEach(
+            open,
+            (o) => store.updateIntent(o.clientOrderId, { status: "canceled", reason: `cancelled by run ${id}`, at }).pipe(Effect.ignore),
+            { discard: true }
+          )
           state.warnings.push(`cancelled ${open.length} open order(s) from an earlier run`)
         }
 
@@ -150,7 +158,8 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         const market = makeMarket(targets.success, first.quotes, policy.success)
         const planned = planAccount(accountOf(first.account.cash, first.positions), market)
         state.plan = planned
-        state.cashAfter = planned.orders.cash.after
+        // A preview reports the plan's cash; an execution only ever the broker's.
+        if (!request.execute) state.cashAfter = planned.orders.cash.after
         state.warnings.push(...planned.warnings.map((w) => w.message))
         yield* store.savePlan(id, "plan", JSON.stringify(planJson(planned)))
         if (!request.execute) return
@@ -161,6 +170,7 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
 
         yield* enter("replan-buys")
         const fresh = yield* snapshot(symbols)
+        state.cashAfter = fresh.account.cash
         yield* saveAccount("after-sells", fresh.account.cash, fresh.account.equity, fresh.positions)
         const rebuilt: Market = makeMarket(targets.success, fresh.quotes, policy.success)
         const buys = planBuys(accountOf(fresh.account.cash, fresh.positions), rebuilt)
@@ -211,7 +221,13 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
 
       const stopped = yield* body.pipe(
         Effect.as(undefined),
-        Effect.catchTag("Stop", (stop: Stop) => Effect.succeed(stop))
+        Effect.catchTag("Stop", (stop: Stop) => Effect.succeed(stop)),
+        // The Store itself failed: try once to mark the run failed, so it is not left "running".
+        Effect.tapError((e) =>
+          Effect.flatMap(Clock.currentTimeMillis, (at) => store.finishRun(id, "failed", `store: ${e.operation}: ${e.message}`, at)).pipe(
+            Effect.ignore
+          )
+        )
       )
       const step = yield* Ref.get(reached)
       const status: Exclude<RunStatus, "running"> = stopped === undefined ? "completed" : stopped.status
