@@ -96,7 +96,9 @@ export const decodeShape = <A>(schema: Schema.Codec<A, unknown>, data: unknown):
   const at = path.reduce<string>((at, key) => join(at, typeof key === "number" ? key : String(key)), "")
   // An unexpected key is named by itself; anything else by its value.
   const got = first?.message === UNKNOWN_SNAPSHOT_FIELD ? show(path[path.length - 1]) : show(valueAt(data, path))
-  return Result.fail(`${at === "" ? "" : `${at}: `}expected ${first?.message ?? "a different structure"}, got ${got}`)
+  // Schema's own messages start with "Expected …"; the line already says "expected".
+  const expected = (first?.message ?? "a different structure").replace(/^Expected /, "")
+  return Result.fail(`${at === "" ? "" : `${at}: `}expected ${expected}, got ${got}`)
 }
 
 const valueAt = (data: unknown, path: ReadonlyArray<PropertyKey>): unknown => {

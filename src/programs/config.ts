@@ -1,8 +1,9 @@
 /**
  * keel.yaml: the accounts Keel manages, where runs are stored, who is notified, and how
  * long to wait. Decoded with Schema; an error names the file, the path inside it and what
- * was expected. Paths inside the file are relative to the file. Secrets never live here:
- * the file names environment variables, read as redacted Config.
+ * was expected. Input files named in it (targets, policy, quotes) are relative to the file;
+ * the store and the artifacts folder are relative to the working directory. Secrets never
+ * live here: the file names environment variables, read as redacted Config.
  */
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
@@ -13,6 +14,12 @@ import { decodeShape, InputFileError } from "../effects/inputs.ts"
 
 const Amount = Schema.Union([Schema.String, Schema.Number])
 
+const RandomWalk = Schema.Struct({
+  seed: Schema.Number,
+  prices: Schema.Record(Schema.String, Amount),
+  volatilityBps: Schema.optionalKey(Schema.Number)
+})
+
 const PaperBroker = Schema.Struct({
   kind: Schema.Literal("paper"),
   /** Cash of a new paper account (default 100000); an existing account keeps its own. */
@@ -20,13 +27,7 @@ const PaperBroker = Schema.Struct({
   /** Quotes file (JSON or CSV `symbol,bid,ask,last`). */
   quotes: Schema.optionalKey(Schema.String),
   /** Or a seeded random walk from these prices. */
-  randomWalk: Schema.optionalKey(
-    Schema.Struct({
-      seed: Schema.Number,
-      prices: Schema.Record(Schema.String, Amount),
-      volatilityBps: Schema.optionalKey(Schema.Number)
-    })
-  ),
+  randomWalk: Schema.optionalKey(RandomWalk),
   slippageBps: Schema.optionalKey(Schema.Number),
   commissionPerOrder: Schema.optionalKey(Amount),
   commissionPerShare: Schema.optionalKey(Amount),
@@ -48,15 +49,15 @@ const Account = Schema.Struct({
   openOrders: Schema.optionalKey(Schema.Literals(["cancel", "abort"]))
 })
 
+const WebhookFields = Schema.Struct({
+  /** Environment variable holding the URL (it usually embeds a token). */
+  urlEnv: Schema.NonEmptyString,
+  timeoutSeconds: Schema.optionalKey(Schema.Number)
+})
+
 const Notifier = Schema.Union([
   Schema.Literal("console"),
-  Schema.Struct({
-    webhook: Schema.Struct({
-      /** Environment variable holding the URL (it usually embeds a token). */
-      urlEnv: Schema.NonEmptyString,
-      timeoutSeconds: Schema.optionalKey(Schema.Number)
-    })
-  })
+  Schema.Struct({ webhook: WebhookFields })
 ])
 
 const KeelConfig = Schema.Struct({
@@ -87,6 +88,44 @@ export const ConfigDefaults = {
   webhookTimeoutSeconds: 10
 } as const
 
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** An unknown key at one level, named by itself with the fields that level knows (a typo must not pass). */
+const unknownKey = (data: unknown, fields: object, path: string, label: string): string | undefined => {
+  if (!isRecord(data)) return undefined
+  const key = Object.keys(data).find((k) => !Object.hasOwn(fields, k))
+  return key === undefined
+    ? undefined
+    : `${path === "" ? "" : `${path}.`}${key}: expected ${label} (${Object.keys(fields).join(", ")}), got ${JSON.stringify(key)}`
+}
+
+/** Checks every level's keys before the Schema checks the values, so a misspelt field is named. */
+const unknownField = (data: unknown): string | undefined => {
+  const top = unknownKey(data, KeelConfig.fields, "", "a config field")
+  if (top !== undefined || !isRecord(data)) return top
+  const found =
+    unknownKey(data["store"], KeelConfig.fields.store.schema.fields, "store", "a store field") ??
+    unknownKey(data["timeouts"], KeelConfig.fields.timeouts.schema.fields, "timeouts", "a timeouts field")
+  if (found !== undefined) return found
+  const notifiers = Array.isArray(data["notifiers"]) ? (data["notifiers"] as ReadonlyArray<unknown>) : []
+  for (const [i, notifier] of notifiers.entries()) {
+    const webhook = isRecord(notifier) ? notifier["webhook"] : undefined
+    const problem = unknownKey(webhook, WebhookFields.fields, `notifiers[${i}].webhook`, "a webhook field")
+    if (problem !== undefined) return problem
+  }
+  const accounts = Array.isArray(data["accounts"]) ? (data["accounts"] as ReadonlyArray<unknown>) : []
+  for (const [i, account] of accounts.entries()) {
+    const at = `accounts[${i}]`
+    const broker = isRecord(account) ? account["broker"] : undefined
+    const problem =
+      unknownKey(account, Account.fields, at, "an account field") ??
+      unknownKey(broker, PaperBroker.fields, `${at}.broker`, "a paper broker field") ??
+      unknownKey(isRecord(broker) ? broker["randomWalk"] : undefined, RandomWalk.fields, `${at}.broker.randomWalk`, "a random walk field")
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
 export interface LoadedConfig {
   readonly file: string
   /** The folder of the file: relative paths inside it are resolved against it. */
@@ -105,6 +144,8 @@ export const loadConfig = (file: string) =>
       ? (yield* Effect.promise(() => import("../formats/json.ts"))).parseJson(text)
       : (yield* Effect.promise(() => import("../formats/yaml.ts"))).parseYaml(text)
     if (Result.isFailure(parsed)) return yield* fail(parsed.failure)
+    const unknown = unknownField(parsed.success)
+    if (unknown !== undefined) return yield* fail(unknown)
     const decoded = decodeShape(KeelConfig as Schema.Codec<KeelConfig, unknown>, parsed.success)
     if (Result.isFailure(decoded)) return yield* fail(decoded.failure)
     const names = new Set<string>()

@@ -9,6 +9,7 @@
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Migrator from "effect/sql/Migrator"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
@@ -19,6 +20,7 @@ import { Notifier, type NotifierShape } from "../effects/Notifier.ts"
 import * as ConsoleNotifier from "../effects/notifier/console.ts"
 import * as WebhookNotifier from "../effects/notifier/webhook.ts"
 import * as SqliteClient from "../effects/sql/SqliteClient.ts"
+import { InputFileError } from "../effects/inputs.ts"
 import * as SqlStore from "../effects/store/sql.ts"
 import type { Store } from "../effects/Store.ts"
 import { type AccountConfig, ConfigDefaults, type LoadedConfig, type PaperBrokerConfig } from "./config.ts"
@@ -68,6 +70,19 @@ export const brokerLayer = (
   account: AccountConfig
 ): Layer.Layer<Broker | Paper.PaperControls, Paper.PaperConfigError | SqlError, SqlClient.SqlClient> => Paper.layer(paperConfig(loaded, account.name, account.broker))
 
+/** A webhook URL from the environment, redacted; missing or empty is one line naming the file and the variable, never a value. */
+const webhookUrl = (loaded: LoadedConfig, index: number, variable: string) =>
+  Config.Redacted(variable).pipe(
+    Effect.flatMap((url) => (Redacted.value(url).trim() === "" ? Effect.fail(undefined) : Effect.succeed(url))),
+    Effect.mapError(
+      () =>
+        new InputFileError({
+          file: loaded.file,
+          detail: `notifiers[${index}].webhook.urlEnv: expected the environment variable ${variable} to hold the webhook URL, got nothing`
+        })
+    )
+  )
+
 /**
  * Every configured notifier (console when none is); each summary goes to all of them, and
  * one that fails does not stop the others. Webhook URLs are read as redacted Config.
@@ -75,17 +90,17 @@ export const brokerLayer = (
 export const notifierLayer = (
   loaded: LoadedConfig,
   options: { readonly stderr: boolean }
-): Layer.Layer<Notifier, Config.ConfigError, HttpClient.HttpClient> =>
+): Layer.Layer<Notifier, InputFileError, HttpClient.HttpClient> =>
   Layer.effect(Notifier)(
     Effect.gen(function* () {
       const configured = loaded.config.notifiers ?? ["console"]
       const shapes: Array<NotifierShape> = []
-      for (const entry of configured) {
+      for (const [i, entry] of configured.entries()) {
         const layer =
           entry === "console"
             ? ConsoleNotifier.layer(options)
             : WebhookNotifier.layer({
-                url: yield* Config.Redacted(entry.webhook.urlEnv),
+                url: yield* webhookUrl(loaded, i, entry.webhook.urlEnv),
                 timeout: `${entry.webhook.timeoutSeconds ?? ConfigDefaults.webhookTimeoutSeconds} seconds`
               })
         shapes.push(yield* Effect.provide(Notifier.useSync((n) => n), layer))

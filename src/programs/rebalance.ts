@@ -49,7 +49,6 @@ export const main = (argv: ReadonlyArray<string>) =>
     Effect.catch((error) => {
       if (error._tag === "InputFileError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
       if (error._tag === "PaperConfigError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
-      if (error._tag === "ConfigError") return Console.error(`environment: ${error.message}`).pipe(Effect.as(ExitCode.invalid))
       if (error._tag === "RunNotCompleted") return Effect.succeed(ExitCode.runNotCompleted)
       if (error._tag === "ShowHelp") {
         const first = error.errors[0]

@@ -130,13 +130,17 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         yield* enter("guards", { openOrders: open.length })
         const clock = yield* broker.clock.pipe(Effect.mapError(brokerStop("market clock")))
         if (!clock.isOpen && !(broker.kind === "paper" && request.ignoreMarketHours)) {
-          return yield* new Stop({
-            status: "aborted",
-            category: "guard",
-            reason: `the market is closed (next open ${new Date(clock.nextOpen).toISOString()})`
-          })
+          const closed = `the market is closed (next open ${nextOpen(clock.nextOpen)})`
+          // A preview changes nothing, so it may plan while the market is closed.
+          if (!request.execute) state.warnings.push(closed)
+          else return yield* new Stop({ status: "aborted", category: "guard", reason: closed })
         }
-        if (open.length > 0) {
+        if (open.length > 0 && !request.execute) {
+          // A preview never touches the account: it only says what an execution would do.
+          state.warnings.push(
+            `${open.length} open order(s) from an earlier run; an execution would ${request.onOpenOrders === "abort" ? "abort" : "cancel them"}`
+          )
+        } else if (open.length > 0) {
           if (request.onOpenOrders === "abort") {
             return yield* new Stop({ status: "aborted", category: "guard", reason: `${open.length} open order(s) from an earlier run` })
           }
@@ -275,6 +279,10 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
       }
     })
   )
+
+/** The next open, or "never" for a paper market configured closed (the clock's far-future sentinel). */
+const nextOpen = (millis: number): string => (millis >= MAX_DATE_MILLIS ? "never" : new Date(millis).toISOString())
+const MAX_DATE_MILLIS = 8.64e15
 
 const accountOf = (cash: Decimal, positions: ReadonlyArray<Position>): Account => ({
   cash,

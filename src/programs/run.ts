@@ -76,9 +76,10 @@ const describeOutcome = (outcome: RunOutcome, artifacts: string): string => {
       )
     }
   }
-  for (const d of outcome.discrepancies) {
-    lines.push(`Discrepancy ${d.symbol}: expected ${format(d.expected)}, broker reports ${format(d.actual)}`)
-  }
+  // What the plan table cannot show: notes from the guards, rejections, a failed notification.
+  const planned = new Set(outcome.plan?.warnings.map((w) => w.message) ?? [])
+  const notes = summary.warnings.filter((w) => !planned.has(w))
+  if (notes.length > 0) lines.push("", "Notes:", ...notes.map((n) => `  ${n}`))
   lines.push("", `Cash ${summary.cash.before} → ${summary.cash.after}`, `Artifacts: ${artifacts}`)
   return lines.join("\n")
 }
