@@ -19,7 +19,7 @@
  * is decided exactly whenever the estimate is too close to call, so the budget holds.
  * Ties go to the earlier symbol, so the result never depends on input order.
  */
-import { type Decimal, estimate, fromInteger, isNegative, isPositive, ZERO } from "./decimal.ts"
+import { type Decimal, estimate, fromInteger, isNegative, isPositive, stepsOf, ZERO } from "./decimal.ts"
 
 export interface Candidate {
   /** Valuation value of one step. */
@@ -46,6 +46,9 @@ export interface Allocation {
 const EXACT_CANDIDATES = 8
 /** Up to this many buys, one-for-one swaps are searched (a quadratic pass). */
 const SWAP_CANDIDATES = 64
+/** Backstop on polishing rounds (each lowers the error, so they end long before). */
+const POLISH_ROUNDS_PER_BUY = 64
+const POLISH_ROUNDS = 1024
 /** Up to this many buys, two-for-one exchanges are searched too (a cubic pass). */
 const PAIR_CANDIDATES = 24
 
@@ -91,14 +94,20 @@ export const allocate = (
 
   let trimmed = false
   const overBudget = spent > budgetF + slack || (spent > budgetF - slack && exactCost(candidates, k).gt(budget))
+  let share = 1
   if (overBudget) {
     trimmed = true
-    const factor = budgetF / spent
+    // Pro rata on what each buy wants (its ideal steps), not on its rounded-down steps, so
+    // a buy's share of the cash never depends on where its rounding fell.
+    let wanted = 0
+    for (const c of candidates) wanted += Math.max(0, c.ideal) * c.stepCost
+    share = budgetF / wanted
     spent = 0
     for (let i = 0; i < n; i++) {
-      k[i] = Math.floor(factor * k[i]!)
+      const c = candidates[i]!
+      k[i] = Math.min(floorOf(c), Math.max(0, Math.floor(share * c.ideal)))
       lower[i] = 0
-      spent += k[i]! * candidates[i]!.stepCost
+      spent += k[i]! * c.stepCost
     }
   }
   // Exact guard: estimates near the edge are settled exactly, largest step first.
@@ -116,8 +125,46 @@ export const allocate = (
       trimmed = true
     }
   }
-  if (search) improve(candidates, k, lower, budget, budgetF, spent, cashError)
+  if (search) improve(candidates, k, lower, budget, budgetF, spent, cashError, trimmed)
+  else if (trimmed) largestRemainders(candidates, k, share, budget, budgetF, spent)
   return { steps: k, trimmed }
+}
+
+/**
+ * Trimmed buys without the whole-share search: the cash the rounding-down left goes one
+ * step each to the buys furthest below their trimmed share (largest remainder first).
+ */
+const largestRemainders = (
+  candidates: ReadonlyArray<Candidate>,
+  k: Array<number>,
+  share: number,
+  budget: Decimal,
+  budgetF: number,
+  spentStart: number
+): void => {
+  let spent = spentStart
+  const slack = BUDGET_SLACK * (budgetF + spent)
+  const order = candidates
+    .map((c, i) => ({ i, remainder: share * c.ideal - k[i]! }))
+    .filter((x) => x.remainder > 0 && k[x.i]! < floorOf(candidates[x.i]!))
+    .sort((x, y) => y.remainder - x.remainder || x.i - y.i)
+  const add = (i: number, steps: number): boolean => {
+    const cost = steps * candidates[i]!.stepCost
+    const room = budgetF - spent
+    if (steps <= 0 || cost > room + slack) return false
+    if (cost > room - slack && exactCost(candidates, k).plus(stepsOf(steps, candidates[i]!.stepCostExact)).gt(budget)) return false
+    k[i] = k[i]! + steps
+    spent += cost
+    return true
+  }
+  for (const { i } of order) add(i, 1)
+  // Whatever is still left buys as many steps as fit, in the same order, so no buy still
+  // below its target is left with cash that could pay for one of its steps.
+  for (const { i } of order) {
+    const c = candidates[i]!
+    const steps = Math.min(floorOf(c) - k[i]!, Math.floor((budgetF - spent) / c.stepCost))
+    if (!add(i, steps)) add(i, steps - 1)
+  }
 }
 
 /** Exhaustive search of the box for few buys; sweep (and a deficit-first start), then polish, for many. */
@@ -128,7 +175,8 @@ const improve = (
   budget: Decimal,
   budgetF: number,
   spentStart: number,
-  cashError: number
+  cashError: number,
+  trimmed: boolean
 ): void => {
   const n = candidates.length
   const a = candidates.map((c) => c.stepValue)
@@ -143,8 +191,9 @@ const improve = (
   const noise = GAIN_NOISE * scale * scale
   const slack = BUDGET_SLACK * (budgetF + spent)
 
-  if (n <= EXACT_CANDIDATES) {
-    exhaustive(candidates, k, lower, upper, a, c, budgetF - slack, cashError)
+  // Trimmed buys start far below their box, so they take the search below instead.
+  if (n <= EXACT_CANDIDATES && !trimmed) {
+    exhaustive(candidates, k, lower, upper, a, c, budget, budgetF, slack, cashError)
     return
   }
 
@@ -158,9 +207,12 @@ const improve = (
     return !cost.gt(budget)
   }
   const room = (): number => budgetF - spent + slack
+  let errorSum = 0
+  for (let i = 0; i < n; i++) errorSum += e[i]!
   const move = (i: number, by: number): void => {
     k[i] = k[i]! + by
     e[i] = e[i]! + by * a[i]!
+    errorSum += by * a[i]!
     spent += by * c[i]!
     ec -= by * c[i]!
   }
@@ -203,16 +255,16 @@ const improve = (
   let targetTotal = 0
   for (const cand of candidates) targetTotal += cand.target
   const deficitFirst = (j: number): number => {
-    let invested = 0
-    for (let i = 0; i < n; i++) invested += candidates[i]!.target + e[i]!
+    const invested = targetTotal + errorSum
     const t = candidates[j]!.target
     return invested > 0 ? (t + e[j]!) / invested - t / targetTotal : -t / targetTotal
   }
 
   /** Drops and one-for-one swaps, then top-up again, while the error falls. */
   const polish = (): void => {
-    // Every applied move lowers the error by more than `noise`, so this ends; the bound is a backstop.
-    for (let round = 0; round <= 4 * n; round++) {
+    // Every applied move lowers the error by more than `noise`, so this ends; the bound is a
+    // backstop, and a last top-up below keeps "no affordable step lowers the error" true.
+    for (let round = 0; round <= POLISH_ROUNDS_PER_BUY * n + POLISH_ROUNDS; round++) {
       topUp(steepest)
       let changed = false
       for (let i = 0; i < n; i++) {
@@ -244,6 +296,7 @@ const improve = (
       }
       if (!changed && !(n <= PAIR_CANDIDATES && exchange())) return
     }
+    topUp(steepest)
   }
 
   /** The best two-for-one or one-for-two exchange of steps, applied if it lowers the error. */
@@ -318,7 +371,9 @@ const sweep = (
 ): void => {
   const moves: Array<{ readonly symbol: number; readonly key: number }> = []
   for (let i = 0; i < k.length; i++) {
-    for (let m = k[i]!, err = e[i]!; m < upper[i]! && m + 1 > m; m++, err += a[i]!) {
+    // No more moves than the budget could ever pay for: a trimmed start may sit far below its box.
+    const most = Math.min(upper[i]!, k[i]! + Math.floor(room() / c[i]!) + 1)
+    for (let m = k[i]!, err = e[i]!; m < most && m + 1 > m; m++, err += a[i]!) {
       moves.push({ symbol: i, key: (a[i]! * (2 * err + a[i]!)) / c[i]! })
     }
   }
@@ -347,8 +402,8 @@ const sweep = (
 }
 
 /**
- * Tries every combination of steps within [lower, upper] whose estimated cost stays under
- * `limit` (the budget less the estimate's slack), keeping the first best in symbol order.
+ * Tries every combination of steps within [lower, upper] that fits the budget, keeping the
+ * first best in symbol order.
  */
 const exhaustive = (
   candidates: ReadonlyArray<Candidate>,
@@ -357,7 +412,9 @@ const exhaustive = (
   upper: ReadonlyArray<number>,
   a: ReadonlyArray<number>,
   c: ReadonlyArray<number>,
-  limit: number,
+  budget: Decimal,
+  budgetF: number,
+  slack: number,
   cashError: number
 ): void => {
   const n = candidates.length
@@ -368,7 +425,8 @@ const exhaustive = (
     if (i === n) {
       const cash = cashError - spent
       const total = error + cash * cash
-      if (total < best) {
+      // A combination too close to the budget to call in doubles is settled exactly.
+      if (total < best && (spent <= budgetF - slack || !exactCost(candidates, current).gt(budget))) {
         best = total
         for (let j = 0; j < n; j++) k[j] = current[j]!
       }
@@ -380,7 +438,7 @@ const exhaustive = (
     const high = Math.min(upper[i]!, low + 2)
     for (let steps = low; steps <= high; steps++) {
       const cost = spent + steps * c[i]!
-      if (cost > limit) break
+      if (cost > budgetF + slack) break
       const err = base + steps * a[i]!
       current[i] = steps
       visit(i + 1, cost, error + err * err)

@@ -42,9 +42,14 @@ export const deltas = (plan: Plan): ReadonlyArray<Delta> => {
       }
       // Nearest step; an exact half keeps the extra step (sells the less). Never more than held,
       // confirmed exactly because the estimate of held ÷ step can land one step high.
-      let k = Math.max(0, Math.min(Math.ceil(-idealSteps(line, step) - 0.5), Math.floor(estimate(line.quantity) / estimate(step))))
-      let sold = stepsOf(k, step)
-      if (sold.gt(line.quantity)) sold = stepsOf(--k, step)
+      const nearest = Math.max(0, Math.ceil(-idealSteps(line, step) - 0.5))
+      // The whole steps held, settled exactly: the estimate of held ÷ step can land one off
+      // either way (0.3 ÷ 0.1 is 2.9999999999999996 in doubles).
+      let held = Math.floor(estimate(line.quantity) / estimate(step))
+      if (stepsOf(held + 1, step).lte(line.quantity)) held++
+      else if (held > 0 && stepsOf(held, step).gt(line.quantity)) held--
+      const k = Math.min(nearest, held)
+      const sold = stepsOf(k, step)
       out.push({ line, side: "sell", increment: step, targetQuantity: line.quantity.minus(sold), steps: k })
       continue
     }

@@ -19,8 +19,17 @@ export const isRecord = (u: unknown): u is Record<string, unknown> =>
 export const field = (record: Record<string, unknown>, key: string): unknown =>
   Object.hasOwn(record, key) ? record[key] : undefined
 
+/** A key that reads plainly in a path; any other (empty, spaces, line breaks, dots) is quoted. */
+const PLAIN_KEY = /^[A-Za-z0-9_$/:^-][A-Za-z0-9_$/:^.-]*$/
+
 export const join = (path: string, key: string | number): string =>
-  typeof key === "number" ? `${path}[${key}]` : path === "" ? key : `${path}.${key}`
+  typeof key === "number"
+    ? `${path}[${key}]`
+    : !PLAIN_KEY.test(key)
+      ? `${path}[${JSON.stringify(key)}]`
+      : path === ""
+        ? key
+        : `${path}.${key}`
 
 export interface DecimalRule {
   readonly expected: string

@@ -68,6 +68,7 @@ export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
   }
 
   const sells: Array<Order> = []
+  const sellDeltas: Array<Delta> = []
   let proceeds = ZERO
   const buys: Array<Delta> = []
   for (const delta of planned) {
@@ -91,6 +92,7 @@ export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
     const o = order(delta, quantity, delta.line.prices.sell!.price, "sell")
     if (small(o)) continue
     sells.push(o)
+    sellDeltas.push(delta)
     proceeds = proceeds.plus(o.value)
   }
 
@@ -99,12 +101,60 @@ export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
   const bought = buyOrders(plan, buys, budget, small, skipped, warnings)
   let after = available
   for (const o of bought) after = after.minus(o.value)
+  // Only where buys are allowed: a sell-only plan may leave cash idle by design.
+  const kept = policy.shares === "whole" && policy.mode === "full" ? keepBack(sells, sellDeltas, after.minus(plan.cashTarget), policy.minOrderValue, skipped) : sells
+  for (let i = 0; i < sells.length; i++) after = after.minus(sells[i]!.value).plus(kept[i]?.value ?? ZERO)
   return {
-    orders: [...sells, ...bought],
+    orders: [...kept.filter((o): o is Order => o !== undefined), ...bought],
     cash: { before: plan.cash, after, reserve: plan.reserve },
     skipped,
     warnings
   }
+}
+
+/**
+ * Whole shares: a sell rounds to its nearest step without knowing what the buys leave. If
+ * cash is left unspent that would pay for a step of a symbol the sell took below target,
+ * selling one step less lowers the error (the plan's own re-plan would buy it back), so the
+ * sell gives back steps while that holds. Liquidations are never reduced. Returns the sells
+ * in the same order, undefined where a sell shrank to nothing.
+ */
+const keepBack = (
+  sells: ReadonlyArray<Order>,
+  deltas: ReadonlyArray<Delta>,
+  spendable: Decimal,
+  minOrderValue: Decimal,
+  skipped: Map<string, Reason>
+): ReadonlyArray<Order | undefined> => {
+  let unspent = spendable
+  return sells.map((sold, i) => {
+    const delta = deltas[i]!
+    const line = delta.line
+    if (isZero(line.targetValue)) return sold
+    const valuation = line.prices.valuation!.estimate
+    const stepSize = estimate(delta.increment)
+    const stepValue = stepSize * valuation
+    const stepProceeds = delta.increment.times(sold.price)
+    let steps = delta.steps
+    for (; steps > 0; steps--) {
+      const error = (estimate(line.quantity) - steps * stepSize) * valuation - estimate(line.targetValue)
+      const cash = estimate(unspent)
+      const s = stepSize * estimate(sold.price)
+      const gain = stepValue * (2 * error + stepValue) + s * (s - 2 * cash)
+      if (!(error < 0 && gain < 0 && !unspent.lt(stepProceeds))) break
+      unspent = unspent.minus(stepProceeds)
+    }
+    if (steps === delta.steps) return sold
+    if (steps === 0) {
+      skipped.set(sold.symbol, "rounds-to-current")
+      return undefined
+    }
+    const reduced = order(delta, stepsOf(steps, delta.increment), sold.price, "sell")
+    if (!reduced.value.lt(minOrderValue)) return reduced
+    // Too small to send: keep the sell as planned (its proceeds may already fund buys).
+    unspent = unspent.plus(sold.value.minus(reduced.value))
+    return sold
+  })
 }
 
 const buyOrders = (

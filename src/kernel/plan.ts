@@ -19,6 +19,8 @@ export interface Market {
   readonly targets: Targets
   readonly prices: PriceBook
   readonly policy: Policy
+  /** The buy phase re-planned after the sells settled: nothing is sold, whatever the mode. */
+  readonly buyPhase?: boolean
 }
 
 export type Action = "buy" | "sell" | "hold"
@@ -184,11 +186,10 @@ export const plan = (account: Account, market: Market): Plan => {
   const cashByWeight = targets.cash.times(equity)
   // Target value per unit of weight: equity, or what is left after the reserve when that is larger.
   let perWeight = equity
-  let cashTarget = cashByWeight
+  const cashTarget = max(reserve, cashByWeight)
   if (reserve.gt(cashByWeight) && !isZero(targets.total)) {
     const investable = equity.gt(reserve) ? equity.minus(reserve) : ZERO
     perWeight = targets.total.eq(ONE) ? investable : investable.div(targets.total)
-    cashTarget = reserve
     warnings.push(
       warning(
         "TARGETS_SCALED_FOR_RESERVE",
@@ -203,7 +204,7 @@ export const plan = (account: Account, market: Market): Plan => {
     const target = targets.weights[row.targetIndex]
     const targetWeight = target?.weight ?? ZERO
     const targetValue = targetWeight.times(perWeight)
-    const [action, reason] = decide(row, target !== undefined, targetWeight, targetValue, policy, absBand, relBand, warnings)
+    const [action, reason] = decide(row, target !== undefined, targetWeight, targetValue, market, absBand, relBand, warnings)
     lines.push(
       new PlanLine({
         symbol: row.symbol,
@@ -228,12 +229,13 @@ const decide = (
   targeted: boolean,
   targetWeight: Decimal,
   targetValue: Decimal,
-  policy: Policy,
+  market: Market,
   absBand: Decimal | undefined,
   relBand: Decimal | undefined,
   warnings: Array<Warning>
 ): readonly [Action, Reason] => {
   const { symbol, prices, value } = row
+  const policy = market.policy
   if (policy.exclude.has(symbol)) return ["hold", "excluded"]
   if (value === undefined || prices.valuation === undefined) {
     if (targeted && value !== undefined) warnings.push(warning("NO_PRICE", `${symbol}: no bid, ask, last or close; not traded`, symbol))
@@ -242,7 +244,7 @@ const decide = (
   const held = !isZero(row.quantity)
   if (!targeted) {
     if (!policy.liquidateUntargeted) return ["hold", "untargeted-kept"]
-    return sell(symbol, prices, policy, "untargeted", warnings)
+    return sell(symbol, prices, market, "untargeted", warnings)
   }
   const gap = value.minus(targetValue)
   if (isZero(gap)) return ["hold", isZero(targetValue) && !isZero(targetWeight) ? "reserve-leaves-no-room" : "at-target"]
@@ -252,11 +254,11 @@ const decide = (
       (absBand !== undefined && deviation.gt(absBand)) || (relBand !== undefined && deviation.gt(relBand.times(targetValue)))
     if (!outside) return ["hold", "within-band"]
   }
-  return gap.s < 0 ? buy(symbol, prices, policy, warnings) : sell(symbol, prices, policy, "above-target", warnings)
+  return gap.s < 0 ? buy(symbol, prices, policy, warnings) : sell(symbol, prices, market, "above-target", warnings)
 }
 
-const sell = (symbol: string, prices: Prices, policy: Policy, reason: Reason, warnings: Array<Warning>): readonly [Action, Reason] => {
-  if (policy.mode === "buy-only") return ["hold", "buy-only"]
+const sell = (symbol: string, prices: Prices, market: Market, reason: Reason, warnings: Array<Warning>): readonly [Action, Reason] => {
+  if (market.policy.mode === "buy-only" || market.buyPhase === true) return ["hold", "buy-only"]
   if (prices.sell === undefined) {
     warnings.push(warning("NO_SELL_PRICE", `${symbol}: a sell is wanted but there is no bid, last or close`, symbol))
     return ["hold", "no-price"]

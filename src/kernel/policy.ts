@@ -5,7 +5,7 @@
  */
 import * as Result from "effect/Result"
 import { type Decimal, isPositive, ONE, parseDecimal, ZERO } from "./decimal.ts"
-import { type DecimalRule, entries, field, fraction, invalid, isRecord, nonNegative, type Read, readDecimal, readSymbol, passOn } from "./input.ts"
+import { type DecimalRule, entries, field, fraction, invalid, isRecord, join, nonNegative, passOn, type Read, readDecimal, readSymbol } from "./input.ts"
 
 export type ShareMode = "whole" | "fractional"
 export type TradeMode = "full" | "buy-only" | "sell-only"
@@ -134,8 +134,9 @@ export const validatePolicy = (input: unknown): Read<Policy> => {
   const policy: Record<string, unknown> = { ...defaultPolicy }
   for (const key of Object.keys(input)) {
     const read = Object.hasOwn(readers, key) ? readers[key as keyof Policy] : undefined
-    if (read === undefined) return invalid("policy", key, key, `a policy field (${Object.keys(readers).join(", ")})`)
-    const value = read(field(input, key), key)
+    const path = join("", key)
+    if (read === undefined) return invalid("policy", path, key, `a policy field (${Object.keys(readers).join(", ")})`)
+    const value = read(field(input, key), path)
     if (Result.isFailure(value)) return passOn(value)
     policy[key] = value.success
   }

@@ -80,8 +80,7 @@ export const rebalance = (input: RebalanceInput): Read<Rebalance> => {
  * The buy phase again, from a fresh snapshot taken after the sells settled: buys are
  * sized from the cash that is really there, and nothing is sold.
  */
-export const planBuys = (account: Account, on: Market): Rebalance =>
-  rebalanceAccount(account, on.policy.mode === "full" ? { ...on, policy: { ...on.policy, mode: "buy-only" } } : on)
+export const planBuys = (account: Account, on: Market): Rebalance => rebalanceAccount(account, { ...on, buyPhase: true })
 
 const lines = (planned: Plan, moves: ReadonlyArray<Delta>, placed: Orders): ReadonlyArray<Line> => {
   const bySymbol = new Map<string, { side: string; quantity: Decimal }>()
