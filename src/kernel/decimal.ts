@@ -145,11 +145,11 @@ export const estimate = (d: Decimal): number => {
 }
 
 /** An exact decimal from a whole number of units chosen in floating point. */
-export const fromInteger = (n: number): Decimal => new Decimal(n.toFixed(0))
+export const fromInteger = (n: number): Decimal => plain(n.toFixed(0)) ?? new Decimal(n.toFixed(0))
 
 /** `count` steps of `step`, exactly (the common one-share step costs no multiplication). */
 export const stepsOf = (count: number, step: Decimal): Decimal =>
-  step.eq(ONE) ? fromInteger(count) : fromInteger(count).times(step)
+  step === ONE || step.eq(ONE) ? fromInteger(count) : fromInteger(count).times(step)
 
 /** Plain notation, never exponential, exactly as stored. */
 export const format = (d: Decimal): string => d.toFixed()

@@ -147,6 +147,6 @@ export const validatePolicy = (input: unknown): Read<Policy> => {
 export const increment = (policy: Policy, symbol: string): Decimal =>
   policy.lotSizes.get(symbol) ?? (policy.shares === "whole" ? ONE_SHARE : fractionalStep(policy.quantityDecimals))
 
-const ONE_SHARE = parseDecimal("1") as Decimal
+const ONE_SHARE = ONE
 const steps: ReadonlyArray<Decimal> = Array.from({ length: MAX_QUANTITY_DECIMALS + 1 }, (_, d) => parseDecimal(`1e-${d}`) as Decimal)
 const fractionalStep = (decimals: number): Decimal => steps[decimals] ?? ONE_SHARE

@@ -5,7 +5,7 @@
  * order value, or no cash).
  */
 import * as Result from "effect/Result"
-import { type Decimal, ZERO } from "./decimal.ts"
+import { type Decimal, isZero, ZERO } from "./decimal.ts"
 import { type Delta, deltas } from "./deltas.ts"
 import { passOn, type Read } from "./input.ts"
 import { type Orders, orders } from "./orders.ts"
@@ -95,7 +95,7 @@ const lines = (planned: Plan, moves: ReadonlyArray<Delta>, placed: Orders): Read
       line,
       action: o === undefined ? "hold" : line.action,
       reason: o === undefined && skip !== undefined ? skip : line.reason,
-      finalQuantity: line.quantity.plus(change),
+      finalQuantity: isZero(line.quantity) ? change : line.quantity.plus(change),
       targetQuantity: targets.get(line.symbol) ?? line.quantity
     }
   })
