@@ -146,7 +146,7 @@ const largestRemainders = (
   const slack = BUDGET_SLACK * (budgetF + spent)
   const order = candidates
     .map((c, i) => ({ i, remainder: share * c.ideal - k[i]! }))
-    .filter((x) => x.remainder > 0 && k[x.i]! < floorOf(candidates[x.i]!))
+    .filter((x) => k[x.i]! < floorOf(candidates[x.i]!))
     .sort((x, y) => y.remainder - x.remainder || x.i - y.i)
   const add = (i: number, steps: number): boolean => {
     const cost = steps * candidates[i]!.stepCost
@@ -162,8 +162,10 @@ const largestRemainders = (
   // below its target is left with cash that could pay for one of its steps.
   for (const { i } of order) {
     const c = candidates[i]!
-    const steps = Math.min(floorOf(c) - k[i]!, Math.floor((budgetF - spent) / c.stepCost))
-    if (!add(i, steps)) add(i, steps - 1)
+    const room = floorOf(c) - k[i]!
+    // The quotient is an estimate: try one more step first (each try is settled exactly).
+    const steps = Math.min(room, Math.floor((budgetF - spent) / c.stepCost))
+    if (!(steps < room && add(i, steps + 1)) && !add(i, steps)) add(i, steps - 1)
   }
 }
 

@@ -50,7 +50,8 @@ export type DecimalProblem = "not-a-number" | "out-of-range"
  */
 export const parseDecimal = (input: unknown): Decimal | DecimalProblem => {
   let text: string
-  if (typeof input === "string") text = input.trim()
+  // Spaces and tabs around a number are tolerated; other whitespace (line breaks) is not a number.
+  if (typeof input === "string") text = input.replace(/^[ \t]+|[ \t]+$/g, "")
   else if (typeof input === "number" && Number.isFinite(input)) text = String(input)
   else return "not-a-number"
   if (text.length > MAX_TEXT) return "not-a-number"

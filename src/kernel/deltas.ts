@@ -29,6 +29,9 @@ const idealSteps = (line: PlanLine, step: Decimal): number => {
   return (estimate(line.targetValue) / price - estimate(line.quantity)) / estimate(step)
 }
 
+/** How close (relative) below a whole number an estimated step count must be to be checked exactly. */
+const WHOLE_STEP_SLACK = 1e-9
+
 export const deltas = (plan: Plan): ReadonlyArray<Delta> => {
   const policy = plan.market.policy
   const out: Array<Delta> = []
@@ -53,7 +56,13 @@ export const deltas = (plan: Plan): ReadonlyArray<Delta> => {
       out.push({ line, side: "sell", increment: step, targetQuantity: line.quantity.minus(sold), steps: k })
       continue
     }
-    const x = idealSteps(line, step)
+    let x = idealSteps(line, step)
+    // Just under a whole number of steps may be that number exactly (0.3 ÷ 0.1 in doubles):
+    // settle it with multiplications, so a target worth exactly n steps buys n.
+    const whole = Math.ceil(x)
+    if (whole - x > 0 && whole - x < WHOLE_STEP_SLACK * Math.max(1, whole) && !line.quantity.plus(stepsOf(whole, step)).times(line.prices.valuation!.price).gt(line.targetValue)) {
+      x = whole
+    }
     out.push({
       line,
       side: "buy",

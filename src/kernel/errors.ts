@@ -22,11 +22,14 @@ export class InvalidInput extends Data.TaggedError("InvalidInput")<{
   }
 }
 
+/** A string in double quotes with every line terminator escaped (JSON leaves U+2028/U+2029 raw). */
+export const quote = (text: string): string => JSON.stringify(text).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029")
+
 /** Renders any value for an error message without calling into it (never throws). */
 export const show = (value: unknown): string => {
   switch (typeof value) {
     case "string":
-      return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+      return quote(value.length > 40 ? `${value.slice(0, 40)}…` : value)
     case "number":
     case "boolean":
       return String(value)

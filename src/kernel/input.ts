@@ -5,7 +5,7 @@
  */
 import * as Result from "effect/Result"
 import { type Decimal, isNegative, ONE, parseDecimal } from "./decimal.ts"
-import { type InputSource, InvalidInput, show } from "./errors.ts"
+import { type InputSource, InvalidInput, quote, show } from "./errors.ts"
 
 export type Read<A> = Result.Result<A, InvalidInput>
 
@@ -26,7 +26,7 @@ export const join = (path: string, key: string | number): string =>
   typeof key === "number"
     ? `${path}[${key}]`
     : !PLAIN_KEY.test(key)
-      ? `${path}[${JSON.stringify(key)}]`
+      ? `${path}[${quote(key)}]`
       : path === ""
         ? key
         : `${path}.${key}`

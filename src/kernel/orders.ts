@@ -114,9 +114,9 @@ export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
 
 /**
  * Whole shares: a sell rounds to its nearest step without knowing what the buys leave. If
- * cash is left unspent that would pay for a step of a symbol the sell took below target,
- * selling one step less lowers the error (the plan's own re-plan would buy it back), so the
- * sell gives back steps while that holds. Liquidations are never reduced. Returns the sells
+ * cash is left unspent and the sell took its symbol below target, selling one step less
+ * may lower the error, or the plan's own re-plan would buy the step back at the ask; in
+ * either case the sell gives the step back (while the unspent cash covers it). Liquidations are never reduced. Returns the sells
  * in the same order, undefined where a sell shrank to nothing.
  */
 const keepBack = (
@@ -135,13 +135,20 @@ const keepBack = (
     const stepSize = estimate(delta.increment)
     const stepValue = stepSize * valuation
     const stepProceeds = delta.increment.times(sold.price)
+    const buyPrice = line.prices.buy
+    const buyStep = buyPrice === undefined ? undefined : delta.increment.times(buyPrice.price)
+    const b = buyPrice === undefined ? 0 : stepSize * buyPrice.estimate
     let steps = delta.steps
     for (; steps > 0; steps--) {
       const error = (estimate(line.quantity) - steps * stepSize) * valuation - estimate(line.targetValue)
       const cash = estimate(unspent)
       const s = stepSize * estimate(sold.price)
-      const gain = stepValue * (2 * error + stepValue) + s * (s - 2 * cash)
-      if (!(error < 0 && gain < 0 && !unspent.lt(stepProceeds))) break
+      const symbolGain = stepValue * (2 * error + stepValue)
+      const keep = symbolGain + s * (s - 2 * cash)
+      // Selling one step less is always better than selling it and buying it back (the
+      // spread is lost), so it is also done whenever the re-plan would buy the step back.
+      const buyBack = buyStep === undefined || unspent.lt(buyStep) ? 0 : symbolGain + b * (b - 2 * cash)
+      if (!(error < 0 && (keep < 0 || buyBack < 0) && !unspent.lt(stepProceeds))) break
       unspent = unspent.minus(stepProceeds)
     }
     if (steps === delta.steps) return sold
