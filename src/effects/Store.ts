@@ -28,8 +28,6 @@ export type RunStep =
   | "buy-wait"
   | "final-snapshot"
   | "reconcile"
-  | "notify"
-  | "artifacts"
   | "done"
 
 export interface Run {

@@ -7,6 +7,7 @@
  * test's own HTTP server keeps answering while the CLI runs); that file keeps its own
  * copy because it may not be edited.
  */
+import type { RunSummary } from "../../src/effects/Notifier.ts"
 import { execFile } from "node:child_process"
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -153,18 +154,8 @@ export interface RunJson {
   readonly finishedAt?: number | null
 }
 
-export interface SummaryJson {
-  readonly runId: string
-  readonly account: string
-  readonly mode: "preview" | "execute"
-  readonly status: string
-  readonly step: string
-  readonly reason?: string
-  readonly orders: { readonly placed: number; readonly filled: number; readonly failed: number }
-  readonly cash: { readonly before: string; readonly after: string }
-  readonly warnings: ReadonlyArray<string>
-  readonly errors: Readonly<Record<string, number>>
-}
+/** The summary as --json prints it: the Notifier's RunSummary. */
+export type SummaryJson = RunSummary
 
 export interface PlanJson {
   readonly equity: string

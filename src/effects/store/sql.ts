@@ -120,8 +120,6 @@ const RunStepText = allOf<RunStep>()([
   "buy-wait",
   "final-snapshot",
   "reconcile",
-  "notify",
-  "artifacts",
   "done"
 ])
 const IntentStatusText = allOf<IntentStatus>()([
