@@ -125,14 +125,17 @@ export const allocate = (
       trimmed = true
     }
   }
+  // After a trim, what the rounding left is handed out in bulk first, so the whole-share
+  // search below only ever has a few steps left to try, however cheap a step is.
+  if (trimmed) spent = largestRemainders(candidates, k, share, budget, budgetF, spent)
   if (search) improve(candidates, k, lower, budget, budgetF, spent, cashError, trimmed)
-  else if (trimmed) largestRemainders(candidates, k, share, budget, budgetF, spent)
   return { steps: k, trimmed }
 }
 
 /**
- * Trimmed buys without the whole-share search: the cash the rounding-down left goes one
- * step each to the buys furthest below their trimmed share (largest remainder first).
+ * Trimmed buys: the cash the rounding-down left goes one step each to the buys furthest
+ * below their trimmed share (largest remainder first), then in bulk, as many steps as fit,
+ * in the same order. Returns the new estimated spend.
  */
 const largestRemainders = (
   candidates: ReadonlyArray<Candidate>,
@@ -141,7 +144,7 @@ const largestRemainders = (
   budget: Decimal,
   budgetF: number,
   spentStart: number
-): void => {
+): number => {
   let spent = spentStart
   const slack = BUDGET_SLACK * (budgetF + spent)
   const order = candidates
@@ -167,6 +170,7 @@ const largestRemainders = (
     const steps = Math.min(room, Math.floor((budgetF - spent) / c.stepCost))
     if (!(steps < room && add(i, steps + 1)) && !add(i, steps)) add(i, steps - 1)
   }
+  return spent
 }
 
 /** Exhaustive search of the box for few buys; sweep (and a deficit-first start), then polish, for many. */
