@@ -19,7 +19,7 @@
  * is decided exactly whenever the estimate is too close to call, so the budget holds.
  * Ties go to the earlier symbol, so the result never depends on input order.
  */
-import { type Decimal, estimate, fromInteger, isNegative, isPositive, stepsOf, ZERO } from "./decimal.ts"
+import { type Decimal, estimate, fromInteger, isPositive, stepsOf, ZERO } from "./decimal.ts"
 
 export interface Candidate {
   /** Valuation value of one step. */
@@ -452,7 +452,3 @@ const exhaustive = (
   }
   visit(0, 0, 0)
 }
-
-/** True when the exact cost of the steps fits the budget (for tests and callers that want proof). */
-export const fitsBudget = (candidates: ReadonlyArray<Candidate>, steps: ReadonlyArray<number>, budget: Decimal): boolean =>
-  !isNegative(budget.minus(exactCost(candidates, steps)))

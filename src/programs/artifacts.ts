@@ -13,26 +13,36 @@ import type { RunOutcome } from "./rebalanceAccount.ts"
 
 const csvCell = (value: string): string => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value)
 
-export const ordersCsv = (outcome: RunOutcome): string => {
+/** Each order of a run as the broker last reported it (a rejected one never reached it). */
+export const orderRows = (outcome: RunOutcome) => {
   const known = new Map(outcome.orders.map((o) => [o.clientOrderId, o]))
-  const header = "client_order_id,phase,symbol,side,quantity,assumed_price,status,filled_quantity,average_fill_price,reason"
-  const rows = outcome.submitted.map((s) => {
+  return outcome.submitted.map((s) => {
     const o = known.get(s.clientOrderId) ?? s.placed
-    return [
-      s.clientOrderId,
-      s.order.phase,
-      s.order.symbol,
-      s.order.side,
-      format(s.order.quantity),
-      format(s.order.price),
-      o?.status ?? "rejected",
-      o === undefined ? "0" : format(o.filledQuantity),
-      o?.averageFillPrice === undefined ? "" : format(o.averageFillPrice),
-      s.rejection ?? o?.reason ?? ""
-    ]
+    return {
+      clientOrderId: s.clientOrderId,
+      phase: s.order.phase,
+      symbol: s.order.symbol,
+      side: s.order.side,
+      quantity: format(s.order.quantity),
+      assumedPrice: format(s.order.price),
+      status: o?.status ?? "rejected",
+      filledQuantity: o === undefined ? "0" : format(o.filledQuantity),
+      averageFillPrice: o?.averageFillPrice === undefined ? null : format(o.averageFillPrice),
+      reason: s.rejection ?? o?.reason ?? null
+    }
+  })
+}
+
+export const discrepancyRows = (outcome: RunOutcome) =>
+  outcome.discrepancies.map((d) => ({ symbol: d.symbol, expected: format(d.expected), actual: format(d.actual) }))
+
+export const ordersCsv = (outcome: RunOutcome): string => {
+  const header = "client_order_id,phase,symbol,side,quantity,assumed_price,status,filled_quantity,average_fill_price,reason"
+  const rows = orderRows(outcome).map((r) =>
+    [r.clientOrderId, r.phase, r.symbol, r.side, r.quantity, r.assumedPrice, r.status, r.filledQuantity, r.averageFillPrice ?? "", r.reason ?? ""]
       .map(csvCell)
       .join(",")
-  })
+  )
   return [header, ...rows].join("\n") + "\n"
 }
 
@@ -40,7 +50,7 @@ export const resultJson = (outcome: RunOutcome) => ({
   run: outcome.run,
   summary: outcome.summary,
   buyReplan: outcome.buys === undefined ? null : planJson(outcome.buys),
-  discrepancies: outcome.discrepancies.map((d) => ({ symbol: d.symbol, expected: format(d.expected), actual: format(d.actual) }))
+  discrepancies: discrepancyRows(outcome)
 })
 
 /** Writes the run's folder and returns its path. */

@@ -11,11 +11,10 @@ import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import { Command, Flag } from "effect/cli"
-import { format } from "../kernel/decimal.ts"
 import { validatePolicy } from "../kernel/policy.ts"
 import { validateTargets } from "../kernel/targets.ts"
 import { explain, InputFileError, readInput } from "../effects/inputs.ts"
-import { writeArtifacts } from "./artifacts.ts"
+import { discrepancyRows, orderRows, writeArtifacts } from "./artifacts.ts"
 import { type AccountConfig, ConfigDefaults, findAccount, type LoadedConfig, loadConfig } from "./config.ts"
 import { brokerLayer, databaseFile, notifierLayer, storeLayer } from "./layers.ts"
 import { planJson, planTable } from "./plan.ts"
@@ -63,16 +62,15 @@ const describeOutcome = (outcome: RunOutcome, artifacts: string): string => {
     `Run ${run.id} (${run.account}, ${run.mode}): ${run.status}${run.status === "completed" ? "" : ` at ${run.step}: ${run.reason ?? ""}`}`
   ]
   if (outcome.plan !== undefined) lines.push("", planTable(outcome.plan))
-  if (outcome.submitted.length > 0) {
-    const known = new Map(outcome.orders.map((o) => [o.clientOrderId, o]))
+  const orders = orderRows(outcome)
+  if (orders.length > 0) {
     lines.push("", "Orders:")
-    for (const s of outcome.submitted) {
-      const o = known.get(s.clientOrderId) ?? s.placed
+    for (const o of orders) {
       lines.push(
-        `  ${s.order.phase.padEnd(4)} ${s.order.side.padEnd(4)} ${s.order.symbol.padEnd(8)} ${format(s.order.quantity).padStart(12)}  ` +
-          `${(o?.status ?? "rejected").padEnd(16)} filled ${o === undefined ? "0" : format(o.filledQuantity)}` +
-          (o?.averageFillPrice === undefined ? "" : ` @ ${format(o.averageFillPrice)}`) +
-          (s.rejection === undefined ? "" : `  (${s.rejection})`)
+        `  ${o.phase.padEnd(4)} ${o.side.padEnd(4)} ${o.symbol.padEnd(8)} ${o.quantity.padStart(12)}  ` +
+          `${o.status.padEnd(16)} filled ${o.filledQuantity}` +
+          (o.averageFillPrice === null ? "" : ` @ ${o.averageFillPrice}`) +
+          (o.status === "rejected" && o.reason !== null ? `  (${o.reason})` : "")
       )
     }
   }
@@ -89,21 +87,8 @@ export const outcomeJson = (outcome: RunOutcome, artifacts: string) => ({
   summary: outcome.summary,
   plan: outcome.plan === undefined ? null : planJson(outcome.plan),
   buyReplan: outcome.buys === undefined ? null : planJson(outcome.buys),
-  orders: outcome.submitted.map((s) => {
-    const o = outcome.orders.find((x) => x.clientOrderId === s.clientOrderId) ?? s.placed
-    return {
-      clientOrderId: s.clientOrderId,
-      phase: s.order.phase,
-      symbol: s.order.symbol,
-      side: s.order.side,
-      quantity: format(s.order.quantity),
-      status: o?.status ?? "rejected",
-      filledQuantity: o === undefined ? "0" : format(o.filledQuantity),
-      averageFillPrice: o?.averageFillPrice === undefined ? null : format(o.averageFillPrice),
-      reason: s.rejection ?? o?.reason ?? null
-    }
-  }),
-  discrepancies: outcome.discrepancies.map((d) => ({ symbol: d.symbol, expected: format(d.expected), actual: format(d.actual) })),
+  orders: orderRows(outcome).map(({ assumedPrice: _, ...row }) => row),
+  discrepancies: discrepancyRows(outcome),
   artifacts
 })
 
