@@ -2,33 +2,33 @@
 /**
  * The `rebalance` CLI. Exit codes are part of its contract, so they are set here and
  * not left to the CLI library (which exits 1 on a usage error):
- * 0 success (a plan, or a completed run; warnings included), 2 invalid input or usage,
- * 3 a run that did not complete (failed, timed out or aborted: already reported),
- * 1 anything unexpected.
+ * 0 success (a plan, a completed run, an identical replay; warnings included),
+ * 2 invalid input or usage, 3 a run that did not complete (failed, timed out or
+ * aborted: already reported), 1 a replay that differs (already reported) or anything
+ * unexpected.
  * Every exit 2 prints exactly one line on stderr.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { readFileSync } from "node:fs"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { type CliError, CliOutput, Command } from "effect/cli"
 import { plan } from "./plan.ts"
 import { demo } from "./demo.ts"
 import { positions } from "./positions.ts"
+import { replay } from "./replay.ts"
 import { run } from "./run.ts"
 import { history, status } from "./runs.ts"
+import { keelVersion } from "./version.ts"
 
-export const ExitCode = { ok: 0, unexpected: 1, invalid: 2, runNotCompleted: 3 } as const
+export const ExitCode = { ok: 0, unexpected: 1, different: 1, invalid: 2, runNotCompleted: 3 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
 export const cli = Command.make("rebalance").pipe(
   Command.withDescription("Exact portfolio rebalancing"),
-  Command.withSubcommands([plan, run, status, history, positions, demo])
+  Command.withSubcommands([plan, run, replay, status, history, positions, demo])
 )
 
-/** Same relative path from src/programs and dist/programs. */
-const version = (): string => (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version
 
 /** Help still goes to stdout; a usage error is reported by `main` as one line instead of help text. */
 const presenter = CliOutput.layerPresenter({
@@ -44,12 +44,13 @@ const usage = (error: CliError.NonShowHelpErrors, commandPath: ReadonlyArray<str
 
 /** Runs the CLI on `argv` and returns the exit code; stdout and stderr are written here. */
 export const main = (argv: ReadonlyArray<string>) =>
-  Command.runWith(cli, { version: version() })(argv).pipe(
+  Command.runWith(cli, { version: keelVersion() })(argv).pipe(
     Effect.as<ExitCode>(ExitCode.ok),
     Effect.catch((error) => {
       if (error._tag === "InputFileError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
       if (error._tag === "PaperConfigError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
       if (error._tag === "RunNotCompleted") return Effect.succeed(ExitCode.runNotCompleted)
+      if (error._tag === "ReplayDifferent") return Effect.succeed(ExitCode.different)
       if (error._tag === "ShowHelp") {
         const first = error.errors[0]
         return first === undefined ? Effect.succeed(ExitCode.ok) : Console.error(usage(first, error.commandPath)).pipe(Effect.as(ExitCode.invalid))

@@ -6,19 +6,25 @@
  */
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as SqlClient from "effect/sql/SqlClient"
 import * as Result from "effect/Result"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import { Command, Flag } from "effect/cli"
 import { validatePolicy } from "../kernel/policy.ts"
 import { validateTargets } from "../kernel/targets.ts"
+import * as Recording from "../effects/broker/recording.ts"
 import { explain, InputFileError, readInput } from "../effects/inputs.ts"
 import { discrepancyRows, orderRows, writeArtifacts } from "./artifacts.ts"
 import { type AccountConfig, ConfigDefaults, findAccount, type LoadedConfig, loadConfig } from "./config.ts"
 import { brokerLayer, databaseFile, notifierLayer, storeLayer } from "./layers.ts"
 import { planJson, planTable } from "./plan.ts"
-import { rebalanceAccount, type RunOutcome } from "./rebalanceAccount.ts"
+import { rebalanceAccount, type RunOutcome, type RunRequest } from "./rebalanceAccount.ts"
+import { outcomeOf } from "./sessions.ts"
+import { keelVersion } from "./version.ts"
 
 /** A run that did not complete: already reported, the CLI only sets the exit code. */
 export class RunNotCompleted extends Data.TaggedError("RunNotCompleted")<{ readonly status: string }> {}
@@ -48,13 +54,14 @@ export const accountInputs = (loaded: LoadedConfig, account: AccountConfig) =>
     return { targets: targets.success, rawTargets: targetsFile.data, rawPolicy: policyData }
   })
 
-/** The Layers of one account: Store and Broker on the configured database, and the notifiers. */
-export const accountLayers = (loaded: LoadedConfig, account: AccountConfig, json: boolean) => {
-  const store = storeLayer(databaseFile(loaded))
-  return Layer.mergeAll(brokerLayer(loaded, account).pipe(Layer.provideMerge(store)), notifierLayer(loaded, { stderr: json })).pipe(
+/**
+ * The Layers of one account: Store and the given broker on the configured database, and
+ * the notifiers.
+ */
+export const accountLayers = <ROut, E>(loaded: LoadedConfig, json: boolean, broker: Layer.Layer<ROut, E, SqlClient.SqlClient>) =>
+  Layer.mergeAll(broker.pipe(Layer.provideMerge(storeLayer(databaseFile(loaded)))), notifierLayer(loaded, { stderr: json })).pipe(
     Layer.provide(FetchHttpClient.layer)
   )
-}
 
 const describeOutcome = (outcome: RunOutcome, artifacts: string): string => {
   const { run, summary } = outcome
@@ -98,6 +105,8 @@ export interface RunOptions {
   readonly execute: boolean
   readonly json: boolean
   readonly ignoreMarketHours: boolean
+  /** A new session file to record the broker's answers in (see `rebalance replay`). */
+  readonly record?: string | undefined
 }
 
 /** Loads the config, runs the program on the account's Layers, writes artifacts and prints. */
@@ -107,7 +116,7 @@ export const runAccount = (options: RunOptions) =>
     const account = yield* findAccount(loaded, options.account)
     const inputs = yield* accountInputs(loaded, account)
     const timeouts = loaded.config.timeouts
-    const outcome = yield* rebalanceAccount({
+    const request: RunRequest = {
       account: account.name,
       targets: inputs.rawTargets,
       policy: inputs.rawPolicy,
@@ -116,9 +125,43 @@ export const runAccount = (options: RunOptions) =>
       onOpenOrders: account.openOrders ?? "cancel",
       fillTimeout: `${timeouts?.fillSeconds ?? ConfigDefaults.fillSeconds} seconds`,
       pollInterval: `${timeouts?.pollSeconds ?? ConfigDefaults.pollSeconds} seconds`
-    }).pipe(Effect.provide(accountLayers(loaded, account, options.json)))
+    }
+    const recording =
+      options.record === undefined
+        ? undefined
+        : {
+            file: options.record,
+            header: {
+              keel: keelVersion(),
+              account: account.name,
+              run: {
+                execute: request.execute,
+                ignoreMarketHours: request.ignoreMarketHours,
+                onOpenOrders: request.onOpenOrders,
+                fillTimeoutMillis: Duration.toMillis(Duration.fromInputUnsafe(request.fillTimeout)),
+                pollIntervalMillis: Duration.toMillis(Duration.fromInputUnsafe(request.pollInterval))
+              },
+              policy: inputs.rawPolicy ?? null,
+              targets: inputs.rawTargets
+            }
+          }
+    const broker = brokerLayer(loaded, account)
+    const { outcome, recordingProblem } = yield* recording === undefined
+      ? rebalanceAccount(request).pipe(
+          Effect.map((outcome) => ({ outcome, recordingProblem: undefined })),
+          Effect.provide(accountLayers(loaded, options.json, broker))
+        )
+      : Effect.gen(function* () {
+          const outcome = yield* rebalanceAccount(request)
+          const log = yield* Recording.SessionLog
+          yield* log.outcome(yield* outcomeOf(outcome.run.id))
+          return { outcome, recordingProblem: yield* log.problem }
+        }).pipe(
+          Effect.provide(accountLayers(loaded, options.json, Recording.layer({ ...recording, secrets: [] }).pipe(Layer.provide(broker))))
+        )
     const artifacts = yield* writeArtifacts(loaded.config.artifacts ?? ConfigDefaults.artifacts, outcome, inputs.targets)
     yield* Console.log(options.json ? JSON.stringify(outcomeJson(outcome, artifacts), null, 2) : describeOutcome(outcome, artifacts))
+    if (recordingProblem !== undefined) yield* Console.error(`${options.record}: ${recordingProblem}`)
     return outcome
   })
 
@@ -132,6 +175,11 @@ export const run = Command.make(
     ignoreMarketHours: Flag.Boolean("ignore-market-hours").pipe(
       Flag.withDescription("Paper brokers only: trade even when the paper market is closed"),
       Flag.withDefault(false)
+    ),
+    record: Flag.String("record").pipe(
+      Flag.withDescription("Record every broker call and answer in this new session file (replay it with `rebalance replay`)"),
+      Flag.optional,
+      Flag.map(Option.getOrUndefined)
     )
   },
   (flags) =>

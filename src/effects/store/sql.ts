@@ -25,7 +25,7 @@ import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, SqlError, UnknownError } from "effect/sql/SqlError"
-import { Decimal, format, parseDecimal } from "../../kernel/decimal.ts"
+import { DecimalText } from "../DecimalText.ts"
 import type { OrderSide, OrderUpdateKind } from "../Broker.ts"
 import * as SqliteClient from "../sql/SqliteClient.ts"
 import {
@@ -49,32 +49,6 @@ import { type MigrationRecord, storeMigrations } from "./migrations.ts"
 // ---------------------------------------------------------------------------
 // column codecs
 // ---------------------------------------------------------------------------
-
-/**
- * A decimal column: TEXT in plain notation. Decoding goes through `parseDecimal`;
- * encoding refuses a value `parseDecimal` would not read back (out of Keel's limits).
- */
-const DecimalText = Schema.String.pipe(Schema.decodeTo(
-  Schema.declare((u): u is Decimal => u instanceof Decimal, { expected: "Decimal" }),
-  SchemaTransformation.transformEffect<Decimal, string>({
-    decode: (text, options) => {
-      const d = parseDecimal(text)
-      return typeof d === "string"
-        ? Effect.fail(new SchemaIssue.InvalidValue({ expected: expectedDecimal(d) }, text, options))
-        : Effect.succeed(d)
-    },
-    encode: (d, options) => {
-      const text = format(d)
-      const back = parseDecimal(text)
-      return typeof back === "string"
-        ? Effect.fail(new SchemaIssue.InvalidValue({ expected: expectedDecimal(back) }, text, options))
-        : Effect.succeed(text)
-    }
-  })
-))
-
-const expectedDecimal = (problem: "not-a-number" | "out-of-range"): string =>
-  problem === "out-of-range" ? "a decimal within Keel's limits (15 integer digits, 20 places)" : "a decimal"
 
 /**
  * An INTEGER/BIGINT column as a JS number. Drivers disagree on the JS type: SQLite

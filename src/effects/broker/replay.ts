@@ -1,0 +1,214 @@
+/**
+ * Replay: a Broker that answers from a session file, and never reaches a venue.
+ *
+ * Matching rule (strict by default). The program must make the recorded calls in the
+ * recorded order, with these two allowances, both for questions whose order carries no
+ * meaning:
+ * - Reads that follow each other in the recording (account, positions, quotes, clock,
+ *   openOrders, getOrder, getOrderByClientId) may be matched in any order among
+ *   themselves; a write (placeOrder, cancelOrder) is a barrier: every read recorded before
+ *   it must have been made, and it must be the next recorded write.
+ * - Arguments are compared as values: the symbols of a quotes call as a set.
+ * Client order ids embed the run id, which is new on every run. The first time the
+ * program places an order under an id the recording has not seen, it is paired with the
+ * recorded order's id (all other fields must match); from then on the two are the same
+ * order in both directions, and a second pairing for either id is a divergence.
+ *
+ * Answers come at their recorded times on the virtual clock: a call is answered no
+ * earlier than its recorded `t`, and a recorded order update is delivered at its `t`
+ * once every call recorded before it has been made. With a virtual clock (the replay
+ * program uses TestClock) a session that waited a minute for fills replays at once.
+ *
+ * On the first divergence the call never returns: `ReplayControl.diverged` completes with
+ * what the program asked, what the recording expected and where, and the replay program
+ * stops the run.
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import { Broker, type BrokerShape, type OrderUpdate } from "../Broker.ts"
+import {
+  type CallEvent,
+  decodeError,
+  decodeResult,
+  encodeArgs,
+  encodeUpdate,
+  decodeUpdate,
+  type Method,
+  Methods,
+  type Session
+} from "./session.ts"
+
+export interface RecordedCall {
+  readonly method: Method
+  readonly args: unknown
+}
+
+export interface Divergence {
+  /** The recorded call the program should have made, and its line (none: the recording had no more calls). */
+  readonly expected: (RecordedCall & { readonly line: number }) | undefined
+  readonly made: RecordedCall
+}
+
+export interface ReplayControlShape {
+  readonly diverged: Deferred.Deferred<Divergence>
+  /** Recorded calls the program has not made (after a complete run: the ones it skipped). */
+  readonly unmatched: Effect.Effect<ReadonlyArray<CallEvent>>
+}
+
+export class ReplayControl extends Context.Service<ReplayControl, ReplayControlShape>()("keel/effects/broker/ReplayControl") {}
+
+/** JSON with object keys sorted, for comparing values regardless of key order. */
+export const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === "object" && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v
+  )
+
+const comparable = (method: Method, args: unknown): unknown => {
+  if (method !== "quotes") return args
+  const symbols = (args as { readonly symbols: ReadonlyArray<string> }).symbols
+  return { symbols: [...new Set(symbols)].sort() }
+}
+
+/** Replaces every `clientOrderId` value found in `ids` (a recorded answer told in the replay's ids). */
+const renameIds = (value: unknown, ids: ReadonlyMap<string, string>): unknown => {
+  if (ids.size === 0) return value
+  if (Array.isArray(value)) return value.map((v) => renameIds(v, ids))
+  if (typeof value !== "object" || value === null) return value
+  const out: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(value)) {
+    out[key] = key === "clientOrderId" && typeof v === "string" ? (ids.get(v) ?? v) : renameIds(v, ids)
+  }
+  return out
+}
+
+export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const calls = session.calls
+      const consumed = calls.map(() => false)
+      let cursor = 0
+      const toRecorded = new Map<string, string>()
+      const toReplayed = new Map<string, string>()
+      const diverged = yield* Deferred.make<Divergence>()
+      let progress = yield* Deferred.make<void>()
+      const start = session.header.startedAt
+
+      const firstUnconsumedLine = (): number => calls[cursor]?.line ?? Number.POSITIVE_INFINITY
+
+      /** The recorded calls the next call may match: the next write alone, or the run of reads before it. */
+      const candidates = (): ReadonlyArray<number> => {
+        const out: Array<number> = []
+        for (let j = cursor; j < calls.length; j++) {
+          if (consumed[j]) continue
+          const call = calls[j]!
+          if (Methods[call.method].writes) return out.length === 0 ? [j] : out
+          out.push(j)
+        }
+        return out
+      }
+
+      /** Does the program's call match recorded call j? Pairs a new client order id when placing. */
+      const matches = (j: number, method: Method, made: Record<string, unknown> | null): boolean => {
+        const call = calls[j]!
+        if (call.method !== method) return false
+        const recorded = call.args as Record<string, unknown> | null
+        let mine = made
+        if (method === "placeOrder" && made !== null && recorded !== null) {
+          const id = made["clientOrderId"] as string
+          const theirs = recorded["clientOrderId"] as string
+          const paired = toRecorded.get(id)
+          if (paired === undefined && !toReplayed.has(theirs)) mine = { ...made, clientOrderId: theirs }
+          else if (paired !== undefined) mine = { ...made, clientOrderId: paired }
+        } else if (method === "getOrderByClientId" && made !== null) {
+          const id = made["clientOrderId"] as string
+          mine = { clientOrderId: toRecorded.get(id) ?? id }
+        }
+        return canonical(comparable(method, mine)) === canonical(comparable(method, recorded))
+      }
+
+      const consume = (j: number) =>
+        Effect.gen(function* () {
+          consumed[j] = true
+          while (cursor < calls.length && consumed[cursor]) cursor++
+          const done = progress
+          progress = yield* Deferred.make<void>()
+          yield* Deferred.succeed(done, undefined)
+        })
+
+      const sleepUntil = (t: number) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => (start + t > now ? Effect.sleep(start + t - now) : Effect.void))
+
+      const answer = <A, E>(method: Method, args: unknown): Effect.Effect<A, E> =>
+        Effect.suspend(() => {
+          const made = encodeArgs(method, args) as Record<string, unknown> | null
+          const found = candidates().find((j) => matches(j, method, made))
+          if (found === undefined) {
+            const next = calls[candidates()[0] ?? calls.length]
+            const divergence: Divergence = {
+              made: { method, args: made },
+              expected: next === undefined ? undefined : { method: next.method, args: next.args, line: next.line }
+            }
+            return Deferred.succeed(diverged, divergence).pipe(Effect.andThen(Effect.never))
+          }
+          const call = calls[found]!
+          if (method === "placeOrder" && made !== null) {
+            const id = made["clientOrderId"] as string
+            const theirs = (call.args as Record<string, unknown>)["clientOrderId"] as string
+            toRecorded.set(id, theirs)
+            toReplayed.set(theirs, id)
+          }
+          return consume(found).pipe(
+            Effect.andThen(sleepUntil(call.t)),
+            Effect.andThen(
+              Effect.suspend(() =>
+                call.answer._tag === "Success"
+                  ? Effect.succeed(decodeResult(method, renameIds(call.answer.value, toReplayed)) as A)
+                  : Effect.fail(decodeError(renameIds(call.answer.error, toReplayed)) as E)
+              )
+            )
+          )
+        })
+
+      /** Waits until every call recorded before `line` has been made. */
+      const reached = (line: number): Effect.Effect<void> =>
+        Effect.suspend(() => (firstUnconsumedLine() > line ? Effect.void : Effect.andThen(Deferred.await(progress), reached(line))))
+
+      let subscriptions = 0
+      const updatesOf = (sub: number): Stream.Stream<OrderUpdate> =>
+        Stream.fromIterable(session.updates.filter((u) => u.sub === sub)).pipe(
+          Stream.mapEffect((u) =>
+            reached(u.line).pipe(
+              Effect.andThen(sleepUntil(u.t)),
+              Effect.map(() => decodeUpdate(renameIds(encodeUpdate(u.update), toReplayed)) as OrderUpdate)
+            )
+          ),
+          // A live subscription never ends on its own; neither does a replayed one.
+          Stream.concat(Stream.never)
+        )
+
+      const broker: BrokerShape = {
+        kind: session.header.broker,
+        account: answer("account", null),
+        positions: answer("positions", null),
+        quotes: (symbols) => answer("quotes", { symbols }),
+        clock: answer("clock", null),
+        placeOrder: (request) => answer("placeOrder", request),
+        getOrder: (id) => answer("getOrder", { id }),
+        getOrderByClientId: (clientOrderId) => answer("getOrderByClientId", { clientOrderId }),
+        cancelOrder: (id) => Effect.asVoid(answer("cancelOrder", { id })),
+        openOrders: answer("openOrders", null),
+        updates: Stream.unwrap(Effect.sync(() => updatesOf(++subscriptions)))
+      }
+      const control: ReplayControlShape = {
+        diverged,
+        unmatched: Effect.sync(() => calls.filter((_, j) => !consumed[j]))
+      }
+      return Context.make(Broker, broker).pipe(Context.add(ReplayControl, control))
+    })
+  )

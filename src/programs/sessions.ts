@@ -1,0 +1,109 @@
+/**
+ * A run as a session's outcome line tells it, and the comparison of two such lines.
+ *
+ * Both sides are read from a Store by the same function: the recording from the real
+ * Store after the run, the replay from its in-memory Store (even when the replay stopped
+ * at a divergence, whatever the program had decided by then is there).
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { Outcome, Placed, Planned } from "../effects/broker/session.ts"
+import { Store, type StoreError } from "../effects/Store.ts"
+import { format } from "../kernel/decimal.ts"
+
+export type OutcomeLine = Omit<Outcome, "type" | "t">
+
+const plannedOf = (json: string | undefined): ReadonlyArray<Planned> | null => {
+  if (json === undefined) return null
+  const orders = (JSON.parse(json) as { readonly orders: ReadonlyArray<Planned> }).orders
+  return orders.map(({ phase, side, symbol, quantity }) => ({ phase, side, symbol, quantity }))
+}
+
+/** The run's plan, buy re-plan, intents and final positions, from the Store. */
+export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError, Store> =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    const run = yield* store.getRun(runId)
+    const plans = yield* store.plans(runId)
+    const intents = yield* store.intents(runId)
+    const accounts = yield* store.accounts(runId)
+    const final = accounts.find((a) => a.stage === "final")
+    return {
+      status: Option.match(run, { onNone: () => "unknown", onSome: (r) => r.status }),
+      step: Option.match(run, { onNone: () => "unknown", onSome: (r) => r.step }),
+      plan: plannedOf(plans.find((p) => p.phase === "plan")?.json),
+      buyReplan: plannedOf(plans.find((p) => p.phase === "buy-replan")?.json),
+      orders: intents.map((i) => ({
+        clientOrderId: i.clientOrderId,
+        phase: i.phase,
+        side: i.side,
+        symbol: i.symbol,
+        quantity: format(i.quantity),
+        status: i.status,
+        filledQuantity: format(i.filledQuantity)
+      })),
+      positions: final === undefined ? null : final.positions.map((p) => ({ symbol: p.symbol, quantity: format(p.quantity) }))
+    }
+  })
+
+const keyed = <A>(items: ReadonlyArray<A>, key: (a: A) => string): Map<string, A> => new Map(items.map((a) => [key(a), a]))
+
+/** Planned orders by phase, side and symbol: what changed, appeared or went. */
+const plannedDifferences = (what: string, recorded: ReadonlyArray<Planned> | null, replayed: ReadonlyArray<Planned> | null) => {
+  if (recorded === null && replayed === null) return []
+  if (recorded === null) return [`${what}: not made in the recording, now ${replayed!.length} order(s)`]
+  if (replayed === null) return [`${what}: ${recorded.length} order(s) in the recording, not reached now`]
+  // A phase only ever holds its own side (sells, then buys), so side and symbol name an order.
+  const key = (o: Planned) => `${o.side} ${o.symbol}`
+  const before = keyed(recorded, key)
+  const after = keyed(replayed, key)
+  const out: Array<string> = []
+  for (const [k, o] of before) {
+    const now = after.get(k)
+    if (now === undefined) out.push(`${what}: ${k} ${o.quantity} no longer planned`)
+    else if (now.quantity !== o.quantity) out.push(`${what}: ${k} recorded ${o.quantity}, now ${now.quantity}`)
+  }
+  for (const [k, o] of after) if (!before.has(k)) out.push(`${what}: ${k} ${o.quantity} is new`)
+  return out
+}
+
+/** Placed orders compared without their client order ids (those embed each run's id). */
+const placedDifferences = (recorded: ReadonlyArray<Placed>, replayed: ReadonlyArray<Placed>) => {
+  const key = (o: Placed) => `${o.side} ${o.symbol}`
+  const show = (o: Placed) => `${o.quantity} ${o.status} (filled ${o.filledQuantity})`
+  const before = keyed(recorded, key)
+  const after = keyed(replayed, key)
+  const out: Array<string> = []
+  for (const [k, o] of before) {
+    const now = after.get(k)
+    if (now === undefined) out.push(`orders: ${k} ${show(o)} not placed now`)
+    else if (show(now) !== show(o)) out.push(`orders: ${k} recorded ${show(o)}, now ${show(now)}`)
+  }
+  for (const [k, o] of after) if (!before.has(k)) out.push(`orders: ${k} ${show(o)} is new`)
+  return out
+}
+
+const positionDifferences = (recorded: OutcomeLine["positions"], replayed: OutcomeLine["positions"]) => {
+  if (recorded === null || replayed === null) {
+    return recorded === replayed ? [] : [`final positions: ${recorded === null ? "none recorded" : "recorded"}, ${replayed === null ? "none now" : "present now"}`]
+  }
+  const before = keyed(recorded, (p) => p.symbol)
+  const after = keyed(replayed, (p) => p.symbol)
+  const symbols = [...new Set([...before.keys(), ...after.keys()])].sort()
+  return symbols.flatMap((s) => {
+    const a = before.get(s)?.quantity ?? "0"
+    const b = after.get(s)?.quantity ?? "0"
+    return a === b ? [] : [`final positions: ${s} recorded ${a}, now ${b}`]
+  })
+}
+
+/** Every difference between the recorded outcome and the replayed one, one line each. */
+export const outcomeDifferences = (recorded: OutcomeLine, replayed: OutcomeLine): ReadonlyArray<string> => [
+  ...(recorded.status === replayed.status && recorded.step === replayed.step
+    ? []
+    : [`run: recorded ${recorded.status} at ${recorded.step}, now ${replayed.status} at ${replayed.step}`]),
+  ...plannedDifferences("plan", recorded.plan, replayed.plan),
+  ...plannedDifferences("buy re-plan", recorded.buyReplan, replayed.buyReplan),
+  ...placedDifferences(recorded.orders, replayed.orders),
+  ...positionDifferences(recorded.positions, replayed.positions)
+]
