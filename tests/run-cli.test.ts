@@ -101,7 +101,11 @@ describe("one paper account through run, status, history and positions (in order
     const result = JSON.parse(ws.read(`${artifacts}/result.json`)) as { run: RunJson; summary: OutcomeJson["summary"] }
     expect(result.run).toMatchObject({ id, account: "demo", mode: "preview", status: "completed", step: "done" })
     expect(result.summary.orders).toEqual({ placed: 0, filled: 0, failed: 0 })
-    expect(JSON.parse(ws.read(`${artifacts}/targets.json`))).toEqual({ BND: "0.25", GLD: "0.08", VTI: "0.45", VXUS: "0.2" })
+    const targets = JSON.parse(ws.read(`${artifacts}/targets.json`)) as { weights: ReadonlyArray<{ symbol: string; weight: string; strategy: unknown; attribution: unknown }>; cash: string }
+    expect(targets.weights).toEqual(
+      [["BND", "0.25"], ["GLD", "0.08"], ["VTI", "0.45"], ["VXUS", "0.2"]].map(([symbol, weight]) => ({ symbol, weight, strategy: null, attribution: [] }))
+    )
+    expect(targets.cash).toBe("0.02")
 
     // Nothing reached the paper account.
     const positions = await ws.run(["positions", "--account", "demo", "--json", "--config", config])
@@ -363,10 +367,10 @@ const invalid: ReadonlyArray<InvalidCase> = [
     setup: (ws) =>
       run(
         ws.editConfig((c) => {
-          firstAccount(c).broker["kind"] = "alpaca"
-        }, "alpaca.yaml")
+          firstAccount(c).broker["kind"] = "ibkr"
+        }, "ibkr.yaml")
       ),
-    message: /^alpaca\.yaml: accounts\[0\]\.broker\.kind: expected .*"paper".*, got "alpaca"$/
+    message: /^ibkr\.yaml: accounts\[0\]\.broker\.kind: expected "paper" or "alpaca", got "ibkr"$/
   },
   {
     name: "an unknown --account name",
@@ -478,9 +482,14 @@ describe.concurrent("invalid config or input: exit 2, exactly one stderr line na
     const kind = ws.editConfig((c) => {
       firstAccount(c).broker["kind"] = "alpaca"
     }, "alpaca.yaml")
-    const [a, b] = await Promise.all([ws.run(run(typo)), ws.run(run(kind))])
+    const wrong = ws.editConfig((c) => {
+      firstAccount(c).broker["kind"] = "ibkr"
+    }, "ibkr.yaml")
+    const [a, b, c] = await Promise.all([ws.run(run(typo)), ws.run(run(kind)), ws.run(run(wrong))])
     expect(singleLine(a.stderr)).toMatch(/^typo\.yaml: accounts\[0\]\.openOrdrs: expected an account field \(.*openOrders.*\), got "openOrdrs"$/)
-    expect(singleLine(b.stderr)).toBe('alpaca.yaml: accounts[0].broker.kind: expected "paper", got "alpaca"')
+    // A paper field on an alpaca broker is named by itself, with the fields an alpaca broker has.
+    expect(singleLine(b.stderr)).toMatch(/^alpaca\.yaml: accounts\[0\]\.broker\.startingCash: expected an alpaca broker field \(kind, live, .*\), got "startingCash"$/)
+    expect(singleLine(c.stderr)).toBe('ibkr.yaml: accounts[0].broker.kind: expected "paper" or "alpaca", got "ibkr"')
   })
 })
 

@@ -14,7 +14,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import { type InputSource, type InvalidInput, show } from "../kernel/errors.ts"
 import { join } from "../kernel/input.ts"
-import { parseTargetsCsv } from "../formats/csv.ts"
+import { parseHistoryCsv, parseTargetsCsv } from "../formats/csv.ts"
 import { parseJson } from "../formats/json.ts"
 
 /** A problem with an input file; the CLI prints it as one line and exits 2. */
@@ -42,7 +42,11 @@ type Format = "json" | "yaml" | "csv"
 const formats: Readonly<Record<InputSource, ReadonlyArray<Format>>> = {
   snapshot: ["json", "yaml"],
   targets: ["json", "yaml", "csv"],
-  policy: ["json", "yaml"]
+  policy: ["json", "yaml"],
+  strategies: ["json", "yaml"],
+  replacements: ["json", "yaml"],
+  history: ["csv"],
+  regime: ["json", "yaml"]
 }
 
 const extensions: ReadonlyArray<readonly [string, Format]> = [
@@ -79,7 +83,11 @@ const shapes: Readonly<Record<InputSource, Schema.Codec<unknown, unknown>>> = {
   }),
   targets: PerSymbol.annotate({ message: "a map from symbol to weight, or a list of { symbol, weight }" }),
   // An empty YAML policy (only comments) is the default policy.
-  policy: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)).annotate({ message: "an object of policy fields" })
+  policy: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)).annotate({ message: "an object of policy fields" }),
+  strategies: Schema.Record(Schema.String, Schema.Unknown).annotate({ message: "an object of strategies" }),
+  replacements: Schema.Record(Schema.String, Schema.Unknown).annotate({ message: "a map from set name to a list of { source, target, scale }" }),
+  history: Schema.Array(Schema.Unknown).annotate({ message: "rows of date, symbol, close" }),
+  regime: Schema.Record(Schema.String, Schema.Unknown).annotate({ message: "a map from regime to strategy" })
 }
 
 const issues = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -144,7 +152,8 @@ export const readInput = Effect.fnUntraced(function* (source: InputSource, file:
   let data: unknown
   let locate = sameLocation
   if (format === "csv") {
-    const csv = parseTargetsCsv(text)
+    const csv: Result.Result<{ readonly rows: ReadonlyArray<unknown>; readonly lines: ReadonlyArray<number> }, string> =
+      source === "history" ? parseHistoryCsv(text) : parseTargetsCsv(text)
     if (Result.isFailure(csv)) return yield* fail(csv.failure)
     data = csv.success.rows
     locate = csvLocation(csv.success.lines)

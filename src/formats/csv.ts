@@ -44,6 +44,47 @@ export const parseTargetsCsv = (text: string): Result.Result<CsvTargets, string>
   return Result.succeed({ rows, lines })
 }
 
+export interface HistoryRow {
+  readonly date: string
+  readonly symbol: string
+  readonly close: string
+}
+
+export const HISTORY_COLUMNS = ["date", "symbol", "close"] as const
+
+/**
+ * Parses price history CSV: a header naming at least `date`, `symbol` and `close` (in any
+ * order; other columns such as open or volume are ignored), then one close per line.
+ */
+export const parseHistoryCsv = (text: string): Result.Result<{ readonly rows: ReadonlyArray<HistoryRow>; readonly lines: ReadonlyArray<number> }, string> => {
+  const rows: Array<HistoryRow> = []
+  const lines: Array<number> = []
+  let columns: ReadonlyArray<number> | undefined
+  let width = 0
+  const all = text.split(/\r?\n/)
+  for (let i = 0; i < all.length; i++) {
+    const line = all[i]!
+    if (line.trim() === "") continue
+    const fields = split(line)
+    if (columns === undefined) {
+      const names = (fields ?? []).map((f) => f.toLowerCase())
+      const found = HISTORY_COLUMNS.map((c) => names.indexOf(c))
+      if (found.some((at) => at < 0)) return Result.fail(`line ${i + 1}: expected a header with date, symbol and close, got ${show(line)}`)
+      columns = found
+      width = names.length
+      continue
+    }
+    if (fields === undefined || fields.length !== width) {
+      return Result.fail(`line ${i + 1}: expected ${width} fields like the header, got ${show(line)}`)
+    }
+    const [date, symbol, close] = columns.map((at) => fields[at]!) as [string, string, string]
+    rows.push({ date, symbol, close })
+    lines.push(i + 1)
+  }
+  if (rows.length === 0) return Result.fail("expected a header and at least one close, got none")
+  return Result.succeed({ rows, lines })
+}
+
 /** The fields of one line, trimmed; undefined when a quote is left open or followed by text. */
 const split = (line: string): Array<string> | undefined => {
   const fields: Array<string> = []

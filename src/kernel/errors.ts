@@ -5,7 +5,7 @@
 import * as Data from "effect/Data"
 
 /** Which input the error is about, so a CLI can name the file it came from. */
-export type InputSource = "snapshot" | "targets" | "policy"
+export type InputSource = "snapshot" | "targets" | "policy" | "strategies" | "replacements" | "history" | "regime"
 
 export class InvalidInput extends Data.TaggedError("InvalidInput")<{
   readonly source: InputSource

@@ -4,7 +4,7 @@
  */
 import * as Result from "effect/Result"
 import { type Decimal, type DecimalInput, ONE, ZERO } from "./decimal.ts"
-import { entries, fraction, invalid, type Read, readDecimal, uniqueSymbol, passOn } from "./input.ts"
+import { entries, field, fraction, invalid, isRecord, join, type Read, readDecimal, uniqueSymbol, passOn } from "./input.ts"
 import type { Policy } from "./policy.ts"
 import { bySymbol } from "./snapshot.ts"
 
@@ -27,8 +27,46 @@ export interface Targets {
 }
 
 export type TargetsInput =
-  | ReadonlyArray<{ readonly symbol: string; readonly weight: DecimalInput }>
+  | ReadonlyArray<{
+      readonly symbol: string
+      readonly weight: DecimalInput
+      readonly attribution?: ReadonlyArray<{ readonly strategy: string; readonly weight: DecimalInput }>
+    }>
   | Readonly<Record<string, DecimalInput>>
+
+/**
+ * The attribution of a list entry, when it has one: `[{ strategy, weight }]`, each
+ * strategy once, summing exactly to the entry's weight (a resolved blend says where
+ * every part of a weight came from; anything else is a corrupted input).
+ */
+const readAttribution = (item: unknown, at: string, weight: Decimal): Read<Attribution> => {
+  const raw = isRecord(item) ? field(item, "attribution") : undefined
+  if (raw === undefined) return Result.succeed([])
+  const path = join(at, "attribution")
+  if (!Array.isArray(raw)) return invalid("targets", path, raw, "a list of { strategy, weight }")
+  const out: Array<{ strategy: string; weight: Decimal }> = []
+  let sum = ZERO
+  for (const [i, part] of raw.entries()) {
+    const strategy = isRecord(part) ? field(part, "strategy") : undefined
+    if (typeof strategy !== "string" || strategy === "" || out.some((o) => o.strategy === strategy)) {
+      return invalid("targets", join(join(path, i), "strategy"), strategy, "a strategy name, each once")
+    }
+    const w = readDecimal("targets", join(join(path, i), "weight"), isRecord(part) ? field(part, "weight") : undefined, fraction)
+    if (Result.isFailure(w)) return passOn(w)
+    out.push({ strategy, weight: w.success })
+    sum = sum.plus(w.success)
+  }
+  if (!sum.eq(weight)) return invalid("targets", path, sum.toFixed(), `attribution weights that sum to the weight ${weight.toFixed()}`)
+  return Result.succeed(out.sort((a, b) => (a.strategy < b.strategy ? -1 : a.strategy > b.strategy ? 1 : 0)))
+}
+
+/** Targets as input again (weights and attribution as exact strings): what a session or artifact stores. */
+export const targetsInput = (targets: Targets) =>
+  targets.weights.map((t) => ({
+    symbol: t.symbol,
+    weight: t.weight.toFixed(),
+    ...(t.attribution.length === 0 ? {} : { attribution: t.attribution.map((a) => ({ strategy: a.strategy, weight: a.weight.toFixed() })) })
+  }))
 
 export const validateTargets = (input: unknown, policy: Policy): Read<Targets> => {
   const items = entries("targets", "", input, "symbol", "weight")
@@ -36,7 +74,7 @@ export const validateTargets = (input: unknown, policy: Policy): Read<Targets> =
   const seen = new Set<string>()
   const weights: Array<Target> = []
   let total = ZERO
-  for (const item of items.success) {
+  for (const [index, item] of items.success.entries()) {
     const symbol = uniqueSymbol("targets", seen, item)
     if (Result.isFailure(symbol)) return passOn(symbol)
     if (policy.exclude.has(symbol.success)) {
@@ -44,7 +82,9 @@ export const validateTargets = (input: unknown, policy: Policy): Read<Targets> =
     }
     const weight = readDecimal("targets", item.path, item.value, fraction)
     if (Result.isFailure(weight)) return passOn(weight)
-    weights.push({ symbol: symbol.success, weight: weight.success, attribution: [] })
+    const attribution = Array.isArray(input) ? readAttribution(input[index], join("", index), weight.success) : Result.succeed([])
+    if (Result.isFailure(attribution)) return passOn(attribution)
+    weights.push({ symbol: symbol.success, weight: weight.success, attribution: attribution.success })
     total = total.plus(weight.success)
   }
   if (total.gt(ONE.plus(policy.weightTolerance))) {

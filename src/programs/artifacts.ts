@@ -6,9 +6,8 @@
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import { format } from "../kernel/decimal.ts"
-import type { Targets } from "../kernel/targets.ts"
 import { day } from "./ids.ts"
-import { planJson } from "./plan.ts"
+import { attributed, planJson } from "./plan.ts"
 import type { RunOutcome } from "./rebalanceAccount.ts"
 
 const csvCell = (value: string): string => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value)
@@ -28,7 +27,8 @@ export const orderRows = (outcome: RunOutcome) => {
       status: o?.status ?? "rejected",
       filledQuantity: o === undefined ? "0" : format(o.filledQuantity),
       averageFillPrice: o?.averageFillPrice === undefined ? null : format(o.averageFillPrice),
-      reason: s.rejection ?? o?.reason ?? null
+      reason: s.rejection ?? o?.reason ?? null,
+      ...attributed(s.order)
     }
   })
 }
@@ -37,9 +37,12 @@ export const discrepancyRows = (outcome: RunOutcome) =>
   outcome.discrepancies.map((d) => ({ symbol: d.symbol, expected: format(d.expected), actual: format(d.actual) }))
 
 export const ordersCsv = (outcome: RunOutcome): string => {
-  const header = "client_order_id,phase,symbol,side,quantity,assumed_price,status,filled_quantity,average_fill_price,reason"
+  const header = "client_order_id,phase,symbol,side,quantity,assumed_price,status,filled_quantity,average_fill_price,reason,strategy,attribution"
   const rows = orderRows(outcome).map((r) =>
-    [r.clientOrderId, r.phase, r.symbol, r.side, r.quantity, r.assumedPrice, r.status, r.filledQuantity, r.averageFillPrice ?? "", r.reason ?? ""]
+    [
+      r.clientOrderId, r.phase, r.symbol, r.side, r.quantity, r.assumedPrice, r.status, r.filledQuantity, r.averageFillPrice ?? "", r.reason ?? "",
+      r.strategy ?? "", (r.attribution ?? []).map((a) => `${a.strategy}=${a.weight}`).join(" ")
+    ]
       .map(csvCell)
       .join(",")
   )
@@ -53,8 +56,8 @@ export const resultJson = (outcome: RunOutcome) => ({
   discrepancies: discrepancyRows(outcome)
 })
 
-/** Writes the run's folder and returns its path. */
-export const writeArtifacts = (root: string, outcome: RunOutcome, targets: Targets) =>
+/** Writes the run's folder and returns its path; `targets` is the resolved targets document. */
+export const writeArtifacts = (root: string, outcome: RunOutcome, targets: unknown) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const dir = `${root}/${outcome.run.account}/${day(outcome.run.startedAt)}/${outcome.run.id}`
@@ -63,9 +66,6 @@ export const writeArtifacts = (root: string, outcome: RunOutcome, targets: Targe
     yield* fs.writeFileString(`${dir}/plan.json`, json(outcome.plan === undefined ? null : planJson(outcome.plan)))
     yield* fs.writeFileString(`${dir}/orders.csv`, ordersCsv(outcome))
     yield* fs.writeFileString(`${dir}/result.json`, json(resultJson(outcome)))
-    yield* fs.writeFileString(
-      `${dir}/targets.json`,
-      json(Object.fromEntries(targets.weights.map((t) => [t.symbol, format(t.weight)])))
-    )
+    yield* fs.writeFileString(`${dir}/targets.json`, json(targets))
     return dir
   })

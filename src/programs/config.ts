@@ -11,6 +11,7 @@ import * as Path from "effect/Path"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { decodeShape, InputFileError } from "../effects/inputs.ts"
+import * as TargetsConfig from "./targetsConfig.ts"
 
 const Amount = Schema.Union([Schema.String, Schema.Number])
 
@@ -38,11 +39,32 @@ const PaperBroker = Schema.Struct({
   marketOpen: Schema.optionalKey(Schema.Literals(["always", "never"]))
 })
 
+/**
+ * An Alpaca account (paper by default). Credentials are never in this file: it names the
+ * environment variables that hold them (default APCA_API_KEY_ID / APCA_API_SECRET_KEY).
+ */
+const AlpacaBroker = Schema.Struct({
+  kind: Schema.Literal("alpaca"),
+  /** Real money. Required (true) for the live trading host; without it only the paper host is allowed. */
+  live: Schema.optionalKey(Schema.Boolean),
+  tradingUrl: Schema.optionalKey(Schema.NonEmptyString),
+  dataUrl: Schema.optionalKey(Schema.NonEmptyString),
+  streamUrl: Schema.optionalKey(Schema.NonEmptyString),
+  feed: Schema.optionalKey(Schema.Literals(["iex", "sip"])),
+  keyIdEnv: Schema.optionalKey(Schema.NonEmptyString),
+  secretKeyEnv: Schema.optionalKey(Schema.NonEmptyString),
+  /** An environment variable holding the account number, so recordings scrub it wherever it appears. */
+  accountNumberEnv: Schema.optionalKey(Schema.NonEmptyString),
+  requestsPerMinute: Schema.optionalKey(Schema.Number)
+})
+
 const Account = Schema.Struct({
   name: Schema.NonEmptyString,
-  broker: PaperBroker,
-  /** Targets file (JSON, YAML or CSV). */
-  targets: Schema.String,
+  broker: Schema.Union([PaperBroker, AlpacaBroker]),
+  /** A targets file (JSON, YAML or CSV), or a source: file, http, blend, regime, momentum (see targetsConfig.ts). */
+  targets: TargetsConfig.Source,
+  /** A replacement set applied to the resolved targets: `{ file, set }`. */
+  replacements: Schema.optionalKey(TargetsConfig.Replacements),
   /** Policy file, or the policy inline. */
   policy: Schema.optionalKey(Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)])),
   /** Open orders from an earlier run: cancel them (default) or abort the run. */
@@ -76,6 +98,7 @@ const KeelConfig = Schema.Struct({
 export type KeelConfig = typeof KeelConfig.Type
 export type AccountConfig = typeof Account.Type
 export type PaperBrokerConfig = typeof PaperBroker.Type
+export type AlpacaBrokerConfig = typeof AlpacaBroker.Type
 export type NotifierConfig = typeof Notifier.Type
 
 /** Defaults, in one place and documented in the README. */
@@ -117,9 +140,15 @@ const unknownField = (data: unknown): string | undefined => {
   for (const [i, account] of accounts.entries()) {
     const at = `accounts[${i}]`
     const broker = isRecord(account) ? account["broker"] : undefined
+    const alpaca = isRecord(broker) && broker["kind"] === "alpaca"
+    if (isRecord(broker) && broker["kind"] !== "paper" && !alpaca) {
+      return `${at}.broker.kind: expected "paper" or "alpaca", got ${JSON.stringify(broker["kind"] ?? null)}`
+    }
     const problem =
       unknownKey(account, Account.fields, at, "an account field") ??
-      unknownKey(broker, PaperBroker.fields, `${at}.broker`, "a paper broker field") ??
+      (alpaca
+        ? unknownKey(broker, AlpacaBroker.fields, `${at}.broker`, "an alpaca broker field")
+        : unknownKey(broker, PaperBroker.fields, `${at}.broker`, "a paper broker field")) ??
       unknownKey(isRecord(broker) ? broker["randomWalk"] : undefined, RandomWalk.fields, `${at}.broker.randomWalk`, "a random walk field")
     if (problem !== undefined) return problem
   }

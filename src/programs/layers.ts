@@ -15,6 +15,7 @@ import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type * as HttpClient from "effect/http/HttpClient"
 import { Broker } from "../effects/Broker.ts"
+import * as Alpaca from "../effects/broker/alpaca.ts"
 import * as Paper from "../effects/broker/paper.ts"
 import { Notifier, type NotifierShape } from "../effects/Notifier.ts"
 import * as ConsoleNotifier from "../effects/notifier/console.ts"
@@ -23,7 +24,7 @@ import * as SqliteClient from "../effects/sql/SqliteClient.ts"
 import { InputFileError } from "../effects/inputs.ts"
 import * as SqlStore from "../effects/store/sql.ts"
 import type { Store } from "../effects/Store.ts"
-import { type AccountConfig, ConfigDefaults, type LoadedConfig, type PaperBrokerConfig } from "./config.ts"
+import { type AccountConfig, type AlpacaBrokerConfig, ConfigDefaults, type LoadedConfig, type PaperBrokerConfig } from "./config.ts"
 
 export const PAPER_MIGRATIONS_TABLE = "keel_paper_migrations"
 
@@ -39,6 +40,9 @@ export const storeLayer = (filename: string): Layer.Layer<Store | SqlClient.SqlC
     SqlStore.layer,
     Layer.effectDiscard(Migrator.make({})({ loader: Migrator.fromRecord(Paper.paperMigrations), table: PAPER_MIGRATIONS_TABLE }))
   ).pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
+
+/** The paper broker of an account, with its controls (`rebalance positions` reads its books). */
+export const paperLayer = (loaded: LoadedConfig, name: string, broker: PaperBrokerConfig) => Paper.layer(paperConfig(loaded, name, broker))
 
 export const paperConfig = (loaded: LoadedConfig, name: string, broker: PaperBrokerConfig): Paper.PaperConfig => ({
   account: name,
@@ -64,24 +68,84 @@ export const paperConfig = (loaded: LoadedConfig, name: string, broker: PaperBro
   ...(broker.marketOpen === undefined ? {} : { marketOpen: broker.marketOpen })
 })
 
-/** The account's broker. Only the paper broker exists today; live brokers plug in here. */
-export const brokerLayer = (
-  loaded: LoadedConfig,
-  account: AccountConfig
-): Layer.Layer<Broker | Paper.PaperControls, Paper.PaperConfigError | SqlError, SqlClient.SqlClient> => Paper.layer(paperConfig(loaded, account.name, account.broker))
-
-/** A webhook URL from the environment, redacted; missing or empty is one line naming the file and the variable, never a value. */
-const webhookUrl = (loaded: LoadedConfig, index: number, variable: string) =>
+/** A secret from the environment, redacted; missing or empty is one line naming the file, the field and the variable, never a value. */
+const secretEnv = (loaded: LoadedConfig, field: string, variable: string, what: string) =>
   Config.Redacted(variable).pipe(
-    Effect.flatMap((url) => (Redacted.value(url).trim() === "" ? Effect.fail(undefined) : Effect.succeed(url))),
+    Effect.flatMap((value) => (Redacted.value(value).trim() === "" ? Effect.fail(undefined) : Effect.succeed(value))),
     Effect.mapError(
-      () =>
-        new InputFileError({
-          file: loaded.file,
-          detail: `notifiers[${index}].webhook.urlEnv: expected the environment variable ${variable} to hold the webhook URL, got nothing`
-        })
+      () => new InputFileError({ file: loaded.file, detail: `${field}: expected the environment variable ${variable} to hold ${what}, got nothing` })
     )
   )
+
+const hostOf = (url: string): string | undefined => {
+  try {
+    return new URL(url).host
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * An Alpaca account's settings: hosts (paper unless `live: true`; the live host is refused
+ * without it, so nobody trades real money by accident), and credentials read from the
+ * environment as redacted Config.
+ */
+export const alpacaConfig = (loaded: LoadedConfig, account: AccountConfig, broker: AlpacaBrokerConfig, fractional: boolean) =>
+  Effect.gen(function* () {
+    const at = `accounts[${loaded.config.accounts.indexOf(account)}].broker`
+    const live = broker.live === true
+    const tradingUrl = broker.tradingUrl ?? (live ? Alpaca.AlpacaDefaults.liveTradingUrl : Alpaca.AlpacaDefaults.tradingUrl)
+    if (hostOf(tradingUrl) === undefined) {
+      return yield* new InputFileError({ file: loaded.file, detail: `${at}.tradingUrl: expected a URL, got ${JSON.stringify(tradingUrl)}` })
+    }
+    if (!live && hostOf(tradingUrl) === hostOf(Alpaca.AlpacaDefaults.liveTradingUrl)) {
+      return yield* new InputFileError({
+        file: loaded.file,
+        detail: `${at}.tradingUrl: expected a paper host unless the account says live: true (real money), got ${JSON.stringify(tradingUrl)}`
+      })
+    }
+    const config: Alpaca.AlpacaConfig = {
+      account: account.name,
+      tradingUrl,
+      dataUrl: broker.dataUrl ?? Alpaca.AlpacaDefaults.dataUrl,
+      streamUrl: broker.streamUrl ?? Alpaca.streamUrlFor(tradingUrl),
+      feed: broker.feed ?? Alpaca.AlpacaDefaults.feed,
+      keyId: yield* secretEnv(loaded, `${at}.keyIdEnv`, broker.keyIdEnv ?? AlpacaEnv.keyId, "the Alpaca API key id"),
+      secretKey: yield* secretEnv(loaded, `${at}.secretKeyEnv`, broker.secretKeyEnv ?? AlpacaEnv.secretKey, "the Alpaca API secret key"),
+      fractional,
+      ...(broker.requestsPerMinute === undefined ? {} : { requestsPerMinute: broker.requestsPerMinute })
+    }
+    const accountNumber =
+      broker.accountNumberEnv === undefined ? [] : [yield* secretEnv(loaded, `${at}.accountNumberEnv`, broker.accountNumberEnv, "the account number")]
+    return { config, live, secrets: [config.keyId, config.secretKey, ...accountNumber] }
+  })
+
+/** Alpaca's own environment variable names, used when an account names none. */
+export const AlpacaEnv = { keyId: "APCA_API_KEY_ID", secretKey: "APCA_API_SECRET_KEY" } as const
+
+export interface BrokerChoice {
+  readonly layer: Layer.Layer<Broker, Paper.PaperConfigError | SqlError, SqlClient.SqlClient | HttpClient.HttpClient>
+  /** Values a recording must scrub wherever they appear. */
+  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
+  /** Real money. */
+  readonly live: boolean
+}
+
+/** The account's broker: the paper broker, or Alpaca (paper or live). */
+export const brokerLayer = (loaded: LoadedConfig, account: AccountConfig, options: { readonly fractional: boolean }) =>
+  Effect.gen(function* () {
+    const broker = account.broker
+    if (broker.kind === "paper") {
+      const paper: BrokerChoice = { layer: Paper.layer(paperConfig(loaded, account.name, broker)), secrets: [], live: false }
+      return paper
+    }
+    const alpaca = yield* alpacaConfig(loaded, account, broker, options.fractional)
+    const choice: BrokerChoice = { layer: Alpaca.layer(alpaca.config), secrets: alpaca.secrets, live: alpaca.live }
+    return choice
+  })
+
+const webhookUrl = (loaded: LoadedConfig, index: number, variable: string) =>
+  secretEnv(loaded, `notifiers[${index}].webhook.urlEnv`, variable, "the webhook URL")
 
 /**
  * Every configured notifier (console when none is); each summary goes to all of them, and

@@ -10,11 +10,19 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { Command, Flag } from "effect/cli"
 import { type Decimal, format } from "../kernel/decimal.ts"
+import { primaryStrategy } from "../kernel/blend.ts"
 import { describeReason } from "../kernel/plan.ts"
+import type { Attribution } from "../kernel/targets.ts"
 import { type Rebalance, rebalance } from "../kernel/rebalance.ts"
 import { explain, type InputFile, readInput } from "../effects/inputs.ts"
 
 const orNull = (d: Decimal | undefined): string | null => (d === undefined ? null : format(d))
+
+/** Strategy and attribution, only when the targets carry attribution (a plain file has none). */
+export const attributed = (x: { readonly attribution: Attribution }) =>
+  x.attribution.length === 0
+    ? {}
+    : { strategy: primaryStrategy(x) ?? null, attribution: x.attribution.map((a) => ({ strategy: a.strategy, weight: format(a.weight) })) }
 
 /** The `--json` document: every decimal as a string, unknown values as null. */
 export const planJson = (result: Rebalance) => ({
@@ -34,7 +42,8 @@ export const planJson = (result: Rebalance) => ({
     targetQuantity: format(targetQuantity),
     finalQuantity: format(finalQuantity),
     action,
-    reason
+    reason,
+    ...attributed(line)
   })),
   orders: result.orders.orders.map((o) => ({
     symbol: o.symbol,
@@ -42,7 +51,8 @@ export const planJson = (result: Rebalance) => ({
     quantity: format(o.quantity),
     price: format(o.price),
     value: format(o.value),
-    phase: o.phase
+    phase: o.phase,
+    ...attributed(o)
   })),
   warnings: result.warnings.map((w) =>
     w.symbol === undefined ? { code: w.code, message: w.message } : { code: w.code, symbol: w.symbol, message: w.message }

@@ -12,7 +12,8 @@ import { prices } from "../kernel/prices.ts"
 import { Broker } from "../effects/Broker.ts"
 import { PaperControls } from "../effects/broker/paper.ts"
 import { findAccount, loadConfig } from "./config.ts"
-import { brokerLayer, databaseFile, storeLayer } from "./layers.ts"
+import { databaseFile, paperLayer, storeLayer } from "./layers.ts"
+import { InputFileError } from "../effects/inputs.ts"
 import { configFlag, jsonFlag } from "./run.ts"
 
 export const positions = Command.make(
@@ -22,6 +23,15 @@ export const positions = Command.make(
     Effect.gen(function* () {
       const loaded = yield* loadConfig(flags.config)
       const account = yield* findAccount(loaded, flags.account)
+      if (account.broker.kind !== "paper") {
+        return yield* Effect.fail(
+          new InputFileError({
+            file: loaded.file,
+            detail: `accounts: expected a paper account (only paper accounts keep books with average cost and P&L here), got ${JSON.stringify(account.name)} (${account.broker.kind}); see the broker's own positions`
+          })
+        )
+      }
+      const paper = account.broker
       const report = yield* Effect.gen(function* () {
         const broker = yield* Broker
         const books = yield* (yield* PaperControls).books
@@ -42,7 +52,7 @@ export const positions = Command.make(
           }
         })
         return { account: account.name, cash: format(books.cash), realizedPnl: format(books.realizedPnl), positions: rows }
-      }).pipe(Effect.provide(brokerLayer(loaded, account).pipe(Layer.provide(storeLayer(databaseFile(loaded))))))
+      }).pipe(Effect.provide(paperLayer(loaded, account.name, paper).pipe(Layer.provide(storeLayer(databaseFile(loaded))))))
       if (flags.json) return yield* Console.log(JSON.stringify(report, null, 2))
       const lines = [
         `Account ${report.account}: cash ${report.cash}, realized P&L ${report.realizedPnl}`,

@@ -17,6 +17,7 @@ import { plan } from "./plan.ts"
 import { demo } from "./demo.ts"
 import { positions } from "./positions.ts"
 import { replay } from "./replay.ts"
+import { targets } from "./targets.ts"
 import { run } from "./run.ts"
 import { history, status } from "./runs.ts"
 import { keelVersion } from "./version.ts"
@@ -26,7 +27,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
 export const cli = Command.make("rebalance").pipe(
   Command.withDescription("Exact portfolio rebalancing"),
-  Command.withSubcommands([plan, run, replay, status, history, positions, demo])
+  Command.withSubcommands([plan, targets, run, replay, status, history, positions, demo])
 )
 
 

@@ -42,6 +42,8 @@ export interface RunRequest {
   readonly fillTimeout: Duration.Input
   /** How often to ask the broker about orders the update stream has not finished. */
   readonly pollInterval: Duration.Input
+  /** Said on the run's summary (warnings from resolving the targets, e.g. a strategy left in cash). */
+  readonly notes?: ReadonlyArray<string>
 }
 
 export interface Discrepancy {
@@ -100,7 +102,7 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         discrepancies: [] as ReadonlyArray<Discrepancy>,
         cashBefore: ZERO,
         cashAfter: ZERO,
-        warnings: [] as Array<string>
+        warnings: [...(request.notes ?? [])] as Array<string>
       }
 
       const snapshot = (symbols: ReadonlyArray<string>) =>

@@ -4,6 +4,7 @@
  * Exit 0 when the run completed, 3 when it stopped (failed, timed out, aborted),
  * 2 on invalid config or input.
  */
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -11,11 +12,13 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as SqlClient from "effect/sql/SqlClient"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Result from "effect/Result"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import { Command, Flag } from "effect/cli"
 import { validatePolicy } from "../kernel/policy.ts"
-import { validateTargets } from "../kernel/targets.ts"
+import { targetsInput, validateTargets } from "../kernel/targets.ts"
+import { resolveTargets } from "../effects/targets/resolve.ts"
 import * as Recording from "../effects/broker/recording.ts"
 import { explain, InputFileError, readInput } from "../effects/inputs.ts"
 import { discrepancyRows, orderRows, writeArtifacts } from "./artifacts.ts"
@@ -25,6 +28,9 @@ import { planJson, planTable } from "./plan.ts"
 import { rebalanceAccount, type RunOutcome, type RunRequest } from "./rebalanceAccount.ts"
 import { outcomeOf } from "./sessions.ts"
 import { keelVersion } from "./version.ts"
+import { day } from "./ids.ts"
+import { toSource } from "./targetsConfig.ts"
+import { targetsJson } from "./resolved.ts"
 
 /** A run that did not complete: already reported, the CLI only sets the exit code. */
 export class RunNotCompleted extends Data.TaggedError("RunNotCompleted")<{ readonly status: string }> {}
@@ -35,30 +41,55 @@ export const configFlag = Flag.String("config").pipe(
 )
 export const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("Print one JSON object on stdout"), Flag.withDefault(false))
 
-/** The account's targets and policy, read and validated before any run starts (bad input is exit 2, not a failed run). */
+/** Where an account's input files are: relative to keel.yaml. */
+export const inConfigDir = (loaded: LoadedConfig) => (file: string) => (file.startsWith("/") ? file : `${loaded.dir}/${file}`)
+
+/**
+ * The account's targets (resolved from their sources, replacement set applied) and policy,
+ * read and validated before any run starts: bad input, or a source that cannot be
+ * resolved, is exit 2, never a run on unresolved targets.
+ */
 export const accountInputs = (loaded: LoadedConfig, account: AccountConfig) =>
   Effect.gen(function* () {
-    const at = (file: string) => (file.startsWith("/") ? file : `${loaded.dir}/${file}`)
-    const targetsFile = yield* readInput("targets", at(account.targets))
+    const at = inConfigDir(loaded)
+    const index = loaded.config.accounts.indexOf(account)
     const policyFile = typeof account.policy === "string" ? yield* readInput("policy", at(account.policy)) : undefined
     const policyData = policyFile === undefined ? account.policy : policyFile.data
     const policy = validatePolicy(policyData)
     if (Result.isFailure(policy)) {
-      const index = loaded.config.accounts.indexOf(account)
       return yield* policyFile === undefined
         ? Effect.fail(new InputFileError({ file: loaded.file, detail: `accounts[${index}].policy.${policy.failure.path}: expected ${policy.failure.expected}, got ${policy.failure.value}` }))
         : Effect.fail(explain(policyFile, policy.failure))
     }
-    const targets = validateTargets(targetsFile.data, policy.success)
-    if (Result.isFailure(targets)) return yield* Effect.fail(explain(targetsFile, targets.failure))
-    return { targets: targets.success, rawTargets: targetsFile.data, rawPolicy: policyData }
+    const asOf = day(yield* Clock.currentTimeMillis)
+    const resolved = yield* resolveTargets(
+      toSource(account.targets, at),
+      account.replacements === undefined ? undefined : { file: at(account.replacements.file), set: account.replacements.set },
+      { asOf, configFile: loaded.file, at: `accounts[${index}].targets` }
+    )
+    // The policy's own checks (excluded symbols) on the resolved weights, in the config's terms.
+    const rawTargets = targetsInput(resolved.targets)
+    const targets = validateTargets(rawTargets, policy.success)
+    if (Result.isFailure(targets)) {
+      const e = targets.failure
+      const symbol = resolved.targets.weights[Number(/^\[(\d+)\]/.exec(e.path)?.[1] ?? -1)]?.symbol
+      return yield* new InputFileError({
+        file: loaded.file,
+        detail: `accounts[${index}].targets${symbol === undefined ? "" : ` (${symbol})`}: expected ${e.expected}, got ${e.value}`
+      })
+    }
+    return { targets: targets.success, policy: policy.success, resolved, asOf, rawTargets, rawPolicy: policyData }
   })
 
 /**
  * The Layers of one account: Store and the given broker on the configured database, and
  * the notifiers.
  */
-export const accountLayers = <ROut, E>(loaded: LoadedConfig, json: boolean, broker: Layer.Layer<ROut, E, SqlClient.SqlClient>) =>
+export const accountLayers = <ROut, E>(
+  loaded: LoadedConfig,
+  json: boolean,
+  broker: Layer.Layer<ROut, E, SqlClient.SqlClient | HttpClient.HttpClient>
+) =>
   Layer.mergeAll(broker.pipe(Layer.provideMerge(storeLayer(databaseFile(loaded)))), notifierLayer(loaded, { stderr: json })).pipe(
     Layer.provide(FetchHttpClient.layer)
   )
@@ -76,6 +107,7 @@ const describeOutcome = (outcome: RunOutcome, artifacts: string): string => {
       lines.push(
         `  ${o.phase.padEnd(4)} ${o.side.padEnd(4)} ${o.symbol.padEnd(8)} ${o.quantity.padStart(12)}  ` +
           `${o.status.padEnd(16)} filled ${o.filledQuantity}` +
+          (o.strategy === undefined || o.strategy === null ? "" : `  [${o.strategy}]`) +
           (o.averageFillPrice === null ? "" : ` @ ${o.averageFillPrice}`) +
           (o.status === "rejected" && o.reason !== null ? `  (${o.reason})` : "")
       )
@@ -114,7 +146,7 @@ export const runAccount = (options: RunOptions) =>
   Effect.gen(function* () {
     const loaded = yield* loadConfig(options.config)
     const account = yield* findAccount(loaded, options.account)
-    const inputs = yield* accountInputs(loaded, account)
+    const inputs = yield* accountInputs(loaded, account).pipe(Effect.provide(FetchHttpClient.layer))
     const timeouts = loaded.config.timeouts
     const request: RunRequest = {
       account: account.name,
@@ -124,7 +156,8 @@ export const runAccount = (options: RunOptions) =>
       ignoreMarketHours: options.ignoreMarketHours,
       onOpenOrders: account.openOrders ?? "cancel",
       fillTimeout: `${timeouts?.fillSeconds ?? ConfigDefaults.fillSeconds} seconds`,
-      pollInterval: `${timeouts?.pollSeconds ?? ConfigDefaults.pollSeconds} seconds`
+      pollInterval: `${timeouts?.pollSeconds ?? ConfigDefaults.pollSeconds} seconds`,
+      notes: inputs.resolved.warnings
     }
     const recording =
       options.record === undefined
@@ -145,7 +178,8 @@ export const runAccount = (options: RunOptions) =>
               targets: inputs.rawTargets
             }
           }
-    const broker = brokerLayer(loaded, account)
+    const choice = yield* brokerLayer(loaded, account, { fractional: inputs.policy.shares === "fractional" })
+    const broker = choice.layer
     const { outcome, recordingProblem } = yield* recording === undefined
       ? rebalanceAccount(request).pipe(
           Effect.map((outcome) => ({ outcome, recordingProblem: undefined })),
@@ -157,9 +191,9 @@ export const runAccount = (options: RunOptions) =>
           yield* log.outcome(yield* outcomeOf(outcome.run.id))
           return { outcome, recordingProblem: yield* log.problem }
         }).pipe(
-          Effect.provide(accountLayers(loaded, options.json, Recording.layer({ ...recording, secrets: [] }).pipe(Layer.provide(broker))))
+          Effect.provide(accountLayers(loaded, options.json, Recording.layer({ ...recording, secrets: choice.secrets }).pipe(Layer.provide(broker))))
         )
-    const artifacts = yield* writeArtifacts(loaded.config.artifacts ?? ConfigDefaults.artifacts, outcome, inputs.targets)
+    const artifacts = yield* writeArtifacts(loaded.config.artifacts ?? ConfigDefaults.artifacts, outcome, targetsJson(inputs.resolved, inputs.asOf))
     yield* Console.log(options.json ? JSON.stringify(outcomeJson(outcome, artifacts), null, 2) : describeOutcome(outcome, artifacts))
     if (recordingProblem !== undefined) yield* Console.error(`${options.record}: ${recordingProblem}`)
     return outcome

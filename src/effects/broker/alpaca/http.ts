@@ -1,0 +1,275 @@
+/**
+ * Alpaca's REST APIs through effect/http: base URLs, authentication headers, rate limits,
+ * timeouts and retries. Answers come back as status and parsed JSON; what they mean is
+ * decided by the caller (alpaca.ts), which knows whether a request may be repeated.
+ *
+ * - **Credentials** go only into the `APCA-API-KEY-ID` / `APCA-API-SECRET-KEY` headers, read
+ *   from their Redacted values at the last moment. Both header names are added to the
+ *   redacted header names, and every message this module builds is scrubbed of both values.
+ * - **Rate limits**: one limiter per API host (trading, market data), each allowing
+ *   `requestsPerMinute` requests in any 60 s window. It also obeys Alpaca's headers: once a
+ *   response says `X-Ratelimit-Remaining: 0`, the next request waits until
+ *   `X-Ratelimit-Reset` (epoch seconds); a 429 blocks the same way (or for `Retry-After`).
+ *   Waits are capped (`maxRateLimitWaitMillis`) against clock skew.
+ * - **Retries** (only through `sendIdempotent`): 429, 5xx, timeouts and connection errors are
+ *   retried with exponential backoff, jitter, a delay cap and a bounded number of attempts.
+ *   `send` never retries anything; order submission goes through it.
+ */
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Semaphore from "effect/Semaphore"
+import * as Headers from "effect/http/Headers"
+import * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClientError from "effect/http/HttpClientError"
+import * as HttpClientRequest from "effect/http/HttpClientRequest"
+
+export type Api = "trading" | "data"
+
+export interface RestSettings {
+  readonly tradingUrl: string
+  readonly dataUrl: string
+  readonly keyId: Redacted.Redacted<string>
+  readonly secretKey: Redacted.Redacted<string>
+  readonly requestsPerMinute: number
+  readonly requestTimeoutMillis: number
+  readonly maxRateLimitWaitMillis: number
+  readonly retry: RetrySettings
+}
+
+export interface RetrySettings {
+  /** Retries after the first attempt. */
+  readonly times: number
+  readonly baseMillis: number
+  readonly maxDelayMillis: number
+}
+
+export interface Endpoint {
+  readonly method: "GET" | "POST" | "DELETE"
+  /** Path and nothing else; query parameters go in `params`. */
+  readonly path: string
+  readonly params?: Readonly<Record<string, string>>
+  readonly body?: unknown
+}
+
+/** An answer with a 2xx status; `body` is the parsed JSON (the text if it is not JSON), or undefined when empty. */
+export interface Answer {
+  readonly status: number
+  readonly body: unknown
+}
+
+/** A non-2xx answer. `message` is Alpaca's own message when the body carries one. */
+export class AlpacaStatusError extends Data.TaggedError("AlpacaStatusError")<{
+  readonly status: number
+  readonly message: string
+  /** Alpaca's message verbatim, when its body had one. */
+  readonly alpacaMessage: string | undefined
+  /** How long the limiter will hold the next request (0 when it is not holding). */
+  readonly retryAfterMillis: number
+}> {}
+
+/** No answer: connection refused, reset or dropped, or no answer within the timeout. */
+export class AlpacaTransportError extends Data.TaggedError("AlpacaTransportError")<{
+  readonly message: string
+}> {}
+
+export type RestError = AlpacaStatusError | AlpacaTransportError
+
+export interface AlpacaRest {
+  /** One attempt, never repeated (for requests that must not be sent twice: order submission). */
+  readonly send: (api: Api, endpoint: Endpoint) => Effect.Effect<Answer, RestError>
+  /** Repeats 429, 5xx, timeouts and connection errors with backoff (for idempotent requests). */
+  readonly sendIdempotent: (api: Api, endpoint: Endpoint) => Effect.Effect<Answer, RestError>
+  /** Removes both credentials from a text that is about to leave the adapter. */
+  readonly scrub: (text: string) => string
+}
+
+// ---------------------------------------------------------------------------
+// rate limiter
+// ---------------------------------------------------------------------------
+
+export interface RateLimiter {
+  /** Waits until a request may be sent, and counts it. */
+  readonly admit: Effect.Effect<void>
+  /** Reads a response's status and rate-limit headers. */
+  readonly observe: (status: number, headers: Headers.Headers) => Effect.Effect<void>
+  /** Milliseconds until the server's limit lets the next request through (0 when it does now). */
+  readonly blockedFor: Effect.Effect<number>
+}
+
+const WINDOW_MILLIS = 60_000
+
+const header = (headers: Headers.Headers, name: string): number | undefined => {
+  const raw = headers[name]
+  if (raw === undefined || raw.trim() === "") return undefined
+  const n = Number(raw)
+  return Number.isFinite(n) ? n : undefined
+}
+
+/**
+ * A limiter of `perMinute` requests per sliding minute that also honours Alpaca's
+ * `X-Ratelimit-Remaining` / `X-Ratelimit-Reset` and 429 answers. Time is Effect's Clock.
+ */
+export const makeRateLimiter = (perMinute: number, maxWaitMillis: number): Effect.Effect<RateLimiter> =>
+  Effect.gen(function*() {
+    const lock = yield* Semaphore.make(1)
+    const sent: Array<number> = []
+    let blockedUntil = 0
+
+    const admit = lock.withPermits(1)(Effect.gen(function*() {
+      for (;;) {
+        const now = yield* Clock.currentTimeMillis
+        while (sent.length > 0 && sent[0]! <= now - WINDOW_MILLIS) sent.shift()
+        const windowWait = sent.length >= perMinute ? sent[0]! + WINDOW_MILLIS - now : 0
+        const wait = Math.max(windowWait, blockedUntil - now)
+        if (wait <= 0) {
+          sent.push(now)
+          return
+        }
+        yield* Effect.sleep(Duration.millis(wait))
+      }
+    }))
+
+    const blockUntil = (now: number, until: number) => {
+      blockedUntil = Math.max(blockedUntil, Math.min(until, now + maxWaitMillis))
+    }
+
+    const observe = (status: number, headers: Headers.Headers) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        const remaining = header(headers, "x-ratelimit-remaining")
+        const reset = header(headers, "x-ratelimit-reset")
+        const retryAfter = header(headers, "retry-after")
+        if ((remaining === 0 || status === 429) && reset !== undefined) blockUntil(now, reset * 1000)
+        if (status === 429 && retryAfter !== undefined) blockUntil(now, now + retryAfter * 1000)
+      })
+
+    const blockedFor = Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, blockedUntil - now))
+
+    return { admit, observe, blockedFor }
+  })
+
+// ---------------------------------------------------------------------------
+// the client
+// ---------------------------------------------------------------------------
+
+const KEY_HEADER = "apca-api-key-id"
+const SECRET_HEADER = "apca-api-secret-key"
+
+/** Statuses worth repeating for an idempotent request. */
+export const isTransientStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
+
+const isTransient = (error: RestError): boolean =>
+  error._tag === "AlpacaTransportError" || isTransientStatus(error.status)
+
+/** Exponential backoff from `baseMillis`, each delay capped at `maxDelayMillis`, jittered, `times` retries. */
+export const retrySchedule = (retry: RetrySettings) =>
+  Schedule.exponential(Duration.millis(retry.baseMillis)).pipe(
+    Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.millis(retry.maxDelayMillis)))),
+    Schedule.jittered,
+    Schedule.upTo({ times: retry.times })
+  )
+
+const MAX_ERROR_TEXT = 500
+
+/** Alpaca's error message from a body, if it has one (`{"code":…,"message":"…"}`). */
+const alpacaMessage = (text: string): string | undefined => {
+  try {
+    const parsed: unknown = JSON.parse(text)
+    if (typeof parsed === "object" && parsed !== null && "message" in parsed && typeof parsed.message === "string") {
+      return parsed.message
+    }
+  } catch {
+    // not JSON
+  }
+  return undefined
+}
+
+/** What went wrong on the wire, in words: the failure's kind and the system error code, never the request. */
+const describeFailure = (error: HttpClientError.HttpClientError): string => {
+  const reason = error.reason
+  const kind = reason._tag === "TransportError" ? "connection failed" : reason._tag
+  const code = errorCode(reason.cause)
+  return code === undefined ? kind : `${kind} (${code})`
+}
+
+const errorCode = (cause: unknown, depth = 0): string | undefined => {
+  if (typeof cause !== "object" || cause === null || depth > 3) return undefined
+  if ("code" in cause && typeof cause.code === "string") return cause.code
+  return "cause" in cause ? errorCode(cause.cause, depth + 1) : undefined
+}
+
+export const makeRest = (settings: RestSettings): Effect.Effect<AlpacaRest, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const client = yield* HttpClient.HttpClient
+    const limiters: Record<Api, RateLimiter> = {
+      trading: yield* makeRateLimiter(settings.requestsPerMinute, settings.maxRateLimitWaitMillis),
+      data: yield* makeRateLimiter(settings.requestsPerMinute, settings.maxRateLimitWaitMillis)
+    }
+    const bases: Record<Api, string> = {
+      trading: settings.tradingUrl.replace(/\/+$/, ""),
+      data: settings.dataUrl.replace(/\/+$/, "")
+    }
+    const secrets = [Redacted.value(settings.keyId), Redacted.value(settings.secretKey)].filter((s) => s.length > 0)
+    const scrub = (text: string): string => secrets.reduce((t, secret) => t.split(secret).join("<redacted>"), text)
+    const timeout = Duration.millis(settings.requestTimeoutMillis)
+
+    const request = (api: Api, endpoint: Endpoint) => {
+      const base = HttpClientRequest.make(endpoint.method)(`${bases[api]}${endpoint.path}`).pipe(
+        HttpClientRequest.setUrlParams(endpoint.params ?? {}),
+        HttpClientRequest.acceptJson,
+        HttpClientRequest.setHeader(KEY_HEADER, Redacted.value(settings.keyId)),
+        HttpClientRequest.setHeader(SECRET_HEADER, Redacted.value(settings.secretKey))
+      )
+      return endpoint.body === undefined ? base : HttpClientRequest.bodyJsonUnsafe(base, endpoint.body)
+    }
+
+    const once = (api: Api, endpoint: Endpoint): Effect.Effect<Answer, RestError> => {
+      const what = `${endpoint.method} ${endpoint.path}`
+      const limiter = limiters[api]
+      const exchange = Effect.gen(function*() {
+        const response = yield* client.execute(request(api, endpoint))
+        yield* limiter.observe(response.status, response.headers)
+        const text = yield* response.text
+        if (response.status >= 200 && response.status < 300) {
+          if (text.trim() === "") return { status: response.status, body: undefined }
+          try {
+            return { status: response.status, body: JSON.parse(text) as unknown }
+          } catch {
+            // Not JSON: handed on as text, for the caller's decoder to refuse.
+            return { status: response.status, body: text }
+          }
+        }
+        const message = alpacaMessage(text)
+        const detail = message ?? (text.trim() === "" ? "" : text.trim().slice(0, MAX_ERROR_TEXT))
+        return yield* new AlpacaStatusError({
+          status: response.status,
+          message: scrub(`${what}: HTTP ${response.status}${detail === "" ? "" : `: ${detail}`}`),
+          alpacaMessage: message === undefined ? undefined : scrub(message),
+          retryAfterMillis: response.status === 429 ? yield* limiter.blockedFor : 0
+        })
+      })
+      const bounded = exchange.pipe(
+        Effect.timeoutOrElse({
+          duration: timeout,
+          orElse: () =>
+            Effect.fail(new AlpacaTransportError({ message: `${what}: no answer within ${settings.requestTimeoutMillis} ms` }))
+        }),
+        Effect.catchTag("HttpClientError", (error) =>
+          Effect.fail(new AlpacaTransportError({ message: scrub(`${what}: ${describeFailure(error)}`) })))
+      )
+      return limiter.admit.pipe(
+        Effect.andThen(bounded),
+        Effect.provideService(Headers.CurrentRedactedNames, [...Headers.CurrentRedactedNames.defaultValue(), KEY_HEADER, SECRET_HEADER])
+      )
+    }
+
+    const schedule = retrySchedule(settings.retry)
+    return {
+      send: once,
+      sendIdempotent: (api, endpoint) => Effect.retry(once(api, endpoint), { schedule, while: isTransient }),
+      scrub
+    }
+  })

@@ -1,0 +1,220 @@
+/**
+ * Schemas of every Alpaca payload Keel reads: the REST answers of the Trading API
+ * (account, positions, orders, clock, errors), the Market Data API (latest quotes and
+ * trades) and the trade_updates stream's messages.
+ *
+ * Leniency, where Alpaca is known to change:
+ * - unknown fields are tolerated everywhere (decoding ignores them; they never fail a decode);
+ * - the account requires only its money fields (`cash`, `buying_power`,
+ *   `non_marginable_buying_power`, `equity`); every other field is optional, because Alpaca
+ *   removed `pattern_day_trader`, `daytrade_count`, `daytrading_buying_power`,
+ *   `last_daytrade_count`, `bod_dtbp` and `pdt_check` on 2026-07-06;
+ * - an order's `status` and `type` are any string (a new status must not break a run; the
+ *   mapping in orders.ts decides what it means).
+ *
+ * Decimals stay exact: the Trading API sends them as JSON strings, read by the kernel's
+ * `parseDecimal`. The Market Data API sends prices as JSON numbers; those are read through
+ * their shortest round-trip text (`156.47` is 156.47), never through arithmetic.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaTransformation from "effect/SchemaTransformation"
+import { Decimal, format, parseDecimal } from "../../../kernel/decimal.ts"
+
+// ---------------------------------------------------------------------------
+// leaves
+// ---------------------------------------------------------------------------
+
+const DecimalValue = Schema.declare((u): u is Decimal => u instanceof Decimal, { expected: "Decimal" })
+
+const toDecimal = <E extends string | number>(expected: string) =>
+  SchemaTransformation.transformEffect<Decimal, E>({
+    decode: (input, options) => {
+      const d = parseDecimal(input)
+      return typeof d === "string"
+        ? Effect.fail(new SchemaIssue.InvalidValue({ expected }, input, options))
+        : Effect.succeed(d)
+    },
+    // Keel never sends these payloads back; encoding exists only to complete the schema.
+    encode: (d) => Effect.succeed(format(d) as E)
+  })
+
+/** A decimal written as a JSON string, as the Trading API sends every amount and quantity. */
+export const DecimalString = Schema.String.pipe(Schema.decodeTo(DecimalValue, toDecimal<string>("a decimal string")))
+
+/** A market-data price: a JSON number (or, tolerated, a decimal string). */
+export const Price = Schema.Union([Schema.Number, Schema.String]).pipe(
+  Schema.decodeTo(DecimalValue, toDecimal<string | number>("a decimal price"))
+)
+
+/** An RFC 3339 timestamp (nanoseconds and offsets allowed), as epoch milliseconds. */
+export const Timestamp = Schema.String.pipe(Schema.decodeTo(
+  Schema.Number,
+  SchemaTransformation.transformEffect<number, string>({
+    decode: (text, options) => {
+      const millis = text.includes("T") ? Date.parse(text) : Number.NaN
+      return Number.isFinite(millis)
+        ? Effect.succeed(millis)
+        : Effect.fail(new SchemaIssue.InvalidValue({ expected: "an RFC 3339 timestamp" }, text, options))
+    },
+    encode: (millis) => Effect.succeed(new Date(millis).toISOString())
+  })
+))
+
+const optional = Schema.optionalKey
+const nullable = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.NullOr(schema))
+
+// ---------------------------------------------------------------------------
+// Trading API
+// ---------------------------------------------------------------------------
+
+/**
+ * GET /v2/account. Only the four money fields are required; a few identifying fields are
+ * read when present. Every other field (there are dozens, and they change) is ignored.
+ */
+export const Account = Schema.Struct({
+  cash: DecimalString,
+  buying_power: DecimalString,
+  non_marginable_buying_power: DecimalString,
+  equity: DecimalString,
+  id: optional(Schema.String),
+  account_number: optional(Schema.String),
+  status: optional(Schema.String),
+  currency: optional(Schema.String),
+  // Removed on 2026-07-06; still read when an older account payload carries them.
+  pattern_day_trader: optional(Schema.Boolean),
+  daytrade_count: optional(Schema.Number)
+})
+export type Account = typeof Account.Type
+
+/** One element of GET /v2/positions. `qty` is negative for a short position. */
+export const Position = Schema.Struct({
+  symbol: Schema.String,
+  qty: DecimalString,
+  side: optional(Schema.String),
+  asset_class: optional(Schema.String)
+})
+export type Position = typeof Position.Type
+export const Positions = Schema.Array(Position)
+
+/** An order, as the REST API and the trade_updates stream both send it. */
+export const Order = Schema.Struct({
+  id: Schema.String,
+  client_order_id: Schema.String,
+  symbol: Schema.String,
+  side: Schema.Literals(["buy", "sell"]),
+  type: Schema.String,
+  time_in_force: Schema.String,
+  status: Schema.String,
+  /** Null for a notional order. */
+  qty: nullable(DecimalString),
+  notional: nullable(DecimalString),
+  filled_qty: DecimalString,
+  filled_avg_price: nullable(DecimalString),
+  limit_price: nullable(DecimalString),
+  created_at: Timestamp,
+  submitted_at: nullable(Timestamp),
+  updated_at: nullable(Timestamp),
+  replaced_by: nullable(Schema.String)
+})
+export type Order = typeof Order.Type
+export const Orders = Schema.Array(Order)
+
+/** GET /v2/clock. */
+export const Clock = Schema.Struct({
+  is_open: Schema.Boolean,
+  next_open: Timestamp,
+  next_close: Timestamp,
+  timestamp: optional(Timestamp)
+})
+export type Clock = typeof Clock.Type
+
+/** The body of an Alpaca error answer (`{"code":40310000,"message":"insufficient buying power"}`). */
+export const ErrorBody = Schema.Struct({
+  message: Schema.String,
+  code: optional(Schema.Number)
+})
+
+// ---------------------------------------------------------------------------
+// Market Data API
+// ---------------------------------------------------------------------------
+
+/** One latest quote: ask and bid price (`ap`, `bp`); IEX sends 0 for a missing side. */
+export const Quote = Schema.Struct({
+  ap: optional(Price),
+  bp: optional(Price),
+  t: optional(Schema.String)
+})
+
+/** GET /v2/stocks/quotes/latest. */
+export const LatestQuotes = Schema.Struct({
+  quotes: Schema.Record(Schema.String, Quote)
+})
+export type LatestQuotes = typeof LatestQuotes.Type
+
+/** GET /v2/stocks/trades/latest. */
+export const LatestTrades = Schema.Struct({
+  trades: Schema.Record(Schema.String, Schema.Struct({ p: Price, t: optional(Schema.String) }))
+})
+export type LatestTrades = typeof LatestTrades.Type
+
+// ---------------------------------------------------------------------------
+// trade_updates stream
+// ---------------------------------------------------------------------------
+
+/** Every stream message: `{"stream": "...", "data": {...}}`. */
+export const StreamMessage = Schema.Struct({
+  stream: Schema.String,
+  data: Schema.Unknown
+})
+
+/** `{"stream":"authorization","data":{"action":"authenticate","status":"authorized"}}` */
+export const Authorization = Schema.Struct({
+  status: Schema.String,
+  action: optional(Schema.String)
+})
+
+/** `{"stream":"listening","data":{"streams":["trade_updates"]}}` */
+export const Listening = Schema.Struct({
+  streams: optional(Schema.Array(Schema.String)),
+  error: optional(Schema.String)
+})
+
+/** One trade update; `price` and `qty` are this execution's, present on fills. */
+export const TradeUpdate = Schema.Struct({
+  event: Schema.String,
+  order: Order,
+  price: nullable(DecimalString),
+  qty: nullable(DecimalString),
+  timestamp: nullable(Timestamp),
+  execution_id: nullable(Schema.String)
+})
+export type TradeUpdate = typeof TradeUpdate.Type
+
+// ---------------------------------------------------------------------------
+// decoding
+// ---------------------------------------------------------------------------
+
+/** Why a payload is not what Keel expects: every offending field, by path. */
+export class PayloadError extends Schema.TaggedError<PayloadError>()("PayloadError", {
+  message: Schema.String
+}) {}
+
+/** A schema of a payload: decoding needs no services. */
+export type PayloadSchema = Schema.Constraint & { readonly DecodingServices: never }
+
+const MAX_MESSAGE = 2_000
+
+/**
+ * Decodes `input` as `schema`, reporting every failing field with the value found there
+ * (`what` names the payload; the message is cut at 2,000 characters).
+ */
+export const decode = <S extends PayloadSchema>(schema: S, what: string) => {
+  const run = Schema.decodeUnknownEffect(schema, { errors: "all", reportInput: true })
+  return (input: unknown): Effect.Effect<S["Type"], PayloadError> =>
+    Effect.mapError(run(input), (error) => {
+      const message = `${what}: unexpected payload: ${error.message}`
+      return new PayloadError({ message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message })
+    })
+}

@@ -1,0 +1,180 @@
+/**
+ * The `targets:` block of an account in keel.yaml: where the weights come from. A plain
+ * string is a targets file (as before); otherwise exactly one of `file`, `http`, `blend`,
+ * `regime` or `momentum`, nesting freely (a blend of a regime of momentum…). Paths are
+ * relative to keel.yaml; secrets are environment variable names, never values.
+ */
+import * as Decimal from "../kernel/decimal.ts"
+import * as Schema from "effect/Schema"
+import type { TargetsSource } from "../effects/targets/resolve.ts"
+import { HttpSourceDefaults } from "../effects/targets/http.ts"
+import { WeightsDefaults } from "../kernel/weights.ts"
+
+const Amount = Schema.Union([Schema.String, Schema.Number])
+/** A decimal written as a string or a number, checked here so a typo is named, never defaulted. */
+const DecimalAmount = Amount.check(
+  Schema.makeFilter((v: string | number) => typeof Decimal.parseDecimal(v) !== "string", { expected: "a decimal" })
+)
+const Unit = Schema.optionalKey(Schema.Literals(["fraction", "percent"]))
+
+const FileSource = Schema.Struct({ file: Schema.NonEmptyString, unit: Unit, normalize: Schema.optionalKey(Schema.Boolean) })
+
+const HttpSource = Schema.Struct({
+  http: Schema.Struct({
+    url: Schema.NonEmptyString,
+    /** Header name → environment variable that holds its value. */
+    headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.NonEmptyString)),
+    timeoutSeconds: Schema.optionalKey(Schema.Number),
+    retries: Schema.optionalKey(Schema.Number),
+    mapping: Schema.optionalKey(
+      Schema.Struct({
+        list: Schema.optionalKey(Schema.NonEmptyString),
+        symbol: Schema.optionalKey(Schema.NonEmptyString),
+        weight: Schema.optionalKey(Schema.NonEmptyString)
+      })
+    ),
+    unit: Unit,
+    normalize: Schema.optionalKey(Schema.Boolean),
+    tolerance: Schema.optionalKey(DecimalAmount)
+  })
+})
+
+const MomentumSource = Schema.Struct({
+  momentum: Schema.Struct({
+    /** The strategy's name in attribution (default "momentum"). */
+    name: Schema.optionalKey(Schema.NonEmptyString),
+    history: Schema.NonEmptyString,
+    universe: Schema.Array(Schema.String),
+    lookbackDays: Schema.optionalKey(Schema.Number),
+    top: Schema.optionalKey(Schema.Number),
+    weighting: Schema.optionalKey(Schema.Literals(["equal", "score"])),
+    positiveOnly: Schema.optionalKey(Schema.Boolean),
+    maxStaleDays: Schema.optionalKey(Schema.Number)
+  })
+})
+
+/** The raw shape, written out because it is recursive. */
+export type SourceConfig =
+  | string
+  | typeof FileSource.Type
+  | typeof HttpSource.Type
+  | typeof MomentumSource.Type
+  | {
+      readonly blend: {
+        readonly onStrategyFailure?: "fail" | "cash"
+        readonly strategies: ReadonlyArray<{ readonly name: string; readonly share: string | number; readonly source: SourceConfig }>
+      }
+    }
+  | {
+      readonly regime: {
+        readonly history: string
+        readonly benchmark?: string
+        readonly trendDays?: number
+        /** A volatility index symbol, or null for the benchmark's realized volatility. */
+        readonly volatilityIndex?: string | null
+        readonly indexThreshold?: string | number
+        readonly realizedDays?: number
+        readonly realizedThreshold?: string | number
+        readonly maxStaleDays?: number
+        readonly strategies: { readonly [name: string]: SourceConfig }
+        /** Regime → strategy name, or a YAML/JSON file holding that map. */
+        readonly map: string | { readonly [regime: string]: string }
+      }
+    }
+
+const Nested: Schema.Codec<SourceConfig> = Schema.suspend((): Schema.Codec<SourceConfig> => Source)
+
+const BlendSource = Schema.Struct({
+  blend: Schema.Struct({
+    onStrategyFailure: Schema.optionalKey(Schema.Literals(["fail", "cash"])),
+    strategies: Schema.Array(Schema.Struct({ name: Schema.NonEmptyString, share: Amount, source: Nested }))
+  })
+})
+
+const RegimeSource = Schema.Struct({
+  regime: Schema.Struct({
+    history: Schema.NonEmptyString,
+    benchmark: Schema.optionalKey(Schema.NonEmptyString),
+    trendDays: Schema.optionalKey(Schema.Number),
+    volatilityIndex: Schema.optionalKey(Schema.NullOr(Schema.NonEmptyString)),
+    indexThreshold: Schema.optionalKey(Amount),
+    realizedDays: Schema.optionalKey(Schema.Number),
+    realizedThreshold: Schema.optionalKey(Amount),
+    maxStaleDays: Schema.optionalKey(Schema.Number),
+    strategies: Schema.Record(Schema.String, Nested),
+    map: Schema.Union([Schema.NonEmptyString, Schema.Record(Schema.String, Schema.String)])
+  })
+})
+
+export const Source: Schema.Codec<SourceConfig> = Schema.Union([
+  Schema.NonEmptyString,
+  FileSource,
+  HttpSource,
+  BlendSource,
+  RegimeSource,
+  MomentumSource
+]).annotate({ message: "a targets file, or one of { file }, { http }, { blend }, { regime }, { momentum }" }) as Schema.Codec<SourceConfig>
+
+/** Replacement sets file and the set this account applies. */
+export const Replacements = Schema.Struct({ file: Schema.NonEmptyString, set: Schema.NonEmptyString })
+
+const defined = <A extends object>(o: A): Partial<A> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<A>
+
+/** The config's source as the resolver takes it, with paths resolved against `at(file)`. */
+export const toSource = (config: SourceConfig, at: (file: string) => string): TargetsSource => {
+  if (typeof config === "string") return { _tag: "file", file: at(config), unit: "fraction", normalize: false }
+  if ("file" in config) return { _tag: "file", file: at(config.file), unit: config.unit ?? "fraction", normalize: config.normalize ?? false }
+  if ("http" in config) {
+    const h = config.http
+    return {
+      _tag: "http",
+      http: {
+        url: h.url,
+        headers: h.headers ?? {},
+        timeout: `${h.timeoutSeconds ?? HttpSourceDefaults.timeoutSeconds} seconds`,
+        retries: h.retries ?? HttpSourceDefaults.retries,
+        mapping: { ...HttpSourceDefaults.mapping, ...defined(h.mapping ?? {}) },
+        unit: h.unit ?? "fraction",
+        normalize: h.normalize ?? false,
+        tolerance: h.tolerance === undefined ? WeightsDefaults.tolerance : parseAmount(h.tolerance)
+      }
+    }
+  }
+  if ("blend" in config) {
+    return {
+      _tag: "blend",
+      onStrategyFailure: config.blend.onStrategyFailure ?? "fail",
+      strategies: config.blend.strategies.map((s) => ({ name: s.name, share: s.share, source: toSource(s.source, at) }))
+    }
+  }
+  if ("regime" in config) {
+    const r = config.regime
+    return {
+      _tag: "regime",
+      history: at(r.history),
+      options: defined({
+        benchmark: r.benchmark,
+        trendDays: r.trendDays,
+        ...(r.volatilityIndex === undefined ? {} : { volatilityIndex: r.volatilityIndex ?? undefined }),
+        indexThreshold: r.indexThreshold,
+        realizedDays: r.realizedDays,
+        realizedThreshold: r.realizedThreshold,
+        maxStaleDays: r.maxStaleDays
+      }),
+      strategies: Object.fromEntries(Object.entries(r.strategies).map(([name, s]) => [name, toSource(s, at)])),
+      map: typeof r.map === "string" ? { file: at(r.map) } : { inline: r.map }
+    }
+  }
+  const m = config.momentum
+  return {
+    _tag: "momentum",
+    name: m.name ?? "momentum",
+    history: at(m.history),
+    universe: m.universe,
+    options: defined({ lookbackDays: m.lookbackDays, top: m.top, weighting: m.weighting, positiveOnly: m.positiveOnly, maxStaleDays: m.maxStaleDays })
+  }
+}
+
+/** A decimal the Schema has already checked (DecimalAmount). */
+const parseAmount = (value: string | number): Decimal.Decimal => Decimal.parseDecimal(value) as Decimal.Decimal

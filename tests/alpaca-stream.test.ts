@@ -1,0 +1,203 @@
+/**
+ * The trade_updates stream against a local websocket server speaking Alpaca's protocol:
+ * authenticate, listen, binary and text frames, reconnection after a drop or a silent
+ * server, and the end of the stream when the credentials are refused.
+ */
+import type { AddressInfo } from "node:net"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import { afterEach } from "vitest"
+import { type WebSocket, WebSocketServer } from "ws"
+import { format } from "../src/kernel/decimal.ts"
+import { Broker } from "../src/effects/Broker.ts"
+import { layer } from "../src/effects/broker/alpaca.ts"
+
+const KEY_ID = "PKSTREAMKEY00077"
+const SECRET = "stream-secret-Hh4k"
+
+const order = (id: string, fields: Record<string, unknown> = {}) => ({
+  id,
+  client_order_id: `client-${id}`,
+  created_at: "2026-07-30T14:30:00Z",
+  updated_at: "2026-07-30T14:30:00Z",
+  symbol: "AAPL",
+  qty: "10",
+  notional: null,
+  filled_qty: "0",
+  filled_avg_price: null,
+  type: "market",
+  side: "sell",
+  time_in_force: "day",
+  limit_price: null,
+  status: "new",
+  ...fields
+})
+
+const tradeUpdate = (data: Record<string, unknown>) => JSON.stringify({ stream: "trade_updates", data })
+
+interface Connection {
+  readonly socket: WebSocket
+  readonly messages: Array<unknown>
+}
+
+/**
+ * A trade_updates server. `onListening(connection, index)` runs once a connection has
+ * authenticated and asked to listen; `answerAuth(index)` decides whether a connection's
+ * authentication is answered at all, and how.
+ */
+const startServer = async (options: {
+  readonly answerAuth?: (index: number) => "authorized" | "unauthorized" | "silent"
+  readonly onListening: (connection: Connection, index: number) => void
+}) => {
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0, path: "/stream" })
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()))
+  const connections: Array<Connection> = []
+  server.on("connection", (socket) => {
+    const index = connections.length
+    const connection: Connection = { socket, messages: [] }
+    connections.push(connection)
+    socket.on("message", (raw) => {
+      const message = JSON.parse(String(raw)) as { action: string; data: Record<string, unknown> }
+      connection.messages.push(message)
+      if (message.action === "authenticate") {
+        const answer = options.answerAuth?.(index) ?? "authorized"
+        if (answer === "silent") return
+        const ok = answer === "authorized" && message.data["key_id"] === KEY_ID && message.data["secret_key"] === SECRET
+        // The paper stream answers in binary frames.
+        socket.send(Buffer.from(JSON.stringify({
+          stream: "authorization",
+          data: { action: "authenticate", status: ok ? "authorized" : "unauthorized" }
+        })))
+      } else if (message.action === "listen") {
+        socket.send(Buffer.from(JSON.stringify({ stream: "listening", data: { streams: ["trade_updates"] } })))
+        options.onListening(connection, index)
+      }
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const client of server.clients) client.terminate()
+      server.close(() => resolve())
+    })
+  return { url: `ws://127.0.0.1:${port}/stream`, connections, close }
+}
+
+const closers: Array<() => Promise<void>> = []
+/** What the stream logged (warnings on drops, unreadable frames, reconnects). */
+const logged: Array<string> = []
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close()
+  for (const line of logged.splice(0)) {
+    expect(line).not.toContain(KEY_ID)
+    expect(line).not.toContain(SECRET)
+  }
+})
+
+const collect = Logger.layer([Logger.make(({ message }) => void logged.push(String(message)))])
+
+const updates = (url: string) =>
+  Effect.gen(function*() {
+    return (yield* Broker).updates
+  }).pipe(
+    Effect.provide(layer({
+      account: "stream",
+      tradingUrl: "http://127.0.0.1:9",
+      dataUrl: "http://127.0.0.1:9",
+      streamUrl: url,
+      feed: "iex",
+      keyId: Redacted.make(KEY_ID),
+      secretKey: Redacted.make(SECRET),
+      fractional: true
+    }, { reconnect: { baseMillis: 5, maxDelayMillis: 20 }, handshakeTimeoutMillis: 300 }).pipe(Layer.provide(FetchHttpClient.layer))),
+    // The stream runs where it is consumed: the logger goes there too.
+    Effect.map(Stream.provide(collect))
+  )
+
+describe("trade_updates stream", () => {
+  it.live("authenticates, listens, reads binary and text frames, and reconnects after a drop", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.promise(() =>
+        startServer({
+          onListening: ({ socket }, index) => {
+            if (index === 0) {
+              socket.send(Buffer.from(tradeUpdate({
+                event: "partial_fill",
+                order: order("a", { status: "partially_filled", filled_qty: "4", filled_avg_price: "190.01" }),
+                price: "190.01",
+                qty: "4",
+                timestamp: "2026-07-30T14:30:01Z"
+              })))
+              socket.send(tradeUpdate({ event: "done_for_day", order: order("a", { status: "done_for_day" }) }))
+              socket.send("this is not json")
+              socket.send(tradeUpdate({
+                event: "fill",
+                order: order("a", { status: "filled", filled_qty: "10", filled_avg_price: "190.004" }),
+                price: "190",
+                qty: "6",
+                timestamp: "2026-07-30T14:30:02Z"
+              }))
+              // The socket drops without a close handshake.
+              setTimeout(() => socket.terminate(), 20)
+            } else {
+              socket.send(tradeUpdate({ event: "canceled", order: order("b", { status: "canceled" }), timestamp: "2026-07-30T14:30:03Z" }))
+            }
+          }
+        }))
+      closers.push(server.close)
+      const stream = yield* updates(server.url)
+      const received = yield* stream.pipe(Stream.take(3), Stream.runCollect)
+      expect(received.map((u) => [u.kind, u.order.id, u.order.status, u.fill && [format(u.fill.quantity), format(u.fill.price), format(u.fill.commission)]])).toEqual([
+        ["partial_fill", "a", "partially_filled", ["4", "190.01", "0"]],
+        ["fill", "a", "filled", ["6", "190", "0"]],
+        ["canceled", "b", "canceled", undefined]
+      ])
+      expect(server.connections).toHaveLength(2)
+      expect(logged).toEqual(expect.arrayContaining([
+        "trade_updates: a frame that is not JSON text",
+        expect.stringMatching(/^trade_updates: socket dropped \(\w+\); reconnecting$/)
+      ]))
+      expect(server.connections[0]!.messages).toEqual([
+        { action: "authenticate", data: { key_id: KEY_ID, secret_key: SECRET } },
+        { action: "listen", data: { streams: ["trade_updates"] } }
+      ])
+    }))
+
+  it.live("a server that never answers the handshake is left for a new connection", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.promise(() =>
+        startServer({
+          answerAuth: (index) => (index === 0 ? "silent" : "authorized"),
+          onListening: ({ socket }) => socket.send(tradeUpdate({ event: "new", order: order("c"), timestamp: "2026-07-30T14:30:00Z" }))
+        }))
+      closers.push(server.close)
+      const stream = yield* updates(server.url)
+      const received = yield* stream.pipe(Stream.take(1), Stream.runCollect)
+      expect(received.map((u) => [u.kind, u.order.id])).toEqual([["accepted", "c"]])
+      expect(server.connections.length).toBeGreaterThanOrEqual(2)
+    }))
+
+  it.live("refused credentials end the stream with BrokerConnectionError, without the credentials", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.promise(() => startServer({ answerAuth: () => "unauthorized", onListening: () => {} }))
+      closers.push(server.close)
+      const stream = yield* updates(server.url)
+      const error = yield* Effect.flip(Stream.runDrain(stream))
+      expect(error).toMatchObject({ _tag: "BrokerConnectionError", message: "trade_updates: authentication refused (unauthorized)" })
+      expect(JSON.stringify(error)).not.toContain(SECRET)
+      expect(server.connections).toHaveLength(1)
+    }))
+
+  it.live("a host that is down is retried without failing the stream", () =>
+    Effect.gen(function*() {
+      // Nothing listens on port 9: the stream keeps trying, and is still running when we stop it.
+      const stream = yield* updates("ws://127.0.0.1:9/stream")
+      const outcome = yield* stream.pipe(Stream.runDrain, Effect.timeoutOption("300 millis"))
+      expect(outcome._tag).toBe("None")
+    }))
+})

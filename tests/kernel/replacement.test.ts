@@ -1,0 +1,351 @@
+/**
+ * Replacement sets: the sum never grows (and stays exact), no weight goes negative, attribution
+ * follows the moved weight, nothing matching is the identity, and set validation names the
+ * place and the value.
+ */
+import * as Result from "effect/Result"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import {
+  applyReplacements,
+  applyReplacementSet,
+  blend,
+  type Decimal,
+  defaultPolicy,
+  format,
+  type InvalidInput,
+  type Read,
+  type Replaced,
+  type Replacement,
+  type ReplacementSets,
+  type Targets,
+  validateReplacements,
+  validateTargets
+} from "../../src/kernel/index.ts"
+import { check, D0, dec, scaled, sum } from "./helpers.ts"
+
+const RUNS = { numRuns: 1000 }
+const HELD = ["A", "B", "C", "D", "E", "F"] as const
+const ELSEWHERE = ["X", "Y", "Z"] as const
+
+const ok = <A>(r: Read<A>): A => {
+  if (Result.isFailure(r)) throw new Error(`unexpected InvalidInput: ${r.failure.message}`)
+  return r.success
+}
+
+const err = <A>(r: Read<A>): InvalidInput => {
+  if (Result.isSuccess(r)) throw new Error("expected an InvalidInput")
+  return r.failure
+}
+
+const targetsOf = (weights: Record<string, string>): Targets => ok(validateTargets(weights, defaultPolicy))
+
+/** Plain targets: weights in millionths over a subset of HELD, summing to at most 1. */
+const plainArb: fc.Arbitrary<Targets> = fc
+  .dictionary(fc.constantFrom(...HELD), fc.integer({ min: 0, max: 1_000_000 }), { minKeys: 1, maxKeys: HELD.length })
+  .chain((raw) =>
+    fc.oneof(fc.constant(1_000_000), fc.integer({ min: 0, max: 1_000_000 })).map((budget) => {
+      const keys = Object.keys(raw)
+      const total = keys.reduce((s, k) => s + raw[k]!, 0)
+      return targetsOf(Object.fromEntries(keys.map((k) => [k, scaled(total === 0 ? 0 : Math.floor((raw[k]! * budget) / total), 6)])))
+    })
+  )
+
+/** Attributed targets: a blend of two or three plain ones. */
+const attributedArb: fc.Arbitrary<Targets> = fc
+  .tuple(fc.array(plainArb, { minLength: 3, maxLength: 3 }), fc.integer({ min: 1, max: 9998 }), fc.integer({ min: 1, max: 9998 }))
+  .map(([t, x, y]) => {
+    const [lo, hi] = x === y ? [x, x + 1] : [Math.min(x, y), Math.max(x, y)]
+    const shares = [scaled(lo, 4), scaled(hi - lo, 4), scaled(10_000 - hi, 4)]
+    return ok(blend(["s1", "s2", "s3"].map((name, i) => ({ name, share: shares[i]!, targets: t[i]! })))).targets
+  })
+
+const targetsArb = fc.oneof(plainArb, attributedArb)
+
+const scaleArb: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom("1", "3", "2", "0.5", "0.25", "1.5"),
+  fc.integer({ min: 1, max: 5_000 }).map((u) => scaled(u, 3))
+)
+
+/** A raw set: unique sources, each with a different target (chains allowed), scale sometimes left out. */
+const rulesArb = (
+  sources: ReadonlyArray<string>,
+  targets: ReadonlyArray<string>,
+  scales: fc.Arbitrary<string> = scaleArb
+): fc.Arbitrary<Array<Record<string, string>>> =>
+  fc.uniqueArray(fc.constantFrom(...sources), { minLength: 1, maxLength: 4 }).chain((from) =>
+    fc.tuple(
+      ...from.map((source) =>
+        fc.record({ target: fc.constantFrom(...targets.filter((t) => t !== source)), scale: fc.option(scales, { freq: 4 }) }).map(({ target, scale }) =>
+          scale === null ? { source, target } : { source, target, scale }
+        )
+      )
+    )
+  )
+
+const setOf = (raw: Array<Record<string, string>>): ReadonlyArray<Replacement> => ok(validateReplacements({ s: raw })).get("s")!
+
+const caseArb = fc.tuple(targetsArb, rulesArb([...HELD, ...ELSEWHERE], [...HELD, ...ELSEWHERE]).map(setOf))
+
+const weightOf = (t: Targets, symbol: string): Decimal => t.weights.find((x) => x.symbol === symbol)?.weight ?? D0
+
+const render = (r: Replaced): string =>
+  JSON.stringify({
+    weights: r.targets.weights.map((t) => [t.symbol, format(t.weight), t.attribution.map((a) => [a.strategy, format(a.weight)])]),
+    total: format(r.targets.total),
+    cash: format(r.targets.cash)
+  })
+
+describe("replacement: properties", () => {
+  it("the sum is min(original, kept + Σ moved × scale), exactly; the original total whenever the moves would exceed it", () => {
+    // Protects: replacing never invests more than the targets did, and never loses weight to rounding.
+    fc.assert(
+      fc.property(caseArb, ([targets, rules]) => {
+        const r = applyReplacements(targets, rules)
+        const symbols = new Set(targets.weights.map((t) => t.symbol))
+        const matched = rules.filter((x) => symbols.has(x.source))
+        const sources = new Set(matched.map((x) => x.source))
+        const kept = sum(targets.weights.filter((t) => !sources.has(t.symbol)).map((t) => t.weight))
+        const moved = sum(matched.map((x) => weightOf(targets, x.source).times(x.scale)))
+        const original = sum(targets.weights.map((t) => t.weight))
+        const expected = kept.plus(moved).gt(original) ? original : kept.plus(moved)
+        const total = sum(r.targets.weights.map((t) => t.weight))
+        check(total.eq(expected), () => `Σ ${format(total)} ≠ ${format(expected)}`)
+        check(r.targets.total.eq(total), () => "total is not Σ weights")
+        if (matched.every((x) => x.scale.gte(dec("1")))) check(total.eq(original), () => "scales ≥ 1 must keep the total")
+      }),
+      RUNS
+    )
+  })
+
+  it("no weight or attribution goes negative; sources leave, targets arrive; substitutions report the original source weight", () => {
+    // Protects: replacement never creates a short position, and reports exactly what it moved.
+    fc.assert(
+      fc.property(caseArb, ([targets, rules]) => {
+        const r = applyReplacements(targets, rules)
+        for (const t of r.targets.weights) {
+          check(!t.weight.lt(D0), () => `${t.symbol}: ${format(t.weight)}`)
+          check(t.attribution.every((a) => !a.weight.lt(D0)), () => `${t.symbol}: negative attribution`)
+        }
+        const symbols = new Set(targets.weights.map((t) => t.symbol))
+        const matched = rules.filter((x) => symbols.has(x.source))
+        const after = new Set(r.targets.weights.map((t) => t.symbol))
+        const targetsOfRules = new Set(matched.map((x) => x.target))
+        for (const x of matched) {
+          check(after.has(x.target), () => `${x.target} missing`)
+          if (!targetsOfRules.has(x.source)) check(!after.has(x.source), () => `${x.source} still targeted`)
+        }
+        check(r.substitutions.length === matched.length, () => "one substitution per matched rule")
+        r.substitutions.forEach((s, i) => {
+          const x = matched[i]!
+          check(s.source === x.source && s.target === x.target && s.scale.eq(x.scale), () => "substitution order")
+          check(s.weightMoved.eq(weightOf(targets, x.source)), () => `${s.source}: weightMoved`)
+          check(!s.weightAdded.lt(D0) && s.weightAdded.lte(s.weightMoved.times(s.scale)), () => `${s.source}: weightAdded`)
+        })
+      }),
+      RUNS
+    )
+  })
+
+  it("scales ≤ 1 never squeeze: kept weights are untouched and each target receives exactly source × scale", () => {
+    // Protects: excess is only taken when there is excess; otherwise replacement is plain exact arithmetic.
+    const atMostOne = fc.oneof(fc.constantFrom("1", "0.5"), fc.integer({ min: 1, max: 1000 }).map((u) => scaled(u, 3)))
+    const all = [...HELD, ...ELSEWHERE]
+    fc.assert(
+      fc.property(targetsArb, rulesArb(all, all, atMostOne).map(setOf), (targets, rules) => {
+        const r = applyReplacements(targets, rules)
+        const sources = new Set(r.substitutions.map((s) => s.source))
+        const received = new Map<string, Decimal>()
+        for (const s of r.substitutions) {
+          check(s.weightAdded.eq(s.weightMoved.times(s.scale)), () => `${s.source}: weightAdded ${format(s.weightAdded)}`)
+          received.set(s.target, (received.get(s.target) ?? D0).plus(s.weightAdded))
+        }
+        for (const t of r.targets.weights) {
+          const own = sources.has(t.symbol) ? D0 : weightOf(targets, t.symbol)
+          check(t.weight.eq(own.plus(received.get(t.symbol) ?? D0)), () => `${t.symbol}: ${format(t.weight)}`)
+        }
+      }),
+      RUNS
+    )
+  })
+
+  it("attribution still sums exactly to each weight (attributed targets); plain targets stay unattributed", () => {
+    // Protects: every weight stays explained by strategy after moving, scaling and squeezing.
+    fc.assert(
+      fc.property(fc.boolean(), attributedArb, plainArb, rulesArb([...HELD], [...HELD, ...ELSEWHERE]).map(setOf), (attributed, a, p, rules) => {
+        const r = applyReplacements(attributed ? a : p, rules)
+        for (const t of r.targets.weights) {
+          if (!attributed) check(t.attribution.length === 0, () => `${t.symbol}: attributed`)
+          else check(sum(t.attribution.map((x) => x.weight)).eq(t.weight), () => `${t.symbol}: attribution ${format(sum(t.attribution.map((x) => x.weight)))} ≠ ${format(t.weight)}`)
+        }
+        if (attributed) {
+          const names = (x: Targets) => new Set(x.weights.flatMap((t) => t.attribution.filter((y) => y.weight.gt(D0)).map((y) => y.strategy)))
+          for (const n of names(r.targets)) check(names(a).has(n), () => `new strategy ${n}`)
+        }
+      }),
+      RUNS
+    )
+  })
+
+  it("a set that matches nothing is the identity: the same targets, no substitutions", () => {
+    // Protects: a replacement set for symbols the strategy does not hold changes nothing at all.
+    fc.assert(
+      fc.property(targetsArb, rulesArb([...ELSEWHERE], [...HELD, ...ELSEWHERE]).map(setOf), (targets, rules) => {
+        const r = applyReplacements(targets, rules)
+        check(r.targets === targets && r.substitutions.length === 0, () => "not the identity")
+      }),
+      RUNS
+    )
+  })
+
+  it("a set without chains is idempotent: applying it twice is applying it once", () => {
+    // Protects: re-running a replacement (e.g. on already replaced targets) cannot move weight again.
+    fc.assert(
+      fc.property(targetsArb, rulesArb([...HELD.slice(0, 3)], [...HELD.slice(3), ...ELSEWHERE]).map(setOf), (targets, rules) => {
+        const once = applyReplacements(targets, rules)
+        const twice = applyReplacements(once.targets, rules)
+        check(twice.substitutions.length === 0 && render(twice) === render(once), () => `${render(once)} vs ${render(twice)}`)
+      }),
+      RUNS
+    )
+  })
+})
+
+describe("replacement: examples", () => {
+  const sets: ReplacementSets = ok(
+    validateReplacements({
+      ira: [{ source: "TQQQ", target: "QQQ", scale: 3 }],
+      taxable: [{ source: " VTI ", target: "ITOT" }],
+      chain: [
+        { source: "A", target: "B" },
+        { source: "B", target: "C" }
+      ],
+      swap: [
+        { source: "A", target: "B", scale: "2" },
+        { source: "B", target: "A" }
+      ],
+      half: [{ source: "A", target: "B", scale: "0.5" }],
+      empty: []
+    })
+  )
+  const rows = (r: Replaced) => r.targets.weights.map((t) => [t.symbol, format(t.weight)])
+
+  it("validates: scale defaults to 1, symbols are trimmed, set order is kept", () => {
+    expect(sets.get("taxable")).toEqual([{ source: "VTI", target: "ITOT", scale: dec("1") }])
+    expect([...sets.keys()]).toEqual(["ira", "taxable", "chain", "swap", "half", "empty"])
+    expect(ok(validateReplacements(undefined)).size).toBe(0)
+  })
+
+  it("TQQQ ×3 → QQQ: the excess comes from the other weights in proportion; the sum stays exactly 1", () => {
+    // 0.3 × 3 = 0.9 to QQQ; the kept 0.2 (QQQ's own) + 0.5 (BND) = 0.7 must shrink to 0.1:
+    // factor 0.1/0.7 rounded down at 12 places, the last 1e-12 to the largest (BND).
+    const r = ok(applyReplacementSet(targetsOf({ TQQQ: "0.3", QQQ: "0.2", BND: "0.5" }), sets, "ira"))
+    expect(rows(r)).toEqual([
+      ["BND", "0.071428571429"],
+      ["QQQ", "0.928571428571"]
+    ])
+    expect(format(r.targets.total)).toBe("1")
+    expect(r.substitutions.map((s) => [s.source, s.target, format(s.scale), format(s.weightMoved), format(s.weightAdded)])).toEqual([["TQQQ", "QQQ", "3", "0.3", "0.9"]])
+  })
+
+  it("moves larger than the total: the others go to 0 and the moved weight is scaled to the original total", () => {
+    const r = ok(applyReplacementSet(targetsOf({ TQQQ: "0.5", BND: "0.4" }), sets, "ira"))
+    expect(rows(r)).toEqual([
+      ["BND", "0"],
+      ["QQQ", "0.9"]
+    ])
+    expect(format(r.substitutions[0]!.weightAdded)).toBe("0.9")
+  })
+
+  it("scale 1 is a plain move: merged into a target already held, nothing squeezed, cash unchanged", () => {
+    const r = ok(applyReplacementSet(targetsOf({ VTI: "0.3", ITOT: "0.2", BND: "0.4" }), sets, "taxable"))
+    expect(rows(r)).toEqual([
+      ["BND", "0.4"],
+      ["ITOT", "0.5"]
+    ])
+    expect(format(r.targets.cash)).toBe("0.1")
+  })
+
+  it("a scale below 1 frees weight to cash", () => {
+    const r = ok(applyReplacementSet(targetsOf({ A: "0.8", C: "0.2" }), sets, "half"))
+    expect(rows(r)).toEqual([
+      ["B", "0.4"],
+      ["C", "0.2"]
+    ])
+    expect(format(r.targets.cash)).toBe("0.4")
+  })
+
+  it("chains apply once, to the original weights: A→B, B→C moves A to B and B's own weight to C", () => {
+    const r = ok(applyReplacementSet(targetsOf({ A: "0.2", B: "0.3", C: "0.1" }), sets, "chain"))
+    expect(rows(r)).toEqual([
+      ["B", "0.2"],
+      ["C", "0.4"]
+    ])
+    const swapped = ok(applyReplacementSet(targetsOf({ A: "0.2", B: "0.3" }), sets, "swap"))
+    // A's 0.2 × 2 = 0.4 to B and B's 0.3 to A: 0.7 ≤ 0.5? no — 0.7 > 0.5, nothing kept, so both scale by 0.5/0.7.
+    expect(format(swapped.targets.total)).toBe("0.5")
+    expect(rows(swapped)).toEqual([
+      ["A", "0.214285714285"],
+      ["B", "0.285714285715"]
+    ])
+  })
+
+  it("attribution follows the moved weight, scaled", () => {
+    const t = ok(blend([{ name: "lev", share: "0.5", targets: targetsOf({ TQQQ: "0.2" }) }, { name: "core", share: "0.5", targets: targetsOf({ QQQ: "0.4", BND: "0.6" }) }])).targets
+    const r = ok(applyReplacementSet(t, sets, "ira"))
+    // Total 0.6; TQQQ's 0.1 × 3 = 0.3 to QQQ, so the kept 0.5 (core's QQQ 0.2, BND 0.3) shrinks to 0.3.
+    expect(r.targets.weights.map((x) => [x.symbol, format(x.weight), x.attribution.map((a) => `${a.strategy}=${format(a.weight)}`)])).toEqual([
+      ["BND", "0.18", ["core=0.18"]],
+      ["QQQ", "0.42", ["core=0.12", "lev=0.3"]]
+    ])
+  })
+
+  it("no match, or an empty set, is the identity", () => {
+    const t = targetsOf({ SPY: "1" })
+    expect(ok(applyReplacementSet(t, sets, "ira")).targets).toBe(t)
+    expect(ok(applyReplacementSet(t, sets, "empty")).substitutions).toEqual([])
+  })
+
+  it("an unknown set names it and lists the known ones", () => {
+    expect(err(applyReplacementSet(targetsOf({ SPY: "1" }), sets, "roth")).message).toBe(
+      'replacements: roth: expected a defined replacement set (chain, empty, half, ira, swap, taxable), got "roth"'
+    )
+    expect(err(applyReplacementSet(targetsOf({ SPY: "1" }), new Map(), "roth")).expected).toBe("a defined replacement set (none are defined)")
+  })
+
+  it("invalid sets name the place and the value", () => {
+    const where = (input: unknown): [string, string, string] => {
+      const e = err(validateReplacements(input))
+      return [e.source, e.path, e.value]
+    }
+    expect(where([])).toEqual(["replacements", "", "a list"])
+    expect(where({ ira: { source: "A" } })).toEqual(["replacements", "ira", "an object"])
+    expect(where({ ira: ["A"] })).toEqual(["replacements", "ira[0]", '"A"'])
+    expect(where({ ira: [{ source: "A", target: "B", scael: 2 }] })).toEqual(["replacements", "ira[0].scael", '"scael"'])
+    expect(where({ ira: [{ source: "", target: "B" }] })).toEqual(["replacements", "ira[0].source", '""'])
+    expect(where({ ira: [{ source: "A" }] })).toEqual(["replacements", "ira[0].target", "nothing"])
+    expect(where({ ira: [{ source: "A", target: " A" }] })).toEqual(["replacements", "ira[0].target", '" A"'])
+    expect(where({ ira: [{ source: "A", target: "B", scale: 0 }] })).toEqual(["replacements", "ira[0].scale", "0"])
+    expect(where({ ira: [{ source: "A", target: "B", scale: "-1" }] })).toEqual(["replacements", "ira[0].scale", '"-1"'])
+    expect(where({ ira: [{ source: "A", target: "B" }, { source: "A", target: "C" }] })).toEqual(["replacements", "ira[1].source", '"A"'])
+    expect(where({ ira: [], " ira": [] })).toEqual(["replacements", '[" ira"]', '" ira"'])
+    expect(err(validateReplacements({ ira: [{ source: "A", target: "B", scale: 0 }] })).message).toBe(
+      "replacements: ira[0].scale: expected a positive decimal, got 0"
+    )
+  })
+})
+
+describe("replacement: totality", () => {
+  it("any input: replacement sets or one InvalidInput naming `replacements`, never a throw", () => {
+    // Protects: a malformed replacements file is always reported, never crashes the run.
+    const rule = fc.record({ source: fc.oneof(fc.constantFrom("A", "B", " A"), fc.anything()), target: fc.oneof(fc.constantFrom("A", "B", "C"), fc.anything()), scale: fc.oneof(fc.constantFrom("2", "0", "-1", 3), fc.anything()) }, { requiredKeys: [] })
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.array(rule, { maxLength: 3 }), fc.anything()))), (input) => {
+        const r = validateReplacements(input)
+        if (Result.isFailure(r)) check(r.failure.source === "replacements" && r.failure.message.length > 0, () => r.failure.message)
+        else for (const rules of r.success.values()) applyReplacements(targetsOf({ A: "0.5", B: "0.5" }), rules)
+      }),
+      RUNS
+    )
+  })
+})
