@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
 import { Broker } from "../src/effects/Broker.ts"
 import * as Paper from "../src/effects/broker/paper.ts"
 import { Store } from "../src/effects/Store.ts"
@@ -224,6 +225,24 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(sent[0]).toEqual(outcome.summary)
       }),
       programLayer(files.freshFile(), config())
+    ))
+
+  it.effect("1b. with the update stream lost, fills found by polling are stored once each, at the order's average fill price", () =>
+    withLayer(
+      Effect.gen(function* () {
+        const broker = yield* Broker
+        // The same paper venue, but its update stream never delivers (a dropped socket).
+        const outcome = yield* drive(request(), { step: "1 second" }).pipe(Effect.provideService(Broker, { ...broker, updates: Stream.never }))
+        expect(outcome.run.status).toBe("completed")
+        const s = yield* stored(outcome.run.id)
+        expect(s.intents.map((i) => i.status)).toEqual(["filled", "filled"])
+        // One fill row per order, for its whole quantity, at its average price; commission is
+        // not known to a poll, so it is booked as 0.
+        expect(plain(s.fills.map((f) => [f.clientOrderId, f.kind, f.quantity, f.price, f.commission]))).toEqual(
+          s.intents.map((i) => [i.clientOrderId, "fill", format(i.filledQuantity), format(i.averageFillPrice!), "0"])
+        )
+      }),
+      programLayer(files.freshFile(), config({ fillLatency: "2 seconds", partialFills: 2 }))
     ))
 
   it.effect("2. from drifted holdings: sells first, then buys sized from the cash the sells really left, never below the reserve", () =>

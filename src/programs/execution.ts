@@ -17,17 +17,24 @@ import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { isZero } from "../kernel/decimal.ts"
+import { type Decimal, isZero, ZERO } from "../kernel/decimal.ts"
 import type { Order } from "../kernel/orders.ts"
-import { Broker, type BrokerOrder, isTerminal, type OrderUpdate } from "../effects/Broker.ts"
+import { Broker, type BrokerOrder, type Fill, isTerminal, type OrderUpdate } from "../effects/Broker.ts"
 import { Store, type StoreError } from "../effects/Store.ts"
 import { clientOrderId } from "./ids.ts"
 
 /** What Keel knows of each order of this run, by client order id. */
 export interface Tracker {
   readonly orders: Ref.Ref<ReadonlyMap<string, BrokerOrder>>
+  /** Filled quantity and its cost already saved as fill rows, by client order id. */
+  readonly booked: Ref.Ref<ReadonlyMap<string, Booked>>
   readonly signal: Queue.Queue<void>
   readonly runId: string
+}
+
+interface Booked {
+  readonly quantity: Decimal
+  readonly cost: Decimal
 }
 
 /** Why the run cannot go on sending orders. */
@@ -36,6 +43,42 @@ export class ExecutionHalted extends Data.TaggedError("ExecutionHalted")<{ reado
 const record = (tracker: Tracker, order: BrokerOrder) =>
   Ref.update(tracker.orders, (m) => new Map(m).set(order.clientOrderId, order))
 
+/**
+ * Saves a fill row for whatever of the order's filled quantity is not booked yet, once,
+ * whichever path saw it first: the update stream (with the fill's own price and
+ * commission) or a poll (the price implied by the order's average fill price; the
+ * commission is not known there and is booked as 0). A stream update arriving after a poll
+ * booked its fill adds nothing.
+ */
+const bookFills = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill | undefined) =>
+  Effect.gen(function* () {
+    const claimed = yield* Ref.modify(tracker.booked, (m): readonly [Booked | undefined, ReadonlyMap<string, Booked>] => {
+      const before = m.get(order.clientOrderId) ?? { quantity: ZERO, cost: ZERO }
+      if (!order.filledQuantity.gt(before.quantity)) return [undefined, m]
+      const quantity = order.filledQuantity.minus(before.quantity)
+      const cost =
+        fill !== undefined && fill.quantity.eq(quantity)
+          ? fill.price.times(quantity)
+          : order.averageFillPrice === undefined
+            ? ZERO
+            : order.averageFillPrice.times(order.filledQuantity).minus(before.cost)
+      return [{ quantity, cost }, new Map(m).set(order.clientOrderId, { quantity: order.filledQuantity, cost: before.cost.plus(cost) })]
+    })
+    if (claimed === undefined) return
+    const exact = fill !== undefined && fill.quantity.eq(claimed.quantity)
+    yield* (yield* Store).saveFill({
+      clientOrderId: order.clientOrderId,
+      runId: tracker.runId,
+      symbol: order.symbol,
+      side: order.side,
+      kind: order.status === "filled" ? "fill" : "partial_fill",
+      quantity: claimed.quantity,
+      price: exact ? fill.price : claimed.cost.div(claimed.quantity),
+      commission: exact ? fill.commission : ZERO,
+      at
+    })
+  })
+
 /** Applies one update: fill rows and the intent's status go to the Store before anything else sees it. */
 const apply = (tracker: Tracker, update: OrderUpdate) =>
   Effect.gen(function* () {
@@ -43,19 +86,7 @@ const apply = (tracker: Tracker, update: OrderUpdate) =>
     const known = yield* Ref.get(tracker.orders)
     const order = update.order
     if (!known.has(order.clientOrderId)) return
-    if (update.fill !== undefined) {
-      yield* store.saveFill({
-        clientOrderId: order.clientOrderId,
-        runId: tracker.runId,
-        symbol: order.symbol,
-        side: order.side,
-        kind: update.kind,
-        quantity: update.fill.quantity,
-        price: update.fill.price,
-        commission: update.fill.commission,
-        at: update.at
-      })
-    }
+    yield* bookFills(tracker, order, update.at, update.fill)
     yield* store.updateIntent(order.clientOrderId, changeOf(order, update.at))
     yield* record(tracker, order)
     yield* Queue.offer(tracker.signal, undefined)
@@ -79,6 +110,7 @@ export const follow = (runId: string): Effect.Effect<Tracker, never, Broker | St
     const broker = yield* Broker
     const tracker: Tracker = {
       orders: yield* Ref.make<ReadonlyMap<string, BrokerOrder>>(new Map()),
+      booked: yield* Ref.make<ReadonlyMap<string, Booked>>(new Map()),
       signal: yield* Queue.unbounded<void>(),
       runId
     }
@@ -266,7 +298,9 @@ const poll = (tracker: Tracker, ids: ReadonlyArray<string>) =>
       if (seen === undefined || isTerminal(seen.status) || seen.id === "") continue
       const fresh = yield* broker.getOrder(seen.id).pipe(Effect.option)
       if (Option.isNone(fresh) || (fresh.value.status === seen.status && fresh.value.filledQuantity.eq(seen.filledQuantity))) continue
-      yield* store.updateIntent(id, changeOf(fresh.value, yield* Clock.currentTimeMillis)).pipe(Effect.ignore)
+      const at = yield* Clock.currentTimeMillis
+      yield* bookFills(tracker, fresh.value, at, undefined).pipe(Effect.ignore)
+      yield* store.updateIntent(id, changeOf(fresh.value, at)).pipe(Effect.ignore)
       yield* record(tracker, fresh.value)
     }
   })
