@@ -323,6 +323,17 @@ describe("the emulator against Alpaca's 2022 OpenAPI documents (Prism validating
       expect(typeof reply.body.quotes.SPY.t).toBe("string")
     }
   })
+
+  it("GET /v2/stocks/trades/latest is valid against the market-data spec, for iex and sip", async () => {
+    for (const feed of ["iex", "sip"]) {
+      const reply = await call(data.url, "GET", `/v2/stocks/trades/latest?symbols=SPY,AAPL,UNKNOWN&feed=${feed}`, { auth })
+      expectValid(reply, 200)
+      expect(Object.keys(reply.body.trades).sort()).toEqual(["AAPL", "SPY"])
+      expect(reply.body.trades.AAPL).toMatchObject({ p: 190, s: 100, c: ["@"], z: "C", x: feed === "iex" ? "V" : "Q" })
+      expect(Number.isInteger(reply.body.trades.AAPL.i)).toBe(true)
+      expect(typeof reply.body.trades.AAPL.t).toBe("string")
+    }
+  })
 })
 
 // ---------------------------------------------------------------------------------------
@@ -551,6 +562,33 @@ describe("faults", () => {
   })
 })
 
+describe("market data", () => {
+  it("latest trades: the last trade, else the mid, else the one side quoted; one-sided quotes send 0 for the missing side", async () => {
+    const emu = await start({
+      quotes: { ...QUOTES, BIDONLY: { bid: "48.90", ask: "0" }, ASKONLY: { bid: "0", ask: "12.34" }, TRADED: { bid: "0", ask: "0", last: "7.5" }, DARK: { bid: "0", ask: "0" } }
+    })
+    const auth = authOf(emu)
+    const symbols = "SPY,AAPL,BIDONLY,ASKONLY,TRADED,DARK,UNKNOWN"
+    const trades = await call(emu.dataUrl, "GET", `/v2/stocks/trades/latest?symbols=${symbols}&feed=iex`, { auth })
+    expect(trades.status).toBe(200)
+    expect(Object.fromEntries(Object.entries(trades.body.trades as Record<string, { p: number }>).map(([s, t]) => [s, t.p]))).toEqual({
+      SPY: 500.01,
+      AAPL: 190,
+      BIDONLY: 48.9,
+      ASKONLY: 12.34,
+      TRADED: 7.5
+    })
+    const quotes = await call(emu.dataUrl, "GET", `/v2/stocks/quotes/latest?symbols=BIDONLY,ASKONLY&feed=iex`, { auth })
+    expect(quotes.body.quotes.BIDONLY).toMatchObject({ bp: 48.9, ap: 0 })
+    expect(quotes.body.quotes.ASKONLY).toMatchObject({ bp: 0, ap: 12.34 })
+    // Same rules as the quotes endpoint: symbols required, a known feed, the data server only.
+    expect((await call(emu.dataUrl, "GET", "/v2/stocks/trades/latest?feed=iex", { auth })).status).toBe(400)
+    expect((await call(emu.dataUrl, "GET", "/v2/stocks/trades/latest?symbols=SPY&feed=nope", { auth })).status).toBe(400)
+    expect((await call(emu.tradingUrl, "GET", "/v2/stocks/trades/latest?symbols=SPY", { auth })).status).toBe(404)
+    expect((await call(emu.dataUrl, "GET", "/v2/stocks/trades/latest?symbols=SPY", { auth: "none" })).status).toBe(401)
+  })
+})
+
 // ---------------------------------------------------------------------------------------
 // The trade_updates stream
 // ---------------------------------------------------------------------------------------
@@ -620,6 +658,29 @@ describe("the trade_updates websocket", () => {
     expect(events[1]!.message.data).toMatchObject({ price: "500.02", qty: "2", position_qty: "2" })
     expect(events[2]!.message.data).toMatchObject({ price: "500.02", qty: "2", position_qty: "4" })
     expect(events[2]!.message.data.order).toMatchObject({ filled_qty: "4", filled_avg_price: "500.02" })
+  })
+
+  it("refuseStream: new connections are refused (503) until allowed again; open ones are not touched", async () => {
+    const emu = await start()
+    const open = await connect(emu.streamUrl)
+    clients.push(open)
+    emu.faults.refuseStream(true)
+    const refused = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(emu.streamUrl)
+      socket.once("unexpected-response", (_req, res) => {
+        resolve(res.statusCode ?? 0)
+        socket.terminate()
+      })
+      socket.once("open", () => resolve(101))
+      socket.once("error", () => undefined)
+    })
+    expect(refused).toBe(503)
+    const [auth] = await handshake(open, emu.keyId, emu.secretKey)
+    expect(auth?.message.data.status).toBe("authorized")
+    emu.faults.refuseStream(false)
+    const again = await connect(emu.streamUrl)
+    clients.push(again)
+    await until(() => (emu.streamClients() === 2 ? true : undefined))
   })
 
   it("sends text frames when asked to", async () => {

@@ -18,6 +18,18 @@ const percent = (weight: string): string => {
   return typeof d === "string" ? weight : `${d.times("100").round(2).toFixed(2)}%`
 }
 
+/** Columns padded to their widest cell (`right`: numbers, aligned right), trailing spaces trimmed. */
+const columns = (rows: ReadonlyArray<ReadonlyArray<string>>, right: ReadonlySet<number>): Array<string> => {
+  const widths: Array<number> = []
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)))
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (right.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd()
+  )
+}
+
 export const targetsTable = (doc: ReturnType<typeof targetsJson>): string => {
   const lines: Array<string> = []
   if (doc.regime !== null) {
@@ -30,14 +42,22 @@ export const targetsTable = (doc: ReturnType<typeof targetsJson>): string => {
     )
   }
   for (const m of doc.momentum) {
-    lines.push(`Momentum ${m.strategy}:`, ...m.ranking.map((r) => `  ${String(r.rank).padStart(3)}. ${r.symbol.padEnd(8)} ${r.return.padStart(16)}  ${r.from} → ${r.to}  weight ${r.weight}`), "")
+    lines.push(
+      `Momentum ${m.strategy}:`,
+      ...columns(
+        m.ranking.map((r) => [`${r.rank}.`, r.symbol, percent(r.return), `${r.from} → ${r.to}`, `weight ${percent(r.weight)}`]),
+        new Set([0, 2])
+      ).map((l) => `  ${l}`),
+      ""
+    )
   }
-  lines.push("SYMBOL    WEIGHT      STRATEGY        ATTRIBUTION")
-  for (const w of doc.weights) {
-    const attribution = w.attribution.map((a) => `${a.strategy} ${percent(a.weight)}`).join(", ")
-    lines.push(`${w.symbol.padEnd(8)} ${percent(w.weight).padStart(8)}    ${(w.strategy ?? "-").padEnd(15)} ${attribution}`)
-  }
-  lines.push(`cash     ${percent(doc.cash).padStart(8)}`)
+  const rows = doc.weights.map((w) => [
+    w.symbol,
+    percent(w.weight),
+    w.strategy ?? "-",
+    w.attribution.map((a) => `${a.strategy} ${percent(a.weight)}`).join(", ")
+  ])
+  lines.push(...columns([["SYMBOL", "WEIGHT", "STRATEGY", "ATTRIBUTION"], ...rows, ["cash", percent(doc.cash)]], new Set([1])))
   if (doc.substitutions.length > 0) {
     lines.push("", "Substitutions:", ...doc.substitutions.map((s) => `  ${s.source} → ${s.target} × ${s.scale}: moved ${s.weightMoved}, added ${s.weightAdded}`))
   }

@@ -5,6 +5,7 @@
  * relative to keel.yaml; secrets are environment variable names, never values.
  */
 import * as Decimal from "../kernel/decimal.ts"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type { TargetsSource } from "../effects/targets/resolve.ts"
 import { HttpSourceDefaults } from "../effects/targets/http.ts"
@@ -17,40 +18,51 @@ const DecimalAmount = Amount.check(
 )
 const Unit = Schema.optionalKey(Schema.Literals(["fraction", "percent"]))
 
-const FileSource = Schema.Struct({ file: Schema.NonEmptyString, unit: Unit, normalize: Schema.optionalKey(Schema.Boolean) })
+/** A struct whose unknown keys are named with the fields it knows (a typo must not read as "no excess property"). */
+const known = <S extends Schema.Struct<Schema.Struct.Fields>>(label: string, struct: S): S["Rebuild"] =>
+  struct.annotate({ messageUnexpectedKey: `a ${label} field (${Object.keys(struct.fields).join(", ")})` })
+
+/** A field that must be there. */
+const required = <S extends Schema.Top>(schema: S): S["Rebuild"] => schema.pipe(Schema.annotateKey({ messageMissingKey: "a value (required)" }))
+
+const FileSource = known("file source", Schema.Struct({ file: required(Schema.NonEmptyString), unit: Unit, normalize: Schema.optionalKey(Schema.Boolean) }))
 
 const HttpSource = Schema.Struct({
-  http: Schema.Struct({
-    url: Schema.NonEmptyString,
+  http: known("http source", Schema.Struct({
+    url: required(Schema.NonEmptyString),
     /** Header name → environment variable that holds its value. */
     headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.NonEmptyString)),
-    timeoutSeconds: Schema.optionalKey(Schema.Number),
-    retries: Schema.optionalKey(Schema.Number),
+    /** Per attempt; more than 0, at most an hour. */
+    timeoutSeconds: Schema.optionalKey(
+      Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 3600, exclusiveMinimum: true }, { expected: "a number of seconds above 0, at most 3600" }))
+    ),
+    /** Retries after the first attempt: a whole number, 0 to 10. */
+    retries: Schema.optionalKey(Schema.Number.check(Schema.isInt({ expected: "a whole number" }), Schema.isBetween({ minimum: 0, maximum: 10 }, { expected: "a whole number from 0 to 10" }))),
     mapping: Schema.optionalKey(
-      Schema.Struct({
+      known("mapping", Schema.Struct({
         list: Schema.optionalKey(Schema.NonEmptyString),
         symbol: Schema.optionalKey(Schema.NonEmptyString),
         weight: Schema.optionalKey(Schema.NonEmptyString)
-      })
+      }))
     ),
     unit: Unit,
     normalize: Schema.optionalKey(Schema.Boolean),
     tolerance: Schema.optionalKey(DecimalAmount)
-  })
+  }))
 })
 
 const MomentumSource = Schema.Struct({
-  momentum: Schema.Struct({
+  momentum: known("momentum source", Schema.Struct({
     /** The strategy's name in attribution (default "momentum"). */
     name: Schema.optionalKey(Schema.NonEmptyString),
-    history: Schema.NonEmptyString,
-    universe: Schema.Array(Schema.String),
+    history: required(Schema.NonEmptyString),
+    universe: required(Schema.Array(Schema.String)),
     lookbackDays: Schema.optionalKey(Schema.Number),
     top: Schema.optionalKey(Schema.Number),
     weighting: Schema.optionalKey(Schema.Literals(["equal", "score"])),
     positiveOnly: Schema.optionalKey(Schema.Boolean),
     maxStaleDays: Schema.optionalKey(Schema.Number)
-  })
+  }))
 })
 
 /** The raw shape, written out because it is recursive. */
@@ -85,15 +97,17 @@ export type SourceConfig =
 const Nested: Schema.Codec<SourceConfig> = Schema.suspend((): Schema.Codec<SourceConfig> => Source)
 
 const BlendSource = Schema.Struct({
-  blend: Schema.Struct({
+  blend: known("blend", Schema.Struct({
     onStrategyFailure: Schema.optionalKey(Schema.Literals(["fail", "cash"])),
-    strategies: Schema.Array(Schema.Struct({ name: Schema.NonEmptyString, share: Amount, source: Nested }))
-  })
+    strategies: required(
+      Schema.Array(known("strategy", Schema.Struct({ name: required(Schema.NonEmptyString), share: required(Amount), source: required(Nested) })))
+    )
+  }))
 })
 
 const RegimeSource = Schema.Struct({
-  regime: Schema.Struct({
-    history: Schema.NonEmptyString,
+  regime: known("regime source", Schema.Struct({
+    history: required(Schema.NonEmptyString),
     benchmark: Schema.optionalKey(Schema.NonEmptyString),
     trendDays: Schema.optionalKey(Schema.Number),
     volatilityIndex: Schema.optionalKey(Schema.NullOr(Schema.NonEmptyString)),
@@ -101,19 +115,40 @@ const RegimeSource = Schema.Struct({
     realizedDays: Schema.optionalKey(Schema.Number),
     realizedThreshold: Schema.optionalKey(Amount),
     maxStaleDays: Schema.optionalKey(Schema.Number),
-    strategies: Schema.Record(Schema.String, Nested),
-    map: Schema.Union([Schema.NonEmptyString, Schema.Record(Schema.String, Schema.String)])
-  })
+    strategies: required(Schema.Record(Schema.String, Nested)),
+    map: required(Schema.Union([Schema.NonEmptyString, Schema.Record(Schema.String, Schema.String)]))
+  }))
 })
 
-export const Source: Schema.Codec<SourceConfig> = Schema.Union([
-  Schema.NonEmptyString,
-  FileSource,
-  HttpSource,
-  BlendSource,
-  RegimeSource,
-  MomentumSource
-]).annotate({ message: "a targets file, or one of { file }, { http }, { blend }, { regime }, { momentum }" }) as Schema.Codec<SourceConfig>
+const ONE_SOURCE = "a targets file, or one of { file }, { http }, { blend }, { regime }, { momentum }"
+
+const KINDS: ReadonlyArray<readonly [string, Schema.Codec<unknown, unknown>]> = [
+  ["file", FileSource as Schema.Codec<unknown, unknown>],
+  ["http", HttpSource as Schema.Codec<unknown, unknown>],
+  ["blend", BlendSource as Schema.Codec<unknown, unknown>],
+  ["regime", RegimeSource as Schema.Codec<unknown, unknown>],
+  ["momentum", MomentumSource as Schema.Codec<unknown, unknown>]
+]
+
+/**
+ * A source is told apart by its one key (`file`, `http`, …) and decoded against that kind
+ * alone. (A plain Union tries every kind and reports another kind's complaint, such as
+ * "no excess property" at `targets.http`, instead of the field that is wrong.)
+ */
+export const Source: Schema.Codec<SourceConfig> = Schema.Unknown.check(
+  Schema.makeFilter(
+    (input, _ast, options) => {
+      if (typeof input === "string") return input.trim() === "" ? ONE_SOURCE : undefined
+      if (typeof input !== "object" || input === null || Array.isArray(input)) return ONE_SOURCE
+      const kinds = KINDS.filter(([key]) => Object.hasOwn(input, key))
+      const kind = kinds[0]
+      if (kind === undefined || kinds.length > 1) return ONE_SOURCE
+      const decoded = Schema.decodeUnknownResult(kind[1], options)(input)
+      return Result.isSuccess(decoded) ? undefined : decoded.failure.issue
+    },
+    { expected: ONE_SOURCE }
+  )
+) as unknown as Schema.Codec<SourceConfig>
 
 /** Replacement sets file and the set this account applies. */
 export const Replacements = Schema.Struct({ file: Schema.NonEmptyString, set: Schema.NonEmptyString })
@@ -132,7 +167,8 @@ export const toSource = (config: SourceConfig, at: (file: string) => string): Ta
       http: {
         url: h.url,
         headers: h.headers ?? {},
-        timeout: `${h.timeoutSeconds ?? HttpSourceDefaults.timeoutSeconds} seconds`,
+        // Milliseconds as a number: a seconds text such as "1e-7 seconds" would not parse as a Duration.
+        timeout: (h.timeoutSeconds ?? HttpSourceDefaults.timeoutSeconds) * 1000,
         retries: h.retries ?? HttpSourceDefaults.retries,
         mapping: { ...HttpSourceDefaults.mapping, ...defined(h.mapping ?? {}) },
         unit: h.unit ?? "fraction",
@@ -153,15 +189,19 @@ export const toSource = (config: SourceConfig, at: (file: string) => string): Ta
     return {
       _tag: "regime",
       history: at(r.history),
-      options: defined({
-        benchmark: r.benchmark,
-        trendDays: r.trendDays,
-        ...(r.volatilityIndex === undefined ? {} : { volatilityIndex: r.volatilityIndex ?? undefined }),
-        indexThreshold: r.indexThreshold,
-        realizedDays: r.realizedDays,
-        realizedThreshold: r.realizedThreshold,
-        maxStaleDays: r.maxStaleDays
-      }),
+      options: {
+        ...defined({
+          benchmark: r.benchmark,
+          trendDays: r.trendDays,
+          indexThreshold: r.indexThreshold,
+          realizedDays: r.realizedDays,
+          realizedThreshold: r.realizedThreshold,
+          maxStaleDays: r.maxStaleDays
+        }),
+        // null: no index, the benchmark's realized volatility. Kept as an explicit undefined, which
+        // overrides the default index (`defined` would drop it and leave VIX in place).
+        ...(r.volatilityIndex === undefined ? {} : { volatilityIndex: r.volatilityIndex ?? undefined })
+      },
       strategies: Object.fromEntries(Object.entries(r.strategies).map(([name, s]) => [name, toSource(s, at)])),
       map: typeof r.map === "string" ? { file: at(r.map) } : { inline: r.map }
     }

@@ -118,6 +118,11 @@ export interface FaultEffect {
   readonly hang?: boolean
   /** How many matching requests this applies to (default 1). */
   readonly times?: number
+  /**
+   * Response headers set on a `status` answer, over the usual ones: e.g. a 429 whose
+   * `X-Ratelimit-Reset` is a second away rather than the end of the minute's window.
+   */
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 export type TradeEvent = "new" | "partial_fill" | "fill" | "canceled" | "rejected" | "expired"
@@ -162,6 +167,8 @@ export interface Faults {
   readonly next: (match: FaultMatch, effect: FaultEffect) => void
   /** Close every websocket connection abruptly (no close frame); resolves with how many were dropped. */
   readonly dropSocket: () => number
+  /** While true, new websocket connections are refused (HTTP 503 to the upgrade), like a stream outage. */
+  readonly refuseStream: (refuse: boolean) => void
   /** The next accepted order is answered 200 (`new`), then rejected on the stream after the fill delay. */
   readonly rejectNextOrder: (reason?: string) => void
   readonly setMarketOpen: (open: boolean) => void
@@ -929,7 +936,10 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
         if (closed) return
         if (e.hang === true) return
         if (e.status !== undefined) {
-          return reply({ status: e.status, body: e.body ?? defaultFaultBody(e.status) }, e.status === 429 ? rateHeaders(w, 0) : headers)
+          return reply(
+            { status: e.status, body: e.body ?? defaultFaultBody(e.status), ...(e.headers === undefined ? {} : { headers: e.headers }) },
+            e.status === 429 ? rateHeaders(w, 0) : headers
+          )
         }
       }
       let answer: Answer
@@ -1092,11 +1102,39 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
 
   // ----- market data routes
   const dataRoute = (method: string, path: string, query: URLSearchParams): Answer => {
-    if (method !== "GET" || path !== "/v2/stocks/quotes/latest") throw notFound()
+    if (method !== "GET" || (path !== "/v2/stocks/quotes/latest" && path !== "/v2/stocks/trades/latest")) throw notFound()
     const symbols = (query.get("symbols") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
     if (symbols.length === 0) throw apiError(400, 40010001, "missing symbols")
     const feed = query.get("feed") ?? "iex"
     if (!["iex", "sip", "otc"].includes(feed)) throw apiError(400, 40010001, "invalid feed")
+    return path === "/v2/stocks/trades/latest" ? latestTrades(symbols, feed) : latestQuotes(symbols, feed)
+  }
+
+  /**
+   * The latest trade of each quoted symbol: its `last` (else the mid, else the one side
+   * quoted: the position's current price); a symbol with no price at all has no trade.
+   */
+  const latestTrades = (symbols: ReadonlyArray<string>, feed: string): Answer => {
+    const out: Record<string, unknown> = {}
+    for (const symbol of symbols) {
+      const q = quotes.get(symbol)
+      const price = currentPrice(symbol)
+      if (q === undefined || price === undefined) continue
+      out[symbol] = {
+        t: q.t,
+        x: feed === "iex" ? "V" : SIP_EXCHANGE[exchangeOf(symbol)],
+        p: Number(price.toFixed()),
+        s: 100,
+        c: ["@"],
+        i: tradeIdOf(symbol),
+        z: TAPE[exchangeOf(symbol)]
+      }
+    }
+    return { status: 200, body: { trades: out } }
+  }
+  const tradeIdOf = (symbol: string): number => Number.parseInt(createHash("sha1").update(`trade:${symbol}`).digest("hex").slice(0, 8), 16)
+
+  const latestQuotes = (symbols: ReadonlyArray<string>, feed: string): Answer => {
     const out: Record<string, unknown> = {}
     for (const symbol of symbols) {
       const q = quotes.get(symbol)
@@ -1123,7 +1161,12 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
   trading.keepAliveTimeout = 5_000
   data.keepAliveTimeout = 5_000
 
-  const wss = new WebSocketServer({ server: trading, path: "/stream" })
+  let streamRefused = false
+  const wss = new WebSocketServer({
+    server: trading,
+    path: "/stream",
+    verifyClient: (_info, accept) => (streamRefused ? accept(false, 503, "stream unavailable") : accept(true))
+  })
   wss.on("connection", (socket: WebSocket) => {
     const client: Client = { socket, authorized: false, listening: false }
     clients.add(client)
@@ -1178,6 +1221,9 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       for (const c of [...clients]) c.socket.terminate()
       clients.clear()
       return n
+    },
+    refuseStream: (refuse) => {
+      streamRefused = refuse
     },
     rejectNextOrder: (reason = "rejected by the emulator") => {
       rejections.push(reason)

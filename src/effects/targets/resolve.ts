@@ -13,8 +13,9 @@ import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
 import * as Result from "effect/Result"
 import type * as HttpClient from "effect/http/HttpClient"
-import { blend, type OnStrategyFailure } from "../../kernel/blend.ts"
-import type { InvalidInput } from "../../kernel/errors.ts"
+import { blend, NESTING, type OnStrategyFailure } from "../../kernel/blend.ts"
+import { InvalidInput } from "../../kernel/errors.ts"
+import { join } from "../../kernel/input.ts"
 import { type PriceHistory, validateHistory } from "../../kernel/history.ts"
 import { type Momentum, momentum, type MomentumOptions } from "../../kernel/momentum.ts"
 import { readRegime, type RegimeOptions, type RegimeReading, strategyFor, validateRegimeMap } from "../../kernel/regime.ts"
@@ -69,9 +70,23 @@ export interface Resolved {
 
 type Env = FileSystem.FileSystem | HttpClient.HttpClient
 
+/** `at` then a kernel path: `x` + `[1].name` is `x[1].name`, `x` + `share` is `x.share`, and a phrase (`sum of shares`) follows a colon. */
+const within = (at: string, path: string): string =>
+  path === "" ? at : path.startsWith("[") ? `${at}${path}` : path.includes(" ") ? `${at}: ${path}` : `${at}.${path}`
+
 /** A kernel error about the config's own values, told against keel.yaml at `at`. */
 const inConfig = (ctx: ResolveContext, e: InvalidInput) =>
-  new InputFileError({ file: ctx.configFile, detail: `${ctx.at}${e.path === "" ? "" : `.${e.path}`}: expected ${e.expected}, got ${e.value}` })
+  new InputFileError({ file: ctx.configFile, detail: `${within(ctx.at, e.path)}: expected ${e.expected}, got ${e.value}` })
+
+/**
+ * A kernel error from reading price history: about the history file (a symbol's missing or
+ * stale closes, path the symbol), or about the config's options (`maxStaleDays`, checked
+ * with the history, and anything from source `regime` or `strategies`).
+ */
+const historyError = (ctx: ResolveContext, file: string, at: string, e: InvalidInput) =>
+  e.source === "history" && e.path !== "maxStaleDays" && e.path !== "asOf"
+    ? new InputFileError({ file, detail: `${e.path === "" ? "" : `${e.path}: `}expected ${e.expected}, got ${e.value}` })
+    : inConfig({ ...ctx, at }, e)
 
 /** Each history file is read once per resolution, however many strategies use it. */
 const histories = new WeakMap<ResolveContext, Map<string, PriceHistory>>()
@@ -120,9 +135,14 @@ export const resolveSource = (source: TargetsSource, ctx: ResolveContext): Effec
         }
         const inner = parts.flatMap((p) => ("resolved" in p ? [p.resolved] : []))
         const momenta = inner.flatMap((r) => r.momentum ?? [])
+        // A regime chosen inside the blend (the first, if several): its strategy named as in the attribution, `outer/inner`.
+        const regimes = parts.flatMap((p) =>
+          "resolved" in p && p.resolved.regime !== undefined ? [{ ...p.resolved.regime, strategy: `${p.name.trim()}${NESTING}${p.resolved.regime.strategy}` }] : []
+        )
         return {
           targets: blended.success.targets,
           warnings: [...inner.flatMap((r) => r.warnings), ...blended.success.warnings.map((w) => w.message)],
+          ...(regimes[0] === undefined ? {} : { regime: regimes[0] }),
           ...(momenta.length === 0 ? {} : { momentum: momenta }),
           substitutions: []
         }
@@ -130,12 +150,7 @@ export const resolveSource = (source: TargetsSource, ctx: ResolveContext): Effec
       case "regime": {
         const history = yield* readHistory(ctx, source.history)
         const reading = readRegime(history, ctx.asOf, source.options)
-        if (Result.isFailure(reading)) {
-          const e = reading.failure
-          return yield* e.source === "history"
-            ? new InputFileError({ file: source.history, detail: `${e.path === "" ? "" : `${e.path}: `}expected ${e.expected}, got ${e.value}` })
-            : inConfig({ ...ctx, at: `${ctx.at}.regime` }, e)
-        }
+        if (Result.isFailure(reading)) return yield* historyError(ctx, source.history, `${ctx.at}.regime`, reading.failure)
         const names = Object.keys(source.strategies)
         const mapInput = "file" in source.map ? yield* readInput("regime", source.map.file) : undefined
         const map = validateRegimeMap(mapInput === undefined ? (source.map as { inline: unknown }).inline : mapInput.data, names)
@@ -159,9 +174,10 @@ export const resolveSource = (source: TargetsSource, ctx: ResolveContext): Effec
         const result = momentum({ strategy: source.name, universe: source.universe, history, asOf: ctx.asOf }, source.options)
         if (Result.isFailure(result)) {
           const e = result.failure
-          return yield* e.source === "history"
-            ? new InputFileError({ file: source.history, detail: `${e.path === "" ? "" : `${e.path}: `}expected ${e.expected}, got ${e.value}` })
-            : inConfig({ ...ctx, at: `${ctx.at}.momentum` }, e)
+          // The kernel names option paths under the strategy (`NAME.top`); in keel.yaml they sit right under `momentum`.
+          const prefix = join("", source.name)
+          const path = e.source === "strategies" && (e.path.startsWith(`${prefix}.`) || e.path.startsWith(`${prefix}[`)) ? e.path.slice(prefix.length).replace(/^\./, "") : e.path
+          return yield* historyError(ctx, source.history, `${ctx.at}.momentum`, new InvalidInput({ source: e.source, path, value: e.value, expected: e.expected }))
         }
         return {
           targets: result.success.targets,
