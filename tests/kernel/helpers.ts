@@ -24,6 +24,23 @@ export const scaled = (units: number, places: number): string => {
   return negative ? `-${text}` : text
 }
 
+/** The value of a kernel reader that must succeed; a failure is thrown with its message. */
+export const ok = <A>(r: Result.Result<A, InvalidInput>): A => {
+  if (Result.isFailure(r)) throw new Error(`unexpected InvalidInput: ${r.failure.message}`)
+  return r.success
+}
+
+/** The InvalidInput of a kernel reader that must fail. */
+export const err = <A>(r: Result.Result<A, InvalidInput>): InvalidInput => {
+  if (Result.isSuccess(r)) throw new Error("expected an InvalidInput")
+  return r.failure
+}
+
+export const DAY_MS = 86_400_000
+const BASE_DAY = Date.UTC(2024, 0, 1)
+/** The date `day` days after 2024-01-01 (tests may use Date; the kernel does not). */
+export const dateAt = (day: number): string => new Date(BASE_DAY + day * DAY_MS).toISOString().slice(0, 10)
+
 /** Runs the kernel and insists on a plan; a failure is reported with its message. */
 export const run = (input: RebalanceInput): Rebalance => {
   const r = rebalance(input)

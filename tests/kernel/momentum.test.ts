@@ -16,24 +16,13 @@ import {
   type Read,
   validateHistory
 } from "../../src/kernel/index.ts"
-import { check, D0, D1, dec, scaled, sum } from "./helpers.ts"
+import { check, D0, D1, dateAt, dec, err, ok, scaled, sum } from "./helpers.ts"
 
 const RUNS = { numRuns: 1000 }
 const UNIVERSE = ["XLB", "XLE", "XLF", "XLK", "XLU", "XLV", "xly", "QQQ"] as const
 
-const ok = <A>(r: Read<A>): A => {
-  if (Result.isFailure(r)) throw new Error(`unexpected InvalidInput: ${r.failure.message}`)
-  return r.success
-}
 
-const err = <A>(r: Read<A>): InvalidInput => {
-  if (Result.isSuccess(r)) throw new Error("expected an InvalidInput")
-  return r.failure
-}
 
-const DAY_MS = 86_400_000
-const BASE = Date.UTC(2024, 0, 1)
-const dateAt = (day: number): string => new Date(BASE + day * DAY_MS).toISOString().slice(0, 10)
 const AS_OF = 100
 
 type Row = { date: string; symbol: string; close: string }

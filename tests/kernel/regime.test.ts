@@ -19,24 +19,12 @@ import {
   validateHistory,
   validateRegimeMap
 } from "../../src/kernel/index.ts"
-import { check, dec, scaled } from "./helpers.ts"
+import { check, DAY_MS, dateAt, dec, err, ok, scaled } from "./helpers.ts"
 
 const RUNS = { numRuns: 1000 }
 
-const ok = <A>(r: Read<A>): A => {
-  if (Result.isFailure(r)) throw new Error(`unexpected InvalidInput: ${r.failure.message}`)
-  return r.success
-}
 
-const err = <A>(r: Read<A>): InvalidInput => {
-  if (Result.isSuccess(r)) throw new Error("expected an InvalidInput")
-  return r.failure
-}
 
-const DAY_MS = 86_400_000
-const BASE = Date.UTC(2024, 0, 1)
-/** The date `day` days after 2024-01-01 (tests may use Date; the kernel does not). */
-const dateAt = (day: number): string => new Date(BASE + day * DAY_MS).toISOString().slice(0, 10)
 
 type Row = { date: string; symbol: string; close: string }
 

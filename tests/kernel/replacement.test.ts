@@ -22,21 +22,13 @@ import {
   validateReplacements,
   validateTargets
 } from "../../src/kernel/index.ts"
-import { check, D0, dec, scaled, sum } from "./helpers.ts"
+import { check, D0, dec, err, ok, scaled, sum } from "./helpers.ts"
 
 const RUNS = { numRuns: 1000 }
 const HELD = ["A", "B", "C", "D", "E", "F"] as const
 const ELSEWHERE = ["X", "Y", "Z"] as const
 
-const ok = <A>(r: Read<A>): A => {
-  if (Result.isFailure(r)) throw new Error(`unexpected InvalidInput: ${r.failure.message}`)
-  return r.success
-}
 
-const err = <A>(r: Read<A>): InvalidInput => {
-  if (Result.isSuccess(r)) throw new Error("expected an InvalidInput")
-  return r.failure
-}
 
 const targetsOf = (weights: Record<string, string>): Targets => ok(validateTargets(weights, defaultPolicy))
 

@@ -17,12 +17,8 @@ import {
   sellQuantity,
   validateAccount
 } from "../../src/kernel/index.ts"
-import { flat, lineOf, orderRows, outcome, render, run, warningRows } from "./helpers.ts"
+import { flat, lineOf, ok, orderRows, outcome, render, run, warningRows } from "./helpers.ts"
 
-const ok = <A>(r: Result.Result<A, InvalidInput>): A => {
-  if (Result.isFailure(r)) throw new Error(r.failure.message)
-  return r.success
-}
 
 /**
  * Equity 2110: A 10 × 100 (target 0.56 → 1181.6), B 10 × 101 (target 0.44 → 928.4), C 2 × 50
