@@ -168,7 +168,7 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
       const message = (error as { message: string }).message
       expect(message).toContain("GET /v2/account: unexpected payload")
       for (const field of ["cash", "buying_power", "equity"]) {
-        expect(message).toContain(`Expected a decimal string, got "string"\n  at ["${field}"]`)
+        expect(message).toContain(`Expected a decimal, got "string"\n  at ["${field}"]`)
       }
       expect(message).toContain(`Missing key\n  at ["non_marginable_buying_power"]`)
       noSecrets(message)
@@ -179,7 +179,7 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
       const { exit, exchanges: sent } = yield* run((b) => b.positions)
       expectValid(sent)
       const message = (failure(exit) as { message: string }).message
-      expect(message).toContain(`Expected a decimal string, got "string"\n  at [0]["qty"]`)
+      expect(message).toContain(`Expected a decimal, got "string"\n  at [0]["qty"]`)
     }))
 
   it.live("GET /v2/clock: valid request; decodes exactly", () =>

@@ -111,7 +111,7 @@ describe("account", () => {
         "GET /v2/account: unexpected payload: Expected string, got 99841.89\n  at [\"cash\"]\n" +
           "Expected string, got null\n  at [\"buying_power\"]\n" +
           "Missing key\n  at [\"non_marginable_buying_power\"]\n" +
-          "Expected a decimal string, got \"1e\"\n  at [\"equity\"]"
+          "Expected a decimal, got \"1e\"\n  at [\"equity\"]"
       )
     }))
 })
@@ -159,7 +159,7 @@ describe("positions", () => {
   it.effect("names the element and field of a bad quantity", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Alpaca.decode(Alpaca.Positions, "GET /v2/positions")([position("AAPL", "2"), position("VTI", "")]))
-      expect(error.message).toBe(`GET /v2/positions: unexpected payload: Expected a decimal string, got ""\n  at [1]["qty"]`)
+      expect(error.message).toBe(`GET /v2/positions: unexpected payload: Expected a decimal, got ""\n  at [1]["qty"]`)
     }))
 })
 

@@ -21,6 +21,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import { Decimal, format, parseDecimal } from "../../../kernel/decimal.ts"
+import { DecimalText } from "../../DecimalText.ts"
 
 // ---------------------------------------------------------------------------
 // leaves
@@ -41,7 +42,7 @@ const toDecimal = <E extends string | number>(expected: string) =>
   })
 
 /** A decimal written as a JSON string, as the Trading API sends every amount and quantity. */
-export const DecimalString = Schema.String.pipe(Schema.decodeTo(DecimalValue, toDecimal<string>("a decimal string")))
+export const DecimalString = DecimalText
 
 /** A market-data price: a JSON number (or, tolerated, a decimal string). */
 export const Price = Schema.Union([Schema.Number, Schema.String]).pipe(
