@@ -12,6 +12,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
 import { type CliError, CliOutput, Command } from "effect/cli"
 import { plan } from "./plan.ts"
 import { demo } from "./demo.ts"
@@ -58,7 +59,10 @@ export const main = (argv: ReadonlyArray<string>) =>
       }
       return Effect.die(error)
     }),
-    Effect.provide(presenter)
+    Effect.provide(presenter),
+    // Logs (a dropped socket, a retried request) are for people: stdout is for results,
+    // and with --json it holds exactly one JSON object.
+    Effect.provideService(Logger.LogToStderr, true)
   )
 
 if (import.meta.main) {

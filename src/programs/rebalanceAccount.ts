@@ -241,6 +241,8 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
       if (stopped === undefined) yield* enter("done")
       yield* store.finishRun(id, status, stopped?.reason, finishedAt)
       const rejected = state.submitted.filter((s) => s.placed === undefined)
+      // Accepted first and rejected later (Alpaca's usual way): said like a refusal at submit.
+      const rejectedLater = state.orders.filter((o) => o.status === "rejected")
       const summary: RunSummary = {
         runId: id,
         account: request.account,
@@ -254,8 +256,12 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
           failed: rejected.length + state.orders.filter((o) => o.status === "rejected" || o.status === "expired").length
         },
         cash: { before: format(state.cashBefore), after: format(state.cashAfter) },
-        warnings: [...state.warnings, ...rejected.map((r) => `${r.order.symbol}: ${r.order.side} rejected: ${r.rejection}`)],
-        errors: errorCounts(stopped, rejected.length)
+        warnings: [
+          ...state.warnings,
+          ...rejected.map((r) => `${r.order.symbol}: ${r.order.side} rejected: ${r.rejection}`),
+          ...rejectedLater.map((o) => `${o.symbol}: ${o.side} rejected after it was accepted${o.reason === undefined ? "" : `: ${o.reason}`}`)
+        ],
+        errors: errorCounts(stopped, rejected.length + rejectedLater.length)
       }
       const notified = yield* notifier.notify(summary).pipe(Effect.result)
       const run: Run = {

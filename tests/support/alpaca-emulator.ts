@@ -1,7 +1,8 @@
 /**
  * A stateful Alpaca emulator for end-to-end tests: a real HTTP server (Trading API v2), a
- * second real HTTP server (market data v2) and a websocket server (`/stream` on the trading
- * server, `trade_updates`), all on 127.0.0.1 with ephemeral ports.
+ * second real HTTP server (market data v2: latest quotes and latest trades) and a websocket
+ * server (`/stream` on the trading server, `trade_updates`), all on 127.0.0.1 with
+ * ephemeral ports.
  *
  * It behaves like an Alpaca *cash* paper account for the endpoints Keel uses (see
  * /work/shared/docs/brokers.md and the 2022 OpenAPI documents in tests/fixtures/alpaca/):
