@@ -29,7 +29,11 @@ const FileSource = known("file source", Schema.Struct({ file: required(Schema.No
 
 const HttpSource = Schema.Struct({
   http: known("http source", Schema.Struct({
-    url: required(Schema.NonEmptyString),
+    url: required(
+      Schema.String.check(
+        Schema.makeFilter((v: string) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { expected: "an http:// or https:// URL" })
+      )
+    ),
     /** Header name → environment variable that holds its value. */
     headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.NonEmptyString)),
     /** Per attempt; more than 0, at most an hour. */

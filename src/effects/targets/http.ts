@@ -102,7 +102,7 @@ export const fetchTargets = (source: HttpSource): Effect.Effect<Targets, InputFi
         times: source.retries,
         while: (e: Attempt) => e.retryable
       }),
-      Effect.mapError((e) => fail(`${e.detail}${e.retryable ? ` (${source.retries + 1} attempts)` : ""}`))
+      Effect.mapError((e) => fail(`${e.detail}${e.retryable ? ` (${source.retries + 1} attempt${source.retries === 0 ? "" : "s"})` : ""}`))
     )
     const body = parseJson(text)
     if (Result.isFailure(body)) return yield* fail(`expected a JSON answer: ${body.failure}`)

@@ -56,6 +56,12 @@ export interface ResolveContext {
   readonly configFile: string
   /** The source's path in keel.yaml, e.g. `accounts[0].targets`. */
   readonly at: string
+  /**
+   * History files read so far in this resolution (file → history), shared by the nested
+   * sources so each file is read once and every strategy sees the same closes. Made by
+   * `resolveSource` when absent.
+   */
+  readonly histories?: Map<string, PriceHistory>
 }
 
 export interface Resolved {
@@ -89,12 +95,9 @@ const historyError = (ctx: ResolveContext, file: string, at: string, e: InvalidI
     : inConfig({ ...ctx, at }, e)
 
 /** Each history file is read once per resolution, however many strategies use it. */
-const histories = new WeakMap<ResolveContext, Map<string, PriceHistory>>()
-
 const readHistory = (ctx: ResolveContext, file: string) =>
   Effect.gen(function* () {
-    const cache = histories.get(ctx) ?? new Map<string, PriceHistory>()
-    histories.set(ctx, cache)
+    const cache = ctx.histories ?? new Map<string, PriceHistory>()
     const cached = cache.get(file)
     if (cached !== undefined) return cached
     const input = yield* readInput("history", file)
@@ -105,8 +108,10 @@ const readHistory = (ctx: ResolveContext, file: string) =>
   })
 
 /** One source to targets. Relative paths were resolved by the config reader. */
-export const resolveSource = (source: TargetsSource, ctx: ResolveContext): Effect.Effect<Resolved, InputFileError, Env> =>
+export const resolveSource = (source: TargetsSource, context: ResolveContext): Effect.Effect<Resolved, InputFileError, Env> =>
   Effect.gen(function* () {
+    // Nested sources get `{ ...ctx, at }`, so they share this resolution's history cache.
+    const ctx: ResolveContext = context.histories === undefined ? { ...context, histories: new Map() } : context
     const plain = (targets: Targets): Resolved => ({ targets, warnings: [], substitutions: [] })
     switch (source._tag) {
       case "file": {
@@ -128,10 +133,20 @@ export const resolveSource = (source: TargetsSource, ctx: ResolveContext): Effec
         if (Result.isFailure(blended)) {
           const e = blended.failure
           // A failed strategy (`fail` mode): its own error already names the file or URL.
-          const failed = parts.find((p) => "failed" in p && p.name === e.path)
-          return yield* failed !== undefined && "failed" in failed
-            ? new InputFileError({ file: ctx.configFile, detail: `${ctx.at}.blend: strategy ${failed.name} failed: ${failed.failed}` })
-            : inConfig({ ...ctx, at: `${ctx.at}.blend.strategies` }, e)
+          const failed = parts.find((p) => "failed" in p && join("", p.name.trim()) === e.path)
+          if (failed !== undefined && "failed" in failed) {
+            return yield* new InputFileError({ file: ctx.configFile, detail: `${ctx.at}.blend: strategy ${failed.name} failed: ${failed.failed}` })
+          }
+          // The kernel names a strategy's field by its name (`core.share`); keel.yaml has them in a list (`[0].share`).
+          // (The longest name that fits, should one name be a prefix of another: `a` and `a.b`.)
+          let index = -1
+          let prefix = ""
+          source.strategies.forEach((s, i) => {
+            const key = join("", s.name.trim())
+            if (e.path.startsWith(`${key}.`) && key.length > prefix.length) [index, prefix] = [i, key]
+          })
+          const path = index < 0 ? e.path : `[${index}]${e.path.slice(prefix.length)}`
+          return yield* inConfig({ ...ctx, at: `${ctx.at}.blend.strategies` }, new InvalidInput({ source: e.source, path, value: e.value, expected: e.expected }))
         }
         const inner = parts.flatMap((p) => ("resolved" in p ? [p.resolved] : []))
         const momenta = inner.flatMap((r) => r.momentum ?? [])
