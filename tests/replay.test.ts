@@ -157,6 +157,25 @@ describe("a replay finds what changed", () => {
     expect(report.unmatched).toEqual([{ line: rows.length - 1, method: "clock", args: null }])
   })
 
+  it("polls are timing: a recorded poll not made, or an extra one, is no difference", async () => {
+    const rows = readFileSync(fixture("settlement-timeout"), "utf8").trimEnd().split("\n")
+    const polls = rows.flatMap((l, i) => (l.includes('"method":"getOrder"') ? [i] : []))
+    expect(polls.length).toBeGreaterThan(1)
+    // One fewer poll recorded: the program's extra poll gets the latest recorded answer.
+    const fewer = rows.filter((_, i) => i !== polls[0])
+    const a = await replayFile(scratch("fewer-polls.jsonl", `${fewer.join("\n")}\n`))
+    expect([a.identical, a.divergence, a.unmatched]).toEqual([true, null, []])
+    // One more poll recorded: skipped when the program moves past it.
+    const more = [...rows.slice(0, polls[0]! + 1), rows[polls[0]!]!, ...rows.slice(polls[0]! + 1)]
+    const b = await replayFile(scratch("more-polls.jsonl", `${more.join("\n")}\n`))
+    expect([b.identical, b.divergence, b.unmatched]).toEqual([true, null, []])
+    // A write is still strict: dropping a recorded placeOrder is a divergence.
+    const write = rows.findIndex((l) => l.includes('"method":"placeOrder"'))
+    const c = await replayFile(scratch("no-write.jsonl", `${rows.filter((_, i) => i !== write).join("\n")}\n`))
+    expect(c.identical).toBe(false)
+    expect(c.divergence?.made.method).toBe("placeOrder")
+  })
+
   it("--json prints one object with the verdict", async () => {
     const dir = mkdtempSync(join(tmp, "json-"))
     const cli = await runCli(["replay", fixture("rejected-order"), "--json"], { cwd: dir })

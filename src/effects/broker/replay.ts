@@ -9,6 +9,12 @@
  *   themselves; a write (placeOrder, cancelOrder) is a barrier: every read recorded before
  *   it must have been made, and it must be the next recorded write.
  * - Arguments are compared as values: the symbols of a quotes call as a set.
+ * - Polls (getOrder) depend on timing: the program asks about an unfinished order every
+ *   poll interval until an update or a poll says it is done, and a few milliseconds decide
+ *   whether one more poll happens. So they never block: a recorded poll the program does
+ *   not make is skipped once the program moves past it, and an extra poll is answered with
+ *   the latest recorded answer for that order up to that point (or, before any, the next
+ *   one). Skipped and extra polls are not differences.
  * Client order ids embed the run id, which is new on every run. The first time the
  * program places an order under an id the recording has not seen, it is paired with the
  * recorded order's id (all other fields must match); from then on the two are the same
@@ -55,7 +61,7 @@ export interface Divergence {
 
 export interface ReplayControlShape {
   readonly diverged: Deferred.Deferred<Divergence>
-  /** Recorded calls the program has not made (after a complete run: the ones it skipped). */
+  /** Recorded calls the program has not made (after a complete run: the ones it skipped), polls aside. */
   readonly unmatched: Effect.Effect<ReadonlyArray<CallEvent>>
 }
 
@@ -99,18 +105,36 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
       let progress = yield* Deferred.make<void>()
       const start = session.header.startedAt
 
-      const firstUnconsumedLine = (): number => calls[cursor]?.line ?? Number.POSITIVE_INFINITY
+      const isPoll = (j: number): boolean => calls[j]!.method === "getOrder"
 
-      /** The recorded calls the next call may match: the next write alone, or the run of reads before it. */
+      /** The first call not made yet that a later event must wait for (polls never block). */
+      const firstBlockingLine = (): number => {
+        for (let j = cursor; j < calls.length; j++) if (!consumed[j] && !isPoll(j)) return calls[j]!.line
+        return Number.POSITIVE_INFINITY
+      }
+
+      /**
+       * The recorded calls the next call may match: the run of reads from the first call not
+       * made yet, and the next write once every read before it but polls has been made.
+       */
       const candidates = (): ReadonlyArray<number> => {
         const out: Array<number> = []
+        let blocked = false
         for (let j = cursor; j < calls.length; j++) {
           if (consumed[j]) continue
           const call = calls[j]!
-          if (Methods[call.method].writes) return out.length === 0 ? [j] : out
+          if (Methods[call.method].writes) return blocked ? out : [...out, j]
+          if (!isPoll(j)) blocked = true
           out.push(j)
         }
         return out
+      }
+
+      /** An extra poll's answer: the latest recorded one for that order before the first call not made, else the next one. */
+      const pollAnswer = (made: unknown): CallEvent | undefined => {
+        const same = calls.filter((c) => c.method === "getOrder" && canonical(c.args) === canonical(made))
+        const before = same.filter((c) => c.line < (calls[cursor]?.line ?? Number.POSITIVE_INFINITY))
+        return before.at(-1) ?? same[0]
       }
 
       /** Does the program's call match recorded call j? Pairs a new client order id when placing. */
@@ -135,6 +159,8 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
       const consume = (j: number) =>
         Effect.gen(function* () {
           consumed[j] = true
+          // Recorded polls the program went past without making are skipped.
+          if (!isPoll(j)) for (let k = cursor; k < j; k++) if (isPoll(k)) consumed[k] = true
           while (cursor < calls.length && consumed[cursor]) cursor++
           const done = progress
           progress = yield* Deferred.make<void>()
@@ -148,8 +174,11 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
         Effect.suspend(() => {
           const made = encodeArgs(method, args) as Record<string, unknown> | null
           const found = candidates().find((j) => matches(j, method, made))
+          const extra = found === undefined && method === "getOrder" ? pollAnswer(made) : undefined
+          if (extra !== undefined) return respond<A, E>(method, extra)
           if (found === undefined) {
-            const next = calls[candidates()[0] ?? calls.length]
+            const open = candidates()
+            const next = calls[open.find((j) => !isPoll(j)) ?? open[0] ?? calls.length]
             const divergence: Divergence = {
               made: { method, args: made },
               expected: next === undefined ? undefined : { method: next.method, args: next.args, line: next.line }
@@ -163,21 +192,20 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
             toRecorded.set(id, theirs)
             toReplayed.set(theirs, id)
           }
-          return consume(found).pipe(
-            Effect.andThen(sleepUntil(call.t)),
-            Effect.andThen(
-              Effect.suspend(() =>
-                call.answer._tag === "Success"
-                  ? Effect.succeed(decodeResult(method, renameIds(call.answer.value, toReplayed)) as A)
-                  : Effect.fail(decodeError(renameIds(call.answer.error, toReplayed)) as E)
-              )
-            )
-          )
+          return consume(found).pipe(Effect.andThen(sleepUntil(call.t)), Effect.andThen(respond<A, E>(method, call)))
         })
+
+      /** A recorded answer, told in the replay's client order ids. */
+      const respond = <A, E>(method: Method, call: CallEvent): Effect.Effect<A, E> =>
+        Effect.suspend(() =>
+          call.answer._tag === "Success"
+            ? Effect.succeed(decodeResult(method, renameIds(call.answer.value, toReplayed)) as A)
+            : Effect.fail(decodeError(renameIds(call.answer.error, toReplayed)) as E)
+        )
 
       /** Waits until every call recorded before `line` has been made. */
       const reached = (line: number): Effect.Effect<void> =>
-        Effect.suspend(() => (firstUnconsumedLine() > line ? Effect.void : Effect.andThen(Deferred.await(progress), reached(line))))
+        Effect.suspend(() => (firstBlockingLine() > line ? Effect.void : Effect.andThen(Deferred.await(progress), reached(line))))
 
       let subscriptions = 0
       const updatesOf = (sub: number): Stream.Stream<OrderUpdate> =>
@@ -207,7 +235,7 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
       }
       const control: ReplayControlShape = {
         diverged,
-        unmatched: Effect.sync(() => calls.filter((_, j) => !consumed[j]))
+        unmatched: Effect.sync(() => calls.filter((_, j) => !consumed[j] && !isPoll(j)))
       }
       return Context.make(Broker, broker).pipe(Context.add(ReplayControl, control))
     })
