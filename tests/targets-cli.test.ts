@@ -17,13 +17,12 @@
  * VIX 15 (≤ 20: low) → uptrend_low_vol → growth (growth.csv: QQQ 0.6, VTI 0.4).
  */
 import { copyFileSync } from "node:fs"
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import { DatabaseSync } from "node:sqlite"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { stringify } from "yaml"
 import { type OutcomeJson, parseJson, readCsv, ROOT, singleLine, type Workspace, workspace } from "./support/cli.ts"
+import { listen } from "./support/loopback.ts"
 
 const FIXTURES = join(ROOT, "tests/fixtures/targets")
 const DAY_MS = 86_400_000
@@ -76,7 +75,7 @@ const fresh = (): Workspace => {
 const server = { base: "", close: async () => {} }
 
 beforeAll(async () => {
-  const http = createServer((req, res) => {
+  const started = await listen((req, res) => {
     const path = (req.url ?? "").split("?")[0]
     const [status, body] =
       path === "/weights"
@@ -87,13 +86,8 @@ beforeAll(async () => {
     res.writeHead(status, { "content-type": "application/json" })
     res.end(JSON.stringify(body))
   })
-  await new Promise<void>((done) => http.listen(0, "127.0.0.1", done))
-  server.base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
-  server.close = () =>
-    new Promise<void>((done) => {
-      http.closeAllConnections()
-      http.close(() => done())
-    })
+  server.base = started.base
+  server.close = started.close
 })
 
 afterAll(async () => {

@@ -22,8 +22,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
+import type { IncomingHttpHeaders, ServerResponse } from "node:http"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
@@ -34,6 +33,7 @@ import { format, ZERO } from "../src/kernel/decimal.ts"
 import type { Targets } from "../src/kernel/targets.ts"
 import { WeightsDefaults } from "../src/kernel/weights.ts"
 import { type SourceConfig, toSource } from "../src/programs/targetsConfig.ts"
+import { listen } from "./support/loopback.ts"
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/targets", import.meta.url))
 const fixture = (file: string): string => join(FIXTURES, file)
@@ -180,7 +180,7 @@ const answer = (path: string, count: number): Answer => {
 
 beforeAll(async () => {
   const hanging: Array<ServerResponse> = []
-  const http = createServer((req, res) => {
+  const started = await listen((req, res) => {
     const path = (req.url ?? "").split("?")[0] ?? ""
     server.seen.push({ path, headers: req.headers })
     const a = answer(path, attempts(path))
@@ -191,13 +191,8 @@ beforeAll(async () => {
     res.writeHead(a.status, { "content-type": a.type ?? "application/json" })
     res.end(a.body)
   })
-  await new Promise<void>((done) => http.listen(0, "127.0.0.1", done))
-  server.base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`
-  server.close = () =>
-    new Promise<void>((done) => {
-      http.closeAllConnections()
-      http.close(() => done())
-    })
+  server.base = started.base
+  server.close = started.close
 })
 afterAll(() => server.close())
 
