@@ -14,7 +14,7 @@ import * as Option from "effect/Option"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Result from "effect/Result"
-import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Command, Flag } from "effect/cli"
 import { validatePolicy } from "../kernel/policy.ts"
 import { targetsInput, validateTargets } from "../kernel/targets.ts"
@@ -91,7 +91,7 @@ export const accountLayers = <ROut, E>(
   broker: Layer.Layer<ROut, E, SqlClient.SqlClient | HttpClient.HttpClient>
 ) =>
   Layer.mergeAll(broker.pipe(Layer.provideMerge(storeLayer(databaseFile(loaded)))), notifierLayer(loaded, { stderr: json })).pipe(
-    Layer.provide(FetchHttpClient.layer)
+    Layer.provide(NodeHttpClient.layerUndici)
   )
 
 const describeOutcome = (outcome: RunOutcome, artifacts: string): string => {
@@ -146,7 +146,7 @@ export const runAccount = (options: RunOptions) =>
   Effect.gen(function* () {
     const loaded = yield* loadConfig(options.config)
     const account = yield* findAccount(loaded, options.account)
-    const inputs = yield* accountInputs(loaded, account).pipe(Effect.provide(FetchHttpClient.layer))
+    const inputs = yield* accountInputs(loaded, account).pipe(Effect.provide(NodeHttpClient.layerUndici))
     const timeouts = loaded.config.timeouts
     const request: RunRequest = {
       account: account.name,

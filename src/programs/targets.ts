@@ -5,7 +5,7 @@
  */
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
-import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Command, Flag } from "effect/cli"
 import { parseDecimal } from "../kernel/decimal.ts"
 import { findAccount, loadConfig } from "./config.ts"
@@ -72,7 +72,7 @@ export const targets = Command.make(
     Effect.gen(function* () {
       const loaded = yield* loadConfig(flags.config)
       const account = yield* findAccount(loaded, flags.account)
-      const inputs = yield* accountInputs(loaded, account).pipe(Effect.provide(FetchHttpClient.layer))
+      const inputs = yield* accountInputs(loaded, account).pipe(Effect.provide(NodeHttpClient.layerUndici))
       const doc = targetsJson(inputs.resolved, inputs.asOf)
       yield* Console.log(flags.json ? JSON.stringify(doc, null, 2) : targetsTable(doc))
     })
