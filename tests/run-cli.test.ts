@@ -373,6 +373,16 @@ const invalid: ReadonlyArray<InvalidCase> = [
     message: /^ibkr\.yaml: accounts\[0\]\.broker\.kind: expected "paper" or "alpaca", got "ibkr"$/
   },
   {
+    name: "a missing required field",
+    setup: (ws) =>
+      run(
+        ws.editConfig((c) => {
+          delete (firstAccount(c) as { targets?: unknown }).targets
+        }, "no-targets.yaml")
+      ),
+    message: /^no-targets\.yaml: accounts\[0\]\.targets: expected this required field, got nothing$/
+  },
+  {
     name: "an unknown --account name",
     setup: () => run("keel.yaml", "nobody"),
     message: 'keel.yaml: accounts: expected an account named "nobody" (known: demo)'

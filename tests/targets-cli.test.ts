@@ -292,6 +292,15 @@ describe("rebalance run on blended targets: attribution in the orders, the artif
     } finally {
       db.close()
     }
+
+    // `rebalance status` tells each order intent's strategy and attribution.
+    const status = await ws.run(["status", out.run.id, "--json"])
+    expect(status.code).toBe(0)
+    const intents = (JSON.parse(status.stdout) as { intents: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: unknown }> }).intents
+    expect(intents.map((i) => i.symbol).sort()).toEqual(["BND", "IAU", "QQQ", "VTI"])
+    for (const i of intents) {
+      expect(i, i.symbol).toMatchObject({ strategy: byStrategy.get(i.symbol)?.strategy, attribution: byStrategy.get(i.symbol)?.attribution })
+    }
   })
 
   it("the table output names each order's strategy", async () => {

@@ -105,7 +105,8 @@ export const decodeShape = <A>(schema: Schema.Codec<A, unknown>, data: unknown):
   // An unexpected key is named by itself; anything else by its value.
   const got = first?.message === UNKNOWN_SNAPSHOT_FIELD ? show(path[path.length - 1]) : show(valueAt(data, path))
   // Schema's own messages start with "Expected …"; the line already says "expected".
-  const expected = (first?.message ?? "a different structure").replace(/^Expected /, "")
+  const message = first?.message ?? "a different structure"
+  const expected = message === "Missing key" ? "this required field" : message.replace(/^Expected /, "")
   return Result.fail(`${at === "" ? "" : `${at}: `}expected ${expected}, got ${got}`)
 }
 

@@ -7,7 +7,9 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import { Argument, Command, Flag } from "effect/cli"
+import { primaryStrategy } from "../kernel/blend.ts"
 import { format } from "../kernel/decimal.ts"
+import { intentAttributions } from "./strategyPnl.ts"
 import { InputFileError } from "../effects/inputs.ts"
 import { type Run, Store } from "../effects/Store.ts"
 import { ConfigDefaults, loadConfig } from "./config.ts"
@@ -44,6 +46,13 @@ export const status = Command.make(
       const run = found.value
       const steps = yield* store.steps(run.id)
       const intents = yield* store.intents(run.id)
+      const attributions = yield* intentAttributions(run.id)
+      const attributed = (clientOrderId: string) => {
+        const attribution = attributions.get(clientOrderId) ?? []
+        return attribution.length === 0
+          ? {}
+          : { strategy: primaryStrategy({ attribution }) ?? null, attribution: attribution.map((a) => ({ strategy: a.strategy, weight: format(a.weight) })) }
+      }
       if (flags.json) {
         yield* Console.log(
           JSON.stringify(
@@ -60,7 +69,8 @@ export const status = Command.make(
                 brokerOrderId: i.brokerOrderId ?? null,
                 filledQuantity: format(i.filledQuantity),
                 averageFillPrice: i.averageFillPrice === undefined ? null : format(i.averageFillPrice),
-                reason: i.reason ?? null
+                reason: i.reason ?? null,
+                ...attributed(i.clientOrderId)
               }))
             },
             null,
@@ -83,7 +93,8 @@ export const status = Command.make(
           lines.push(
             `  ${i.clientOrderId}  ${i.side.padEnd(4)} ${i.symbol.padEnd(8)} ${format(i.quantity).padStart(12)}  ${i.status.padEnd(16)} filled ${format(i.filledQuantity)}` +
               (i.averageFillPrice === undefined ? "" : ` @ ${format(i.averageFillPrice)}`) +
-              (i.reason === undefined ? "" : `  (${i.reason})`)
+              (i.reason === undefined ? "" : `  (${i.reason})`) +
+              (attributions.has(i.clientOrderId) ? `  [${primaryStrategy({ attribution: attributions.get(i.clientOrderId)! }) ?? ""}]` : "")
           )
         }
       }

@@ -65,6 +65,25 @@ export const planAttributions = (json: string): ReadonlyMap<string, Attribution>
   return out
 }
 
+/**
+ * The attribution of each of a run's intents, from its stored plans (sells from the plan,
+ * buys from the buy re-plan when there is one), by client order id; plans that do not read
+ * leave their intents out.
+ */
+export const intentAttributions = (runId: string): Effect.Effect<ReadonlyMap<string, Attribution>, StoreError, Store> =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    const plans = new Map<string, ReadonlyMap<string, Attribution> | string>()
+    for (const p of yield* store.plans(runId)) plans.set(p.phase, planAttributions(p.json))
+    const out = new Map<string, Attribution>()
+    for (const intent of yield* store.intents(runId)) {
+      const plan = plans.get(intent.phase === "buy" && plans.has("buy-replan") ? "buy-replan" : "plan")
+      const found = typeof plan === "object" ? plan.get(key(intent.phase, intent.symbol, intent.side)) : undefined
+      if (found !== undefined) out.set(intent.clientOrderId, found)
+    }
+    return out
+  })
+
 /** Every fill of the account's runs, oldest first, with the attribution of the order it filled. */
 export const attributedFills = (account: string): Effect.Effect<AttributedFills, StoreError, Store> =>
   Effect.gen(function* () {
