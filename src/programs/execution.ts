@@ -52,7 +52,7 @@ const record = (tracker: Tracker, order: BrokerOrder) =>
  */
 const bookFills = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill | undefined) =>
   Effect.gen(function* () {
-    const claimed = yield* Ref.modify(tracker.booked, (m): readonly [Booked | undefined, ReadonlyMap<string, Booked>] => {
+    const claimed = yield* Ref.modify(tracker.booked, (m): readonly [(Booked & { readonly before: Booked }) | undefined, ReadonlyMap<string, Booked>] => {
       const before = m.get(order.clientOrderId) ?? { quantity: ZERO, cost: ZERO }
       if (!order.filledQuantity.gt(before.quantity)) return [undefined, m]
       const quantity = order.filledQuantity.minus(before.quantity)
@@ -62,7 +62,7 @@ const bookFills = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill 
           : order.averageFillPrice === undefined
             ? ZERO
             : order.averageFillPrice.times(order.filledQuantity).minus(before.cost)
-      return [{ quantity, cost }, new Map(m).set(order.clientOrderId, { quantity: order.filledQuantity, cost: before.cost.plus(cost) })]
+      return [{ quantity, cost, before }, new Map(m).set(order.clientOrderId, { quantity: order.filledQuantity, cost: before.cost.plus(cost) })]
     })
     if (claimed === undefined) return
     const exact = fill !== undefined && fill.quantity.eq(claimed.quantity)
@@ -76,8 +76,17 @@ const bookFills = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill 
       price: exact ? fill.price : claimed.cost.div(claimed.quantity),
       commission: exact ? fill.commission : ZERO,
       at
-    })
+    }).pipe(
+      // Not stored: not booked either, so the next update or poll stores it.
+      Effect.tapError(() => Ref.update(tracker.booked, (m) => new Map(m).set(order.clientOrderId, claimed.before)))
+    )
   })
+
+/** An order state older than the one already known (a late update after a poll): never applied. */
+const isBehind = (seen: BrokerOrder | undefined, order: BrokerOrder): boolean =>
+  seen !== undefined &&
+  seen.id !== "" &&
+  ((isTerminal(seen.status) && !isTerminal(order.status)) || seen.filledQuantity.gt(order.filledQuantity))
 
 /** Applies one update: fill rows and the intent's status go to the Store before anything else sees it. */
 const apply = (tracker: Tracker, update: OrderUpdate) =>
@@ -87,6 +96,7 @@ const apply = (tracker: Tracker, update: OrderUpdate) =>
     const order = update.order
     if (!known.has(order.clientOrderId)) return
     yield* bookFills(tracker, order, update.at, update.fill)
+    if (isBehind(known.get(order.clientOrderId), order)) return
     yield* store.updateIntent(order.clientOrderId, changeOf(order, update.at))
     yield* record(tracker, order)
     yield* Queue.offer(tracker.signal, undefined)
@@ -300,6 +310,7 @@ const poll = (tracker: Tracker, ids: ReadonlyArray<string>) =>
       if (Option.isNone(fresh) || (fresh.value.status === seen.status && fresh.value.filledQuantity.eq(seen.filledQuantity))) continue
       const at = yield* Clock.currentTimeMillis
       yield* bookFills(tracker, fresh.value, at, undefined).pipe(Effect.ignore)
+      if (isBehind((yield* Ref.get(tracker.orders)).get(id), fresh.value)) continue
       yield* store.updateIntent(id, changeOf(fresh.value, at)).pipe(Effect.ignore)
       yield* record(tracker, fresh.value)
     }

@@ -77,9 +77,10 @@ const secretEnv = (loaded: LoadedConfig, field: string, variable: string, what: 
     )
   )
 
+/** A URL's host, lower case and without a trailing dot (`api.alpaca.markets.` is the same host). */
 const hostOf = (url: string): string | undefined => {
   try {
-    return new URL(url).host
+    return new URL(url).host.toLowerCase().replace(/\.(?=:|$)/, "")
   } catch {
     return undefined
   }

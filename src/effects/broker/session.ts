@@ -322,6 +322,9 @@ const readEvent = (value: unknown, line: number): Result.Result<CallEvent | Upda
 
 export const REDACTED = "[REDACTED]"
 
+/** Configured secrets shorter than this are not searched for inside strings. */
+export const MIN_SECRET_LENGTH = 6
+
 /** Keys whose values are credentials wherever they appear (headers, configs, payloads). */
 const SECRET_KEY = /^(authorization|apca-api-key-id|apca-api-secret-key|key_id|secret_key|api[-_]?key(_id)?|api[-_]?secret|secret|token|access[-_]?token|password|account_number)$/i
 
@@ -330,7 +333,9 @@ const SECRET_KEY = /^(authorization|apca-api-key-id|apca-api-secret-key|key_id|s
  * occurrence of a configured secret (a key, a token, an account number) inside any string.
  */
 export const scrub = (value: unknown, secrets: ReadonlyArray<string>): unknown => {
-  const words = secrets.filter((s) => s.length > 0)
+  // Longest first, so a secret that contains another is replaced whole; very short values
+  // (which would match inside decimals and ids) are left to the credential-named fields.
+  const words = secrets.filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
   const walk = (v: unknown): unknown => {
     if (typeof v === "string") return words.reduce((text, secret) => text.split(secret).join(REDACTED), v)
     if (Array.isArray(v)) return v.map(walk)
