@@ -579,6 +579,75 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       )
     }))
 
+  it.effect("8b. a resend after a lost answer refused as a reused id is looked up again: the order is tracked, never booked as rejected", () =>
+    Effect.gen(function* () {
+      const baseline = yield* withLayer(
+        Effect.gen(function* () {
+          yield* drive(request())
+          return { calls: yield* (yield* Paper.PaperControls).calls, held: yield* held }
+        }),
+        programLayer(files.freshFile(), config())
+      )
+      yield* withLayer(
+        Effect.gen(function* () {
+          const controls = yield* Paper.PaperControls
+          const broker = yield* Broker
+          yield* controls.loseNextPlaceAnswers(1)
+          // The first lookup lags the venue: "no trace", so the program resends, which the
+          // venue refuses (the id was used); the second lookup finds the order.
+          yield* controls.missNextLookups(1)
+          const outcome = yield* drive(request())
+          const calls = yield* controls.calls
+          expect(outcome.run.status).toBe("completed")
+          const s = yield* stored(outcome.run.id)
+          expect(s.intents.map((i) => [i.symbol, i.status, i.brokerOrderId])).toEqual([
+            ["BND", "filled", "paper-acct-1"],
+            ["VTI", "filled", "paper-acct-2"]
+          ])
+          yield* noSuchOrder("paper-acct-3")
+          // Lookup, resend, second lookup.
+          expect(calls).toBe(baseline.calls + 3)
+          expect(yield* held).toEqual(baseline.held)
+          expect(outcome.summary.orders).toEqual({ placed: 2, filled: 2, failed: 0 })
+          expect(outcome.summary.warnings.filter((w) => /rejected/.test(w))).toEqual([])
+        }),
+        programLayer(files.freshFile(), config())
+      )
+    }))
+
+  it.effect("8c. a refused resend whose order still cannot be found stops the run: the intent is unknown, nothing more is sent", () =>
+    withLayer(
+      Effect.gen(function* () {
+        const controls = yield* Paper.PaperControls
+        yield* controls.loseNextPlaceAnswers(1)
+        yield* controls.missNextLookups(2)
+        const outcome = yield* drive(request())
+        expect([outcome.run.status, outcome.run.step]).toEqual(["failed", "buy-phase"])
+        expect(outcome.run.reason).toMatch(/the resend after a lost answer was refused \(.*already used.*\) and the order cannot be found/)
+        const s = yield* stored(outcome.run.id)
+        expect(s.intents.map((i) => [i.symbol, i.status])).toEqual([["BND", "unknown"]])
+        // The venue holds the first send only; the second symbol was never sent.
+        yield* noSuchOrder("paper-acct-2")
+      }),
+      programLayer(files.freshFile(), config())
+    ))
+
+  it.effect("8d. fractional shares follow the venue: a symbol it trades whole is bought in whole shares, the rest in fractions", () =>
+    withLayer(
+      Effect.gen(function* () {
+        const outcome = yield* drive(request({ targets: { VTI: "0.39", BND: "0.2555" }, policy: { shares: "fractional", quantityDecimals: 4 } }))
+        expect(outcome.run.status).toBe("completed")
+        const s = yield* stored(outcome.run.id)
+        const quantity = (symbol: string) => s.intents.find((i) => i.symbol === symbol)!.quantity
+        // VTI: 3900 / 200 (mid) = 19.5 ideal, whole: 19. BND: 2555 / 10 = 255.5, a fraction the venue takes.
+        same(quantity("VTI"), "19", "VTI")
+        same(quantity("BND"), "255.5", "BND")
+        expect(s.intents.map((i) => i.status)).toEqual(["filled", "filled"])
+        expect(outcome.summary.warnings).toContain("not fractionable at the venue, traded in whole shares: VTI")
+      }),
+      programLayer(files.freshFile(), config({ nonFractionable: ["VTI"] }))
+    ))
+
   it.effect("9. a closed paper market aborts at guards unless ignoreMarketHours; with it the run proceeds", () =>
     withLayer(
       Effect.gen(function* () {

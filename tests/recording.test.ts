@@ -16,7 +16,9 @@ import * as Recording from "../src/effects/broker/recording.ts"
 import { parseSession, REDACTED, scrub } from "../src/effects/broker/session.ts"
 import { storeLayer } from "../src/programs/layers.ts"
 import { Decimal } from "../src/kernel/decimal.ts"
+import { replaySession } from "../src/programs/replay.ts"
 import { EXAMPLES, runCli, singleLine } from "./support/cli.ts"
+import { drive, recordingNotifier } from "./support/program.ts"
 
 const root = Fs.mkdtempSync(Path.join(Os.tmpdir(), "keel-recording-test-"))
 afterAll(() => Fs.rmSync(root, { recursive: true, force: true }))
@@ -125,6 +127,57 @@ describe("Recording", () => {
       message: `request with ${REDACTED} failed`
     })
   })
+
+  it.effect("a sell of the whole position goes out as closing it (closesPosition), a partial sell and a buy do not; the session replays identically", () =>
+    Effect.gen(function* () {
+      const dir = fresh()
+      const db = Path.join(dir, "keel.db")
+      const two: Paper.PaperConfig = {
+        ...paper,
+        quotes: {
+          kind: "static",
+          quotes: [
+            { symbol: "AAPL", bid: "99.90", ask: "100.00", last: "99.95" },
+            { symbol: "MSFT", bid: "49.90", ask: "50.00", last: "49.95" }
+          ]
+        }
+      }
+      const run = (targets: Record<string, string>) => ({
+        account: "rec",
+        targets,
+        policy: {},
+        execute: true,
+        ignoreMarketHours: false,
+        onOpenOrders: "cancel" as const,
+        fillTimeout: "60 seconds",
+        pollInterval: "5 seconds"
+      })
+      // Holdings first (not recorded): 40 AAPL, 40 MSFT.
+      const seeded = yield* drive(run({ AAPL: "0.4", MSFT: "0.2" })).pipe(
+        Effect.provide(Layer.mergeAll(Paper.layer(two), recordingNotifier).pipe(Layer.provideMerge(storeLayer(db))), { local: true })
+      )
+      expect(seeded.run.status).toBe("completed")
+      const file = Path.join(dir, "s.jsonl")
+      const request = run({ AAPL: "0.2" })
+      const layer = Layer.mergeAll(
+        Recording.layer({ file, header: header(request.targets, request.policy), secrets: [] }).pipe(Layer.provide(Paper.layer(two))),
+        recordingNotifier
+      ).pipe(Layer.provideMerge(storeLayer(db)))
+      const outcome = yield* drive(request).pipe(Effect.provide(layer, { local: true }))
+      expect(outcome.run.status).toBe("completed")
+      const placed = fileLines(file)
+        .map((l) => JSON.parse(l) as { method?: string; args?: { symbol: string; side: string; quantity: string; closesPosition?: boolean } })
+        .filter((l) => l.method === "placeOrder")
+        .map((l) => [l.args!.symbol, l.args!.side, l.args!.quantity, l.args!.closesPosition ?? false])
+      expect(placed).toEqual([
+        ["AAPL", "sell", "20", false],
+        ["MSFT", "sell", "40", true]
+      ])
+      const session = parseSession(file, Fs.readFileSync(file, "utf8"))
+      if (Result.isFailure(session)) throw new Error(session.failure)
+      const replayed = yield* replaySession(session.success)
+      expect([replayed.identical, replayed.divergence, replayed.differences]).toEqual([true, null, []])
+    }))
 
   it.effect("never overwrites an existing file", () =>
     Effect.gen(function* () {

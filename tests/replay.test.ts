@@ -40,9 +40,9 @@ const scratch = (name: string, text: string): string => {
 describe("every fixture replays identically", () => {
   const names = readdirSync(FIXTURES).filter((f) => f.endsWith(".jsonl")).map((f) => f.slice(0, -".jsonl".length))
 
-  it("ships the six scenarios the issue names", () => {
+  it("ships the six scenarios the issue names, and a minute of waiting for fills", () => {
     expect(names.sort()).toEqual(
-      ["drifted-sells-then-buys", "market-closed", "partial-fills", "plain-from-cash", "rejected-order", "settlement-timeout"]
+      ["drifted-sells-then-buys", "market-closed", "partial-fills", "plain-from-cash", "rejected-order", "settlement-timeout", "slow-fills"]
     )
   })
 
@@ -55,6 +55,8 @@ describe("every fixture replays identically", () => {
       expect(report.unmatched).toEqual([])
       expect(report.differences).toEqual([])
       expect(withoutIds(report.replayed!.orders)).toEqual(withoutIds(report.recorded!.orders))
+      // Final positions: the broker's at the end, or for a stopped run the start plus every fill.
+      assert.isNotNull(report.recorded!.positions)
       expect(report.replayed!.positions).toEqual(report.recorded!.positions)
       expect(report.replayed!.plan).toEqual(report.recorded!.plan)
       expect(report.identical).toBe(true)
@@ -96,12 +98,36 @@ describe("each fixture records its scenario", () => {
     for (const order of o.orders) expect(order.status).toBe("filled")
   })
 
-  it("settlement-timeout: the run stops timed out in the buy wait, after a wait of recorded time", async () => {
+  it("settlement-timeout: the sells do not fill in time, the run stops at sell-wait and no buy is placed", async () => {
     const o = await outcome("settlement-timeout")
-    expect([o.status, o.step]).toEqual(["timed_out", "buy-wait"])
-    for (const order of o.orders) expect(order.status).not.toBe("filled")
-    const last = lines("settlement-timeout").at(-1)!
-    expect(last["t"] as number).toBeGreaterThanOrEqual(2000)
+    expect([o.status, o.step]).toEqual(["timed_out", "sell-wait"])
+    expect(o.orders.length).toBeGreaterThan(0)
+    for (const order of o.orders) expect([order.side, order.status]).toEqual(["sell", "accepted"])
+    expect(o.plan!.some((p) => p.side === "buy")).toBe(true)
+    expect(o.buyReplan).toBeNull()
+    const events = lines("settlement-timeout")
+    expect(events.some((l) => l["method"] === "placeOrder" && (l["args"] as { side: string }).side === "buy")).toBe(false)
+    expect(events.at(-1)!["t"] as number).toBeGreaterThanOrEqual(2000)
+    // Nothing filled: the account ends as it started.
+    const start = events.find((l) => l["method"] === "positions")!["result"] as ReadonlyArray<{ symbol: string; quantity: string }>
+    expect(o.positions).toEqual([...start].sort((a, b) => (a.symbol < b.symbol ? -1 : 1)))
+  })
+
+  it("slow-fills: a minute of waiting for fills replays on virtual time, identically every time", async () => {
+    const events = lines("slow-fills")
+    const span = events.at(-1)!["t"] as number
+    expect(span).toBeGreaterThanOrEqual(60_000)
+    const began = performance.now()
+    const first = await replayFile(fixture("slow-fills"))
+    const took = performance.now() - began
+    expect(first.identical).toBe(true)
+    // A replay on real time would take the whole recorded minute.
+    expect(took).toBeLessThan(span / 6)
+    expect(first.replayed!.orders.every((o) => o.status === "filled")).toBe(true)
+    // Every replay makes a new run id (inside the client order ids); all else is the same.
+    const second = await replayFile(fixture("slow-fills"))
+    const withoutRun = (r: ReplayReport) => ({ ...r.replayed!, orders: withoutIds(r.replayed!.orders) })
+    expect(withoutRun(second)).toEqual(withoutRun(first))
   })
 
   it("rejected-order: the venue refuses some buys and fills the rest", async () => {
@@ -115,6 +141,7 @@ describe("each fixture records its scenario", () => {
     const o = await outcome("market-closed")
     expect([o.status, o.step]).toEqual(["aborted", "guards"])
     expect(o.orders).toEqual([])
+    expect(o.positions).toEqual([])
     expect(lines("market-closed").some((l) => l["method"] === "placeOrder")).toBe(false)
   })
 })
@@ -155,6 +182,43 @@ describe("a replay finds what changed", () => {
     const report = await replayFile(scratch("extra.jsonl", `${rows.join("\n")}\n`))
     expect(report.identical).toBe(false)
     expect(report.unmatched).toEqual([{ line: rows.length - 1, method: "clock", args: null }])
+  })
+
+  it("reads may swap places: account and positions exchanged, quote symbols reordered, is no difference", async () => {
+    const rows = readFileSync(fixture("drifted-sells-then-buys"), "utf8").trimEnd().split("\n")
+    const account = rows.findIndex((l) => l.includes('"method":"account"'))
+    expect(rows[account + 1]).toContain('"method":"positions"')
+    const swapped = [...rows]
+    swapped[account] = rows[account + 1]!
+    swapped[account + 1] = rows[account]!
+    const quotes = swapped.findIndex((l) => l.includes('"method":"quotes"'))
+    const line = JSON.parse(swapped[quotes]!) as { args: { symbols: Array<string> } }
+    expect(line.args.symbols.length).toBeGreaterThan(1)
+    line.args.symbols.reverse()
+    swapped[quotes] = JSON.stringify(line)
+    const report = await replayFile(scratch("swapped.jsonl", `${swapped.join("\n")}\n`))
+    expect([report.identical, report.divergence, report.unmatched, report.differences]).toEqual([true, null, [], []])
+    // A write is a barrier: a read recorded after the first order cannot be answered before it.
+    const write = rows.findIndex((l) => l.includes('"method":"placeOrder"'))
+    const later = rows.findIndex((l, i) => i > write && l.includes('"method":"account"'))
+    const early = [...rows.slice(0, write), rows[later]!, ...rows.slice(write).filter((_, i) => i + write !== later)]
+    const moved = await replayFile(scratch("read-before-write.jsonl", `${early.join("\n")}\n`))
+    expect(moved.identical).toBe(false)
+  })
+
+  it("an order update recorded before its placeOrder answer (the venue was faster than the answer) is no difference", async () => {
+    const rows = readFileSync(fixture("plain-from-cash"), "utf8").trimEnd().split("\n")
+    const place = rows.findIndex((l) => l.includes('"method":"placeOrder"'))
+    const id = (JSON.parse(rows[place]!) as { args: { clientOrderId: string } }).args.clientOrderId
+    const fill = rows.findIndex((l) => l.includes('"type":"update"') && l.includes('"kind":"fill"') && l.includes(id))
+    expect(fill).toBeGreaterThan(place)
+    const t = (JSON.parse(rows[place]!) as { t: number }).t
+    const update = JSON.parse(rows[fill]!) as { t: number }
+    update.t = t
+    const early = [...rows.slice(0, place), JSON.stringify(update), ...rows.slice(place).filter((_, i) => i + place !== fill)]
+    const report = await replayFile(scratch("early-fill.jsonl", `${early.join("\n")}\n`))
+    expect([report.identical, report.divergence, report.differences]).toEqual([true, null, []])
+    expect(report.replayed!.orders.every((o) => o.status === "filled")).toBe(true)
   })
 
   it("polls are timing: a recorded poll not made, or an extra one, is no difference", async () => {

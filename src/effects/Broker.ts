@@ -36,6 +36,23 @@ export interface OrderFields {
 
 export interface OrderRequest extends OrderFields {
   readonly timeInForce: TimeInForce
+  /**
+   * A sell of the whole position (`quantity` is all the account holds). A broker may close
+   * the position its own way, so no fractional dust is left and a whole-share account can
+   * still sell a fractional holding (Alpaca: `DELETE /v2/positions/{symbol}`); the order is
+   * known by `clientOrderId` all the same, in answers, lookups and updates.
+   */
+  readonly closesPosition?: boolean
+}
+
+/** What a venue allows for one symbol. */
+export interface Asset {
+  readonly symbol: string
+  readonly tradable: boolean
+  /** Fractional quantities may be ordered. */
+  readonly fractionable: boolean
+  /** The smallest order value the venue takes for a fractional order of it (Alpaca: 1). */
+  readonly minFractionalOrderValue: Decimal
 }
 
 export interface BrokerOrder extends OrderFields {
@@ -119,6 +136,8 @@ export interface BrokerShape {
   readonly positions: Effect.Effect<ReadonlyArray<Position>, BrokerConnectionError | RateLimited>
   readonly quotes: (symbols: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Quote>, BrokerConnectionError | RateLimited>
   readonly clock: Effect.Effect<MarketClock, BrokerConnectionError | RateLimited>
+  /** Trading rules of the given symbols; a symbol the venue does not know is left out. */
+  readonly assets: (symbols: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Asset>, BrokerConnectionError | RateLimited>
   readonly placeOrder: (
     request: OrderRequest
   ) => Effect.Effect<BrokerOrder, BrokerConnectionError | OrderRejected | RateLimited | UnknownOutcome>

@@ -143,6 +143,26 @@ export const validatePolicy = (input: unknown): Read<Policy> => {
   return Result.succeed(policy as unknown as Policy)
 }
 
+/** What a venue imposes on fractional orders: read from the broker, never from a policy file. */
+export interface VenueRules {
+  /** Symbols the venue trades in whole shares only. */
+  readonly wholeShares: ReadonlyArray<string>
+  /** The smallest order value the venue takes for a fractional order. */
+  readonly minOrderValue: Decimal
+}
+
+/**
+ * The policy under a venue's rules. In fractional mode a whole-share-only symbol trades in
+ * lots of one share (a lot the policy sets is whole already and is kept), and no order is
+ * worth less than the venue's minimum. A whole-share policy needs neither and is returned as is.
+ */
+export const withVenueRules = (policy: Policy, rules: VenueRules): Policy => {
+  if (policy.shares === "whole") return policy
+  const lotSizes = new Map(policy.lotSizes)
+  for (const symbol of rules.wholeShares) if (!lotSizes.has(symbol)) lotSizes.set(symbol, ONE_SHARE)
+  return { ...policy, lotSizes, minOrderValue: policy.minOrderValue.gt(rules.minOrderValue) ? policy.minOrderValue : rules.minOrderValue }
+}
+
 /** The quantity step of a symbol: its lot, else one share, else 10^-quantityDecimals. */
 export const increment = (policy: Policy, symbol: string): Decimal =>
   policy.lotSizes.get(symbol) ?? (policy.shares === "whole" ? ONE_SHARE : fractionalStep(policy.quantityDecimals))

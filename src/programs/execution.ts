@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
+import * as Semaphore from "effect/Semaphore"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { type Decimal, isZero, ZERO } from "../kernel/decimal.ts"
@@ -30,6 +31,11 @@ export interface Tracker {
   readonly booked: Ref.Ref<ReadonlyMap<string, Booked>>
   readonly signal: Queue.Queue<void>
   readonly runId: string
+  /**
+   * Held while an order's news is applied (stream update, submit answer, poll), so the
+   * furthest-along state is the one the Store ends with, whichever arrives last.
+   */
+  readonly lock: Semaphore.Semaphore
 }
 
 interface Booked {
@@ -90,7 +96,7 @@ const isBehind = (seen: BrokerOrder | undefined, order: BrokerOrder): boolean =>
 
 /** Applies one update: fill rows and the intent's status go to the Store before anything else sees it. */
 const apply = (tracker: Tracker, update: OrderUpdate) =>
-  Effect.gen(function* () {
+  tracker.lock.withPermit(Effect.gen(function* () {
     const store = yield* Store
     const known = yield* Ref.get(tracker.orders)
     const order = update.order
@@ -100,7 +106,7 @@ const apply = (tracker: Tracker, update: OrderUpdate) =>
     yield* store.updateIntent(order.clientOrderId, changeOf(order, update.at))
     yield* record(tracker, order)
     yield* Queue.offer(tracker.signal, undefined)
-  })
+  }))
 
 const changeOf = (order: BrokerOrder, at: number) => ({
   status: order.status,
@@ -122,7 +128,8 @@ export const follow = (runId: string): Effect.Effect<Tracker, never, Broker | St
       orders: yield* Ref.make<ReadonlyMap<string, BrokerOrder>>(new Map()),
       booked: yield* Ref.make<ReadonlyMap<string, Booked>>(new Map()),
       signal: yield* Queue.unbounded<void>(),
-      runId
+      runId,
+      lock: yield* Semaphore.make(1)
     }
     // A stream failure (dropped socket) only ends the stream: polling keeps waiting correct.
     yield* broker.updates.pipe(
@@ -142,10 +149,14 @@ export interface Submitted {
   readonly rejection?: string
 }
 
-/** Stores the intent, sends it, and settles a lost answer by looking the order up. */
+/**
+ * Stores the intent, sends it, and settles a lost answer by looking the order up.
+ * `closesPosition`: the sell is of everything held, and the broker may close the position its own way.
+ */
 export const submit = (
   tracker: Tracker,
-  order: Order
+  order: Order,
+  closesPosition = false
 ): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
   Effect.gen(function* () {
     const broker = yield* Broker
@@ -173,19 +184,24 @@ export const submit = (
       side: order.side,
       quantity: order.quantity,
       type: "market",
-      timeInForce: "day"
+      timeInForce: "day",
+      ...(closesPosition ? { closesPosition } : {})
     })
-    const settle = (attempt: number): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
+    /** `afterLoss`: this send follows a lost answer that the broker had no trace of. */
+    const settle = (attempt: number, afterLoss = false): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
       send.pipe(
-        Effect.flatMap((placed) =>
-          Effect.gen(function* () {
-            yield* store.updateIntent(id, changeOf(placed, yield* Clock.currentTimeMillis))
-            yield* mergeKnown(tracker, placed)
-            return { clientOrderId: id, order, placed } satisfies Submitted
-          })
-        ),
+        Effect.flatMap((placed) => adopt(tracker, id, order, placed)),
         Effect.catchTag("OrderRejected", (e) =>
           Effect.gen(function* () {
+            // A resend after "no trace" refused: the first send may have arrived after all (a
+            // lookup can lag the venue, and a reused id is refused), so ask once more. Still no
+            // trace: the refusal cannot be told from a duplicate, so the run stops rather than
+            // book an order that may exist as rejected.
+            if (afterLoss) {
+              const found = yield* findByClientId(id)
+              if (found !== undefined && Option.isSome(found)) return yield* adopt(tracker, id, order, found.value)
+              return yield* halt(id, `the resend after a lost answer was refused (${e.reason}) and the order cannot be found`)
+            }
             yield* store.updateIntent(id, { status: "rejected", reason: e.reason, at: yield* Clock.currentTimeMillis })
             yield* Ref.update(tracker.orders, (m) => {
               const next = new Map(m)
@@ -221,12 +237,21 @@ const lookUp = (
   id: string,
   order: Order,
   attempt: number,
-  settle: (attempt: number) => Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store>
+  settle: (attempt: number, afterLoss: boolean) => Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store>
 ): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
   Effect.gen(function* () {
+    const found = yield* findByClientId(id)
+    if (found === undefined) return yield* halt(id, "the submit's answer was lost and the order could not be looked up")
+    if (Option.isSome(found)) return yield* adopt(tracker, id, order, found.value)
+    if (attempt >= MAX_SUBMITS) return yield* halt(id, "the submit's answer was lost twice and the broker has no trace of it")
+    return yield* settle(attempt + 1, true)
+  })
+
+/** The broker's order under a client order id: none when it has no trace, undefined when it could not be asked. */
+const findByClientId = (id: string): Effect.Effect<Option.Option<BrokerOrder> | undefined, never, Broker> =>
+  Effect.gen(function* () {
     const broker = yield* Broker
-    const store = yield* Store
-    const found = yield* broker.getOrderByClientId(id).pipe(
+    return yield* broker.getOrderByClientId(id).pipe(
       Effect.map(Option.some),
       Effect.catchTag("OrderNotFound", () => Effect.succeed(Option.none<BrokerOrder>())),
       Effect.catchTags({
@@ -234,15 +259,17 @@ const lookUp = (
         RateLimited: () => Effect.succeed(undefined)
       })
     )
-    if (found === undefined) return yield* halt(id, "the submit's answer was lost and the order could not be looked up")
-    if (Option.isSome(found)) {
-      yield* store.updateIntent(id, changeOf(found.value, yield* Clock.currentTimeMillis))
-      yield* mergeKnown(tracker, found.value)
-      return { clientOrderId: id, order, placed: found.value }
-    }
-    if (attempt >= MAX_SUBMITS) return yield* halt(id, "the submit's answer was lost twice and the broker has no trace of it")
-    return yield* settle(attempt + 1)
   })
+
+/** The broker has the order: the intent says so, and it is tracked from here on. */
+const adopt = (tracker: Tracker, id: string, order: Order, placed: BrokerOrder) =>
+  tracker.lock.withPermit(Effect.gen(function* () {
+    yield* mergeKnown(tracker, placed)
+    // An update may have overtaken the answer: the Store gets the furthest-along state.
+    const known = (yield* Ref.get(tracker.orders)).get(id) ?? placed
+    yield* (yield* Store).updateIntent(id, changeOf(known, yield* Clock.currentTimeMillis))
+    return { clientOrderId: id, order, placed } satisfies Submitted
+  }))
 
 /** Keeps the furthest-along view of an order (an update may have overtaken the answer). */
 const mergeKnown = (tracker: Tracker, placed: BrokerOrder) =>
@@ -308,17 +335,22 @@ const poll = (tracker: Tracker, ids: ReadonlyArray<string>) =>
       if (seen === undefined || isTerminal(seen.status) || seen.id === "") continue
       const fresh = yield* broker.getOrder(seen.id).pipe(Effect.option)
       if (Option.isNone(fresh) || (fresh.value.status === seen.status && fresh.value.filledQuantity.eq(seen.filledQuantity))) continue
-      const at = yield* Clock.currentTimeMillis
-      yield* bookFills(tracker, fresh.value, at, undefined).pipe(Effect.ignore)
-      if (isBehind((yield* Ref.get(tracker.orders)).get(id), fresh.value)) continue
-      yield* store.updateIntent(id, changeOf(fresh.value, at)).pipe(Effect.ignore)
-      yield* record(tracker, fresh.value)
+      yield* tracker.lock.withPermit(Effect.gen(function* () {
+        const at = yield* Clock.currentTimeMillis
+        yield* bookFills(tracker, fresh.value, at, undefined).pipe(Effect.ignore)
+        if (isBehind((yield* Ref.get(tracker.orders)).get(id), fresh.value)) return
+        yield* store.updateIntent(id, changeOf(fresh.value, at)).pipe(Effect.ignore)
+        yield* record(tracker, fresh.value)
+      }))
     }
   })
 
+/** What an order (or its intent) has filled so far. */
+export type Filled = Pick<BrokerOrder, "side" | "symbol" | "filledQuantity">
+
 /** Filled quantity per symbol, signed (buys positive), over the given orders. */
-export const filledBySymbol = (orders: ReadonlyArray<BrokerOrder>): ReadonlyMap<string, BrokerOrder["filledQuantity"]> => {
-  const out = new Map<string, BrokerOrder["filledQuantity"]>()
+export const filledBySymbol = (orders: ReadonlyArray<Filled>): ReadonlyMap<string, Decimal> => {
+  const out = new Map<string, Decimal>()
   for (const o of orders) {
     if (isZero(o.filledQuantity)) continue
     const signed = o.side === "buy" ? o.filledQuantity : o.filledQuantity.neg()

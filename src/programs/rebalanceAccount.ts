@@ -17,14 +17,14 @@ import * as Result from "effect/Result"
 import { type Decimal, format, isZero, ZERO } from "../kernel/decimal.ts"
 import type { Order } from "../kernel/orders.ts"
 import type { Market } from "../kernel/plan.ts"
-import { validatePolicy } from "../kernel/policy.ts"
+import { type Policy, validatePolicy, withVenueRules } from "../kernel/policy.ts"
 import { makeMarket, planBuys, type Rebalance, rebalanceAccount as planAccount } from "../kernel/rebalance.ts"
 import { type Account, bySymbol, type Position } from "../kernel/snapshot.ts"
 import { validateTargets } from "../kernel/targets.ts"
 import { Broker, type BrokerOrder } from "../effects/Broker.ts"
 import { Notifier, type RunSummary } from "../effects/Notifier.ts"
 import { type AccountStage, type Run, type RunStatus, type RunStep, Store, type StoreError } from "../effects/Store.ts"
-import { ExecutionHalted, filledBySymbol, follow, type Submitted, submit, type Tracker, waitFor } from "./execution.ts"
+import { ExecutionHalted, type Filled, filledBySymbol, follow, type Submitted, submit, type Tracker, waitFor } from "./execution.ts"
 import { makeRunId } from "./ids.ts"
 import { planJson } from "./plan.ts"
 
@@ -128,6 +128,7 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         state.cashBefore = first.account.cash
         state.cashAfter = first.account.cash
         yield* saveAccount("start", first.account.cash, first.account.equity, first.positions)
+        const tradingPolicy = yield* venuePolicy(policy.success, [...new Set([...symbols, ...first.positions.map((p) => p.symbol)])].sort())
 
         yield* enter("guards", { openOrders: open.length })
         const clock = yield* broker.clock.pipe(Effect.mapError(brokerStop("market clock")))
@@ -161,7 +162,7 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         }
 
         yield* enter("plan")
-        const market = makeMarket(targets.success, first.quotes, policy.success)
+        const market = makeMarket(targets.success, first.quotes, tradingPolicy)
         const planned = planAccount(accountOf(first.account.cash, first.positions), market)
         state.plan = planned
         // A preview reports the plan's cash; an execution only ever the broker's.
@@ -172,17 +173,17 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
 
         const tracker = yield* follow(id)
         const sells = planned.orders.orders.filter((o) => o.phase === "sell")
-        yield* phase(tracker, "sell", sells)
+        yield* phase(tracker, "sell", sells, new Map(first.positions.map((p) => [p.symbol, p.quantity])))
 
         yield* enter("replan-buys")
         const fresh = yield* snapshot(symbols)
         state.cashAfter = fresh.account.cash
         yield* saveAccount("after-sells", fresh.account.cash, fresh.account.equity, fresh.positions)
-        const rebuilt: Market = makeMarket(targets.success, fresh.quotes, policy.success)
+        const rebuilt: Market = makeMarket(targets.success, fresh.quotes, tradingPolicy)
         const buys = planBuys(accountOf(fresh.account.cash, fresh.positions), rebuilt)
         state.buys = buys
         yield* store.savePlan(id, "buy-replan", JSON.stringify(planJson(buys)))
-        yield* phase(tracker, "buy", buys.orders.orders.filter((o) => o.phase === "buy"))
+        yield* phase(tracker, "buy", buys.orders.orders.filter((o) => o.phase === "buy"), new Map())
 
         yield* enter("final-snapshot")
         const last = yield* snapshot(symbols)
@@ -196,13 +197,34 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         )
       })
 
-      /** Sends one phase's orders (intents stored first) and waits for them to finish. */
-      const phase = (tracker: Tracker, name: "sell" | "buy", orders: ReadonlyArray<Order>) =>
+      /**
+       * A fractional policy under the venue's rules: symbols it trades in whole shares only
+       * get lots of one share, and no order is smaller than its fractional minimum. A
+       * whole-share policy never asks the venue.
+       */
+      const venuePolicy = (policy: Policy, symbols: ReadonlyArray<string>) =>
+        Effect.gen(function* () {
+          if (policy.shares === "whole") return policy
+          const assets = yield* broker.assets(symbols).pipe(Effect.mapError(brokerStop("assets")))
+          const wholeShares = assets.filter((a) => !a.fractionable).map((a) => a.symbol)
+          if (wholeShares.length > 0) state.warnings.push(`not fractionable at the venue, traded in whole shares: ${wholeShares.join(", ")}`)
+          const untradable = assets.filter((a) => !a.tradable).map((a) => a.symbol)
+          if (untradable.length > 0) state.warnings.push(`not tradable at the venue: ${untradable.join(", ")}`)
+          const minOrderValue = assets.reduce((m, a) => (a.fractionable && a.minFractionalOrderValue.gt(m) ? a.minFractionalOrderValue : m), ZERO)
+          return withVenueRules(policy, { wholeShares, minOrderValue })
+        })
+
+      /**
+       * Sends one phase's orders (intents stored first) and waits for them to finish. A sell of
+       * everything `held` says the account holds closes the position.
+       */
+      const phase = (tracker: Tracker, name: "sell" | "buy", orders: ReadonlyArray<Order>, held: ReadonlyMap<string, Decimal>) =>
         Effect.gen(function* () {
           yield* enter(name === "sell" ? "sell-phase" : "buy-phase", { orders: orders.length })
           for (const order of orders) {
+            const closesPosition = order.side === "sell" && held.get(order.symbol)?.eq(order.quantity) === true
             state.submitted.push(
-              yield* submit(tracker, order).pipe(
+              yield* submit(tracker, order, closesPosition).pipe(
                 Effect.catchTag("ExecutionHalted", (e: ExecutionHalted) =>
                   Effect.fail(new Stop({ status: "failed", category: "broker", reason: e.reason }))
                 )
@@ -304,6 +326,14 @@ const errorCounts = (stopped: Stop | undefined, rejections: number): Readonly<Re
   return out
 }
 
+/** What the account holds once every fill of `orders` is applied to `start` (buys positive). */
+export const heldAfterFills = (start: ReadonlyArray<Position>, orders: ReadonlyArray<Filled>): ReadonlyMap<string, Decimal> => {
+  const held = new Map<string, Decimal>()
+  for (const p of start) held.set(p.symbol, p.quantity)
+  for (const [symbol, change] of filledBySymbol(orders)) held.set(symbol, (held.get(symbol) ?? ZERO).plus(change))
+  return held
+}
+
 /**
  * Expected positions = start + every fill of the run (buys positive); any symbol where the
  * broker reports something else is a discrepancy, reported and never ignored.
@@ -313,9 +343,7 @@ export const reconcile = (
   orders: ReadonlyArray<BrokerOrder>,
   final: ReadonlyArray<Position>
 ): ReadonlyArray<Discrepancy> => {
-  const expected = new Map<string, Decimal>()
-  for (const p of start) expected.set(p.symbol, p.quantity)
-  for (const [symbol, change] of filledBySymbol(orders)) expected.set(symbol, (expected.get(symbol) ?? ZERO).plus(change))
+  const expected = heldAfterFills(start, orders)
   const actual = new Map(final.map((p) => [p.symbol, p.quantity]))
   const symbols = [...new Set([...expected.keys(), ...actual.keys()])].sort()
   const out: Array<Discrepancy> = []

@@ -142,6 +142,7 @@ export const describeReport = (report: ReplayReport): string => {
         : `  diverged at line ${d.expected.line}: the program called ${call(d.made)}; the recording expected ${call(d.expected)}`
     )
   }
+  if (report.recorded === null) lines.push("  the recording has no outcome line: only the broker calls were compared, not the plan, orders or positions")
   for (const u of report.unmatched) lines.push(`  line ${u.line}: recorded ${call(u)} was never made`)
   for (const difference of report.differences) lines.push(`  ${difference}`)
   return lines.join("\n")

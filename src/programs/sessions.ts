@@ -9,7 +9,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Outcome, Placed, Planned } from "../effects/broker/session.ts"
 import { Store, type StoreError } from "../effects/Store.ts"
-import { format } from "../kernel/decimal.ts"
+import { format, isZero } from "../kernel/decimal.ts"
+import { heldAfterFills } from "./rebalanceAccount.ts"
 
 export type OutcomeLine = Omit<Outcome, "type" | "t">
 
@@ -28,6 +29,7 @@ export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError,
     const intents = yield* store.intents(runId)
     const accounts = yield* store.accounts(runId)
     const final = accounts.find((a) => a.stage === "final")
+    const start = accounts.find((a) => a.stage === "start")
     return {
       status: Option.match(run, { onNone: () => "unknown", onSome: (r) => r.status }),
       step: Option.match(run, { onNone: () => "unknown", onSome: (r) => r.step }),
@@ -42,7 +44,16 @@ export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError,
         status: i.status,
         filledQuantity: format(i.filledQuantity)
       })),
-      positions: final === undefined ? null : final.positions.map((p) => ({ symbol: p.symbol, quantity: format(p.quantity) }))
+      positions:
+        final !== undefined
+          ? final.positions.map((p) => ({ symbol: p.symbol, quantity: format(p.quantity) }))
+          : start === undefined
+            ? null
+            : // Stopped before its final snapshot: the start positions plus every fill the Store holds.
+              [...heldAfterFills(start.positions, intents)]
+                .filter(([, q]) => !isZero(q))
+                .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+                .map(([symbol, q]) => ({ symbol, quantity: format(q) }))
     }
   })
 

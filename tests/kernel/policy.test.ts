@@ -2,7 +2,17 @@
  * One hand-computed example per policy field: exact quantities, prices, values and cash.
  */
 import { describe, expect, it } from "vitest"
-import { format, type RebalanceInput } from "../../src/kernel/index.ts"
+import * as Result from "effect/Result"
+import {
+  Decimal,
+  format,
+  makeMarket,
+  rebalanceAccount,
+  type RebalanceInput,
+  validatePolicy,
+  validateTargets,
+  withVenueRules
+} from "../../src/kernel/index.ts"
 import { failure, flat, lineOf, orderRows, outcome, run, warningRows } from "./helpers.ts"
 
 describe("policy: shares", () => {
@@ -255,5 +265,38 @@ describe("policy: weightTolerance", () => {
     const r = run(input({ weightTolerance: "0.001" }))
     expect(format(r.plan.cashTarget)).toBe("0")
     expect(r.lines.map((l) => format(l.line.targetValue))).toEqual(["600", "400.5"])
+  })
+})
+
+describe("withVenueRules: what a venue imposes on fractional orders", () => {
+  const policy = (input: Record<string, unknown>) => {
+    const read = validatePolicy(input)
+    if (Result.isFailure(read)) throw new Error(read.failure.message)
+    return read.success
+  }
+  const rules = { wholeShares: ["B", "C"], minOrderValue: new Decimal("1") }
+
+  it("fractional: whole-share symbols get a lot of one share (a set lot is kept), the minimum order value rises to the venue's", () => {
+    const p = withVenueRules(policy({ shares: "fractional", lotSizes: { C: 10 }, minOrderValue: "0.5" }), rules)
+    expect([...p.lotSizes].map(([s, lot]) => [s, format(lot)])).toEqual([["C", "10"], ["B", "1"]])
+    expect(format(p.minOrderValue)).toBe("1")
+    expect(format(withVenueRules(policy({ shares: "fractional", minOrderValue: "5" }), rules).minOrderValue)).toBe("5")
+  })
+
+  it("fractional: 1000 over A and B at 300 → A 1.666666 shares, B whole: 1 share", () => {
+    const p = withVenueRules(policy({ shares: "fractional" }), rules)
+    const t = validateTargets({ A: "0.5", B: "0.5" }, p)
+    if (Result.isFailure(t)) throw new Error(t.failure.message)
+    const quotes = [
+      { symbol: "A", bid: new Decimal("300"), ask: new Decimal("300") },
+      { symbol: "B", bid: new Decimal("300"), ask: new Decimal("300") }
+    ]
+    const r = rebalanceAccount({ cash: new Decimal("1000"), positions: [] }, makeMarket(t.success, quotes, p))
+    expect(r.orders.orders.map((o) => [o.symbol, format(o.quantity)])).toEqual([["A", "1.666666"], ["B", "1"]])
+  })
+
+  it("whole shares: the policy is returned as it is", () => {
+    const p = policy({ shares: "whole" })
+    expect(withVenueRules(p, rules)).toBe(p)
   })
 })

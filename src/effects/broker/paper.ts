@@ -29,7 +29,7 @@ import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
-import { Decimal, type DecimalInput, format, isPositive, parseDecimal, ZERO } from "../../kernel/decimal.ts"
+import { Decimal, type DecimalInput, format, isPositive, ONE, parseDecimal, ZERO } from "../../kernel/decimal.ts"
 import type { Position, Quote, QuoteInput } from "../../kernel/snapshot.ts"
 import {
   Broker,
@@ -98,6 +98,8 @@ export interface PaperConfig {
   readonly seed?: string | number
   /** A paper market that never opens keeps accepted orders waiting. Default "always". */
   readonly marketOpen?: "always" | "never"
+  /** Symbols the venue trades in whole shares only: a fractional quantity of one is rejected. Default none. */
+  readonly nonFractionable?: ReadonlyArray<string>
   readonly faults?: PaperFaults
 }
 
@@ -112,6 +114,7 @@ interface Settings {
   readonly rejectionRate: number
   readonly seed: string | number
   readonly marketOpen: boolean
+  readonly nonFractionable: ReadonlySet<string>
 }
 
 const nonNegativeDecimal = (name: string, value: unknown): Result.Result<Decimal, string> => {
@@ -154,7 +157,8 @@ const validate = (config: PaperConfig): Result.Result<Settings, string> => {
     partialFills,
     rejectionRate,
     seed: config.seed ?? "keel-paper",
-    marketOpen: (config.marketOpen ?? "always") === "always"
+    marketOpen: (config.marketOpen ?? "always") === "always",
+    nonFractionable: new Set(config.nonFractionable ?? [])
   })
 }
 
@@ -184,6 +188,11 @@ export interface PaperControlsShape {
    * rejected) but answer UnknownOutcome: a lost answer.
    */
   readonly loseNextPlaceAnswers: (count: number) => Effect.Effect<void>
+  /**
+   * The next `count` getOrderByClientId calls answer OrderNotFound even for an order the
+   * venue has: a lookup index that lags the order book.
+   */
+  readonly missNextLookups: (count: number) => Effect.Effect<void>
   /** Broker calls made so far (every method but `updates`), failed ones included. */
   readonly calls: Effect.Effect<number>
   /** Replaces the quotes of the given symbols; open limit orders are checked against them. */
@@ -253,6 +262,7 @@ export const make = (
       rateLimitNext: 0,
       retryAfterMillis: 0,
       loseNext: config.faults?.loseNextPlaceAnswers ?? 0,
+      missNext: 0,
       /** Completed whenever the market moves or opens: waiting orders look again. */
       moved: yield* Deferred.make<void>()
     }
@@ -338,6 +348,9 @@ export const make = (
       }
       if (request.timeInForce !== "day" && request.timeInForce !== "gtc") {
         return `unknown time in force ${String(request.timeInForce)}`
+      }
+      if (settings.nonFractionable.has(request.symbol) && !request.quantity.mod(ONE).eq(ZERO)) {
+        return `${request.symbol} is not fractionable: ${format(request.quantity)} is not a whole number of shares`
       }
       return undefined
     }
@@ -533,6 +546,14 @@ export const make = (
       positions: call(positions),
       quotes: (symbols) => call(quotes(symbols)),
       clock: call(clock),
+      // Every symbol trades here; fractions of all but the configured whole-share ones, with no minimum value.
+      assets: (symbols) =>
+        call(Effect.succeed([...new Set(symbols)].map((symbol) => ({
+          symbol,
+          tradable: true,
+          fractionable: !settings.nonFractionable.has(symbol),
+          minFractionalOrderValue: ZERO
+        })))),
       placeOrder: (request) =>
         call(Effect.gen(function*() {
           if (state.loseNext <= 0) return yield* place(request)
@@ -546,7 +567,11 @@ export const make = (
         })),
       getOrder: (id) => call(Effect.flatMap(ledger.order(id), found(id)).pipe(Effect.map(toBrokerOrder))),
       getOrderByClientId: (clientOrderId) =>
-        call(Effect.flatMap(ledger.orderByClientId(clientOrderId), found(clientOrderId)).pipe(Effect.map(toBrokerOrder))),
+        call(Effect.suspend(() => {
+          if (state.missNext <= 0) return Effect.flatMap(ledger.orderByClientId(clientOrderId), found(clientOrderId))
+          state.missNext--
+          return Effect.fail(new OrderNotFound({ id: clientOrderId }))
+        }).pipe(Effect.map(toBrokerOrder))),
       cancelOrder: (id) => call(cancel(id)),
       openOrders: call(Effect.map(ledger.openOrders, (orders) => orders.map(toBrokerOrder))),
       updates: Stream.fromPubSub(pubsub)
@@ -564,6 +589,7 @@ export const make = (
           state.retryAfterMillis = retryAfterMillis
         }),
       loseNextPlaceAnswers: (count) => Effect.sync(() => void (state.loseNext = count)),
+      missNextLookups: (count) => Effect.sync(() => void (state.missNext = count)),
       calls: Effect.sync(() => state.calls),
       setQuotes: (input) =>
         Effect.gen(function*() {

@@ -106,6 +106,7 @@ export const layer = (options: RecordingOptions): Layer.Layer<Broker | SessionLo
         positions: recorded("positions", null, inner.positions),
         quotes: (symbols) => recorded("quotes", { symbols }, inner.quotes(symbols)),
         clock: recorded("clock", null, inner.clock),
+        assets: (symbols) => recorded("assets", { symbols }, inner.assets(symbols)),
         placeOrder: (request) => recorded("placeOrder", request, inner.placeOrder(request)),
         getOrder: (id) => recorded("getOrder", { id }, inner.getOrder(id)),
         getOrderByClientId: (clientOrderId) => recorded("getOrderByClientId", { clientOrderId }, inner.getOrderByClientId(clientOrderId)),

@@ -5,10 +5,10 @@
  * recorded order, with these two allowances, both for questions whose order carries no
  * meaning:
  * - Reads that follow each other in the recording (account, positions, quotes, clock,
- *   openOrders, getOrder, getOrderByClientId) may be matched in any order among
+ *   assets, openOrders, getOrder, getOrderByClientId) may be matched in any order among
  *   themselves; a write (placeOrder, cancelOrder) is a barrier: every read recorded before
  *   it must have been made, and it must be the next recorded write.
- * - Arguments are compared as values: the symbols of a quotes call as a set.
+ * - Arguments are compared as values: the symbols of a quotes or assets call as a set.
  * - Polls (getOrder) depend on timing: the program asks about an unfinished order every
  *   poll interval until an update or a poll says it is done, and a few milliseconds decide
  *   whether one more poll happens. So they never block: a recorded poll the program does
@@ -22,7 +22,8 @@
  *
  * Answers come at their recorded times on the virtual clock: a call is answered no
  * earlier than its recorded `t`, and a recorded order update is delivered at its `t`
- * once every call recorded before it has been made. With a virtual clock (the replay
+ * once every call recorded before it has been made (and, for an order of this session,
+ * once the program has placed it). With a virtual clock (the replay
  * program uses TestClock) a session that waited a minute for fills replays at once.
  *
  * On the first divergence the call never returns: `ReplayControl.diverged` completes with
@@ -76,7 +77,7 @@ export const canonical = (value: unknown): string =>
   )
 
 const comparable = (method: Method, args: unknown): unknown => {
-  if (method !== "quotes") return args
+  if (method !== "quotes" && method !== "assets") return args
   const symbols = (args as { readonly symbols: ReadonlyArray<string> }).symbols
   return { symbols: [...new Set(symbols)].sort() }
 }
@@ -203,15 +204,29 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
             : Effect.fail(decodeError(renameIds(call.answer.error, toReplayed)) as E)
         )
 
-      /** Waits until every call recorded before `line` has been made. */
-      const reached = (line: number): Effect.Effect<void> =>
-        Effect.suspend(() => (firstBlockingLine() > line ? Effect.void : Effect.andThen(Deferred.await(progress), reached(line))))
+      /** Client order ids the recording placed: an update of one cannot come before the program places it. */
+      const placed = new Set(
+        calls.flatMap((c) => (c.method === "placeOrder" ? [(c.args as { readonly clientOrderId: string }).clientOrderId] : []))
+      )
+
+      /**
+       * Waits until every call recorded before `line` has been made and, for an update of an
+       * order this session placed, until the program has placed it. A venue may publish an
+       * order's first events before the submit's answer arrives, so such an update is recorded
+       * ahead of its `placeOrder` line; it still cannot precede the request itself.
+       */
+      const reached = (line: number, clientOrderId: string): Effect.Effect<void> =>
+        Effect.suspend(() =>
+          firstBlockingLine() > line && (!placed.has(clientOrderId) || toReplayed.has(clientOrderId))
+            ? Effect.void
+            : Effect.andThen(Deferred.await(progress), reached(line, clientOrderId))
+        )
 
       let subscriptions = 0
       const updatesOf = (sub: number): Stream.Stream<OrderUpdate> =>
         Stream.fromIterable(session.updates.filter((u) => u.sub === sub)).pipe(
           Stream.mapEffect((u) =>
-            reached(u.line).pipe(
+            reached(u.line, u.update.order.clientOrderId).pipe(
               Effect.andThen(sleepUntil(u.t)),
               Effect.map(() => decodeUpdate(renameIds(encodeUpdate(u.update), toReplayed)) as OrderUpdate)
             )
@@ -226,6 +241,7 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
         positions: answer("positions", null),
         quotes: (symbols) => answer("quotes", { symbols }),
         clock: answer("clock", null),
+        assets: (symbols) => answer("assets", { symbols }),
         placeOrder: (request) => answer("placeOrder", request),
         getOrder: (id) => answer("getOrder", { id }),
         getOrderByClientId: (clientOrderId) => answer("getOrderByClientId", { clientOrderId }),

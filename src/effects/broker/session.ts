@@ -56,7 +56,18 @@ const OrderFieldsJson = {
   limitPrice: Schema.optionalKey(DecimalText)
 }
 
-export const OrderRequestJson = Schema.Struct({ ...OrderFieldsJson, timeInForce: Schema.Literals(["day", "gtc"]) })
+export const OrderRequestJson = Schema.Struct({
+  ...OrderFieldsJson,
+  timeInForce: Schema.Literals(["day", "gtc"]),
+  closesPosition: Schema.optionalKey(Schema.Boolean)
+})
+
+export const AssetJson = Schema.Struct({
+  symbol: Schema.String,
+  tradable: Schema.Boolean,
+  fractionable: Schema.Boolean,
+  minFractionalOrderValue: DecimalText
+})
 
 export const BrokerOrderJson = Schema.Struct({
   ...OrderFieldsJson,
@@ -88,6 +99,7 @@ export const Methods = {
   positions: { args: Schema.Null, result: Schema.Array(PositionJson), writes: false },
   quotes: { args: Schema.Struct({ symbols: Schema.Array(Schema.String) }), result: Schema.Array(QuoteJson), writes: false },
   clock: { args: Schema.Null, result: MarketClockJson, writes: false },
+  assets: { args: Schema.Struct({ symbols: Schema.Array(Schema.String) }), result: Schema.Array(AssetJson), writes: false },
   placeOrder: { args: OrderRequestJson, result: BrokerOrderJson, writes: true },
   getOrder: { args: Schema.Struct({ id: Schema.String }), result: BrokerOrderJson, writes: false },
   getOrderByClientId: { args: Schema.Struct({ clientOrderId: Schema.String }), result: BrokerOrderJson, writes: false },
