@@ -135,6 +135,18 @@ const seedAndDrift = Effect.gen(function* () {
   return seeded
 })
 
+/** The default run without any fault, on its own account: the broker calls it makes and where it ends. */
+const faultless = Effect.suspend(() =>
+  withLayer(
+    Effect.gen(function* () {
+      const outcome = yield* drive(request())
+      expect(outcome.run.status).toBe("completed")
+      return { calls: yield* (yield* Paper.PaperControls).calls, held: yield* held }
+    }),
+    programLayer(files.freshFile(), config())
+  )
+)
+
 /** Drifted holdings, the market closed, and a run whose two sells wait until it times out. */
 const timedOutWithOpenSells = Effect.gen(function* () {
   yield* seedAndDrift
@@ -539,15 +551,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("8. a lost submit answer is settled by looking the order up: no second order, the intent ends with the broker's id", () =>
     Effect.gen(function* () {
-      // The same run without the fault, for the call count to compare against.
-      const baseline = yield* withLayer(
-        Effect.gen(function* () {
-          const outcome = yield* drive(request())
-          expect(outcome.run.status).toBe("completed")
-          return { calls: yield* (yield* Paper.PaperControls).calls, held: yield* held }
-        }),
-        programLayer(files.freshFile(), config())
-      )
+      const baseline = yield* faultless
       yield* withLayer(
         Effect.gen(function* () {
           const controls = yield* Paper.PaperControls
@@ -581,13 +585,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("8b. a resend after a lost answer refused as a reused id is looked up again: the order is tracked, never booked as rejected", () =>
     Effect.gen(function* () {
-      const baseline = yield* withLayer(
-        Effect.gen(function* () {
-          yield* drive(request())
-          return { calls: yield* (yield* Paper.PaperControls).calls, held: yield* held }
-        }),
-        programLayer(files.freshFile(), config())
-      )
+      const baseline = yield* faultless
       yield* withLayer(
         Effect.gen(function* () {
           const controls = yield* Paper.PaperControls
