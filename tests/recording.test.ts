@@ -16,6 +16,7 @@ import * as Recording from "../src/effects/broker/recording.ts"
 import { parseSession, REDACTED, scrub } from "../src/effects/broker/session.ts"
 import { storeLayer } from "../src/programs/layers.ts"
 import { Decimal } from "../src/kernel/decimal.ts"
+import type { RunRequest } from "../src/programs/rebalanceAccount.ts"
 import { replaySession } from "../src/programs/replay.ts"
 import { EXAMPLES, runCli, singleLine } from "./support/cli.ts"
 import { drive, recordingNotifier } from "./support/program.ts"
@@ -142,13 +143,13 @@ describe("Recording", () => {
           ]
         }
       }
-      const run = (targets: Record<string, string>) => ({
+      const run = (targets: Record<string, string>): RunRequest => ({
         account: "rec",
         targets,
         policy: {},
         execute: true,
         ignoreMarketHours: false,
-        onOpenOrders: "cancel" as const,
+        onOpenOrders: "cancel",
         fillTimeout: "60 seconds",
         pollInterval: "5 seconds"
       })

@@ -82,7 +82,9 @@ beforeAll(async () => {
         ? [200, { allocations: [{ symbol: "VTI", allocation: "0.7" }, { symbol: "BND", allocation: "0.3" }] }]
         : path === "/schema"
           ? [200, { allocations: [{ symbol: "VTI", allocation: "0.7" }, { symbol: "BND", allocation: "abc" }] }]
-          : [500, { error: "down" }]
+          : path === "/over"
+            ? [200, { VTI: 0.50005, BND: 0.5 }]
+            : [500, { error: "down" }]
     res.writeHead(status, { "content-type": "application/json" })
     res.end(JSON.stringify(body))
   })
@@ -320,12 +322,14 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
   ws.write("stale.csv", historyCsv(MOMENTUM, 20))
   ws.write("regime-typo.yaml", "uptrend_low_vol: growth\nsideways: defensive\n")
   const http = (path: string) => ({ http: { url: `${server.base}${path}?apikey=abc`, retries: 1, timeoutSeconds: 2 } })
-  const momentumOn = (history: string) => ({ momentum: { history, universe: ["QQQ", "VTI"], lookbackDays: 4, top: 1 } })
+  ws.write("over5.csv", "symbol,weight\nVTI,0.50005\nBND,0.5\n")
+  const momentumOn = (history: string, top = 1) => ({ momentum: { history, universe: ["QQQ", "VTI"], lookbackDays: 4, top } })
+  const cashBlend = (other: unknown) => ({ blend: { onStrategyFailure: "cash", strategies: [{ name: "core", share: 0.5, source: "core.csv" }, { name: "other", share: 0.5, source: other }] } })
 
   const cases: ReadonlyArray<readonly [string, unknown, Record<string, unknown>, (dir: string) => string]> = [
     ["a missing file", { file: "nowhere.csv" }, {}, (dir) => `${dir}/nowhere.csv: cannot read the targets file: no such file`],
     ["a bad CSV line", "bad-line.csv", {}, (dir) => `${dir}/bad-line.csv: line 3: expected "symbol,weight", got "BND,0.30,extra"`],
-    ["weights summing above 1", "over.csv", {}, (dir) => `${dir}/over.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.0001), got "1.05"`],
+    ["weights summing above 1", "over.csv", {}, (dir) => `${dir}/over.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got "1.05"`],
     ["an HTTP error", () => http("/down"), {}, () => `${server.base}/down: HTTP 500 (2 attempts)`],
     ["an HTTP answer that does not match the schema", () => http("/schema"), {}, () => `${server.base}/schema: allocations[1].allocation: expected a fraction between 0 and 1, got "abc"`],
     [
@@ -358,6 +362,32 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
       "growth.csv",
       { policy: { exclude: ["QQQ"] } },
       () => `keel.yaml: accounts[10].targets (QQQ): expected a symbol that the policy does not exclude, got "QQQ"`
+    ],
+    [
+      "a file within 0.0001 of 1 but above the policy's weightTolerance",
+      "over5.csv",
+      {},
+      (dir) => `${dir}/over5.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got "1.00005"`
+    ],
+    [
+      "a configuration error in an onStrategyFailure: cash blend (momentum.top: 0)",
+      cashBlend(momentumOn("prices.csv", 0)),
+      {},
+      () => "keel.yaml: accounts[12].targets.blend.strategies[1].source.momentum.top: expected a whole number, at least 1, got 0"
+    ],
+    [
+      "an unknown regime in a cash blend's regime map",
+      cashBlend({ regime: { ...REGIME_SOURCE.regime, map: { uptrend_low_vol: "growth", sideways: "defensive" } } }),
+      {},
+      () =>
+        'keel.yaml: accounts[13].targets.blend.strategies[1].source.regime.map.sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got "sideways"'
+    ],
+    [
+      "every strategy of a cash blend failing",
+      { blend: { onStrategyFailure: "cash", strategies: [{ name: "only", share: 1, source: "nowhere.csv" }] } },
+      {},
+      (dir) =>
+        `keel.yaml: accounts[14].targets.blend: expected at least one strategy that produced targets (onStrategyFailure: cash keeps a failed strategy's share in cash, never the whole account), got none: strategy only failed: ${dir}/nowhere.csv: cannot read the targets file: no such file`
     ]
   ]
 
@@ -386,7 +416,17 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
       [{ http: { url: "signals.example.com/weights" } }, 'accounts[0].targets.http.url: expected an http:// or https:// URL, got "signals.example.com/weights"'],
       [{ momentum: { history: "prices.csv", universe: ["QQQ"], lookback: 20 } }, "accounts[0].targets.momentum.lookback: expected a momentum source field (name, history, universe, lookbackDays, top, weighting, positiveOnly, maxStaleDays), got 20"],
       [{ regime: { history: "regime.csv", strategies: { growth: "growth.csv" } } }, "accounts[0].targets.regime.map: expected a value (required), got nothing"],
-      [{ file: "core.csv", http: { url: `${server.base}/weights` } }, "accounts[0].targets: expected a targets file, or one of { file }, { http }, { blend }, { regime }, { momentum }, got an object"]
+      [{ file: "core.csv", http: { url: `${server.base}/weights` } }, "accounts[0].targets: expected a targets file, or one of { file }, { http }, { blend }, { regime }, { momentum }, got an object"],
+      // A file of the wrong kind is a mistake in keel.yaml, found when it is read (so never a strategy's load failure).
+      ["weights.txt", 'accounts[0].targets: expected a targets file ending in .json, .yaml, .yml or .csv, got "weights.txt"'],
+      [
+        { blend: { onStrategyFailure: "cash", strategies: [{ name: "a", share: 1, source: { file: "weights.txt" } }] } },
+        'accounts[0].targets.blend.strategies[0].source.file: expected a targets file ending in .json, .yaml, .yml or .csv, got "weights.txt"'
+      ],
+      [{ momentum: { history: "prices.json", universe: ["QQQ"] } }, 'accounts[0].targets.momentum.history: expected a history file ending in .csv, got "prices.json"'],
+      [{ regime: { ...REGIME_SOURCE.regime, map: "map.txt" } }, 'accounts[0].targets.regime.map: expected a regime map file ending in .json, .yaml or .yml, got "map.txt"'],
+      [{ http: { url: `${server.base}/weights`, mapping: { list: "data..weights" } } }, 'accounts[0].targets.http.mapping.list: expected a dotted path such as data.weights, got "data..weights"'],
+      [{ http: { url: `${server.base}/weights`, tolerance: -0.1 } }, "accounts[0].targets.http.tolerance: expected a tolerance from 0 up to (not including) 1, got -0.1"]
     ]
     const results = await Promise.all(
       configs.map(([targets], i) => {
@@ -411,6 +451,70 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
     expect(ws.files().filter((f) => f.startsWith(".keel") || f.startsWith("artifacts"))).toEqual([])
     expect(ws.exists(".keel")).toBe(false)
     expect(ws.exists("artifacts")).toBe(false)
+  })
+})
+
+describe("sums within a source's tolerance never fail the run in keel.yaml's name", () => {
+  const ws = fresh()
+  ws.write("over5.csv", "symbol,weight\nVTI,0.50005\nBND,0.5\n")
+
+  it("an HTTP answer summing to 1.00005 (within its tolerance): scaled down to 1 with a warning naming the URL; the preview runs", async () => {
+    ws.write("keel.yaml", keelYaml([account("signals", { http: { url: `${server.base}/over?key=k` } })]))
+    const targets = await ws.run(["targets", "--account", "signals", "--json"])
+    expect(targets.stderr).toBe("")
+    expect(targets.code).toBe(0)
+    const doc = parseJson<TargetsDoc>(targets.stdout)
+    expect(doc.weights.map((w) => [w.symbol, w.weight])).toEqual([
+      ["BND", "0.499975001249"],
+      ["VTI", "0.50002499875"]
+    ])
+    expect(doc.warnings).toEqual([`${server.base}/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`])
+    const run = await ws.run(["run", "--account", "signals", "--json"])
+    expect(run.code).toBe(0)
+    const out = parseJson<OutcomeJson>(run.stdout)
+    expect(out.run.status).toBe("completed")
+    expect(out.summary.warnings).toContain(`${server.base}/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`)
+  })
+
+  it("a file summing to 1.00005 with the policy's weightTolerance at 0.0001: accepted, scaled down, and the note names the file", async () => {
+    ws.write("keel.yaml", keelYaml([account("loose", "over5.csv", { policy: { weightTolerance: 0.0001 } })]))
+    const r = await ws.run(["targets", "--account", "loose", "--json"])
+    expect(r.code).toBe(0)
+    expect(parseJson<TargetsDoc>(r.stdout).warnings).toEqual([`${ws.dir}/over5.csv: weights sum to 1.00005, above 1 (within the policy's weightTolerance): scaled down to sum to 1`])
+  })
+})
+
+describe("a replaced symbol already held is sold like any untargeted symbol", () => {
+  const ws = fresh()
+  ws.write("quotes.csv", `${QUOTES}\nITOT,120.00,120.10,120.05\n`)
+  ws.write("harvest.yaml", "harvest:\n  - { source: VTI, target: ITOT }\n")
+  ws.write("keel.yaml", keelYaml([account("taxable", "core.csv")]))
+
+  it("holding VTI, a run with the set VTI → ITOT sells all of VTI and buys ITOT", async () => {
+    const first = await ws.run(["run", "--account", "taxable", "--execute", "--json"])
+    expect(first.code).toBe(0)
+    const bought = parseJson<OutcomeJson>(first.stdout).orders.find((o) => o.symbol === "VTI")
+    expect(bought).toMatchObject({ side: "buy", status: "filled" })
+    const held = bought?.filledQuantity ?? ""
+    expect(Number(held)).toBeGreaterThan(0)
+
+    ws.write("keel.yaml", keelYaml([account("taxable", "core.csv", { replacements: { file: "harvest.yaml", set: "harvest" } })]))
+    const second = await ws.run(["run", "--account", "taxable", "--execute", "--json"])
+    expect(second.stderr).not.toMatch(/error/i)
+    expect(second.code).toBe(0)
+    const out = parseJson<OutcomeJson>(second.stdout)
+    expect(out.run.status).toBe("completed")
+    const bySymbol = new Map(out.orders.map((o) => [o.symbol, o]))
+    // VTI is no longer targeted: sold in full, in the sell phase; ITOT bought with the proceeds.
+    expect(bySymbol.get("VTI")).toMatchObject({ phase: "sell", side: "sell", quantity: held, status: "filled", filledQuantity: held })
+    expect(bySymbol.get("ITOT")).toMatchObject({ phase: "buy", side: "buy", status: "filled" })
+    expect(out.plan?.plan.find((l) => l.symbol === "VTI")).toMatchObject({ action: "sell" })
+
+    const positions = await ws.run(["positions", "--account", "taxable", "--json"])
+    // The paper account keeps a sold symbol's row (its realized P&L), at quantity 0.
+    const quantity = new Map(parseJson<{ positions: ReadonlyArray<{ symbol: string; quantity: string }> }>(positions.stdout).positions.map((p) => [p.symbol, Number(p.quantity)]))
+    expect(quantity.get("ITOT")).toBeGreaterThan(0)
+    expect(quantity.get("VTI") ?? 0).toBe(0)
   })
 })
 

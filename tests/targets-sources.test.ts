@@ -22,16 +22,17 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type { IncomingHttpHeaders, ServerResponse } from "node:http"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
-import { fetchTargets, type HttpSource } from "../src/effects/targets/http.ts"
+import { fetchTargets, type HttpSource, HttpSourceDefaults } from "../src/effects/targets/http.ts"
 import { type Resolved, resolveTargets } from "../src/effects/targets/resolve.ts"
 import { primaryStrategy } from "../src/kernel/blend.ts"
 import { format, ZERO } from "../src/kernel/decimal.ts"
 import type { Targets } from "../src/kernel/targets.ts"
-import { WeightsDefaults } from "../src/kernel/weights.ts"
+import { defaultPolicy } from "../src/kernel/policy.ts"
 import { type SourceConfig, toSource } from "../src/programs/targetsConfig.ts"
 import { listen } from "./support/loopback.ts"
 
@@ -40,7 +41,7 @@ const fixture = (file: string): string => join(FIXTURES, file)
 
 const Services = Layer.merge(NodeServices.layer, FetchHttpClient.layer)
 
-const CTX = { configFile: "keel.yaml", at: "accounts[0].targets" } as const
+const CTX = { configFile: "keel.yaml", at: "accounts[0].targets", weightTolerance: defaultPolicy.weightTolerance } as const
 
 /** Resolves a keel.yaml `targets:` value (paths relative to the fixtures), as of a day. */
 const resolve = (config: SourceConfig, options: { readonly asOf?: string; readonly set?: string } = {}) =>
@@ -113,7 +114,7 @@ describe("file source", () => {
 
   it.effect("weights summing above 1 are an error naming the sum of weights", () =>
     Effect.gen(function* () {
-      expect(yield* failure({ file: "over.csv" })).toBe("over.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.0001), got \"1.05\"")
+      expect(yield* failure({ file: "over.csv" })).toBe("over.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got \"1.05\"")
       // normalize: true reads them as proportions.
       const r = yield* resolve({ file: "over.csv", normalize: true })
       expect(format(r.targets.total)).toBe("1")
@@ -132,7 +133,7 @@ interface Seen {
   readonly headers: IncomingHttpHeaders
 }
 
-type Answer = { readonly status: number; readonly body: string; readonly type?: string } | "hang"
+type Answer = { readonly status: number; readonly body: string; readonly type?: string; readonly location?: string } | "hang"
 
 const json = (status: number, value: unknown): Answer => ({ status, body: JSON.stringify(value) })
 
@@ -140,6 +141,13 @@ const json = (status: number, value: unknown): Answer => ({ status, body: JSON.s
 const ALLOCATIONS = { allocations: [{ symbol: "VTI", allocation: 0.6 }, { symbol: "BND", allocation: "0.4" }] }
 
 const server = {
+  seen: [] as Array<Seen>,
+  base: "",
+  close: async () => {}
+}
+
+/** Another origin (another port on 127.0.0.1), for redirects away from the configured URL. */
+const elsewhere = {
   seen: [] as Array<Seen>,
   base: "",
   close: async () => {}
@@ -171,6 +179,32 @@ const answer = (path: string, count: number): Answer => {
       return json(200, { allocations: [{ symbol: "VTI", allocation: "0.6" }, { symbol: "BND", allocation: "abc" }] })
     case "/not-a-list":
       return json(200, { allocations: { VTI: 1 } })
+    case "/nested":
+      return json(200, { meta: { v: 2 }, data: { asOf: "today", weights: [{ ticker: "QQQ", pct: 70, note: "x" }, { ticker: "BND", pct: "30" }] } })
+    case "/nested-missing":
+      return json(200, { data: { items: [{ ticker: "QQQ", pct: 100 }] } })
+    case "/entry-object":
+      return json(200, { allocations: [{ symbol: "VTI", allocation: 0.6 }, { symbol: "BND", allocation: { value: 0.4 } }] })
+    case "/entry-no-symbol":
+      return json(200, { allocations: [{ ticker: "VTI", allocation: 1 }] })
+    case "/map-object":
+      return json(200, { result: { allocations: [] } })
+    case "/top-list":
+      return json(200, [{ symbol: "VTI", allocation: 1 }])
+    case "/over-tolerance":
+      return json(200, { VTI: 0.50005, BND: 0.5 })
+    case "/over-tolerance-percent":
+      return json(200, { allocations: [{ symbol: "VTI", allocation: 50.005 }, { symbol: "BND", allocation: 50 }] })
+    case "/redirect":
+      return { status: 302, body: "", location: "/allocations?from=redirect" }
+    case "/redirect-twice":
+      return { status: 301, body: "moved", location: `${server.base}/redirect` }
+    case "/redirect-loop":
+      return { status: 307, body: "", location: "/redirect-loop" }
+    case "/redirect-ftp":
+      return { status: 302, body: "", location: "ftp://127.0.0.1/weights" }
+    case "/redirect-away":
+      return { status: 302, body: "", location: `${elsewhere.base}/weights` }
     case "/partial":
       return json(200, { allocations: [{ symbol: "VTI", allocation: "0.36" }, { symbol: "BND", allocation: "0.27" }, { symbol: "GLD", allocation: "0.27" }] })
     default:
@@ -188,13 +222,23 @@ beforeAll(async () => {
       hanging.push(res)
       return
     }
-    res.writeHead(a.status, { "content-type": a.type ?? "application/json" })
+    res.writeHead(a.status, { "content-type": a.type ?? "application/json", ...(a.location === undefined ? {} : { location: a.location }) })
     res.end(a.body)
   })
   server.base = started.base
   server.close = started.close
+  const other = await listen((req, res) => {
+    elsewhere.seen.push({ path: req.url ?? "", headers: req.headers })
+    res.writeHead(200, { "content-type": "application/json" })
+    res.end(JSON.stringify(ALLOCATIONS))
+  })
+  elsewhere.base = other.base
+  elsewhere.close = other.close
 })
-afterAll(() => server.close())
+afterAll(async () => {
+  await server.close()
+  await elsewhere.close()
+})
 
 const httpSource = (path: string, overrides: Partial<HttpSource> = {}): HttpSource => ({
   url: `${server.base}${path}`,
@@ -204,14 +248,18 @@ const httpSource = (path: string, overrides: Partial<HttpSource> = {}): HttpSour
   mapping: { list: "allocations", symbol: "symbol", weight: "allocation" },
   unit: "fraction",
   normalize: false,
-  tolerance: WeightsDefaults.tolerance,
+  tolerance: HttpSourceDefaults.tolerance,
   ...overrides
 })
 
 /** The environment the source's Config reads (the default provider snapshots process.env once). */
 const withEnv = (env: Record<string, string>) => Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))
 
-const fetched = (source: HttpSource) => fetchTargets(source).pipe(Effect.provide(FetchHttpClient.layer))
+const fetched = (source: HttpSource) =>
+  fetchTargets(source).pipe(
+    Effect.map((f) => f.targets),
+    Effect.provide(FetchHttpClient.layer)
+  )
 const fetchError = (source: HttpSource) =>
   fetched(source).pipe(
     Effect.flip,
@@ -323,7 +371,7 @@ describe("http source", () => {
   it.live("a schema mismatch names the field in the answer", () =>
     Effect.gen(function* () {
       expect(yield* fetchError(httpSource("/schema"))).toBe('URL/schema: allocations[1].allocation: expected a fraction between 0 and 1, got "abc"')
-      expect(yield* fetchError(httpSource("/not-a-list"))).toBe("URL/not-a-list: allocations: expected a list of { symbol, allocation }, got object")
+      expect(yield* fetchError(httpSource("/not-a-list"))).toBe("URL/not-a-list: allocations: expected a list of { symbol, allocation } (mapping.list allocations), got an object")
     }))
 
   it.live("weights summing to 0.9 are an error, unless normalize: true scales them to exactly 1", () =>
@@ -336,6 +384,85 @@ describe("http source", () => {
       expect(format(t.total)).toBe("1")
       expect(format(t.cash)).toBe("0")
     }))
+
+  it.live("a dotted mapping.list reaches a nested list; fields beside the mapped ones pass", () =>
+    Effect.gen(function* () {
+      const t = yield* fetched(httpSource("/nested", { mapping: { list: "data.weights", symbol: "ticker", weight: "pct" }, unit: "percent" }))
+      expect(weights(t)).toEqual({ BND: "0.3", QQQ: "0.7" })
+      // Through keel.yaml's config too.
+      const r = yield* resolve({ http: { url: `${server.base}/nested`, mapping: { list: "data.weights", symbol: "ticker", weight: "pct" }, unit: "percent" } })
+      expect(weights(r.targets)).toEqual({ BND: "0.3", QQQ: "0.7" })
+    }))
+
+  it.live("the answer is decoded with a Schema of the mapping: errors name the URL and the path in the answer", () =>
+    Effect.gen(function* () {
+      const nested = { mapping: { list: "data.weights", symbol: "ticker", weight: "pct" }, unit: "percent" } as const
+      expect(yield* fetchError(httpSource("/nested-missing", nested))).toBe("URL/nested-missing: data.weights: expected the list at data.weights (mapping.list), got nothing")
+      expect(yield* fetchError(httpSource("/nested-missing?token=abc", { ...nested, mapping: { ...nested.mapping, list: "data.items.list" } }))).toBe(
+        "URL/nested-missing: data.items: expected an object holding the list at data.items.list (mapping.list), got a list"
+      )
+      expect(yield* fetchError(httpSource("/entry-object"))).toBe("URL/entry-object: allocations[1].allocation: expected a weight (a decimal as a string or a number), got an object")
+      expect(yield* fetchError(httpSource("/entry-no-symbol"))).toBe("URL/entry-no-symbol: allocations[0].symbol: expected a symbol (mapping.symbol symbol), got nothing")
+      // Without the list, the answer is a map from symbol to weight, and a value that is no weight says so.
+      expect(yield* fetchError(httpSource("/map-object"))).toBe(
+        "URL/map-object: result: expected a weight (a decimal; without allocations, the answer is read as a map from symbol to weight), got an object"
+      )
+      expect(yield* fetchError(httpSource("/top-list"))).toBe(
+        "URL/top-list: expected an object: the list at allocations (mapping.list), or a map from symbol to weight, got a list"
+      )
+    }))
+
+  it.live("an answer within its tolerance but above 1 is scaled down to sum to at most 1, with a warning naming the URL", () =>
+    Effect.gen(function* () {
+      const f = yield* fetchTargets(httpSource("/over-tolerance?key=k")).pipe(Effect.provide(FetchHttpClient.layer))
+      // 0.50005 / 1.00005 and 0.5 / 1.00005, each rounded down at 12 places.
+      expect(weights(f.targets)).toEqual({ BND: "0.499975001249", VTI: "0.50002499875" })
+      expect(f.targets.total.lte("1")).toBe(true)
+      expect(f.warnings).toEqual([`${server.base}/over-tolerance: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`])
+      // In percent, the sum is told in percent.
+      const p = yield* fetchTargets(httpSource("/over-tolerance-percent", { unit: "percent" })).pipe(Effect.provide(FetchHttpClient.layer))
+      expect(weights(p.targets)).toEqual({ BND: "0.499975001249", VTI: "0.50002499875" })
+      expect(p.warnings).toEqual([`${server.base}/over-tolerance-percent: percentages sum to 100.005, above 100 (within the source's tolerance): scaled down to sum to 1`])
+      // A tighter tolerance refuses it, naming the URL and the sum.
+      expect(yield* fetchError(httpSource("/over-tolerance", { tolerance: ZERO.plus("0.00001") }))).toBe(
+        'URL/over-tolerance: sum of weights: expected weights that sum to 1 (tolerance 0.00001), or normalize: true, got "1.00005"'
+      )
+    }))
+
+  for (const [client, layer] of [
+    ["undici (the CLI's client)", NodeHttpClient.layerUndici],
+    ["fetch", FetchHttpClient.layer]
+  ] as const) {
+    it.live(`redirects are followed, a bounded number of times (${client})`, () =>
+      Effect.gen(function* () {
+        const get = (path: string, overrides: Partial<HttpSource> = {}) => fetchTargets(httpSource(path, overrides)).pipe(Effect.provide(layer))
+        const before = attempts("/allocations")
+        expect(weights((yield* get("/redirect")).targets)).toEqual({ BND: "0.4", VTI: "0.6" })
+        expect(weights((yield* get("/redirect-twice")).targets)).toEqual({ BND: "0.4", VTI: "0.6" })
+        expect(attempts("/allocations") - before).toBe(2)
+        const loops = attempts("/redirect-loop")
+        expect((yield* get("/redirect-loop", { retries: 3 }).pipe(Effect.flip)).message).toBe(`${server.base}/redirect-loop: HTTP 307: more than 5 redirects`)
+        // The first request and 5 redirects, not retried.
+        expect(attempts("/redirect-loop") - loops).toBe(6)
+        expect((yield* get("/redirect-ftp").pipe(Effect.flip)).message).toBe(`${server.base}/redirect-ftp: HTTP 302: a redirect to something other than an http:// or https:// URL`)
+      }))
+
+    it.live(`a redirect to another origin goes without the configured headers; the same origin keeps them (${client})`, () =>
+      Effect.gen(function* () {
+        const headers = { Authorization: SECRET_ENV, "X-Api-Key": SECRET_ENV }
+        const get = (path: string) => fetchTargets(httpSource(path, { headers })).pipe(Effect.provide(layer))
+        const seen = elsewhere.seen.length
+        expect(weights((yield* get("/redirect-away")).targets)).toEqual({ BND: "0.4", VTI: "0.6" })
+        const away = elsewhere.seen.slice(seen)
+        expect(away).toHaveLength(1)
+        expect(away[0]?.headers["authorization"]).toBeUndefined()
+        expect(away[0]?.headers["x-api-key"]).toBeUndefined()
+        yield* get("/redirect")
+        const same = server.seen.filter((x) => x.path === "/allocations").at(-1)
+        expect(same?.headers["authorization"]).toBe(SECRET)
+        expect(same?.headers["x-api-key"]).toBe(SECRET)
+      }).pipe(withEnv({ [SECRET_ENV]: SECRET })))
+  }
 
   it.live("inside resolveTargets, an HTTP failure is one line naming the URL", () =>
     Effect.gen(function* () {

@@ -154,6 +154,41 @@ interface Combined {
 }
 
 /**
+ * The part of a blend its configuration decides, checked before any strategy is loaded:
+ * names (valid, each once) and shares (each in (0, 1], summing to 1 within the tolerance).
+ * The shares, in order. Errors as `blend`'s.
+ */
+export const validateShares = (
+  strategies: ReadonlyArray<{ readonly name: string; readonly share: Decimal | DecimalInput }>,
+  options: Partial<BlendOptions> = {}
+): Read<ReadonlyArray<Decimal>> => {
+  const o: BlendOptions = { ...BlendDefaults, ...options }
+  const names = new Set<string>()
+  const shares: Array<Decimal> = []
+  let shareSum = ZERO
+  for (let i = 0; i < strategies.length; i++) {
+    const s: unknown = strategies[i]
+    if (!isRecord(s)) return invalid("strategies", join("", i), s, "a strategy with name, share and targets (or failed)")
+    const name = readStrategyName("strategies", join(join("", i), "name"), s["name"])
+    if (Result.isFailure(name)) return passOn(name)
+    if (names.has(name.success)) return invalid("strategies", join(join("", i), "name"), s["name"], "each strategy name once (duplicate)")
+    names.add(name.success)
+    const raw: unknown = s["share"]
+    const share = readDecimal("strategies", join(join("", name.success), "share"), isDecimal(raw) ? format(raw) : raw, shareRule)
+    if (Result.isFailure(share)) return passOn(share)
+    shares.push(share.success)
+    shareSum = shareSum.plus(share.success)
+  }
+  if (shareSum.minus(ONE).abs().gt(o.shareTolerance)) {
+    return invalid("strategies", "sum of shares", format(shareSum), `shares that sum to 1 (tolerance ${format(o.shareTolerance)})`)
+  }
+  return Result.succeed(shares)
+}
+
+/** What `blend` expects when, with `onStrategyFailure: "cash"`, every strategy failed. */
+export const SOME_STRATEGY = "at least one strategy that produced targets (onStrategyFailure: cash keeps a failed strategy's share in cash, never the whole account)"
+
+/**
  * Combines strategies: weight(symbol) = Σ share × strategy weight, so overlapping symbols add
  * up and Σ combined = Σ share × Σ strategy weights, exactly (no division anywhere).
  *
@@ -163,31 +198,19 @@ interface Combined {
  * strategy itself, so a target's attribution always sums to its weight exactly. A strategy
  * that names a symbol at weight 0 stays attributed to it (at 0).
  *
- * Errors (source `strategies`): an invalid or repeated name (`[i].name`), a share outside
- * (0, 1] (`NAME.share`), shares whose sum is farther from 1 than the tolerance (`sum of
- * shares`; failed strategies' shares count), and with `onStrategyFailure: "fail"` the first
- * failed strategy (`NAME`, its reason as the value).
+ * Errors (source `strategies`): those of `validateShares` (an invalid or repeated name
+ * `[i].name`, a share outside (0, 1] `NAME.share`, `sum of shares`; failed strategies' shares
+ * count); with `onStrategyFailure: "fail"` the first failed strategy (`NAME`, its reason as
+ * the value); with `"cash"`, every strategy failed (path empty, expected `SOME_STRATEGY`): a
+ * warning must never stand for selling the whole account.
  */
 export const blend = (strategies: ReadonlyArray<BlendStrategy>, options: Partial<BlendOptions> = {}): Read<Blend> => {
   const o: BlendOptions = { ...BlendDefaults, ...options }
-  const names = new Set<string>()
-  const shares: Array<Decimal> = []
-  let shareSum = ZERO
-  for (let i = 0; i < strategies.length; i++) {
-    const s = strategies[i] as BlendStrategy
-    if (!isRecord(s)) return invalid("strategies", join("", i), s, "a strategy with name, share and targets (or failed)")
-    const name = readStrategyName("strategies", join(join("", i), "name"), s.name)
-    if (Result.isFailure(name)) return passOn(name)
-    if (names.has(name.success)) return invalid("strategies", join(join("", i), "name"), s.name, "each strategy name once (duplicate)")
-    names.add(name.success)
-    const raw: unknown = s.share
-    const share = readDecimal("strategies", join(join("", name.success), "share"), isDecimal(raw) ? format(raw) : raw, shareRule)
-    if (Result.isFailure(share)) return passOn(share)
-    shares.push(share.success)
-    shareSum = shareSum.plus(share.success)
-  }
-  if (shareSum.minus(ONE).abs().gt(o.shareTolerance)) {
-    return invalid("strategies", "sum of shares", format(shareSum), `shares that sum to 1 (tolerance ${format(o.shareTolerance)})`)
+  const checked = validateShares(strategies, o)
+  if (Result.isFailure(checked)) return passOn(checked)
+  const shares = checked.success
+  if (o.onStrategyFailure === "cash" && strategies.length > 0 && strategies.every((s) => "failed" in s)) {
+    return invalid("strategies", "", `${String(strategies.length)} of ${String(strategies.length)} failed`, SOME_STRATEGY)
   }
   const warnings: Array<StrategyWarning> = []
   const combined = new Map<string, Combined>()

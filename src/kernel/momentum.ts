@@ -5,7 +5,7 @@
 import * as Result from "effect/Result"
 import { type Decimal, isPositive, ONE, ZERO } from "./decimal.ts"
 import { apportion, makeTargets, readStrategyName, type StrategyWarning } from "./blend.ts"
-import { type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
+import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
 import { invalid, join, passOn, type Read, readSymbol } from "./input.ts"
 import type { Target, Targets } from "./targets.ts"
 
@@ -77,21 +77,13 @@ export interface Momentum {
  * stale or too short history (it needs N + 1 closes).
  */
 export const momentum = (input: MomentumInput, options: Partial<MomentumOptions> = {}): Read<Momentum> => {
-  const o: MomentumOptions = { ...MomentumDefaults, ...options }
-  const name = readStrategyName("strategies", "name", input.strategy)
-  if (Result.isFailure(name)) return passOn(name)
-  const strategy = name.success
-  const at = (key: string): string => join(join("", strategy), key)
-  const checked = checkOptions(o, at)
+  const checked = validateMomentum(input, options)
   if (Result.isFailure(checked)) return passOn(checked)
-  const when = readAsOf(input.asOf, o.maxStaleDays)
-  if (Result.isFailure(when)) return passOn(when)
-  const universe = readUniverse(input.universe, at("universe"))
-  if (Result.isFailure(universe)) return passOn(universe)
+  const { strategy, universe, options: o, when } = checked.success
 
   const scored: Array<Omit<MomentumScore, "rank" | "weight">> = []
-  for (const symbol of universe.success) {
-    const closes = lastCloses(input.history, symbol, when.success, o.lookbackDays + 1, `${String(o.lookbackDays)}-day momentum`)
+  for (const symbol of universe) {
+    const closes = lastCloses(input.history, symbol, when, o.lookbackDays + 1, `${String(o.lookbackDays)}-day momentum`)
     if (Result.isFailure(closes)) return passOn(closes)
     const from = closes.success[0] as Close
     const to = closes.success[closes.success.length - 1] as Close
@@ -122,6 +114,34 @@ export const momentum = (input: MomentumInput, options: Partial<MomentumOptions>
       : []
   const ranking = scored.map((s, i) => ({ ...s, rank: i + 1, weight: weightOf.get(s.symbol) ?? ZERO }))
   return Result.succeed({ targets: makeTargets(targets), ranking, warnings })
+}
+
+/** A momentum strategy's configuration, checked: what `momentum` reads the history with. */
+export interface MomentumConfig {
+  readonly strategy: string
+  readonly universe: ReadonlyArray<string>
+  readonly options: MomentumOptions
+  readonly when: AsOf
+}
+
+/**
+ * Everything about a momentum strategy but its history (its name, options, universe and
+ * the day it is read as of), so a configuration can be checked before any history is
+ * read. Errors as `momentum`'s, less the history's.
+ */
+export const validateMomentum = (input: Omit<MomentumInput, "history">, options: Partial<MomentumOptions> = {}): Read<MomentumConfig> => {
+  const o: MomentumOptions = { ...MomentumDefaults, ...options }
+  const name = readStrategyName("strategies", "name", input.strategy)
+  if (Result.isFailure(name)) return passOn(name)
+  const strategy = name.success
+  const at = (key: string): string => join(join("", strategy), key)
+  const checked = checkOptions(o, at)
+  if (Result.isFailure(checked)) return passOn(checked)
+  const when = readAsOf(input.asOf, o.maxStaleDays)
+  if (Result.isFailure(when)) return passOn(when)
+  const universe = readUniverse(input.universe, at("universe"))
+  if (Result.isFailure(universe)) return passOn(universe)
+  return Result.succeed({ strategy, universe: universe.success, options: o, when: when.success })
 }
 
 const checkOptions = (o: MomentumOptions, at: (key: string) => string): Read<MomentumOptions> => {

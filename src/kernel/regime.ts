@@ -7,7 +7,7 @@
 import * as Result from "effect/Result"
 import { Decimal, type DecimalInput, format, fromInteger, ONE, parseDecimal, ZERO } from "./decimal.ts"
 import { readStrategyName } from "./blend.ts"
-import { type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
+import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
 import { field, invalid, isRecord, join, nonNegative, passOn, type Read, readDecimal, readSymbol } from "./input.ts"
 
 export const REGIMES = ["uptrend_low_vol", "uptrend_high_vol", "downtrend_low_vol", "downtrend_high_vol"] as const
@@ -98,13 +98,12 @@ export const classify = (up: boolean, high: boolean): Regime =>
  * `history`), and missing, stale or too short history (see `lastCloses`).
  */
 export const readRegime = (history: PriceHistory, asOf: string, options: Partial<RegimeOptions> = {}): Read<RegimeReading> => {
-  const o = readOptions({ ...RegimeDefaults, ...options })
-  if (Result.isFailure(o)) return passOn(o)
-  const { benchmark, trendDays, volatilityIndex, threshold } = o.success
-  const when = readAsOf(asOf, o.success.maxStaleDays)
-  if (Result.isFailure(when)) return passOn(when)
+  const checked = validateRegimeOptions(asOf, options)
+  if (Result.isFailure(checked)) return passOn(checked)
+  const { options: o, when } = checked.success
+  const { benchmark, trendDays, volatilityIndex, threshold } = o
 
-  const trendCloses = lastCloses(history, benchmark, when.success, trendDays, `${String(trendDays)}-day average`)
+  const trendCloses = lastCloses(history, benchmark, when, trendDays, `${String(trendDays)}-day average`)
   if (Result.isFailure(trendCloses)) return passOn(trendCloses)
   const closes = trendCloses.success
   const last = closes[closes.length - 1] as Close
@@ -115,17 +114,17 @@ export const readRegime = (history: PriceHistory, asOf: string, options: Partial
 
   let volatility: VolatilityReading
   if (volatilityIndex !== undefined) {
-    const index = lastCloses(history, volatilityIndex, when.success, 1, "volatility index")
+    const index = lastCloses(history, volatilityIndex, when, 1, "volatility index")
     if (Result.isFailure(index)) return passOn(index)
     const c = index.success[0] as Close
     volatility = { measure: "index", symbol: volatilityIndex, date: c.date, level: c.close, threshold, high: c.close.gt(threshold) }
   } else {
-    const days = o.success.realizedDays
-    const window = lastCloses(history, benchmark, when.success, days + 1, `${String(days)}-day realized volatility`)
+    const days = o.realizedDays
+    const window = lastCloses(history, benchmark, when, days + 1, `${String(days)}-day realized volatility`)
     if (Result.isFailure(window)) return passOn(window)
-    volatility = realized(window.success, days, fromInteger(o.success.annualizationDays), threshold, benchmark)
+    volatility = realized(window.success, days, fromInteger(o.annualizationDays), threshold, benchmark)
   }
-  return Result.succeed({ regime: classify(trend.up, volatility.high), asOf: when.success.asOf, trend, volatility })
+  return Result.succeed({ regime: classify(trend.up, volatility.high), asOf: when.asOf, trend, volatility })
 }
 
 const realized = (
@@ -159,7 +158,8 @@ const realized = (
   }
 }
 
-interface Checked {
+/** The options as `validateRegimeOptions` checked them: the threshold of the measure in use. */
+export interface RegimeSettings {
   readonly benchmark: string
   readonly trendDays: number
   readonly volatilityIndex: string | undefined
@@ -177,8 +177,21 @@ const whole = (path: string, value: unknown, least: number): Read<number> =>
 const readThreshold = (path: string, value: unknown): Read<Decimal> =>
   readDecimal("regime", path, value instanceof Decimal ? format(value) : value, nonNegative)
 
+/**
+ * The classifier's options and the day it reads as of, checked without any history, so a
+ * configuration can be checked before its history is read. Errors as `readRegime`'s, less
+ * the history's.
+ */
+export const validateRegimeOptions = (asOf: string, options: Partial<RegimeOptions> = {}): Read<{ readonly options: RegimeSettings; readonly when: AsOf }> => {
+  const o = readOptions({ ...RegimeDefaults, ...options })
+  if (Result.isFailure(o)) return passOn(o)
+  const when = readAsOf(asOf, o.success.maxStaleDays)
+  if (Result.isFailure(when)) return passOn(when)
+  return Result.succeed({ options: o.success, when: when.success })
+}
+
 /** Options from a caller (or a config): checked, so no input can make the arithmetic throw. */
-const readOptions = (o: RegimeOptions): Read<Checked> => {
+const readOptions = (o: RegimeOptions): Read<RegimeSettings> => {
   const benchmark = readSymbol("regime", "benchmark", o.benchmark)
   if (Result.isFailure(benchmark)) return passOn(benchmark)
   const trendDays = whole("trendDays", o.trendDays, 1)

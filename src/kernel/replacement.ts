@@ -16,8 +16,23 @@ export interface Replacement {
   readonly scale: Decimal
 }
 
-/** Set name → its rules, in the order written. */
-export type ReplacementSets = ReadonlyMap<string, ReadonlyArray<Replacement>>
+/**
+ * Where weight freed by a scale below 1 goes: `reinvest` (the default) keeps the total, giving
+ * it to the other targets; `cash` leaves it in cash, for a leveraged substitute whose smaller
+ * weight holds the same exposure.
+ */
+export type FreedWeight = "reinvest" | "cash"
+
+export const FREED_WEIGHT: ReadonlyArray<FreedWeight> = ["reinvest", "cash"]
+
+export interface ReplacementSet {
+  /** In the order written. */
+  readonly rules: ReadonlyArray<Replacement>
+  readonly freed: FreedWeight
+}
+
+/** Set name → its rules. */
+export type ReplacementSets = ReadonlyMap<string, ReplacementSet>
 
 /** One rule that matched: what it took from the source and what it gave the target. */
 export interface Substitution {
@@ -26,7 +41,7 @@ export interface Substitution {
   readonly scale: Decimal
   /** The source's weight, all of which left it. */
   readonly weightMoved: Decimal
-  /** What the target received: weightMoved × scale, less its part of any excess. */
+  /** What the target received: weightMoved × scale, less its part of an excess (or, with nothing kept to take it, plus its part of freed weight). */
   readonly weightAdded: Decimal
 }
 
@@ -37,18 +52,21 @@ export interface Replaced {
 }
 
 const RULE_FIELDS = ["source", "target", "scale"] as const
+const SET_FIELDS = ["rules", "freed"] as const
 const RULE = "a list of { source, target, scale }"
 const positive: DecimalRule = { expected: "a positive decimal", accepts: isPositive }
 
 /**
- * Validates `{ setName: [{ source, target, scale? }, …], … }` (source `replacements`).
- * Nothing (null or absent) is no sets. Errors: a set that is not a list, a rule field other
- * than source/target/scale (a typo must not pass silently), an invalid symbol, a target equal
- * to its source, a scale that is not a positive decimal, and a source named twice in a set
- * (which of the two would apply is not obvious). A set name is trimmed and may appear once.
+ * Validates `{ setName: [{ source, target, scale? }, …], … }` (source `replacements`); a set
+ * may also be written `{ rules: [...], freed: reinvest | cash }` to say where freed weight
+ * goes (default `reinvest`). Nothing (null or absent) is no sets. Errors: a set that is
+ * neither, a set or rule field other than those (a typo must not pass silently), an invalid
+ * symbol, a target equal to its source, a scale that is not a positive decimal, and a source
+ * named twice in a set (which of the two would apply is not obvious). A set name is trimmed
+ * and may appear once.
  */
 export const validateReplacements = (input: unknown): Read<ReplacementSets> => {
-  const sets = new Map<string, ReadonlyArray<Replacement>>()
+  const sets = new Map<string, ReplacementSet>()
   if (input === undefined || input === null) return Result.succeed(sets)
   if (!isRecord(input)) return invalid("replacements", "", input, `a map from set name to ${RULE}`)
   for (const key of Object.keys(input)) {
@@ -56,11 +74,29 @@ export const validateReplacements = (input: unknown): Read<ReplacementSets> => {
     const name = key.trim()
     if (name === "") return invalid("replacements", path, key, "a set name (a non-empty string)")
     if (sets.has(name)) return invalid("replacements", path, key, "each set name once (duplicate)")
-    const rules = readRules(path, field(input, key))
-    if (Result.isFailure(rules)) return passOn(rules)
-    sets.set(name, rules.success)
+    const set = readSet(path, field(input, key))
+    if (Result.isFailure(set)) return passOn(set)
+    sets.set(name, set.success)
   }
   return Result.succeed(sets)
+}
+
+const readSet = (path: string, value: unknown): Read<ReplacementSet> => {
+  if (Array.isArray(value)) {
+    const rules = readRules(path, value)
+    return Result.isFailure(rules) ? passOn(rules) : Result.succeed({ rules: rules.success, freed: "reinvest" })
+  }
+  if (!isRecord(value)) return invalid("replacements", path, value, `${RULE}, or { rules, freed }`)
+  for (const key of Object.keys(value)) {
+    if (!(SET_FIELDS as ReadonlyArray<string>).includes(key)) {
+      return invalid("replacements", join(path, key), key, `a replacement set field (${SET_FIELDS.join(", ")})`)
+    }
+  }
+  const rawFreed = field(value, "freed")
+  const freed = FREED_WEIGHT.find((f) => f === rawFreed)
+  if (rawFreed !== undefined && freed === undefined) return invalid("replacements", join(path, "freed"), rawFreed, FREED_WEIGHT.join(" or "))
+  const rules = readRules(join(path, "rules"), field(value, "rules"))
+  return Result.isFailure(rules) ? passOn(rules) : Result.succeed({ rules: rules.success, freed: freed ?? "reinvest" })
 }
 
 const readRules = (path: string, value: unknown): Read<ReadonlyArray<Replacement>> => {
@@ -91,16 +127,16 @@ const readRules = (path: string, value: unknown): Read<ReadonlyArray<Replacement
   return Result.succeed(rules)
 }
 
-/** The rules of a named set; an unknown name is an error that lists the known ones. */
-export const replacementSet = (sets: ReplacementSets, name: string): Read<ReadonlyArray<Replacement>> => {
-  const rules = sets.get(name.trim())
-  if (rules !== undefined) return Result.succeed(rules)
+/** A named set; an unknown name is an error that lists the known ones. */
+export const replacementSet = (sets: ReplacementSets, name: string): Read<ReplacementSet> => {
+  const set = sets.get(name.trim())
+  if (set !== undefined) return Result.succeed(set)
   const known = [...sets.keys()].sort()
   return invalid("replacements", join("", name), name, known.length === 0 ? "a defined replacement set (none are defined)" : `a defined replacement set (${known.join(", ")})`)
 }
 
 /**
- * Applies rules to targets. A rule matches when its source is targeted (at any weight): the
+ * Applies a set to targets. A rule matches when its source is targeted (at any weight): the
  * source leaves the targets and its weight × scale goes to the target symbol, added to the
  * target's own weight if it has one. Attribution follows the moved weight, scaled.
  *
@@ -109,15 +145,19 @@ export const replacementSet = (sets: ReplacementSets, name: string): Read<Readon
  * goes to C. A→B with B→A swaps them. Of two rules for one source (only possible for rules
  * that were not validated), the first applies.
  *
- * The sum never exceeds the original total. When the moved weights (× scale) would push it
- * above (with any scale above 1 they do: the leverage given up is paid for by the other
- * weights, and cash stays as it was), the excess is taken from the weights that were not
- * moved (the kept symbols' own weights, a target's own weight included) in proportion to them; if even all of those do
- * not cover it, they go to 0 (and stay targeted, at 0) and the moved weights are scaled down
- * to the original total. The sum is then exactly the original total. A scale below 1 frees
- * weight, which goes to cash (the exposure is what is kept). No weight ever goes negative;
- * proportional shares are rounded down at the division places and the remainder goes to the
- * largest part, so sums stay exact.
+ * The sum stays exactly at the original total: a replacement changes what is held, not how
+ * much is invested.
+ * - An excess (with any scale above 1 the moved weights push the sum up: the leverage given
+ *   up is paid for by the other weights) is taken from the weights that were not moved (the
+ *   kept symbols' own weights, a target's own weight included) in proportion to them; if even
+ *   all of those do not cover it, they go to 0 (and stay targeted, at 0) and the moved weights
+ *   are scaled down to the original total.
+ * - Freed weight (a scale below 1) goes to the kept weights in proportion to them, mirroring
+ *   the excess; with no kept weight, the moved weights are scaled up to the original total.
+ *   With `freed: "cash"` it stays in cash instead (the exposure is what is kept), so the sum
+ *   is then min(original, kept + Σ moved × scale).
+ * No weight ever goes negative; proportional shares are rounded down at the division places
+ * and the remainder goes to the largest part, so sums stay exact.
  *
  * Targets whose attribution is empty (a plain targets file) stay unattributed; an attributed
  * target's attribution keeps summing to its weight exactly.
@@ -125,11 +165,11 @@ export const replacementSet = (sets: ReplacementSets, name: string): Read<Readon
  * No match at all is the identity (the same targets, no substitutions). A set without chains
  * (no target that is also a source) is idempotent: applying it twice is applying it once.
  */
-export const applyReplacements = (targets: Targets, rules: ReadonlyArray<Replacement>): Replaced => {
+export const applyReplacements = (targets: Targets, set: ReplacementSet): Replaced => {
   const bySymbol = new Map(targets.weights.map((t) => [t.symbol, t] as const))
   const matched: Array<{ readonly rule: Replacement; readonly from: Target }> = []
   const sources = new Set<string>()
-  for (const rule of rules) {
+  for (const rule of set.rules) {
     const from = bySymbol.get(rule.source)
     if (from === undefined || sources.has(rule.source)) continue
     matched.push({ rule, from })
@@ -144,8 +184,9 @@ export const applyReplacements = (targets: Targets, rules: ReadonlyArray<Replace
   let added: ReadonlyArray<Decimal> = matched.map((m) => m.from.weight.times(m.rule.scale))
   const keptSum = sum(keptWeights)
   const addedSum = sum(added)
-  if (keptSum.plus(addedSum).gt(original)) {
-    if (addedSum.lte(original)) {
+  const after = keptSum.plus(addedSum)
+  if (after.gt(original) || (after.lt(original) && set.freed === "reinvest")) {
+    if (addedSum.lte(original) && isPositive(keptSum)) {
       keptWeights = apportion(original.minus(addedSum), keptWeights)
     } else {
       keptWeights = kept.map(() => ZERO)
@@ -169,7 +210,7 @@ export const applyReplacements = (targets: Targets, rules: ReadonlyArray<Replace
   for (let i = 0; i < kept.length; i++) {
     const t = kept[i] as Target
     const weight = keptWeights[i] as Decimal
-    credit(t.symbol, weight, weight === t.weight ? t.attribution : rescale(t.attribution, weight))
+    credit(t.symbol, weight, weight.eq(t.weight) ? t.attribution : rescale(t.attribution, weight))
   }
   const substitutions: Array<Substitution> = []
   for (let i = 0; i < matched.length; i++) {
@@ -186,8 +227,8 @@ export const applyReplacements = (targets: Targets, rules: ReadonlyArray<Replace
 
 /** Applies the named set: `replacementSet` then `applyReplacements`. */
 export const applyReplacementSet = (targets: Targets, sets: ReplacementSets, name: string): Read<Replaced> => {
-  const rules = replacementSet(sets, name)
-  return Result.isFailure(rules) ? passOn(rules) : Result.succeed(applyReplacements(targets, rules.success))
+  const set = replacementSet(sets, name)
+  return Result.isFailure(set) ? passOn(set) : Result.succeed(applyReplacements(targets, set.success))
 }
 
 const sum = (xs: ReadonlyArray<Decimal>): Decimal => xs.reduce((s, x) => s.plus(x), ZERO)

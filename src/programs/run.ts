@@ -65,9 +65,11 @@ export const accountInputs = (loaded: LoadedConfig, account: AccountConfig) =>
     const resolved = yield* resolveTargets(
       toSource(account.targets, at),
       account.replacements === undefined ? undefined : { file: at(account.replacements.file), set: account.replacements.set },
-      { asOf, configFile: loaded.file, at: `accounts[${index}].targets` }
+      { asOf, configFile: loaded.file, at: `accounts[${index}].targets`, weightTolerance: policy.success.weightTolerance }
     )
-    // The policy's own checks (excluded symbols) on the resolved weights, in the config's terms.
+    // The policy's own checks on the resolved weights, in the config's terms. Resolved weights
+    // never sum above 1 (each source checked its sum against its own tolerance, naming itself),
+    // so what this can still refuse is a symbol the policy excludes.
     const rawTargets = targetsInput(resolved.targets)
     const targets = validateTargets(rawTargets, policy.success)
     if (Result.isFailure(targets)) {

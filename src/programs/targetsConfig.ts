@@ -9,7 +9,6 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type { TargetsSource } from "../effects/targets/resolve.ts"
 import { HttpSourceDefaults } from "../effects/targets/http.ts"
-import { WeightsDefaults } from "../kernel/weights.ts"
 
 const Amount = Schema.Union([Schema.String, Schema.Number])
 /** A decimal written as a string or a number, checked here so a typo is named, never defaulted. */
@@ -25,7 +24,21 @@ const known = <S extends Schema.Struct<Schema.Struct.Fields>>(label: string, str
 /** A field that must be there. */
 const required = <S extends Schema.Top>(schema: S): S["Rebuild"] => schema.pipe(Schema.annotateKey({ messageMissingKey: "a value (required)" }))
 
-const FileSource = known("file source", Schema.Struct({ file: required(Schema.NonEmptyString), unit: Unit, normalize: Schema.optionalKey(Schema.Boolean) }))
+/**
+ * A file of one kind, by its extension (what the reader will parse it as): a wrong kind is a
+ * mistake in keel.yaml, so it is found when keel.yaml is read, not when the file is loaded.
+ */
+const FileOf = (kind: string, endings: ReadonlyArray<string>) =>
+  Schema.NonEmptyString.check(
+    Schema.makeFilter((v: string) => endings.some((e) => v.toLowerCase().endsWith(e)), {
+      expected: `a ${kind} file ending in ${endings.length === 1 ? endings.join("") : `${endings.slice(0, -1).join(", ")} or ${endings.at(-1) ?? ""}`}`
+    })
+  )
+const TargetsFile = FileOf("targets", [".json", ".yaml", ".yml", ".csv"])
+const HistoryFile = FileOf("history", [".csv"])
+const MapFile = FileOf("regime map", [".json", ".yaml", ".yml"])
+
+const FileSource = known("file source", Schema.Struct({ file: required(TargetsFile), unit: Unit, normalize: Schema.optionalKey(Schema.Boolean) }))
 
 const HttpSource = Schema.Struct({
   http: known("http source", Schema.Struct({
@@ -44,14 +57,28 @@ const HttpSource = Schema.Struct({
     retries: Schema.optionalKey(Schema.Number.check(Schema.isInt({ expected: "a whole number" }), Schema.isBetween({ minimum: 0, maximum: 10 }, { expected: "a whole number from 0 to 10" }))),
     mapping: Schema.optionalKey(
       known("mapping", Schema.Struct({
-        list: Schema.optionalKey(Schema.NonEmptyString),
+        /** A dotted path to the list in the answer, e.g. `data.weights`. */
+        list: Schema.optionalKey(
+          Schema.String.check(Schema.makeFilter((v: string) => v.split(".").every((key) => key !== ""), { expected: "a dotted path such as data.weights" }))
+        ),
         symbol: Schema.optionalKey(Schema.NonEmptyString),
         weight: Schema.optionalKey(Schema.NonEmptyString)
       }))
     ),
     unit: Unit,
     normalize: Schema.optionalKey(Schema.Boolean),
-    tolerance: Schema.optionalKey(DecimalAmount)
+    /** How far from 1 the answer's sum may be: a fraction of the whole, below 1. */
+    tolerance: Schema.optionalKey(
+      DecimalAmount.check(
+        Schema.makeFilter(
+          (v: string | number) => {
+            const d = Decimal.parseDecimal(v)
+            return typeof d !== "string" && !Decimal.isNegative(d) && d.lt(Decimal.ONE)
+          },
+          { expected: "a tolerance from 0 up to (not including) 1" }
+        )
+      )
+    )
   }))
 })
 
@@ -59,7 +86,7 @@ const MomentumSource = Schema.Struct({
   momentum: known("momentum source", Schema.Struct({
     /** The strategy's name in attribution (default "momentum"). */
     name: Schema.optionalKey(Schema.NonEmptyString),
-    history: required(Schema.NonEmptyString),
+    history: required(HistoryFile),
     universe: required(Schema.Array(Schema.String)),
     lookbackDays: Schema.optionalKey(Schema.Number),
     top: Schema.optionalKey(Schema.Number),
@@ -111,7 +138,7 @@ const BlendSource = Schema.Struct({
 
 const RegimeSource = Schema.Struct({
   regime: known("regime source", Schema.Struct({
-    history: required(Schema.NonEmptyString),
+    history: required(HistoryFile),
     benchmark: Schema.optionalKey(Schema.NonEmptyString),
     trendDays: Schema.optionalKey(Schema.Number),
     volatilityIndex: Schema.optionalKey(Schema.NullOr(Schema.NonEmptyString)),
@@ -120,7 +147,7 @@ const RegimeSource = Schema.Struct({
     realizedThreshold: Schema.optionalKey(Amount),
     maxStaleDays: Schema.optionalKey(Schema.Number),
     strategies: required(Schema.Record(Schema.String, Nested)),
-    map: required(Schema.Union([Schema.NonEmptyString, Schema.Record(Schema.String, Schema.String)]))
+    map: required(Schema.Union([MapFile, Schema.Record(Schema.String, Schema.String)]))
   }))
 })
 
@@ -142,7 +169,11 @@ const KINDS: ReadonlyArray<readonly [string, Schema.Codec<unknown, unknown>]> = 
 export const Source: Schema.Codec<SourceConfig> = Schema.Unknown.check(
   Schema.makeFilter(
     (input, _ast, options) => {
-      if (typeof input === "string") return input.trim() === "" ? ONE_SOURCE : undefined
+      if (typeof input === "string") {
+        if (input.trim() === "") return ONE_SOURCE
+        const file = Schema.decodeUnknownResult(TargetsFile)(input)
+        return Result.isSuccess(file) ? undefined : file.failure.issue
+      }
       if (typeof input !== "object" || input === null || Array.isArray(input)) return ONE_SOURCE
       const kinds = KINDS.filter(([key]) => Object.hasOwn(input, key))
       const kind = kinds[0]
@@ -177,7 +208,7 @@ export const toSource = (config: SourceConfig, at: (file: string) => string): Ta
         mapping: { ...HttpSourceDefaults.mapping, ...defined(h.mapping ?? {}) },
         unit: h.unit ?? "fraction",
         normalize: h.normalize ?? false,
-        tolerance: h.tolerance === undefined ? WeightsDefaults.tolerance : parseAmount(h.tolerance)
+        tolerance: h.tolerance === undefined ? HttpSourceDefaults.tolerance : parseAmount(h.tolerance)
       }
     }
   }

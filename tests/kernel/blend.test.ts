@@ -15,10 +15,12 @@ import {
   format,
   type InvalidInput,
   primaryStrategy,
+  SOME_STRATEGY,
   type Targets,
+  validateShares,
   validateTargets
 } from "../../src/kernel/index.ts"
-import { check, D0, D1, dec, scaled, sum } from "./helpers.ts"
+import { check, D0, D1, dec, err as failureOf, scaled, sum } from "./helpers.ts"
 
 const RUNS = { numRuns: 1000 }
 const SYMBOLS = ["A", "B", "C", "D", "E", "a"] as const
@@ -185,8 +187,9 @@ describe("blend: properties", () => {
     )
   })
 
-  it("failed strategies: fail mode names the first failed strategy; cash mode keeps its share in cash and warns for each", () => {
-    // Protects: a failure is never silent — either an error naming the strategy, or a warning naming it with its reason.
+  it("failed strategies: fail mode names the first failed strategy; cash mode keeps its share in cash and warns for each, unless all failed", () => {
+    // Protects: a failure is never silent — either an error naming the strategy, or a warning naming it with its reason —
+    // and a warning never stands for liquidating the whole account (every strategy failed is an error in cash mode too).
     fc.assert(
       fc.property(caseArb(true), ({ strategies }) => {
         const failed = strategies.filter((s) => "failed" in s)
@@ -198,7 +201,13 @@ describe("blend: properties", () => {
           const first = failed[0] as BlendStrategy & { failed: string }
           check(e.source === "strategies" && e.path === first.name && e.message.includes(first.name), () => e.message)
         }
-        const b = ok(blend(strategies, { onStrategyFailure: "cash" }))
+        const cash = blend(strategies, { onStrategyFailure: "cash" })
+        if (failed.length === strategies.length) {
+          const e = err(cash)
+          check(e.source === "strategies" && e.path === "" && e.expected === SOME_STRATEGY, () => e.message)
+          return
+        }
+        const b = ok(cash)
         check(b.warnings.length === failed.length, () => "one warning per failed strategy")
         b.warnings.forEach((w, i) => {
           const f = failed[i] as BlendStrategy & { failed: string }
@@ -293,6 +302,27 @@ describe("blend: examples", () => {
     const b = ok(blend(strategies, { onStrategyFailure: "cash" }))
     expect(b.warnings).toEqual([{ code: "STRATEGY_FAILED", strategy: "momentum", message: "strategy momentum failed (no price history for XLK): its share 0.3 stays in cash" }])
     expect([format(b.targets.total), format(b.targets.cash)]).toEqual(["0.7", "0.3"])
+  })
+
+  it("every strategy failed: an error in cash mode too, never an empty blend with warnings", () => {
+    const strategies: Array<BlendStrategy> = [
+      { name: "growth", share: "0.7", failed: "no such file" },
+      { name: "momentum", share: "0.3", failed: "no price history for XLK" }
+    ]
+    expect(err(blend(strategies, { onStrategyFailure: "cash" })).message).toBe(
+      `strategies: expected ${SOME_STRATEGY}, got "2 of 2 failed"`
+    )
+    // One that loaded, even holding nothing, is a blend.
+    const b = ok(blend([strategies[0]!, { name: "momentum", share: "0.3", targets: targetsOf({}) }], { onStrategyFailure: "cash" }))
+    expect([format(b.targets.total), b.warnings.length]).toEqual(["0", 1])
+  })
+
+  it("validateShares checks names and shares alone, before any strategy is loaded, with blend's errors", () => {
+    expect(validateShares([{ name: "a", share: "0.25" }, { name: "b", share: 0.75 }])).toEqual(Result.succeed([dec("0.25"), dec("0.75")]))
+    const bad = [{ name: "a", share: "0.25" }, { name: "b", share: "0" }]
+    expect(failureOf(validateShares(bad)).message).toBe('strategies: b.share: expected a share greater than 0 and at most 1, got "0"')
+    expect(failureOf(validateShares(bad)).message).toBe(err(blend(bad.map((s) => ({ ...s, targets: growth })))).message)
+    expect(failureOf(validateShares([{ name: "a", share: "0.5" }])).path).toBe("sum of shares")
   })
 
   it("invalid names and shares", () => {

@@ -17,7 +17,8 @@ import {
   readRegime,
   strategyFor,
   validateHistory,
-  validateRegimeMap
+  validateRegimeMap,
+  validateRegimeOptions
 } from "../../src/kernel/index.ts"
 import { check, DAY_MS, dateAt, dec, err, ok, scaled } from "./helpers.ts"
 
@@ -248,6 +249,36 @@ describe("regime: examples", () => {
     expect(where(readRegime(h, dateAt(10), { ...SMALL, realizedDays: 1 }))).toEqual(["regime", "realizedDays", "1"])
     expect(where(readRegime(h, dateAt(10), { ...SMALL, indexThreshold: "-1" }))).toEqual(["regime", "indexThreshold", '"-1"'])
     expect(where(readRegime(h, dateAt(10), { ...SMALL, benchmark: " " }))).toEqual(["regime", "benchmark", '" "'])
+  })
+})
+
+describe("regime: configuration checked without history", () => {
+  it("validateRegimeOptions fails exactly when readRegime fails on its options, with the same error; otherwise only the history can fail", () => {
+    // Protects: a regime's configuration (an unselected strategy's too) can be checked before any history is read, and that check misses nothing the reading would refuse.
+    const h = history(series("SPY", ["100", "101", "102", "103", "104", "105"], 10), series("VIX", ["15"], 10))
+    const option = <A>(a: fc.Arbitrary<A>) => fc.oneof(a, fc.anything())
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            benchmark: option(fc.constantFrom("SPY", "QQQ")),
+            trendDays: option(fc.integer({ min: -1, max: 8 })),
+            volatilityIndex: option(fc.constantFrom("VIX", undefined)),
+            indexThreshold: option(fc.constantFrom("20", -1)),
+            realizedDays: option(fc.integer({ min: 0, max: 4 })),
+            maxStaleDays: option(fc.integer({ min: -1, max: 5 }))
+          },
+          { requiredKeys: [] }
+        ),
+        (options) => {
+          const checked = validateRegimeOptions(dateAt(10), options as Partial<RegimeOptions>)
+          const read = readRegime(h, dateAt(10), options as Partial<RegimeOptions>)
+          if (Result.isFailure(checked)) check(Result.isFailure(read) && read.failure.message === checked.failure.message, () => checked.failure.message)
+          else if (Result.isFailure(read)) check(read.failure.source === "history" && read.failure.path !== "maxStaleDays" && read.failure.path !== "asOf", () => read.failure.message)
+        }
+      ),
+      RUNS
+    )
   })
 })
 

@@ -1,7 +1,7 @@
 /**
- * Replacement sets: the sum never grows (and stays exact), no weight goes negative, attribution
- * follows the moved weight, nothing matching is the identity, and set validation names the
- * place and the value.
+ * Replacement sets: the sum stays exactly at the original total (or, with `freed: cash`, never
+ * grows), no weight goes negative, attribution follows the moved weight, nothing matching is
+ * the identity, and set validation names the place and the value.
  */
 import * as Result from "effect/Result"
 import fc from "fast-check"
@@ -13,10 +13,11 @@ import {
   type Decimal,
   defaultPolicy,
   format,
+  type FreedWeight,
   type InvalidInput,
   type Read,
   type Replaced,
-  type Replacement,
+  type ReplacementSet,
   type ReplacementSets,
   type Targets,
   validateReplacements,
@@ -75,9 +76,20 @@ const rulesArb = (
     )
   )
 
-const setOf = (raw: Array<Record<string, string>>): ReadonlyArray<Replacement> => ok(validateReplacements({ s: raw })).get("s")!
+/** A validated set of the raw rules: the plain list form (freed weight reinvested), or `{ rules, freed }`. */
+const setOf =
+  (freed?: FreedWeight) =>
+  (raw: Array<Record<string, string>>): ReplacementSet =>
+    ok(validateReplacements({ s: freed === undefined ? raw : { rules: raw, freed } })).get("s")!
 
-const caseArb = fc.tuple(targetsArb, rulesArb([...HELD, ...ELSEWHERE], [...HELD, ...ELSEWHERE]).map(setOf))
+const freedArb: fc.Arbitrary<FreedWeight | undefined> = fc.constantFrom(undefined, "reinvest", "cash")
+
+/** Rules over HELD and ELSEWHERE, in either freed mode. */
+const anySetArb = (sources: ReadonlyArray<string>, targets: ReadonlyArray<string>, scales?: fc.Arbitrary<string>): fc.Arbitrary<ReplacementSet> =>
+  fc.tuple(rulesArb(sources, targets, scales), freedArb).map(([raw, freed]) => setOf(freed)(raw))
+
+const ALL = [...HELD, ...ELSEWHERE]
+const caseArb = fc.tuple(targetsArb, anySetArb(ALL, ALL))
 
 const weightOf = (t: Targets, symbol: string): Decimal => t.weights.find((x) => x.symbol === symbol)?.weight ?? D0
 
@@ -89,13 +101,27 @@ const render = (r: Replaced): string =>
   })
 
 describe("replacement: properties", () => {
-  it("the sum is min(original, kept + Σ moved × scale), exactly; the original total whenever the moves would exceed it", () => {
-    // Protects: replacing never invests more than the targets did, and never loses weight to rounding.
+  it("sum preserved: by default the sum is exactly the original total, whatever the scales", () => {
+    // Protects: a replacement changes what is held, never how much is invested (the issue's "keeps the sum at its original total").
     fc.assert(
-      fc.property(caseArb, ([targets, rules]) => {
-        const r = applyReplacements(targets, rules)
+      fc.property(targetsArb, rulesArb(ALL, ALL).map(setOf()), (targets, set) => {
+        const r = applyReplacements(targets, set)
+        const original = sum(targets.weights.map((t) => t.weight))
+        const total = sum(r.targets.weights.map((t) => t.weight))
+        check(total.eq(original), () => `Σ ${format(total)} ≠ original ${format(original)}`)
+        check(r.targets.total.eq(total), () => "total is not Σ weights")
+      }),
+      RUNS
+    )
+  })
+
+  it("freed: cash: the sum is min(original, kept + Σ moved × scale), exactly", () => {
+    // Protects: the opt-in for leveraged substitutes never invests more than the targets did, leaves freed weight in cash, and loses nothing to rounding.
+    fc.assert(
+      fc.property(targetsArb, rulesArb(ALL, ALL).map(setOf("cash")), (targets, set) => {
+        const r = applyReplacements(targets, set)
         const symbols = new Set(targets.weights.map((t) => t.symbol))
-        const matched = rules.filter((x) => symbols.has(x.source))
+        const matched = set.rules.filter((x) => symbols.has(x.source))
         const sources = new Set(matched.map((x) => x.source))
         const kept = sum(targets.weights.filter((t) => !sources.has(t.symbol)).map((t) => t.weight))
         const moved = sum(matched.map((x) => weightOf(targets, x.source).times(x.scale)))
@@ -104,7 +130,6 @@ describe("replacement: properties", () => {
         const total = sum(r.targets.weights.map((t) => t.weight))
         check(total.eq(expected), () => `Σ ${format(total)} ≠ ${format(expected)}`)
         check(r.targets.total.eq(total), () => "total is not Σ weights")
-        if (matched.every((x) => x.scale.gte(dec("1")))) check(total.eq(original), () => "scales ≥ 1 must keep the total")
       }),
       RUNS
     )
@@ -113,14 +138,14 @@ describe("replacement: properties", () => {
   it("no weight or attribution goes negative; sources leave, targets arrive; substitutions report the original source weight", () => {
     // Protects: replacement never creates a short position, and reports exactly what it moved.
     fc.assert(
-      fc.property(caseArb, ([targets, rules]) => {
-        const r = applyReplacements(targets, rules)
+      fc.property(caseArb, ([targets, set]) => {
+        const r = applyReplacements(targets, set)
         for (const t of r.targets.weights) {
           check(!t.weight.lt(D0), () => `${t.symbol}: ${format(t.weight)}`)
           check(t.attribution.every((a) => !a.weight.lt(D0)), () => `${t.symbol}: negative attribution`)
         }
         const symbols = new Set(targets.weights.map((t) => t.symbol))
-        const matched = rules.filter((x) => symbols.has(x.source))
+        const matched = set.rules.filter((x) => symbols.has(x.source))
         const after = new Set(r.targets.weights.map((t) => t.symbol))
         const targetsOfRules = new Set(matched.map((x) => x.target))
         for (const x of matched) {
@@ -132,20 +157,19 @@ describe("replacement: properties", () => {
           const x = matched[i]!
           check(s.source === x.source && s.target === x.target && s.scale.eq(x.scale), () => "substitution order")
           check(s.weightMoved.eq(weightOf(targets, x.source)), () => `${s.source}: weightMoved`)
-          check(!s.weightAdded.lt(D0) && s.weightAdded.lte(s.weightMoved.times(s.scale)), () => `${s.source}: weightAdded`)
+          check(!s.weightAdded.lt(D0), () => `${s.source}: weightAdded`)
         })
       }),
       RUNS
     )
   })
 
-  it("scales ≤ 1 never squeeze: kept weights are untouched and each target receives exactly source × scale", () => {
-    // Protects: excess is only taken when there is excess; otherwise replacement is plain exact arithmetic.
+  it("freed: cash with scales ≤ 1 never squeezes: kept weights are untouched and each target receives exactly source × scale", () => {
+    // Protects: with freed: cash, excess is only taken when there is excess; otherwise replacement is plain exact arithmetic.
     const atMostOne = fc.oneof(fc.constantFrom("1", "0.5"), fc.integer({ min: 1, max: 1000 }).map((u) => scaled(u, 3)))
-    const all = [...HELD, ...ELSEWHERE]
     fc.assert(
-      fc.property(targetsArb, rulesArb(all, all, atMostOne).map(setOf), (targets, rules) => {
-        const r = applyReplacements(targets, rules)
+      fc.property(targetsArb, rulesArb(ALL, ALL, atMostOne).map(setOf("cash")), (targets, set) => {
+        const r = applyReplacements(targets, set)
         const sources = new Set(r.substitutions.map((s) => s.source))
         const received = new Map<string, Decimal>()
         for (const s of r.substitutions) {
@@ -161,11 +185,41 @@ describe("replacement: properties", () => {
     )
   })
 
+  it("by default, weight freed by scales ≤ 1 goes to the kept symbols in proportion; targets receive exactly source × scale", () => {
+    // Protects: freed weight is reinvested the way an excess is taken: pro rata over the kept weights, none shrinking, none favoured beyond rounding.
+    const atMostOne = fc.oneof(fc.constantFrom("1", "0.5", "0.25"), fc.integer({ min: 1, max: 1000 }).map((u) => scaled(u, 3)))
+    fc.assert(
+      fc.property(targetsArb, rulesArb(ALL, ALL, atMostOne).map(setOf()), (targets, set) => {
+        const r = applyReplacements(targets, set)
+        const sources = new Set(r.substitutions.map((s) => s.source))
+        const kept = targets.weights.filter((t) => !sources.has(t.symbol))
+        const keptSum = sum(kept.map((t) => t.weight))
+        fc.pre(r.substitutions.length > 0 && keptSum.gt(D0))
+        const added = sum(r.substitutions.map((s) => s.weightAdded))
+        const received = new Map<string, Decimal>()
+        for (const s of r.substitutions) {
+          check(s.weightAdded.eq(s.weightMoved.times(s.scale)), () => `${s.source}: weightAdded ${format(s.weightAdded)}`)
+          received.set(s.target, (received.get(s.target) ?? D0).plus(s.weightAdded))
+        }
+        // What the kept symbols hold together: the original total less what the targets received.
+        const pool = sum(targets.weights.map((t) => t.weight)).minus(added)
+        // Within one unit of the 12th place per kept symbol of its exact share w × pool / keptSum (cross-multiplied, no division).
+        const slack = dec("1e-12").times(dec(String(kept.length))).times(keptSum)
+        for (const t of kept) {
+          const now = weightOf(r.targets, t.symbol).minus(received.get(t.symbol) ?? D0)
+          check(!now.lt(t.weight), () => `${t.symbol}: kept weight shrank to ${format(now)}`)
+          check(now.times(keptSum).minus(t.weight.times(pool)).abs().lte(slack), () => `${t.symbol}: ${format(now)} is not its share of ${format(pool)}`)
+        }
+      }),
+      RUNS
+    )
+  })
+
   it("attribution still sums exactly to each weight (attributed targets); plain targets stay unattributed", () => {
     // Protects: every weight stays explained by strategy after moving, scaling and squeezing.
     fc.assert(
-      fc.property(fc.boolean(), attributedArb, plainArb, rulesArb([...HELD], [...HELD, ...ELSEWHERE]).map(setOf), (attributed, a, p, rules) => {
-        const r = applyReplacements(attributed ? a : p, rules)
+      fc.property(fc.boolean(), attributedArb, plainArb, anySetArb([...HELD], ALL), (attributed, a, p, set) => {
+        const r = applyReplacements(attributed ? a : p, set)
         for (const t of r.targets.weights) {
           if (!attributed) check(t.attribution.length === 0, () => `${t.symbol}: attributed`)
           else check(sum(t.attribution.map((x) => x.weight)).eq(t.weight), () => `${t.symbol}: attribution ${format(sum(t.attribution.map((x) => x.weight)))} ≠ ${format(t.weight)}`)
@@ -182,8 +236,8 @@ describe("replacement: properties", () => {
   it("a set that matches nothing is the identity: the same targets, no substitutions", () => {
     // Protects: a replacement set for symbols the strategy does not hold changes nothing at all.
     fc.assert(
-      fc.property(targetsArb, rulesArb([...ELSEWHERE], [...HELD, ...ELSEWHERE]).map(setOf), (targets, rules) => {
-        const r = applyReplacements(targets, rules)
+      fc.property(targetsArb, anySetArb([...ELSEWHERE], ALL), (targets, set) => {
+        const r = applyReplacements(targets, set)
         check(r.targets === targets && r.substitutions.length === 0, () => "not the identity")
       }),
       RUNS
@@ -193,9 +247,9 @@ describe("replacement: properties", () => {
   it("a set without chains is idempotent: applying it twice is applying it once", () => {
     // Protects: re-running a replacement (e.g. on already replaced targets) cannot move weight again.
     fc.assert(
-      fc.property(targetsArb, rulesArb([...HELD.slice(0, 3)], [...HELD.slice(3), ...ELSEWHERE]).map(setOf), (targets, rules) => {
-        const once = applyReplacements(targets, rules)
-        const twice = applyReplacements(once.targets, rules)
+      fc.property(targetsArb, anySetArb([...HELD.slice(0, 3)], [...HELD.slice(3), ...ELSEWHERE]), (targets, set) => {
+        const once = applyReplacements(targets, set)
+        const twice = applyReplacements(once.targets, set)
         check(twice.substitutions.length === 0 && render(twice) === render(once), () => `${render(once)} vs ${render(twice)}`)
       }),
       RUNS
@@ -217,14 +271,18 @@ describe("replacement: examples", () => {
         { source: "B", target: "A" }
       ],
       half: [{ source: "A", target: "B", scale: "0.5" }],
+      halfToCash: { freed: "cash", rules: [{ source: "A", target: "B", scale: "0.5" }] },
+      growth: [{ source: "VTI", target: "VUG", scale: "0.5" }],
       empty: []
     })
   )
   const rows = (r: Replaced) => r.targets.weights.map((t) => [t.symbol, format(t.weight)])
 
   it("validates: scale defaults to 1, symbols are trimmed, set order is kept", () => {
-    expect(sets.get("taxable")).toEqual([{ source: "VTI", target: "ITOT", scale: dec("1") }])
-    expect([...sets.keys()]).toEqual(["ira", "taxable", "chain", "swap", "half", "empty"])
+    expect(sets.get("taxable")).toEqual({ rules: [{ source: "VTI", target: "ITOT", scale: dec("1") }], freed: "reinvest" })
+    expect(sets.get("halfToCash")).toEqual({ rules: [{ source: "A", target: "B", scale: dec("0.5") }], freed: "cash" })
+    expect(ok(validateReplacements({ x: { rules: [] } })).get("x")).toEqual({ rules: [], freed: "reinvest" })
+    expect([...sets.keys()]).toEqual(["ira", "taxable", "chain", "swap", "half", "halfToCash", "growth", "empty"])
     expect(ok(validateReplacements(undefined)).size).toBe(0)
   })
 
@@ -258,13 +316,43 @@ describe("replacement: examples", () => {
     expect(format(r.targets.cash)).toBe("0.1")
   })
 
-  it("a scale below 1 frees weight to cash", () => {
-    const r = ok(applyReplacementSet(targetsOf({ A: "0.8", C: "0.2" }), sets, "half"))
+  it("a scale below 1 keeps the total: the freed weight goes to the kept symbols in proportion", () => {
+    // VTI 0.5 → VUG 0.25 frees 0.25; BND is the only kept symbol: 0.3 + 0.25. The total stays 0.8.
+    const r = ok(applyReplacementSet(targetsOf({ VTI: "0.5", BND: "0.3" }), sets, "growth"))
+    expect(rows(r)).toEqual([
+      ["BND", "0.55"],
+      ["VUG", "0.25"]
+    ])
+    expect(format(r.targets.total)).toBe("0.8")
+    // Two kept symbols share it 3:1: A 0.6 → B 0.3 frees 0.3, so C 0.3 + 0.225 and D 0.1 + 0.075.
+    const two = ok(applyReplacementSet(targetsOf({ A: "0.6", C: "0.3", D: "0.1" }), sets, "half"))
+    expect(rows(two)).toEqual([
+      ["B", "0.3"],
+      ["C", "0.525"],
+      ["D", "0.175"]
+    ])
+    expect(format(two.targets.total)).toBe("1")
+  })
+
+  it("a scale below 1 with nothing kept: the moved targets are scaled back up to the total", () => {
+    const r = ok(applyReplacementSet(targetsOf({ A: "0.6" }), sets, "half"))
+    expect(rows(r)).toEqual([["B", "0.6"]])
+    expect(format(r.substitutions[0]!.weightAdded)).toBe("0.6")
+  })
+
+  it("freed: cash keeps the old behaviour: the freed weight stays in cash", () => {
+    const r = ok(applyReplacementSet(targetsOf({ A: "0.8", C: "0.2" }), sets, "halfToCash"))
     expect(rows(r)).toEqual([
       ["B", "0.4"],
       ["C", "0.2"]
     ])
     expect(format(r.targets.cash)).toBe("0.4")
+    // An excess is still taken from the kept weights.
+    const lev = ok(applyReplacementSet(targetsOf({ A: "0.6", C: "0.4" }), ok(validateReplacements({ x: { freed: "cash", rules: [{ source: "A", target: "B", scale: 2 }] } })), "x"))
+    expect(rows(lev)).toEqual([
+      ["B", "1"],
+      ["C", "0"]
+    ])
   })
 
   it("chains apply once, to the original weights: A→B, B→C moves A to B and B's own weight to C", () => {
@@ -300,7 +388,7 @@ describe("replacement: examples", () => {
 
   it("an unknown set names it and lists the known ones", () => {
     expect(err(applyReplacementSet(targetsOf({ SPY: "1" }), sets, "roth")).message).toBe(
-      'replacements: roth: expected a defined replacement set (chain, empty, half, ira, swap, taxable), got "roth"'
+      'replacements: roth: expected a defined replacement set (chain, empty, growth, half, halfToCash, ira, swap, taxable), got "roth"'
     )
     expect(err(applyReplacementSet(targetsOf({ SPY: "1" }), new Map(), "roth")).expected).toBe("a defined replacement set (none are defined)")
   })
@@ -311,7 +399,13 @@ describe("replacement: examples", () => {
       return [e.source, e.path, e.value]
     }
     expect(where([])).toEqual(["replacements", "", "a list"])
-    expect(where({ ira: { source: "A" } })).toEqual(["replacements", "ira", "an object"])
+    expect(where({ ira: { source: "A" } })).toEqual(["replacements", "ira.source", '"source"'])
+    expect(where({ ira: "A" })).toEqual(["replacements", "ira", '"A"'])
+    expect(where({ ira: { freed: "cash" } })).toEqual(["replacements", "ira.rules", "nothing"])
+    expect(where({ ira: { freed: "bonds", rules: [] } })).toEqual(["replacements", "ira.freed", '"bonds"'])
+    expect(where({ ira: { rules: [{ source: "A", target: "B", scale: 0 }] } })).toEqual(["replacements", "ira.rules[0].scale", "0"])
+    expect(err(validateReplacements({ ira: { freed: "bonds", rules: [] } })).message).toBe('replacements: ira.freed: expected reinvest or cash, got "bonds"')
+    expect(err(validateReplacements({ ira: { rule: [] } })).message).toBe('replacements: ira.rule: expected a replacement set field (rules, freed), got "rule"')
     expect(where({ ira: ["A"] })).toEqual(["replacements", "ira[0]", '"A"'])
     expect(where({ ira: [{ source: "A", target: "B", scael: 2 }] })).toEqual(["replacements", "ira[0].scael", '"scael"'])
     expect(where({ ira: [{ source: "", target: "B" }] })).toEqual(["replacements", "ira[0].source", '""'])
@@ -335,7 +429,7 @@ describe("replacement: totality", () => {
       fc.property(fc.oneof(fc.anything(), fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.array(rule, { maxLength: 3 }), fc.anything()))), (input) => {
         const r = validateReplacements(input)
         if (Result.isFailure(r)) check(r.failure.source === "replacements" && r.failure.message.length > 0, () => r.failure.message)
-        else for (const rules of r.success.values()) applyReplacements(targetsOf({ A: "0.5", B: "0.5" }), rules)
+        else for (const set of r.success.values()) applyReplacements(targetsOf({ A: "0.5", B: "0.5" }), set)
       }),
       RUNS
     )
