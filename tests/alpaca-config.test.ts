@@ -53,4 +53,33 @@ describe("alpaca accounts in keel.yaml", () => {
     expect(r.code).toBe(2)
     expect(singleLine(r.stderr)).toBe('feed.yaml: accounts[0].broker.feed: expected "iex" | "sip", got "otc"')
   })
+
+  for (const [value, expected] of [
+    [-5, "expected a whole number of at least 1, got -5"],
+    [0, "expected a whole number of at least 1, got 0"],
+    [1.5, "expected a whole number of at least 1, got 1.5"],
+    ["x", 'expected number, got "x"']
+  ] as const) {
+    it(`requestsPerMinute: ${JSON.stringify(value)} is refused (never replaced by the default): exit 2, one line naming the field and the value`, async () => {
+      const config = alpaca("rpm.yaml", { tradingUrl: "http://127.0.0.1:9", requestsPerMinute: value })
+      const r = await ws.run(["run", "--config", config, "--account", "demo", "--execute"], KEYS)
+      expect(r.code).toBe(2)
+      expect(singleLine(r.stderr)).toBe(`rpm.yaml: accounts[0].broker.requestsPerMinute: ${expected}`)
+      expect(ws.exists(".keel")).toBe(false)
+    })
+  }
+
+  for (const [field, value, expected] of [
+    ["tradingUrl", "ftp://paper-api.alpaca.markets", "an http(s) URL"],
+    ["tradingUrl", "paper-api.alpaca.markets", "an http(s) URL"],
+    ["dataUrl", "wss://data.alpaca.markets", "an http(s) URL"],
+    ["streamUrl", "https://paper-api.alpaca.markets/stream", "a ws(s) URL"],
+    ["streamUrl", "not a url", "a ws(s) URL"]
+  ] as const) {
+    it(`${field}: ${JSON.stringify(value)} is refused: exit 2, one line naming the field and the value`, async () => {
+      const r = await ws.run(["run", "--config", alpaca("url.yaml", { [field]: value }), "--account", "demo"], KEYS)
+      expect(r.code).toBe(2)
+      expect(singleLine(r.stderr)).toBe(`url.yaml: accounts[0].broker.${field}: expected ${expected}, got ${JSON.stringify(value)}`)
+    })
+  }
 })

@@ -12,7 +12,7 @@ import { streamUrlFor } from "../src/effects/broker/alpaca.ts"
 import { oneSided, toQuotes, withTrades } from "../src/effects/broker/alpaca/marketData.ts"
 import { orderBody, orderStatus, toBrokerOrder } from "../src/effects/broker/alpaca/orders.ts"
 import * as Alpaca from "../src/effects/broker/alpaca/schemas.ts"
-import { readFrame, tradeUpdateOf } from "../src/effects/broker/alpaca/stream.ts"
+import { readFrame, reconnectDelay, tradeUpdateOf } from "../src/effects/broker/alpaca/stream.ts"
 
 const d = (text: string) => new Decimal(text)
 const text = (value: Decimal | undefined) => (value === undefined ? undefined : format(value))
@@ -70,25 +70,51 @@ const accountBefore = {
 const decodeAccount = Alpaca.decode(Alpaca.Account, "GET /v2/account")
 
 describe("account", () => {
+  const money = (account: { readonly cash: Decimal; readonly buying_power: Decimal; readonly non_marginable_buying_power: Decimal; readonly equity: Decimal }) =>
+    [account.cash, account.buying_power, account.non_marginable_buying_power, account.equity].map(format)
+
   it.effect("decodes without the PDT fields removed on 2026-07-06, ignoring unknown fields", () =>
     Effect.gen(function*() {
       const account = yield* decodeAccount(accountNow)
-      expect([account.cash, account.buying_power, account.non_marginable_buying_power, account.equity].map(format)).toEqual([
-        "99841.89",
-        "200183.78",
-        "99841.89",
-        "100341.89"
-      ])
-      expect(account.pattern_day_trader).toBeUndefined()
-      expect([account.status, account.account_number]).toEqual(["ACTIVE", "PA3TS8Z1Y2WX"])
+      expect(money(account)).toEqual(["99841.89", "200183.78", "99841.89", "100341.89"])
+      // Only the money fields are read: nothing else is kept to be relied on.
+      expect(Object.keys(account).sort()).toEqual(["buying_power", "cash", "equity", "non_marginable_buying_power"])
     }))
 
   it.effect("decodes an account from before the change, PDT fields included", () =>
     Effect.gen(function*() {
-      const account = yield* decodeAccount(accountBefore)
-      expect(format(account.cash)).toBe("99841.89")
-      expect(account.pattern_day_trader).toBe(false)
-      expect(account.daytrade_count).toBe(0)
+      expect(money(yield* decodeAccount(accountBefore))).toEqual(["99841.89", "200183.78", "99841.89", "100341.89"])
+    }))
+
+  it.effect("nulls and changed types in the fields Keel does not read never fail a decode", () =>
+    Effect.gen(function*() {
+      const account = yield* decodeAccount({
+        ...accountBefore,
+        pattern_day_trader: null,
+        daytrade_count: "0",
+        daytrading_buying_power: null,
+        last_daytrade_count: { today: 0 },
+        status: null,
+        id: null,
+        account_number: 42,
+        currency: null,
+        multiplier: 2,
+        shorting_enabled: "false",
+        trading_blocked: null,
+        created_at: "yesterday"
+      })
+      expect(money(account)).toEqual(["99841.89", "200183.78", "99841.89", "100341.89"])
+    }))
+
+  it.effect("unknown extra fields of any shape pass", () =>
+    Effect.gen(function*() {
+      const account = yield* decodeAccount({
+        ...accountNow,
+        intraday_adjustments: null,
+        pdt_replacement_rule: { version: 2, limits: [1, 2, 3] },
+        options_buying_power: 123
+      })
+      expect(format(account.equity)).toBe("100341.89")
     }))
 
   it.effect("needs only the four money fields", () =>
@@ -149,11 +175,19 @@ describe("positions", () => {
         position("VTI", "0.000000001"),
         position("TSLA", "-3", "short")
       ])
-      expect(rows.map((p) => [p.symbol, format(p.qty), p.side])).toEqual([
-        ["AAPL", "2.123456789", "long"],
-        ["VTI", "0.000000001", "long"],
-        ["TSLA", "-3", "short"]
+      expect(rows.map((p) => [p.symbol, format(p.qty)])).toEqual([
+        ["AAPL", "2.123456789"],
+        ["VTI", "0.000000001"],
+        ["TSLA", "-3"]
       ])
+    }))
+
+  it.effect("nulls and changed types in the fields Keel does not read (all but symbol and qty) pass", () =>
+    Effect.gen(function*() {
+      const rows = yield* Alpaca.decode(Alpaca.Positions, "GET /v2/positions")([
+        { ...position("AAPL", "2"), side: null, asset_class: 1, qty_available: null, market_value: 348.58, exchange: null, new_field: [] }
+      ])
+      expect(rows.map((p) => [p.symbol, format(p.qty)])).toEqual([["AAPL", "2"]])
     }))
 
   it.effect("names the element and field of a bad quantity", () =>
@@ -278,6 +312,24 @@ describe("orders", () => {
       expect(text(order.quantity)).toBe("2.6")
     }))
 
+  it.effect("nulls and changed types in the fields Keel does not read pass (notional, legs, order_class, extended_hours, …)", () =>
+    Effect.gen(function*() {
+      const order = toBrokerOrder(yield* decodeOrder(alpacaOrder({
+        notional: 500,
+        order_class: null,
+        order_type: null,
+        extended_hours: "false",
+        legs: {},
+        asset_id: null,
+        asset_class: 7,
+        filled_at: "soon",
+        position_intent: null,
+        brand_new_field: { nested: [null] }
+      })))
+      expect(order).toMatchObject({ clientOrderId: "r20260730-sb-AAPL", status: "accepted" })
+      expect(text(order.quantity)).toBe("10.5")
+    }))
+
   it.effect("a stop order (placed outside Keel) reads as market, a stop-limit as limit", () =>
     Effect.gen(function*() {
       const stop = toBrokerOrder(yield* decodeOrder(alpacaOrder({ type: "stop", stop_price: "150" })))
@@ -344,6 +396,39 @@ describe("order requests", () => {
 })
 
 // ---------------------------------------------------------------------------
+// assets
+// ---------------------------------------------------------------------------
+
+describe("assets", () => {
+  const decodeAsset = Alpaca.decode(Alpaca.Asset, "GET /v2/assets/AAPL")
+
+  it.effect("reads symbol, tradable and fractionable; every other field may be missing, null or new", () =>
+    Effect.gen(function*() {
+      const asset = yield* decodeAsset({
+        id: null,
+        class: "us_equity",
+        exchange: null,
+        symbol: "AAPL",
+        name: 7,
+        status: "active",
+        tradable: true,
+        fractionable: false,
+        margin_requirement_long: "30",
+        attributes: ["ptp_no_exception"]
+      })
+      expect(asset).toEqual({ symbol: "AAPL", tradable: true, fractionable: false })
+    }))
+
+  it.effect("refuses an answer without them, naming each", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(decodeAsset({ symbol: "AAPL", tradable: null }))
+      expect(error.message).toBe(
+        `GET /v2/assets/AAPL: unexpected payload: Expected boolean, got null\n  at ["tradable"]\nMissing key\n  at ["fractionable"]`
+      )
+    }))
+})
+
+// ---------------------------------------------------------------------------
 // clock
 // ---------------------------------------------------------------------------
 
@@ -357,11 +442,22 @@ describe("clock", () => {
         next_close: "2026-07-30T16:00:00-04:00"
       })
       expect(clock).toEqual({
-        timestamp: Date.parse("2026-07-30T14:15:03.123Z"),
         is_open: true,
         next_open: Date.parse("2026-07-31T13:30:00Z"),
         next_close: Date.parse("2026-07-30T20:00:00Z")
       })
+    }))
+
+  it.effect("the server's own timestamp is not read: null or odd, it passes", () =>
+    Effect.gen(function*() {
+      const clock = yield* Alpaca.decode(Alpaca.Clock, "GET /v2/clock")({
+        timestamp: null,
+        is_open: false,
+        next_open: "2026-07-31T09:30:00-04:00",
+        next_close: "2026-07-31T16:00:00-04:00",
+        session: "closed"
+      })
+      expect(clock.is_open).toBe(false)
     }))
 
   it.effect("refuses a missing flag and a date without a time", () =>
@@ -396,6 +492,12 @@ describe("quotes", () => {
         ["ZERO", undefined, undefined]
       ])
       expect(oneSided(symbols, quotes)).toEqual(["VTI", "SPY", "ZERO", "GONE"])
+    }))
+
+  it.effect("a null side is no price either; the fields Keel does not read (t, sizes, conditions) may be anything", () =>
+    Effect.gen(function*() {
+      const latest = yield* decodeQuotes({ quotes: { VTI: { ...quote(0, 245.1), ap: null, t: null, as: "3", c: null } } })
+      expect(toQuotes(["VTI"], latest).map((q) => [q.symbol, text(q.bid), text(q.ask)])).toEqual([["VTI", "245.1", undefined]])
     }))
 
   it.effect("adds the latest trade as last where a side is missing (a zero trade is no price)", () =>
@@ -513,6 +615,16 @@ describe("trade_updates", () => {
     expect(readFrame(new Uint8Array([0xff, 0xfe]))).toEqual(Result.fail("trade_updates: a frame that is not JSON text"))
     const noStream = readFrame(JSON.stringify({ data: {} }))
     expect(Result.isFailure(noStream) && noStream.failure).toContain(`Missing key\n  at ["stream"]`)
+  })
+
+  it("reconnect delays double from the base, jittered by ±20%, never above the cap", () => {
+    const reconnect = { baseMillis: 500, maxDelayMillis: 30_000, stableMillis: 60_000 }
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 50, 2_000].map((n) => reconnectDelay(reconnect, n, 0.5))).toEqual([
+      500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000, 30_000
+    ])
+    expect([reconnectDelay(reconnect, 0, 0), reconnectDelay(reconnect, 0, 0.999_999)]).toEqual([400, 600])
+    expect([reconnectDelay(reconnect, 5, 0), reconnectDelay(reconnect, 5, 0.999_999)]).toEqual([12_800, 19_200])
+    expect(reconnectDelay(reconnect, 6, 0.999_999)).toBe(30_000)
   })
 
   it("the stream URL of a trading host", () => {

@@ -9,8 +9,9 @@
  *   the kernel run on the starting state (sells), the emulator's fill rule (sells at the
  *   bid, buys at the ask, cash moved by the amount rounded half-up to the cent), the
  *   kernel's buy re-plan on the cash that gives, and every buy filled;
- * - every order's client_order_id was placed exactly once, and the emulator holds no
- *   order the run does not report;
+ * - every intent was placed exactly once, and the emulator holds no order the run does not
+ *   report (a sell of a whole position goes out as DELETE /v2/positions/{symbol}, and its
+ *   order carries Alpaca's own client_order_id: it is the run's sell of that symbol);
  * - the session file replays identically (`rebalance replay`, exit 0) and holds neither
  *   the key id, nor the secret key, nor the account number (nor does anything else the
  *   run leaves behind: stdout, stderr, the database, the artifacts).
@@ -51,6 +52,10 @@ const QUOTES: Readonly<Record<string, QuoteInput>> = {
 const TARGETS = { VTI: "0.40", VXUS: "0.25", BND: "0.25", VNQ: "0.08" } as const
 const POLICY = { shares: "whole", cashReserve: "0.005", minOrderValue: "1" } as const
 
+/** A fractional account: Alpaca's rules make VNQ (not fractionable here) whole shares, and every order at least $1. */
+const FRACTIONAL_POLICY = { ...POLICY, shares: "fractional" } as const
+const FRACTIONAL_AT_ALPACA = { ...FRACTIONAL_POLICY, lotSizes: { VNQ: "1" }, minOrderValue: "1" } as const
+
 /** From cash: buys only. */
 const FROM_CASH = { cash: "100000" } as const
 
@@ -59,6 +64,9 @@ const DRIFTED = {
   cash: "2500.00",
   positions: { VTI: { qty: "260", avgEntryPrice: "201.40" }, BND: "150", VXUS: "200", ARKK: { qty: "40", avgEntryPrice: "61.07" } }
 } as const
+
+/** Drifted, with a fractional ARKK holding (from a dividend reinvestment, say) in a whole-share account. */
+const DRIFTED_FRACTIONAL_ARKK = { ...DRIFTED, positions: { ...DRIFTED.positions, ARKK: { qty: "40.5", avgEntryPrice: "61.07" } } } as const
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -80,7 +88,7 @@ interface Setup {
   readonly start: { readonly cash: string; readonly positions: Readonly<Record<string, string>>; readonly quotes: Readonly<Record<string, QuoteInput>> }
 }
 
-const setup = async (options: EmulatorOptions = {}): Promise<Setup> => {
+const setup = async (options: EmulatorOptions = {}, policy: Readonly<Record<string, unknown>> = POLICY): Promise<Setup> => {
   const quotes = { ...QUOTES, ...options.quotes }
   const emu = await startAlpacaEmulator({
     keyId: KEY_ID,
@@ -115,7 +123,7 @@ const setup = async (options: EmulatorOptions = {}): Promise<Setup> => {
     })
   )
   ws.write("targets.csv", ["symbol,weight", ...Object.entries(TARGETS).map(([s, w]) => `${s},${w}`)].join("\n") + "\n")
-  ws.write("policy.yaml", stringify(POLICY))
+  ws.write("policy.yaml", stringify(policy))
   const positions = Object.fromEntries(emu.positions().map((p) => [p.symbol, p.qty]))
   return { emu, ws, start: { cash: emu.account().cash, positions, quotes } }
 }
@@ -159,14 +167,16 @@ const kernelQuote = (symbol: string, q: QuoteInput) => {
  * What the run must end with, computed without the program: the kernel's plan on the
  * starting snapshot (quotes as the adapter should read them), its sells filled at the bid
  * (the emulator's rule), the kernel's buy re-plan on the cash that leaves, its buys filled
- * at the ask. `skip` lists buys the venue refuses (they move nothing).
+ * at the ask. `skip` lists buys the venue refuses (they move nothing). `policy` is the policy
+ * as the venue's rules leave it (for a fractional account: whole shares for symbols Alpaca
+ * does not trade fractionally, and its $1 minimum).
  */
-const expectedOf = (start: Setup["start"], skip: ReadonlyArray<string> = []): Expected => {
+const expectedOf = (start: Setup["start"], skip: ReadonlyArray<string> = [], policy: Readonly<Record<string, unknown>> = POLICY): Expected => {
   const quotes = Object.entries(start.quotes).map(([symbol, q]) => kernelQuote(symbol, q))
   const planned = rebalance({
     snapshot: { cash: start.cash, positions: Object.entries(start.positions).map(([symbol, quantity]) => ({ symbol, quantity })), quotes },
     targets: TARGETS,
-    policy: POLICY
+    policy
   })
   if (Result.isFailure(planned)) throw new Error(`kernel: ${planned.failure.message}`)
   const sells = planned.success.orders.orders.filter((o) => o.phase === "sell")
@@ -178,7 +188,7 @@ const expectedOf = (start: Setup["start"], skip: ReadonlyArray<string> = []): Ex
     cash = cash.plus(round2(o.quantity.times(price(o.symbol, "bid"))))
   }
   const account = validateAccount({ cash: format(cash), positions: [...held].filter(([, q]) => q.gt(ZERO)).map(([symbol, q]) => ({ symbol, quantity: format(q) })) })
-  const on = market(TARGETS, quotes, POLICY)
+  const on = market(TARGETS, quotes, policy)
   if (Result.isFailure(account) || Result.isFailure(on)) throw new Error("kernel: invalid buy-phase input")
   const buys = planBuys(account.success, on.success).orders.orders.filter((o) => o.phase === "buy")
   for (const o of buys) {
@@ -196,11 +206,32 @@ const expectedOf = (start: Setup["start"], skip: ReadonlyArray<string> = []): Ex
 
 const positionsOf = (emu: AlpacaEmulator) => Object.fromEntries(emu.positions().map((p) => [p.symbol, p.qty]))
 
+/** Emulator orders placed by a position close (DELETE /v2/positions/{symbol}): no POST ever carried their (Alpaca-chosen) client ids. */
+const closeOrders = (emu: AlpacaEmulator) => emu.orders().filter((o) => emu.submissionsFor(o.client_order_id) === 0)
+
+/** The run's intent an emulator order is: by its client order id, or for a position close the run's sell of that symbol. */
+const intentOf = (emu: AlpacaEmulator, outcome: OutcomeJson) => {
+  const closes = new Set(closeOrders(emu).map((o) => o.id))
+  return (order: { readonly id: string; readonly client_order_id: string; readonly symbol: string; readonly side: string }): string | undefined => {
+    if (!closes.has(order.id)) return outcome.orders.find((o) => o.clientOrderId === order.client_order_id)?.clientOrderId
+    return outcome.orders.find((o) => o.side === "sell" && o.symbol === order.symbol)?.clientOrderId
+  }
+}
+
+/** How many emulator orders are the run's intent `id`. */
+const placedFor = (emu: AlpacaEmulator, outcome: OutcomeJson, id: string) => emu.orders().map(intentOf(emu, outcome)).filter((i) => i === id).length
+
+const deletes = (emu: AlpacaEmulator, symbol?: string) =>
+  emu.requests.filter((r) => r.method === "DELETE" && (symbol === undefined ? r.path.startsWith("/v2/positions/") : r.path === `/v2/positions/${symbol}`))
+
 /** Every order of the run was placed exactly once, and the emulator has no order the run does not report. */
 const expectEachPlacedOnce = (emu: AlpacaEmulator, outcome: OutcomeJson) => {
-  const accepted = outcome.orders.filter((o) => emu.ordersPlacedFor(o.clientOrderId) > 0).map((o) => o.clientOrderId)
-  for (const o of outcome.orders) expect(emu.ordersPlacedFor(o.clientOrderId), o.clientOrderId).toBeLessThanOrEqual(1)
-  expect(emu.orders().map((o) => o.client_order_id).sort()).toEqual([...accepted].sort())
+  const intents = emu.orders().map(intentOf(emu, outcome))
+  expect(intents.filter((i) => i === undefined)).toEqual([])
+  for (const o of outcome.orders) expect(intents.filter((i) => i === o.clientOrderId).length, o.clientOrderId).toBeLessThanOrEqual(1)
+  // Never a client order id placed twice, never a position closed twice.
+  for (const o of emu.orders()) expect(emu.ordersPlacedFor(o.client_order_id), o.client_order_id).toBe(1)
+  for (const o of closeOrders(emu)) expect(deletes(emu, o.symbol).filter((r) => r.status !== 404), o.symbol).toHaveLength(1)
   // One order per planned (phase, side, symbol): no duplicate intents either.
   expect(new Set(outcome.orders.map((o) => o.clientOrderId)).size).toBe(outcome.orders.length)
 }
@@ -228,7 +259,7 @@ const expectCompleted = (run: CliResult, emu: AlpacaEmulator, expected: Expected
 const expectAllFilled = (emu: AlpacaEmulator, outcome: OutcomeJson) => {
   for (const o of outcome.orders) {
     expect([o.symbol, o.status, o.filledQuantity]).toEqual([o.symbol, "filled", o.quantity])
-    expect(emu.ordersPlacedFor(o.clientOrderId), o.clientOrderId).toBe(1)
+    expect(placedFor(emu, outcome, o.clientOrderId), o.clientOrderId).toBe(1)
   }
 }
 
@@ -272,6 +303,9 @@ const until = async (check: () => boolean, ms = 20_000): Promise<void> => {
 }
 
 const posts = (emu: AlpacaEmulator) => emu.requests.filter((r) => r.method === "POST" && r.path === "/v2/orders")
+const postedId = (r: { readonly body: unknown }) => (r.body as { client_order_id: string }).client_order_id
+/** The client order ids POSTed, in order, each once. */
+const postedIds = (emu: AlpacaEmulator) => [...new Set(posts(emu).map(postedId))]
 const calls = (lines: ReadonlyArray<Record<string, unknown>>, method: string) => lines.filter((l) => l["type"] === "call" && l["method"] === method)
 
 // ---------------------------------------------------------------------------------------
@@ -291,7 +325,10 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     const at = (o: Record<string, unknown>, field: string) => Date.parse(o[field] as string)
     const firstBuy = Math.min(...emu.orders().filter((o) => o.side === "buy").map((o) => at(o, "submitted_at")))
     for (const o of emu.orders().filter((x) => x.side === "sell")) expect(at(o, "filled_at")).toBeLessThanOrEqual(firstBuy)
-    expect(posts(emu).length).toBe(outcome.orders.length)
+    // ARKK, sold in full, is closed by DELETE /v2/positions/ARKK; every other order is one POST.
+    expect(deletes(emu).map((r) => [r.path, r.status])).toEqual([["/v2/positions/ARKK", 200]])
+    expect(posts(emu).map((r) => (r.body as { symbol: string }).symbol)).not.toContain("ARKK")
+    expect(posts(emu).length).toBe(outcome.orders.length - 1)
     expect(emu.requests.every((r) => r.authorized)).toBe(true)
     // The stream was used: authenticated and listening.
     expect(emu.streamMessages.map((m) => (m.message as { action: string }).action).slice(0, 2)).toEqual(["authenticate", "listen"])
@@ -311,9 +348,9 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     const outcome = expectCompleted(run, emu, expected)
     expectAllFilled(emu, outcome)
     expect(emu.faults.pending()).toBe(0)
-    const first = outcome.orders[0]!.clientOrderId
+    const first = postedIds(emu)[0]!
     expect(emu.submissionsFor(first)).toBe(1) // the 429 was answered before the body was read as an order
-    expect(posts(emu).filter((r) => (r.body as { client_order_id: string }).client_order_id === first).map((r) => r.status)).toEqual([429, 200])
+    expect(posts(emu).filter((r) => postedId(r) === first).map((r) => r.status)).toEqual([429, 200])
     expect(emu.requests.filter((r) => r.status === 429).map((r) => r.path)).toEqual([
       "/v2/account",
       "/v2/stocks/quotes/latest",
@@ -322,7 +359,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     ])
     const lines = await expectReplaysIdentically(ws, run)
     const placed = calls(lines, "placeOrder")
-    expect((placed[0]!["error"] as { _tag: string })._tag).toBe("RateLimited")
+    expect(placed.filter((l) => (l["error"] as { _tag: string } | undefined)?._tag === "RateLimited")).toHaveLength(1)
     expect(placed.length).toBe(outcome.orders.length + 1)
   })
 
@@ -337,7 +374,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     const outcome = expectCompleted(run, emu, expected)
     expectAllFilled(emu, outcome)
     expect(emu.faults.pending()).toBe(0)
-    const first = outcome.orders[0]!.clientOrderId
+    const first = postedIds(emu)[0]!
     // The lookup came between the two submissions, and found nothing.
     const trail = emu.requests
       .filter((r) => (r.body as { client_order_id?: string } | undefined)?.client_order_id === first || r.query["client_order_id"] === first)
@@ -346,7 +383,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(emu.ordersPlacedFor(first)).toBe(1)
     expect(emu.tradeUpdates.filter((u) => u.event === "partial_fill").length).toBe(2 * outcome.orders.length)
     const lines = await expectReplaysIdentically(ws, run)
-    expect((calls(lines, "placeOrder")[0]!["error"] as { _tag: string })._tag).toBe("UnknownOutcome")
+    expect(calls(lines, "placeOrder").filter((l) => (l["error"] as { _tag: string } | undefined)?._tag === "UnknownOutcome")).toHaveLength(1)
     expect((calls(lines, "getOrderByClientId")[0]!["error"] as { _tag: string })._tag).toBe("OrderNotFound")
   })
 
@@ -359,15 +396,16 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     const outcome = expectCompleted(run, emu, expected)
     expectAllFilled(emu, outcome)
     expect(emu.faults.pending()).toBe(0)
-    for (const o of outcome.orders.slice(0, 2)) {
+    for (const id of postedIds(emu).slice(0, 2)) {
       // Sent once (its answer lost), found by the lookup, never sent again.
-      expect(emu.submissionsFor(o.clientOrderId)).toBe(1)
-      expect(emu.ordersPlacedFor(o.clientOrderId)).toBe(1)
-      expect(emu.requests.filter((r) => r.query["client_order_id"] === o.clientOrderId).map((r) => r.status)).toEqual([200])
+      expect(emu.submissionsFor(id)).toBe(1)
+      expect(emu.ordersPlacedFor(id)).toBe(1)
+      expect(emu.requests.filter((r) => r.query["client_order_id"] === id).map((r) => r.status)).toEqual([200])
     }
-    for (const o of outcome.orders) expect(emu.submissionsFor(o.clientOrderId)).toBe(1)
+    for (const id of postedIds(emu)) expect(emu.submissionsFor(id)).toBe(1)
     const lines = await expectReplaysIdentically(ws, run)
-    const lost = calls(lines, "placeOrder").slice(0, 2)
+    const lost = calls(lines, "placeOrder").filter((l) => l["error"] !== undefined)
+    expect(lost).toHaveLength(2)
     for (const l of lost) expect((l["error"] as { _tag: string })._tag).toBe("UnknownOutcome")
     expect(calls(lines, "getOrderByClientId").map((l) => (l["result"] as { status: string } | undefined) !== undefined)).toEqual([true, true])
   })
@@ -495,5 +533,105 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     const run = await ws.run(["run", "--account", ACCOUNT, "--json"], ENV)
     expect(() => JSON.parse(run.stdout) as unknown).not.toThrow()
     expect(run.stderr).toContain("no latest trades for ARKK")
+  })
+
+  it("shares: fractional with VNQ not fractionable at Alpaca: VNQ bought in whole shares, the others fractional, nothing rejected", async () => {
+    const { emu, ws, start } = await setup({ ...FROM_CASH, fractionable: ["VTI", "VXUS", "BND", "ARKK"] }, FRACTIONAL_POLICY)
+    const expected = expectedOf(start, [], FRACTIONAL_AT_ALPACA)
+    const whole = (q: string) => new Decimal(q).round(0, 0).eq(new Decimal(q))
+    expect(expected.buys.find((o) => o.symbol === "VNQ")).toSatisfy((o: { quantity: string }) => whole(o.quantity))
+    expect(expected.buys.filter((o) => o.symbol !== "VNQ").every((o) => !whole(o.quantity))).toBe(true)
+    const run = await execute(ws)
+    const outcome = expectCompleted(run, emu, expected)
+    expectAllFilled(emu, outcome)
+    expect(outcome.orders.filter((o) => o.status === "rejected")).toEqual([])
+    expect(outcome.summary.errors).toEqual({})
+    expect(outcome.summary.warnings).toContain("not fractionable at the venue, traded in whole shares: VNQ")
+    // Alpaca was asked about each symbol, once, and refused nothing.
+    expect(emu.requests.filter((r) => r.path.startsWith("/v2/assets/")).map((r) => [r.path, r.status]).sort()).toEqual(
+      ["BND", "VNQ", "VTI", "VXUS"].map((s) => [`/v2/assets/${s}`, 200])
+    )
+    expect(posts(emu).map((r) => r.status)).toEqual(posts(emu).map(() => 200))
+    // Fractional quantities go out as day orders.
+    for (const r of posts(emu)) expect((r.body as { time_in_force: string }).time_in_force).toBe("day")
+    const lines = await expectReplaysIdentically(ws, run)
+    expect(calls(lines, "assets")).toHaveLength(1)
+  })
+
+  it("a whole-share account holding ARKK 40.5 (untargeted): the position is closed by one DELETE /v2/positions/ARKK and is gone", async () => {
+    const { emu, ws, start } = await setup(DRIFTED_FRACTIONAL_ARKK)
+    const expected = expectedOf(start)
+    expect(expected.sells).toContainEqual({ symbol: "ARKK", quantity: "40.5" })
+    const run = await execute(ws)
+    const outcome = expectCompleted(run, emu, expected)
+    expectAllFilled(emu, outcome)
+    expect(positionsOf(emu)).not.toHaveProperty("ARKK")
+    expect(deletes(emu).map((r) => [r.path, r.status])).toEqual([["/v2/positions/ARKK", 200]])
+    expect(posts(emu).map((r) => (r.body as { symbol: string }).symbol)).not.toContain("ARKK")
+    // Alpaca named the order its own way; the run knows it by its intent's id.
+    const [close] = closeOrders(emu)
+    const intent = outcome.orders.find((o) => o.symbol === "ARKK")!
+    expect(close).toMatchObject({ symbol: "ARKK", side: "sell", qty: "40.5", filled_qty: "40.5", status: "filled" })
+    expect(close!.client_order_id).not.toBe(intent.clientOrderId)
+    expect(intent).toMatchObject({ phase: "sell", side: "sell", quantity: "40.5", status: "filled", filledQuantity: "40.5", averageFillPrice: "48.9" })
+    expect(run.stdout + run.stderr).not.toContain("refused")
+    const lines = await expectReplaysIdentically(ws, run)
+    const placed = calls(lines, "placeOrder").filter((l) => (l["args"] as { symbol: string }).symbol === "ARKK")
+    expect(placed.map((l) => [l["args"], l["result"]])).toEqual([[
+      expect.objectContaining({ clientOrderId: intent.clientOrderId, quantity: "40.5", closesPosition: true }),
+      expect.objectContaining({ clientOrderId: intent.clientOrderId, symbol: "ARKK", id: close!.id })
+    ]])
+  })
+
+  it("a lost answer on that DELETE: the close is looked up among ARKK's orders, never sent again; exactly one close", async () => {
+    const { emu, ws, start } = await setup(DRIFTED_FRACTIONAL_ARKK)
+    const expected = expectedOf(start)
+    emu.faults.next({ method: "DELETE", path: "/v2/positions/ARKK" }, { loseAnswer: true })
+    const run = await execute(ws)
+    const outcome = expectCompleted(run, emu, expected)
+    expectAllFilled(emu, outcome)
+    expect(emu.faults.pending()).toBe(0)
+    expect(positionsOf(emu)).not.toHaveProperty("ARKK")
+    // One DELETE (its answer lost), one lookup of ARKK's orders since, and never a second close.
+    expect(deletes(emu).map((r) => [r.path, r.status])).toEqual([["/v2/positions/ARKK", undefined]])
+    expect(closeOrders(emu)).toHaveLength(1)
+    const lookups = emu.requests.filter((r) => r.method === "GET" && r.path === "/v2/orders" && r.query["status"] === "all")
+    expect(lookups.map((r) => [r.query["symbols"], r.status])).toEqual([["ARKK", 200]])
+    const intent = outcome.orders.find((o) => o.symbol === "ARKK")!
+    expect(intent).toMatchObject({ status: "filled", filledQuantity: "40.5" })
+    const lines = await expectReplaysIdentically(ws, run)
+    const arkk = (l: Record<string, unknown>) => JSON.stringify(l["args"]).includes(intent.clientOrderId)
+    expect((calls(lines, "placeOrder").filter(arkk).map((l) => (l["error"] as { _tag: string } | undefined)?._tag))).toEqual(["UnknownOutcome"])
+    expect(calls(lines, "getOrderByClientId").filter(arkk).map((l) => l["result"])).toEqual([
+      expect.objectContaining({ clientOrderId: intent.clientOrderId, symbol: "ARKK", side: "sell" })
+    ])
+  })
+
+  it("a lost POST answer, then one 404 on GET /v2/orders:by_client_order_id: the resend is refused as a duplicate, looked up again, tracked; placed once, filled, nothing rejected", async () => {
+    const { emu, ws, start } = await setup(FROM_CASH)
+    const expected = expectedOf(start)
+    emu.faults.next({ method: "POST", path: "/v2/orders" }, { loseAnswer: true })
+    emu.faults.next({ method: "GET", path: "/v2/orders:by_client_order_id" }, { status: 404, body: { code: 40410000, message: "order not found" } })
+    const run = await execute(ws)
+    const outcome = expectCompleted(run, emu, expected)
+    expectAllFilled(emu, outcome)
+    expect(emu.faults.pending()).toBe(0)
+    const first = postedIds(emu)[0]!
+    const trail = emu.requests
+      .filter((r) => (r.method === "POST" && postedId(r) === first) || r.query["client_order_id"] === first)
+      .map((r) => `${r.method} ${r.path} ${r.status}`)
+    expect(trail).toEqual([
+      "POST /v2/orders undefined",
+      "GET /v2/orders:by_client_order_id 404",
+      "POST /v2/orders 422",
+      "GET /v2/orders:by_client_order_id 200"
+    ])
+    expect(emu.submissionsFor(first)).toBe(2)
+    expect(emu.ordersPlacedFor(first)).toBe(1)
+    expect(outcome.orders.find((o) => o.clientOrderId === first)).toMatchObject({ status: "filled" })
+    expect(outcome.orders.map((o) => o.status)).not.toContain("rejected")
+    expect(outcome.summary.errors).toEqual({})
+    expect(JSON.stringify(outcome.summary.warnings)).not.toContain("rejected")
+    await expectReplaysIdentically(ws, run)
   })
 })

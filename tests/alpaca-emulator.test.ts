@@ -22,15 +22,24 @@
  *      their absence is no violation; the test asserts they are absent.
  *    - Order `client_order_id` has maxLength 48 in the 2022 spec; Alpaca now allows 128 and so
  *      does the emulator. Ids of at most 48 characters (Keel's) are spec-valid.
+ *    - GET /v2/assets/{symbol} is not in the 2022 spec, but its answer, the `Assets` component,
+ *      is: its answers go through Prism on a copy of the spec with that one path added,
+ *      answering that component (nothing else of the spec is changed).
  *
  * 2. behaviour: fills move cash and positions, client order ids are unique forever,
- *    validation errors, rate limiting, faults (lost answers place the order exactly once),
- *    and the trade_updates websocket (binary frames, handshake, events, dropped sockets).
+ *    validation errors (the $1 fractional minimum, non-fractionable assets), assets, position
+ *    closes, rate limiting (with a window short enough to wait out), faults (lost answers
+ *    place the order exactly once), and the trade_updates websocket (binary frames,
+ *    handshake, events, dropped sockets).
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { WebSocket } from "ws"
+import { parse, stringify } from "yaml"
 import { type AlpacaEmulator, type EmulatorOptions, type OrderJson, startAlpacaEmulator } from "./support/alpaca-emulator.ts"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
@@ -336,6 +345,58 @@ describe("the emulator against Alpaca's 2022 OpenAPI documents (Prism validating
   })
 })
 
+describe("GET /v2/assets/{symbol} against the spec's Assets component (Prism validating proxy, the path added)", () => {
+  let emu: AlpacaEmulator
+  let trading: Prism
+  let dir: string
+
+  beforeAll(async () => {
+    // The 2022 spec with the one path it lacks, answering its own Assets component.
+    const spec = parse(readFileSync(TRADING_SPEC, "utf8")) as { paths: Record<string, unknown> }
+    spec.paths["/v2/assets/{symbol_or_asset_id}"] = {
+      get: {
+        operationId: "getAsset",
+        parameters: [{ name: "symbol_or_asset_id", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": { description: "OK", content: { "application/json": { schema: { $ref: "#/components/schemas/Assets" } } } },
+          "404": { description: "Not Found" }
+        }
+      }
+    }
+    dir = mkdtempSync(join(tmpdir(), "keel-assets-spec-"))
+    writeFileSync(join(dir, "trading-with-assets.yaml"), stringify(spec))
+    emu = await startAlpacaEmulator({ cash: "10000", positions: { AAPL: "5" }, quotes: QUOTES, fractionable: ["SPY", "AAPL"] })
+    trading = await startPrism(join(dir, "trading-with-assets.yaml"), emu.tradingUrl)
+  }, 30_000)
+  afterAll(async () => {
+    await trading?.stop()
+    await emu?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("a fractionable and a non-fractionable asset are valid Assets; an unknown symbol is 404", async () => {
+    const auth = authOf(emu)
+    const spy = await call(trading.url, "GET", "/v2/assets/SPY", { auth })
+    expectValid(spy, 200)
+    expect(spy.body).toMatchObject({ symbol: "SPY", tradable: true, fractionable: true, class: "us_equity", status: "active" })
+    const brk = await call(trading.url, "GET", "/v2/assets/BRK", { auth })
+    expectValid(brk, 200)
+    expect(brk.body).toMatchObject({ symbol: "BRK", tradable: true, fractionable: false })
+    // By asset id too, as Alpaca allows.
+    const byId = await call(trading.url, "GET", `/v2/assets/${spy.body.id}`, { auth })
+    expect(byId.body).toEqual(spy.body)
+    const unknown = await call(trading.url, "GET", "/v2/assets/NOPE", { auth })
+    expect(unknown).toMatchObject({ status: 404, body: { code: 40410000, message: "asset not found" } })
+  })
+
+  it("harness check: an answer that is not an Assets is refused by this proxy", async () => {
+    emu.faults.next({ method: "GET", path: "/v2/assets/SPY" }, { status: 200, body: { symbol: "SPY", tradable: "yes" } })
+    const reply = await call(trading.url, "GET", "/v2/assets/SPY", { auth: authOf(emu) })
+    expect(reply.status).toBe(500)
+    expect(violations(reply)).toEqual(expect.arrayContaining(["response.body: Response body must have required property 'fractionable'"]))
+  })
+})
+
 // ---------------------------------------------------------------------------------------
 // 2. Behaviour
 // ---------------------------------------------------------------------------------------
@@ -430,6 +491,72 @@ describe("orders, cash and positions", () => {
     expect(filled).toMatchObject({ filled_qty: "0.00199992", filled_avg_price: "500.02" })
   })
 
+  it("Alpaca's $1 minimum holds for fractional qty buys too (at the ask, or the limit price); whole shares and sells are not held to it", async () => {
+    const emu = await start({ positions: { SPY: "0.001" }, quotes: { ...QUOTES, PENNY: { bid: "0.40", ask: "0.41" } }, fractionable: ["SPY", "AAPL", "PENNY"] })
+    const auth = authOf(emu)
+    const post = (body: unknown) => call(emu.tradingUrl, "POST", "/v2/orders", { auth, body })
+    // SPY asks 500.02: 0.0019 is $0.95.
+    expect(await post(order("SPY", "buy", { qty: "0.0019" }, { client_order_id: "small" }))).toMatchObject({
+      status: 422,
+      body: { code: 42210000, message: "cost basis must be >= 1" }
+    })
+    expect(await post(order("SPY", "buy", { qty: "0.002" }, { type: "limit", limit_price: "450", client_order_id: "small-limit" }))).toMatchObject({
+      status: 422,
+      body: { message: "cost basis must be >= 1" }
+    })
+    expect(emu.ordersPlacedFor("small")).toBe(0)
+    expect(await post(order("SPY", "buy", { qty: "0.002" }, { client_order_id: "dollar" }))).toMatchObject({ status: 200 })
+    // A whole share under $1, and a fractional sell under $1, are taken.
+    expect(await post(order("PENNY", "buy", { qty: "1" }, { client_order_id: "penny" }))).toMatchObject({ status: 200 })
+    expect(await post(order("SPY", "sell", { qty: "0.001" }, { client_order_id: "dust" }))).toMatchObject({ status: 200 })
+  })
+
+  it("GET /v2/assets/{symbol}: fractionable as configured; a fractional order of a non-fractionable asset is refused", async () => {
+    const emu = await start({ positions: { VNQ: "3" } })
+    const auth = authOf(emu)
+    const asset = async (symbol: string) => (await call(emu.tradingUrl, "GET", `/v2/assets/${symbol}`, { auth })).body
+    expect([await asset("SPY"), await asset("BRK"), await asset("VNQ")].map((a) => [a.symbol, a.tradable, a.fractionable])).toEqual([
+      ["SPY", true, true],
+      ["BRK", true, false],
+      ["VNQ", true, false]
+    ])
+    expect(await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("BRK", "buy", { qty: "0.5" }) })).toMatchObject({
+      status: 422,
+      body: { message: "requested asset is not fractionable" }
+    })
+  })
+
+  it("DELETE /v2/positions/{symbol}: a real market sell of all that is held, under Alpaca's own client_order_id; it fills, on the stream too; a second close is 404", async () => {
+    const emu = await start({ positions: { AAPL: "40.5" } })
+    const auth = authOf(emu)
+    const stream = await connect(emu.streamUrl)
+    await handshake(stream, emu.keyId, emu.secretKey)
+    try {
+      const reply = await call(emu.tradingUrl, "DELETE", "/v2/positions/AAPL", { auth })
+      expect(reply.status).toBe(200)
+      expect(reply.body).toMatchObject({ symbol: "AAPL", side: "sell", type: "market", time_in_force: "day", qty: "40.5", status: "new" })
+      const alpacaId = reply.body.client_order_id as string
+      expect(alpacaId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-/)
+      const filled = await waitForStatus(emu, alpacaId, "filled")
+      expect(filled).toMatchObject({ id: reply.body.id, filled_qty: "40.5", filled_avg_price: "189.9" })
+      expect(emu.positions()).toEqual([])
+      // 10000 + 40.5 × 189.90 = 17690.95
+      expect(emu.account().cash).toBe("17690.95")
+      const events = [await stream.next(), await stream.next()].map((e) => e.message.data)
+      expect(events.map((e) => [e.event, e.order.client_order_id, e.order.id])).toEqual([
+        ["new", alpacaId, reply.body.id],
+        ["fill", alpacaId, reply.body.id]
+      ])
+      expect(await call(emu.tradingUrl, "DELETE", "/v2/positions/AAPL", { auth })).toMatchObject({
+        status: 404,
+        body: { code: 40410000, message: "position does not exist" }
+      })
+      expect(emu.orders()).toHaveLength(1)
+    } finally {
+      stream.socket.terminate()
+    }
+  })
+
   it("a closed market leaves orders accepted until it opens; limit orders wait until marketable", async () => {
     const emu = await start()
     const auth = authOf(emu)
@@ -503,6 +630,21 @@ describe("authentication, rate limiting and the request log", () => {
     // The data server counts separately.
     expect((await call(emu.dataUrl, "GET", "/v2/stocks/quotes/latest?symbols=SPY", { auth })).status).toBe(200)
     emu.faults.resetRateLimit()
+    expect((await call(emu.tradingUrl, "GET", "/v2/clock", { auth })).status).toBe(200)
+  })
+
+  it("the window can be shortened for a test: X-Ratelimit-Reset names its end, and after it requests pass again", async () => {
+    const emu = await start({ requestsPerMinute: 2, rateLimitWindowMillis: 1_000 })
+    const auth = authOf(emu)
+    const first = await call(emu.tradingUrl, "GET", "/v2/clock", { auth })
+    const started = Date.now()
+    await call(emu.tradingUrl, "GET", "/v2/clock", { auth })
+    const refused = await call(emu.tradingUrl, "GET", "/v2/clock", { auth })
+    expect(refused.status).toBe(429)
+    const reset = Number(refused.headers.get("x-ratelimit-reset")) * 1000
+    expect(reset).toBe(Number(first.headers.get("x-ratelimit-reset")) * 1000)
+    expect(reset).toBeLessThanOrEqual(started + 2_000)
+    await new Promise((r) => setTimeout(r, Math.max(0, reset - Date.now()) + 20))
     expect((await call(emu.tradingUrl, "GET", "/v2/clock", { auth })).status).toBe(200)
   })
 })

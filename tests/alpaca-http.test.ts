@@ -10,6 +10,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -19,7 +20,7 @@ import * as TestClock from "effect/testing/TestClock"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import { Decimal, format } from "../src/kernel/decimal.ts"
 import { Broker, type BrokerShape, type OrderRequest } from "../src/effects/Broker.ts"
-import { type AlpacaConfig, type AlpacaTuning, closePosition, layer } from "../src/effects/broker/alpaca.ts"
+import { type AlpacaConfig, AlpacaDefaults, type AlpacaTuning, layer } from "../src/effects/broker/alpaca.ts"
 
 const KEY_ID = "PKHTTPTESTKEY0042"
 const SECRET = "http-secret-9Xr2Lq"
@@ -123,7 +124,6 @@ const request: OrderRequest = {
 }
 
 const config = (overrides: Partial<AlpacaConfig> = {}): AlpacaConfig => ({
-  account: "http",
   tradingUrl: base,
   dataUrl: `${base}/data`,
   streamUrl: "ws://127.0.0.1:9/stream",
@@ -304,16 +304,196 @@ describe("placing an order is never repeated", () => {
       expect(fine._tag).toBe("OrderRejected")
       expect(received).toHaveLength(0)
     }))
+})
 
-  it.live("closePosition: DELETE /v2/positions/{symbol}, once; a 500 is UnknownOutcome", () =>
+// ---------------------------------------------------------------------------
+// closing a position: DELETE /v2/positions/{symbol}, under the caller's id
+// ---------------------------------------------------------------------------
+
+describe("a sell that closes the position", () => {
+  const ALPACA_ID = "6f2b4cc4-1a06-4d43-8ad4-4f0bcbd1c7a2"
+  const ALPACA_CLIENT_ID = "3f7c1f0e-alpaca-chosen"
+  const close: OrderRequest = {
+    clientOrderId: "r1-ss-ARKK",
+    symbol: "ARKK",
+    side: "sell",
+    quantity: new Decimal("40.5"),
+    type: "market",
+    timeInForce: "day",
+    closesPosition: true
+  }
+  const closing = (fields: Record<string, unknown> = {}) =>
+    order({ id: ALPACA_ID, client_order_id: ALPACA_CLIENT_ID, symbol: "ARKK", side: "sell", qty: "40.5", ...fields })
+
+  it.live("is one DELETE, never a POST, even for a fractional holding on a whole-share account; every answer names it by the caller's id", () =>
     Effect.gen(function*() {
-      script.push({ status: 200, body: order({ side: "sell", client_order_id: "alpaca-chosen-id", qty: "2.5" }) })
-      const closed = yield* withBroker(() => closePosition("BRK.B"))
-      expect([closed.side, format(closed.quantity)]).toEqual(["sell", "2.5"])
-      fallback = () => ({ status: 500 })
-      const error = yield* Effect.flip(withBroker(() => closePosition("BRK.B")))
-      expect(error._tag).toBe("UnknownOutcome")
-      expect(received.map((r) => `${r.method} ${r.url}`)).toEqual(["DELETE /v2/positions/BRK.B", "DELETE /v2/positions/BRK.B"])
+      fallback = (r) =>
+        r.method === "DELETE"
+          ? { status: 200, body: closing() }
+          : r.url.startsWith("/v2/orders?")
+          ? { status: 200, body: [closing(), order({ id: "other", client_order_id: "someone-else" })] }
+          : { status: 200, body: closing({ status: "filled", filled_qty: "40.5", filled_avg_price: "48.9" }) }
+      yield* withBroker((b) =>
+        Effect.gen(function*() {
+          const placed = yield* b.placeOrder(close)
+          expect(placed).toMatchObject({ id: ALPACA_ID, clientOrderId: "r1-ss-ARKK", symbol: "ARKK", side: "sell", status: "accepted" })
+          expect(format(placed.quantity)).toBe("40.5")
+          expect(yield* b.getOrder(ALPACA_ID)).toMatchObject({ clientOrderId: "r1-ss-ARKK", status: "filled" })
+          expect(yield* b.getOrderByClientId("r1-ss-ARKK")).toMatchObject({ id: ALPACA_ID, clientOrderId: "r1-ss-ARKK", status: "filled" })
+          expect((yield* b.openOrders).map((o) => o.clientOrderId)).toEqual(["r1-ss-ARKK", "someone-else"])
+        }), { fractional: false })
+      expect(received.map((r) => `${r.method} ${r.url}`)).toEqual([
+        "DELETE /v2/positions/ARKK",
+        `GET /v2/orders/${ALPACA_ID}`,
+        // Known by its Alpaca id: no lookup by a client id Alpaca never saw.
+        `GET /v2/orders/${ALPACA_ID}`,
+        "GET /v2/orders?status=open&limit=500"
+      ])
+      expect(received[0]!.body).toBe("")
+    }))
+
+  it.live("a lost answer (500) is UnknownOutcome and is never sent again; the lookup finds the order among the symbol's orders since the send", () =>
+    Effect.gen(function*() {
+      const before = yield* Clock.currentTimeMillis
+      let sent = 0
+      yield* withBroker((b) =>
+        Effect.gen(function*() {
+          script.push({ status: 500, body: { message: "internal server error" } })
+          const lost = yield* Effect.flip(b.placeOrder(close))
+          sent = yield* Clock.currentTimeMillis
+          expect(lost).toMatchObject({ _tag: "UnknownOutcome", clientOrderId: "r1-ss-ARKK" })
+          const sentAt = new Date(before).toISOString()
+          // Alpaca's list: a sell from long before the send, a buy, the close, and a later sell.
+          script.push({
+            status: 200,
+            body: [
+              closing({ id: "old", client_order_id: "old", submitted_at: "2020-01-02T15:00:00Z", created_at: "2020-01-02T15:00:00Z" }),
+              closing({ id: "buy", client_order_id: "buy", side: "buy", submitted_at: sentAt, created_at: sentAt }),
+              closing({ submitted_at: sentAt, created_at: sentAt }),
+              closing({ id: "later", client_order_id: "later", submitted_at: new Date(before + 5_000).toISOString() })
+            ]
+          })
+          const found = yield* b.getOrderByClientId("r1-ss-ARKK")
+          expect(found).toMatchObject({ id: ALPACA_ID, clientOrderId: "r1-ss-ARKK" })
+          // From then on it is known by its Alpaca id.
+          fallback = () => ({ status: 200, body: closing({ status: "filled", filled_qty: "40.5", filled_avg_price: "48.9" }) })
+          expect(yield* b.getOrderByClientId("r1-ss-ARKK")).toMatchObject({ clientOrderId: "r1-ss-ARKK", status: "filled" })
+        }))
+      expect(count("DELETE", "/v2/positions/ARKK")).toBe(1)
+      expect(count("POST", "/v2/orders")).toBe(0)
+      const lookup = new URL(received[1]!.url, "http://x")
+      expect(lookup.pathname).toBe("/v2/orders")
+      const { after, ...params } = Object.fromEntries(lookup.searchParams)
+      expect(params).toEqual({ status: "all", symbols: "ARKK", direction: "asc", limit: "500" })
+      // Since the DELETE was sent, less the allowed clock skew.
+      const since = Date.parse(after!) + AlpacaDefaults.closeLookupSkewMillis
+      expect(since).toBeGreaterThanOrEqual(before)
+      expect(since).toBeLessThanOrEqual(sent)
+      expect(received.map((r) => `${r.method} ${r.url.split("?")[0]}`).slice(2)).toEqual([`GET /v2/orders/${ALPACA_ID}`])
+    }))
+
+  it.live("a lost answer with no such order is OrderNotFound (never by client id); sent again and refused (404: the position is gone), the first send is still looked for", () =>
+    Effect.gen(function*() {
+      yield* withBroker((b) =>
+        Effect.gen(function*() {
+          script.push("drop", { status: 200, body: [closing({ id: "old", submitted_at: "2020-01-02T15:00:00Z" })] })
+          expect(yield* Effect.flip(b.placeOrder(close))).toMatchObject({ _tag: "UnknownOutcome" })
+          expect(yield* Effect.flip(b.getOrderByClientId("r1-ss-ARKK"))).toMatchObject({ _tag: "OrderNotFound", id: "r1-ss-ARKK" })
+          script.push({ status: 404, body: { code: 40410000, message: "position does not exist" } })
+          expect(yield* Effect.flip(b.placeOrder(close))).toMatchObject({
+            _tag: "OrderRejected",
+            clientOrderId: "r1-ss-ARKK",
+            reason: "position does not exist"
+          })
+          // The first close did arrive after all, and now shows.
+          const now = new Date().toISOString()
+          script.push({ status: 200, body: [closing({ submitted_at: now, created_at: now, status: "filled", filled_qty: "40.5", filled_avg_price: "48.9" })] })
+          expect(yield* b.getOrderByClientId("r1-ss-ARKK")).toMatchObject({ id: ALPACA_ID, clientOrderId: "r1-ss-ARKK", status: "filled" })
+        }))
+      expect(received.map((r) => `${r.method} ${r.url.split("?")[0]}`)).toEqual([
+        "DELETE /v2/positions/ARKK",
+        "GET /v2/orders",
+        "DELETE /v2/positions/ARKK",
+        "GET /v2/orders"
+      ])
+    }))
+
+  it.live("a close refused outright (404) leaves nothing to look for: a lookup is by client order id again", () =>
+    Effect.gen(function*() {
+      yield* withBroker((b) =>
+        Effect.gen(function*() {
+          script.push({ status: 404, body: { code: 40410000, message: "position does not exist" } })
+          expect(yield* Effect.flip(b.placeOrder(close))).toMatchObject({ _tag: "OrderRejected", reason: "position does not exist" })
+          script.push({ status: 404, body: { message: "order not found" } })
+          expect(yield* Effect.flip(b.getOrderByClientId("r1-ss-ARKK"))).toMatchObject({ _tag: "OrderNotFound" })
+        }))
+      expect(received.map((r) => `${r.method} ${r.url.split("?")[0]}`)).toEqual(["DELETE /v2/positions/ARKK", "GET /v2/orders:by_client_order_id"])
+    }))
+
+  it.live("a close that is not a market sell is refused before anything is sent", () =>
+    Effect.gen(function*() {
+      const buy = yield* Effect.flip(withBroker((b) => b.placeOrder({ ...close, side: "buy" })))
+      expect(buy).toMatchObject({ _tag: "OrderRejected", reason: "a position close is a market sell" })
+      const limit = yield* Effect.flip(withBroker((b) => b.placeOrder({ ...close, type: "limit", limitPrice: new Decimal("50") })))
+      expect(limit._tag).toBe("OrderRejected")
+      expect(received).toHaveLength(0)
+    }))
+})
+
+// ---------------------------------------------------------------------------
+// assets
+// ---------------------------------------------------------------------------
+
+describe("assets", () => {
+  const asset = (symbol: string, fields: Record<string, unknown> = {}) => ({
+    id: "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415",
+    class: "us_equity",
+    exchange: "NASDAQ",
+    symbol,
+    name: null,
+    status: "active",
+    tradable: true,
+    marginable: true,
+    shortable: true,
+    easy_to_borrow: true,
+    fractionable: true,
+    maintenance_margin_requirement: 30,
+    attributes: ["fractional_eh_enabled"],
+    ...fields
+  })
+
+  it.live("one GET /v2/assets/{symbol} per symbol; unknown (404) left out; a 503 retried; Alpaca's $1 fractional minimum", () =>
+    Effect.gen(function*() {
+      fallback = (r) => {
+        const symbol = decodeURIComponent(r.url.split("/").at(-1)!)
+        if (symbol === "NOPE") return { status: 404, body: { code: 40410000, message: "asset not found" } }
+        if (symbol === "BRK.B" && count("GET", "/v2/assets/BRK.B") === 1) return { status: 503 }
+        return { status: 200, body: asset(symbol, symbol === "BRK.B" ? { fractionable: false } : {}) }
+      }
+      const got = yield* withBroker((b) => b.assets(["AAPL", "NOPE", "BRK.B", "AAPL"]))
+      expect(got.map((a) => [a.symbol, a.tradable, a.fractionable, format(a.minFractionalOrderValue)])).toEqual([
+        ["AAPL", true, true, "1"],
+        ["BRK.B", true, false, "1"]
+      ])
+      expect(received.map((r) => r.url).sort()).toEqual(["/v2/assets/AAPL", "/v2/assets/BRK.B", "/v2/assets/BRK.B", "/v2/assets/NOPE"])
+      expect(AlpacaDefaults.minFractionalOrderValue).toBe("1")
+    }))
+
+  it.live("an answer without the fields Keel needs is BrokerConnectionError naming them; a 5xx that persists too", () =>
+    Effect.gen(function*() {
+      fallback = () => ({ status: 200, body: { symbol: "AAPL", tradable: "yes" } })
+      const bad = yield* Effect.flip(withBroker((b) => b.assets(["AAPL"])))
+      expect(bad._tag).toBe("BrokerConnectionError")
+      expect((bad as { message: string }).message).toContain(`Expected boolean, got "yes"\n  at ["tradable"]`)
+      expect((bad as { message: string }).message).toContain(`Missing key\n  at ["fractionable"]`)
+      fallback = () => ({ status: 502 })
+      expect((yield* Effect.flip(withBroker((b) => b.assets(["AAPL"]))))._tag).toBe("BrokerConnectionError")
+    }))
+
+  it.live("no symbols, no request", () =>
+    Effect.gen(function*() {
+      expect(yield* withBroker((b) => b.assets([]))).toEqual([])
+      expect(received).toHaveLength(0)
     }))
 })
 

@@ -1,7 +1,11 @@
 /**
  * The trade_updates stream against a local websocket server speaking Alpaca's protocol:
  * authenticate, listen, binary and text frames, reconnection after a drop or a silent
- * server, and the end of the stream when the credentials are refused.
+ * server with a backoff that grows (bounded, jittered) and resets only after a connection
+ * stayed up, and refused credentials logged and retried.
+ *
+ * Reconnect timings are real (tens of milliseconds): the tests assert the least each wait
+ * must have been (a sleep is never shorter), and upper bounds only with a wide margin.
  */
 import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
@@ -15,7 +19,7 @@ import { afterEach } from "vitest"
 import { type WebSocket, WebSocketServer } from "ws"
 import { format } from "../src/kernel/decimal.ts"
 import { Broker } from "../src/effects/Broker.ts"
-import { layer } from "../src/effects/broker/alpaca.ts"
+import { type AlpacaTuning, layer } from "../src/effects/broker/alpaca.ts"
 
 const KEY_ID = "PKSTREAMKEY00077"
 const SECRET = "stream-secret-Hh4k"
@@ -43,6 +47,8 @@ const tradeUpdate = (data: Record<string, unknown>) => JSON.stringify({ stream: 
 interface Connection {
   readonly socket: WebSocket
   readonly messages: Array<unknown>
+  /** Date.now() when the server accepted it. */
+  readonly at: number
 }
 
 /**
@@ -59,7 +65,7 @@ const startServer = async (options: {
   const connections: Array<Connection> = []
   server.on("connection", (socket) => {
     const index = connections.length
-    const connection: Connection = { socket, messages: [] }
+    const connection: Connection = { socket, messages: [], at: Date.now() }
     connections.push(connection)
     socket.on("message", (raw) => {
       const message = JSON.parse(String(raw)) as { action: string; data: Record<string, unknown> }
@@ -101,12 +107,13 @@ afterEach(async () => {
 
 const collect = Logger.layer([Logger.make(({ message }) => void logged.push(String(message)))])
 
-const updates = (url: string) =>
+const FAST = { reconnect: { baseMillis: 5, maxDelayMillis: 20, stableMillis: 10_000 }, handshakeTimeoutMillis: 300 }
+
+const updates = (url: string, tuning: Partial<AlpacaTuning> = FAST) =>
   Effect.gen(function*() {
     return (yield* Broker).updates
   }).pipe(
     Effect.provide(layer({
-      account: "stream",
       tradingUrl: "http://127.0.0.1:9",
       dataUrl: "http://127.0.0.1:9",
       streamUrl: url,
@@ -114,7 +121,7 @@ const updates = (url: string) =>
       keyId: Redacted.make(KEY_ID),
       secretKey: Redacted.make(SECRET),
       fractional: true
-    }, { reconnect: { baseMillis: 5, maxDelayMillis: 20 }, handshakeTimeoutMillis: 300 }).pipe(Layer.provide(FetchHttpClient.layer))),
+    }, tuning).pipe(Layer.provide(FetchHttpClient.layer))),
     // The stream runs where it is consumed: the logger goes there too.
     Effect.map(Stream.provide(collect))
   )
@@ -160,7 +167,7 @@ describe("trade_updates stream", () => {
       expect(server.connections).toHaveLength(2)
       expect(logged).toEqual(expect.arrayContaining([
         "trade_updates: a frame that is not JSON text",
-        expect.stringMatching(/^trade_updates: socket dropped \(\w+\); reconnecting$/)
+        expect.stringMatching(/^trade_updates: socket dropped \(\w+\); reconnecting in \d+ ms$/)
       ]))
       expect(server.connections[0]!.messages).toEqual([
         { action: "authenticate", data: { key_id: KEY_ID, secret_key: SECRET } },
@@ -182,15 +189,87 @@ describe("trade_updates stream", () => {
       expect(server.connections.length).toBeGreaterThanOrEqual(2)
     }))
 
-  it.live("refused credentials end the stream with BrokerConnectionError, without the credentials", () =>
+  /** The gaps between consecutive connections, in ms. */
+  const gaps = (connections: ReadonlyArray<Connection>) => connections.slice(1).map((c, i) => c.at - connections[i]!.at)
+
+  it.live("a socket that drops right after listening is reopened after a growing delay, jittered, never above the cap", () =>
     Effect.gen(function*() {
-      const server = yield* Effect.promise(() => startServer({ answerAuth: () => "unauthorized", onListening: () => {} }))
+      const server = yield* Effect.promise(() =>
+        startServer({
+          onListening: ({ socket }, index) => {
+            if (index < 6) socket.terminate()
+            else socket.send(tradeUpdate({ event: "new", order: order("d"), timestamp: "2026-07-30T14:30:00Z" }))
+          }
+        }))
       closers.push(server.close)
-      const stream = yield* updates(server.url)
-      const error = yield* Effect.flip(Stream.runDrain(stream))
-      expect(error).toMatchObject({ _tag: "BrokerConnectionError", message: "trade_updates: authentication refused (unauthorized)" })
-      expect(JSON.stringify(error)).not.toContain(SECRET)
-      expect(server.connections).toHaveLength(1)
+      const stream = yield* updates(server.url, {
+        reconnect: { baseMillis: 40, maxDelayMillis: 320, stableMillis: 10_000 },
+        handshakeTimeoutMillis: 2_000
+      })
+      const received = yield* stream.pipe(Stream.take(1), Stream.runCollect)
+      expect(received.map((u) => u.order.id)).toEqual(["d"])
+      expect(server.connections).toHaveLength(7)
+      // Waits of 40, 80, 160, 320, 320, 320 ms, each at least 80% of that (jitter), none much above the cap.
+      const waited = gaps(server.connections)
+      expect(waited.map((gap, i) => gap >= 0.8 * Math.min(40 * 2 ** i, 320))).toEqual([true, true, true, true, true, true])
+      for (const gap of waited) expect(gap).toBeLessThan(320 + 400)
+      const warnings = logged.filter((line) => line.startsWith("trade_updates: socket dropped"))
+      expect(warnings).toHaveLength(6)
+      expect(warnings.map((line) => Number(/reconnecting in (\d+) ms$/.exec(line)?.[1]))).toSatisfy((delays: Array<number>) =>
+        delays.every((d, i) => d >= 0.8 * Math.min(40 * 2 ** i, 320) && d <= 320))
+    }))
+
+  it.live("the backoff starts again from the base only after a connection stayed up for stableMillis", () =>
+    Effect.gen(function*() {
+      const dropped: Array<number> = []
+      const server = yield* Effect.promise(() =>
+        startServer({
+          onListening: ({ socket }, index) => {
+            // 0–3 drop at once (waits 40, 80, 160, 320 after them); 4 stays up 400 ms (> stableMillis); 5 drops at once.
+            const drop = () => {
+              dropped[index] = Date.now()
+              socket.terminate()
+            }
+            if (index === 4) setTimeout(drop, 400)
+            else if (index < 6) drop()
+            else socket.send(tradeUpdate({ event: "new", order: order("e"), timestamp: "2026-07-30T14:30:00Z" }))
+          }
+        }))
+      closers.push(server.close)
+      const stream = yield* updates(server.url, {
+        reconnect: { baseMillis: 40, maxDelayMillis: 1_280, stableMillis: 200 },
+        handshakeTimeoutMillis: 2_000
+      })
+      yield* stream.pipe(Stream.take(1), Stream.runDrain)
+      const [c5, c6] = [server.connections[5]!.at, server.connections[6]!.at]
+      // Without the reset the wait after connection 4 would be at least 0.8 × 640 ms.
+      expect(c5 - dropped[4]!).toBeGreaterThanOrEqual(0.8 * 40)
+      expect(c5 - dropped[4]!).toBeLessThan(0.8 * 640)
+      // And the count starts again: the next wait is the second step, 80 ms.
+      expect(c6 - c5).toBeGreaterThanOrEqual(0.8 * 80)
+      expect(c6 - c5).toBeLessThan(0.8 * 1_280)
+    }))
+
+  it.live("refused credentials are logged without them and retried with a growing backoff; accepted later, updates flow", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.promise(() =>
+        startServer({
+          answerAuth: (index) => (index < 4 ? "unauthorized" : "authorized"),
+          onListening: ({ socket }) => socket.send(tradeUpdate({ event: "new", order: order("f"), timestamp: "2026-07-30T14:30:00Z" }))
+        }))
+      closers.push(server.close)
+      const stream = yield* updates(server.url, {
+        reconnect: { baseMillis: 40, maxDelayMillis: 1_000, stableMillis: 10_000 },
+        handshakeTimeoutMillis: 2_000
+      })
+      const received = yield* stream.pipe(Stream.take(1), Stream.runCollect)
+      expect(received.map((u) => [u.kind, u.order.id])).toEqual([["accepted", "f"]])
+      expect(server.connections).toHaveLength(5)
+      expect(gaps(server.connections).map((gap, i) => gap >= 0.8 * 40 * 2 ** i)).toEqual([true, true, true, true])
+      const refused = logged.filter((line) => line.startsWith("trade_updates: authentication refused (unauthorized); reconnecting in "))
+      expect(refused).toHaveLength(4)
+      // Each attempt authenticated again, with the configured credentials (and none appears in a log: see afterEach).
+      for (const c of server.connections) expect(c.messages[0]).toEqual({ action: "authenticate", data: { key_id: KEY_ID, secret_key: SECRET } })
     }))
 
   it.live("a host that is down is retried without failing the stream", () =>

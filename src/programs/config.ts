@@ -39,6 +39,26 @@ const PaperBroker = Schema.Struct({
   marketOpen: Schema.optionalKey(Schema.Literals(["always", "never"]))
 })
 
+const isUrlOf = (text: string, schemes: ReadonlyArray<string>): boolean => {
+  try {
+    const url = new URL(text)
+    return schemes.includes(url.protocol) && url.hostname !== ""
+  } catch {
+    return false
+  }
+}
+
+/** A URL with one of `schemes` (`"https:"`) and a host; the error says `expected`. */
+const UrlOf = (schemes: ReadonlyArray<string>, expected: string) =>
+  Schema.String.check(Schema.makeFilter((text: string) => isUrlOf(text, schemes), { expected }))
+
+const HttpUrl = UrlOf(["http:", "https:"], "an http(s) URL")
+const WebSocketUrl = UrlOf(["ws:", "wss:"], "a ws(s) URL")
+
+const PositiveWholeNumber = Schema.Number.check(
+  Schema.makeFilter((n: number) => Number.isSafeInteger(n) && n >= 1, { expected: "a whole number of at least 1" })
+)
+
 /**
  * An Alpaca account (paper by default). Credentials are never in this file: it names the
  * environment variables that hold them (default APCA_API_KEY_ID / APCA_API_SECRET_KEY).
@@ -47,15 +67,16 @@ const AlpacaBroker = Schema.Struct({
   kind: Schema.Literal("alpaca"),
   /** Real money. Required (true) for the live trading host; without it only the paper host is allowed. */
   live: Schema.optionalKey(Schema.Boolean),
-  tradingUrl: Schema.optionalKey(Schema.NonEmptyString),
-  dataUrl: Schema.optionalKey(Schema.NonEmptyString),
-  streamUrl: Schema.optionalKey(Schema.NonEmptyString),
+  tradingUrl: Schema.optionalKey(HttpUrl),
+  dataUrl: Schema.optionalKey(HttpUrl),
+  streamUrl: Schema.optionalKey(WebSocketUrl),
   feed: Schema.optionalKey(Schema.Literals(["iex", "sip"])),
   keyIdEnv: Schema.optionalKey(Schema.NonEmptyString),
   secretKeyEnv: Schema.optionalKey(Schema.NonEmptyString),
   /** An environment variable holding the account number, so recordings scrub it wherever it appears. */
   accountNumberEnv: Schema.optionalKey(Schema.NonEmptyString),
-  requestsPerMinute: Schema.optionalKey(Schema.Number)
+  /** Per API host (trading, market data); default 200. */
+  requestsPerMinute: Schema.optionalKey(PositiveWholeNumber)
 })
 
 const Account = Schema.Struct({

@@ -96,9 +96,6 @@ export const alpacaConfig = (loaded: LoadedConfig, account: AccountConfig, broke
     const at = `accounts[${loaded.config.accounts.indexOf(account)}].broker`
     const live = broker.live === true
     const tradingUrl = broker.tradingUrl ?? (live ? Alpaca.AlpacaDefaults.liveTradingUrl : Alpaca.AlpacaDefaults.tradingUrl)
-    if (hostOf(tradingUrl) === undefined) {
-      return yield* new InputFileError({ file: loaded.file, detail: `${at}.tradingUrl: expected a URL, got ${JSON.stringify(tradingUrl)}` })
-    }
     if (!live && hostOf(tradingUrl) === hostOf(Alpaca.AlpacaDefaults.liveTradingUrl)) {
       return yield* new InputFileError({
         file: loaded.file,
@@ -106,7 +103,6 @@ export const alpacaConfig = (loaded: LoadedConfig, account: AccountConfig, broke
       })
     }
     const config: Alpaca.AlpacaConfig = {
-      account: account.name,
       tradingUrl,
       dataUrl: broker.dataUrl ?? Alpaca.AlpacaDefaults.dataUrl,
       streamUrl: broker.streamUrl ?? Alpaca.streamUrlFor(tradingUrl),
@@ -118,7 +114,7 @@ export const alpacaConfig = (loaded: LoadedConfig, account: AccountConfig, broke
     }
     const accountNumber =
       broker.accountNumberEnv === undefined ? [] : [yield* secretEnv(loaded, `${at}.accountNumberEnv`, broker.accountNumberEnv, "the account number")]
-    return { config, live, secrets: [config.keyId, config.secretKey, ...accountNumber] }
+    return { config, secrets: [config.keyId, config.secretKey, ...accountNumber] }
   })
 
 /** Alpaca's own environment variable names, used when an account names none. */
@@ -128,8 +124,6 @@ export interface BrokerChoice {
   readonly layer: Layer.Layer<Broker, Paper.PaperConfigError | SqlError, SqlClient.SqlClient | HttpClient.HttpClient>
   /** Values a recording must scrub wherever they appear. */
   readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
-  /** Real money. */
-  readonly live: boolean
 }
 
 /** The account's broker: the paper broker, or Alpaca (paper or live). */
@@ -137,11 +131,11 @@ export const brokerLayer = (loaded: LoadedConfig, account: AccountConfig, option
   Effect.gen(function* () {
     const broker = account.broker
     if (broker.kind === "paper") {
-      const paper: BrokerChoice = { layer: Paper.layer(paperConfig(loaded, account.name, broker)), secrets: [], live: false }
+      const paper: BrokerChoice = { layer: Paper.layer(paperConfig(loaded, account.name, broker)), secrets: [] }
       return paper
     }
     const alpaca = yield* alpacaConfig(loaded, account, broker, options.fractional)
-    const choice: BrokerChoice = { layer: Alpaca.layer(alpaca.config), secrets: alpaca.secrets, live: alpaca.live }
+    const choice: BrokerChoice = { layer: Alpaca.layer(alpaca.config), secrets: alpaca.secrets }
     return choice
   })
 

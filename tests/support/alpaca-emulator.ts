@@ -6,11 +6,16 @@
  *
  * It behaves like an Alpaca *cash* paper account for the endpoints Keel uses (see
  * /work/shared/docs/brokers.md and the 2022 OpenAPI documents in tests/fixtures/alpaca/):
- * orders are validated like Alpaca validates them, go `new` → (`partially_filled`) →
- * `filled` after a real-time delay at the current ask (buys) / bid (sells), and move cash
- * and positions when they fill; open buys reserve buying power, open sells hold shares.
- * Every request is recorded (secret redacted) and faults can be injected, one-shot or
- * counted, in a deterministic order.
+ * orders are validated like Alpaca validates them (fractional orders only for fractionable
+ * assets, and at least $1 for a fractional buy, qty or notional), go `new` →
+ * (`partially_filled`) → `filled` after a real-time delay at the current ask (buys) / bid
+ * (sells), and move cash and positions when they fill; open buys reserve buying power, open
+ * sells hold shares. `GET /v2/assets/{symbol}` says which symbols are fractionable
+ * (`fractionable`); `DELETE /v2/positions/{symbol}` places a real market sell of the held
+ * quantity under a client_order_id of the emulator's own choosing, as Alpaca does. Requests
+ * are rate-limited per server in a fixed window (200 a minute; both configurable, so a test
+ * can hit the limit and wait it out). Every request is recorded (secret redacted) and faults
+ * can be injected, one-shot or counted, in a deterministic order.
  *
  * Plain TypeScript on node:http and `ws`; amounts are exact (big.js), cash moves by the fill
  * amount rounded half-up to the cent.
@@ -51,7 +56,10 @@ export interface EmulatorOptions {
   readonly positions?: Readonly<Record<string, string | PositionInput>>
   /** symbol → bid/ask (strings). A symbol is a known asset if it is quoted or held. */
   readonly quotes?: Readonly<Record<string, QuoteInput>>
-  /** Symbols that accept fractional qty / notional orders; "all" (default) or a list. */
+  /**
+   * Symbols that accept fractional qty / notional orders (`fractionable` in GET /v2/assets);
+   * "all" (default) or a list: every other known symbol is not fractionable.
+   */
   readonly fractionable?: ReadonlyArray<string> | "all"
   /** symbol → listing exchange (default NASDAQ). */
   readonly exchanges?: Readonly<Record<string, Exchange>>
@@ -63,8 +71,10 @@ export interface EmulatorOptions {
   readonly secretKey?: string
   /** Send websocket frames as binary, like Alpaca's paper stream (default true). */
   readonly binaryFrames?: boolean
-  /** Per server (trading, data), per fixed 60 s window (default 200). */
+  /** Requests per server (trading, data) per fixed window (default 200). */
   readonly requestsPerMinute?: number
+  /** The rate-limit window in real milliseconds (default 60000, Alpaca's minute); shorter in a test that hits the limit. */
+  readonly rateLimitWindowMillis?: number
   /** Default true. */
   readonly marketOpen?: boolean
   /** `last_equity` of the account (default: the starting equity). */
@@ -230,6 +240,8 @@ const D: Big.BigConstructor = (() => {
   return C
 })()
 const ZERO = new D(0)
+/** Alpaca's minimum value of a fractional buy (qty or notional), in dollars. */
+const MIN_FRACTIONAL_BUY = new D(1)
 const ROUND_DOWN = 0
 const ROUND_HALF_UP = 1
 
@@ -357,6 +369,7 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
   const parts = Math.max(1, Math.floor(options.partialFill ?? 1))
   const binaryFrames = options.binaryFrames ?? true
   const limitPerMinute = options.requestsPerMinute ?? 200
+  const windowMillis = options.rateLimitWindowMillis ?? 60_000
   const accountIdValue = options.accountId ?? randomUUID()
   const accountNumber = options.accountNumber ?? "PA3EMULATOR1"
   const accountCreatedAt = nowIso()
@@ -741,7 +754,6 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       if (notional !== null && type !== "market") throw apiError(422, 42210000, "notional orders must be market orders")
       if (extendedHours) throw apiError(422, 42210000, "fractional orders cannot be extended hours")
     }
-    if (notional !== null && side === "buy" && notional.lt(1)) throw apiError(422, 42210000, "cost basis must be >= 1")
     if (usedClientIds.has(clientOrderId)) throw apiError(422, 40010001, "client_order_id must be unique")
     const quote = quotes.get(symbol)
     let reservePrice = ZERO
@@ -751,6 +763,7 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       if (notional === null && (price === undefined || price.lte(0))) throw apiError(422, 42210000, `no quote available for ${symbol}`)
       reservePrice = price ?? ZERO
       const cost = notional ?? (qty ?? ZERO).times(reservePrice)
+      if (fractional && cost.lt(MIN_FRACTIONAL_BUY)) throw apiError(422, 42210000, "cost basis must be >= 1")
       const bp = buyingPower()
       if (cost.gt(bp))
         throw apiError(403, 40310000, "insufficient buying power", { buying_power: fmt(bp), cost_basis: fmt(cost.round(2, 3)) })
@@ -827,12 +840,12 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
   const rateHeaders = (w: Window, remaining: number) => ({
     "X-Ratelimit-Limit": String(limitPerMinute),
     "X-Ratelimit-Remaining": String(Math.max(0, remaining)),
-    "X-Ratelimit-Reset": String(Math.ceil((w.start + 60_000) / 1000))
+    "X-Ratelimit-Reset": String(Math.ceil((w.start + windowMillis) / 1000))
   })
   const currentWindow = (server: "trading" | "data"): Window => {
     const w = windows[server]
     const now = Date.now()
-    if (now >= w.start + 60_000) {
+    if (now >= w.start + windowMillis) {
       w.start = now
       w.count = 0
     }

@@ -14,6 +14,12 @@
  *   client order id first); 401 is BrokerConnectionError (nothing was placed); any other 4xx
  *   (403 buying power, 422 invalid, …) is OrderRejected with Alpaca's message verbatim. A
  *   request Alpaca would refuse anyway is rejected before it is sent (see `orderBody`).
+ *   A request that `closesPosition` is sent as `DELETE /v2/positions/{symbol}` (the exact
+ *   held quantity, fractions included), with the same error meanings (404: no such position,
+ *   OrderRejected); its order is known by the caller's client order id all the same (see
+ *   alpaca/closes.ts).
+ * - **assets**: one `GET /v2/assets/{symbol}` per symbol, retried like a read; 404 (a symbol
+ *   Alpaca does not know) leaves the symbol out.
  * - **cancelOrder** is retried like a read (cancelling twice is harmless); 404 is
  *   OrderNotFound; 422 ("not cancelable": already filled, canceled or expired, or being
  *   replaced) succeeds, as for any broker here a cancel of a finished order does: the order's
@@ -22,13 +28,17 @@
  * Credentials are Redacted; they only ever reach the request headers and the stream's
  * authenticate message, and every error message is scrubbed of them.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
 import type * as HttpClient from "effect/http/HttpClient"
+import { Decimal } from "../../kernel/decimal.ts"
 import type { Position, Quote } from "../../kernel/snapshot.ts"
 import {
+  type Asset,
   Broker,
   BrokerConnectionError,
   type BrokerOrder,
@@ -40,6 +50,7 @@ import {
   RateLimited,
   UnknownOutcome
 } from "../Broker.ts"
+import { makeCloses } from "./alpaca/closes.ts"
 import { type AlpacaRest, type Answer, type Api, type Endpoint, makeRest, type RestError } from "./alpaca/http.ts"
 import { oneSided, toQuotes, withTrades } from "./alpaca/marketData.ts"
 import { orderBody, toBrokerOrder } from "./alpaca/orders.ts"
@@ -51,8 +62,6 @@ import { tradeUpdates } from "./alpaca/stream.ts"
 // ---------------------------------------------------------------------------
 
 export interface AlpacaConfig {
-  /** Keel's account name. */
-  readonly account: string
   /** Paper: https://paper-api.alpaca.markets; live: https://api.alpaca.markets. */
   readonly tradingUrl: string
   /** https://data.alpaca.markets */
@@ -64,7 +73,7 @@ export interface AlpacaConfig {
   readonly secretKey: Redacted.Redacted<string>
   /** The policy trades fractional shares: non-integer quantities are sent (as `day` orders). */
   readonly fractional: boolean
-  /** Default 200 (Alpaca's limit per account, and the free market-data plan's); below 1 means the default. */
+  /** A whole number ≥ 1 (keel.yaml's schema checks it); default 200, Alpaca's limit per account and the free market-data plan's. */
   readonly requestsPerMinute?: number
 }
 
@@ -72,7 +81,6 @@ export const AlpacaDefaults = {
   tradingUrl: "https://paper-api.alpaca.markets",
   liveTradingUrl: "https://api.alpaca.markets",
   dataUrl: "https://data.alpaca.markets",
-  streamUrl: "wss://paper-api.alpaca.markets/stream",
   feed: "iex",
   requestsPerMinute: 200,
   /** One request's time to answer, from sending to the end of the body. */
@@ -81,14 +89,28 @@ export const AlpacaDefaults = {
   retry: { times: 4, baseMillis: 250, maxDelayMillis: 4_000 },
   /** The longest wait for a rate-limit reset (guards against clock skew). */
   maxRateLimitWaitMillis: 60_000,
-  /** Stream reconnects: from 500 ms doubling, each ≤ 30 s, jittered, without end. */
-  reconnect: { baseMillis: 500, maxDelayMillis: 30_000 },
+  /** The shortest wait a RateLimited asks for (a 429 without a usable reset). */
+  minRateLimitWaitMillis: 1_000,
+  /**
+   * Stream reconnects: from 500 ms doubling, each ≤ 30 s, jittered, without end; back to
+   * 500 ms once a connection stayed listening for a minute.
+   */
+  reconnect: { baseMillis: 500, maxDelayMillis: 30_000, stableMillis: 60_000 },
   /** From opening the stream's socket to `listening`. */
   handshakeTimeoutMillis: 10_000,
-  /** GET /v2/orders?status=open answers at most this many orders. */
-  openOrdersLimit: 500,
+  /** GET /v2/orders answers at most this many orders. */
+  ordersPerRequest: 500,
   /** Symbols per market-data request. */
-  symbolsPerRequest: 100
+  symbolsPerRequest: 100,
+  /** GET /v2/assets/{symbol} requests in flight at once. */
+  assetRequestsInFlight: 4,
+  /** Alpaca's documented minimum value of a fractional order, in dollars. */
+  minFractionalOrderValue: "1",
+  /**
+   * How far Alpaca's clock may be behind ours when a lost position close is looked for among
+   * the symbol's orders submitted since it was sent.
+   */
+  closeLookupSkewMillis: 30_000
 } as const
 
 /** Timing knobs that `layer` takes from AlpacaDefaults unless given (tests shorten them). */
@@ -96,7 +118,7 @@ export interface AlpacaTuning {
   readonly requestTimeoutMillis: number
   readonly retry: { readonly times: number; readonly baseMillis: number; readonly maxDelayMillis: number }
   readonly maxRateLimitWaitMillis: number
-  readonly reconnect: { readonly baseMillis: number; readonly maxDelayMillis: number }
+  readonly reconnect: { readonly baseMillis: number; readonly maxDelayMillis: number; readonly stableMillis: number }
   readonly handshakeTimeoutMillis: number
 }
 
@@ -114,13 +136,8 @@ export const streamUrlFor = (tradingUrl: string): string => {
 // the broker
 // ---------------------------------------------------------------------------
 
-/** The Alpaca broker, with the one call the Broker interface has no place for yet. */
 export interface AlpacaBroker extends BrokerShape {
   readonly kind: "alpaca"
-  /** DELETE /v2/positions/{symbol}: sells (or covers) the whole position at market. See `closePosition`. */
-  readonly closePosition: (
-    symbol: string
-  ) => Effect.Effect<BrokerOrder, BrokerConnectionError | OrderRejected | RateLimited | UnknownOutcome>
 }
 
 const chunks = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> => {
@@ -129,12 +146,10 @@ const chunks = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<Readonl
   return out
 }
 
-/** A usable requests-per-minute: a whole number ≥ 1, else the default. */
-const perMinute = (n: number | undefined): number =>
-  n !== undefined && Number.isFinite(n) && n >= 1 ? Math.floor(n) : AlpacaDefaults.requestsPerMinute
+const minFractionalOrderValue = new Decimal(AlpacaDefaults.minFractionalOrderValue)
 
 const rateLimited = (error: { readonly retryAfterMillis: number }) =>
-  new RateLimited({ retryAfterMillis: Math.max(error.retryAfterMillis, 1_000) })
+  new RateLimited({ retryAfterMillis: Math.max(error.retryAfterMillis, AlpacaDefaults.minRateLimitWaitMillis) })
 
 export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effect.Effect<AlpacaBroker, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
@@ -144,7 +159,7 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
       dataUrl: config.dataUrl,
       keyId: config.keyId,
       secretKey: config.secretKey,
-      requestsPerMinute: perMinute(config.requestsPerMinute),
+      requestsPerMinute: config.requestsPerMinute ?? AlpacaDefaults.requestsPerMinute,
       requestTimeoutMillis: settings.requestTimeoutMillis,
       maxRateLimitWaitMillis: settings.maxRateLimitWaitMillis,
       retry: settings.retry
@@ -205,10 +220,28 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
         Effect.mapError(readFailure)
       )
 
-    /** A lookup of one order: 404 (or an id Alpaca cannot read: 400, 422) is OrderNotFound. */
+    /** One symbol's trading rules; a symbol Alpaca does not know (404) is none. */
+    const assetOf = (symbol: string) =>
+      read("trading", { method: "GET", path: `/v2/assets/${encodeURIComponent(symbol)}` }, Alpaca.Asset).pipe(
+        Effect.map((a): ReadonlyArray<Asset> => [
+          { symbol: a.symbol, tradable: a.tradable, fractionable: a.fractionable, minFractionalOrderValue }
+        ]),
+        Effect.catch((error) =>
+          error._tag === "AlpacaStatusError" && error.status === 404 ? Effect.succeed([]) : Effect.fail(readFailure(error)))
+      )
+
+    const assets = (symbols: ReadonlyArray<string>) =>
+      Effect.forEach([...new Set(symbols)], assetOf, { concurrency: AlpacaDefaults.assetRequestsInFlight }).pipe(
+        Effect.map((found): ReadonlyArray<Asset> => found.flat())
+      )
+
+    const closes = makeCloses()
+    const named = (order: BrokerOrder) => closes.name(order)
+
+    /** A lookup of one order: 404 (or an id Alpaca cannot read: 400, 422) is OrderNotFound (of `id`). */
     const lookUp = (id: string, endpoint: Endpoint) =>
       read("trading", endpoint, Alpaca.Order).pipe(
-        Effect.map(toBrokerOrder),
+        Effect.map((order) => named(toBrokerOrder(order))),
         Effect.mapError((error) =>
           error._tag === "AlpacaStatusError" && (error.status === 404 || error.status === 400 || error.status === 422)
             ? new OrderNotFound({ id })
@@ -216,30 +249,60 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
         )
       )
 
-    const getOrder = (id: string) => lookUp(id, { method: "GET", path: `/v2/orders/${encodeURIComponent(id)}` })
+    const orderPath = (id: string) => `/v2/orders/${encodeURIComponent(id)}`
+
+    const getOrder = (id: string) => lookUp(id, { method: "GET", path: orderPath(id) })
+
+    /** A lost position close, looked for among the symbol's orders since it was sent (the rule in alpaca/closes.ts). */
+    const findClose = (clientOrderId: string, symbol: string, sentAt: number) =>
+      read("trading", {
+        method: "GET",
+        path: "/v2/orders",
+        params: {
+          status: "all",
+          symbols: symbol,
+          after: new Date(sentAt - AlpacaDefaults.closeLookupSkewMillis).toISOString(),
+          direction: "asc",
+          limit: String(AlpacaDefaults.ordersPerRequest)
+        }
+      }, Alpaca.Orders).pipe(
+        Effect.mapError(readFailure),
+        Effect.flatMap((orders) =>
+          Effect.suspend(() => {
+            const found = closes.claim(clientOrderId, orders.map(toBrokerOrder), AlpacaDefaults.closeLookupSkewMillis)
+            return found === undefined ? Effect.fail(new OrderNotFound({ id: clientOrderId })) : Effect.succeed(named(found))
+          })
+        )
+      )
 
     const getOrderByClientId = (clientOrderId: string) =>
-      lookUp(clientOrderId, {
-        method: "GET",
-        path: "/v2/orders:by_client_order_id",
-        params: { client_order_id: clientOrderId }
+      Effect.suspend(() => {
+        const closeId = closes.orderIdOf(clientOrderId)
+        if (closeId !== undefined) return lookUp(clientOrderId, { method: "GET", path: orderPath(closeId) })
+        const lost = closes.lost(clientOrderId)
+        if (lost !== undefined) return findClose(clientOrderId, lost.symbol, lost.sentAt)
+        return lookUp(clientOrderId, {
+          method: "GET",
+          path: "/v2/orders:by_client_order_id",
+          params: { client_order_id: clientOrderId }
+        })
       })
 
     const openOrders = read("trading", {
       method: "GET",
       path: "/v2/orders",
-      params: { status: "open", limit: String(AlpacaDefaults.openOrdersLimit) }
+      params: { status: "open", limit: String(AlpacaDefaults.ordersPerRequest) }
     }, Alpaca.Orders).pipe(
       Effect.tap((orders) =>
-        orders.length >= AlpacaDefaults.openOrdersLimit
+        orders.length >= AlpacaDefaults.ordersPerRequest
           ? Effect.logWarning(`Alpaca: ${orders.length} open orders answered, the most one request returns; others may exist`)
           : Effect.void),
-      Effect.map((orders) => orders.map(toBrokerOrder)),
+      Effect.map((orders) => orders.map((order) => named(toBrokerOrder(order)))),
       Effect.mapError(readFailure)
     )
 
     const cancelOrder = (id: string) =>
-      rest.sendIdempotent("trading", { method: "DELETE", path: `/v2/orders/${encodeURIComponent(id)}` }).pipe(
+      rest.sendIdempotent("trading", { method: "DELETE", path: orderPath(id) }).pipe(
         Effect.asVoid,
         Effect.catch((error) =>
           error._tag !== "AlpacaStatusError"
@@ -250,10 +313,7 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
         )
       )
 
-    /**
-     * A request that places an order, sent exactly once. `clientOrderId` names the order in
-     * the errors ("" when Alpaca chooses the id, as for a position close).
-     */
+    /** A request that places an order, sent exactly once; `clientOrderId` names the order in the errors. */
     const placing = (clientOrderId: string, endpoint: Endpoint, lost: string) =>
       rest.send("trading", endpoint).pipe(
         Effect.flatMap((answer: Answer) =>
@@ -282,21 +342,43 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
         })
       )
 
+    const lostAnswer = (clientOrderId: string) => `look order ${clientOrderId} up by its client order id before sending it again`
+
+    /**
+     * DELETE /v2/positions/{symbol}: Alpaca sells exactly what is held, at market. The send is
+     * remembered first, so a lost answer can be found (getOrderByClientId); the answer's order
+     * is the intent's from then on.
+     */
+    const closePosition = (request: OrderRequest) =>
+      Effect.gen(function*() {
+        const clientOrderId = request.clientOrderId
+        if (request.side !== "sell" || request.type !== "market") {
+          return yield* new OrderRejected({ clientOrderId, reason: "a position close is a market sell" })
+        }
+        const sentAt = yield* Clock.currentTimeMillis
+        yield* Effect.sync(() => closes.sent(clientOrderId, { symbol: request.symbol, sentAt }))
+        const order = yield* placing(
+          clientOrderId,
+          { method: "DELETE", path: `/v2/positions/${encodeURIComponent(request.symbol)}` },
+          lostAnswer(clientOrderId)
+        ).pipe(
+          // Only a lost answer leaves something to find; any other failure placed nothing.
+          Effect.tapError((error) =>
+            Effect.sync(() => (error._tag === "UnknownOutcome" ? closes.answerLost(clientOrderId) : closes.refused(clientOrderId)))
+          )
+        )
+        yield* Effect.sync(() => closes.placed(clientOrderId, order))
+        return named(order)
+      })
+
     const placeOrder = (request: OrderRequest) => {
+      if (request.closesPosition === true) return closePosition(request)
       const body = orderBody(request, config.fractional)
       if (Result.isFailure(body)) {
         return Effect.fail(new OrderRejected({ clientOrderId: request.clientOrderId, reason: body.failure }))
       }
-      return placing(
-        request.clientOrderId,
-        { method: "POST", path: "/v2/orders", body: body.success },
-        `look order ${request.clientOrderId} up by its client order id before sending it again`
-      )
+      return placing(request.clientOrderId, { method: "POST", path: "/v2/orders", body: body.success }, lostAnswer(request.clientOrderId))
     }
-
-    const closePosition = (symbol: string) =>
-      placing("", { method: "DELETE", path: `/v2/positions/${encodeURIComponent(symbol)}` },
-        `check the open orders and the position of ${symbol} before closing it again`)
 
     return {
       kind: "alpaca",
@@ -304,6 +386,7 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
       positions,
       quotes,
       clock,
+      assets,
       placeOrder,
       getOrder,
       getOrderByClientId,
@@ -315,30 +398,13 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
         secretKey: config.secretKey,
         handshakeTimeoutMillis: settings.handshakeTimeoutMillis,
         reconnect: settings.reconnect
-      }),
-      closePosition
+      }).pipe(
+        Stream.filter((update) => !closes.unnamed(update.order)),
+        Stream.map((update) => ({ ...update, order: named(update.order) }))
+      )
     } satisfies AlpacaBroker
   })
 
 /** The Alpaca Broker. `tuning` overrides AlpacaDefaults' timings (tests). */
 export const layer = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Layer.Layer<Broker, never, HttpClient.HttpClient> =>
   Layer.effect(Broker)(make(config, tuning))
-
-/**
- * Closes the whole position in `symbol` (DELETE /v2/positions/{symbol}): Alpaca places a
- * market order for exactly the held quantity, fractions included, and answers with it.
- * Sent exactly once, like placeOrder, with the same error meanings; the order's client id is
- * Alpaca's own, so after an UnknownOutcome look at the open orders and the position, not at
- * a client order id. Fails with OrderRejected when the Broker in context is not Alpaca's.
- */
-export const closePosition = (
-  symbol: string
-): Effect.Effect<BrokerOrder, BrokerConnectionError | OrderRejected | RateLimited | UnknownOutcome, Broker> =>
-  Effect.gen(function*() {
-    const broker = yield* Broker
-    if (isAlpaca(broker)) return yield* broker.closePosition(symbol)
-    return yield* new OrderRejected({ clientOrderId: "", reason: `closePosition: the ${broker.kind} broker cannot close a position` })
-  })
-
-const isAlpaca = (broker: BrokerShape): broker is AlpacaBroker =>
-  broker.kind === "alpaca" && typeof (broker as Partial<AlpacaBroker>).closePosition === "function"

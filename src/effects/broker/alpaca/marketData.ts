@@ -2,7 +2,7 @@
  * Latest quotes from Alpaca's Market Data API as the kernel's Quote.
  *
  * - `bp` → bid and `ap` → ask, exact.
- * - A side that is 0 or missing is no price (the kernel treats a zero price the same way):
+ * - A side that is 0, null or missing is no price (the kernel treats a zero price the same way):
  *   IEX sends 0 for a side it has no quote for, typically outside market hours.
  * - When a side is missing, the symbol's latest trade (GET /v2/stocks/trades/latest, asked
  *   for those symbols only) becomes `last`, so the kernel can still value the holding and
@@ -14,7 +14,7 @@ import { type Decimal, isPositive } from "../../../kernel/decimal.ts"
 import type { Quote } from "../../../kernel/snapshot.ts"
 import type { LatestQuotes, LatestTrades } from "./schemas.ts"
 
-const price = (d: Decimal | undefined): Decimal | undefined => (d !== undefined && isPositive(d) ? d : undefined)
+const price = (d: Decimal | null | undefined): Decimal | undefined => (d != null && isPositive(d) ? d : undefined)
 
 /** The asked symbols' quotes from Alpaca's latest quotes, without the trade fallback. */
 export const toQuotes = (symbols: ReadonlyArray<string>, latest: LatestQuotes): ReadonlyArray<Quote> =>

@@ -1,14 +1,15 @@
 /**
  * Schemas of every Alpaca payload Keel reads: the REST answers of the Trading API
- * (account, positions, orders, clock, errors), the Market Data API (latest quotes and
+ * (account, positions, orders, clock, assets), the Market Data API (latest quotes and
  * trades) and the trade_updates stream's messages.
  *
- * Leniency, where Alpaca is known to change:
- * - unknown fields are tolerated everywhere (decoding ignores them; they never fail a decode);
+ * Leniency, where Alpaca is known to change: a schema names only the fields Keel reads, so
+ * every other field — unknown, removed, null or of another type — passes untouched:
  * - the account requires only its money fields (`cash`, `buying_power`,
- *   `non_marginable_buying_power`, `equity`); every other field is optional, because Alpaca
- *   removed `pattern_day_trader`, `daytrade_count`, `daytrading_buying_power`,
- *   `last_daytrade_count`, `bod_dtbp` and `pdt_check` on 2026-07-06;
+ *   `non_marginable_buying_power`, `equity`): Alpaca removed `pattern_day_trader`,
+ *   `daytrade_count`, `daytrading_buying_power`, `last_daytrade_count`, `bod_dtbp` and
+ *   `pdt_check` on 2026-07-06, and `status` or `id` may come as null;
+ * - a position is its `symbol` and `qty`; an asset its `symbol`, `tradable` and `fractionable`;
  * - an order's `status` and `type` are any string (a new status must not break a run; the
  *   mapping in orders.ts decides what it means).
  *
@@ -70,31 +71,19 @@ const nullable = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.
 // Trading API
 // ---------------------------------------------------------------------------
 
-/**
- * GET /v2/account. Only the four money fields are required; a few identifying fields are
- * read when present. Every other field (there are dozens, and they change) is ignored.
- */
+/** GET /v2/account: the four money fields; every other field (there are dozens, and they change) is ignored. */
 export const Account = Schema.Struct({
   cash: DecimalString,
   buying_power: DecimalString,
   non_marginable_buying_power: DecimalString,
-  equity: DecimalString,
-  id: optional(Schema.String),
-  account_number: optional(Schema.String),
-  status: optional(Schema.String),
-  currency: optional(Schema.String),
-  // Removed on 2026-07-06; still read when an older account payload carries them.
-  pattern_day_trader: optional(Schema.Boolean),
-  daytrade_count: optional(Schema.Number)
+  equity: DecimalString
 })
 export type Account = typeof Account.Type
 
 /** One element of GET /v2/positions. `qty` is negative for a short position. */
 export const Position = Schema.Struct({
   symbol: Schema.String,
-  qty: DecimalString,
-  side: optional(Schema.String),
-  asset_class: optional(Schema.String)
+  qty: DecimalString
 })
 export type Position = typeof Position.Type
 export const Positions = Schema.Array(Position)
@@ -110,7 +99,6 @@ export const Order = Schema.Struct({
   status: Schema.String,
   /** Null for a notional order. */
   qty: nullable(DecimalString),
-  notional: nullable(DecimalString),
   filled_qty: DecimalString,
   filled_avg_price: nullable(DecimalString),
   limit_price: nullable(DecimalString),
@@ -126,26 +114,29 @@ export const Orders = Schema.Array(Order)
 export const Clock = Schema.Struct({
   is_open: Schema.Boolean,
   next_open: Timestamp,
-  next_close: Timestamp,
-  timestamp: optional(Timestamp)
+  next_close: Timestamp
 })
 export type Clock = typeof Clock.Type
 
-/** The body of an Alpaca error answer (`{"code":40310000,"message":"insufficient buying power"}`). */
-export const ErrorBody = Schema.Struct({
-  message: Schema.String,
-  code: optional(Schema.Number)
+/**
+ * GET /v2/assets/{symbol}: what Keel needs to know to order a symbol. The 2022 spec has no
+ * such path, only the `Assets` component this answer is.
+ */
+export const Asset = Schema.Struct({
+  symbol: Schema.String,
+  tradable: Schema.Boolean,
+  fractionable: Schema.Boolean
 })
+export type Asset = typeof Asset.Type
 
 // ---------------------------------------------------------------------------
 // Market Data API
 // ---------------------------------------------------------------------------
 
-/** One latest quote: ask and bid price (`ap`, `bp`); IEX sends 0 for a missing side. */
+/** One latest quote: ask and bid price (`ap`, `bp`); IEX sends 0 for a missing side (null is read the same way). */
 export const Quote = Schema.Struct({
-  ap: optional(Price),
-  bp: optional(Price),
-  t: optional(Schema.String)
+  ap: nullable(Price),
+  bp: nullable(Price)
 })
 
 /** GET /v2/stocks/quotes/latest. */
@@ -156,7 +147,7 @@ export type LatestQuotes = typeof LatestQuotes.Type
 
 /** GET /v2/stocks/trades/latest. */
 export const LatestTrades = Schema.Struct({
-  trades: Schema.Record(Schema.String, Schema.Struct({ p: Price, t: optional(Schema.String) }))
+  trades: Schema.Record(Schema.String, Schema.Struct({ p: Price }))
 })
 export type LatestTrades = typeof LatestTrades.Type
 
@@ -172,8 +163,7 @@ export const StreamMessage = Schema.Struct({
 
 /** `{"stream":"authorization","data":{"action":"authenticate","status":"authorized"}}` */
 export const Authorization = Schema.Struct({
-  status: Schema.String,
-  action: optional(Schema.String)
+  status: Schema.String
 })
 
 /** `{"stream":"listening","data":{"streams":["trade_updates"]}}` */
@@ -188,8 +178,7 @@ export const TradeUpdate = Schema.Struct({
   order: Order,
   price: nullable(DecimalString),
   qty: nullable(DecimalString),
-  timestamp: nullable(Timestamp),
-  execution_id: nullable(Schema.String)
+  timestamp: nullable(Timestamp)
 })
 export type TradeUpdate = typeof TradeUpdate.Type
 

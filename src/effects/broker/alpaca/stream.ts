@@ -7,12 +7,15 @@
  * `trade_updates` messages. Frames may be text or binary (the paper stream sends binary);
  * both carry the same JSON.
  *
- * A dropped socket never fails the stream: it reconnects, at once after a connection that
- * was listening, else with exponential backoff and jitter (capped). Only an explicit
- * `unauthorized` answer ends the stream (with BrokerConnectionError): repeating the same
- * credentials cannot help. Updates sent while no socket was connected are lost; the program
- * also polls its orders, so no fill is lost with them. A message Keel cannot read is logged
- * and skipped.
+ * The stream never fails: whatever ends a connection (a drop, a refused or silent
+ * handshake, refused credentials) is logged as a warning, without the credentials, and a new
+ * connection is opened after a delay that doubles from `baseMillis` up to `maxDelayMillis`,
+ * jittered. The delay goes back to `baseMillis` only after a connection stayed listening for
+ * `stableMillis`, so a socket that drops right after `listening` is not reopened in a tight
+ * loop. Refused credentials are retried too (slowly, by the same backoff): a key being
+ * rotated or an outage of Alpaca's auth must not end the waiting. Updates sent while no
+ * socket was connected are lost; the program also polls its orders, so no fill is lost with
+ * them. A message Keel cannot read is logged and skipped.
  */
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
@@ -20,12 +23,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
+import * as Random from "effect/Random"
 import * as Result from "effect/Result"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Socket from "effect/socket/Socket"
-import { BrokerConnectionError, type OrderUpdate } from "../../Broker.ts"
+import type { OrderUpdate } from "../../Broker.ts"
 import { toOrderUpdate } from "./orders.ts"
 import { Authorization, decode, Listening, type PayloadError, StreamMessage, TradeUpdate } from "./schemas.ts"
 
@@ -36,8 +39,11 @@ export interface StreamSettings {
   /** Time allowed from opening the socket to `listening`. */
   readonly handshakeTimeoutMillis: number
   readonly reconnect: {
+    /** The first reconnect's delay (before jitter); it doubles with each failure. */
     readonly baseMillis: number
     readonly maxDelayMillis: number
+    /** A connection listening this long counts as up: the next reconnect starts from `baseMillis` again. */
+    readonly stableMillis: number
   }
 }
 
@@ -71,15 +77,31 @@ const decodeListening = decode(Listening, "trade_updates listening")
 export const tradeUpdateOf = (data: unknown, now: number): Effect.Effect<OrderUpdate | undefined, PayloadError> =>
   Effect.map(decodeTradeUpdate(data), (event) => toOrderUpdate(event, now))
 
-/** The connection ended before it was listening (retried with backoff). */
+/** The handshake did not end in `listening` (an error answer, or no answer in time). */
 class NotListening extends Data.TaggedError("NotListening")<{ readonly message: string }> {}
 
-/** Alpaca refused the credentials (ends the stream). */
+/** Alpaca refused the credentials. */
 class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly message: string }> {}
 
+/**
+ * The wait before reconnecting after `failures` connections in a row that did not stay up:
+ * `baseMillis` doubled per failure, jittered by ±20% (`random` in [0, 1)), never above
+ * `maxDelayMillis`.
+ */
+export const reconnectDelay = (reconnect: StreamSettings["reconnect"], failures: number, random: number): number => {
+  const backoff = Math.min(reconnect.baseMillis * 2 ** failures, reconnect.maxDelayMillis)
+  return Math.min(Math.round(backoff * (0.8 + 0.4 * random)), reconnect.maxDelayMillis)
+}
+
+/** How one connection ended: when it reached `listening` (if it did), and why it ended. */
+interface Ended {
+  readonly listenedAt: number | undefined
+  readonly why: string
+}
+
 /** The stream of order updates; each subscription opens its own socket. */
-export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdate, BrokerConnectionError> =>
-  Stream.callback<OrderUpdate, BrokerConnectionError>((queue) =>
+export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdate> =>
+  Stream.callback<OrderUpdate>((queue) =>
     Effect.gen(function*() {
       const socket = yield* Socket.makeWebSocket(settings.url, {
         openTimeout: Duration.millis(settings.handshakeTimeoutMillis)
@@ -87,8 +109,9 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
       const secrets = [Redacted.value(settings.keyId), Redacted.value(settings.secretKey)].filter((s) => s.length > 0)
       const scrub = (text: string) => secrets.reduce((t, secret) => t.split(secret).join("<redacted>"), text)
 
-      const session = Effect.suspend(() => {
-        let listening = false
+      /** One connection, from opening the socket to its end; never fails. */
+      const connection: Effect.Effect<Ended> = Effect.suspend(() => {
+        let listenedAt: number | undefined
         return Effect.scoped(Effect.gen(function*() {
           const { pull } = yield* socket.reader
           const writer = yield* socket.writer
@@ -110,7 +133,7 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
               } else if (stream === "listening") {
                 const answer = yield* decodeListening(data)
                 if (answer.error !== undefined) return yield* new NotListening({ message: `trade_updates: ${answer.error}` })
-                if (answer.streams?.includes("trade_updates")) listening = true
+                if (answer.streams?.includes("trade_updates")) listenedAt = yield* Clock.currentTimeMillis
               } else if (stream === "trade_updates") {
                 const update = yield* tradeUpdateOf(data, yield* Clock.currentTimeMillis)
                 if (update !== undefined) yield* Queue.offer(queue, update)
@@ -120,7 +143,7 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
             )
           const step = Effect.flatMap(pull, (frames) => Effect.forEach(frames, handle, { discard: true }))
           const handshake: Effect.Effect<void, Socket.SocketError | NotListening | Unauthorized> = Effect.suspend(() =>
-            listening ? Effect.void : Effect.flatMap(step, () => handshake)
+            listenedAt !== undefined ? Effect.void : Effect.flatMap(step, () => handshake)
           )
           yield* handshake.pipe(
             Effect.timeoutOrElse({
@@ -130,26 +153,28 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
           )
           return yield* Effect.forever(step)
         })).pipe(
-          Effect.catchTag("SocketError", (error) =>
-            listening
-              ? Effect.logWarning(`trade_updates: socket dropped (${error.reason._tag}); reconnecting`)
-              : Effect.fail(new NotListening({ message: `trade_updates: could not connect (${error.reason._tag})` })))
+          Effect.catch((error): Effect.Effect<string> =>
+            Effect.succeed(
+              error._tag !== "SocketError"
+                ? error.message
+                : listenedAt !== undefined
+                ? `trade_updates: socket dropped (${error.reason._tag})`
+                : `trade_updates: could not connect (${error.reason._tag})`
+            )),
+          Effect.map((why): Ended => ({ listenedAt, why }))
         )
       })
 
-      const backoff = Schedule.exponential(Duration.millis(settings.reconnect.baseMillis)).pipe(
-        Schedule.modifyDelay(({ duration }) =>
-          Effect.succeed(Duration.min(duration, Duration.millis(settings.reconnect.maxDelayMillis)))),
-        Schedule.jittered
-      )
-
-      yield* session.pipe(
-        Effect.tapError((error) => error._tag === "NotListening" ? Effect.logWarning(scrub(error.message)) : Effect.void),
-        Effect.retry({ schedule: backoff, while: (error) => error._tag === "NotListening" }),
-        // A connection that was listening dropped: reconnect after the base delay, backoff reset.
-        Effect.repeat(Schedule.spaced(Duration.millis(settings.reconnect.baseMillis))),
-        // Unauthorized ends the stream; NotListening cannot reach here (retried without bound).
-        Effect.mapError((error) => new BrokerConnectionError({ message: scrub(error.message) }))
-      )
+      // Connections one after another, without end; `failures` counts those in a row that did not stay up.
+      let failures = 0
+      for (;;) {
+        const ended = yield* connection
+        const now = yield* Clock.currentTimeMillis
+        if (ended.listenedAt !== undefined && now - ended.listenedAt >= settings.reconnect.stableMillis) failures = 0
+        const delay = reconnectDelay(settings.reconnect, failures, yield* Random.next)
+        failures += 1
+        yield* Effect.logWarning(scrub(`${ended.why}; reconnecting in ${delay} ms`))
+        yield* Effect.sleep(Duration.millis(delay))
+      }
     }).pipe(Effect.provide(Socket.layerWebSocketConstructorGlobal))
   )
