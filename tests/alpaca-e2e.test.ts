@@ -263,13 +263,15 @@ const expectAllFilled = (emu: AlpacaEmulator, outcome: OutcomeJson) => {
   }
 }
 
-/** The recording replays identically, and no secret is in it or anywhere else the run left. */
-const expectReplaysIdentically = async (ws: Workspace, run: CliResult) => {
+/** The recording replays identically without a word to the venue, and no secret is in it or anywhere else the run left. */
+const expectReplaysIdentically = async (ws: Workspace, run: CliResult, emu: AlpacaEmulator) => {
   const session = ws.read(SESSION)
   const lines = session.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
   expect(lines[0]).toMatchObject({ type: "header", format: "keel-session", broker: "alpaca", account: ACCOUNT })
   expect(lines.at(-1)?.["type"]).toBe("outcome")
+  const before = { requests: emu.requests.length, stream: emu.streamMessages.length }
   const replay = await ws.run(["replay", SESSION, "--json"], ENV)
+  expect({ requests: emu.requests.length, stream: emu.streamMessages.length }).toEqual(before)
   const report = (() => {
     try {
       return JSON.parse(replay.stdout) as { identical: boolean; divergence: unknown; unmatched: unknown; differences: unknown }
@@ -332,7 +334,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(emu.requests.every((r) => r.authorized)).toBe(true)
     // The stream was used: authenticated and listening.
     expect(emu.streamMessages.map((m) => (m.message as { action: string }).action).slice(0, 2)).toEqual(["authenticate", "listen"])
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     expect(lines.some((l) => l["type"] === "update")).toBe(true)
   })
 
@@ -357,7 +359,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
       "/v2/stocks/quotes/latest",
       "/v2/orders"
     ])
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     const placed = calls(lines, "placeOrder")
     expect(placed.filter((l) => (l["error"] as { _tag: string } | undefined)?._tag === "RateLimited")).toHaveLength(1)
     expect(placed.length).toBe(outcome.orders.length + 1)
@@ -382,7 +384,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(trail).toEqual(["POST /v2/orders 500", "GET /v2/orders:by_client_order_id 404", "POST /v2/orders 200"])
     expect(emu.ordersPlacedFor(first)).toBe(1)
     expect(emu.tradeUpdates.filter((u) => u.event === "partial_fill").length).toBe(2 * outcome.orders.length)
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     expect(calls(lines, "placeOrder").filter((l) => (l["error"] as { _tag: string } | undefined)?._tag === "UnknownOutcome")).toHaveLength(1)
     expect((calls(lines, "getOrderByClientId")[0]!["error"] as { _tag: string })._tag).toBe("OrderNotFound")
   })
@@ -403,7 +405,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
       expect(emu.requests.filter((r) => r.query["client_order_id"] === id).map((r) => r.status)).toEqual([200])
     }
     for (const id of postedIds(emu)) expect(emu.submissionsFor(id)).toBe(1)
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     const lost = calls(lines, "placeOrder").filter((l) => l["error"] !== undefined)
     expect(lost).toHaveLength(2)
     for (const l of lost) expect((l["error"] as { _tag: string })._tag).toBe("UnknownOutcome")
@@ -435,7 +437,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     const run = await running
     const outcome = expectCompleted(run, emu, expected, outcomeOf)
     expectAllFilled(emu, outcome)
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     // No fill of a sell came on the stream; the polls (GET /v2/orders/{id}) saw each of them filled.
     const updates = lines.filter((l) => l["type"] === "update").map((l) => l["update"] as { kind: string; order: { symbol: string; side: string } })
     expect(updates.filter((u) => u.order.side === "sell" && u.kind === "fill")).toEqual([])
@@ -473,7 +475,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     // The one rejected after acceptance is said and counted too, not only in `failed`.
     expect(outcome.summary.warnings).toContain(`${streamed}: buy rejected after it was accepted: Alpaca status rejected`)
     expect(outcome.summary.errors).toEqual({ rejected: 2 })
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     expect((calls(lines, "placeOrder")[0]!["error"] as { _tag: string })._tag).toBe("OrderRejected")
   })
 
@@ -489,7 +491,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(posts(emu)).toEqual([])
     expect(emu.orders()).toEqual([])
     expect(positionsOf(emu)).toEqual(before)
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     expect(calls(lines, "placeOrder")).toEqual([])
     expect(lines.at(-1)).toMatchObject({ status: "aborted", step: "guards", orders: [] })
   })
@@ -508,7 +510,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     // Asked for the one symbol that needed it, on the data host.
     const trades = emu.requests.filter((r) => r.path === "/v2/stocks/trades/latest")
     expect(trades.map((r) => [r.server, r.status, r.query["symbols"], r.query["feed"]])).toEqual([["data", 200, "ARKK", "iex"]])
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     expect((calls(lines, "quotes")[0]!["result"] as ReadonlyArray<unknown>)).toContainEqual({ symbol: "ARKK", bid: "48.9", last: "49.3" })
   })
 
@@ -554,7 +556,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(posts(emu).map((r) => r.status)).toEqual(posts(emu).map(() => 200))
     // Fractional quantities go out as day orders.
     for (const r of posts(emu)) expect((r.body as { time_in_force: string }).time_in_force).toBe("day")
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     expect(calls(lines, "assets")).toHaveLength(1)
   })
 
@@ -575,7 +577,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(close!.client_order_id).not.toBe(intent.clientOrderId)
     expect(intent).toMatchObject({ phase: "sell", side: "sell", quantity: "40.5", status: "filled", filledQuantity: "40.5", averageFillPrice: "48.9" })
     expect(run.stdout + run.stderr).not.toContain("refused")
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     const placed = calls(lines, "placeOrder").filter((l) => (l["args"] as { symbol: string }).symbol === "ARKK")
     expect(placed.map((l) => [l["args"], l["result"]])).toEqual([[
       expect.objectContaining({ clientOrderId: intent.clientOrderId, quantity: "40.5", closesPosition: true }),
@@ -599,7 +601,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(lookups.map((r) => [r.query["symbols"], r.status])).toEqual([["ARKK", 200]])
     const intent = outcome.orders.find((o) => o.symbol === "ARKK")!
     expect(intent).toMatchObject({ status: "filled", filledQuantity: "40.5" })
-    const lines = await expectReplaysIdentically(ws, run)
+    const lines = await expectReplaysIdentically(ws, run, emu)
     const arkk = (l: Record<string, unknown>) => JSON.stringify(l["args"]).includes(intent.clientOrderId)
     expect((calls(lines, "placeOrder").filter(arkk).map((l) => (l["error"] as { _tag: string } | undefined)?._tag))).toEqual(["UnknownOutcome"])
     expect(calls(lines, "getOrderByClientId").filter(arkk).map((l) => l["result"])).toEqual([
@@ -632,6 +634,6 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(outcome.orders.map((o) => o.status)).not.toContain("rejected")
     expect(outcome.summary.errors).toEqual({})
     expect(JSON.stringify(outcome.summary.warnings)).not.toContain("rejected")
-    await expectReplaysIdentically(ws, run)
+    await expectReplaysIdentically(ws, run, emu)
   })
 })
