@@ -17,7 +17,7 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { Broker } from "../src/effects/Broker.ts"
 import * as Paper from "../src/effects/broker/paper.ts"
-import { Store } from "../src/effects/Store.ts"
+import { Store, StoreError } from "../src/effects/Store.ts"
 import { Decimal, format } from "../src/kernel/decimal.ts"
 import { CLIENT_ORDER_ID_LENGTH } from "../src/programs/ids.ts"
 import type { planJson } from "../src/programs/plan.ts"
@@ -255,6 +255,32 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         )
       }),
       programLayer(files.freshFile(), config({ fillLatency: "2 seconds", partialFills: 2 }))
+    ))
+
+  it.effect("1c. a fill row the Store refuses once is saved by the next poll: every fill is stored exactly once", () =>
+    withLayer(
+      Effect.gen(function* () {
+        const broker = yield* Broker
+        const store = yield* Store
+        let refusals = 1
+        const flaky = {
+          ...store,
+          saveFill: (fill: Parameters<typeof store.saveFill>[0]) =>
+            refusals-- > 0 ? Effect.fail(new StoreError({ operation: "saveFill", message: "disk full (test)" })) : store.saveFill(fill)
+        }
+        const outcome = yield* drive(request(), { step: "1 second" }).pipe(
+          Effect.provideService(Broker, { ...broker, updates: Stream.never }),
+          Effect.provideService(Store, flaky)
+        )
+        expect(refusals).toBeLessThan(0)
+        expect(outcome.run.status).toBe("completed")
+        const s = yield* stored(outcome.run.id)
+        expect(s.intents.map((i) => i.status)).toEqual(["filled", "filled"])
+        // The refused row (the first order's) comes later, on the next poll: compare as sets.
+        const byId = (rows: ReadonlyArray<readonly [string, string]>) => [...rows].sort(([a], [b]) => (a < b ? -1 : 1))
+        expect(byId(s.fills.map((f) => [f.clientOrderId, format(f.quantity)]))).toEqual(byId(s.intents.map((i) => [i.clientOrderId, format(i.filledQuantity)])))
+      }),
+      programLayer(files.freshFile(), config({ fillLatency: "2 seconds" }))
     ))
 
   it.effect("2. from drifted holdings: sells first, then buys sized from the cash the sells really left, never below the reserve", () =>

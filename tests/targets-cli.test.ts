@@ -413,7 +413,7 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
         { blend: { strategies: [{ name: "a", share: 1, source: { http: { url: `${server.base}/weights`, retries: -1 } } }] } },
         "accounts[0].targets.blend.strategies[0].source.http.retries: expected a whole number from 0 to 10, got -1"
       ],
-      [{ http: { url: "signals.example.com/weights" } }, 'accounts[0].targets.http.url: expected an http:// or https:// URL, got "signals.example.com/weights"'],
+      [{ http: { url: "signals.example.com/weights" } }, 'accounts[0].targets.http.url: expected an http(s) URL, got "signals.example.com/weights"'],
       [{ momentum: { history: "prices.csv", universe: ["QQQ"], lookback: 20 } }, "accounts[0].targets.momentum.lookback: expected a momentum source field (name, history, universe, lookbackDays, top, weighting, positiveOnly, maxStaleDays), got 20"],
       [{ regime: { history: "regime.csv", strategies: { growth: "growth.csv" } } }, "accounts[0].targets.regime.map: expected a value (required), got nothing"],
       [{ file: "core.csv", http: { url: `${server.base}/weights` } }, "accounts[0].targets: expected a targets file, or one of { file }, { http }, { blend }, { regime }, { momentum }, got an object"],

@@ -4,7 +4,7 @@
  * policy plans the exact, unbuffered rebalance.
  */
 import * as Result from "effect/Result"
-import { type Decimal, isPositive, ONE, parseDecimal, ZERO } from "./decimal.ts"
+import { type Decimal, isPositive, max, ONE, parseDecimal, ZERO } from "./decimal.ts"
 import { type DecimalRule, entries, field, fraction, invalid, isRecord, join, nonNegative, passOn, type Read, readDecimal, readSymbol } from "./input.ts"
 
 export type ShareMode = "whole" | "fractional"
@@ -160,7 +160,7 @@ export const withVenueRules = (policy: Policy, rules: VenueRules): Policy => {
   if (policy.shares === "whole") return policy
   const lotSizes = new Map(policy.lotSizes)
   for (const symbol of rules.wholeShares) if (!lotSizes.has(symbol)) lotSizes.set(symbol, ONE_SHARE)
-  return { ...policy, lotSizes, minOrderValue: policy.minOrderValue.gt(rules.minOrderValue) ? policy.minOrderValue : rules.minOrderValue }
+  return { ...policy, lotSizes, minOrderValue: max(policy.minOrderValue, rules.minOrderValue) }
 }
 
 /** The quantity step of a symbol: its lot, else one share, else 10^-quantityDecimals. */

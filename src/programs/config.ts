@@ -12,6 +12,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { decodeShape, InputFileError } from "../effects/inputs.ts"
 import * as TargetsConfig from "./targetsConfig.ts"
+import { HttpUrl, WebSocketUrl } from "./urls.ts"
 
 const Amount = Schema.Union([Schema.String, Schema.Number])
 
@@ -38,22 +39,6 @@ const PaperBroker = Schema.Struct({
   rejectionSeed: Schema.optionalKey(Schema.Number),
   marketOpen: Schema.optionalKey(Schema.Literals(["always", "never"]))
 })
-
-const isUrlOf = (text: string, schemes: ReadonlyArray<string>): boolean => {
-  try {
-    const url = new URL(text)
-    return schemes.includes(url.protocol) && url.hostname !== ""
-  } catch {
-    return false
-  }
-}
-
-/** A URL with one of `schemes` (`"https:"`) and a host; the error says `expected`. */
-const UrlOf = (schemes: ReadonlyArray<string>, expected: string) =>
-  Schema.String.check(Schema.makeFilter((text: string) => isUrlOf(text, schemes), { expected }))
-
-const HttpUrl = UrlOf(["http:", "https:"], "an http(s) URL")
-const WebSocketUrl = UrlOf(["ws:", "wss:"], "a ws(s) URL")
 
 const PositiveWholeNumber = Schema.Number.check(
   Schema.makeFilter((n: number) => Number.isSafeInteger(n) && n >= 1, { expected: "a whole number of at least 1" })

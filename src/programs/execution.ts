@@ -57,7 +57,8 @@ const record = (tracker: Tracker, order: BrokerOrder) =>
  * booked its fill adds nothing.
  */
 const bookFills = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill | undefined) =>
-  Effect.gen(function* () {
+  // Claim and save are one step: an interruption between them would book a fill never saved.
+  Effect.uninterruptible(Effect.gen(function* () {
     const claimed = yield* Ref.modify(tracker.booked, (m): readonly [(Booked & { readonly before: Booked }) | undefined, ReadonlyMap<string, Booked>] => {
       const before = m.get(order.clientOrderId) ?? { quantity: ZERO, cost: ZERO }
       if (!order.filledQuantity.gt(before.quantity)) return [undefined, m]
@@ -83,10 +84,10 @@ const bookFills = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill 
       commission: exact ? fill.commission : ZERO,
       at
     }).pipe(
-      // Not stored: not booked either, so the next update or poll stores it.
-      Effect.tapError(() => Ref.update(tracker.booked, (m) => new Map(m).set(order.clientOrderId, claimed.before)))
+      // Not stored (failed, or interrupted): not booked either, so the next update or poll stores it.
+      Effect.onError(() => Ref.update(tracker.booked, (m) => new Map(m).set(order.clientOrderId, claimed.before)))
     )
-  })
+  }))
 
 /** An order state older than the one already known (a late update after a poll): never applied. */
 const isBehind = (seen: BrokerOrder | undefined, order: BrokerOrder): boolean =>
@@ -94,16 +95,20 @@ const isBehind = (seen: BrokerOrder | undefined, order: BrokerOrder): boolean =>
   seen.id !== "" &&
   ((isTerminal(seen.status) && !isTerminal(order.status)) || seen.filledQuantity.gt(order.filledQuantity))
 
-/** Applies one update: fill rows and the intent's status go to the Store before anything else sees it. */
-const apply = (tracker: Tracker, update: OrderUpdate) =>
+/**
+ * Applies what became known of one order (a stream update, or a poll's answer), under the
+ * lock. Fill rows go to the Store first and the intent's status next; only then is the state
+ * tracked as seen. So a fill that could not be saved stops here, and the next update or poll,
+ * still seeing news, saves it.
+ */
+const applyNews = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill | undefined) =>
   tracker.lock.withPermit(Effect.gen(function* () {
     const store = yield* Store
     const known = yield* Ref.get(tracker.orders)
-    const order = update.order
     if (!known.has(order.clientOrderId)) return
-    yield* bookFills(tracker, order, update.at, update.fill)
+    yield* bookFills(tracker, order, at, fill)
     if (isBehind(known.get(order.clientOrderId), order)) return
-    yield* store.updateIntent(order.clientOrderId, changeOf(order, update.at))
+    yield* store.updateIntent(order.clientOrderId, changeOf(order, at))
     yield* record(tracker, order)
     yield* Queue.offer(tracker.signal, undefined)
   }))
@@ -133,7 +138,7 @@ export const follow = (runId: string): Effect.Effect<Tracker, never, Broker | St
     }
     // A stream failure (dropped socket) only ends the stream: polling keeps waiting correct.
     yield* broker.updates.pipe(
-      Stream.runForEach((update) => apply(tracker, update).pipe(Effect.ignore)),
+      Stream.runForEach((update) => applyNews(tracker, update.order, update.at, update.fill).pipe(Effect.ignore)),
       Effect.ignore,
       // Started at once, so the subscription exists before the first order is sent.
       Effect.forkScoped({ startImmediately: true })
@@ -273,14 +278,7 @@ const adopt = (tracker: Tracker, id: string, order: Order, placed: BrokerOrder) 
 
 /** Keeps the furthest-along view of an order (an update may have overtaken the answer). */
 const mergeKnown = (tracker: Tracker, placed: BrokerOrder) =>
-  Ref.update(tracker.orders, (m) => {
-    const seen = m.get(placed.clientOrderId)
-    const next = new Map(m)
-    if (seen === undefined || seen.id === "" || !isTerminal(seen.status) || isTerminal(placed.status)) {
-      next.set(placed.clientOrderId, seen !== undefined && seen.id !== "" && seen.filledQuantity.gt(placed.filledQuantity) ? seen : placed)
-    }
-    return next
-  })
+  Ref.update(tracker.orders, (m) => (isBehind(m.get(placed.clientOrderId), placed) ? m : new Map(m).set(placed.clientOrderId, placed)))
 
 const pendingOrder = (id: string, order: Order, at: number): BrokerOrder => ({
   id: "",
@@ -328,20 +326,13 @@ export const waitFor = (
 const poll = (tracker: Tracker, ids: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const broker = yield* Broker
-    const store = yield* Store
     const known = yield* Ref.get(tracker.orders)
     for (const id of ids) {
       const seen = known.get(id)
       if (seen === undefined || isTerminal(seen.status) || seen.id === "") continue
       const fresh = yield* broker.getOrder(seen.id).pipe(Effect.option)
       if (Option.isNone(fresh) || (fresh.value.status === seen.status && fresh.value.filledQuantity.eq(seen.filledQuantity))) continue
-      yield* tracker.lock.withPermit(Effect.gen(function* () {
-        const at = yield* Clock.currentTimeMillis
-        yield* bookFills(tracker, fresh.value, at, undefined).pipe(Effect.ignore)
-        if (isBehind((yield* Ref.get(tracker.orders)).get(id), fresh.value)) return
-        yield* store.updateIntent(id, changeOf(fresh.value, at)).pipe(Effect.ignore)
-        yield* record(tracker, fresh.value)
-      }))
+      yield* applyNews(tracker, fresh.value, yield* Clock.currentTimeMillis, undefined).pipe(Effect.ignore)
     }
   })
 

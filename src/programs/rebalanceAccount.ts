@@ -14,7 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
-import { type Decimal, format, isZero, ZERO } from "../kernel/decimal.ts"
+import { type Decimal, format, isZero, max, ZERO } from "../kernel/decimal.ts"
 import type { Order } from "../kernel/orders.ts"
 import type { Market } from "../kernel/plan.ts"
 import { type Policy, validatePolicy, withVenueRules } from "../kernel/policy.ts"
@@ -210,7 +210,7 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
           if (wholeShares.length > 0) state.warnings.push(`not fractionable at the venue, traded in whole shares: ${wholeShares.join(", ")}`)
           const untradable = assets.filter((a) => !a.tradable).map((a) => a.symbol)
           if (untradable.length > 0) state.warnings.push(`not tradable at the venue: ${untradable.join(", ")}`)
-          const minOrderValue = assets.reduce((m, a) => (a.fractionable && a.minFractionalOrderValue.gt(m) ? a.minFractionalOrderValue : m), ZERO)
+          const minOrderValue = assets.reduce((m, a) => (a.fractionable ? max(m, a.minFractionalOrderValue) : m), ZERO)
           return withVenueRules(policy, { wholeShares, minOrderValue })
         })
 

@@ -9,6 +9,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type { TargetsSource } from "../effects/targets/resolve.ts"
 import { HttpSourceDefaults } from "../effects/targets/http.ts"
+import { HttpUrl } from "./urls.ts"
 
 const Amount = Schema.Union([Schema.String, Schema.Number])
 /** A decimal written as a string or a number, checked here so a typo is named, never defaulted. */
@@ -42,11 +43,7 @@ const FileSource = known("file source", Schema.Struct({ file: required(TargetsFi
 
 const HttpSource = Schema.Struct({
   http: known("http source", Schema.Struct({
-    url: required(
-      Schema.String.check(
-        Schema.makeFilter((v: string) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { expected: "an http:// or https:// URL" })
-      )
-    ),
+    url: required(HttpUrl),
     /** Header name → environment variable that holds its value. */
     headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.NonEmptyString)),
     /** Per attempt; more than 0, at most an hour. */

@@ -356,7 +356,7 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
           return yield* new OrderRejected({ clientOrderId, reason: "a position close is a market sell" })
         }
         const sentAt = yield* Clock.currentTimeMillis
-        yield* Effect.sync(() => closes.sent(clientOrderId, { symbol: request.symbol, sentAt }))
+        yield* Effect.sync(() => closes.sent(clientOrderId, { symbol: request.symbol, quantity: request.quantity, sentAt }))
         const order = yield* placing(
           clientOrderId,
           { method: "DELETE", path: `/v2/positions/${encodeURIComponent(request.symbol)}` },

@@ -29,7 +29,7 @@ import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
-import { Decimal, type DecimalInput, format, isPositive, ONE, parseDecimal, ZERO } from "../../kernel/decimal.ts"
+import { Decimal, type DecimalInput, format, isPositive, parseDecimal, ZERO } from "../../kernel/decimal.ts"
 import type { Position, Quote, QuoteInput } from "../../kernel/snapshot.ts"
 import {
   Broker,
@@ -349,7 +349,7 @@ export const make = (
       if (request.timeInForce !== "day" && request.timeInForce !== "gtc") {
         return `unknown time in force ${String(request.timeInForce)}`
       }
-      if (settings.nonFractionable.has(request.symbol) && !request.quantity.mod(ONE).eq(ZERO)) {
+      if (settings.nonFractionable.has(request.symbol) && decimalPlaces(request.quantity) > 0) {
         return `${request.symbol} is not fractionable: ${format(request.quantity)} is not a whole number of shares`
       }
       return undefined

@@ -8,8 +8,10 @@
  * order by the caller's id in every answer, lookup and update.
  *
  * A close whose answer was lost is found without its client id. The rule (`claim`): the
- * earliest sell of that symbol submitted no earlier than the DELETE was sent, less the
- * allowed clock skew, that is not already the order of another intent. None is "not found":
+ * earliest sell of that symbol, for exactly the quantity the close was sent for (all that
+ * was held), submitted no earlier than the DELETE was sent, less the allowed clock skew,
+ * that is not already the order of another intent. An earlier partial sell, or any sell of
+ * another size, is never taken for the close. None is "not found":
  * the program may then send the close once more. If that second DELETE is refused (Alpaca
  * answers 404 for a position already closed, which it is when the first close did arrive),
  * the first send is still looked for, from the time it was sent.
@@ -23,10 +25,13 @@
  * The state lives as long as the Broker layer: a close is found again within one process.
  */
 import type { BrokerOrder } from "../../Broker.ts"
+import type { Decimal } from "../../../kernel/decimal.ts"
 
 /** When, and for which symbol, a close was sent. */
 export interface CloseSent {
   readonly symbol: string
+  /** What the position held when it was sent: the close's order is for exactly this. */
+  readonly quantity: Decimal
   /** Epoch milliseconds, Effect's Clock. */
   readonly sentAt: number
 }
@@ -94,7 +99,7 @@ export const makeCloses = (): Closes => {
     },
     lost: (clientOrderId) => {
       const close = orderIds.has(clientOrderId) ? undefined : pending.get(clientOrderId)
-      return close === undefined ? undefined : { symbol: close.symbol, sentAt: close.sentAt }
+      return close === undefined ? undefined : { symbol: close.symbol, quantity: close.quantity, sentAt: close.sentAt }
     },
     orderIdOf: (clientOrderId) => orderIds.get(clientOrderId),
     claim: (clientOrderId, candidates, skewMillis) => {
@@ -104,6 +109,7 @@ export const makeCloses = (): Closes => {
         .filter((o) =>
           o.symbol === close.symbol &&
           o.side === "sell" &&
+          o.quantity.eq(close.quantity) &&
           o.submittedAt >= close.sentAt - skewMillis &&
           (callerOf(o) === undefined || callerOf(o) === clientOrderId)
         )
