@@ -308,6 +308,11 @@ const posts = (emu: AlpacaEmulator) => emu.requests.filter((r) => r.method === "
 const postedId = (r: { readonly body: unknown }) => (r.body as { client_order_id: string }).client_order_id
 /** The client order ids POSTed, in order, each once. */
 const postedIds = (emu: AlpacaEmulator) => [...new Set(posts(emu).map(postedId))]
+/** Every request that carried one client order id (its POSTs and its lookups), as `METHOD path status`. */
+const trailOf = (emu: AlpacaEmulator, id: string) =>
+  emu.requests
+    .filter((r) => (r.method === "POST" && postedId(r) === id) || r.query["client_order_id"] === id)
+    .map((r) => `${r.method} ${r.path} ${r.status}`)
 const calls = (lines: ReadonlyArray<Record<string, unknown>>, method: string) => lines.filter((l) => l["type"] === "call" && l["method"] === method)
 
 // ---------------------------------------------------------------------------------------
@@ -378,9 +383,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(emu.faults.pending()).toBe(0)
     const first = postedIds(emu)[0]!
     // The lookup came between the two submissions, and found nothing.
-    const trail = emu.requests
-      .filter((r) => (r.body as { client_order_id?: string } | undefined)?.client_order_id === first || r.query["client_order_id"] === first)
-      .map((r) => `${r.method} ${r.path} ${r.status}`)
+    const trail = trailOf(emu, first)
     expect(trail).toEqual(["POST /v2/orders 500", "GET /v2/orders:by_client_order_id 404", "POST /v2/orders 200"])
     expect(emu.ordersPlacedFor(first)).toBe(1)
     expect(emu.tradeUpdates.filter((u) => u.event === "partial_fill").length).toBe(2 * outcome.orders.length)
@@ -619,9 +622,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expectAllFilled(emu, outcome)
     expect(emu.faults.pending()).toBe(0)
     const first = postedIds(emu)[0]!
-    const trail = emu.requests
-      .filter((r) => (r.method === "POST" && postedId(r) === first) || r.query["client_order_id"] === first)
-      .map((r) => `${r.method} ${r.path} ${r.status}`)
+    const trail = trailOf(emu, first)
     expect(trail).toEqual([
       "POST /v2/orders undefined",
       "GET /v2/orders:by_client_order_id 404",
