@@ -6,7 +6,7 @@
  */
 import type { Instance } from "./quality.ts"
 
-export const random = (seed: number): (() => number) => {
+export const random = (seed: number): () => number => {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

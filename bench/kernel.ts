@@ -5,10 +5,10 @@
  * Each case runs in its own child process, so its peak RSS is its own. Timings cover the
  * whole pipeline from raw (string) input: validation, plan, deltas and orders.
  */
-import { spawnSync } from "node:child_process"
 import * as Result from "effect/Result"
+import { spawnSync } from "node:child_process"
 import { makeMarket, market, rebalance, rebalanceAccount, validateAccount } from "../src/kernel/index.ts"
-import { drifted, fromCash, instance, micro, random, symbol, weightsMicro, pricesCents, cents } from "./cases.ts"
+import { cents, drifted, fromCash, instance, micro, pricesCents, random, symbol, weightsMicro } from "./cases.ts"
 import { greedyPortfolio, type Instance, leftover, optimum, trackingError } from "./quality.ts"
 
 interface CaseResult {
@@ -52,9 +52,22 @@ export const kernelShares = (inst: Instance): Array<number> => {
   return inst.prices.map((_, i) => bought.get(symbol(i)) ?? 0)
 }
 
-const single = (name: string, input: Parameters<typeof rebalance>[0], positions: number, runs: number, extra = {}): CaseResult => {
+const single = (
+  name: string,
+  input: Parameters<typeof rebalance>[0],
+  positions: number,
+  runs: number,
+  extra = {}
+): CaseResult => {
   const medianMs = time(runs, Math.max(5, runs >> 2), () => run(input))
-  return { name, positions, medianMs: round(medianMs), positionsPerSecond: Math.round((positions / medianMs) * 1000), peakRssMb: peakRssMb(), ...extra }
+  return {
+    name,
+    positions,
+    medianMs: round(medianMs),
+    positionsPerSecond: Math.round((positions / medianMs) * 1000),
+    peakRssMb: peakRssMb(),
+    ...extra
+  }
 }
 
 const round = (x: number, places = 3): number => Math.round(x * 10 ** places) / 10 ** places
@@ -72,7 +85,8 @@ const cases: Record<string, () => CaseResult> = {
     })
   },
   "single-500-drift": () => single("single-500-drift", drifted(2, 500, 2_000_000, 0.2, "whole"), 500, 200),
-  "single-5000-fractional": () => single("single-5000-fractional", drifted(3, 5000, 20_000_000, 0.2, "fractional"), 5000, 30),
+  "single-5000-fractional": () =>
+    single("single-5000-fractional", drifted(3, 5000, 20_000_000, 0.2, "fractional"), 5000, 30),
   "batch-10000x30": () => {
     const accounts = 10_000
     const n = 30
@@ -165,12 +179,18 @@ const main = () => {
   console.log("case                      positions   median ms   positions/s   peak RSS MB")
   for (const r of results) {
     console.log(
-      `${r.name.padEnd(26)}${String(r.positions).padStart(9)}${r.medianMs.toFixed(3).padStart(12)}${String(r.positionsPerSecond).padStart(14)}${r.peakRssMb.toFixed(1).padStart(14)}`
+      `${r.name.padEnd(26)}${String(r.positions).padStart(9)}${r.medianMs.toFixed(3).padStart(12)}${
+        String(r.positionsPerSecond).padStart(14)
+      }${r.peakRssMb.toFixed(1).padStart(14)}`
     )
   }
   const whole = results[0]!
   console.log(
-    `\nsingle-500-whole: leftover cash ${whole["leftoverCash"]} (greedy ${whole["greedyLeftoverCash"]}), tracking error ${Number(whole["trackingError"]).toExponential(3)} (greedy ${Number(whole["greedyTrackingError"]).toExponential(3)})`
+    `\nsingle-500-whole: leftover cash ${whole["leftoverCash"]} (greedy ${
+      whole["greedyLeftoverCash"]
+    }), tracking error ${Number(whole["trackingError"]).toExponential(3)} (greedy ${
+      Number(whole["greedyTrackingError"]).toExponential(3)
+    })`
   )
   console.log(`quality (${JSON.stringify(q)})`)
 }

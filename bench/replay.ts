@@ -7,11 +7,11 @@
  * the median is reported. Waiting is virtual, so a session that waited seconds for fills
  * should replay in milliseconds.
  */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as Effect from "effect/Effect"
 import { readdirSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import * as Effect from "effect/Effect"
 import { readSession, replaySession } from "../src/programs/replay.ts"
 
 const RUNS = 15
@@ -34,12 +34,27 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort()) 
     times.push(performance.now() - start)
     identical &&= report.identical
   }
-  const recordedMs = Math.max(0, ...session.calls.map((c) => c.t), ...session.updates.map((u) => u.t), session.outcome?.t ?? 0)
-  results.push({ name: file.replace(/\.jsonl$/, ""), recordedMs, medianMs: Math.round(median(times) * 10) / 10, runs: RUNS, identical })
+  const recordedMs = Math.max(
+    0,
+    ...session.calls.map((c) => c.t),
+    ...session.updates.map((u) => u.t),
+    session.outcome?.t ?? 0
+  )
+  results.push({
+    name: file.replace(/\.jsonl$/, ""),
+    recordedMs,
+    medianMs: Math.round(median(times) * 10) / 10,
+    runs: RUNS,
+    identical
+  })
 }
 
 if (process.argv.includes("--json")) console.log(JSON.stringify({ sessions: results }, null, 2))
 else {
   console.log("session                      recorded   replay (median)  identical")
-  for (const r of results) console.log(`${r.name.padEnd(28)} ${`${r.recordedMs} ms`.padStart(9)} ${`${r.medianMs} ms`.padStart(16)}  ${r.identical}`)
+  for (const r of results) {
+    console.log(
+      `${r.name.padEnd(28)} ${`${r.recordedMs} ms`.padStart(9)} ${`${r.medianMs} ms`.padStart(16)}  ${r.identical}`
+    )
+  }
 }

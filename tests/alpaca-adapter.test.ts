@@ -14,14 +14,14 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import { afterEach } from "vitest"
-import { Decimal, format } from "../src/kernel/decimal.ts"
 import { Broker, type BrokerShape, type OrderRequest, type OrderUpdate } from "../src/effects/Broker.ts"
 import { type AlpacaConfig, layer } from "../src/effects/broker/alpaca.ts"
+import { Decimal, format } from "../src/kernel/decimal.ts"
 import { type AlpacaEmulator, type EmulatorOptions, startAlpacaEmulator } from "./support/alpaca-emulator.ts"
 
 const emulators: Array<AlpacaEmulator> = []
@@ -29,7 +29,11 @@ afterEach(async () => {
   await Promise.all(emulators.splice(0).map((e) => e.close()))
 })
 
-const QUOTES = { ARKK: { bid: "48.90", ask: "48.95" }, VTI: { bid: "245.10", ask: "245.16" }, VNQ: { bid: "88.37", ask: "88.43" } }
+const QUOTES = {
+  ARKK: { bid: "48.90", ask: "48.95" },
+  VTI: { bid: "245.10", ask: "245.16" },
+  VNQ: { bid: "88.37", ask: "88.43" }
+}
 
 const start = (options: EmulatorOptions = {}) =>
   Effect.promise(async () => {
@@ -49,12 +53,20 @@ const config = (emu: AlpacaEmulator, overrides: Partial<AlpacaConfig> = {}): Alp
   ...overrides
 })
 
-const withBroker = <A, E, R>(emu: AlpacaEmulator, f: (broker: BrokerShape) => Effect.Effect<A, E, R>, overrides: Partial<AlpacaConfig> = {}) =>
+const withBroker = <A, E, R>(
+  emu: AlpacaEmulator,
+  f: (broker: BrokerShape) => Effect.Effect<A, E, R>,
+  overrides: Partial<AlpacaConfig> = {}
+) =>
   Effect.gen(function*() {
     return yield* f(yield* Broker)
-  }).pipe(Effect.provide(layer(config(emu, overrides), { reconnect: { baseMillis: 20, maxDelayMillis: 100, stableMillis: 1_000 } }).pipe(
-    Layer.provide(FetchHttpClient.layer)
-  )))
+  }).pipe(
+    Effect.provide(
+      layer(config(emu, overrides), { reconnect: { baseMillis: 20, maxDelayMillis: 100, stableMillis: 1_000 } }).pipe(
+        Layer.provide(FetchHttpClient.layer)
+      )
+    )
+  )
 
 const sleep = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
 
@@ -72,7 +84,9 @@ const until = (check: () => boolean, millis = 5_000) =>
 const follow = (emu: AlpacaEmulator, broker: BrokerShape, into: Array<OrderUpdate>) =>
   Effect.gen(function*() {
     yield* Stream.runForEach(broker.updates, (u) => Effect.sync(() => void into.push(u))).pipe(Effect.forkScoped)
-    yield* until(() => emu.streamClients() > 0 && emu.streamMessages.some((m) => (m.message as { action?: string }).action === "listen"))
+    yield* until(() =>
+      emu.streamClients() > 0 && emu.streamMessages.some((m) => (m.message as { action?: string }).action === "listen")
+    )
   })
 
 const close = (symbol: string, quantity: string): OrderRequest => ({
@@ -85,7 +99,8 @@ const close = (symbol: string, quantity: string): OrderRequest => ({
   closesPosition: true
 })
 
-const requestsTo = (emu: AlpacaEmulator, method: string, path: string) => emu.requests.filter((r) => r.method === method && r.path === path)
+const requestsTo = (emu: AlpacaEmulator, method: string, path: string) =>
+  emu.requests.filter((r) => r.method === method && r.path === path)
 
 describe("a sell that closes the position, against the emulator", () => {
   it.live("a whole-share account sells a fractional holding with one DELETE; Alpaca's ids are translated to the caller's everywhere", () =>
@@ -144,8 +159,17 @@ describe("a sell that closes the position, against the emulator", () => {
       expect(arkk).toHaveLength(1)
       expect(requestsTo(emu, "DELETE", "/v2/positions/ARKK").map((r) => r.status)).toEqual([undefined])
       const lookups = requestsTo(emu, "GET", "/v2/orders")
-      expect(lookups.map((r) => [r.query["status"], r.query["symbols"], r.query["direction"], r.status])).toEqual([["all", "ARKK", "asc", 200]])
-      expect(emu.tradeUpdates.filter((u) => u.order.symbol === "ARKK").map((u) => u.event)).toEqual(["new", "partial_fill", "fill"])
+      expect(lookups.map((r) => [r.query["status"], r.query["symbols"], r.query["direction"], r.status])).toEqual([[
+        "all",
+        "ARKK",
+        "asc",
+        200
+      ]])
+      expect(emu.tradeUpdates.filter((u) => u.order.symbol === "ARKK").map((u) => u.event)).toEqual([
+        "new",
+        "partial_fill",
+        "fill"
+      ])
       // Passed on: the two fills, found after the lookup, under the caller's id; the early `new` was dropped.
       expect(updates.filter((u) => u.order.symbol === "ARKK").map((u) => [u.kind, u.order.clientOrderId])).toEqual([
         ["partial_fill", "r1-ss-ARKK"],
@@ -162,12 +186,19 @@ describe("a sell that closes the position, against the emulator", () => {
           // Refused before it was handled: no order at all.
           emu.faults.next({ method: "DELETE", path: "/v2/positions/ARKK" }, { status: 503 })
           expect(yield* Effect.flip(broker.placeOrder(close("ARKK", "40.5")))).toMatchObject({ _tag: "UnknownOutcome" })
-          expect(yield* Effect.flip(broker.getOrderByClientId("r1-ss-ARKK"))).toMatchObject({ _tag: "OrderNotFound", id: "r1-ss-ARKK" })
+          expect(yield* Effect.flip(broker.getOrderByClientId("r1-ss-ARKK"))).toMatchObject({
+            _tag: "OrderNotFound",
+            id: "r1-ss-ARKK"
+          })
           const placed = yield* broker.placeOrder(close("ARKK", "40.5"))
           expect(placed.clientOrderId).toBe("r1-ss-ARKK")
           yield* until(() => emu.positions().length === 0)
           const again = yield* Effect.flip(broker.placeOrder({ ...close("ARKK", "40.5"), clientOrderId: "r2-ss-ARKK" }))
-          expect(again).toMatchObject({ _tag: "OrderRejected", clientOrderId: "r2-ss-ARKK", reason: "position does not exist" })
+          expect(again).toMatchObject({
+            _tag: "OrderRejected",
+            clientOrderId: "r2-ss-ARKK",
+            reason: "position does not exist"
+          })
         }))
       expect(requestsTo(emu, "DELETE", "/v2/positions/ARKK").map((r) => r.status)).toEqual([503, 200, 404])
       expect(emu.orders()).toHaveLength(1)
@@ -182,7 +213,12 @@ describe("Alpaca's rate limit, hit for real (a 1.5 s window)", () => {
         Effect.gen(function*() {
           for (let i = 0; i < 3; i++) yield* broker.clock
           const before = Date.now()
-          const placed = yield* broker.placeOrder({ ...close("VTI", "1"), side: "buy", closesPosition: false, clientOrderId: "r1-bb-VTI" })
+          const placed = yield* broker.placeOrder({
+            ...close("VTI", "1"),
+            side: "buy",
+            closesPosition: false,
+            clientOrderId: "r1-bb-VTI"
+          })
           expect(placed.clientOrderId).toBe("r1-bb-VTI")
           return Date.now() - before
         }))
@@ -207,7 +243,11 @@ describe("Alpaca's rate limit, hit for real (a 1.5 s window)", () => {
           yield* broker.clock
           // Another client of the same account uses up the window meanwhile.
           yield* Effect.promise(() =>
-            Promise.all([1, 2].map(() => fetch(`${emu.tradingUrl}/v2/clock`, { headers: { "apca-api-key-id": emu.keyId, "apca-api-secret-key": emu.secretKey } })))
+            Promise.all([1, 2].map(() =>
+              fetch(`${emu.tradingUrl}/v2/clock`, {
+                headers: { "apca-api-key-id": emu.keyId, "apca-api-secret-key": emu.secretKey }
+              })
+            ))
           )
           const refused = yield* Effect.flip(broker.placeOrder(buy))
           expect(refused._tag).toBe("RateLimited")

@@ -3,9 +3,9 @@
  * (src/effects/broker/alpaca/closes.ts), on plain orders.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Decimal } from "../src/kernel/decimal.ts"
 import type { BrokerOrder } from "../src/effects/Broker.ts"
 import { makeCloses } from "../src/effects/broker/alpaca/closes.ts"
+import { Decimal } from "../src/kernel/decimal.ts"
 
 const SENT = Date.parse("2026-07-30T14:30:00Z")
 const SKEW = 30_000
@@ -50,7 +50,9 @@ describe("finding a lost close", () => {
     closes.sent("r2-ss-ARKK", { symbol: "ARKK", quantity: HELD, sentAt: SENT })
     expect(closes.claim("r2-ss-ARKK", [order("first")], SKEW)).toBeUndefined()
     expect(closes.lost("r2-ss-ARKK")).toEqual({ symbol: "ARKK", quantity: HELD, sentAt: SENT })
-    expect(closes.claim("r2-ss-ARKK", [order("first"), order("second", { submittedAt: SENT + 200 })], SKEW)?.id).toBe("second")
+    expect(closes.claim("r2-ss-ARKK", [order("first"), order("second", { submittedAt: SENT + 200 })], SKEW)?.id).toBe(
+      "second"
+    )
   })
 
   it("nothing is looked for once the close was refused (nothing placed), or when none was sent", () => {

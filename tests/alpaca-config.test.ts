@@ -22,7 +22,7 @@ describe("alpaca accounts in keel.yaml", () => {
     const r = await ws.run(["run", "--config", config, "--account", "demo", "--execute"], KEYS)
     expect(r.code).toBe(2)
     expect(singleLine(r.stderr)).toBe(
-      'live-host.yaml: accounts[0].broker.tradingUrl: expected a paper host unless the account says live: true (real money), got "https://api.alpaca.markets"'
+      "live-host.yaml: accounts[0].broker.tradingUrl: expected a paper host unless the account says live: true (real money), got \"https://api.alpaca.markets\""
     )
     expect(ws.exists(".keel")).toBe(false)
   })
@@ -34,7 +34,13 @@ describe("alpaca accounts in keel.yaml", () => {
     expect(singleLine(r.stderr)).toBe(
       "no-keys.yaml: accounts[0].broker.keyIdEnv: expected the environment variable MY_ALPACA_KEY to hold the Alpaca API key id, got nothing"
     )
-    const secret = await ws.run(["run", "--config", alpaca("no-secret.yaml", { tradingUrl: "http://127.0.0.1:9" }), "--account", "demo"], {
+    const secret = await ws.run([
+      "run",
+      "--config",
+      alpaca("no-secret.yaml", { tradingUrl: "http://127.0.0.1:9" }),
+      "--account",
+      "demo"
+    ], {
       ...KEYS,
       APCA_API_SECRET_KEY: ""
     })
@@ -45,21 +51,25 @@ describe("alpaca accounts in keel.yaml", () => {
   it("an unknown field of an alpaca broker is named with the fields it has", async () => {
     const r = await ws.run(["run", "--config", alpaca("typo.yaml", { fead: "sip" }), "--account", "demo"], KEYS)
     expect(r.code).toBe(2)
-    expect(singleLine(r.stderr)).toMatch(/^typo\.yaml: accounts\[0\]\.broker\.fead: expected an alpaca broker field \(kind, live, .*feed.*\), got "fead"$/)
+    expect(singleLine(r.stderr)).toMatch(
+      /^typo\.yaml: accounts\[0\]\.broker\.fead: expected an alpaca broker field \(kind, live, .*feed.*\), got "fead"$/
+    )
   })
 
   it("a feed other than iex or sip is refused", async () => {
     const r = await ws.run(["run", "--config", alpaca("feed.yaml", { feed: "otc" }), "--account", "demo"], KEYS)
     expect(r.code).toBe(2)
-    expect(singleLine(r.stderr)).toBe('feed.yaml: accounts[0].broker.feed: expected "iex" | "sip", got "otc"')
+    expect(singleLine(r.stderr)).toBe("feed.yaml: accounts[0].broker.feed: expected \"iex\" | \"sip\", got \"otc\"")
   })
 
-  for (const [value, expected] of [
-    [-5, "expected a whole number of at least 1, got -5"],
-    [0, "expected a whole number of at least 1, got 0"],
-    [1.5, "expected a whole number of at least 1, got 1.5"],
-    ["x", 'expected number, got "x"']
-  ] as const) {
+  for (
+    const [value, expected] of [
+      [-5, "expected a whole number of at least 1, got -5"],
+      [0, "expected a whole number of at least 1, got 0"],
+      [1.5, "expected a whole number of at least 1, got 1.5"],
+      ["x", "expected number, got \"x\""]
+    ] as const
+  ) {
     it(`requestsPerMinute: ${JSON.stringify(value)} is refused (never replaced by the default): exit 2, one line naming the field and the value`, async () => {
       const config = alpaca("rpm.yaml", { tradingUrl: "http://127.0.0.1:9", requestsPerMinute: value })
       const r = await ws.run(["run", "--config", config, "--account", "demo", "--execute"], KEYS)
@@ -69,17 +79,21 @@ describe("alpaca accounts in keel.yaml", () => {
     })
   }
 
-  for (const [field, value, expected] of [
-    ["tradingUrl", "ftp://paper-api.alpaca.markets", "an http(s) URL"],
-    ["tradingUrl", "paper-api.alpaca.markets", "an http(s) URL"],
-    ["dataUrl", "wss://data.alpaca.markets", "an http(s) URL"],
-    ["streamUrl", "https://paper-api.alpaca.markets/stream", "a ws(s) URL"],
-    ["streamUrl", "not a url", "a ws(s) URL"]
-  ] as const) {
+  for (
+    const [field, value, expected] of [
+      ["tradingUrl", "ftp://paper-api.alpaca.markets", "an http(s) URL"],
+      ["tradingUrl", "paper-api.alpaca.markets", "an http(s) URL"],
+      ["dataUrl", "wss://data.alpaca.markets", "an http(s) URL"],
+      ["streamUrl", "https://paper-api.alpaca.markets/stream", "a ws(s) URL"],
+      ["streamUrl", "not a url", "a ws(s) URL"]
+    ] as const
+  ) {
     it(`${field}: ${JSON.stringify(value)} is refused: exit 2, one line naming the field and the value`, async () => {
       const r = await ws.run(["run", "--config", alpaca("url.yaml", { [field]: value }), "--account", "demo"], KEYS)
       expect(r.code).toBe(2)
-      expect(singleLine(r.stderr)).toBe(`url.yaml: accounts[0].broker.${field}: expected ${expected}, got ${JSON.stringify(value)}`)
+      expect(singleLine(r.stderr)).toBe(
+        `url.yaml: accounts[0].broker.${field}: expected ${expected}, got ${JSON.stringify(value)}`
+      )
     })
   }
 })

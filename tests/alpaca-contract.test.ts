@@ -24,26 +24,26 @@
  *
  * No test talks to a real Alpaca host.
  */
-import { readFileSync } from "node:fs"
-import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as UrlParams from "effect/http/UrlParams"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
 import { parse } from "yaml"
-import { Decimal, format } from "../src/kernel/decimal.ts"
 import { Broker, type BrokerShape, type OrderRequest } from "../src/effects/Broker.ts"
 import { type AlpacaConfig, layer } from "../src/effects/broker/alpaca.ts"
 import { toBrokerOrder } from "../src/effects/broker/alpaca/orders.ts"
 import * as Alpaca from "../src/effects/broker/alpaca/schemas.ts"
+import { Decimal, format } from "../src/kernel/decimal.ts"
 import { type Prism, startPrism } from "./support/prism.ts"
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/alpaca/${name}`, import.meta.url))
@@ -87,7 +87,9 @@ let prefer: string | undefined
 const recording = Layer.effect(HttpClient.HttpClient)(Effect.gen(function*() {
   const client = yield* HttpClient.HttpClient
   return client.pipe(
-    HttpClient.mapRequest((request) => (prefer === undefined ? request : HttpClientRequest.setHeader(request, "prefer", prefer))),
+    HttpClient.mapRequest((
+      request
+    ) => (prefer === undefined ? request : HttpClientRequest.setHeader(request, "prefer", prefer))),
     HttpClient.tap((response) =>
       Effect.sync(() => {
         const raw = response.headers["sl-violations"]
@@ -122,7 +124,9 @@ const run = <A, E>(f: (broker: BrokerShape) => Effect.Effect<A, E, Broker>, pref
       return yield* f(yield* Broker)
     })
     const exit = yield* Effect.exit(use.pipe(
-      Effect.provide(layer(config(), { retry: { times: 0, baseMillis: 1, maxDelayMillis: 1 } }).pipe(Layer.provide(recording)))
+      Effect.provide(
+        layer(config(), { retry: { times: 0, baseMillis: 1, maxDelayMillis: 1 } }).pipe(Layer.provide(recording))
+      )
     ))
     prefer = undefined
     return { exit, exchanges: [...exchanges] }
@@ -240,13 +244,16 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
       const error = failure(exit)
       expect(error._tag).toBe("UnknownOutcome")
       expect(error).toMatchObject({ clientOrderId: "run-1-sb-AAPL" })
-      expect((error as { message: string }).message).toContain("the order was accepted (HTTP 200) but its answer cannot be read")
+      expect((error as { message: string }).message).toContain(
+        "the order was accepted (HTTP 200) but its answer cannot be read"
+      )
     }))
 
   it.live("POST /v2/orders (limit, whole shares): valid request", () =>
     Effect.gen(function*() {
       const { exchanges: sent } = yield* run((b) =>
-        b.placeOrder({ ...request, quantity: d("3"), type: "limit", limitPrice: d("189.25"), timeInForce: "gtc" }))
+        b.placeOrder({ ...request, quantity: d("3"), type: "limit", limitPrice: d("189.25"), timeInForce: "gtc" })
+      )
       expectValid(sent)
     }))
 
@@ -255,7 +262,11 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
       for (const code of [403, 422]) {
         const { exit, exchanges: sent } = yield* run((b) => b.placeOrder(request), `code=${code}`)
         expect(sent.map((e) => [e.method, e.status, e.requestViolations])).toEqual([["POST", code, []]])
-        expect(failure(exit)).toMatchObject({ _tag: "OrderRejected", clientOrderId: "run-1-sb-AAPL", reason: `POST /v2/orders: HTTP ${code}` })
+        expect(failure(exit)).toMatchObject({
+          _tag: "OrderRejected",
+          clientOrderId: "run-1-sb-AAPL",
+          reason: `POST /v2/orders: HTTP ${code}`
+        })
       }
     }))
 
@@ -264,7 +275,11 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
       const id = "61e69015-8549-4bfd-b9c3-01e75843f47d"
       const ok = yield* run((b) => b.cancelOrder(id))
       expectValid(ok.exchanges)
-      expect(ok.exchanges.map((e) => [e.method, e.url.pathname, e.status])).toEqual([["DELETE", `/v2/orders/${id}`, 204]])
+      expect(ok.exchanges.map((e) => [e.method, e.url.pathname, e.status])).toEqual([[
+        "DELETE",
+        `/v2/orders/${id}`,
+        204
+      ]])
       expect(Exit.isSuccess(ok.exit)).toBe(true)
       const refused = yield* run((b) => b.cancelOrder(id), "code=422")
       expect(refused.exchanges.map((e) => [e.status, e.requestViolations])).toEqual([[422, []]])
@@ -273,14 +288,21 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
 
   it.live("a sell that closes the position is DELETE /v2/positions/{symbol}, valid, sent once; its lost-answer lookup (GET /v2/orders?status=all&symbols&after&direction) is valid too", () =>
     Effect.gen(function*() {
-      const close: OrderRequest = { ...request, side: "sell", quantity: d("40.5"), timeInForce: "day", closesPosition: true }
+      const close: OrderRequest = {
+        ...request,
+        side: "sell",
+        quantity: d("40.5"),
+        timeInForce: "day",
+        closesPosition: true
+      }
       const { exit, exchanges: sent } = yield* run((b) =>
         Effect.gen(function*() {
           // Prism's generated answer ("string" decimals) cannot be read: the outcome is unknown.
           const lost = yield* Effect.flip(b.placeOrder(close))
           expect(lost).toMatchObject({ _tag: "UnknownOutcome", clientOrderId: "run-1-sb-AAPL" })
           return yield* b.getOrderByClientId(close.clientOrderId)
-        }))
+        })
+      )
       expectValid(sent)
       expect(sent.map((e) => `${e.method} ${e.url.pathname}`)).toEqual(["DELETE /v2/positions/AAPL", "GET /v2/orders"])
       expect([...sent[1]!.url.searchParams.keys()]).toEqual(["status", "symbols", "after", "direction", "limit"])
@@ -295,7 +317,11 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
       expect(sent.map((e) => `${e.method} ${e.url.pathname}${decodeURIComponent(e.url.search)}`)).toEqual([
         "GET /v2/stocks/quotes/latest?symbols=AAPL,TSLA&feed=iex"
       ])
-      const quotes = success(exit).map((q) => ({ symbol: q.symbol, bid: q.bid && format(q.bid), ask: q.ask && format(q.ask) }))
+      const quotes = success(exit).map((q) => ({
+        symbol: q.symbol,
+        bid: q.bid && format(q.bid),
+        ask: q.ask && format(q.ask)
+      }))
       expect(quotes).toEqual([
         { symbol: "AAPL", bid: "156.45", ask: "156.47" },
         { symbol: "TSLA", bid: "798", ask: "850" }
@@ -331,10 +357,14 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
           method: "POST",
           headers: { "content-type": "application/json", "apca-api-key-id": KEY_ID, "apca-api-secret-key": SECRET },
           body: JSON.stringify({ symbol: "AAPL", qty: "1", side: "buy", type: "market", time_in_force: "day" })
-        }))
+        })
+      )
       expect(response.status).toBe(422)
       expect(JSON.parse(response.headers.get("sl-violations") ?? "[]")).toEqual([
-        expect.objectContaining({ location: ["request", "body"], message: "Request body must have required property 'notional'" })
+        expect.objectContaining({
+          location: ["request", "body"],
+          message: "Request body must have required property 'notional'"
+        })
       ])
     }))
 })
@@ -344,7 +374,9 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
 // ---------------------------------------------------------------------------
 
 const specExamples = (path: string) => {
-  const spec = parse(readFileSync(path, "utf8")) as { components: { schemas: Record<string, { "x-examples"?: Record<string, unknown> }> } }
+  const spec = parse(readFileSync(path, "utf8")) as {
+    components: { schemas: Record<string, { "x-examples"?: Record<string, unknown> }> }
+  }
   return (schema: string, example: string): unknown => {
     const value = spec.components.schemas[schema]?.["x-examples"]?.[example]
     if (value === undefined) throw new Error(`no x-example ${schema}.${example}`)
@@ -362,8 +394,15 @@ describe("Alpaca's documented examples (the specs' x-examples)", () => {
       const refused = yield* Effect.flip(Alpaca.decode(Alpaca.Account, "account")(example))
       expect(refused.message).toBe(`account: unexpected payload: Missing key\n  at ["non_marginable_buying_power"]`)
       // With the field Alpaca sends today, the rest of the example (PDT fields included) decodes.
-      const account = yield* Alpaca.decode(Alpaca.Account, "account")({ ...example, non_marginable_buying_power: "51840.28" })
-      expect([account.cash, account.buying_power, account.equity].map(format)).toEqual(["-23140.2", "262113.632", "103820.56"])
+      const account = yield* Alpaca.decode(Alpaca.Account, "account")({
+        ...example,
+        non_marginable_buying_power: "51840.28"
+      })
+      expect([account.cash, account.buying_power, account.equity].map(format)).toEqual([
+        "-23140.2",
+        "262113.632",
+        "103820.56"
+      ])
     }))
 
   it.effect("Assets: the example decodes (the 2022 spec has the component but no /v2/assets path; the emulator's answers are checked against the component in alpaca-emulator.test.ts)", () =>
@@ -417,7 +456,9 @@ describe("Alpaca's documented examples (the specs' x-examples)", () => {
 
   it.effect("Quote: the one-sided IEX example (bp 0) keeps its exact ask", () =>
     Effect.gen(function*() {
-      const latest = yield* Alpaca.decode(Alpaca.LatestQuotes, "quotes")({ quotes: { BRK: dataExample("Quote", "example-1") } })
+      const latest = yield* Alpaca.decode(Alpaca.LatestQuotes, "quotes")({
+        quotes: { BRK: dataExample("Quote", "example-1") }
+      })
       expect(format(latest.quotes["BRK"]!.ap!)).toBe("18696.3338")
       expect(format(latest.quotes["BRK"]!.bp!)).toBe("0")
     }))

@@ -6,13 +6,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
-import { Decimal, format } from "../src/kernel/decimal.ts"
 import type { OrderRequest } from "../src/effects/Broker.ts"
 import { streamUrlFor } from "../src/effects/broker/alpaca.ts"
 import { oneSided, toQuotes, withTrades } from "../src/effects/broker/alpaca/marketData.ts"
 import { orderBody, orderStatus, toBrokerOrder } from "../src/effects/broker/alpaca/orders.ts"
 import * as Alpaca from "../src/effects/broker/alpaca/schemas.ts"
 import { readFrame, reconnectDelay, tradeUpdateOf } from "../src/effects/broker/alpaca/stream.ts"
+import { Decimal, format } from "../src/kernel/decimal.ts"
 
 const d = (text: string) => new Decimal(text)
 const text = (value: Decimal | undefined) => (value === undefined ? undefined : format(value))
@@ -70,8 +70,14 @@ const accountBefore = {
 const decodeAccount = Alpaca.decode(Alpaca.Account, "GET /v2/account")
 
 describe("account", () => {
-  const money = (account: { readonly cash: Decimal; readonly buying_power: Decimal; readonly non_marginable_buying_power: Decimal; readonly equity: Decimal }) =>
-    [account.cash, account.buying_power, account.non_marginable_buying_power, account.equity].map(format)
+  const money = (
+    account: {
+      readonly cash: Decimal
+      readonly buying_power: Decimal
+      readonly non_marginable_buying_power: Decimal
+      readonly equity: Decimal
+    }
+  ) => [account.cash, account.buying_power, account.non_marginable_buying_power, account.equity].map(format)
 
   it.effect("decodes without the PDT fields removed on 2026-07-06, ignoring unknown fields", () =>
     Effect.gen(function*() {
@@ -119,7 +125,12 @@ describe("account", () => {
 
   it.effect("needs only the four money fields", () =>
     Effect.gen(function*() {
-      const account = yield* decodeAccount({ cash: "1", buying_power: "2", non_marginable_buying_power: "1", equity: "3" })
+      const account = yield* decodeAccount({
+        cash: "1",
+        buying_power: "2",
+        non_marginable_buying_power: "1",
+        equity: "3"
+      })
       expect(format(account.equity)).toBe("3")
     }))
 
@@ -185,14 +196,24 @@ describe("positions", () => {
   it.effect("nulls and changed types in the fields Keel does not read (all but symbol and qty) pass", () =>
     Effect.gen(function*() {
       const rows = yield* Alpaca.decode(Alpaca.Positions, "GET /v2/positions")([
-        { ...position("AAPL", "2"), side: null, asset_class: 1, qty_available: null, market_value: 348.58, exchange: null, new_field: [] }
+        {
+          ...position("AAPL", "2"),
+          side: null,
+          asset_class: 1,
+          qty_available: null,
+          market_value: 348.58,
+          exchange: null,
+          new_field: []
+        }
       ])
       expect(rows.map((p) => [p.symbol, format(p.qty)])).toEqual([["AAPL", "2"]])
     }))
 
   it.effect("names the element and field of a bad quantity", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(Alpaca.decode(Alpaca.Positions, "GET /v2/positions")([position("AAPL", "2"), position("VTI", "")]))
+      const error = yield* Effect.flip(
+        Alpaca.decode(Alpaca.Positions, "GET /v2/positions")([position("AAPL", "2"), position("VTI", "")])
+      )
       expect(error.message).toBe(`GET /v2/positions: unexpected payload: Expected a decimal, got ""\n  at [1]["qty"]`)
     }))
 })
@@ -247,7 +268,9 @@ const decodeOrder = Alpaca.decode(Alpaca.Order, "order")
 describe("orders", () => {
   it.effect("reads an order: ids, exact quantities, submission time", () =>
     Effect.gen(function*() {
-      const order = toBrokerOrder(yield* decodeOrder(alpacaOrder({ filled_qty: "4.25", filled_avg_price: "189.905", status: "partially_filled" })))
+      const order = toBrokerOrder(
+        yield* decodeOrder(alpacaOrder({ filled_qty: "4.25", filled_avg_price: "189.905", status: "partially_filled" }))
+      )
       expect(order).toMatchObject({
         id: "904837e3-3b76-47ec-b432-046db621571b",
         clientOrderId: "r20260730-sb-AAPL",
@@ -257,17 +280,25 @@ describe("orders", () => {
         status: "partially_filled",
         submittedAt: Date.parse("2026-07-30T14:30:00.128Z")
       })
-      expect([order.quantity, order.filledQuantity, order.averageFillPrice].map(text)).toEqual(["10.5", "4.25", "189.905"])
+      expect([order.quantity, order.filledQuantity, order.averageFillPrice].map(text)).toEqual([
+        "10.5",
+        "4.25",
+        "189.905"
+      ])
       expect(order.reason).toBeUndefined()
     }))
 
   it.effect("a limit order keeps its limit price", () =>
     Effect.gen(function*() {
-      const order = toBrokerOrder(yield* decodeOrder(alpacaOrder({ type: "limit", order_type: "limit", limit_price: "189.25" })))
+      const order = toBrokerOrder(
+        yield* decodeOrder(alpacaOrder({ type: "limit", order_type: "limit", limit_price: "189.25" }))
+      )
       expect([order.type, text(order.limitPrice)]).toEqual(["limit", "189.25"])
     }))
 
-  const cases: ReadonlyArray<readonly [status: string, filled: string, tif: string, expected: string, reason?: string]> = [
+  const cases: ReadonlyArray<
+    readonly [status: string, filled: string, tif: string, expected: string, reason?: string]
+  > = [
     ["new", "0", "day", "accepted"],
     ["accepted", "0", "day", "accepted"],
     ["pending_new", "0", "day", "accepted"],
@@ -302,7 +333,9 @@ describe("orders", () => {
 
   it.effect("a replaced order names its replacement", () =>
     Effect.gen(function*() {
-      const raw = yield* decodeOrder(alpacaOrder({ status: "replaced", replaced_by: "0b11f089-722d-4ced-9beb-e2eeed3637dc" }))
+      const raw = yield* decodeOrder(
+        alpacaOrder({ status: "replaced", replaced_by: "0b11f089-722d-4ced-9beb-e2eeed3637dc" })
+      )
       expect(toBrokerOrder(raw).reason).toBe("Alpaca status replaced (by order 0b11f089-722d-4ced-9beb-e2eeed3637dc)")
     }))
 
@@ -314,18 +347,20 @@ describe("orders", () => {
 
   it.effect("nulls and changed types in the fields Keel does not read pass (notional, legs, order_class, extended_hours, …)", () =>
     Effect.gen(function*() {
-      const order = toBrokerOrder(yield* decodeOrder(alpacaOrder({
-        notional: 500,
-        order_class: null,
-        order_type: null,
-        extended_hours: "false",
-        legs: {},
-        asset_id: null,
-        asset_class: 7,
-        filled_at: "soon",
-        position_intent: null,
-        brand_new_field: { nested: [null] }
-      })))
+      const order = toBrokerOrder(
+        yield* decodeOrder(alpacaOrder({
+          notional: 500,
+          order_class: null,
+          order_type: null,
+          extended_hours: "false",
+          legs: {},
+          asset_id: null,
+          asset_class: 7,
+          filled_at: "soon",
+          position_intent: null,
+          brand_new_field: { nested: [null] }
+        }))
+      )
       expect(order).toMatchObject({ clientOrderId: "r20260730-sb-AAPL", status: "accepted" })
       expect(text(order.quantity)).toBe("10.5")
     }))
@@ -462,7 +497,12 @@ describe("clock", () => {
 
   it.effect("refuses a missing flag and a date without a time", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(Alpaca.decode(Alpaca.Clock, "GET /v2/clock")({ next_open: "2026-07-31", next_close: "2026-07-30T16:00:00-04:00" }))
+      const error = yield* Effect.flip(
+        Alpaca.decode(Alpaca.Clock, "GET /v2/clock")({
+          next_open: "2026-07-31",
+          next_close: "2026-07-30T16:00:00-04:00"
+        })
+      )
       expect(error.message).toBe(
         "GET /v2/clock: unexpected payload: Missing key\n  at [\"is_open\"]\n" +
           "Expected an RFC 3339 timestamp, got \"2026-07-31\"\n  at [\"next_open\"]"
@@ -476,7 +516,17 @@ describe("clock", () => {
 
 describe("quotes", () => {
   const decodeQuotes = Alpaca.decode(Alpaca.LatestQuotes, "GET /v2/stocks/quotes/latest")
-  const quote = (ap: number, bp: number) => ({ t: "2026-07-30T14:30:00.514830169Z", ax: "V", ap, as: 3, bx: "V", bp, bs: 1, c: ["R"], z: "C" })
+  const quote = (ap: number, bp: number) => ({
+    t: "2026-07-30T14:30:00.514830169Z",
+    ax: "V",
+    ap,
+    as: 3,
+    bx: "V",
+    bp,
+    bs: 1,
+    c: ["R"],
+    z: "C"
+  })
 
   it.effect("maps bp/ap to bid/ask exactly; a zero side is no price; an unanswered symbol has no quote", () =>
     Effect.gen(function*() {
@@ -496,8 +546,14 @@ describe("quotes", () => {
 
   it.effect("a null side is no price either; the fields Keel does not read (t, sizes, conditions) may be anything", () =>
     Effect.gen(function*() {
-      const latest = yield* decodeQuotes({ quotes: { VTI: { ...quote(0, 245.1), ap: null, t: null, as: "3", c: null } } })
-      expect(toQuotes(["VTI"], latest).map((q) => [q.symbol, text(q.bid), text(q.ask)])).toEqual([["VTI", "245.1", undefined]])
+      const latest = yield* decodeQuotes({
+        quotes: { VTI: { ...quote(0, 245.1), ap: null, t: null, as: "3", c: null } }
+      })
+      expect(toQuotes(["VTI"], latest).map((q) => [q.symbol, text(q.bid), text(q.ask)])).toEqual([[
+        "VTI",
+        "245.1",
+        undefined
+      ]])
     }))
 
   it.effect("adds the latest trade as last where a side is missing (a zero trade is no price)", () =>
@@ -568,7 +624,11 @@ describe("trade_updates", () => {
         const update = yield* read(frame)
         expect(update?.kind).toBe("partial_fill")
         expect(update?.at).toBe(Date.parse("2026-07-30T14:30:01.000Z"))
-        expect([update?.fill?.quantity, update?.fill?.price, update?.fill?.commission].map(text)).toEqual(["4", "189.9", "0"])
+        expect([update?.fill?.quantity, update?.fill?.price, update?.fill?.commission].map(text)).toEqual([
+          "4",
+          "189.9",
+          "0"
+        ])
         expect([update?.order.status, text(update?.order.filledQuantity)]).toEqual(["partially_filled", "4"])
       }))
   }
@@ -587,14 +647,20 @@ describe("trade_updates", () => {
     Effect.gen(function*() {
       for (const name of ["new", "accepted", "pending_new"]) {
         const update = yield* read(event({ event: name, order: alpacaOrder() }))
-        expect([update?.kind, update?.fill, update?.at]).toEqual(["accepted", undefined, Date.parse("2026-07-30T14:30:00.523Z")])
+        expect([update?.kind, update?.fill, update?.at]).toEqual([
+          "accepted",
+          undefined,
+          Date.parse("2026-07-30T14:30:00.523Z")
+        ])
       }
     }))
 
   it.effect("canceled, expired and rejected are followed; other events are not", () =>
     Effect.gen(function*() {
       for (const name of ["canceled", "expired", "rejected"]) {
-        const update = yield* read(event({ event: name, order: alpacaOrder({ status: name }), timestamp: "2026-07-30T14:30:09Z" }))
+        const update = yield* read(
+          event({ event: name, order: alpacaOrder({ status: name }), timestamp: "2026-07-30T14:30:09Z" })
+        )
         expect([update?.kind, update?.order.status]).toEqual([name, name])
       }
       for (const name of ["done_for_day", "replaced", "pending_cancel", "order_cancel_rejected", "calculated"]) {
@@ -606,7 +672,9 @@ describe("trade_updates", () => {
     Effect.gen(function*() {
       const noOrder = yield* Effect.flip(tradeUpdateOf({ event: "fill", price: "1", qty: "1" }, NOW))
       expect(noOrder.message).toBe(`trade_updates event: unexpected payload: Missing key\n  at ["order"]`)
-      const badPrice = yield* Effect.flip(tradeUpdateOf({ event: "fill", order: alpacaOrder(), price: 189.99, qty: "1" }, NOW))
+      const badPrice = yield* Effect.flip(
+        tradeUpdateOf({ event: "fill", order: alpacaOrder(), price: 189.99, qty: "1" }, NOW)
+      )
       expect(badPrice.message).toContain(`Expected string | null, got 189.99\n  at ["price"]`)
     }))
 
@@ -620,7 +688,16 @@ describe("trade_updates", () => {
   it("reconnect delays double from the base, jittered by ±20%, never above the cap", () => {
     const reconnect = { baseMillis: 500, maxDelayMillis: 30_000, stableMillis: 60_000 }
     expect([0, 1, 2, 3, 4, 5, 6, 7, 50, 2_000].map((n) => reconnectDelay(reconnect, n, 0.5))).toEqual([
-      500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000, 30_000
+      500,
+      1_000,
+      2_000,
+      4_000,
+      8_000,
+      16_000,
+      30_000,
+      30_000,
+      30_000,
+      30_000
     ])
     expect([reconnectDelay(reconnect, 0, 0), reconnectDelay(reconnect, 0, 0.999_999)]).toEqual([400, 600])
     expect([reconnectDelay(reconnect, 5, 0), reconnectDelay(reconnect, 5, 0.999_999)]).toEqual([12_800, 19_200])

@@ -19,15 +19,20 @@
  * Timeouts are short (fills after 40 ms, a poll every 0.3 s); nothing asserts speed.
  * KEEP_E2E=1 keeps each scenario's temp directory (keel.yaml, session, database, artifacts).
  */
-import { readFileSync } from "node:fs"
 import * as Result from "effect/Result"
+import { readFileSync } from "node:fs"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { stringify } from "yaml"
 import { Decimal, format, ZERO } from "../src/kernel/decimal.ts"
 import type { Order } from "../src/kernel/orders.ts"
 import { market, planBuys, rebalance } from "../src/kernel/rebalance.ts"
 import { validateAccount } from "../src/kernel/snapshot.ts"
-import { type AlpacaEmulator, type EmulatorOptions, type QuoteInput, startAlpacaEmulator } from "./support/alpaca-emulator.ts"
+import {
+  type AlpacaEmulator,
+  type EmulatorOptions,
+  type QuoteInput,
+  startAlpacaEmulator
+} from "./support/alpaca-emulator.ts"
 import { type CliResult, type OutcomeJson, parseJson, type Workspace, workspace } from "./support/cli.ts"
 
 // ---------------------------------------------------------------------------------------
@@ -62,11 +67,19 @@ const FROM_CASH = { cash: "100000" } as const
 /** Drifted: VTI overweight, BND and VXUS under, ARKK untargeted: sells (VTI, ARKK), then buys. */
 const DRIFTED = {
   cash: "2500.00",
-  positions: { VTI: { qty: "260", avgEntryPrice: "201.40" }, BND: "150", VXUS: "200", ARKK: { qty: "40", avgEntryPrice: "61.07" } }
+  positions: {
+    VTI: { qty: "260", avgEntryPrice: "201.40" },
+    BND: "150",
+    VXUS: "200",
+    ARKK: { qty: "40", avgEntryPrice: "61.07" }
+  }
 } as const
 
 /** Drifted, with a fractional ARKK holding (from a dividend reinvestment, say) in a whole-share account. */
-const DRIFTED_FRACTIONAL_ARKK = { ...DRIFTED, positions: { ...DRIFTED.positions, ARKK: { qty: "40.5", avgEntryPrice: "61.07" } } } as const
+const DRIFTED_FRACTIONAL_ARKK = {
+  ...DRIFTED,
+  positions: { ...DRIFTED.positions, ARKK: { qty: "40.5", avgEntryPrice: "61.07" } }
+} as const
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -85,10 +98,17 @@ interface Setup {
   readonly emu: AlpacaEmulator
   readonly ws: Workspace
   /** The emulator's state before the run (positions by symbol, cash, quotes). */
-  readonly start: { readonly cash: string; readonly positions: Readonly<Record<string, string>>; readonly quotes: Readonly<Record<string, QuoteInput>> }
+  readonly start: {
+    readonly cash: string
+    readonly positions: Readonly<Record<string, string>>
+    readonly quotes: Readonly<Record<string, QuoteInput>>
+  }
 }
 
-const setup = async (options: EmulatorOptions = {}, policy: Readonly<Record<string, unknown>> = POLICY): Promise<Setup> => {
+const setup = async (
+  options: EmulatorOptions = {},
+  policy: Readonly<Record<string, unknown>> = POLICY
+): Promise<Setup> => {
   const quotes = { ...QUOTES, ...options.quotes }
   const emu = await startAlpacaEmulator({
     keyId: KEY_ID,
@@ -128,9 +148,15 @@ const setup = async (options: EmulatorOptions = {}, policy: Readonly<Record<stri
   return { emu, ws, start: { cash: emu.account().cash, positions, quotes } }
 }
 
-const ENV = { APCA_API_KEY_ID: KEY_ID, APCA_API_SECRET_KEY: SECRET_KEY, APCA_ACCOUNT_NUMBER: ACCOUNT_NUMBER, KEEL_WEBHOOK_URL: undefined }
+const ENV = {
+  APCA_API_KEY_ID: KEY_ID,
+  APCA_API_SECRET_KEY: SECRET_KEY,
+  APCA_ACCOUNT_NUMBER: ACCOUNT_NUMBER,
+  KEEL_WEBHOOK_URL: undefined
+}
 
-const execute = (ws: Workspace): Promise<CliResult> => ws.run(["run", "--account", ACCOUNT, "--execute", "--json", "--record", SESSION], ENV)
+const execute = (ws: Workspace): Promise<CliResult> =>
+  ws.run(["run", "--account", ACCOUNT, "--execute", "--json", "--record", SESSION], ENV)
 
 /** The run's JSON; fails with both streams when stdout is not one JSON object. */
 const outcomeOf = (run: CliResult): OutcomeJson => {
@@ -160,7 +186,12 @@ const kernelQuote = (symbol: string, q: QuoteInput) => {
   const bid = new Decimal(q.bid).gt(ZERO) ? q.bid : undefined
   const ask = new Decimal(q.ask).gt(ZERO) ? q.ask : undefined
   const last = bid !== undefined && ask !== undefined ? undefined : (q.last ?? bid ?? ask)
-  return { symbol, ...(bid === undefined ? {} : { bid }), ...(ask === undefined ? {} : { ask }), ...(last === undefined ? {} : { last }) }
+  return {
+    symbol,
+    ...(bid === undefined ? {} : { bid }),
+    ...(ask === undefined ? {} : { ask }),
+    ...(last === undefined ? {} : { last })
+  }
 }
 
 /**
@@ -171,10 +202,18 @@ const kernelQuote = (symbol: string, q: QuoteInput) => {
  * as the venue's rules leave it (for a fractional account: whole shares for symbols Alpaca
  * does not trade fractionally, and its $1 minimum).
  */
-const expectedOf = (start: Setup["start"], skip: ReadonlyArray<string> = [], policy: Readonly<Record<string, unknown>> = POLICY): Expected => {
+const expectedOf = (
+  start: Setup["start"],
+  skip: ReadonlyArray<string> = [],
+  policy: Readonly<Record<string, unknown>> = POLICY
+): Expected => {
   const quotes = Object.entries(start.quotes).map(([symbol, q]) => kernelQuote(symbol, q))
   const planned = rebalance({
-    snapshot: { cash: start.cash, positions: Object.entries(start.positions).map(([symbol, quantity]) => ({ symbol, quantity })), quotes },
+    snapshot: {
+      cash: start.cash,
+      positions: Object.entries(start.positions).map(([symbol, quantity]) => ({ symbol, quantity })),
+      quotes
+    },
     targets: TARGETS,
     policy
   })
@@ -187,7 +226,10 @@ const expectedOf = (start: Setup["start"], skip: ReadonlyArray<string> = [], pol
     held.set(o.symbol, (held.get(o.symbol) ?? ZERO).minus(o.quantity))
     cash = cash.plus(round2(o.quantity.times(price(o.symbol, "bid"))))
   }
-  const account = validateAccount({ cash: format(cash), positions: [...held].filter(([, q]) => q.gt(ZERO)).map(([symbol, q]) => ({ symbol, quantity: format(q) })) })
+  const account = validateAccount({
+    cash: format(cash),
+    positions: [...held].filter(([, q]) => q.gt(ZERO)).map(([symbol, q]) => ({ symbol, quantity: format(q) }))
+  })
   const on = market(TARGETS, quotes, policy)
   if (Result.isFailure(account) || Result.isFailure(on)) throw new Error("kernel: invalid buy-phase input")
   const buys = planBuys(account.success, on.success).orders.orders.filter((o) => o.phase === "buy")
@@ -199,7 +241,9 @@ const expectedOf = (start: Setup["start"], skip: ReadonlyArray<string> = [], pol
   return {
     sells: brief(sells),
     buys: brief(buys),
-    positions: Object.fromEntries([...held].filter(([, q]) => q.gt(ZERO)).map(([s, q]) => [s, format(q)]).sort(([a], [b]) => (a! < b! ? -1 : 1))),
+    positions: Object.fromEntries(
+      [...held].filter(([, q]) => q.gt(ZERO)).map(([s, q]) => [s, format(q)]).sort(([a], [b]) => (a! < b! ? -1 : 1))
+    ),
     cash: format(cash)
   }
 }
@@ -212,26 +256,38 @@ const closeOrders = (emu: AlpacaEmulator) => emu.orders().filter((o) => emu.subm
 /** The run's intent an emulator order is: by its client order id, or for a position close the run's sell of that symbol. */
 const intentOf = (emu: AlpacaEmulator, outcome: OutcomeJson) => {
   const closes = new Set(closeOrders(emu).map((o) => o.id))
-  return (order: { readonly id: string; readonly client_order_id: string; readonly symbol: string; readonly side: string }): string | undefined => {
-    if (!closes.has(order.id)) return outcome.orders.find((o) => o.clientOrderId === order.client_order_id)?.clientOrderId
+  return (
+    order: { readonly id: string; readonly client_order_id: string; readonly symbol: string; readonly side: string }
+  ): string | undefined => {
+    if (!closes.has(order.id)) {
+      return outcome.orders.find((o) => o.clientOrderId === order.client_order_id)?.clientOrderId
+    }
     return outcome.orders.find((o) => o.side === "sell" && o.symbol === order.symbol)?.clientOrderId
   }
 }
 
 /** How many emulator orders are the run's intent `id`. */
-const placedFor = (emu: AlpacaEmulator, outcome: OutcomeJson, id: string) => emu.orders().map(intentOf(emu, outcome)).filter((i) => i === id).length
+const placedFor = (emu: AlpacaEmulator, outcome: OutcomeJson, id: string) =>
+  emu.orders().map(intentOf(emu, outcome)).filter((i) => i === id).length
 
 const deletes = (emu: AlpacaEmulator, symbol?: string) =>
-  emu.requests.filter((r) => r.method === "DELETE" && (symbol === undefined ? r.path.startsWith("/v2/positions/") : r.path === `/v2/positions/${symbol}`))
+  emu.requests.filter((r) =>
+    r.method === "DELETE" &&
+    (symbol === undefined ? r.path.startsWith("/v2/positions/") : r.path === `/v2/positions/${symbol}`)
+  )
 
 /** Every order of the run was placed exactly once, and the emulator has no order the run does not report. */
 const expectEachPlacedOnce = (emu: AlpacaEmulator, outcome: OutcomeJson) => {
   const intents = emu.orders().map(intentOf(emu, outcome))
   expect(intents.filter((i) => i === undefined)).toEqual([])
-  for (const o of outcome.orders) expect(intents.filter((i) => i === o.clientOrderId).length, o.clientOrderId).toBeLessThanOrEqual(1)
+  for (const o of outcome.orders) {
+    expect(intents.filter((i) => i === o.clientOrderId).length, o.clientOrderId).toBeLessThanOrEqual(1)
+  }
   // Never a client order id placed twice, never a position closed twice.
   for (const o of emu.orders()) expect(emu.ordersPlacedFor(o.client_order_id), o.client_order_id).toBe(1)
-  for (const o of closeOrders(emu)) expect(deletes(emu, o.symbol).filter((r) => r.status !== 404), o.symbol).toHaveLength(1)
+  for (const o of closeOrders(emu)) {
+    expect(deletes(emu, o.symbol).filter((r) => r.status !== 404), o.symbol).toHaveLength(1)
+  }
   // One order per planned (phase, side, symbol): no duplicate intents either.
   expect(new Set(outcome.orders.map((o) => o.clientOrderId)).size).toBe(outcome.orders.length)
 }
@@ -241,7 +297,8 @@ const expectCompleted = (run: CliResult, emu: AlpacaEmulator, expected: Expected
   expect(run.code, run.stderr).toBe(0)
   const outcome = parse(run)
   expect([outcome.run.status, outcome.run.step]).toEqual(["completed", "done"])
-  expect(outcome.plan?.orders.filter((o) => o.phase === "sell").map(({ symbol, quantity }) => ({ symbol, quantity }))).toEqual(expected.sells)
+  expect(outcome.plan?.orders.filter((o) => o.phase === "sell").map(({ symbol, quantity }) => ({ symbol, quantity })))
+    .toEqual(expected.sells)
   expect(outcome.buyReplan?.orders.map(({ symbol, quantity }) => ({ symbol, quantity }))).toEqual(expected.buys)
   const sent = outcome.orders.map(({ phase, side, symbol, quantity }) => ({ phase, side, symbol, quantity }))
   expect(sent).toEqual([
@@ -274,7 +331,12 @@ const expectReplaysIdentically = async (ws: Workspace, run: CliResult, emu: Alpa
   expect({ requests: emu.requests.length, stream: emu.streamMessages.length }).toEqual(before)
   const report = (() => {
     try {
-      return JSON.parse(replay.stdout) as { identical: boolean; divergence: unknown; unmatched: unknown; differences: unknown }
+      return JSON.parse(replay.stdout) as {
+        identical: boolean
+        divergence: unknown
+        unmatched: unknown
+        differences: unknown
+      }
     } catch {
       throw new Error(`replay printed no JSON (exit ${replay.code})\n${replay.stdout}\n${replay.stderr}`)
     }
@@ -313,7 +375,8 @@ const trailOf = (emu: AlpacaEmulator, id: string) =>
   emu.requests
     .filter((r) => (r.method === "POST" && postedId(r) === id) || r.query["client_order_id"] === id)
     .map((r) => `${r.method} ${r.path} ${r.status}`)
-const calls = (lines: ReadonlyArray<Record<string, unknown>>, method: string) => lines.filter((l) => l["type"] === "call" && l["method"] === method)
+const calls = (lines: ReadonlyArray<Record<string, unknown>>, method: string) =>
+  lines.filter((l) => l["type"] === "call" && l["method"] === method)
 
 // ---------------------------------------------------------------------------------------
 // Scenarios
@@ -331,14 +394,19 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     // Every sell had filled when the first buy was sent (the emulator's own times).
     const at = (o: Record<string, unknown>, field: string) => Date.parse(o[field] as string)
     const firstBuy = Math.min(...emu.orders().filter((o) => o.side === "buy").map((o) => at(o, "submitted_at")))
-    for (const o of emu.orders().filter((x) => x.side === "sell")) expect(at(o, "filled_at")).toBeLessThanOrEqual(firstBuy)
+    for (const o of emu.orders().filter((x) => x.side === "sell")) {
+      expect(at(o, "filled_at")).toBeLessThanOrEqual(firstBuy)
+    }
     // ARKK, sold in full, is closed by DELETE /v2/positions/ARKK; every other order is one POST.
     expect(deletes(emu).map((r) => [r.path, r.status])).toEqual([["/v2/positions/ARKK", 200]])
     expect(posts(emu).map((r) => (r.body as { symbol: string }).symbol)).not.toContain("ARKK")
     expect(posts(emu).length).toBe(outcome.orders.length - 1)
     expect(emu.requests.every((r) => r.authorized)).toBe(true)
     // The stream was used: authenticated and listening.
-    expect(emu.streamMessages.map((m) => (m.message as { action: string }).action).slice(0, 2)).toEqual(["authenticate", "listen"])
+    expect(emu.streamMessages.map((m) => (m.message as { action: string }).action).slice(0, 2)).toEqual([
+      "authenticate",
+      "listen"
+    ])
     const lines = await expectReplaysIdentically(ws, run, emu)
     expect(lines.some((l) => l["type"] === "update")).toBe(true)
   })
@@ -349,7 +417,11 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     // A reset one second away, as Alpaca's X-Ratelimit-Reset would say near the end of its window.
     const soon = () => ({ "X-Ratelimit-Reset": String(Math.ceil(Date.now() / 1000) + 1) })
     emu.faults.next({ method: "GET", path: "/v2/account" }, { status: 429, headers: soon() })
-    emu.faults.next({ method: "GET", path: "/v2/stocks/quotes/latest", server: "data" }, { status: 429, times: 2, headers: soon() })
+    emu.faults.next({ method: "GET", path: "/v2/stocks/quotes/latest", server: "data" }, {
+      status: 429,
+      times: 2,
+      headers: soon()
+    })
     emu.faults.next({ method: "POST", path: "/v2/orders" }, { status: 429, headers: soon() })
     const run = await execute(ws)
     const outcome = expectCompleted(run, emu, expected)
@@ -388,7 +460,9 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(emu.ordersPlacedFor(first)).toBe(1)
     expect(emu.tradeUpdates.filter((u) => u.event === "partial_fill").length).toBe(2 * outcome.orders.length)
     const lines = await expectReplaysIdentically(ws, run, emu)
-    expect(calls(lines, "placeOrder").filter((l) => (l["error"] as { _tag: string } | undefined)?._tag === "UnknownOutcome")).toHaveLength(1)
+    expect(
+      calls(lines, "placeOrder").filter((l) => (l["error"] as { _tag: string } | undefined)?._tag === "UnknownOutcome")
+    ).toHaveLength(1)
     expect((calls(lines, "getOrderByClientId")[0]!["error"] as { _tag: string })._tag).toBe("OrderNotFound")
   })
 
@@ -412,18 +486,23 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     const lost = calls(lines, "placeOrder").filter((l) => l["error"] !== undefined)
     expect(lost).toHaveLength(2)
     for (const l of lost) expect((l["error"] as { _tag: string })._tag).toBe("UnknownOutcome")
-    expect(calls(lines, "getOrderByClientId").map((l) => (l["result"] as { status: string } | undefined) !== undefined)).toEqual([true, true])
+    expect(calls(lines, "getOrderByClientId").map((l) => (l["result"] as { status: string } | undefined) !== undefined))
+      .toEqual([true, true])
   })
 
   it("the websocket dropped mid-wait and down a while: the fills are seen by polling, and the stream comes back", async () => {
     const { emu, ws, start } = await setup(DRIFTED)
     const expected = expectedOf(start)
-    const listening = () => emu.streamMessages.filter((m) => (m.message as { action?: string }).action === "listen").length
+    const listening = () =>
+      emu.streamMessages.filter((m) => (m.message as { action?: string }).action === "listen").length
     const side = (o: { side: string }) => o.side
     emu.faults.pauseFills()
     const running = execute(ws)
     // The program waits for its sells (it polls them) with its stream listening: drop the stream and keep it down.
-    await until(() => emu.requests.some((r) => r.method === "GET" && /^\/v2\/orders\/[^/:]+$/.test(r.path)) && listening() >= 1 && emu.streamClients() > 0)
+    await until(() =>
+      emu.requests.some((r) => r.method === "GET" && /^\/v2\/orders\/[^/:]+$/.test(r.path)) && listening() >= 1 &&
+      emu.streamClients() > 0
+    )
     expect(emu.orders().map((o) => [side(o), o.status])).toEqual(expected.sells.map(() => ["sell", "new"]))
     emu.faults.refuseStream(true)
     expect(emu.faults.dropSocket()).toBe(1)
@@ -442,7 +521,9 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expectAllFilled(emu, outcome)
     const lines = await expectReplaysIdentically(ws, run, emu)
     // No fill of a sell came on the stream; the polls (GET /v2/orders/{id}) saw each of them filled.
-    const updates = lines.filter((l) => l["type"] === "update").map((l) => l["update"] as { kind: string; order: { symbol: string; side: string } })
+    const updates = lines.filter((l) => l["type"] === "update").map((l) =>
+      l["update"] as { kind: string; order: { symbol: string; side: string } }
+    )
     expect(updates.filter((u) => u.order.side === "sell" && u.kind === "fill")).toEqual([])
     const polledFilled = calls(lines, "getOrder")
       .map((l) => l["result"] as { symbol: string; side: string; status: string })
@@ -460,23 +541,38 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(plain.buys.length).toBe(4)
     const [refused, streamed] = [plain.buys[0]!.symbol, plain.buys[1]!.symbol]
     const expected = expectedOf(start, [refused, streamed])
-    emu.faults.next({ method: "POST", path: "/v2/orders" }, { status: 422, body: { code: 42210000, message: `asset ${refused} is not tradable` } })
+    emu.faults.next({ method: "POST", path: "/v2/orders" }, {
+      status: 422,
+      body: { code: 42210000, message: `asset ${refused} is not tradable` }
+    })
     emu.faults.rejectNextOrder("emulated venue rejection")
     const run = await execute(ws)
     const outcome = expectCompleted(run, emu, expected)
     const bySymbol = new Map(outcome.orders.map((o) => [o.symbol, o]))
-    expect(bySymbol.get(refused)).toMatchObject({ status: "rejected", filledQuantity: "0", reason: `asset ${refused} is not tradable` })
-    expect(bySymbol.get(streamed)).toMatchObject({ status: "rejected", filledQuantity: "0", reason: "Alpaca status rejected" })
+    expect(bySymbol.get(refused)).toMatchObject({
+      status: "rejected",
+      filledQuantity: "0",
+      reason: `asset ${refused} is not tradable`
+    })
+    expect(bySymbol.get(streamed)).toMatchObject({
+      status: "rejected",
+      filledQuantity: "0",
+      reason: "Alpaca status rejected"
+    })
     for (const o of outcome.orders.filter((x) => x.symbol !== refused && x.symbol !== streamed)) {
       expect([o.status, o.filledQuantity]).toEqual(["filled", o.quantity])
     }
     // Placed once each; the refused one never became an order.
     expect(emu.ordersPlacedFor(bySymbol.get(refused)!.clientOrderId)).toBe(0)
-    for (const o of outcome.orders.filter((x) => x.symbol !== refused)) expect(emu.ordersPlacedFor(o.clientOrderId)).toBe(1)
+    for (const o of outcome.orders.filter((x) => x.symbol !== refused)) {
+      expect(emu.ordersPlacedFor(o.clientOrderId)).toBe(1)
+    }
     expect(outcome.summary.orders).toEqual({ placed: 3, filled: 2, failed: 2 })
     expect(outcome.summary.warnings).toContain(`${refused}: buy rejected: asset ${refused} is not tradable`)
     // The one rejected after acceptance is said and counted too, not only in `failed`.
-    expect(outcome.summary.warnings).toContain(`${streamed}: buy rejected after it was accepted: Alpaca status rejected`)
+    expect(outcome.summary.warnings).toContain(
+      `${streamed}: buy rejected after it was accepted: Alpaca status rejected`
+    )
     expect(outcome.summary.errors).toEqual({ rejected: 2 })
     const lines = await expectReplaysIdentically(ws, run, emu)
     expect((calls(lines, "placeOrder")[0]!["error"] as { _tag: string })._tag).toBe("OrderRejected")
@@ -509,17 +605,33 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expectAllFilled(emu, outcome)
     // Valued at the trade, not at the bid alone; the liquidation filled at the bid.
     expect(outcome.plan?.plan.find((l) => l.symbol === "ARKK")).toMatchObject({ price: "49.3", action: "sell" })
-    expect(outcome.orders.find((o) => o.symbol === "ARKK")).toMatchObject({ side: "sell", status: "filled", averageFillPrice: "48.9" })
+    expect(outcome.orders.find((o) => o.symbol === "ARKK")).toMatchObject({
+      side: "sell",
+      status: "filled",
+      averageFillPrice: "48.9"
+    })
     // Asked for the one symbol that needed it, on the data host.
     const trades = emu.requests.filter((r) => r.path === "/v2/stocks/trades/latest")
-    expect(trades.map((r) => [r.server, r.status, r.query["symbols"], r.query["feed"]])).toEqual([["data", 200, "ARKK", "iex"]])
+    expect(trades.map((r) => [r.server, r.status, r.query["symbols"], r.query["feed"]])).toEqual([[
+      "data",
+      200,
+      "ARKK",
+      "iex"
+    ]])
     const lines = await expectReplaysIdentically(ws, run, emu)
-    expect((calls(lines, "quotes")[0]!["result"] as ReadonlyArray<unknown>)).toContainEqual({ symbol: "ARKK", bid: "48.9", last: "49.3" })
+    expect(calls(lines, "quotes")[0]!["result"] as ReadonlyArray<unknown>).toContainEqual({
+      symbol: "ARKK",
+      bid: "48.9",
+      last: "49.3"
+    })
   })
 
   it("latest trades unavailable (403): the one-sided quote stands, valued at its bid alone, and the plan is made anyway", async () => {
     const { emu, ws } = await setup({ ...DRIFTED, quotes: { ARKK: { bid: "48.90", ask: "0", last: "49.30" } } })
-    emu.faults.next({ path: "/v2/stocks/trades/latest" }, { status: 403, body: { code: 40310000, message: "subscription does not permit querying recent SIP data" } })
+    emu.faults.next({ path: "/v2/stocks/trades/latest" }, {
+      status: 403,
+      body: { code: 40310000, message: "subscription does not permit querying recent SIP data" }
+    })
     const run = await ws.run(["run", "--account", ACCOUNT, "--json"], ENV)
     expect(run.code, run.stderr).toBe(0)
     const outcome = outcomeOf(run)
@@ -541,7 +653,10 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
   })
 
   it("shares: fractional with VNQ not fractionable at Alpaca: VNQ bought in whole shares, the others fractional, nothing rejected", async () => {
-    const { emu, ws, start } = await setup({ ...FROM_CASH, fractionable: ["VTI", "VXUS", "BND", "ARKK"] }, FRACTIONAL_POLICY)
+    const { emu, ws, start } = await setup(
+      { ...FROM_CASH, fractionable: ["VTI", "VXUS", "BND", "ARKK"] },
+      FRACTIONAL_POLICY
+    )
     const expected = expectedOf(start, [], FRACTIONAL_AT_ALPACA)
     const whole = (q: string) => new Decimal(q).round(0, 0).eq(new Decimal(q))
     expect(expected.buys.find((o) => o.symbol === "VNQ")).toSatisfy((o: { quantity: string }) => whole(o.quantity))
@@ -578,7 +693,14 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     const intent = outcome.orders.find((o) => o.symbol === "ARKK")!
     expect(close).toMatchObject({ symbol: "ARKK", side: "sell", qty: "40.5", filled_qty: "40.5", status: "filled" })
     expect(close!.client_order_id).not.toBe(intent.clientOrderId)
-    expect(intent).toMatchObject({ phase: "sell", side: "sell", quantity: "40.5", status: "filled", filledQuantity: "40.5", averageFillPrice: "48.9" })
+    expect(intent).toMatchObject({
+      phase: "sell",
+      side: "sell",
+      quantity: "40.5",
+      status: "filled",
+      filledQuantity: "40.5",
+      averageFillPrice: "48.9"
+    })
     expect(run.stdout + run.stderr).not.toContain("refused")
     const lines = await expectReplaysIdentically(ws, run, emu)
     const placed = calls(lines, "placeOrder").filter((l) => (l["args"] as { symbol: string }).symbol === "ARKK")
@@ -600,13 +722,16 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     // One DELETE (its answer lost), one lookup of ARKK's orders since, and never a second close.
     expect(deletes(emu).map((r) => [r.path, r.status])).toEqual([["/v2/positions/ARKK", undefined]])
     expect(closeOrders(emu)).toHaveLength(1)
-    const lookups = emu.requests.filter((r) => r.method === "GET" && r.path === "/v2/orders" && r.query["status"] === "all")
+    const lookups = emu.requests.filter((r) =>
+      r.method === "GET" && r.path === "/v2/orders" && r.query["status"] === "all"
+    )
     expect(lookups.map((r) => [r.query["symbols"], r.status])).toEqual([["ARKK", 200]])
     const intent = outcome.orders.find((o) => o.symbol === "ARKK")!
     expect(intent).toMatchObject({ status: "filled", filledQuantity: "40.5" })
     const lines = await expectReplaysIdentically(ws, run, emu)
     const arkk = (l: Record<string, unknown>) => JSON.stringify(l["args"]).includes(intent.clientOrderId)
-    expect((calls(lines, "placeOrder").filter(arkk).map((l) => (l["error"] as { _tag: string } | undefined)?._tag))).toEqual(["UnknownOutcome"])
+    expect(calls(lines, "placeOrder").filter(arkk).map((l) => (l["error"] as { _tag: string } | undefined)?._tag))
+      .toEqual(["UnknownOutcome"])
     expect(calls(lines, "getOrderByClientId").filter(arkk).map((l) => l["result"])).toEqual([
       expect.objectContaining({ clientOrderId: intent.clientOrderId, symbol: "ARKK", side: "sell" })
     ])
@@ -616,7 +741,10 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     const { emu, ws, start } = await setup(FROM_CASH)
     const expected = expectedOf(start)
     emu.faults.next({ method: "POST", path: "/v2/orders" }, { loseAnswer: true })
-    emu.faults.next({ method: "GET", path: "/v2/orders:by_client_order_id" }, { status: 404, body: { code: 40410000, message: "order not found" } })
+    emu.faults.next({ method: "GET", path: "/v2/orders:by_client_order_id" }, {
+      status: 404,
+      body: { code: 40410000, message: "order not found" }
+    })
     const run = await execute(ws)
     const outcome = expectCompleted(run, emu, expected)
     expectAllFilled(emu, outcome)

@@ -40,7 +40,12 @@ import { fileURLToPath } from "node:url"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { WebSocket } from "ws"
 import { parse, stringify } from "yaml"
-import { type AlpacaEmulator, type EmulatorOptions, type OrderJson, startAlpacaEmulator } from "./support/alpaca-emulator.ts"
+import {
+  type AlpacaEmulator,
+  type EmulatorOptions,
+  type OrderJson,
+  startAlpacaEmulator
+} from "./support/alpaca-emulator.ts"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const PRISM = `${ROOT}node_modules/.bin/prism`
@@ -59,7 +64,17 @@ interface Prism {
 /** `prism proxy SPEC UPSTREAM --errors` on an ephemeral port; resolves once it listens. */
 const startPrism = (spec: string, upstream: string): Promise<Prism> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [PRISM, "proxy", spec, upstream, "-h", "127.0.0.1", "-p", "0", "--errors"], {
+    const child: ChildProcess = spawn(process.execPath, [
+      PRISM,
+      "proxy",
+      spec,
+      upstream,
+      "-h",
+      "127.0.0.1",
+      "-p",
+      "0",
+      "--errors"
+    ], {
       stdio: ["ignore", "pipe", "pipe"]
     })
     let output = ""
@@ -106,7 +121,10 @@ const call = async (
   base: string,
   method: string,
   path: string,
-  options: { readonly body?: unknown; readonly auth?: { readonly keyId: string; readonly secretKey: string } | "none" } = {}
+  options: {
+    readonly body?: unknown
+    readonly auth?: { readonly keyId: string; readonly secretKey: string } | "none"
+  } = {}
 ): Promise<Reply> => {
   const headers: Record<string, string> = { accept: "application/json" }
   if (options.auth !== "none" && options.auth !== undefined) {
@@ -144,15 +162,21 @@ const until = async <A>(check: () => A | undefined | Promise<A | undefined>, ms 
 const violations = (reply: Reply): Array<string> => {
   const header = reply.headers.get("sl-violations")
   if (header === null) return []
-  return (JSON.parse(header) as Array<{ location: Array<string>; message: string }>).map((v) => `${v.location.join(".")}: ${v.message}`)
+  return (JSON.parse(header) as Array<{ location: Array<string>; message: string }>).map((v) =>
+    `${v.location.join(".")}: ${v.message}`
+  )
 }
 
 /** The known deviation of every Order (see the file comment), for an order at `prefix` of the body. */
 const trailingNulls = (prefix: string): Array<string> =>
-  ["trail_percent", "trail_price", "hwm"].map((f) => `response.body.${prefix}${f}: Response body property ${prefix}${f} must be string`)
+  ["trail_percent", "trail_price", "hwm"].map((f) =>
+    `response.body.${prefix}${f}: Response body property ${prefix}${f} must be string`
+  )
 
 const expectOnlyKnownOrderViolations = (reply: Reply, orderCount = 1, isArray = false) => {
-  const expected = isArray ? Array.from({ length: orderCount }, (_, i) => trailingNulls(`${i}.`)).flat() : trailingNulls("")
+  const expected = isArray
+    ? Array.from({ length: orderCount }, (_, i) => trailingNulls(`${i}.`)).flat()
+    : trailingNulls("")
   expect(reply.status).toBe(500)
   expect(reply.body.type).toBe("https://stoplight.io/prism/errors#VIOLATIONS")
   expect(violations(reply).sort()).toEqual(expected.sort())
@@ -180,7 +204,12 @@ afterEach(async () => {
   await Promise.all(emulators.splice(0).map((e) => e.close()))
 })
 
-const order = (symbol: string, side: "buy" | "sell", size: { qty: string } | { notional: string }, extra: Record<string, unknown> = {}) => ({
+const order = (
+  symbol: string,
+  side: "buy" | "sell",
+  size: { qty: string } | { notional: string },
+  extra: Record<string, unknown> = {}
+) => ({
   symbol,
   side,
   type: "market",
@@ -200,7 +229,12 @@ describe("the emulator against Alpaca's 2022 OpenAPI documents (Prism validating
   let auth: { keyId: string; secretKey: string }
 
   beforeAll(async () => {
-    emu = await startAlpacaEmulator({ cash: "10000", positions: { AAPL: { qty: "5", avgEntryPrice: "150.25" } }, quotes: QUOTES, fractionable: ["SPY", "AAPL"] })
+    emu = await startAlpacaEmulator({
+      cash: "10000",
+      positions: { AAPL: { qty: "5", avgEntryPrice: "150.25" } },
+      quotes: QUOTES,
+      fractionable: ["SPY", "AAPL"]
+    })
     auth = { keyId: emu.keyId, secretKey: emu.secretKey }
     ;[trading, data] = await Promise.all([startPrism(TRADING_SPEC, emu.tradingUrl), startPrism(DATA_SPEC, emu.dataUrl)])
   }, 30_000)
@@ -212,11 +246,32 @@ describe("the emulator against Alpaca's 2022 OpenAPI documents (Prism validating
   it("GET /v2/account is valid, a cash account without the removed PDT fields", async () => {
     const reply = await call(trading.url, "GET", "/v2/account", { auth })
     expectValid(reply, 200)
-    expect(reply.body).toMatchObject({ status: "ACTIVE", currency: "USD", multiplier: "1", cash: "10000", buying_power: "10000", trading_blocked: false })
-    for (const removed of ["pattern_day_trader", "daytrade_count", "daytrading_buying_power", "last_daytrade_count", "bod_dtbp", "pdt_check"])
+    expect(reply.body).toMatchObject({
+      status: "ACTIVE",
+      currency: "USD",
+      multiplier: "1",
+      cash: "10000",
+      buying_power: "10000",
+      trading_blocked: false
+    })
+    for (
+      const removed of [
+        "pattern_day_trader",
+        "daytrade_count",
+        "daytrading_buying_power",
+        "last_daytrade_count",
+        "bod_dtbp",
+        "pdt_check"
+      ]
+    ) {
       expect(reply.body).not.toHaveProperty(removed)
+    }
     // Equity = cash + long market value (5 AAPL at its last price 190).
-    expect(reply.body).toMatchObject({ long_market_value: "950", equity: "10950", non_marginable_buying_power: "10000" })
+    expect(reply.body).toMatchObject({
+      long_market_value: "950",
+      equity: "10950",
+      non_marginable_buying_power: "10000"
+    })
   })
 
   it("GET /v2/positions and /v2/positions/{symbol} are valid", async () => {
@@ -258,7 +313,16 @@ describe("the emulator against Alpaca's 2022 OpenAPI documents (Prism validating
     expectOnlyKnownOrderViolations(notional)
     const limit = await call(trading.url, "POST", "/v2/orders", {
       auth,
-      body: { symbol: "SPY", side: "buy", type: "limit", limit_price: "400.00", time_in_force: "gtc", qty: "1", notional: null, client_order_id: "spec-limit-1" }
+      body: {
+        symbol: "SPY",
+        side: "buy",
+        type: "limit",
+        limit_price: "400.00",
+        time_in_force: "gtc",
+        qty: "1",
+        notional: null,
+        client_order_id: "spec-limit-1"
+      }
     })
     expectOnlyKnownOrderViolations(limit)
     // Each went through to the emulator exactly once.
@@ -277,18 +341,32 @@ describe("the emulator against Alpaca's 2022 OpenAPI documents (Prism validating
 
   it("POST /v2/orders: a body without the other size field has exactly the known request deviation", async () => {
     const before = emu.requests.length
-    const reply = await call(trading.url, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "1" }, { client_order_id: "spec-no-notional" }) })
+    const reply = await call(trading.url, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "buy", { qty: "1" }, { client_order_id: "spec-no-notional" })
+    })
     expect(reply.status).toBe(422)
-    expect(reply.body.validation).toEqual([{ location: ["body"], severity: "Error", code: "required", message: "Request body must have required property 'notional'" }])
+    expect(reply.body.validation).toEqual([{
+      location: ["body"],
+      severity: "Error",
+      code: "required",
+      message: "Request body must have required property 'notional'"
+    }])
     // Prism refused it itself: the emulator never saw it.
     expect(emu.requests.length).toBe(before)
   })
 
   it("403 and 422 answers pass the spec unaltered (declared without a body schema)", async () => {
-    const both = await call(trading.url, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "1" }, { notional: "10" }) })
+    const both = await call(trading.url, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "buy", { qty: "1" }, { notional: "10" })
+    })
     expectValid(both, 422)
     expect(both.body).toEqual({ code: 40010001, message: "only one of qty or notional can be specified" })
-    const tooMuch = await call(trading.url, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "1000" }, { notional: null }) })
+    const tooMuch = await call(trading.url, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "buy", { qty: "1000" }, { notional: null })
+    })
     expectValid(tooMuch, 403)
     expect(tooMuch.body).toMatchObject({ code: 40310000, message: "insufficient buying power" })
   })
@@ -298,14 +376,18 @@ describe("the emulator against Alpaca's 2022 OpenAPI documents (Prism validating
     expectValid(await call(trading.url, "DELETE", `/v2/orders/${limit.id}`, { auth }), 204)
     const again = await call(trading.url, "DELETE", `/v2/orders/${limit.id}`, { auth })
     expectValid(again, 422)
-    expect(again.body).toEqual({ code: 42210000, message: 'order is already in "canceled" state' })
+    expect(again.body).toEqual({ code: 42210000, message: "order is already in \"canceled\" state" })
   })
 
   it("GET /v2/orders:by_client_order_id is not in the 2022 spec; it answers the same Order as /v2/orders/{id}", async () => {
-    const viaPrism = await call(trading.url, "GET", "/v2/orders:by_client_order_id?client_order_id=spec-qty-1", { auth })
+    const viaPrism = await call(trading.url, "GET", "/v2/orders:by_client_order_id?client_order_id=spec-qty-1", {
+      auth
+    })
     expect(viaPrism.status).toBe(404)
     expect(viaPrism.body.type).toBe("https://stoplight.io/prism/errors#NO_PATH_MATCHED_ERROR")
-    const direct = await call(emu.tradingUrl, "GET", "/v2/orders:by_client_order_id?client_order_id=spec-qty-1", { auth })
+    const direct = await call(emu.tradingUrl, "GET", "/v2/orders:by_client_order_id?client_order_id=spec-qty-1", {
+      auth
+    })
     expect(direct.status).toBe(200)
     const byId = await call(emu.tradingUrl, "GET", `/v2/orders/${direct.body.id}`, { auth })
     expect(direct.body).toEqual(byId.body)
@@ -319,23 +401,42 @@ describe("the emulator against Alpaca's 2022 OpenAPI documents (Prism validating
     const reply = await call(trading.url, "DELETE", "/v2/positions/AAPL", { auth })
     expectOnlyKnownOrderViolations(reply)
     const sell = await until(() => emu.orders().find((o) => o.side === "sell" && o.status === "filled"))
-    expect(sell).toMatchObject({ symbol: "AAPL", qty: held, filled_qty: held, type: "market", time_in_force: "day", filled_avg_price: "189.9" })
+    expect(sell).toMatchObject({
+      symbol: "AAPL",
+      qty: held,
+      filled_qty: held,
+      type: "market",
+      time_in_force: "day",
+      filled_avg_price: "189.9"
+    })
     expect(emu.positions().find((p) => p.symbol === "AAPL")).toBeUndefined()
   })
 
   it("GET /v2/stocks/quotes/latest is valid against the market-data spec, for iex and sip", async () => {
     for (const feed of ["iex", "sip"]) {
-      const reply = await call(data.url, "GET", `/v2/stocks/quotes/latest?symbols=SPY,AAPL,UNKNOWN&feed=${feed}`, { auth })
+      const reply = await call(data.url, "GET", `/v2/stocks/quotes/latest?symbols=SPY,AAPL,UNKNOWN&feed=${feed}`, {
+        auth
+      })
       expectValid(reply, 200)
       expect(Object.keys(reply.body.quotes).sort()).toEqual(["AAPL", "SPY"])
-      expect(reply.body.quotes.SPY).toMatchObject({ ap: 500.02, bp: 500, as: 100, bs: 100, c: ["R"], z: "C", ax: feed === "iex" ? "V" : "Q" })
+      expect(reply.body.quotes.SPY).toMatchObject({
+        ap: 500.02,
+        bp: 500,
+        as: 100,
+        bs: 100,
+        c: ["R"],
+        z: "C",
+        ax: feed === "iex" ? "V" : "Q"
+      })
       expect(typeof reply.body.quotes.SPY.t).toBe("string")
     }
   })
 
   it("GET /v2/stocks/trades/latest is valid against the market-data spec, for iex and sip", async () => {
     for (const feed of ["iex", "sip"]) {
-      const reply = await call(data.url, "GET", `/v2/stocks/trades/latest?symbols=SPY,AAPL,UNKNOWN&feed=${feed}`, { auth })
+      const reply = await call(data.url, "GET", `/v2/stocks/trades/latest?symbols=SPY,AAPL,UNKNOWN&feed=${feed}`, {
+        auth
+      })
       expectValid(reply, 200)
       expect(Object.keys(reply.body.trades).sort()).toEqual(["AAPL", "SPY"])
       expect(reply.body.trades.AAPL).toMatchObject({ p: 190, s: 100, c: ["@"], z: "C", x: feed === "iex" ? "V" : "Q" })
@@ -358,14 +459,22 @@ describe("GET /v2/assets/{symbol} against the spec's Assets component (Prism val
         operationId: "getAsset",
         parameters: [{ name: "symbol_or_asset_id", in: "path", required: true, schema: { type: "string" } }],
         responses: {
-          "200": { description: "OK", content: { "application/json": { schema: { $ref: "#/components/schemas/Assets" } } } },
+          "200": {
+            description: "OK",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Assets" } } }
+          },
           "404": { description: "Not Found" }
         }
       }
     }
     dir = mkdtempSync(join(tmpdir(), "keel-assets-spec-"))
     writeFileSync(join(dir, "trading-with-assets.yaml"), stringify(spec))
-    emu = await startAlpacaEmulator({ cash: "10000", positions: { AAPL: "5" }, quotes: QUOTES, fractionable: ["SPY", "AAPL"] })
+    emu = await startAlpacaEmulator({
+      cash: "10000",
+      positions: { AAPL: "5" },
+      quotes: QUOTES,
+      fractionable: ["SPY", "AAPL"]
+    })
     trading = await startPrism(join(dir, "trading-with-assets.yaml"), emu.tradingUrl)
   }, 30_000)
   afterAll(async () => {
@@ -378,7 +487,13 @@ describe("GET /v2/assets/{symbol} against the spec's Assets component (Prism val
     const auth = authOf(emu)
     const spy = await call(trading.url, "GET", "/v2/assets/SPY", { auth })
     expectValid(spy, 200)
-    expect(spy.body).toMatchObject({ symbol: "SPY", tradable: true, fractionable: true, class: "us_equity", status: "active" })
+    expect(spy.body).toMatchObject({
+      symbol: "SPY",
+      tradable: true,
+      fractionable: true,
+      class: "us_equity",
+      status: "active"
+    })
     const brk = await call(trading.url, "GET", "/v2/assets/BRK", { auth })
     expectValid(brk, 200)
     expect(brk.body).toMatchObject({ symbol: "BRK", tradable: true, fractionable: false })
@@ -390,10 +505,15 @@ describe("GET /v2/assets/{symbol} against the spec's Assets component (Prism val
   })
 
   it("harness check: an answer that is not an Assets is refused by this proxy", async () => {
-    emu.faults.next({ method: "GET", path: "/v2/assets/SPY" }, { status: 200, body: { symbol: "SPY", tradable: "yes" } })
+    emu.faults.next({ method: "GET", path: "/v2/assets/SPY" }, {
+      status: 200,
+      body: { symbol: "SPY", tradable: "yes" }
+    })
     const reply = await call(trading.url, "GET", "/v2/assets/SPY", { auth: authOf(emu) })
     expect(reply.status).toBe(500)
-    expect(violations(reply)).toEqual(expect.arrayContaining(["response.body: Response body must have required property 'fractionable'"]))
+    expect(violations(reply)).toEqual(
+      expect.arrayContaining(["response.body: Response body must have required property 'fractionable'"])
+    )
   })
 })
 
@@ -411,16 +531,41 @@ describe("orders, cash and positions", () => {
     const emu = await start()
     const auth = authOf(emu)
     emu.faults.pauseFills()
-    const placed = await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "3" }, { client_order_id: "buy-1" }) })
+    const placed = await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "buy", { qty: "3" }, { client_order_id: "buy-1" })
+    })
     expect(placed.status).toBe(200)
-    expect(placed.body).toMatchObject({ client_order_id: "buy-1", status: "new", qty: "3", notional: null, filled_qty: "0", filled_avg_price: null, order_class: "", legs: null })
+    expect(placed.body).toMatchObject({
+      client_order_id: "buy-1",
+      status: "new",
+      qty: "3",
+      notional: null,
+      filled_qty: "0",
+      filled_avg_price: null,
+      order_class: "",
+      legs: null
+    })
     expect(emu.account()).toMatchObject({ cash: "10000", buying_power: "8499.94" })
     emu.faults.resumeFills()
     const filled = await waitForStatus(emu, "buy-1", "filled")
     expect(filled).toMatchObject({ filled_qty: "3", filled_avg_price: "500.02" })
     expect(filled.filled_at).not.toBeNull()
-    expect(emu.account()).toMatchObject({ cash: "8499.94", buying_power: "8499.94", long_market_value: "1500.03", equity: "9999.97" })
-    expect(emu.positions()).toEqual([expect.objectContaining({ symbol: "SPY", qty: "3", qty_available: "3", avg_entry_price: "500.02", cost_basis: "1500.06" })])
+    expect(emu.account()).toMatchObject({
+      cash: "8499.94",
+      buying_power: "8499.94",
+      long_market_value: "1500.03",
+      equity: "9999.97"
+    })
+    expect(emu.positions()).toEqual([
+      expect.objectContaining({
+        symbol: "SPY",
+        qty: "3",
+        qty_available: "3",
+        avg_entry_price: "500.02",
+        cost_basis: "1500.06"
+      })
+    ])
     const fromApi = await call(emu.tradingUrl, "GET", `/v2/orders/${placed.body.id}`, { auth })
     expect(fromApi.body.status).toBe("filled")
   })
@@ -429,15 +574,24 @@ describe("orders, cash and positions", () => {
     const emu = await start({ positions: { SPY: "10" }, partialFill: 2 })
     const auth = authOf(emu)
     emu.faults.pauseFills()
-    await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "sell", { qty: "5" }, { client_order_id: "sell-1" }) })
+    await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "sell", { qty: "5" }, { client_order_id: "sell-1" })
+    })
     expect(emu.positions()[0]).toMatchObject({ qty: "10", qty_available: "5" })
     expect(emu.account().cash).toBe("10000")
     const tooMany = await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "sell", { qty: "6" }) })
     expect(tooMany.status).toBe(403)
-    expect(tooMany.body).toMatchObject({ code: 40310000, message: "insufficient qty available for order (requested: 6, available: 5)", symbol: "SPY" })
+    expect(tooMany.body).toMatchObject({
+      code: 40310000,
+      message: "insufficient qty available for order (requested: 6, available: 5)",
+      symbol: "SPY"
+    })
     emu.faults.resumeFills()
     await waitForStatus(emu, "sell-1", "filled")
-    expect(emu.tradeUpdates.filter((u) => u.order.client_order_id === "sell-1").map((u) => [u.event, u.qty, u.position_qty])).toEqual([
+    expect(
+      emu.tradeUpdates.filter((u) => u.order.client_order_id === "sell-1").map((u) => [u.event, u.qty, u.position_qty])
+    ).toEqual([
       ["new", undefined, undefined],
       ["partial_fill", "2", "8"],
       ["fill", "3", "5"]
@@ -450,13 +604,19 @@ describe("orders, cash and positions", () => {
     const emu = await start()
     const auth = authOf(emu)
     emu.faults.pauseFills()
-    const first = await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "1" }, { client_order_id: "once" }) })
+    const first = await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "buy", { qty: "1" }, { client_order_id: "once" })
+    })
     const cancel = await call(emu.tradingUrl, "DELETE", `/v2/orders/${first.body.id}`, { auth })
     expect(cancel.status).toBe(204)
     expect(emu.orders()[0]).toMatchObject({ status: "canceled" })
     expect(emu.orders()[0]?.canceled_at).not.toBeNull()
     expect(emu.account().buying_power).toBe("10000")
-    const again = await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "1" }, { client_order_id: "once" }) })
+    const again = await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "buy", { qty: "1" }, { client_order_id: "once" })
+    })
     expect(again).toMatchObject({ status: 422, body: { code: 40010001, message: "client_order_id must be unique" } })
     expect(emu.ordersPlacedFor("once")).toBe(1)
     expect(emu.submissionsFor("once")).toBe(2)
@@ -466,20 +626,46 @@ describe("orders, cash and positions", () => {
     const emu = await start()
     const auth = authOf(emu)
     const post = (body: unknown) => call(emu.tradingUrl, "POST", "/v2/orders", { auth, body })
-    expect(await post(order("SPY", "buy", { qty: "1" }, { notional: "10" }))).toMatchObject({ status: 422, body: { message: "only one of qty or notional can be specified" } })
-    expect(await post({ symbol: "SPY", side: "buy", type: "market", time_in_force: "day" })).toMatchObject({ status: 422, body: { message: "qty or notional is required" } })
-    expect(await post(order("SPY", "buy", { notional: "0.99" }))).toMatchObject({ status: 422, body: { message: "cost basis must be >= 1" } })
-    expect(await post(order("BRK", "buy", { qty: "0.001" }))).toMatchObject({ status: 422, body: { message: "requested asset is not fractionable" } })
-    expect(await post(order("BRK", "buy", { notional: "100" }))).toMatchObject({ status: 422, body: { message: "requested asset is not fractionable" } })
-    expect(await post(order("SPY", "buy", { qty: "0.5" }, { time_in_force: "gtc" }))).toMatchObject({ status: 422, body: { message: "fractional orders must be DAY orders" } })
-    expect(await post(order("SPY", "buy", { qty: "1" }, { type: "limit" }))).toMatchObject({ status: 422, body: { message: "limit_price is required for limit orders" } })
-    expect(await post(order("NOPE", "buy", { qty: "1" }))).toMatchObject({ status: 422, body: { message: 'asset "NOPE" not found' } })
+    expect(await post(order("SPY", "buy", { qty: "1" }, { notional: "10" }))).toMatchObject({
+      status: 422,
+      body: { message: "only one of qty or notional can be specified" }
+    })
+    expect(await post({ symbol: "SPY", side: "buy", type: "market", time_in_force: "day" })).toMatchObject({
+      status: 422,
+      body: { message: "qty or notional is required" }
+    })
+    expect(await post(order("SPY", "buy", { notional: "0.99" }))).toMatchObject({
+      status: 422,
+      body: { message: "cost basis must be >= 1" }
+    })
+    expect(await post(order("BRK", "buy", { qty: "0.001" }))).toMatchObject({
+      status: 422,
+      body: { message: "requested asset is not fractionable" }
+    })
+    expect(await post(order("BRK", "buy", { notional: "100" }))).toMatchObject({
+      status: 422,
+      body: { message: "requested asset is not fractionable" }
+    })
+    expect(await post(order("SPY", "buy", { qty: "0.5" }, { time_in_force: "gtc" }))).toMatchObject({
+      status: 422,
+      body: { message: "fractional orders must be DAY orders" }
+    })
+    expect(await post(order("SPY", "buy", { qty: "1" }, { type: "limit" }))).toMatchObject({
+      status: 422,
+      body: { message: "limit_price is required for limit orders" }
+    })
+    expect(await post(order("NOPE", "buy", { qty: "1" }))).toMatchObject({
+      status: 422,
+      body: { message: "asset \"NOPE\" not found" }
+    })
     expect(await post(order("BRK", "buy", { qty: "1" }))).toMatchObject({
       status: 403,
       body: { code: 40310000, message: "insufficient buying power", buying_power: "10000", cost_basis: "700100" }
     })
     expect(await post(order("SPY", "sell", { qty: "1" }))).toMatchObject({ status: 403, body: { code: 40310000 } })
-    expect(await post(order("SPY", "buy", { qty: "1" }, { client_order_id: "x".repeat(129) }))).toMatchObject({ status: 422 })
+    expect(await post(order("SPY", "buy", { qty: "1" }, { client_order_id: "x".repeat(129) }))).toMatchObject({
+      status: 422
+    })
     expect(emu.orders()).toEqual([])
     // Fractional and notional orders are fine on a fractionable asset.
     const fractional = await post(order("SPY", "buy", { qty: "0.5" }, { client_order_id: "frac" }))
@@ -492,7 +678,11 @@ describe("orders, cash and positions", () => {
   })
 
   it("Alpaca's $1 minimum holds for fractional qty buys too (at the ask, or the limit price); whole shares and sells are not held to it", async () => {
-    const emu = await start({ positions: { SPY: "0.001" }, quotes: { ...QUOTES, PENNY: { bid: "0.40", ask: "0.41" } }, fractionable: ["SPY", "AAPL", "PENNY"] })
+    const emu = await start({
+      positions: { SPY: "0.001" },
+      quotes: { ...QUOTES, PENNY: { bid: "0.40", ask: "0.41" } },
+      fractionable: ["SPY", "AAPL", "PENNY"]
+    })
     const auth = authOf(emu)
     const post = (body: unknown) => call(emu.tradingUrl, "POST", "/v2/orders", { auth, body })
     // SPY asks 500.02: 0.0019 is $0.95.
@@ -500,30 +690,41 @@ describe("orders, cash and positions", () => {
       status: 422,
       body: { code: 42210000, message: "cost basis must be >= 1" }
     })
-    expect(await post(order("SPY", "buy", { qty: "0.002" }, { type: "limit", limit_price: "450", client_order_id: "small-limit" }))).toMatchObject({
+    expect(
+      await post(
+        order("SPY", "buy", { qty: "0.002" }, { type: "limit", limit_price: "450", client_order_id: "small-limit" })
+      )
+    ).toMatchObject({
       status: 422,
       body: { message: "cost basis must be >= 1" }
     })
     expect(emu.ordersPlacedFor("small")).toBe(0)
-    expect(await post(order("SPY", "buy", { qty: "0.002" }, { client_order_id: "dollar" }))).toMatchObject({ status: 200 })
+    expect(await post(order("SPY", "buy", { qty: "0.002" }, { client_order_id: "dollar" }))).toMatchObject({
+      status: 200
+    })
     // A whole share under $1, and a fractional sell under $1, are taken.
     expect(await post(order("PENNY", "buy", { qty: "1" }, { client_order_id: "penny" }))).toMatchObject({ status: 200 })
-    expect(await post(order("SPY", "sell", { qty: "0.001" }, { client_order_id: "dust" }))).toMatchObject({ status: 200 })
+    expect(await post(order("SPY", "sell", { qty: "0.001" }, { client_order_id: "dust" }))).toMatchObject({
+      status: 200
+    })
   })
 
   it("GET /v2/assets/{symbol}: fractionable as configured; a fractional order of a non-fractionable asset is refused", async () => {
     const emu = await start({ positions: { VNQ: "3" } })
     const auth = authOf(emu)
     const asset = async (symbol: string) => (await call(emu.tradingUrl, "GET", `/v2/assets/${symbol}`, { auth })).body
-    expect([await asset("SPY"), await asset("BRK"), await asset("VNQ")].map((a) => [a.symbol, a.tradable, a.fractionable])).toEqual([
+    expect(
+      [await asset("SPY"), await asset("BRK"), await asset("VNQ")].map((a) => [a.symbol, a.tradable, a.fractionable])
+    ).toEqual([
       ["SPY", true, true],
       ["BRK", true, false],
       ["VNQ", true, false]
     ])
-    expect(await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("BRK", "buy", { qty: "0.5" }) })).toMatchObject({
-      status: 422,
-      body: { message: "requested asset is not fractionable" }
-    })
+    expect(await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("BRK", "buy", { qty: "0.5" }) }))
+      .toMatchObject({
+        status: 422,
+        body: { message: "requested asset is not fractionable" }
+      })
   })
 
   it("DELETE /v2/positions/{symbol}: a real market sell of all that is held, under Alpaca's own client_order_id; it fills, on the stream too; a second close is 404", async () => {
@@ -534,7 +735,14 @@ describe("orders, cash and positions", () => {
     try {
       const reply = await call(emu.tradingUrl, "DELETE", "/v2/positions/AAPL", { auth })
       expect(reply.status).toBe(200)
-      expect(reply.body).toMatchObject({ symbol: "AAPL", side: "sell", type: "market", time_in_force: "day", qty: "40.5", status: "new" })
+      expect(reply.body).toMatchObject({
+        symbol: "AAPL",
+        side: "sell",
+        type: "market",
+        time_in_force: "day",
+        qty: "40.5",
+        status: "new"
+      })
       const alpacaId = reply.body.client_order_id as string
       expect(alpacaId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-/)
       const filled = await waitForStatus(emu, alpacaId, "filled")
@@ -562,11 +770,22 @@ describe("orders, cash and positions", () => {
     const auth = authOf(emu)
     emu.faults.setMarketOpen(false)
     expect((await call(emu.tradingUrl, "GET", "/v2/clock", { auth })).body.is_open).toBe(false)
-    const placed = await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "1" }, { client_order_id: "queued" }) })
+    const placed = await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "buy", { qty: "1" }, { client_order_id: "queued" })
+    })
     expect(placed.body.status).toBe("accepted")
     await call(emu.tradingUrl, "POST", "/v2/orders", {
       auth,
-      body: { symbol: "SPY", side: "buy", type: "limit", limit_price: "499.50", time_in_force: "day", qty: "1", client_order_id: "limit" }
+      body: {
+        symbol: "SPY",
+        side: "buy",
+        type: "limit",
+        limit_price: "499.50",
+        time_in_force: "day",
+        qty: "1",
+        client_order_id: "limit"
+      }
     })
     await new Promise((r) => setTimeout(r, 80))
     expect(emu.orders().map((o) => o.status)).toEqual(["accepted", "accepted"])
@@ -583,9 +802,17 @@ describe("orders, cash and positions", () => {
     const emu = await start()
     const auth = authOf(emu)
     emu.faults.pauseFills()
-    for (const id of ["a", "b", "c"]) await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "1" }, { client_order_id: id }) })
+    for (const id of ["a", "b", "c"]) {
+      await call(emu.tradingUrl, "POST", "/v2/orders", {
+        auth,
+        body: order("SPY", "buy", { qty: "1" }, { client_order_id: id })
+      })
+    }
     await call(emu.tradingUrl, "DELETE", `/v2/orders/${emu.orders()[0]!.id}`, { auth })
-    const ids = async (q: string) => ((await call(emu.tradingUrl, "GET", `/v2/orders${q}`, { auth })).body as Array<OrderJson>).map((o) => o.client_order_id)
+    const ids = async (q: string) =>
+      ((await call(emu.tradingUrl, "GET", `/v2/orders${q}`, { auth })).body as Array<OrderJson>).map((o) =>
+        o.client_order_id
+      )
     expect(await ids("")).toEqual(["c", "b"])
     expect(await ids("?status=closed")).toEqual(["a"])
     expect(await ids("?status=all&limit=2")).toEqual(["c", "b"])
@@ -600,9 +827,13 @@ describe("authentication, rate limiting and the request log", () => {
     expect(none).toMatchObject({ status: 401, body: { code: 40110000, message: "request is not authorized" } })
     const wrong = await call(emu.tradingUrl, "GET", "/v2/account", { auth: { keyId: "KEY", secretKey: "WRONG" } })
     expect(wrong.status).toBe(401)
-    const wrongData = await call(emu.dataUrl, "GET", "/v2/stocks/quotes/latest?symbols=SPY", { auth: { keyId: "KEY", secretKey: "WRONG" } })
+    const wrongData = await call(emu.dataUrl, "GET", "/v2/stocks/quotes/latest?symbols=SPY", {
+      auth: { keyId: "KEY", secretKey: "WRONG" }
+    })
     expect(wrongData.status).toBe(401)
-    const ok = await call(emu.tradingUrl, "GET", "/v2/account?x=1", { auth: { keyId: "KEY", secretKey: "SUPER-SECRET" } })
+    const ok = await call(emu.tradingUrl, "GET", "/v2/account?x=1", {
+      auth: { keyId: "KEY", secretKey: "SUPER-SECRET" }
+    })
     expect(ok.status).toBe(200)
     expect(emu.requests.map((r) => [r.server, r.method, r.path, r.authorized, r.status])).toEqual([
       ["trading", "GET", "/v2/account", false, 401],
@@ -610,7 +841,10 @@ describe("authentication, rate limiting and the request log", () => {
       ["data", "GET", "/v2/stocks/quotes/latest", false, 401],
       ["trading", "GET", "/v2/account", true, 200]
     ])
-    expect(emu.requests[3]).toMatchObject({ query: { x: "1" }, headers: { "apca-api-key-id": "KEY", "apca-api-secret-key": "[redacted]" } })
+    expect(emu.requests[3]).toMatchObject({
+      query: { x: "1" },
+      headers: { "apca-api-key-id": "KEY", "apca-api-secret-key": "[redacted]" }
+    })
     expect(JSON.stringify(emu.requests)).not.toContain("SUPER-SECRET")
   })
 
@@ -666,19 +900,31 @@ describe("faults", () => {
     expect((await call(emu.tradingUrl, "GET", "/v2/account", { auth })).status).toBe(429)
     expect((await call(emu.tradingUrl, "GET", "/v2/account", { auth })).status).toBe(200)
     expect(emu.faults.pending()).toBe(0)
-    expect(emu.requests.filter((r) => r.fault !== undefined).map((r) => r.path)).toEqual(["/v2/positions", "/v2/account", "/v2/account"])
+    expect(emu.requests.filter((r) => r.fault !== undefined).map((r) => r.path)).toEqual([
+      "/v2/positions",
+      "/v2/account",
+      "/v2/account"
+    ])
   })
 
   it("loseAnswer really places the order, exactly once, and drops the answer", async () => {
     const emu = await start()
     const auth = authOf(emu)
     emu.faults.next({ method: "POST", path: "/v2/orders" }, { loseAnswer: true })
-    await expect(call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "2" }, { client_order_id: "lost-1" }) })).rejects.toThrow()
+    await expect(
+      call(emu.tradingUrl, "POST", "/v2/orders", {
+        auth,
+        body: order("SPY", "buy", { qty: "2" }, { client_order_id: "lost-1" })
+      })
+    ).rejects.toThrow()
     // The order is there: look it up by client order id, like Keel does before any resend.
     const found = await call(emu.tradingUrl, "GET", "/v2/orders:by_client_order_id?client_order_id=lost-1", { auth })
     expect(found.status).toBe(200)
     // A blind resend is refused.
-    const resend = await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "2" }, { client_order_id: "lost-1" }) })
+    const resend = await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "buy", { qty: "2" }, { client_order_id: "lost-1" })
+    })
     expect(resend).toMatchObject({ status: 422, body: { message: "client_order_id must be unique" } })
     await waitForStatus(emu, "lost-1", "filled")
     await emu.idle()
@@ -692,14 +938,20 @@ describe("faults", () => {
     const emu = await start()
     const auth = authOf(emu)
     emu.faults.rejectNextOrder("emulated rejection")
-    const placed = await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "1" }, { client_order_id: "rej" }) })
+    const placed = await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "buy", { qty: "1" }, { client_order_id: "rej" })
+    })
     expect(placed).toMatchObject({ status: 200, body: { status: "new" } })
     const rejected = await waitForStatus(emu, "rej", "rejected")
     expect(rejected.failed_at).not.toBeNull()
     expect(emu.tradeUpdates.map((u) => u.event)).toEqual(["new", "rejected"])
     expect(emu.account()).toMatchObject({ cash: "10000", buying_power: "10000" })
     // Only the next order.
-    await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "1" }, { client_order_id: "ok" }) })
+    await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "buy", { qty: "1" }, { client_order_id: "ok" })
+    })
     await waitForStatus(emu, "ok", "filled")
   })
 })
@@ -707,13 +959,21 @@ describe("faults", () => {
 describe("market data", () => {
   it("latest trades: the last trade, else the mid, else the one side quoted; one-sided quotes send 0 for the missing side", async () => {
     const emu = await start({
-      quotes: { ...QUOTES, BIDONLY: { bid: "48.90", ask: "0" }, ASKONLY: { bid: "0", ask: "12.34" }, TRADED: { bid: "0", ask: "0", last: "7.5" }, DARK: { bid: "0", ask: "0" } }
+      quotes: {
+        ...QUOTES,
+        BIDONLY: { bid: "48.90", ask: "0" },
+        ASKONLY: { bid: "0", ask: "12.34" },
+        TRADED: { bid: "0", ask: "0", last: "7.5" },
+        DARK: { bid: "0", ask: "0" }
+      }
     })
     const auth = authOf(emu)
     const symbols = "SPY,AAPL,BIDONLY,ASKONLY,TRADED,DARK,UNKNOWN"
     const trades = await call(emu.dataUrl, "GET", `/v2/stocks/trades/latest?symbols=${symbols}&feed=iex`, { auth })
     expect(trades.status).toBe(200)
-    expect(Object.fromEntries(Object.entries(trades.body.trades as Record<string, { p: number }>).map(([s, t]) => [s, t.p]))).toEqual({
+    expect(
+      Object.fromEntries(Object.entries(trades.body.trades as Record<string, { p: number }>).map(([s, t]) => [s, t.p]))
+    ).toEqual({
       SPY: 500.01,
       AAPL: 190,
       BIDONLY: 48.9,
@@ -725,7 +985,9 @@ describe("market data", () => {
     expect(quotes.body.quotes.ASKONLY).toMatchObject({ bp: 0, ap: 12.34 })
     // Same rules as the quotes endpoint: symbols required, a known feed, the data server only.
     expect((await call(emu.dataUrl, "GET", "/v2/stocks/trades/latest?feed=iex", { auth })).status).toBe(400)
-    expect((await call(emu.dataUrl, "GET", "/v2/stocks/trades/latest?symbols=SPY&feed=nope", { auth })).status).toBe(400)
+    expect((await call(emu.dataUrl, "GET", "/v2/stocks/trades/latest?symbols=SPY&feed=nope", { auth })).status).toBe(
+      400
+    )
     expect((await call(emu.tradingUrl, "GET", "/v2/stocks/trades/latest?symbols=SPY", { auth })).status).toBe(404)
     expect((await call(emu.dataUrl, "GET", "/v2/stocks/trades/latest?symbols=SPY", { auth: "none" })).status).toBe(401)
   })
@@ -777,13 +1039,22 @@ describe("the trade_updates websocket", () => {
     const client = await connect(emu.streamUrl)
     clients.push(client)
     client.socket.send(JSON.stringify({ action: "authenticate", data: { key_id: emu.keyId, secret_key: "wrong" } }))
-    expect(await client.next()).toEqual({ binary: true, message: { stream: "authorization", data: { status: "unauthorized", action: "authenticate" } } })
+    expect(await client.next()).toEqual({
+      binary: true,
+      message: { stream: "authorization", data: { status: "unauthorized", action: "authenticate" } }
+    })
     const [auth, listening] = await handshake(client, emu.keyId, emu.secretKey)
-    expect(auth).toEqual({ binary: true, message: { stream: "authorization", data: { status: "authorized", action: "authenticate" } } })
+    expect(auth).toEqual({
+      binary: true,
+      message: { stream: "authorization", data: { status: "authorized", action: "authenticate" } }
+    })
     expect(listening).toEqual({ binary: true, message: { stream: "listening", data: { streams: ["trade_updates"] } } })
     expect(JSON.stringify(emu.streamMessages)).not.toContain(emu.secretKey)
 
-    await call(emu.tradingUrl, "POST", "/v2/orders", { auth: authOf(emu), body: order("SPY", "buy", { qty: "4" }, { client_order_id: "ws-1" }) })
+    await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth: authOf(emu),
+      body: order("SPY", "buy", { qty: "4" }, { client_order_id: "ws-1" })
+    })
     const events = [await client.next(), await client.next(), await client.next()]
     for (const e of events) {
       expect(e.binary).toBe(true)
@@ -849,7 +1120,10 @@ describe("the trade_updates websocket", () => {
     clients.push(again)
     const [auth] = await handshake(again, emu.keyId, emu.secretKey)
     expect(auth?.message.data.status).toBe("authorized")
-    await call(emu.tradingUrl, "POST", "/v2/orders", { auth: authOf(emu), body: order("SPY", "buy", { qty: "1" }, { client_order_id: "after-drop" }) })
+    await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth: authOf(emu),
+      body: order("SPY", "buy", { qty: "1" }, { client_order_id: "after-drop" })
+    })
     expect((await again.next()).message.data.event).toBe("new")
     expect((await again.next()).message.data).toMatchObject({ event: "fill", position_qty: "1" })
   })

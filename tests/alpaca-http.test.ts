@@ -7,20 +7,20 @@
  * (the server's `X-Ratelimit-Reset` is in the TestClock's epoch seconds); retries run live
  * with millisecond backoff. Nothing here measures real speed.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as TestClock from "effect/testing/TestClock"
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, beforeEach } from "vitest"
-import { Decimal, format } from "../src/kernel/decimal.ts"
 import { Broker, type BrokerShape, type OrderRequest } from "../src/effects/Broker.ts"
 import { type AlpacaConfig, AlpacaDefaults, type AlpacaTuning, layer } from "../src/effects/broker/alpaca.ts"
+import { Decimal, format } from "../src/kernel/decimal.ts"
 
 const KEY_ID = "PKHTTPTESTKEY0042"
 const SECRET = "http-secret-9Xr2Lq"
@@ -37,7 +37,12 @@ interface Received {
 }
 
 type Reply =
-  | { readonly status: number; readonly body?: unknown; readonly text?: string; readonly headers?: Readonly<Record<string, string>> }
+  | {
+    readonly status: number
+    readonly body?: unknown
+    readonly text?: string
+    readonly headers?: Readonly<Record<string, string>>
+  }
   | "drop"
   | "hang"
 
@@ -69,7 +74,10 @@ beforeAll(async () => {
         res.end(reply.text)
         return
       }
-      res.writeHead(reply.status, { ...(reply.body === undefined ? {} : { "content-type": "application/json" }), ...reply.headers })
+      res.writeHead(reply.status, {
+        ...(reply.body === undefined ? {} : { "content-type": "application/json" }),
+        ...reply.headers
+      })
       res.end(reply.body === undefined ? undefined : JSON.stringify(reply.body))
     })
   })
@@ -88,13 +96,20 @@ beforeEach(() => {
   fallback = () => ({ status: 500 })
 })
 
-const count = (method: string, path: string) => received.filter((r) => r.method === method && r.url.split("?")[0] === path).length
+const count = (method: string, path: string) =>
+  received.filter((r) => r.method === method && r.url.split("?")[0] === path).length
 
 // ---------------------------------------------------------------------------
 // payloads and the broker
 // ---------------------------------------------------------------------------
 
-const account = { cash: "1000.50", buying_power: "2001", non_marginable_buying_power: "1000.50", equity: "1500.25", status: "ACTIVE" }
+const account = {
+  cash: "1000.50",
+  buying_power: "2001",
+  non_marginable_buying_power: "1000.50",
+  equity: "1500.25",
+  status: "ACTIVE"
+}
 
 const order = (fields: Record<string, unknown> = {}) => ({
   id: "904837e3-3b76-47ec-b432-046db621571b",
@@ -176,7 +191,10 @@ describe("reads are retried", () => {
   it.live("a dropped connection and a request that hangs past the timeout are retried", () =>
     Effect.gen(function*() {
       script.push("drop", "hang")
-      fallback = () => ({ status: 200, body: { is_open: false, next_open: "2026-07-31T13:30:00Z", next_close: "2026-07-30T20:00:00Z" } })
+      fallback = () => ({
+        status: 200,
+        body: { is_open: false, next_open: "2026-07-31T13:30:00Z", next_close: "2026-07-30T20:00:00Z" }
+      })
       const clock = yield* withBroker((b) => b.clock)
       expect(clock.isOpen).toBe(false)
       expect(count("GET", "/v2/clock")).toBe(3)
@@ -194,7 +212,10 @@ describe("reads are retried", () => {
     Effect.gen(function*() {
       fallback = () => ({ status: 502, body: { message: "bad gateway" } })
       const error = yield* Effect.flip(withBroker((b) => b.openOrders))
-      expect(error).toMatchObject({ _tag: "BrokerConnectionError", message: "Alpaca: GET /v2/orders: HTTP 502: bad gateway" })
+      expect(error).toMatchObject({
+        _tag: "BrokerConnectionError",
+        message: "Alpaca: GET /v2/orders: HTTP 502: bad gateway"
+      })
       expect(count("GET", "/v2/orders")).toBe(4)
     }))
 
@@ -202,7 +223,10 @@ describe("reads are retried", () => {
     Effect.gen(function*() {
       fallback = () => ({ status: 403, body: { code: 40310000, message: "forbidden" } })
       const error = yield* Effect.flip(withBroker((b) => b.account))
-      expect(error).toMatchObject({ _tag: "BrokerConnectionError", message: "Alpaca: GET /v2/account: HTTP 403: forbidden" })
+      expect(error).toMatchObject({
+        _tag: "BrokerConnectionError",
+        message: "Alpaca: GET /v2/account: HTTP 403: forbidden"
+      })
       expect(count("GET", "/v2/account")).toBe(1)
     }))
 
@@ -225,8 +249,14 @@ describe("placing an order is never repeated", () => {
   it.live("sends the order once, with the credentials in their headers and the quantity as exact text", () =>
     Effect.gen(function*() {
       fallback = () => ({ status: 200, body: order() })
-      const placed = yield* withBroker((b) => b.placeOrder({ ...request, quantity: new Decimal("0.123456789") }), { fractional: true })
-      expect(placed).toMatchObject({ id: "904837e3-3b76-47ec-b432-046db621571b", clientOrderId: "r1-sb-AAPL", status: "accepted" })
+      const placed = yield* withBroker((b) => b.placeOrder({ ...request, quantity: new Decimal("0.123456789") }), {
+        fractional: true
+      })
+      expect(placed).toMatchObject({
+        id: "904837e3-3b76-47ec-b432-046db621571b",
+        clientOrderId: "r1-sb-AAPL",
+        status: "accepted"
+      })
       expect(received).toHaveLength(1)
       const sent = received[0]!
       expect([sent.method, sent.url]).toEqual(["POST", "/v2/orders"])
@@ -244,7 +274,12 @@ describe("placing an order is never repeated", () => {
       })
     }))
 
-  for (const [name, reply] of [["a 500", { status: 500, body: { message: "internal server error" } }], ["a dropped connection", "drop"], ["no answer within the timeout", "hang"]] as const) {
+  for (
+    const [name, reply] of [["a 500", { status: 500, body: { message: "internal server error" } }], [
+      "a dropped connection",
+      "drop"
+    ], ["no answer within the timeout", "hang"]] as const
+  ) {
     it.live(`${name}: UnknownOutcome, and the server received exactly one POST`, () =>
       Effect.gen(function*() {
         fallback = () => reply
@@ -269,7 +304,12 @@ describe("placing an order is never repeated", () => {
       expect(count("POST", "/v2/orders")).toBe(2)
     }))
 
-  for (const [status, message] of [[403, "insufficient buying power"], [422, "qty must be <= 9 decimal places"], [400, "invalid symbol"]] as const) {
+  for (
+    const [status, message] of [[403, "insufficient buying power"], [422, "qty must be <= 9 decimal places"], [
+      400,
+      "invalid symbol"
+    ]] as const
+  ) {
     it.live(`${status}: OrderRejected with Alpaca's message verbatim, sent once`, () =>
       Effect.gen(function*() {
         fallback = () => ({ status, body: { code: 40310000, message } })
@@ -290,7 +330,11 @@ describe("placing an order is never repeated", () => {
   it.effect("429: RateLimited for as long as Alpaca's reset says, sent once", () =>
     Effect.gen(function*() {
       // TestClock time is 0: a reset at epoch second 3 is 3 s away.
-      fallback = () => ({ status: 429, body: { message: "too many requests" }, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3" } })
+      fallback = () => ({
+        status: 429,
+        body: { message: "too many requests" },
+        headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "3" }
+      })
       const error = yield* Effect.flip(withBroker((b) => b.placeOrder(request), {}, {}))
       expect(error).toEqual(expect.objectContaining({ _tag: "RateLimited", retryAfterMillis: 3_000 }))
       expect(count("POST", "/v2/orders")).toBe(1)
@@ -299,8 +343,13 @@ describe("placing an order is never repeated", () => {
   it.live("refused locally, nothing sent: a fractional quantity on a whole-share account, more than 9 places", () =>
     Effect.gen(function*() {
       const whole = yield* Effect.flip(withBroker((b) => b.placeOrder({ ...request, quantity: new Decimal("2.5") })))
-      expect(whole).toMatchObject({ _tag: "OrderRejected", reason: "fractional quantity 2.5 refused: this account trades whole shares only" })
-      const fine = yield* Effect.flip(withBroker((b) => b.placeOrder({ ...request, quantity: new Decimal("1.0000000001") }), { fractional: true }))
+      expect(whole).toMatchObject({
+        _tag: "OrderRejected",
+        reason: "fractional quantity 2.5 refused: this account trades whole shares only"
+      })
+      const fine = yield* Effect.flip(
+        withBroker((b) => b.placeOrder({ ...request, quantity: new Decimal("1.0000000001") }), { fractional: true })
+      )
       expect(fine._tag).toBe("OrderRejected")
       expect(received).toHaveLength(0)
     }))
@@ -336,10 +385,20 @@ describe("a sell that closes the position", () => {
       yield* withBroker((b) =>
         Effect.gen(function*() {
           const placed = yield* b.placeOrder(close)
-          expect(placed).toMatchObject({ id: ALPACA_ID, clientOrderId: "r1-ss-ARKK", symbol: "ARKK", side: "sell", status: "accepted" })
+          expect(placed).toMatchObject({
+            id: ALPACA_ID,
+            clientOrderId: "r1-ss-ARKK",
+            symbol: "ARKK",
+            side: "sell",
+            status: "accepted"
+          })
           expect(format(placed.quantity)).toBe("40.5")
           expect(yield* b.getOrder(ALPACA_ID)).toMatchObject({ clientOrderId: "r1-ss-ARKK", status: "filled" })
-          expect(yield* b.getOrderByClientId("r1-ss-ARKK")).toMatchObject({ id: ALPACA_ID, clientOrderId: "r1-ss-ARKK", status: "filled" })
+          expect(yield* b.getOrderByClientId("r1-ss-ARKK")).toMatchObject({
+            id: ALPACA_ID,
+            clientOrderId: "r1-ss-ARKK",
+            status: "filled"
+          })
           expect((yield* b.openOrders).map((o) => o.clientOrderId)).toEqual(["r1-ss-ARKK", "someone-else"])
         }), { fractional: false })
       expect(received.map((r) => `${r.method} ${r.url}`)).toEqual([
@@ -367,7 +426,12 @@ describe("a sell that closes the position", () => {
           script.push({
             status: 200,
             body: [
-              closing({ id: "old", client_order_id: "old", submitted_at: "2020-01-02T15:00:00Z", created_at: "2020-01-02T15:00:00Z" }),
+              closing({
+                id: "old",
+                client_order_id: "old",
+                submitted_at: "2020-01-02T15:00:00Z",
+                created_at: "2020-01-02T15:00:00Z"
+              }),
               closing({ id: "buy", client_order_id: "buy", side: "buy", submitted_at: sentAt, created_at: sentAt }),
               closing({ submitted_at: sentAt, created_at: sentAt }),
               closing({ id: "later", client_order_id: "later", submitted_at: new Date(before + 5_000).toISOString() })
@@ -376,9 +440,16 @@ describe("a sell that closes the position", () => {
           const found = yield* b.getOrderByClientId("r1-ss-ARKK")
           expect(found).toMatchObject({ id: ALPACA_ID, clientOrderId: "r1-ss-ARKK" })
           // From then on it is known by its Alpaca id.
-          fallback = () => ({ status: 200, body: closing({ status: "filled", filled_qty: "40.5", filled_avg_price: "48.9" }) })
-          expect(yield* b.getOrderByClientId("r1-ss-ARKK")).toMatchObject({ clientOrderId: "r1-ss-ARKK", status: "filled" })
-        }))
+          fallback = () => ({
+            status: 200,
+            body: closing({ status: "filled", filled_qty: "40.5", filled_avg_price: "48.9" })
+          })
+          expect(yield* b.getOrderByClientId("r1-ss-ARKK")).toMatchObject({
+            clientOrderId: "r1-ss-ARKK",
+            status: "filled"
+          })
+        })
+      )
       expect(count("DELETE", "/v2/positions/ARKK")).toBe(1)
       expect(count("POST", "/v2/orders")).toBe(0)
       const lookup = new URL(received[1]!.url, "http://x")
@@ -389,7 +460,9 @@ describe("a sell that closes the position", () => {
       const since = Date.parse(after!) + AlpacaDefaults.closeLookupSkewMillis
       expect(since).toBeGreaterThanOrEqual(before)
       expect(since).toBeLessThanOrEqual(sent)
-      expect(received.map((r) => `${r.method} ${r.url.split("?")[0]}`).slice(2)).toEqual([`GET /v2/orders/${ALPACA_ID}`])
+      expect(received.map((r) => `${r.method} ${r.url.split("?")[0]}`).slice(2)).toEqual([
+        `GET /v2/orders/${ALPACA_ID}`
+      ])
     }))
 
   it.live("a lost answer with no such order is OrderNotFound (never by client id); sent again and refused (404: the position is gone), the first send is still looked for", () =>
@@ -398,7 +471,10 @@ describe("a sell that closes the position", () => {
         Effect.gen(function*() {
           script.push("drop", { status: 200, body: [closing({ id: "old", submitted_at: "2020-01-02T15:00:00Z" })] })
           expect(yield* Effect.flip(b.placeOrder(close))).toMatchObject({ _tag: "UnknownOutcome" })
-          expect(yield* Effect.flip(b.getOrderByClientId("r1-ss-ARKK"))).toMatchObject({ _tag: "OrderNotFound", id: "r1-ss-ARKK" })
+          expect(yield* Effect.flip(b.getOrderByClientId("r1-ss-ARKK"))).toMatchObject({
+            _tag: "OrderNotFound",
+            id: "r1-ss-ARKK"
+          })
           script.push({ status: 404, body: { code: 40410000, message: "position does not exist" } })
           expect(yield* Effect.flip(b.placeOrder(close))).toMatchObject({
             _tag: "OrderRejected",
@@ -407,9 +483,25 @@ describe("a sell that closes the position", () => {
           })
           // The first close did arrive after all, and now shows.
           const now = new Date().toISOString()
-          script.push({ status: 200, body: [closing({ submitted_at: now, created_at: now, status: "filled", filled_qty: "40.5", filled_avg_price: "48.9" })] })
-          expect(yield* b.getOrderByClientId("r1-ss-ARKK")).toMatchObject({ id: ALPACA_ID, clientOrderId: "r1-ss-ARKK", status: "filled" })
-        }))
+          script.push({
+            status: 200,
+            body: [
+              closing({
+                submitted_at: now,
+                created_at: now,
+                status: "filled",
+                filled_qty: "40.5",
+                filled_avg_price: "48.9"
+              })
+            ]
+          })
+          expect(yield* b.getOrderByClientId("r1-ss-ARKK")).toMatchObject({
+            id: ALPACA_ID,
+            clientOrderId: "r1-ss-ARKK",
+            status: "filled"
+          })
+        })
+      )
       expect(received.map((r) => `${r.method} ${r.url.split("?")[0]}`)).toEqual([
         "DELETE /v2/positions/ARKK",
         "GET /v2/orders",
@@ -423,18 +515,27 @@ describe("a sell that closes the position", () => {
       yield* withBroker((b) =>
         Effect.gen(function*() {
           script.push({ status: 404, body: { code: 40410000, message: "position does not exist" } })
-          expect(yield* Effect.flip(b.placeOrder(close))).toMatchObject({ _tag: "OrderRejected", reason: "position does not exist" })
+          expect(yield* Effect.flip(b.placeOrder(close))).toMatchObject({
+            _tag: "OrderRejected",
+            reason: "position does not exist"
+          })
           script.push({ status: 404, body: { message: "order not found" } })
           expect(yield* Effect.flip(b.getOrderByClientId("r1-ss-ARKK"))).toMatchObject({ _tag: "OrderNotFound" })
-        }))
-      expect(received.map((r) => `${r.method} ${r.url.split("?")[0]}`)).toEqual(["DELETE /v2/positions/ARKK", "GET /v2/orders:by_client_order_id"])
+        })
+      )
+      expect(received.map((r) => `${r.method} ${r.url.split("?")[0]}`)).toEqual([
+        "DELETE /v2/positions/ARKK",
+        "GET /v2/orders:by_client_order_id"
+      ])
     }))
 
   it.live("a close that is not a market sell is refused before anything is sent", () =>
     Effect.gen(function*() {
       const buy = yield* Effect.flip(withBroker((b) => b.placeOrder({ ...close, side: "buy" })))
       expect(buy).toMatchObject({ _tag: "OrderRejected", reason: "a position close is a market sell" })
-      const limit = yield* Effect.flip(withBroker((b) => b.placeOrder({ ...close, type: "limit", limitPrice: new Decimal("50") })))
+      const limit = yield* Effect.flip(
+        withBroker((b) => b.placeOrder({ ...close, type: "limit", limitPrice: new Decimal("50") }))
+      )
       expect(limit._tag).toBe("OrderRejected")
       expect(received).toHaveLength(0)
     }))
@@ -475,7 +576,12 @@ describe("assets", () => {
         ["AAPL", true, true, "1"],
         ["BRK.B", true, false, "1"]
       ])
-      expect(received.map((r) => r.url).sort()).toEqual(["/v2/assets/AAPL", "/v2/assets/BRK.B", "/v2/assets/BRK.B", "/v2/assets/NOPE"])
+      expect(received.map((r) => r.url).sort()).toEqual([
+        "/v2/assets/AAPL",
+        "/v2/assets/BRK.B",
+        "/v2/assets/BRK.B",
+        "/v2/assets/NOPE"
+      ])
       expect(AlpacaDefaults.minFractionalOrderValue).toBe("1")
     }))
 
@@ -533,10 +639,11 @@ describe("quotes", () => {
     Effect.gen(function*() {
       script.push({ status: 200, body: quotes }, { status: 200, body: { trades: { VTI: { p: 245.17, s: 100 } } } })
       const got = yield* withBroker((b) => b.quotes(["AAPL", "VTI", "AAPL"]))
-      expect(got.map((q) => [q.symbol, q.bid && format(q.bid), q.ask && format(q.ask), q.last && format(q.last)])).toEqual([
-        ["AAPL", "190", "190.1", undefined],
-        ["VTI", "245.1", undefined, "245.17"]
-      ])
+      expect(got.map((q) => [q.symbol, q.bid && format(q.bid), q.ask && format(q.ask), q.last && format(q.last)]))
+        .toEqual([
+          ["AAPL", "190", "190.1", undefined],
+          ["VTI", "245.1", undefined, "245.17"]
+        ])
       expect(received.map((r) => decodeURIComponent(r.url))).toEqual([
         "/data/v2/stocks/quotes/latest?symbols=AAPL,VTI&feed=sip",
         "/data/v2/stocks/trades/latest?symbols=VTI&feed=sip"
@@ -564,41 +671,53 @@ describe("quotes", () => {
 describe("rate limits", () => {
   it.effect("X-Ratelimit-Remaining 0 holds the next request until X-Ratelimit-Reset", () =>
     Effect.gen(function*() {
-      fallback = () => ({ status: 200, body: account, headers: { "x-ratelimit-limit": "200", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "5" } })
-      yield* withBroker((b) =>
-        Effect.gen(function*() {
-          yield* b.account
-          expect(count("GET", "/v2/account")).toBe(1)
-          const second = yield* Effect.forkChild(b.account)
-          yield* realPause(100)
-          expect(count("GET", "/v2/account")).toBe(1)
-          yield* TestClock.adjust("4 seconds")
-          yield* realPause(100)
-          expect(count("GET", "/v2/account")).toBe(1)
-          yield* TestClock.adjust("1 second")
-          yield* Fiber.join(second)
-          expect(count("GET", "/v2/account")).toBe(2)
-        }), {}, {})
+      fallback = () => ({
+        status: 200,
+        body: account,
+        headers: { "x-ratelimit-limit": "200", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "5" }
+      })
+      yield* withBroker(
+        (b) =>
+          Effect.gen(function*() {
+            yield* b.account
+            expect(count("GET", "/v2/account")).toBe(1)
+            const second = yield* Effect.forkChild(b.account)
+            yield* realPause(100)
+            expect(count("GET", "/v2/account")).toBe(1)
+            yield* TestClock.adjust("4 seconds")
+            yield* realPause(100)
+            expect(count("GET", "/v2/account")).toBe(1)
+            yield* TestClock.adjust("1 second")
+            yield* Fiber.join(second)
+            expect(count("GET", "/v2/account")).toBe(2)
+          }),
+        {},
+        {}
+      )
     }))
 
   it.effect("the client-side limit: requestsPerMinute in any 60 s window", () =>
     Effect.gen(function*() {
       fallback = () => ({ status: 200, body: [] })
-      yield* withBroker((b) =>
-        Effect.gen(function*() {
-          yield* b.positions
-          yield* TestClock.adjust("10 seconds")
-          yield* b.positions
-          const third = yield* Effect.forkChild(b.positions)
-          yield* realPause(100)
-          expect(count("GET", "/v2/positions")).toBe(2)
-          yield* TestClock.adjust("49 seconds")
-          yield* realPause(100)
-          expect(count("GET", "/v2/positions")).toBe(2)
-          yield* TestClock.adjust("1 second")
-          yield* Fiber.join(third)
-          expect(count("GET", "/v2/positions")).toBe(3)
-        }), { requestsPerMinute: 2 }, {})
+      yield* withBroker(
+        (b) =>
+          Effect.gen(function*() {
+            yield* b.positions
+            yield* TestClock.adjust("10 seconds")
+            yield* b.positions
+            const third = yield* Effect.forkChild(b.positions)
+            yield* realPause(100)
+            expect(count("GET", "/v2/positions")).toBe(2)
+            yield* TestClock.adjust("49 seconds")
+            yield* realPause(100)
+            expect(count("GET", "/v2/positions")).toBe(2)
+            yield* TestClock.adjust("1 second")
+            yield* Fiber.join(third)
+            expect(count("GET", "/v2/positions")).toBe(3)
+          }),
+        { requestsPerMinute: 2 },
+        {}
+      )
     }))
 
   it.effect("trading and market data have separate limits", () =>
@@ -607,13 +726,24 @@ describe("rate limits", () => {
         r.url.startsWith("/data")
           ? { status: 200, body: { quotes: { AAPL: { ap: 190.1, bp: 190 } } } }
           : { status: 200, body: [], headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "30" } }
-      yield* withBroker((b) =>
-        Effect.gen(function*() {
-          yield* b.positions
-          const quotes = yield* b.quotes(["AAPL"])
-          expect(quotes.map((q) => [q.symbol, q.bid && format(q.bid), q.ask && format(q.ask)])).toEqual([["AAPL", "190", "190.1"]])
-          expect(received.map((r) => r.url)).toEqual(["/v2/positions", "/data/v2/stocks/quotes/latest?symbols=AAPL&feed=sip"])
-        }), {}, {})
+      yield* withBroker(
+        (b) =>
+          Effect.gen(function*() {
+            yield* b.positions
+            const quotes = yield* b.quotes(["AAPL"])
+            expect(quotes.map((q) => [q.symbol, q.bid && format(q.bid), q.ask && format(q.ask)])).toEqual([[
+              "AAPL",
+              "190",
+              "190.1"
+            ]])
+            expect(received.map((r) => r.url)).toEqual([
+              "/v2/positions",
+              "/data/v2/stocks/quotes/latest?symbols=AAPL&feed=sip"
+            ])
+          }),
+        {},
+        {}
+      )
     }))
 })
 
@@ -626,14 +756,20 @@ describe("credentials", () => {
     Effect.gen(function*() {
       fallback = () => ({ status: 200, body: account })
       yield* withBroker((b) => b.account)
-      expect(received.map((r) => [r.headers["apca-api-key-id"], r.headers["apca-api-secret-key"]])).toEqual([[KEY_ID, SECRET]])
+      expect(received.map((r) => [r.headers["apca-api-key-id"], r.headers["apca-api-secret-key"]])).toEqual([[
+        KEY_ID,
+        SECRET
+      ]])
     }))
 
   it.live("never appear in an error, even when Alpaca's answer echoes them", () =>
     Effect.gen(function*() {
       fallback = () => ({ status: 403, body: { message: `key ${KEY_ID} with secret ${SECRET} is not allowed` } })
       const rejected = yield* Effect.flip(withBroker((b) => b.placeOrder(request)))
-      expect(rejected).toMatchObject({ _tag: "OrderRejected", reason: "key <redacted> with secret <redacted> is not allowed" })
+      expect(rejected).toMatchObject({
+        _tag: "OrderRejected",
+        reason: "key <redacted> with secret <redacted> is not allowed"
+      })
       noSecrets(rejected)
       const read = yield* Effect.flip(withBroker((b) => b.account))
       noSecrets(read)

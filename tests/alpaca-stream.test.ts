@@ -7,19 +7,19 @@
  * Reconnect timings are real (tens of milliseconds): the tests assert the least each wait
  * must have been (a sleep is never shorter), and upper bounds only with a wide margin.
  */
-import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import type { AddressInfo } from "node:net"
 import { afterEach } from "vitest"
 import { type WebSocket, WebSocketServer } from "ws"
-import { format } from "../src/kernel/decimal.ts"
 import { Broker } from "../src/effects/Broker.ts"
 import { type AlpacaTuning, layer } from "../src/effects/broker/alpaca.ts"
+import { format } from "../src/kernel/decimal.ts"
 
 const KEY_ID = "PKSTREAMKEY00077"
 const SECRET = "stream-secret-Hh4k"
@@ -113,15 +113,17 @@ const updates = (url: string, tuning: Partial<AlpacaTuning> = FAST) =>
   Effect.gen(function*() {
     return (yield* Broker).updates
   }).pipe(
-    Effect.provide(layer({
-      tradingUrl: "http://127.0.0.1:9",
-      dataUrl: "http://127.0.0.1:9",
-      streamUrl: url,
-      feed: "iex",
-      keyId: Redacted.make(KEY_ID),
-      secretKey: Redacted.make(SECRET),
-      fractional: true
-    }, tuning).pipe(Layer.provide(FetchHttpClient.layer))),
+    Effect.provide(
+      layer({
+        tradingUrl: "http://127.0.0.1:9",
+        dataUrl: "http://127.0.0.1:9",
+        streamUrl: url,
+        feed: "iex",
+        keyId: Redacted.make(KEY_ID),
+        secretKey: Redacted.make(SECRET),
+        fractional: true
+      }, tuning).pipe(Layer.provide(FetchHttpClient.layer))
+    ),
     // The stream runs where it is consumed: the logger goes there too.
     Effect.map(Stream.provide(collect))
   )
@@ -152,14 +154,30 @@ describe("trade_updates stream", () => {
               // The socket drops without a close handshake.
               setTimeout(() => socket.terminate(), 20)
             } else {
-              socket.send(tradeUpdate({ event: "canceled", order: order("b", { status: "canceled" }), timestamp: "2026-07-30T14:30:03Z" }))
+              socket.send(
+                tradeUpdate({
+                  event: "canceled",
+                  order: order("b", { status: "canceled" }),
+                  timestamp: "2026-07-30T14:30:03Z"
+                })
+              )
             }
           }
-        }))
+        })
+      )
       closers.push(server.close)
       const stream = yield* updates(server.url)
       const received = yield* stream.pipe(Stream.take(3), Stream.runCollect)
-      expect(received.map((u) => [u.kind, u.order.id, u.order.status, u.fill && [format(u.fill.quantity), format(u.fill.price), format(u.fill.commission)]])).toEqual([
+      expect(
+        received.map((
+          u
+        ) => [
+          u.kind,
+          u.order.id,
+          u.order.status,
+          u.fill && [format(u.fill.quantity), format(u.fill.price), format(u.fill.commission)]
+        ])
+      ).toEqual([
         ["partial_fill", "a", "partially_filled", ["4", "190.01", "0"]],
         ["fill", "a", "filled", ["6", "190", "0"]],
         ["canceled", "b", "canceled", undefined]
@@ -180,8 +198,10 @@ describe("trade_updates stream", () => {
       const server = yield* Effect.promise(() =>
         startServer({
           answerAuth: (index) => (index === 0 ? "silent" : "authorized"),
-          onListening: ({ socket }) => socket.send(tradeUpdate({ event: "new", order: order("c"), timestamp: "2026-07-30T14:30:00Z" }))
-        }))
+          onListening: ({ socket }) =>
+            socket.send(tradeUpdate({ event: "new", order: order("c"), timestamp: "2026-07-30T14:30:00Z" }))
+        })
+      )
       closers.push(server.close)
       const stream = yield* updates(server.url)
       const received = yield* stream.pipe(Stream.take(1), Stream.runCollect)
@@ -200,7 +220,8 @@ describe("trade_updates stream", () => {
             if (index < 6) socket.terminate()
             else socket.send(tradeUpdate({ event: "new", order: order("d"), timestamp: "2026-07-30T14:30:00Z" }))
           }
-        }))
+        })
+      )
       closers.push(server.close)
       const stream = yield* updates(server.url, {
         reconnect: { baseMillis: 40, maxDelayMillis: 320, stableMillis: 10_000 },
@@ -211,12 +232,20 @@ describe("trade_updates stream", () => {
       expect(server.connections).toHaveLength(7)
       // Waits of 40, 80, 160, 320, 320, 320 ms, each at least 80% of that (jitter), none much above the cap.
       const waited = gaps(server.connections)
-      expect(waited.map((gap, i) => gap >= 0.8 * Math.min(40 * 2 ** i, 320))).toEqual([true, true, true, true, true, true])
+      expect(waited.map((gap, i) => gap >= 0.8 * Math.min(40 * 2 ** i, 320))).toEqual([
+        true,
+        true,
+        true,
+        true,
+        true,
+        true
+      ])
       for (const gap of waited) expect(gap).toBeLessThan(320 + 400)
       const warnings = logged.filter((line) => line.startsWith("trade_updates: socket dropped"))
       expect(warnings).toHaveLength(6)
-      expect(warnings.map((line) => Number(/reconnecting in (\d+) ms$/.exec(line)?.[1]))).toSatisfy((delays: Array<number>) =>
-        delays.every((d, i) => d >= 0.8 * Math.min(40 * 2 ** i, 320) && d <= 320))
+      expect(warnings.map((line) => Number(/reconnecting in (\d+) ms$/.exec(line)?.[1]))).toSatisfy((
+        delays: Array<number>
+      ) => delays.every((d, i) => d >= 0.8 * Math.min(40 * 2 ** i, 320) && d <= 320))
     }))
 
   it.live("the backoff starts again from the base only after a connection stayed up for stableMillis", () =>
@@ -234,7 +263,8 @@ describe("trade_updates stream", () => {
             else if (index < 6) drop()
             else socket.send(tradeUpdate({ event: "new", order: order("e"), timestamp: "2026-07-30T14:30:00Z" }))
           }
-        }))
+        })
+      )
       closers.push(server.close)
       const stream = yield* updates(server.url, {
         reconnect: { baseMillis: 40, maxDelayMillis: 1_280, stableMillis: 200 },
@@ -255,8 +285,10 @@ describe("trade_updates stream", () => {
       const server = yield* Effect.promise(() =>
         startServer({
           answerAuth: (index) => (index < 4 ? "unauthorized" : "authorized"),
-          onListening: ({ socket }) => socket.send(tradeUpdate({ event: "new", order: order("f"), timestamp: "2026-07-30T14:30:00Z" }))
-        }))
+          onListening: ({ socket }) =>
+            socket.send(tradeUpdate({ event: "new", order: order("f"), timestamp: "2026-07-30T14:30:00Z" }))
+        })
+      )
       closers.push(server.close)
       const stream = yield* updates(server.url, {
         reconnect: { baseMillis: 40, maxDelayMillis: 1_000, stableMillis: 10_000 },
@@ -266,10 +298,14 @@ describe("trade_updates stream", () => {
       expect(received.map((u) => [u.kind, u.order.id])).toEqual([["accepted", "f"]])
       expect(server.connections).toHaveLength(5)
       expect(gaps(server.connections).map((gap, i) => gap >= 0.8 * 40 * 2 ** i)).toEqual([true, true, true, true])
-      const refused = logged.filter((line) => line.startsWith("trade_updates: authentication refused (unauthorized); reconnecting in "))
+      const refused = logged.filter((line) =>
+        line.startsWith("trade_updates: authentication refused (unauthorized); reconnecting in ")
+      )
       expect(refused).toHaveLength(4)
       // Each attempt authenticated again, with the configured credentials (and none appears in a log: see afterEach).
-      for (const c of server.connections) expect(c.messages[0]).toEqual({ action: "authenticate", data: { key_id: KEY_ID, secret_key: SECRET } })
+      for (const c of server.connections) {
+        expect(c.messages[0]).toEqual({ action: "authenticate", data: { key_id: KEY_ID, secret_key: SECRET } })
+      }
     }))
 
   it.live("a host that is down is retried without failing the stream", () =>

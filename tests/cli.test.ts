@@ -63,7 +63,11 @@ const EXAMPLE_ORDERS = [
 
 describe("the built bin", () => {
   beforeAll(() => {
-    const build = spawnSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+    const build = spawnSync(process.execPath, [
+      join(ROOT, "node_modules/@typescript/native/bin/tsc"),
+      "-p",
+      "tsconfig.build.json"
+    ], {
       cwd: ROOT,
       encoding: "utf8"
     })
@@ -93,7 +97,11 @@ describe.concurrent("rebalance plan --json", () => {
     expect(out.equity).toBe("46714.7")
     expect(out.cash).toEqual({ before: "2500", after: "1489.52", reserve: "467.147" })
     expect(out.orders).toEqual(EXAMPLE_ORDERS)
-    expect(out.warnings).toEqual([{ code: "BUY_PRICE_FALLBACK", symbol: "GLD", message: "GLD: no ask; buy sized at last" }])
+    expect(out.warnings).toEqual([{
+      code: "BUY_PRICE_FALLBACK",
+      symbol: "GLD",
+      message: "GLD: no ask; buy sized at last"
+    }])
     expect(out.plan.map((l: { symbol: string }) => l.symbol)).toEqual(["ARKK", "BND", "GLD", "VTI", "VXUS"])
     expect(out.plan[1]).toEqual({
       symbol: "BND",
@@ -108,15 +116,45 @@ describe.concurrent("rebalance plan --json", () => {
       action: "hold",
       reason: "within-band"
     })
-    expect(out.plan[0]).toMatchObject({ symbol: "ARKK", action: "sell", reason: "untargeted", targetQuantity: "0", targetWeight: "0" })
-    expect(out.plan[3]).toMatchObject({ symbol: "VTI", action: "sell", reason: "above-target", targetQuantity: "86", value: "29418" })
+    expect(out.plan[0]).toMatchObject({
+      symbol: "ARKK",
+      action: "sell",
+      reason: "untargeted",
+      targetQuantity: "0",
+      targetWeight: "0"
+    })
+    expect(out.plan[3]).toMatchObject({
+      symbol: "VTI",
+      action: "sell",
+      reason: "above-target",
+      targetQuantity: "86",
+      value: "29418"
+    })
     // GLD's nearest-step target is 17, but the whole-share search buys 18 (one step past it).
-    expect(out.plan[2]).toMatchObject({ symbol: "GLD", quantity: "0", value: "0", weight: "0", targetQuantity: "17", finalQuantity: "18", action: "buy", reason: "below-target" })
+    expect(out.plan[2]).toMatchObject({
+      symbol: "GLD",
+      quantity: "0",
+      value: "0",
+      weight: "0",
+      targetQuantity: "17",
+      finalQuantity: "18",
+      action: "buy",
+      reason: "below-target"
+    })
   })
 
   it("gives the same plan for the same targets as JSON", async () => {
     const csv = await run([...EXAMPLE, "--json"])
-    const json = await run(["plan", "--snapshot", "snapshot.json", "--targets", "targets.json", "--policy", "policy.yaml", "--json"])
+    const json = await run([
+      "plan",
+      "--snapshot",
+      "snapshot.json",
+      "--targets",
+      "targets.json",
+      "--policy",
+      "policy.yaml",
+      "--json"
+    ])
     expect(json.code).toBe(0)
     expect(json.stdout).toBe(csv.stdout)
   })
@@ -124,10 +162,19 @@ describe.concurrent("rebalance plan --json", () => {
   it("exits 0 on a plan whose only buy is dropped, with the reason and a warning", async () => {
     // 100 cash, X at ask 30, target 50%: the budget is 100 − 50 = 50, so 1 share (30),
     // which is below minOrderValue 40: dropped, and X holds.
-    write("small.json", '{"cash": "100", "quotes": [{"symbol": "X", "bid": "29.9", "ask": "30"}]}')
-    write("half.json", '{"X": "0.5"}')
-    write("min.json", '{"minOrderValue": "40"}')
-    const r = await run(["plan", "--snapshot", "small.json", "--targets", "half.json", "--policy", "min.json", "--json"])
+    write("small.json", "{\"cash\": \"100\", \"quotes\": [{\"symbol\": \"X\", \"bid\": \"29.9\", \"ask\": \"30\"}]}")
+    write("half.json", "{\"X\": \"0.5\"}")
+    write("min.json", "{\"minOrderValue\": \"40\"}")
+    const r = await run([
+      "plan",
+      "--snapshot",
+      "small.json",
+      "--targets",
+      "half.json",
+      "--policy",
+      "min.json",
+      "--json"
+    ])
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     expect(out.orders).toEqual([])
@@ -150,13 +197,24 @@ describe.concurrent("rebalance plan --json", () => {
   })
 
   it("writes null for what an unpriced holding does not have", async () => {
-    write("unpriced.json", '{"cash": "100", "positions": [{"symbol": "Z", "quantity": "3"}]}')
+    write("unpriced.json", "{\"cash\": \"100\", \"positions\": [{\"symbol\": \"Z\", \"quantity\": \"3\"}]}")
     write("none.json", "{}")
     const r = await run(["plan", "--snapshot", "unpriced.json", "--targets", "none.json", "--json"])
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     expect(out.plan).toEqual([
-      { symbol: "Z", quantity: "3", price: null, value: null, weight: null, targetWeight: "0", targetQuantity: "3", finalQuantity: "3", action: "hold", reason: "no-price" }
+      {
+        symbol: "Z",
+        quantity: "3",
+        price: null,
+        value: null,
+        weight: null,
+        targetWeight: "0",
+        targetQuantity: "3",
+        finalQuantity: "3",
+        action: "hold",
+        reason: "no-price"
+      }
     ])
     expect(out.warnings.map((w: { code: string }) => w.code)).toEqual(["UNPRICED_HOLDING"])
   })
@@ -169,7 +227,9 @@ describe.concurrent("rebalance plan (table)", () => {
     expect(r.stderr).toBe("")
     const lines = r.stdout.split("\n")
     expect(lines[0]).toBe("Equity 46714.7")
-    expect(lines).toContainEqual(expect.stringMatching(/^ARKK +3\.14% → 0\.00% +sell +not in targets: liquidate +30 +1467$/))
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^ARKK +3\.14% → 0\.00% +sell +not in targets: liquidate +30 +1467$/)
+    )
     expect(lines).toContainEqual(expect.stringMatching(/^BND +23\.28% → 25\.00% +hold +within drift band$/))
     expect(lines).toContainEqual(expect.stringMatching(/^GLD +0\.00% → 8\.00% +buy +below target +18 +3877\.2$/))
     expect(lines).toContainEqual(expect.stringMatching(/^VTI +62\.97% → 45\.00% +sell +above target +34 +8333\.4$/))
@@ -190,11 +250,22 @@ describe.concurrent("invalid input: exit 2, one line on stderr, nothing on stdou
     "--json"
   ]
   const cases: ReadonlyArray<readonly [string, () => Array<string>, string | RegExp]> = [
-    ["a missing file", () => plan("nowhere.json", "targets.csv"), "nowhere.json: cannot read the snapshot file: no such file"],
+    [
+      "a missing file",
+      () => plan("nowhere.json", "targets.csv"),
+      "nowhere.json: cannot read the snapshot file: no such file"
+    ],
     [
       "invalid JSON",
-      () => plan(write("broken.json", '{\n  "cash": "100",\n  "positions": [\n    {"symbol": "A" "quantity": "1"}\n  ]\n}'), "targets.csv"),
-      'broken.json: line 4, column 20: invalid JSON: expected "," or "}", got "\\"quantity\\": "'
+      () =>
+        plan(
+          write(
+            "broken.json",
+            "{\n  \"cash\": \"100\",\n  \"positions\": [\n    {\"symbol\": \"A\" \"quantity\": \"1\"}\n  ]\n}"
+          ),
+          "targets.csv"
+        ),
+      "broken.json: line 4, column 20: invalid JSON: expected \",\" or \"}\", got \"\\\"quantity\\\": \""
     ],
     [
       "invalid YAML",
@@ -204,26 +275,29 @@ describe.concurrent("invalid input: exit 2, one line on stderr, nothing on stdou
     [
       "a bad CSV line",
       () => plan("snapshot.json", write("semicolons.csv", "symbol,weight\nVTI,0.45\nVXUS;0.20\n")),
-      'semicolons.csv: line 3: expected "symbol,weight", got "VXUS;0.20"'
+      "semicolons.csv: line 3: expected \"symbol,weight\", got \"VXUS;0.20\""
     ],
     [
       "a bad weight in CSV, by its line",
       () => plan("snapshot.json", write("weight.csv", "symbol,weight\n\nVTI,0.45\nVXUS,20%\n")),
-      'weight.csv: line 4, weight: expected a fraction between 0 and 1, got "20%"'
+      "weight.csv: line 4, weight: expected a fraction between 0 and 1, got \"20%\""
     ],
     [
       "a negative quantity",
       () =>
         plan(
-          write("negative.json", '{"cash": "100", "positions": [{"symbol": "VTI", "quantity": "1"}, {"symbol": "BND", "quantity": "-5"}]}'),
+          write(
+            "negative.json",
+            "{\"cash\": \"100\", \"positions\": [{\"symbol\": \"VTI\", \"quantity\": \"1\"}, {\"symbol\": \"BND\", \"quantity\": \"-5\"}]}"
+          ),
           "targets.csv"
         ),
-      'negative.json: positions[1].quantity: expected a non-negative decimal, got "-5"'
+      "negative.json: positions[1].quantity: expected a non-negative decimal, got \"-5\""
     ],
     [
       "weights that sum above 1",
       () => plan("snapshot.json", write("heavy.csv", "VTI,0.6\nBND,0.45\n")),
-      'heavy.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got "1.05"'
+      "heavy.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got \"1.05\""
     ],
     [
       "an unknown policy field",
@@ -233,26 +307,29 @@ describe.concurrent("invalid input: exit 2, one line on stderr, nothing on stdou
     [
       "a duplicate symbol in CSV",
       () => plan("snapshot.json", write("twice.csv", "symbol,weight\nVTI,0.3\nBND,0.2\nVTI,0.1\n")),
-      'twice.csv: line 4, symbol: expected each symbol at most once (duplicate), got "VTI"'
+      "twice.csv: line 4, symbol: expected each symbol at most once (duplicate), got \"VTI\""
     ],
     [
       "a duplicate symbol in a JSON map",
-      () => plan("snapshot.json", write("twice.json", '{"VTI": "0.3",\n "VTI": "0.1"}')),
-      'twice.json: line 2, column 2: expected each key at most once (duplicate), got "VTI"'
+      () => plan("snapshot.json", write("twice.json", "{\"VTI\": \"0.3\",\n \"VTI\": \"0.1\"}")),
+      "twice.json: line 2, column 2: expected each key at most once (duplicate), got \"VTI\""
     ],
     [
       "a duplicate position in a list",
       () =>
         plan(
-          write("twice-held.json", '{"cash": "1", "positions": [{"symbol": "VTI", "quantity": "1"}, {"symbol": " VTI", "quantity": "2"}]}'),
+          write(
+            "twice-held.json",
+            "{\"cash\": \"1\", \"positions\": [{\"symbol\": \"VTI\", \"quantity\": \"1\"}, {\"symbol\": \" VTI\", \"quantity\": \"2\"}]}"
+          ),
           "targets.csv"
         ),
-      'twice-held.json: positions[1].symbol: expected each symbol at most once (duplicate), got " VTI"'
+      "twice-held.json: positions[1].symbol: expected each symbol at most once (duplicate), got \" VTI\""
     ],
     [
       "a misspelt snapshot field",
-      () => plan(write("misspelt.json", '{"cash": "1", "postions": []}'), "targets.csv"),
-      'misspelt.json: postions: expected a snapshot field (cash, positions, quotes), got "postions"'
+      () => plan(write("misspelt.json", "{\"cash\": \"1\", \"postions\": []}"), "targets.csv"),
+      "misspelt.json: postions: expected a snapshot field (cash, positions, quotes), got \"postions\""
     ],
     [
       "an unsupported extension",
@@ -269,7 +346,11 @@ describe.concurrent("invalid input: exit 2, one line on stderr, nothing on stdou
       () => ["plan", "--snapshot", "snapshot.json", "--json"],
       "rebalance plan: Missing required flag: --targets; see rebalance plan --help"
     ],
-    ["an unknown command", () => ["plna"], 'rebalance: Unknown subcommand "plna" for "rebalance" (did you mean plan?); see rebalance --help']
+    [
+      "an unknown command",
+      () => ["plna"],
+      "rebalance: Unknown subcommand \"plna\" for \"rebalance\" (did you mean plan?); see rebalance --help"
+    ]
   ]
   for (const [name, args, message] of cases) {
     it(name, async () => {

@@ -1,15 +1,15 @@
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import { afterAll, assert, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
-import * as Stream from "effect/Stream"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
+import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { Broker, type OrderRequest, type OrderUpdate } from "../src/effects/Broker.ts"
 import * as Paper from "../src/effects/broker/paper.ts"
 import * as SqliteClient from "../src/effects/sql/SqliteClient.ts"
@@ -207,11 +207,17 @@ describe("paper broker", () => {
   it.effect("refuses invalid requests: quantity, unknown symbol, limit price", () =>
     Effect.gen(function*() {
       const broker = yield* Broker
-      expect(yield* rejection(broker.placeOrder(request({ quantity: d("0") })))).toBe("quantity must be positive, got 0")
-      expect(yield* rejection(broker.placeOrder(request({ quantity: d("-1") })))).toBe("quantity must be positive, got -1")
+      expect(yield* rejection(broker.placeOrder(request({ quantity: d("0") })))).toBe(
+        "quantity must be positive, got 0"
+      )
+      expect(yield* rejection(broker.placeOrder(request({ quantity: d("-1") })))).toBe(
+        "quantity must be positive, got -1"
+      )
       expect(yield* rejection(broker.placeOrder(request({ symbol: "NOPE" })))).toBe("unknown symbol NOPE: no quote")
       expect(yield* rejection(broker.placeOrder(request({ type: "limit" })))).toBe("a limit order needs a limit price")
-      expect(yield* rejection(broker.placeOrder(request({ limitPrice: d("1") })))).toBe("a market order takes no limit price")
+      expect(yield* rejection(broker.placeOrder(request({ limitPrice: d("1") })))).toBe(
+        "a market order takes no limit price"
+      )
       expect(yield* broker.openOrders).toEqual([])
     }).pipe(Effect.provide(paper(freshFile(), base))))
 
@@ -370,7 +376,9 @@ describe("paper broker", () => {
           const broker = yield* Broker
           const out: Array<string> = []
           for (let i = 0; i < 24; i++) {
-            const result = yield* Effect.result(broker.placeOrder(request({ clientOrderId: `r-${i}`, quantity: d("1") })))
+            const result = yield* Effect.result(
+              broker.placeOrder(request({ clientOrderId: `r-${i}`, quantity: d("1") }))
+            )
             if (Result.isSuccess(result)) out.push("accepted")
             else if (result.failure._tag === "OrderRejected") out.push(result.failure.reason)
             else out.push(result.failure._tag)
@@ -522,7 +530,10 @@ describe("paper broker", () => {
       const dir = Path.join(tmpRoot, `quotes-${++fileCounter}`)
       Fs.mkdirSync(dir, { recursive: true })
       const json = Path.join(dir, "quotes.json")
-      Fs.writeFileSync(json, `[{"symbol":"VTI","bid":250.10,"ask":"250.20","last":250.15},{"symbol":"BND","bid":"72.01","ask":"72.03"}]`)
+      Fs.writeFileSync(
+        json,
+        `[{"symbol":"VTI","bid":250.10,"ask":"250.20","last":250.15},{"symbol":"BND","bid":"72.01","ask":"72.03"}]`
+      )
       const csv = Path.join(dir, "quotes.csv")
       Fs.writeFileSync(csv, "symbol,bid,ask,last\nVTI,250.10,250.20,250.15\nBND,72.01,72.03,\n")
       const read = (path: string) =>
@@ -589,8 +600,7 @@ describe("paper broker", () => {
 
   it.effect("an invalid config fails the layer with PaperConfigError", () =>
     Effect.gen(function*() {
-      const fail = (config: Paper.PaperConfig) =>
-        Effect.flip(Effect.provide(Effect.void, paper(freshFile(), config)))
+      const fail = (config: Paper.PaperConfig) => Effect.flip(Effect.provide(Effect.void, paper(freshFile(), config)))
       const messages = [
         yield* fail({ ...base, startingCash: "lots" }),
         yield* fail({ ...base, partialFills: 0 }),

@@ -58,7 +58,10 @@ const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
 })
 
 /** The account after `seedAndDrift`: 40 VTI, 99 BND, cash 992.63; equity 10782.63. */
-const DRIFTED = request({ targets: { VTI: "0.5", BND: "0.5" }, policy: { cashReserve: "0.02", buyPriceBuffer: "0.002" } })
+const DRIFTED = request({
+  targets: { VTI: "0.5", BND: "0.5" },
+  policy: { cashReserve: "0.02", buyPriceBuffer: "0.002" }
+})
 /** Sells both symbols (BND 99 → 54, VTI 40 → 15) and buys nothing. */
 const SELL_BOTH = request({ targets: { VTI: "0.3", BND: "0.05" } })
 
@@ -73,14 +76,19 @@ const d = (text: string): Decimal => new Decimal(text)
 /** Exact decimal equality, whatever the notation. */
 const same = (actual: Decimal | undefined, expected: string, what = "value") => {
   assert.isDefined(actual, `${what}: expected ${expected}, got nothing`)
-  assert.isTrue(actual!.eq(expected), `${what}: expected ${expected}, got ${actual === undefined ? "nothing" : format(actual)}`)
+  assert.isTrue(
+    actual!.eq(expected),
+    `${what}: expected ${expected}, got ${actual === undefined ? "nothing" : format(actual)}`
+  )
 }
 
 /** Decimals → text, recursively, so stored rows compare by exact value. */
 const plain = (value: unknown): unknown => {
   if (value instanceof Decimal) return format(value)
   if (Array.isArray(value)) return value.map(plain)
-  if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]))
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]))
+  }
   return value
 }
 
@@ -88,7 +96,7 @@ type PlanJson = ReturnType<typeof planJson>
 
 /** Everything the Store holds about one run. */
 const stored = (runId: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const store = yield* Store
     const run = yield* store.getRun(runId)
     assert.isTrue(Option.isSome(run), `run ${runId} is not in the store`)
@@ -103,18 +111,18 @@ const stored = (runId: string) =>
     }
   })
 
-const held = Effect.gen(function* () {
+const held = Effect.gen(function*() {
   const broker = yield* Broker
   return (yield* broker.positions).map((p) => [p.symbol, format(p.quantity)])
 })
 
-const summaries = Effect.gen(function* () {
+const summaries = Effect.gen(function*() {
   return yield* Ref.get(yield* Summaries)
 })
 
 /** Fails unless the broker has no order with this id. */
 const noSuchOrder = (id: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const broker = yield* Broker
     const error = yield* Effect.flip(broker.getOrder(id))
     expect(error._tag).toBe("OrderNotFound")
@@ -126,7 +134,7 @@ const ordersOf = (plan: PlanJson) => plan.orders.map((o) => `${o.side} ${o.quant
  * Buys 40 VTI and 99 BND from 10000 cash (fills 40 × 200.31 + 1 and 99 × 10.03 + 1,
  * leaving 992.63), then moves VTI to 220 so the account drifts to ~82% VTI.
  */
-const seedAndDrift = Effect.gen(function* () {
+const seedAndDrift = Effect.gen(function*() {
   const seeded = yield* drive(request({ targets: { VTI: "0.8", BND: "0.1" } }))
   expect(seeded.run.status).toBe("completed")
   expect(yield* held).toEqual([["BND", "99"], ["VTI", "40"]])
@@ -138,7 +146,7 @@ const seedAndDrift = Effect.gen(function* () {
 /** The default run without any fault, on its own account: the broker calls it makes and where it ends. */
 const faultless = Effect.suspend(() =>
   withLayer(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const outcome = yield* drive(request())
       expect(outcome.run.status).toBe("completed")
       return { calls: yield* (yield* Paper.PaperControls).calls, held: yield* held }
@@ -148,7 +156,7 @@ const faultless = Effect.suspend(() =>
 )
 
 /** Drifted holdings, the market closed, and a run whose two sells wait until it times out. */
-const timedOutWithOpenSells = Effect.gen(function* () {
+const timedOutWithOpenSells = Effect.gen(function*() {
   yield* seedAndDrift
   yield* (yield* Paper.PaperControls).setMarketOpen(false)
   return yield* drive({ ...SELL_BOTH, ignoreMarketHours: true })
@@ -172,7 +180,7 @@ const ALL_STEPS = [
 describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
   it.effect("1. a full rebalance from cash completes; positions equal the re-planned buys; intents, fills, plans, steps and one summary are stored", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const outcome = yield* drive(request())
         expect(outcome.run.status).toBe("completed")
         expect(outcome.run.step).toBe("done")
@@ -241,10 +249,12 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("1b. with the update stream lost, fills found by polling are stored once each, at the order's average fill price", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const broker = yield* Broker
         // The same paper venue, but its update stream never delivers (a dropped socket).
-        const outcome = yield* drive(request(), { step: "1 second" }).pipe(Effect.provideService(Broker, { ...broker, updates: Stream.never }))
+        const outcome = yield* drive(request(), { step: "1 second" }).pipe(
+          Effect.provideService(Broker, { ...broker, updates: Stream.never })
+        )
         expect(outcome.run.status).toBe("completed")
         const s = yield* stored(outcome.run.id)
         expect(s.intents.map((i) => i.status)).toEqual(["filled", "filled"])
@@ -259,14 +269,16 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("1c. a fill row the Store refuses once is saved by the next poll: every fill is stored exactly once", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const broker = yield* Broker
         const store = yield* Store
         let refusals = 1
         const flaky = {
           ...store,
           saveFill: (fill: Parameters<typeof store.saveFill>[0]) =>
-            refusals-- > 0 ? Effect.fail(new StoreError({ operation: "saveFill", message: "disk full (test)" })) : store.saveFill(fill)
+            refusals-- > 0
+              ? Effect.fail(new StoreError({ operation: "saveFill", message: "disk full (test)" }))
+              : store.saveFill(fill)
         }
         const outcome = yield* drive(request(), { step: "1 second" }).pipe(
           Effect.provideService(Broker, { ...broker, updates: Stream.never }),
@@ -278,14 +290,16 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(s.intents.map((i) => i.status)).toEqual(["filled", "filled"])
         // The refused row (the first order's) comes later, on the next poll: compare as sets.
         const byId = (rows: ReadonlyArray<readonly [string, string]>) => [...rows].sort(([a], [b]) => (a < b ? -1 : 1))
-        expect(byId(s.fills.map((f) => [f.clientOrderId, format(f.quantity)]))).toEqual(byId(s.intents.map((i) => [i.clientOrderId, format(i.filledQuantity)])))
+        expect(byId(s.fills.map((f) => [f.clientOrderId, format(f.quantity)]))).toEqual(
+          byId(s.intents.map((i) => [i.clientOrderId, format(i.filledQuantity)]))
+        )
       }),
       programLayer(files.freshFile(), config({ fillLatency: "2 seconds" }))
     ))
 
   it.effect("2. from drifted holdings: sells first, then buys sized from the cash the sells really left, never below the reserve", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* seedAndDrift
         const outcome = yield* drive(DRIFTED)
         expect(outcome.run.status).toBe("completed")
@@ -299,8 +313,18 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           ["buy", "buy", "BND", "427", "filled"]
         ])
         const [sellFill, buyFill] = s.fills
-        expect(plain([sellFill?.symbol, sellFill?.quantity, sellFill?.price, sellFill?.commission])).toEqual(["VTI", "16", "219.68", "1"])
-        expect(plain([buyFill?.symbol, buyFill?.quantity, buyFill?.price, buyFill?.commission])).toEqual(["BND", "427", "10.03", "1"])
+        expect(plain([sellFill?.symbol, sellFill?.quantity, sellFill?.price, sellFill?.commission])).toEqual([
+          "VTI",
+          "16",
+          "219.68",
+          "1"
+        ])
+        expect(plain([buyFill?.symbol, buyFill?.quantity, buyFill?.price, buyFill?.commission])).toEqual([
+          "BND",
+          "427",
+          "10.03",
+          "1"
+        ])
         expect(sellFill!.at).toBeLessThanOrEqual(s.intents[1]!.createdAt)
         expect(sellFill!.at).toBeGreaterThan(s.intents[0]!.createdAt) // fillLatency 3 s: it really waited
         const replanStep = s.steps.find((x) => x.step === "replan-buys")!
@@ -310,7 +334,11 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         const start = s.accounts.find((a) => a.stage === "start")!
         const afterSells = s.accounts.find((a) => a.stage === "after-sells")!
         same(start.cash, "992.63")
-        same(afterSells.cash, start.cash.plus(sellFill!.quantity.times(sellFill!.price)).minus(sellFill!.commission).toFixed(), "after-sells cash")
+        same(
+          afterSells.cash,
+          start.cash.plus(sellFill!.quantity.times(sellFill!.price)).minus(sellFill!.commission).toFixed(),
+          "after-sells cash"
+        )
         same(afterSells.cash, "4506.51")
 
         const plan = s.plans.find((p) => p.phase === "plan")!.plan
@@ -331,14 +359,18 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(replan.cash.reserve).toBe("215.5302") // 0.02 × 10776.51
         expect(yield* held).toEqual([["BND", "526"], ["VTI", "24"]])
         const sent = yield* summaries
-        expect(sent.at(-1)).toMatchObject({ status: "completed", orders: { placed: 2, filled: 2, failed: 0 }, cash: { before: "992.63", after: "222.7" } })
+        expect(sent.at(-1)).toMatchObject({
+          status: "completed",
+          orders: { placed: 2, filled: 2, failed: 0 },
+          cash: { before: "992.63", after: "222.7" }
+        })
       }),
       programLayer(files.freshFile(), config({ fillLatency: "3 seconds" }))
     ))
 
   it.effect("3. sells that never fill time the run out at sell-wait: no buy intents, every sell stored with its broker id", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const outcome = yield* timedOutWithOpenSells
         expect(outcome.run.status).toBe("timed_out")
         expect(outcome.run.step).toBe("sell-wait")
@@ -359,7 +391,9 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         // Nothing lost: the broker's open orders are exactly the stored intents, id for id.
         const broker = yield* Broker
         const open = yield* broker.openOrders
-        expect(open.map((o) => [o.clientOrderId, o.id]).sort()).toEqual(s.intents.map((i) => [i.clientOrderId, i.brokerOrderId]).sort())
+        expect(open.map((o) => [o.clientOrderId, o.id]).sort()).toEqual(
+          s.intents.map((i) => [i.clientOrderId, i.brokerOrderId]).sort()
+        )
         for (const intent of s.intents) assert.match(intent.brokerOrderId ?? "", /^paper-acct-\d+$/)
 
         expect(yield* held).toEqual([["BND", "99"], ["VTI", "40"]])
@@ -380,7 +414,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
   // notify the plan's estimate ("992.63 → 6939.68" although nothing filled).
   it.effect("3b. a run that stopped before any fill reports the broker's real cash as cash after, not the plan's estimate", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const outcome = yield* timedOutWithOpenSells
         expect(outcome.run.status).toBe("timed_out")
         same((yield* (yield* Paper.PaperControls).books).cash, "992.63")
@@ -390,12 +424,12 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
     ))
 
   it.effect("4. partial fills: three fills per order are recorded and the buys are re-planned from the real cash", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const file = files.freshFile()
       yield* withLayer(seedAndDrift, programLayer(file, config()))
       // The same account, reopened with a venue that fills in three parts, 2 s apart.
       yield* withLayer(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const outcome = yield* drive(DRIFTED)
           expect(outcome.run.status).toBe("completed")
           expect(outcome.discrepancies).toEqual([])
@@ -420,7 +454,10 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           const start = s.accounts.find((a) => a.stage === "start")!
           const afterSells = s.accounts.find((a) => a.stage === "after-sells")!
           const sellFills = s.fills.filter((f) => f.side === "sell")
-          const expected = sellFills.reduce((cash, f) => cash.plus(f.quantity.times(f.price)).minus(f.commission), start.cash)
+          const expected = sellFills.reduce(
+            (cash, f) => cash.plus(f.quantity.times(f.price)).minus(f.commission),
+            start.cash
+          )
           same(afterSells.cash, expected.toFixed(), "after-sells cash")
           same(afterSells.cash, "4506.51")
           const replan = s.plans.find((p) => p.phase === "buy-replan")!.plan
@@ -431,13 +468,16 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           expect(yield* held).toEqual([["BND", "526"], ["VTI", "24"]])
           expect(outcome.summary.orders).toEqual({ placed: 2, filled: 2, failed: 0 })
         }),
-        programLayer(file, config({ quotes: { kind: "static", quotes: QUOTES_UP }, partialFills: 3, fillLatency: "2 seconds" }))
+        programLayer(
+          file,
+          config({ quotes: { kind: "static", quotes: QUOTES_UP }, partialFills: 3, fillLatency: "2 seconds" })
+        )
       )
     }))
 
   it.effect("5a. an order the venue rejects: intent rejected with the venue's reason, the run completes, the summary counts it failed", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         // With this seed the venue accepts the first order (BND) and rejects the second (VTI).
         const outcome = yield* drive(request())
         expect(outcome.run.status).toBe("completed")
@@ -462,7 +502,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("5b. a buy the slippage makes unaffordable is rejected with the broker's reason; the run still completes", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         // 49 VTI at the ask 200.10 = 9804.90 fits 9805; at the fill price 200.31 plus 1 commission it needs 9816.19.
         const outcome = yield* drive(request({ targets: { VTI: "1" } }))
         expect(outcome.run.status).toBe("completed")
@@ -480,7 +520,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("6. the broker connection fails after the sells: the run fails at replan-buys naming the error, every order sent before is stored", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         yield* seedAndDrift
         const store = yield* Store
         // pollInterval 30 s: nothing calls the broker while the sell waits out its 10 s latency.
@@ -499,14 +539,24 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(s.run).toEqual(outcome.run)
         expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS.slice(0, 7))
         const broker = yield* Broker
-        expect(s.intents.map((i) => [i.phase, i.symbol, format(i.quantity), i.status])).toEqual([["sell", "VTI", "16", "filled"]])
+        expect(s.intents.map((i) => [i.phase, i.symbol, format(i.quantity), i.status])).toEqual([[
+          "sell",
+          "VTI",
+          "16",
+          "filled"
+        ]])
         expect(s.intents[0]!.brokerOrderId).toBe((yield* broker.getOrderByClientId(s.intents[0]!.clientOrderId)).id)
         expect(plain(s.fills.map((f) => [f.symbol, f.quantity, f.price]))).toEqual([["VTI", "16", "219.68"]])
         expect(s.plans.map((p) => p.phase)).toEqual(["plan"])
         expect(s.accounts.map((a) => a.stage)).toEqual(["start"])
         expect(yield* held).toEqual([["BND", "99"], ["VTI", "24"]])
         expect(yield* broker.openOrders).toEqual([])
-        expect(outcome.summary).toMatchObject({ status: "failed", step: "replan-buys", orders: { placed: 1, filled: 1, failed: 0 }, errors: { broker: 1 } })
+        expect(outcome.summary).toMatchObject({
+          status: "failed",
+          step: "replan-buys",
+          orders: { placed: 1, filled: 1, failed: 0 },
+          errors: { broker: 1 }
+        })
         expect((yield* summaries).at(-1)).toEqual(outcome.summary)
       }),
       programLayer(files.freshFile(), config({ fillLatency: "10 seconds" }))
@@ -514,7 +564,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("7a. open orders from an earlier run with onOpenOrders abort: aborted at guards, the orders left alone", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const first = yield* timedOutWithOpenSells
         const broker = yield* Broker
         const before = (yield* broker.openOrders).map((o) => o.id)
@@ -538,7 +588,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("7b. open orders from an earlier run with onOpenOrders cancel: the broker reports them canceled and the run proceeds", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const first = yield* timedOutWithOpenSells
         const broker = yield* Broker
         const old = (yield* stored(first.run.id)).intents.map((i) => i.brokerOrderId!)
@@ -576,10 +626,10 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
     ))
 
   it.effect("8. a lost submit answer is settled by looking the order up: no second order, the intent ends with the broker's id", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const baseline = yield* faultless
       yield* withLayer(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const controls = yield* Paper.PaperControls
           const broker = yield* Broker
           yield* controls.loseNextPlaceAnswers(1)
@@ -610,10 +660,10 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
     }))
 
   it.effect("8b. a resend after a lost answer refused as a reused id is looked up again: the order is tracked, never booked as rejected", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const baseline = yield* faultless
       yield* withLayer(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const controls = yield* Paper.PaperControls
           const broker = yield* Broker
           yield* controls.loseNextPlaceAnswers(1)
@@ -641,13 +691,15 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("8c. a refused resend whose order still cannot be found stops the run: the intent is unknown, nothing more is sent", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const controls = yield* Paper.PaperControls
         yield* controls.loseNextPlaceAnswers(1)
         yield* controls.missNextLookups(2)
         const outcome = yield* drive(request())
         expect([outcome.run.status, outcome.run.step]).toEqual(["failed", "buy-phase"])
-        expect(outcome.run.reason).toMatch(/the resend after a lost answer was refused \(.*already used.*\) and the order cannot be found/)
+        expect(outcome.run.reason).toMatch(
+          /the resend after a lost answer was refused \(.*already used.*\) and the order cannot be found/
+        )
         const s = yield* stored(outcome.run.id)
         expect(s.intents.map((i) => [i.symbol, i.status])).toEqual([["BND", "unknown"]])
         // The venue holds the first send only; the second symbol was never sent.
@@ -658,8 +710,10 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("8d. fractional shares follow the venue: a symbol it trades whole is bought in whole shares, the rest in fractions", () =>
     withLayer(
-      Effect.gen(function* () {
-        const outcome = yield* drive(request({ targets: { VTI: "0.39", BND: "0.2555" }, policy: { shares: "fractional", quantityDecimals: 4 } }))
+      Effect.gen(function*() {
+        const outcome = yield* drive(
+          request({ targets: { VTI: "0.39", BND: "0.2555" }, policy: { shares: "fractional", quantityDecimals: 4 } })
+        )
         expect(outcome.run.status).toBe("completed")
         const s = yield* stored(outcome.run.id)
         const quantity = (symbol: string) => s.intents.find((i) => i.symbol === symbol)!.quantity
@@ -674,7 +728,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("9. a closed paper market aborts at guards unless ignoreMarketHours; with it the run proceeds", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const closed = yield* drive(request())
         expect(closed.run.status).toBe("aborted")
         expect(closed.run.step).toBe("guards")
@@ -709,7 +763,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
   it.effect("10. client order ids are at most 48 characters and unique per intent, long symbols included", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const first = yield* drive(request({ targets: { [LONG_A]: "0.3", [LONG_B]: "0.3", VTI: "0.2" } }))
         expect(first.run.status).toBe("completed")
         const second = yield* drive(request({ targets: { [LONG_A]: "0.1", [LONG_B]: "0.1", VTI: "0.1" } }))
@@ -734,7 +788,12 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         config({
           quotes: {
             kind: "static",
-            quotes: [...QUOTES, { symbol: LONG_A, bid: "99.90", ask: "100.10", last: "100" }, { symbol: LONG_B, bid: "49.90", ask: "50.10", last: "50" }]
+            quotes: [...QUOTES, { symbol: LONG_A, bid: "99.90", ask: "100.10", last: "100" }, {
+              symbol: LONG_B,
+              bid: "49.90",
+              ask: "50.10",
+              last: "50"
+            }]
           }
         })
       )
@@ -744,27 +803,31 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
   // must not share an id (the second saveIntent would fail after the first order was sent).
   it.effect("10b. symbols that differ only in characters an id cannot hold still get distinct client order ids", () =>
     withLayer(
-        Effect.gen(function* () {
-          const outcome = yield* drive(request({ targets: { "BRK B": "0.3", BRK_B: "0.3" } })).pipe(Effect.orDie)
-          expect(outcome.run.status).toBe("completed")
-          const intents = (yield* stored(outcome.run.id)).intents
-          expect(intents.map((i) => i.symbol).sort()).toEqual(["BRK B", "BRK_B"])
-          expect(new Set(intents.map((i) => i.clientOrderId)).size).toBe(2)
-        }),
-        programLayer(
-          files.freshFile(),
-          config({
-            quotes: {
-              kind: "static",
-              quotes: [...QUOTES, { symbol: "BRK B", bid: "9.99", ask: "10.01" }, { symbol: "BRK_B", bid: "9.99", ask: "10.01" }]
-            }
-          })
-        )
+      Effect.gen(function*() {
+        const outcome = yield* drive(request({ targets: { "BRK B": "0.3", BRK_B: "0.3" } })).pipe(Effect.orDie)
+        expect(outcome.run.status).toBe("completed")
+        const intents = (yield* stored(outcome.run.id)).intents
+        expect(intents.map((i) => i.symbol).sort()).toEqual(["BRK B", "BRK_B"])
+        expect(new Set(intents.map((i) => i.clientOrderId)).size).toBe(2)
+      }),
+      programLayer(
+        files.freshFile(),
+        config({
+          quotes: {
+            kind: "static",
+            quotes: [...QUOTES, { symbol: "BRK B", bid: "9.99", ask: "10.01" }, {
+              symbol: "BRK_B",
+              bid: "9.99",
+              ask: "10.01"
+            }]
+          }
+        })
+      )
     ))
 
   it.effect("11. a preview stops after plan: the plan is stored, no intents, no broker orders", () =>
     withLayer(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const outcome = yield* drive(request({ execute: false }))
         expect(outcome.run.mode).toBe("preview")
         expect(outcome.run.status).toBe("completed")
@@ -780,17 +843,21 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         yield* noSuchOrder("paper-acct-1")
         expect(yield* held).toEqual([])
         same((yield* (yield* Paper.PaperControls).books).cash, "10000")
-        expect(outcome.summary).toMatchObject({ mode: "preview", status: "completed", orders: { placed: 0, filled: 0, failed: 0 } })
+        expect(outcome.summary).toMatchObject({
+          mode: "preview",
+          status: "completed",
+          orders: { placed: 0, filled: 0, failed: 0 }
+        })
         expect(yield* summaries).toHaveLength(1)
       }),
       programLayer(files.freshFile(), config())
     ))
 
   it.effect("12. runs survive a process restart: a fresh layer on the same file reads the runs, steps, intents and books back", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const file = files.freshFile()
       const before = yield* withLayer(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const completed = yield* drive(request({ targets: { VTI: "0.8", BND: "0.1" } }))
           yield* (yield* Paper.PaperControls).setQuotes([VTI_UP])
           yield* (yield* Paper.PaperControls).setMarketOpen(false)
@@ -808,7 +875,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       )
       // A new SqliteClient, Store and paper broker on the same file, as after a restart.
       yield* withLayer(
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const [completedId, timedOutId] = before.ids as [string, string]
           expect(plain(yield* stored(completedId))).toEqual(before.completed)
           expect(plain(yield* stored(timedOutId))).toEqual(before.timedOut)

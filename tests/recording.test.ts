@@ -2,20 +2,20 @@
  * The Recording layer: every call, answer and update lands in the session file as it
  * happens, secrets never do, and an existing file is never overwritten.
  */
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { Broker } from "../src/effects/Broker.ts"
 import * as Paper from "../src/effects/broker/paper.ts"
 import * as Recording from "../src/effects/broker/recording.ts"
 import { parseSession, REDACTED, scrub } from "../src/effects/broker/session.ts"
-import { storeLayer } from "../src/programs/layers.ts"
 import { Decimal } from "../src/kernel/decimal.ts"
+import { storeLayer } from "../src/programs/layers.ts"
 import type { RunRequest } from "../src/programs/rebalanceAccount.ts"
 import { replaySession } from "../src/programs/replay.ts"
 import { EXAMPLES, runCli, singleLine } from "./support/cli.ts"
@@ -42,7 +42,13 @@ const paper: Paper.PaperConfig = {
 const header = (targets: unknown, policy: unknown) => ({
   keel: "test",
   account: "rec",
-  run: { execute: true, ignoreMarketHours: false, onOpenOrders: "cancel" as const, fillTimeoutMillis: 60000, pollIntervalMillis: 5000 },
+  run: {
+    execute: true,
+    ignoreMarketHours: false,
+    onOpenOrders: "cancel" as const,
+    fillTimeoutMillis: 60000,
+    pollIntervalMillis: 5000
+  },
   policy,
   targets
 })
@@ -56,17 +62,22 @@ const fileLines = (file: string) => Fs.readFileSync(file, "utf8").split("\n").fi
 
 describe("Recording", () => {
   it.effect("writes each answer when it arrives: the file holds the header and every call so far while the run goes on", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = fresh()
       const file = Path.join(dir, "s.jsonl")
-      yield* Effect.gen(function* () {
+      yield* Effect.gen(function*() {
         const broker = yield* Broker
         expect(fileLines(file).length).toBe(1)
         yield* broker.account
         expect(fileLines(file).length).toBe(2)
         yield* broker.quotes(["AAPL"])
         const placed = yield* broker.placeOrder({
-          clientOrderId: "c-1", symbol: "AAPL", side: "buy", quantity: new Decimal("3"), type: "market", timeInForce: "day"
+          clientOrderId: "c-1",
+          symbol: "AAPL",
+          side: "buy",
+          quantity: new Decimal("3"),
+          type: "market",
+          timeInForce: "day"
         })
         expect(placed.clientOrderId).toBe("c-1")
         const lines = fileLines(file).map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -80,17 +91,23 @@ describe("Recording", () => {
     }))
 
   it.effect("a typed error is recorded as such", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = fresh()
       const file = Path.join(dir, "s.jsonl")
-      const error = yield* Effect.flip(Effect.flatMap(Broker, (b) => b.getOrder("no-such-order"))).pipe(Effect.provide(recorded(file, dir)))
+      const error = yield* Effect.flip(Effect.flatMap(Broker, (b) => b.getOrder("no-such-order"))).pipe(
+        Effect.provide(recorded(file, dir))
+      )
       expect(error._tag).toBe("OrderNotFound")
       const last = JSON.parse(fileLines(file).at(-1)!) as Record<string, unknown>
-      expect(last).toMatchObject({ method: "getOrder", args: { id: "no-such-order" }, error: { _tag: "OrderNotFound", id: "no-such-order" } })
+      expect(last).toMatchObject({
+        method: "getOrder",
+        args: { id: "no-such-order" },
+        error: { _tag: "OrderNotFound", id: "no-such-order" }
+      })
     }))
 
   it.effect("secrets never reach the file: configured values anywhere in a line, and credential-named fields", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = fresh()
       const file = Path.join(dir, "s.jsonl")
       const layer = Recording.layer({
@@ -98,7 +115,7 @@ describe("Recording", () => {
         header: header({ AAPL: "0.5" }, { note: `account ${ACCOUNT_NUMBER}`, apiKey: "plain-key-in-config" }),
         secrets: [Redacted.make(SECRET_KEY), Redacted.make(ACCOUNT_NUMBER)]
       }).pipe(Layer.provide(Paper.layer(paper).pipe(Layer.provide(storeLayer(Path.join(dir, "keel.db"))))))
-      yield* Effect.gen(function* () {
+      yield* Effect.gen(function*() {
         const broker = yield* Broker
         // The account number and the key travel in arguments and come back in the broker's error.
         yield* Effect.flip(broker.getOrder(`${ACCOUNT_NUMBER}/${SECRET_KEY}`))
@@ -116,21 +133,31 @@ describe("Recording", () => {
   it("scrub: authorization headers and API key fields at any depth, secrets inside longer strings", () => {
     const scrubbed = scrub(
       {
-        headers: { Authorization: "Bearer abc", "APCA-API-KEY-ID": "AKID", "APCA-API-SECRET-KEY": "s3cr3t", Accept: "json" },
+        headers: {
+          Authorization: "Bearer abc",
+          "APCA-API-KEY-ID": "AKID",
+          "APCA-API-SECRET-KEY": "s3cr3t",
+          Accept: "json"
+        },
         nested: [{ key_id: "AKID", secret_key: "s3cr3t", account_number: "123" }],
         message: "request with s3cr3t failed"
       },
       ["s3cr3t"]
     )
     expect(scrubbed).toEqual({
-      headers: { Authorization: REDACTED, "APCA-API-KEY-ID": REDACTED, "APCA-API-SECRET-KEY": REDACTED, Accept: "json" },
+      headers: {
+        Authorization: REDACTED,
+        "APCA-API-KEY-ID": REDACTED,
+        "APCA-API-SECRET-KEY": REDACTED,
+        Accept: "json"
+      },
       nested: [{ key_id: REDACTED, secret_key: REDACTED, account_number: REDACTED }],
       message: `request with ${REDACTED} failed`
     })
   })
 
   it.effect("a sell of the whole position goes out as closing it (closesPosition), a partial sell and a buy do not; the session replays identically", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = fresh()
       const db = Path.join(dir, "keel.db")
       const two: Paper.PaperConfig = {
@@ -155,19 +182,28 @@ describe("Recording", () => {
       })
       // Holdings first (not recorded): 40 AAPL, 40 MSFT.
       const seeded = yield* drive(run({ AAPL: "0.4", MSFT: "0.2" })).pipe(
-        Effect.provide(Layer.mergeAll(Paper.layer(two), recordingNotifier).pipe(Layer.provideMerge(storeLayer(db))), { local: true })
+        Effect.provide(Layer.mergeAll(Paper.layer(two), recordingNotifier).pipe(Layer.provideMerge(storeLayer(db))), {
+          local: true
+        })
       )
       expect(seeded.run.status).toBe("completed")
       const file = Path.join(dir, "s.jsonl")
       const request = run({ AAPL: "0.2" })
       const layer = Layer.mergeAll(
-        Recording.layer({ file, header: header(request.targets, request.policy), secrets: [] }).pipe(Layer.provide(Paper.layer(two))),
+        Recording.layer({ file, header: header(request.targets, request.policy), secrets: [] }).pipe(
+          Layer.provide(Paper.layer(two))
+        ),
         recordingNotifier
       ).pipe(Layer.provideMerge(storeLayer(db)))
       const outcome = yield* drive(request).pipe(Effect.provide(layer, { local: true }))
       expect(outcome.run.status).toBe("completed")
       const placed = fileLines(file)
-        .map((l) => JSON.parse(l) as { method?: string; args?: { symbol: string; side: string; quantity: string; closesPosition?: boolean } })
+        .map((l) =>
+          JSON.parse(l) as {
+            method?: string
+            args?: { symbol: string; side: string; quantity: string; closesPosition?: boolean }
+          }
+        )
         .filter((l) => l.method === "placeOrder")
         .map((l) => [l.args!.symbol, l.args!.side, l.args!.quantity, l.args!.closesPosition ?? false])
       expect(placed).toEqual([
@@ -181,13 +217,15 @@ describe("Recording", () => {
     }))
 
   it.effect("never overwrites an existing file", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const dir = fresh()
       const file = Path.join(dir, "s.jsonl")
       Fs.writeFileSync(file, "evidence\n")
       const error = yield* Effect.flip(Effect.provide(Effect.void, recorded(file, dir)))
       expect(error._tag).toBe("InputFileError")
-      expect(error.message).toBe(`${file}: cannot record: the file already exists (a recording is never overwritten; choose a new name)`)
+      expect(error.message).toBe(
+        `${file}: cannot record: the file already exists (a recording is never overwritten; choose a new name)`
+      )
       expect(Fs.readFileSync(file, "utf8")).toBe("evidence\n")
     }))
 })
@@ -195,16 +233,26 @@ describe("Recording", () => {
 describe("rebalance run --record", () => {
   const setup = () => {
     const dir = fresh()
-    for (const f of ["keel.yaml", "targets.csv", "policy.yaml", "quotes.csv"]) Fs.copyFileSync(Path.join(EXAMPLES, f), Path.join(dir, f))
+    for (const f of ["keel.yaml", "targets.csv", "policy.yaml", "quotes.csv"]) {
+      Fs.copyFileSync(Path.join(EXAMPLES, f), Path.join(dir, f))
+    }
     return dir
   }
 
   it("records a run that replays identically", async () => {
     const dir = setup()
-    const run = await runCli(["run", "--account", "demo", "--execute", "--record", "sessions/today.jsonl"], { cwd: dir })
+    const run = await runCli(["run", "--account", "demo", "--execute", "--record", "sessions/today.jsonl"], {
+      cwd: dir
+    })
     expect(run.code).toBe(0)
     const lines = fileLines(Path.join(dir, "sessions/today.jsonl")).map((l) => JSON.parse(l) as Record<string, unknown>)
-    expect(lines[0]).toMatchObject({ type: "header", format: "keel-session", version: 1, account: "demo", broker: "paper" })
+    expect(lines[0]).toMatchObject({
+      type: "header",
+      format: "keel-session",
+      version: 1,
+      account: "demo",
+      broker: "paper"
+    })
     expect(lines.at(-1)).toMatchObject({ type: "outcome", status: "completed" })
     const replay = await runCli(["replay", "sessions/today.jsonl"], { cwd: dir })
     expect(replay.code).toBe(0)
@@ -216,7 +264,9 @@ describe("rebalance run --record", () => {
     Fs.writeFileSync(Path.join(dir, "old.jsonl"), "x\n")
     const run = await runCli(["run", "--account", "demo", "--execute", "--record", "old.jsonl"], { cwd: dir })
     expect(run.code).toBe(2)
-    expect(singleLine(run.stderr)).toBe("old.jsonl: cannot record: the file already exists (a recording is never overwritten; choose a new name)")
+    expect(singleLine(run.stderr)).toBe(
+      "old.jsonl: cannot record: the file already exists (a recording is never overwritten; choose a new name)"
+    )
     expect(Fs.existsSync(Path.join(dir, "artifacts"))).toBe(false)
   })
 })

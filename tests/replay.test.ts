@@ -4,12 +4,12 @@
  * fixture must show what its scenario is about, and a bad or changed session must be
  * reported as the issue asks (exit 1 for a difference, 2 for an unreadable file).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, assert, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import type { Placed } from "../src/effects/broker/session.ts"
 import { readSession, type ReplayReport, replaySession } from "../src/programs/replay.ts"
 import { ROOT, runCli, singleLine } from "./support/cli.ts"
@@ -23,7 +23,8 @@ const replayFile = (file: string): Promise<ReplayReport> =>
 /** Placed orders without the run-specific client order id. */
 const withoutIds = (orders: ReadonlyArray<Placed>) => orders.map(({ clientOrderId: _, ...rest }) => rest)
 
-const lines = (name: string) => readFileSync(fixture(name), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+const lines = (name: string) =>
+  readFileSync(fixture(name), "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
 
 const tmp = mkdtempSync(join(tmpdir(), "keel-replay-test-"))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -42,7 +43,15 @@ describe("every fixture replays identically", () => {
 
   it("ships the six scenarios the issue names, and a minute of waiting for fills", () => {
     expect(names.sort()).toEqual(
-      ["drifted-sells-then-buys", "market-closed", "partial-fills", "plain-from-cash", "rejected-order", "settlement-timeout", "slow-fills"]
+      [
+        "drifted-sells-then-buys",
+        "market-closed",
+        "partial-fills",
+        "plain-from-cash",
+        "rejected-order",
+        "settlement-timeout",
+        "slow-fills"
+      ]
     )
   })
 
@@ -84,8 +93,12 @@ describe("each fixture records its scenario", () => {
     const events = lines("drifted-sells-then-buys")
     const placed = events.filter((l) => l["method"] === "placeOrder").map((l) => (l["args"] as { side: string }).side)
     expect(placed.indexOf("buy")).toBeGreaterThan(placed.lastIndexOf("sell"))
-    const firstBuy = events.findIndex((l) => l["method"] === "placeOrder" && (l["args"] as { side: string }).side === "buy")
-    const sellFills = events.filter((l, i) => i < firstBuy && l["type"] === "update" && (l["update"] as { kind: string }).kind === "fill")
+    const firstBuy = events.findIndex((l) =>
+      l["method"] === "placeOrder" && (l["args"] as { side: string }).side === "buy"
+    )
+    const sellFills = events.filter((l, i) =>
+      i < firstBuy && l["type"] === "update" && (l["update"] as { kind: string }).kind === "fill"
+    )
     expect(sellFills.length).toBe(placed.filter((s) => s === "sell").length)
     expect(o.buyReplan).not.toBeNull()
   })
@@ -93,7 +106,9 @@ describe("each fixture records its scenario", () => {
   it("partial-fills: each order fills in parts and ends filled", async () => {
     const o = await outcome("partial-fills")
     expect(o.status).toBe("completed")
-    const kinds = lines("partial-fills").filter((l) => l["type"] === "update").map((l) => (l["update"] as { kind: string }).kind)
+    const kinds = lines("partial-fills").filter((l) => l["type"] === "update").map((l) =>
+      (l["update"] as { kind: string }).kind
+    )
     expect(kinds.filter((k) => k === "partial_fill").length).toBe(2 * o.orders.length)
     for (const order of o.orders) expect(order.status).toBe("filled")
   })
@@ -106,10 +121,14 @@ describe("each fixture records its scenario", () => {
     expect(o.plan!.some((p) => p.side === "buy")).toBe(true)
     expect(o.buyReplan).toBeNull()
     const events = lines("settlement-timeout")
-    expect(events.some((l) => l["method"] === "placeOrder" && (l["args"] as { side: string }).side === "buy")).toBe(false)
+    expect(events.some((l) => l["method"] === "placeOrder" && (l["args"] as { side: string }).side === "buy")).toBe(
+      false
+    )
     expect(events.at(-1)!["t"] as number).toBeGreaterThanOrEqual(2000)
     // Nothing filled: the account ends as it started.
-    const start = events.find((l) => l["method"] === "positions")!["result"] as ReadonlyArray<{ symbol: string; quantity: string }>
+    const start = events.find((l) => l["method"] === "positions")!["result"] as ReadonlyArray<
+      { symbol: string; quantity: string }
+    >
     expect(o.positions).toEqual([...start].sort((a, b) => (a.symbol < b.symbol ? -1 : 1)))
   })
 
@@ -134,7 +153,10 @@ describe("each fixture records its scenario", () => {
     const o = await outcome("rejected-order")
     expect(o.orders.filter((x) => x.status === "rejected").length).toBe(2)
     expect(o.orders.filter((x) => x.status === "filled").length).toBe(2)
-    expect(lines("rejected-order").filter((l) => (l["error"] as { _tag?: string } | undefined)?._tag === "OrderRejected").length).toBe(2)
+    expect(
+      lines("rejected-order").filter((l) => (l["error"] as { _tag?: string } | undefined)?._tag === "OrderRejected")
+        .length
+    ).toBe(2)
   })
 
   it("market-closed: aborted by the guard before any order", async () => {
@@ -148,7 +170,7 @@ describe("each fixture records its scenario", () => {
 
 describe("a replay finds what changed", () => {
   it("a different first quote changes only the plan (the buys come from the re-plan): exit 1 with the plan's differences", async () => {
-    const text = readFileSync(fixture("plain-from-cash"), "utf8").replace('"ask":"72.52"', '"ask":"75.52"')
+    const text = readFileSync(fixture("plain-from-cash"), "utf8").replace("\"ask\":\"72.52\"", "\"ask\":\"75.52\"")
     const report = await replayFile(scratch("plan-only.jsonl", text))
     expect(report.identical).toBe(false)
     expect(report.divergence).toBeNull()
@@ -157,14 +179,14 @@ describe("a replay finds what changed", () => {
   })
 
   it("a different quote throughout changes the orders: reported with the diverging line, exit 1", async () => {
-    const text = readFileSync(fixture("plain-from-cash"), "utf8").replaceAll('"ask":"72.52"', '"ask":"75.52"')
+    const text = readFileSync(fixture("plain-from-cash"), "utf8").replaceAll("\"ask\":\"72.52\"", "\"ask\":\"75.52\"")
     const file = scratch("changed.jsonl", text)
     const report = await replayFile(file)
     expect(report.identical).toBe(false)
     assert.isNotNull(report.divergence)
     expect(report.divergence!.made.method).toBe("placeOrder")
     expect(report.divergence!.expected?.method).toBe("placeOrder")
-    const line = text.split("\n").findIndex((l) => l.includes('"placeOrder"')) + 1
+    const line = text.split("\n").findIndex((l) => l.includes("\"placeOrder\"")) + 1
     expect(report.divergence!.expected?.line).toBe(line)
     expect(report.differences.some((d) => d.startsWith("plan: buy BND recorded"))).toBe(true)
 
@@ -176,7 +198,13 @@ describe("a replay finds what changed", () => {
 
   it("a recorded call the program no longer makes is reported with its line", async () => {
     const text = readFileSync(fixture("market-closed"), "utf8")
-    const extra = JSON.stringify({ type: "call", t: 1, method: "clock", args: null, result: { isOpen: false, nextOpen: 1, nextClose: 2 } })
+    const extra = JSON.stringify({
+      type: "call",
+      t: 1,
+      method: "clock",
+      args: null,
+      result: { isOpen: false, nextOpen: 1, nextClose: 2 }
+    })
     const rows = text.trimEnd().split("\n")
     rows.splice(rows.length - 1, 0, extra)
     const report = await replayFile(scratch("extra.jsonl", `${rows.join("\n")}\n`))
@@ -186,12 +214,12 @@ describe("a replay finds what changed", () => {
 
   it("reads may swap places: account and positions exchanged, quote symbols reordered, is no difference", async () => {
     const rows = readFileSync(fixture("drifted-sells-then-buys"), "utf8").trimEnd().split("\n")
-    const account = rows.findIndex((l) => l.includes('"method":"account"'))
-    expect(rows[account + 1]).toContain('"method":"positions"')
+    const account = rows.findIndex((l) => l.includes("\"method\":\"account\""))
+    expect(rows[account + 1]).toContain("\"method\":\"positions\"")
     const swapped = [...rows]
     swapped[account] = rows[account + 1]!
     swapped[account + 1] = rows[account]!
-    const quotes = swapped.findIndex((l) => l.includes('"method":"quotes"'))
+    const quotes = swapped.findIndex((l) => l.includes("\"method\":\"quotes\""))
     const line = JSON.parse(swapped[quotes]!) as { args: { symbols: Array<string> } }
     expect(line.args.symbols.length).toBeGreaterThan(1)
     line.args.symbols.reverse()
@@ -199,8 +227,8 @@ describe("a replay finds what changed", () => {
     const report = await replayFile(scratch("swapped.jsonl", `${swapped.join("\n")}\n`))
     expect([report.identical, report.divergence, report.unmatched, report.differences]).toEqual([true, null, [], []])
     // A write is a barrier: a read recorded after the first order cannot be answered before it.
-    const write = rows.findIndex((l) => l.includes('"method":"placeOrder"'))
-    const later = rows.findIndex((l, i) => i > write && l.includes('"method":"account"'))
+    const write = rows.findIndex((l) => l.includes("\"method\":\"placeOrder\""))
+    const later = rows.findIndex((l, i) => i > write && l.includes("\"method\":\"account\""))
     const early = [...rows.slice(0, write), rows[later]!, ...rows.slice(write).filter((_, i) => i + write !== later)]
     const moved = await replayFile(scratch("read-before-write.jsonl", `${early.join("\n")}\n`))
     expect(moved.identical).toBe(false)
@@ -208,14 +236,20 @@ describe("a replay finds what changed", () => {
 
   it("an order update recorded before its placeOrder answer (the venue was faster than the answer) is no difference", async () => {
     const rows = readFileSync(fixture("plain-from-cash"), "utf8").trimEnd().split("\n")
-    const place = rows.findIndex((l) => l.includes('"method":"placeOrder"'))
+    const place = rows.findIndex((l) => l.includes("\"method\":\"placeOrder\""))
     const id = (JSON.parse(rows[place]!) as { args: { clientOrderId: string } }).args.clientOrderId
-    const fill = rows.findIndex((l) => l.includes('"type":"update"') && l.includes('"kind":"fill"') && l.includes(id))
+    const fill = rows.findIndex((l) =>
+      l.includes("\"type\":\"update\"") && l.includes("\"kind\":\"fill\"") && l.includes(id)
+    )
     expect(fill).toBeGreaterThan(place)
     const t = (JSON.parse(rows[place]!) as { t: number }).t
     const update = JSON.parse(rows[fill]!) as { t: number }
     update.t = t
-    const early = [...rows.slice(0, place), JSON.stringify(update), ...rows.slice(place).filter((_, i) => i + place !== fill)]
+    const early = [
+      ...rows.slice(0, place),
+      JSON.stringify(update),
+      ...rows.slice(place).filter((_, i) => i + place !== fill)
+    ]
     const report = await replayFile(scratch("early-fill.jsonl", `${early.join("\n")}\n`))
     expect([report.identical, report.divergence, report.differences]).toEqual([true, null, []])
     expect(report.replayed!.orders.every((o) => o.status === "filled")).toBe(true)
@@ -223,7 +257,7 @@ describe("a replay finds what changed", () => {
 
   it("polls are timing: a recorded poll not made, or an extra one, is no difference", async () => {
     const rows = readFileSync(fixture("settlement-timeout"), "utf8").trimEnd().split("\n")
-    const polls = rows.flatMap((l, i) => (l.includes('"method":"getOrder"') ? [i] : []))
+    const polls = rows.flatMap((l, i) => (l.includes("\"method\":\"getOrder\"") ? [i] : []))
     expect(polls.length).toBeGreaterThan(1)
     // One fewer poll recorded: the program's extra poll gets the latest recorded answer.
     const fewer = rows.filter((_, i) => i !== polls[0])
@@ -234,7 +268,7 @@ describe("a replay finds what changed", () => {
     const b = await replayFile(scratch("more-polls.jsonl", `${more.join("\n")}\n`))
     expect([b.identical, b.divergence, b.unmatched]).toEqual([true, null, []])
     // A write is still strict: dropping a recorded placeOrder is a divergence.
-    const write = rows.findIndex((l) => l.includes('"method":"placeOrder"'))
+    const write = rows.findIndex((l) => l.includes("\"method\":\"placeOrder\""))
     const c = await replayFile(scratch("no-write.jsonl", `${rows.filter((_, i) => i !== write).join("\n")}\n`))
     expect(c.identical).toBe(false)
     expect(c.divergence?.made.method).toBe("placeOrder")
@@ -268,7 +302,7 @@ describe("bad session files", () => {
 
   it("a recording cut in the middle of the run replays up to the cut and says where it ended", async () => {
     const rows = original.split("\n")
-    const at = rows.findIndex((l) => l.includes('"placeOrder"'))
+    const at = rows.findIndex((l) => l.includes("\"placeOrder\""))
     const file = scratch("crash.jsonl", `${rows.slice(0, at).join("\n")}\n${rows[at]!.slice(0, 50)}`)
     const cli = await runCli(["replay", file], { cwd: join(file, "..") })
     expect(cli.code).toBe(1)
@@ -285,7 +319,11 @@ describe("bad session files", () => {
   }
 
   it("an unknown format version: exit 2, one line", () =>
-    exit2("v9.jsonl", original.replace('"version":1', '"version":9'), /v9\.jsonl: line 1: unknown session format version 9 \(this Keel reads version 1\)$/))
+    exit2(
+      "v9.jsonl",
+      original.replace("\"version\":1", "\"version\":9"),
+      /v9\.jsonl: line 1: unknown session format version 9 \(this Keel reads version 1\)$/
+    ))
 
   it("a line that is not JSON: exit 2, one line naming it", () => {
     const rows = original.split("\n")
@@ -293,12 +331,22 @@ describe("bad session files", () => {
     return exit2("garbage.jsonl", rows.join("\n"), /garbage\.jsonl: line 4: not a JSON object/)
   })
 
-  it("no header: exit 2", () => exit2("headless.jsonl", original.split("\n").slice(1).join("\n"), /headless\.jsonl: line 1: expected a keel-session header/))
+  it("no header: exit 2", () =>
+    exit2(
+      "headless.jsonl",
+      original.split("\n").slice(1).join("\n"),
+      /headless\.jsonl: line 1: expected a keel-session header/
+    ))
 
-  it("an empty file: exit 2", () => exit2("empty.jsonl", "", /empty\.jsonl: line 1: expected a session header, got an empty file/))
+  it("an empty file: exit 2", () =>
+    exit2("empty.jsonl", "", /empty\.jsonl: line 1: expected a session header, got an empty file/))
 
   it("a call with a broken decimal: exit 2 naming line, method and field", () =>
-    exit2("bad-decimal.jsonl", original.replace('"cash":"100000"', '"cash":"lots"'), /line 2: account result: cash: expected a decimal, got "lots"/))
+    exit2(
+      "bad-decimal.jsonl",
+      original.replace("\"cash\":\"100000\"", "\"cash\":\"lots\""),
+      /line 2: account result: cash: expected a decimal, got "lots"/
+    ))
 
   it("a missing file: exit 2", async () => {
     const cli = await runCli(["replay", join(tmp, "nope.jsonl")], { cwd: tmp })

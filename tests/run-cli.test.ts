@@ -17,8 +17,8 @@ import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import {
-  EXAMPLES,
   EXAMPLE_FILES,
+  EXAMPLES,
   firstAccount,
   type OutcomeJson,
   parseJson,
@@ -26,8 +26,8 @@ import {
   type PositionsJson,
   readCsv,
   type RunJson,
-  type StatusJson,
   singleLine,
+  type StatusJson,
   type Workspace,
   workspace
 } from "./support/cli.ts"
@@ -42,7 +42,20 @@ afterAll(() => {
   for (const ws of workspaces) ws.cleanup()
 })
 
-const EXECUTE_STEPS = ["load", "snapshot", "guards", "plan", "sell-phase", "sell-wait", "replan-buys", "buy-phase", "buy-wait", "final-snapshot", "reconcile", "done"]
+const EXECUTE_STEPS = [
+  "load",
+  "snapshot",
+  "guards",
+  "plan",
+  "sell-phase",
+  "sell-wait",
+  "replan-buys",
+  "buy-phase",
+  "buy-wait",
+  "final-snapshot",
+  "reconcile",
+  "done"
+]
 const PREVIEW_STEPS = ["load", "snapshot", "guards", "plan", "done"]
 
 /** The plan for a new account (see the header), in plan.json's order. */
@@ -74,7 +87,9 @@ describe("one paper account through run, status, history and positions (in order
     expect(r.stderr).toBe("")
     expect(r.code).toBe(0)
     const lines = r.stdout.split("\n")
-    const headline = new RegExp(`^Keel preview demo \\((${RUN_ID})\\) completed; orders placed 0, filled 0, failed 0; cash 100000 → 2020\\.82$`)
+    const headline = new RegExp(
+      `^Keel preview demo \\((${RUN_ID})\\) completed; orders placed 0, filled 0, failed 0; cash 100000 → 2020\\.82$`
+    )
     const id = headline.exec(lines[0] ?? "")?.[1]
     expect(id, lines[0]).toBeDefined()
     if (id !== undefined) ids.preview = id
@@ -91,7 +106,11 @@ describe("one paper account through run, status, history and positions (in order
     const artifacts = /^Artifacts: (.*)$/.exec(lines.find((l) => l.startsWith("Artifacts: ")) ?? "")?.[1] ?? ""
     expectArtifactsPath(artifacts, id ?? "")
     expect(ws.files()).toEqual(
-      [".keel/keel.db", ...EXAMPLE_FILES, ...["orders.csv", "plan.json", "result.json", "targets.json"].map((f) => `${artifacts}/${f}`)].sort()
+      [
+        ".keel/keel.db",
+        ...EXAMPLE_FILES,
+        ...["orders.csv", "plan.json", "result.json", "targets.json"].map((f) => `${artifacts}/${f}`)
+      ].sort()
     )
     const plan = JSON.parse(ws.read(`${artifacts}/plan.json`)) as PlanJson
     expect(plan.orders).toEqual(FIRST_ORDERS)
@@ -101,16 +120,29 @@ describe("one paper account through run, status, history and positions (in order
     const result = JSON.parse(ws.read(`${artifacts}/result.json`)) as { run: RunJson; summary: OutcomeJson["summary"] }
     expect(result.run).toMatchObject({ id, account: "demo", mode: "preview", status: "completed", step: "done" })
     expect(result.summary.orders).toEqual({ placed: 0, filled: 0, failed: 0 })
-    const targets = JSON.parse(ws.read(`${artifacts}/targets.json`)) as { weights: ReadonlyArray<{ symbol: string; weight: string; strategy: unknown; attribution: unknown }>; cash: string }
+    const targets = JSON.parse(ws.read(`${artifacts}/targets.json`)) as {
+      weights: ReadonlyArray<{ symbol: string; weight: string; strategy: unknown; attribution: unknown }>
+      cash: string
+    }
     expect(targets.weights).toEqual(
-      [["BND", "0.25"], ["GLD", "0.08"], ["VTI", "0.45"], ["VXUS", "0.2"]].map(([symbol, weight]) => ({ symbol, weight, strategy: null, attribution: [] }))
+      [["BND", "0.25"], ["GLD", "0.08"], ["VTI", "0.45"], ["VXUS", "0.2"]].map(([symbol, weight]) => ({
+        symbol,
+        weight,
+        strategy: null,
+        attribution: []
+      }))
     )
     expect(targets.cash).toBe("0.02")
 
     // Nothing reached the paper account.
     const positions = await ws.run(["positions", "--account", "demo", "--json", "--config", config])
     expect(positions.code).toBe(0)
-    expect(parseJson<PositionsJson>(positions.stdout)).toEqual({ account: "demo", cash: "100000", realizedPnl: "0", positions: [] })
+    expect(parseJson<PositionsJson>(positions.stdout)).toEqual({
+      account: "demo",
+      cash: "100000",
+      realizedPnl: "0",
+      positions: []
+    })
   })
 
   it("--execute --json exits 0 with exactly one JSON object on stdout: every order filled, the artifacts folder written", async () => {
@@ -140,22 +172,38 @@ describe("one paper account through run, status, history and positions (in order
     })
     // The orders are the preview's plan, all filled in full at the hand-computed prices.
     expect(out.plan?.orders).toEqual(FIRST_ORDERS)
-    expect(out.orders.map((o) => [o.phase, o.side, o.symbol, o.quantity])).toEqual(FIRST_ORDERS.map((o) => [o.phase, o.side, o.symbol, o.quantity]))
+    expect(out.orders.map((o) => [o.phase, o.side, o.symbol, o.quantity])).toEqual(
+      FIRST_ORDERS.map((o) => [o.phase, o.side, o.symbol, o.quantity])
+    )
     for (const o of out.orders) {
-      expect(o).toMatchObject({ status: "filled", filledQuantity: o.quantity, averageFillPrice: FILL_PRICES[o.symbol], reason: null })
+      expect(o).toMatchObject({
+        status: "filled",
+        filledQuantity: o.quantity,
+        averageFillPrice: FILL_PRICES[o.symbol],
+        reason: null
+      })
       expect(o.clientOrderId.startsWith(`${out.run.id}-`)).toBe(true)
     }
     expect(out.discrepancies).toEqual([])
 
     expectArtifactsPath(out.artifacts, out.run.id)
-    expect(ws.files(out.artifacts)).toEqual(["orders.csv", "plan.json", "result.json", "targets.json"].map((f) => `${out.artifacts}/${f}`))
+    expect(ws.files(out.artifacts)).toEqual(
+      ["orders.csv", "plan.json", "result.json", "targets.json"].map((f) => `${out.artifacts}/${f}`)
+    )
     const rows = readCsv(ws.read(`${out.artifacts}/orders.csv`))
     expect(rows).toHaveLength(out.orders.length)
     expect(rows.map((row) => row["client_order_id"])).toEqual(out.orders.map((o) => o.clientOrderId))
     for (const row of rows) {
-      expect(row).toMatchObject({ status: "filled", filled_quantity: row["quantity"], average_fill_price: FILL_PRICES[row["symbol"] ?? ""] })
+      expect(row).toMatchObject({
+        status: "filled",
+        filled_quantity: row["quantity"],
+        average_fill_price: FILL_PRICES[row["symbol"] ?? ""]
+      })
     }
-    const result = JSON.parse(ws.read(`${out.artifacts}/result.json`)) as { run: RunJson; summary: OutcomeJson["summary"] }
+    const result = JSON.parse(ws.read(`${out.artifacts}/result.json`)) as {
+      run: RunJson
+      summary: OutcomeJson["summary"]
+    }
     expect(result.run).toEqual(out.run)
     expect(result.summary).toEqual(out.summary)
   })
@@ -273,7 +321,11 @@ describe("one paper account through run, status, history and positions (in order
     // Realized: 37 × (215.25 − 0.005) − 37 × 215.555 = 7964.065 − 7975.535 = −11.47.
     expect(report).toMatchObject({ cash: "9956.005", realizedPnl: "-11.47" })
     expect(report.positions.find((p) => p.symbol === "GLD")).toMatchObject({ quantity: "0", realizedPnl: "-11.47" })
-    expect(report.positions.find((p) => p.symbol === "VTI")).toMatchObject({ quantity: "184", averageCost: "245.255", realizedPnl: "0" })
+    expect(report.positions.find((p) => p.symbol === "VTI")).toMatchObject({
+      quantity: "184",
+      averageCost: "245.255",
+      realizedPnl: "0"
+    })
   })
 })
 
@@ -303,9 +355,13 @@ describe("rebalance demo", () => {
     const execute = r.stdout.indexOf("== Execute ==")
     expect(preview).toBeGreaterThanOrEqual(0)
     expect(execute).toBeGreaterThan(preview)
-    expect(r.stdout.slice(preview, execute)).toMatch(new RegExp(`Keel preview demo \\(${RUN_ID}\\) completed; orders placed 0,`))
+    expect(r.stdout.slice(preview, execute)).toMatch(
+      new RegExp(`Keel preview demo \\(${RUN_ID}\\) completed; orders placed 0,`)
+    )
     expect(r.stdout.slice(execute)).toMatch(
-      new RegExp(`Keel execute demo \\(${RUN_ID}\\) completed; orders placed 4, filled 4, failed 0; cash 100000 → 1991\\.94`)
+      new RegExp(
+        `Keel execute demo \\(${RUN_ID}\\) completed; orders placed 4, filled 4, failed 0; cash 100000 → 1991\\.94`
+      )
     )
     expect(ws.exists(".keel/keel.db")).toBe(true)
     // Two runs' artifacts, four files each, in this directory; nothing written next to the bundled config.
@@ -316,10 +372,17 @@ describe("rebalance demo", () => {
     // and a second demo continues from the first: nothing left to trade.
     const again = await ws.run(["demo"])
     expect(again.code).toBe(0)
-    expect(again.stdout.slice(again.stdout.indexOf("== Execute =="))).toMatch(/Keel execute demo \(.*\) completed; orders placed 0, filled 0, failed 0; cash 1991\.94 → 1991\.94/)
+    expect(again.stdout.slice(again.stdout.indexOf("== Execute =="))).toMatch(
+      /Keel execute demo \(.*\) completed; orders placed 0, filled 0, failed 0; cash 1991\.94 → 1991\.94/
+    )
     const history = await ws.run(["history", "--json"])
     expect(history.code).toBe(0)
-    expect(parseJson<ReadonlyArray<RunJson>>(history.stdout).map((x) => x.mode)).toEqual(["execute", "preview", "execute", "preview"])
+    expect(parseJson<ReadonlyArray<RunJson>>(history.stdout).map((x) => x.mode)).toEqual([
+      "execute",
+      "preview",
+      "execute",
+      "preview"
+    ])
   })
 })
 
@@ -349,7 +412,8 @@ const invalid: ReadonlyArray<InvalidCase> = [
   },
   {
     name: "a YAML syntax error",
-    setup: (ws) => run(ws.write("broken.yaml", "accounts:\n  - name: demo\n    broker: [kind: paper\n    targets: targets.csv\n")),
+    setup: (ws) =>
+      run(ws.write("broken.yaml", "accounts:\n  - name: demo\n    broker: [kind: paper\n    targets: targets.csv\n")),
     message: /^broken\.yaml: invalid YAML: .* at line \d+, column \d+$/
   },
   {
@@ -385,7 +449,7 @@ const invalid: ReadonlyArray<InvalidCase> = [
   {
     name: "an unknown --account name",
     setup: () => run("keel.yaml", "nobody"),
-    message: 'keel.yaml: accounts: expected an account named "nobody" (known: demo)'
+    message: "keel.yaml: accounts: expected an account named \"nobody\" (known: demo)"
   },
   {
     name: "a targets file with a negative weight (names the targets file, next to the config)",
@@ -407,7 +471,8 @@ const invalid: ReadonlyArray<InvalidCase> = [
           firstAccount(c).policy = { cashReserve: 0.01, driftBnad: 0.02 }
         }, "inline.yaml")
       ),
-    message: /^inline\.yaml: accounts\[0\]\.policy\.driftBnad: expected a policy field \(.*driftBand.*\), got "driftBnad"$/
+    message:
+      /^inline\.yaml: accounts\[0\]\.policy\.driftBnad: expected a policy field \(.*driftBand.*\), got "driftBnad"$/
   },
   {
     name: "a missing quotes file (a paper broker config error)",
@@ -417,7 +482,10 @@ const invalid: ReadonlyArray<InvalidCase> = [
           firstAccount(c).broker["quotes"] = "no-quotes.csv"
         }, "no-quotes.yaml")
       ),
-    message: (ws) => `paper broker: cannot read quote file ${ws.path("no-quotes.csv")}: ENOENT: no such file or directory, open '${ws.path("no-quotes.csv")}'`
+    message: (ws) =>
+      `paper broker: cannot read quote file ${ws.path("no-quotes.csv")}: ENOENT: no such file or directory, open '${
+        ws.path("no-quotes.csv")
+      }'`
   },
   {
     name: "a missing webhook environment variable (one line, naming the file and the variable)",
@@ -443,18 +511,18 @@ const invalid: ReadonlyArray<InvalidCase> = [
   {
     name: "status of an unknown run",
     setup: () => ["status", "20000101T000000-zzzz", "--config", "keel.yaml"],
-    message: 'run: expected a known run id, got "20000101T000000-zzzz"'
+    message: "run: expected a known run id, got \"20000101T000000-zzzz\""
   },
   {
     name: "positions of an unknown account",
     setup: () => ["positions", "--account", "nobody", "--config", "keel.yaml"],
-    message: 'keel.yaml: accounts: expected an account named "nobody" (known: demo)'
+    message: "keel.yaml: accounts: expected an account named \"nobody\" (known: demo)"
   }
 ]
 
 describe.concurrent("invalid config or input: exit 2, exactly one stderr line naming the file and the field, no run", () => {
   for (const c of invalid) {
-    ;it(c.name, async () => {
+    it(c.name, async () => {
       const ws = fresh()
       const args = c.setup(ws)
       const r = await ws.run(args, c.env)
@@ -496,10 +564,16 @@ describe.concurrent("invalid config or input: exit 2, exactly one stderr line na
       firstAccount(c).broker["kind"] = "ibkr"
     }, "ibkr.yaml")
     const [a, b, c] = await Promise.all([ws.run(run(typo)), ws.run(run(kind)), ws.run(run(wrong))])
-    expect(singleLine(a.stderr)).toMatch(/^typo\.yaml: accounts\[0\]\.openOrdrs: expected an account field \(.*openOrders.*\), got "openOrdrs"$/)
+    expect(singleLine(a.stderr)).toMatch(
+      /^typo\.yaml: accounts\[0\]\.openOrdrs: expected an account field \(.*openOrders.*\), got "openOrdrs"$/
+    )
     // A paper field on an alpaca broker is named by itself, with the fields an alpaca broker has.
-    expect(singleLine(b.stderr)).toMatch(/^alpaca\.yaml: accounts\[0\]\.broker\.startingCash: expected an alpaca broker field \(kind, live, .*\), got "startingCash"$/)
-    expect(singleLine(c.stderr)).toBe('ibkr.yaml: accounts[0].broker.kind: expected "paper" or "alpaca", got "ibkr"')
+    expect(singleLine(b.stderr)).toMatch(
+      /^alpaca\.yaml: accounts\[0\]\.broker\.startingCash: expected an alpaca broker field \(kind, live, .*\), got "startingCash"$/
+    )
+    expect(singleLine(c.stderr)).toBe(
+      "ibkr.yaml: accounts[0].broker.kind: expected \"paper\" or \"alpaca\", got \"ibkr\""
+    )
   })
 })
 
@@ -516,7 +590,9 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
     const r = await ws.run(run(config).concat("--execute"))
     expect(r.stderr).toBe("")
     expect(r.code).toBe(3)
-    expect(r.stdout).toMatch(new RegExp(`^Run ${RUN_ID} \\(demo, execute\\): aborted at guards: the market is closed`, "m"))
+    expect(r.stdout).toMatch(
+      new RegExp(`^Run ${RUN_ID} \\(demo, execute\\): aborted at guards: the market is closed`, "m")
+    )
 
     const status = await ws.run(["status", "--json", "--config", config])
     expect(status.code).toBe(0)
@@ -541,8 +617,17 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
     const r = await ws.run(run(config).concat("--execute", "--ignore-market-hours", "--json"))
     expect(r.code).toBe(3)
     const out = parseJson<OutcomeJson>(r.stdout)
-    expect(out.run).toMatchObject({ status: "timed_out", step: "buy-wait", reason: "4 buy order(s) not finished after 1s" })
-    expect(out.summary).toMatchObject({ status: "timed_out", step: "buy-wait", orders: { placed: 4, filled: 0, failed: 0 }, errors: { timeout: 1 } })
+    expect(out.run).toMatchObject({
+      status: "timed_out",
+      step: "buy-wait",
+      reason: "4 buy order(s) not finished after 1s"
+    })
+    expect(out.summary).toMatchObject({
+      status: "timed_out",
+      step: "buy-wait",
+      orders: { placed: 4, filled: 0, failed: 0 },
+      errors: { timeout: 1 }
+    })
     // Nothing filled, so the cash after is the cash before (not the plan's projection).
     expect(out.summary.cash).toEqual({ before: "100000", after: "100000" })
     expect(out.orders.map((o) => [o.symbol, o.quantity, o.status, o.filledQuantity])).toEqual(
@@ -555,7 +640,11 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
     const s = parseJson<StatusJson>(status.stdout)
     expect(s.run).toMatchObject({ id: out.run.id, status: "timed_out", step: "buy-wait", reason: out.run.reason })
     expect(s.steps.map((x) => x.step)).toEqual(EXECUTE_STEPS.slice(0, EXECUTE_STEPS.indexOf("buy-wait") + 1))
-    expect(s.intents.map((i) => [i.clientOrderId, i.phase, i.side, i.symbol, i.quantity, i.status, i.filledQuantity, i.averageFillPrice])).toEqual(
+    expect(
+      s.intents.map((
+        i
+      ) => [i.clientOrderId, i.phase, i.side, i.symbol, i.quantity, i.status, i.filledQuantity, i.averageFillPrice])
+    ).toEqual(
       out.orders.map((o) => [o.clientOrderId, "buy", "buy", o.symbol, o.quantity, "accepted", "0", null])
     )
     for (const i of s.intents) expect(i.brokerOrderId).toEqual(expect.any(String))
@@ -566,17 +655,29 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
 
     // The orders are still open at the paper broker (another process): an account set to
     // abort on open orders stops at the guards.
-    const abort = ws.editConfig((c) => {
-      firstAccount(c).openOrders = "abort"
-    }, "abort.yaml", "closed.yaml")
+    const abort = ws.editConfig(
+      (c) => {
+        firstAccount(c).openOrders = "abort"
+      },
+      "abort.yaml",
+      "closed.yaml"
+    )
     const next = await ws.run(run(abort).concat("--execute", "--ignore-market-hours", "--json"))
     expect(next.code).toBe(3)
-    expect(parseJson<OutcomeJson>(next.stdout).run).toMatchObject({ status: "aborted", step: "guards", reason: "4 open order(s) from an earlier run" })
+    expect(parseJson<OutcomeJson>(next.stdout).run).toMatchObject({
+      status: "aborted",
+      step: "guards",
+      reason: "4 open order(s) from an earlier run"
+    })
 
     // With the default (cancel) and an open market, the next run cancels them with a warning and completes.
-    const open = ws.editConfig((c) => {
-      firstAccount(c).broker["marketOpen"] = "always"
-    }, "open.yaml", "closed.yaml")
+    const open = ws.editConfig(
+      (c) => {
+        firstAccount(c).broker["marketOpen"] = "always"
+      },
+      "open.yaml",
+      "closed.yaml"
+    )
     const after = await ws.run(run(open).concat("--execute", "--json"))
     expect(after.code).toBe(0)
     const completed = parseJson<OutcomeJson>(after.stdout)
@@ -601,9 +702,13 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
     expect(parseJson<OutcomeJson>(preview.stdout).summary.warnings).toEqual([
       "4 open order(s) from an earlier run; an execution would cancel them"
     ])
-    const abort = ws.editConfig((c) => {
-      firstAccount(c).openOrders = "abort"
-    }, "abort.yaml", "closed.yaml")
+    const abort = ws.editConfig(
+      (c) => {
+        firstAccount(c).openOrders = "abort"
+      },
+      "abort.yaml",
+      "closed.yaml"
+    )
     const next = await ws.run(run(abort).concat("--execute", "--ignore-market-hours", "--json"))
     expect(parseJson<OutcomeJson>(next.stdout).run).toMatchObject({ status: "aborted", step: "guards" })
   })

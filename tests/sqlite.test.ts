@@ -1,17 +1,17 @@
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import { afterAll, assert, describe, expect, it, layer } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, SqlError } from "effect/sql/SqlError"
 import * as SqlSchema from "effect/sql/SqlSchema"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import * as SqliteClient from "../src/effects/sql/SqliteClient.ts"
 
 const tmpRoot = Fs.mkdtempSync(Path.join(Os.tmpdir(), "keel-sqlite-test-"))
@@ -146,8 +146,7 @@ layer(SqliteClient.layer({ filename: ":memory:" }))(":memory: database", (it) =>
       const one = SqlSchema.findOne({
         Request: Schema.Struct({ account: Schema.String, symbol: Schema.String }),
         Result: Position,
-        execute: ({ account, symbol }) =>
-          sql`SELECT * FROM holdings WHERE account = ${account} AND symbol = ${symbol}`
+        execute: ({ account, symbol }) => sql`SELECT * FROM holdings WHERE account = ${account} AND symbol = ${symbol}`
       })
 
       const a = yield* byAccount("A")
@@ -288,7 +287,9 @@ layer(SqliteClient.layer({ filename: ":memory:" }))(":memory: database", (it) =>
         SELECT b FROM m2;
       `
       expect(rows).toEqual([{ b: "x;y" }])
-      const tables = yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE name IN ('m1', 'm2') ORDER BY name`
+      const tables = yield* sql<
+        { name: string }
+      >`SELECT name FROM sqlite_master WHERE name IN ('m1', 'm2') ORDER BY name`
       expect(tables.map((t) => t.name)).toEqual(["m1", "m2"])
 
       const error = yield* expectSqlError(sql`INSERT INTO m1 VALUES (${"a"}); INSERT INTO m1 VALUES ('b')`)
@@ -360,9 +361,11 @@ describe("file database", () => {
       yield* withDb(Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         yield* sql`CREATE TABLE orders (id TEXT PRIMARY KEY, qty TEXT NOT NULL)`
-        yield* sql.withTransaction(sql`INSERT INTO orders ${
-          sql.insert([{ id: "o1", qty: "0.1" }, { id: "o2", qty: "12345678901234567890.000000001" }])
-        }`)
+        yield* sql.withTransaction(
+          sql`INSERT INTO orders ${
+            sql.insert([{ id: "o1", qty: "0.1" }, { id: "o2", qty: "12345678901234567890.000000001" }])
+          }`
+        )
       }))
       // A clean close checkpoints the WAL and removes it: the layer really closed the database.
       expect(Fs.existsSync(`${file}-wal`)).toBe(false)
@@ -426,19 +429,21 @@ describe("file database", () => {
     Effect.gen(function*() {
       const file = freshFile()
       const result = yield* Effect.gen(function*() {
-        const exit = yield* Effect.exit(Migrator.make({})({
-          loader: Migrator.fromRecord({
-            "0001_ok": Effect.gen(function*() {
-              const sql = yield* SqlClient.SqlClient
-              yield* sql`CREATE TABLE a (x TEXT)`
-            }),
-            "0002_broken": Effect.gen(function*() {
-              const sql = yield* SqlClient.SqlClient
-              yield* sql`CREATE TABLE b (x TEXT)`
-              yield* sql`CREAT TABLE c (x TEXT)`
+        const exit = yield* Effect.exit(
+          Migrator.make({})({
+            loader: Migrator.fromRecord({
+              "0001_ok": Effect.gen(function*() {
+                const sql = yield* SqlClient.SqlClient
+                yield* sql`CREATE TABLE a (x TEXT)`
+              }),
+              "0002_broken": Effect.gen(function*() {
+                const sql = yield* SqlClient.SqlClient
+                yield* sql`CREATE TABLE b (x TEXT)`
+                yield* sql`CREAT TABLE c (x TEXT)`
+              })
             })
           })
-        }))
+        )
         const sql = yield* SqlClient.SqlClient
         const tables = yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE name IN ('a', 'b')`
         const recorded = yield* sql`SELECT * FROM effect_sql_migrations`

@@ -1,12 +1,11 @@
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import { afterAll, assert, describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as SqlClient from "effect/sql/SqlClient"
-import { Decimal, format, parseDecimal } from "../src/kernel/decimal.ts"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import * as SqliteClient from "../src/effects/sql/SqliteClient.ts"
 import {
   type AccountRecord,
@@ -18,6 +17,7 @@ import {
 } from "../src/effects/Store.ts"
 import { storeMigrations } from "../src/effects/store/migrations.ts"
 import * as StoreSql from "../src/effects/store/sql.ts"
+import { Decimal, format, parseDecimal } from "../src/kernel/decimal.ts"
 
 const tmpRoot = Fs.mkdtempSync(Path.join(Os.tmpdir(), "keel-store-test-"))
 afterAll(() => Fs.rmSync(tmpRoot, { recursive: true, force: true }))

@@ -12,7 +12,14 @@
  */
 import { afterAll, describe, expect, it } from "vitest"
 import { Decimal } from "../src/kernel/decimal.ts"
-import { firstAccount, type OutcomeJson, parseJson, type PositionsJson, type Workspace, workspace } from "./support/cli.ts"
+import {
+  firstAccount,
+  type OutcomeJson,
+  parseJson,
+  type PositionsJson,
+  type Workspace,
+  workspace
+} from "./support/cli.ts"
 
 interface ByStrategyJson {
   readonly account: string
@@ -30,7 +37,12 @@ interface ByStrategyJson {
       readonly unrealizedPnl: string | null
       readonly realizedPnl: string
     }>
-    readonly totals: { readonly costBasis: string; readonly value: string | null; readonly unrealizedPnl: string | null; readonly realizedPnl: string }
+    readonly totals: {
+      readonly costBasis: string
+      readonly value: string | null
+      readonly unrealizedPnl: string | null
+      readonly realizedPnl: string
+    }
   }>
   readonly warnings: ReadonlyArray<string>
 }
@@ -44,7 +56,10 @@ const dec = (text: string): Decimal => new Decimal(text)
 const sum = (texts: ReadonlyArray<string>): Decimal => texts.reduce((a, t) => a.plus(dec(t)), dec("0"))
 
 /** Per symbol: Σ over strategies of a field, as exact decimals. */
-const sumBySymbol = (doc: ByStrategyJson, field: "quantity" | "realizedPnl" | "unrealizedPnl"): Map<string, Decimal> => {
+const sumBySymbol = (
+  doc: ByStrategyJson,
+  field: "quantity" | "realizedPnl" | "unrealizedPnl"
+): Map<string, Decimal> => {
   const out = new Map<string, Decimal>()
   for (const s of doc.strategies) {
     for (const p of s.positions) {
@@ -57,7 +72,8 @@ const sumBySymbol = (doc: ByStrategyJson, field: "quantity" | "realizedPnl" | "u
 }
 
 /** Rows (strategy, symbol, quantity, realized) of the per-strategy document. */
-const holdings = (doc: ByStrategyJson) => doc.strategies.flatMap((s) => s.positions.map((p) => [s.strategy, p.symbol, p.quantity, p.realizedPnl]))
+const holdings = (doc: ByStrategyJson) =>
+  doc.strategies.flatMap((s) => s.positions.map((p) => [s.strategy, p.symbol, p.quantity, p.realizedPnl]))
 
 /** The per-strategy document adds up to the paper books: quantities, realized and unrealized P&L, exactly. */
 const expectSumsToBooks = (doc: ByStrategyJson, books: PositionsJson): void => {
@@ -67,15 +83,19 @@ const expectSumsToBooks = (doc: ByStrategyJson, books: PositionsJson): void => {
   const held = books.positions.filter((p) => !dec(p.quantity).eq(dec("0")) || !dec(p.realizedPnl).eq(dec("0")))
   expect([...quantities.keys()].sort()).toEqual(held.map((p) => p.symbol).sort())
   for (const p of books.positions) {
-    expect(quantities.get(p.symbol)?.eq(dec(p.quantity)) ?? dec(p.quantity).eq(dec("0")), `${p.symbol} quantity`).toBe(true)
-    expect(realized.get(p.symbol)?.eq(dec(p.realizedPnl)) ?? dec(p.realizedPnl).eq(dec("0")), `${p.symbol} realized`).toBe(true)
+    expect(quantities.get(p.symbol)?.eq(dec(p.quantity)) ?? dec(p.quantity).eq(dec("0")), `${p.symbol} quantity`).toBe(
+      true
+    )
+    expect(realized.get(p.symbol)?.eq(dec(p.realizedPnl)) ?? dec(p.realizedPnl).eq(dec("0")), `${p.symbol} realized`)
+      .toBe(true)
     if (p.unrealizedPnl !== null && quantities.has(p.symbol)) {
       expect(unrealized.get(p.symbol)?.eq(dec(p.unrealizedPnl)), `${p.symbol} unrealized`).toBe(true)
     }
   }
   // Per-strategy totals: the sum of their rows; together, the books' realized P&L.
   for (const s of doc.strategies) {
-    expect(sum(s.positions.map((p) => p.realizedPnl)).eq(dec(s.totals.realizedPnl)), `${s.strategy} total realized`).toBe(true)
+    expect(sum(s.positions.map((p) => p.realizedPnl)).eq(dec(s.totals.realizedPnl)), `${s.strategy} total realized`)
+      .toBe(true)
   }
   expect(sum(doc.strategies.map((s) => s.totals.realizedPnl)).eq(dec(books.realizedPnl))).toBe(true)
   expect(dec(doc.realizedPnl).eq(dec(books.realizedPnl))).toBe(true)
@@ -137,7 +157,10 @@ describe("rebalance positions --by-strategy", () => {
 
   it("after a second run that sells: sells are split by holdings, and realized P&L adds up to the books", async () => {
     ws.write("growth.csv", "symbol,weight\nVTI,0.2\nGLD,0.79\n")
-    ws.write("quotes.csv", "symbol,bid,ask,last\nVTI,245.10,245.20,245.15\nVXUS,61.30,61.36,61.33\nBND,72.48,72.52,72.50\nGLD,235.30,235.50,235.40\n")
+    ws.write(
+      "quotes.csv",
+      "symbol,bid,ask,last\nVTI,245.10,245.20,245.15\nVXUS,61.30,61.36,61.33\nBND,72.48,72.52,72.50\nGLD,235.30,235.50,235.40\n"
+    )
     const out = await execute()
     const sells = out.orders.filter((o) => o.side === "sell")
     expect(sells.map((o) => [o.symbol, o.quantity, o.status])).toEqual([

@@ -17,8 +17,8 @@
  * VIX 15 (≤ 20: low) → uptrend_low_vol → growth (growth.csv: QQQ 0.6, VTI 0.4).
  */
 import { copyFileSync } from "node:fs"
-import { DatabaseSync } from "node:sqlite"
 import { join } from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { stringify } from "yaml"
 import { type OutcomeJson, parseJson, readCsv, ROOT, singleLine, type Workspace, workspace } from "./support/cli.ts"
@@ -35,10 +35,17 @@ const TODAY = daysAgo(0)
 const historyCsv = (series: Readonly<Record<string, ReadonlyArray<number>>>, lastDaysAgo = 0): string =>
   [
     "date,symbol,close",
-    ...Object.entries(series).flatMap(([symbol, closes]) => closes.map((close, i) => `${daysAgo(lastDaysAgo + closes.length - 1 - i)},${symbol},${close}`))
+    ...Object.entries(series).flatMap(([symbol, closes]) =>
+      closes.map((close, i) => `${daysAgo(lastDaysAgo + closes.length - 1 - i)},${symbol},${close}`)
+    )
   ].join("\n") + "\n"
 
-const MOMENTUM = { QQQ: [100, 104, 103, 108, 112], VTI: [100, 103, 104, 108, 110], MTUM: [50, 51, 52, 53, 54], XLK: [80, 79, 78, 77, 76] }
+const MOMENTUM = {
+  QQQ: [100, 104, 103, 108, 112],
+  VTI: [100, 103, 104, 108, 110],
+  MTUM: [50, 51, 52, 53, 54],
+  XLK: [80, 79, 78, 77, 76]
+}
 const REGIME = { SPY: [98, 99, 102, 103, 104], VIX: [22, 21, 17, 16, 15] }
 
 const QUOTES = [
@@ -51,14 +58,34 @@ const QUOTES = [
   "MTUM,190.00,190.10,190.05"
 ].join("\n")
 
-const PAPER = { kind: "paper", startingCash: "100000", quotes: "quotes.csv", slippageBps: 2, commissionPerShare: "0.005" }
+const PAPER = {
+  kind: "paper",
+  startingCash: "100000",
+  quotes: "quotes.csv",
+  slippageBps: 2,
+  commissionPerShare: "0.005"
+}
 
-const account = (name: string, targets: unknown, extra: Record<string, unknown> = {}) => ({ name, broker: PAPER, targets, policy: "policy.yaml", ...extra })
+const account = (name: string, targets: unknown, extra: Record<string, unknown> = {}) => ({
+  name,
+  broker: PAPER,
+  targets,
+  policy: "policy.yaml",
+  ...extra
+})
 
 const keelYaml = (accounts: ReadonlyArray<unknown>): string =>
   stringify({ store: { sqlite: ".keel/keel.db" }, artifacts: "artifacts", notifiers: ["console"], accounts })
 
-const FIXTURE_FILES = ["core.csv", "growth.csv", "defensive.csv", "over.csv", "bad-line.csv", "replacements.yaml", "regime-map.yaml"]
+const FIXTURE_FILES = [
+  "core.csv",
+  "growth.csv",
+  "defensive.csv",
+  "over.csv",
+  "bad-line.csv",
+  "replacements.yaml",
+  "regime-map.yaml"
+]
 
 const workspaces: Array<Workspace> = []
 /** A temp directory with the example policy, the quotes, the fixtures and fresh histories. */
@@ -77,14 +104,13 @@ const server = { base: "", close: async () => {} }
 beforeAll(async () => {
   const started = await listen((req, res) => {
     const path = (req.url ?? "").split("?")[0]
-    const [status, body] =
-      path === "/weights"
-        ? [200, { allocations: [{ symbol: "VTI", allocation: "0.7" }, { symbol: "BND", allocation: "0.3" }] }]
-        : path === "/schema"
-          ? [200, { allocations: [{ symbol: "VTI", allocation: "0.7" }, { symbol: "BND", allocation: "abc" }] }]
-          : path === "/over"
-            ? [200, { VTI: 0.50005, BND: 0.5 }]
-            : [500, { error: "down" }]
+    const [status, body] = path === "/weights"
+      ? [200, { allocations: [{ symbol: "VTI", allocation: "0.7" }, { symbol: "BND", allocation: "0.3" }] }]
+      : path === "/schema"
+      ? [200, { allocations: [{ symbol: "VTI", allocation: "0.7" }, { symbol: "BND", allocation: "abc" }] }]
+      : path === "/over"
+      ? [200, { VTI: 0.50005, BND: 0.5 }]
+      : [500, { error: "down" }]
     res.writeHead(status, { "content-type": "application/json" })
     res.end(JSON.stringify(body))
   })
@@ -101,7 +127,19 @@ const BLENDED = {
   blend: {
     strategies: [
       { name: "core", share: 0.7, source: { file: "core.csv" } },
-      { name: "signals", share: 0.3, source: { momentum: { name: "leaders", history: "prices.csv", universe: ["QQQ", "VTI", "MTUM", "XLK"], lookbackDays: 4, top: 2 } } }
+      {
+        name: "signals",
+        share: 0.3,
+        source: {
+          momentum: {
+            name: "leaders",
+            history: "prices.csv",
+            universe: ["QQQ", "VTI", "MTUM", "XLK"],
+            lookbackDays: 4,
+            top: 2
+          }
+        }
+      }
     ]
   }
 }
@@ -135,21 +173,57 @@ interface TargetsDoc {
     readonly regime: string
     readonly strategy: string
     readonly asOf: string
-    readonly trend: { readonly symbol: string; readonly date: string; readonly close: string; readonly sma: string; readonly days: number; readonly up: boolean }
-    readonly volatility: { readonly measure: string; readonly symbol: string; readonly date: string; readonly level: string; readonly threshold: string; readonly high: boolean }
+    readonly trend: {
+      readonly symbol: string
+      readonly date: string
+      readonly close: string
+      readonly sma: string
+      readonly days: number
+      readonly up: boolean
+    }
+    readonly volatility: {
+      readonly measure: string
+      readonly symbol: string
+      readonly date: string
+      readonly level: string
+      readonly threshold: string
+      readonly high: boolean
+    }
   } | null
   readonly momentum: ReadonlyArray<{
     readonly strategy: string
-    readonly ranking: ReadonlyArray<{ readonly rank: number; readonly symbol: string; readonly return: string; readonly from: string; readonly to: string; readonly weight: string }>
+    readonly ranking: ReadonlyArray<
+      {
+        readonly rank: number
+        readonly symbol: string
+        readonly return: string
+        readonly from: string
+        readonly to: string
+        readonly weight: string
+      }
+    >
   }>
-  readonly substitutions: ReadonlyArray<{ readonly source: string; readonly target: string; readonly scale: string; readonly weightMoved: string; readonly weightAdded: string }>
+  readonly substitutions: ReadonlyArray<
+    {
+      readonly source: string
+      readonly target: string
+      readonly scale: string
+      readonly weightMoved: string
+      readonly weightAdded: string
+    }
+  >
   readonly warnings: ReadonlyArray<string>
 }
 
 const BLENDED_WEIGHTS: ReadonlyArray<Weight> = [
   { symbol: "BND", weight: "0.21", strategy: "core", attribution: [{ strategy: "core", weight: "0.21" }] },
   { symbol: "IAU", weight: "0.07", strategy: "core", attribution: [{ strategy: "core", weight: "0.07" }] },
-  { symbol: "QQQ", weight: "0.15", strategy: "signals/leaders", attribution: [{ strategy: "signals/leaders", weight: "0.15" }] },
+  {
+    symbol: "QQQ",
+    weight: "0.15",
+    strategy: "signals/leaders",
+    attribution: [{ strategy: "signals/leaders", weight: "0.15" }]
+  },
   {
     symbol: "VTI",
     weight: "0.5",
@@ -175,7 +249,13 @@ describe("rebalance targets: resolved weights without a broker or a store", () =
     expect(doc.total).toBe("0.93")
     expect(doc.cash).toBe("0.07")
     expect(doc.regime).toBeNull()
-    expect(doc.substitutions).toEqual([{ source: "GLD", target: "IAU", scale: "1", weightMoved: "0.07", weightAdded: "0.07" }])
+    expect(doc.substitutions).toEqual([{
+      source: "GLD",
+      target: "IAU",
+      scale: "1",
+      weightMoved: "0.07",
+      weightAdded: "0.07"
+    }])
     expect(doc.momentum).toEqual([
       {
         strategy: "leaders",
@@ -245,7 +325,11 @@ describe("rebalance run on blended targets: attribution in the orders, the artif
   it("--execute --json: every order carries its strategy and attribution", async () => {
     const r = await ws.run(["run", "--account", "blended", "--execute", "--json"])
     expect(r.code).toBe(0)
-    const out = parseJson<OutcomeJson & { orders: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: Weight["attribution"] }> }>(r.stdout)
+    const out = parseJson<
+      OutcomeJson & {
+        orders: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: Weight["attribution"] }>
+      }
+    >(r.stdout)
     expect(out.run.status).toBe("completed")
     expect(out.orders.map((o) => o.symbol).sort()).toEqual(["BND", "IAU", "QQQ", "VTI"])
     for (const o of out.orders) {
@@ -253,7 +337,10 @@ describe("rebalance run on blended targets: attribution in the orders, the artif
       expect(o, o.symbol).toMatchObject({ status: "filled", strategy: w?.strategy, attribution: w?.attribution })
     }
     // The plan's lines and orders too.
-    const planned = out.plan as unknown as { plan: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: unknown }>; orders: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: unknown }> }
+    const planned = out.plan as unknown as {
+      plan: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: unknown }>
+      orders: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: unknown }>
+    }
     for (const line of [...planned.plan, ...planned.orders]) {
       const w = byStrategy.get(line.symbol)
       expect(line, line.symbol).toMatchObject({ strategy: w?.strategy, attribution: w?.attribution })
@@ -277,18 +364,26 @@ describe("rebalance run on blended targets: attribution in the orders, the artif
 
     // plan.json.
     const planJson = JSON.parse(ws.read(`${out.artifacts}/plan.json`)) as typeof planned
-    expect(planJson.orders.find((o) => o.symbol === "VTI")).toMatchObject({ strategy: "core", attribution: byStrategy.get("VTI")?.attribution })
+    expect(planJson.orders.find((o) => o.symbol === "VTI")).toMatchObject({
+      strategy: "core",
+      attribution: byStrategy.get("VTI")?.attribution
+    })
 
     // The Store: the run's stored plans carry the attribution.
     const db = new DatabaseSync(ws.path(".keel/keel.db"), { readOnly: true })
     try {
-      const stored = db.prepare("SELECT phase, plan_json FROM plans WHERE run_id = ? ORDER BY seq").all(out.run.id) as Array<{ phase: string; plan_json: string }>
+      const stored = db.prepare("SELECT phase, plan_json FROM plans WHERE run_id = ? ORDER BY seq").all(
+        out.run.id
+      ) as Array<{ phase: string; plan_json: string }>
       expect(stored.map((p) => p.phase)).toEqual(["plan", "buy-replan"])
       for (const p of stored) {
         const plan = JSON.parse(p.plan_json) as typeof planned
         expect(plan.orders.length, p.phase).toBeGreaterThan(0)
         for (const line of [...plan.plan, ...plan.orders]) {
-          expect(line, `${p.phase} ${line.symbol}`).toMatchObject({ strategy: byStrategy.get(line.symbol)?.strategy, attribution: byStrategy.get(line.symbol)?.attribution })
+          expect(line, `${p.phase} ${line.symbol}`).toMatchObject({
+            strategy: byStrategy.get(line.symbol)?.strategy,
+            attribution: byStrategy.get(line.symbol)?.attribution
+          })
         }
       }
     } finally {
@@ -298,10 +393,15 @@ describe("rebalance run on blended targets: attribution in the orders, the artif
     // `rebalance status` tells each order intent's strategy and attribution.
     const status = await ws.run(["status", out.run.id, "--json"])
     expect(status.code).toBe(0)
-    const intents = (JSON.parse(status.stdout) as { intents: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: unknown }> }).intents
+    const intents = (JSON.parse(status.stdout) as {
+      intents: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: unknown }>
+    }).intents
     expect(intents.map((i) => i.symbol).sort()).toEqual(["BND", "IAU", "QQQ", "VTI"])
     for (const i of intents) {
-      expect(i, i.symbol).toMatchObject({ strategy: byStrategy.get(i.symbol)?.strategy, attribution: byStrategy.get(i.symbol)?.attribution })
+      expect(i, i.symbol).toMatchObject({
+        strategy: byStrategy.get(i.symbol)?.strategy,
+        attribution: byStrategy.get(i.symbol)?.attribution
+      })
     }
   })
 
@@ -323,39 +423,84 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
   ws.write("regime-typo.yaml", "uptrend_low_vol: growth\nsideways: defensive\n")
   const http = (path: string) => ({ http: { url: `${server.base}${path}?apikey=abc`, retries: 1, timeoutSeconds: 2 } })
   ws.write("over5.csv", "symbol,weight\nVTI,0.50005\nBND,0.5\n")
-  const momentumOn = (history: string, top = 1) => ({ momentum: { history, universe: ["QQQ", "VTI"], lookbackDays: 4, top } })
-  const cashBlend = (other: unknown) => ({ blend: { onStrategyFailure: "cash", strategies: [{ name: "core", share: 0.5, source: "core.csv" }, { name: "other", share: 0.5, source: other }] } })
+  const momentumOn = (history: string, top = 1) => ({
+    momentum: { history, universe: ["QQQ", "VTI"], lookbackDays: 4, top }
+  })
+  const cashBlend = (other: unknown) => ({
+    blend: {
+      onStrategyFailure: "cash",
+      strategies: [{ name: "core", share: 0.5, source: "core.csv" }, { name: "other", share: 0.5, source: other }]
+    }
+  })
 
   const cases: ReadonlyArray<readonly [string, unknown, Record<string, unknown>, (dir: string) => string]> = [
-    ["a missing file", { file: "nowhere.csv" }, {}, (dir) => `${dir}/nowhere.csv: cannot read the targets file: no such file`],
-    ["a bad CSV line", "bad-line.csv", {}, (dir) => `${dir}/bad-line.csv: line 3: expected "symbol,weight", got "BND,0.30,extra"`],
-    ["weights summing above 1", "over.csv", {}, (dir) => `${dir}/over.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got "1.05"`],
+    [
+      "a missing file",
+      { file: "nowhere.csv" },
+      {},
+      (dir) => `${dir}/nowhere.csv: cannot read the targets file: no such file`
+    ],
+    [
+      "a bad CSV line",
+      "bad-line.csv",
+      {},
+      (dir) => `${dir}/bad-line.csv: line 3: expected "symbol,weight", got "BND,0.30,extra"`
+    ],
+    [
+      "weights summing above 1",
+      "over.csv",
+      {},
+      (dir) =>
+        `${dir}/over.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got "1.05"`
+    ],
     ["an HTTP error", () => http("/down"), {}, () => `${server.base}/down: HTTP 500 (2 attempts)`],
-    ["an HTTP answer that does not match the schema", () => http("/schema"), {}, () => `${server.base}/schema: allocations[1].allocation: expected a fraction between 0 and 1, got "abc"`],
+    [
+      "an HTTP answer that does not match the schema",
+      () => http("/schema"),
+      {},
+      () => `${server.base}/schema: allocations[1].allocation: expected a fraction between 0 and 1, got "abc"`
+    ],
     [
       "an unknown regime in the map",
       () => ({ regime: { ...REGIME_SOURCE.regime, map: "regime-typo.yaml" } }),
       {},
-      (dir) => `${dir}/regime-typo.yaml: sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got "sideways"`
+      (dir) =>
+        `${dir}/regime-typo.yaml: sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got "sideways"`
     ],
     [
       "a selected regime the map leaves out",
       () => ({ regime: { ...REGIME_SOURCE.regime, map: { downtrend_high_vol: "defensive" } } }),
       {},
-      () => `keel.yaml: accounts[6].targets.regime.map.uptrend_low_vol: expected a strategy for the selected regime, got nothing`
+      () =>
+        `keel.yaml: accounts[6].targets.regime.map.uptrend_low_vol: expected a strategy for the selected regime, got nothing`
     ],
     [
       "stale history",
       momentumOn("stale.csv"),
       {},
-      (dir) => `${dir}/stale.csv: QQQ: expected a last close at most 5 calendar days before ${TODAY}, got "${daysAgo(20)}"`
+      (dir) =>
+        `${dir}/stale.csv: QQQ: expected a last close at most 5 calendar days before ${TODAY}, got "${daysAgo(20)}"`
     ],
-    ["an unknown replacement set", "core.csv", { replacements: { file: "replacements.yaml", set: "roth" } }, (dir) => `${dir}/replacements.yaml: roth: expected a defined replacement set (ira, taxable), got "roth"`],
+    [
+      "an unknown replacement set",
+      "core.csv",
+      { replacements: { file: "replacements.yaml", set: "roth" } },
+      (dir) => `${dir}/replacements.yaml: roth: expected a defined replacement set (ira, taxable), got "roth"`
+    ],
     [
       "a failing strategy of a blend",
-      { blend: { strategies: [{ name: "core", share: 0.5, source: "core.csv" }, { name: "satellite", share: 0.5, source: { file: "nowhere.json" } }] } },
+      {
+        blend: {
+          strategies: [{ name: "core", share: 0.5, source: "core.csv" }, {
+            name: "satellite",
+            share: 0.5,
+            source: { file: "nowhere.json" }
+          }]
+        }
+      },
       {},
-      (dir) => `keel.yaml: accounts[9].targets.blend: strategy satellite failed: ${dir}/nowhere.json: cannot read the targets file: no such file`
+      (dir) =>
+        `keel.yaml: accounts[9].targets.blend: strategy satellite failed: ${dir}/nowhere.json: cannot read the targets file: no such file`
     ],
     [
       "a resolved symbol the policy excludes",
@@ -367,20 +512,22 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
       "a file within 0.0001 of 1 but above the policy's weightTolerance",
       "over5.csv",
       {},
-      (dir) => `${dir}/over5.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got "1.00005"`
+      (dir) =>
+        `${dir}/over5.csv: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got "1.00005"`
     ],
     [
       "a configuration error in an onStrategyFailure: cash blend (momentum.top: 0)",
       cashBlend(momentumOn("prices.csv", 0)),
       {},
-      () => "keel.yaml: accounts[12].targets.blend.strategies[1].source.momentum.top: expected a whole number, at least 1, got 0"
+      () =>
+        "keel.yaml: accounts[12].targets.blend.strategies[1].source.momentum.top: expected a whole number, at least 1, got 0"
     ],
     [
       "an unknown regime in a cash blend's regime map",
       cashBlend({ regime: { ...REGIME_SOURCE.regime, map: { uptrend_low_vol: "growth", sideways: "defensive" } } }),
       {},
       () =>
-        'keel.yaml: accounts[13].targets.blend.strategies[1].source.regime.map.sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got "sideways"'
+        "keel.yaml: accounts[13].targets.blend.strategies[1].source.regime.map.sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got \"sideways\""
     ],
     [
       "every strategy of a cash blend failing",
@@ -393,12 +540,22 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
 
   // The http sources need the server's port, known once it listens.
   beforeAll(() => {
-    ws.write("keel.yaml", keelYaml(cases.map(([, targets, extra], i) => account(`bad${i}`, typeof targets === "function" ? targets() : targets, extra))))
+    ws.write(
+      "keel.yaml",
+      keelYaml(
+        cases.map(([, targets, extra], i) =>
+          account(`bad${i}`, typeof targets === "function" ? targets() : targets, extra)
+        )
+      )
+    )
   })
 
   for (const [i, [name, , , message]] of cases.entries()) {
     it(`${name}: targets and run --execute both refuse`, async () => {
-      const [targets, run] = await Promise.all([ws.run(["targets", "--account", `bad${i}`]), ws.run(["run", "--account", `bad${i}`, "--execute"])])
+      const [targets, run] = await Promise.all([
+        ws.run(["targets", "--account", `bad${i}`]),
+        ws.run(["run", "--account", `bad${i}`, "--execute"])
+      ])
       for (const r of [targets, run]) {
         expect(singleLine(r.stderr)).toBe(message(ws.dir))
         expect(r.stdout).toBe("")
@@ -410,23 +567,56 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
   it("a source that is wrong in keel.yaml itself names the field", async () => {
     const configs: ReadonlyArray<readonly [unknown, string]> = [
       [
-        { blend: { strategies: [{ name: "a", share: 1, source: { http: { url: `${server.base}/weights`, retries: -1 } } }] } },
+        {
+          blend: {
+            strategies: [{ name: "a", share: 1, source: { http: { url: `${server.base}/weights`, retries: -1 } } }]
+          }
+        },
         "accounts[0].targets.blend.strategies[0].source.http.retries: expected a whole number from 0 to 10, got -1"
       ],
-      [{ http: { url: "signals.example.com/weights" } }, 'accounts[0].targets.http.url: expected an http(s) URL, got "signals.example.com/weights"'],
-      [{ momentum: { history: "prices.csv", universe: ["QQQ"], lookback: 20 } }, "accounts[0].targets.momentum.lookback: expected a momentum source field (name, history, universe, lookbackDays, top, weighting, positiveOnly, maxStaleDays), got 20"],
-      [{ regime: { history: "regime.csv", strategies: { growth: "growth.csv" } } }, "accounts[0].targets.regime.map: expected a value (required), got nothing"],
-      [{ file: "core.csv", http: { url: `${server.base}/weights` } }, "accounts[0].targets: expected a targets file, or one of { file }, { http }, { blend }, { regime }, { momentum }, got an object"],
-      // A file of the wrong kind is a mistake in keel.yaml, found when it is read (so never a strategy's load failure).
-      ["weights.txt", 'accounts[0].targets: expected a targets file ending in .json, .yaml, .yml or .csv, got "weights.txt"'],
       [
-        { blend: { onStrategyFailure: "cash", strategies: [{ name: "a", share: 1, source: { file: "weights.txt" } }] } },
-        'accounts[0].targets.blend.strategies[0].source.file: expected a targets file ending in .json, .yaml, .yml or .csv, got "weights.txt"'
+        { http: { url: "signals.example.com/weights" } },
+        "accounts[0].targets.http.url: expected an http(s) URL, got \"signals.example.com/weights\""
       ],
-      [{ momentum: { history: "prices.json", universe: ["QQQ"] } }, 'accounts[0].targets.momentum.history: expected a history file ending in .csv, got "prices.json"'],
-      [{ regime: { ...REGIME_SOURCE.regime, map: "map.txt" } }, 'accounts[0].targets.regime.map: expected a regime map file ending in .json, .yaml or .yml, got "map.txt"'],
-      [{ http: { url: `${server.base}/weights`, mapping: { list: "data..weights" } } }, 'accounts[0].targets.http.mapping.list: expected a dotted path such as data.weights, got "data..weights"'],
-      [{ http: { url: `${server.base}/weights`, tolerance: -0.1 } }, "accounts[0].targets.http.tolerance: expected a tolerance from 0 up to (not including) 1, got -0.1"]
+      [
+        { momentum: { history: "prices.csv", universe: ["QQQ"], lookback: 20 } },
+        "accounts[0].targets.momentum.lookback: expected a momentum source field (name, history, universe, lookbackDays, top, weighting, positiveOnly, maxStaleDays), got 20"
+      ],
+      [
+        { regime: { history: "regime.csv", strategies: { growth: "growth.csv" } } },
+        "accounts[0].targets.regime.map: expected a value (required), got nothing"
+      ],
+      [
+        { file: "core.csv", http: { url: `${server.base}/weights` } },
+        "accounts[0].targets: expected a targets file, or one of { file }, { http }, { blend }, { regime }, { momentum }, got an object"
+      ],
+      // A file of the wrong kind is a mistake in keel.yaml, found when it is read (so never a strategy's load failure).
+      [
+        "weights.txt",
+        "accounts[0].targets: expected a targets file ending in .json, .yaml, .yml or .csv, got \"weights.txt\""
+      ],
+      [
+        {
+          blend: { onStrategyFailure: "cash", strategies: [{ name: "a", share: 1, source: { file: "weights.txt" } }] }
+        },
+        "accounts[0].targets.blend.strategies[0].source.file: expected a targets file ending in .json, .yaml, .yml or .csv, got \"weights.txt\""
+      ],
+      [
+        { momentum: { history: "prices.json", universe: ["QQQ"] } },
+        "accounts[0].targets.momentum.history: expected a history file ending in .csv, got \"prices.json\""
+      ],
+      [
+        { regime: { ...REGIME_SOURCE.regime, map: "map.txt" } },
+        "accounts[0].targets.regime.map: expected a regime map file ending in .json, .yaml or .yml, got \"map.txt\""
+      ],
+      [
+        { http: { url: `${server.base}/weights`, mapping: { list: "data..weights" } } },
+        "accounts[0].targets.http.mapping.list: expected a dotted path such as data.weights, got \"data..weights\""
+      ],
+      [
+        { http: { url: `${server.base}/weights`, tolerance: -0.1 } },
+        "accounts[0].targets.http.tolerance: expected a tolerance from 0 up to (not including) 1, got -0.1"
+      ]
     ]
     const results = await Promise.all(
       configs.map(([targets], i) => {
@@ -444,7 +634,10 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
     ws.write("good.yaml", keelYaml([account("good", { http: { url: `${server.base}/weights` } })]))
     const r = await ws.run(["targets", "--account", "good", "--config", "good.yaml", "--json"])
     expect(r.code).toBe(0)
-    expect(parseJson<TargetsDoc>(r.stdout).weights.map((w) => [w.symbol, w.weight])).toEqual([["BND", "0.3"], ["VTI", "0.7"]])
+    expect(parseJson<TargetsDoc>(r.stdout).weights.map((w) => [w.symbol, w.weight])).toEqual([["BND", "0.3"], [
+      "VTI",
+      "0.7"
+    ]])
   })
 
   it("nothing was run on unresolved targets: no store, no artifacts", () => {
@@ -468,19 +661,25 @@ describe("sums within a source's tolerance never fail the run in keel.yaml's nam
       ["BND", "0.499975001249"],
       ["VTI", "0.50002499875"]
     ])
-    expect(doc.warnings).toEqual([`${server.base}/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`])
+    expect(doc.warnings).toEqual([
+      `${server.base}/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`
+    ])
     const run = await ws.run(["run", "--account", "signals", "--json"])
     expect(run.code).toBe(0)
     const out = parseJson<OutcomeJson>(run.stdout)
     expect(out.run.status).toBe("completed")
-    expect(out.summary.warnings).toContain(`${server.base}/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`)
+    expect(out.summary.warnings).toContain(
+      `${server.base}/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`
+    )
   })
 
   it("a file summing to 1.00005 with the policy's weightTolerance at 0.0001: accepted, scaled down, and the note names the file", async () => {
     ws.write("keel.yaml", keelYaml([account("loose", "over5.csv", { policy: { weightTolerance: 0.0001 } })]))
     const r = await ws.run(["targets", "--account", "loose", "--json"])
     expect(r.code).toBe(0)
-    expect(parseJson<TargetsDoc>(r.stdout).warnings).toEqual([`${ws.dir}/over5.csv: weights sum to 1.00005, above 1 (within the policy's weightTolerance): scaled down to sum to 1`])
+    expect(parseJson<TargetsDoc>(r.stdout).warnings).toEqual([
+      `${ws.dir}/over5.csv: weights sum to 1.00005, above 1 (within the policy's weightTolerance): scaled down to sum to 1`
+    ])
   })
 })
 
@@ -498,7 +697,10 @@ describe("a replaced symbol already held is sold like any untargeted symbol", ()
     const held = bought?.filledQuantity ?? ""
     expect(Number(held)).toBeGreaterThan(0)
 
-    ws.write("keel.yaml", keelYaml([account("taxable", "core.csv", { replacements: { file: "harvest.yaml", set: "harvest" } })]))
+    ws.write(
+      "keel.yaml",
+      keelYaml([account("taxable", "core.csv", { replacements: { file: "harvest.yaml", set: "harvest" } })])
+    )
     const second = await ws.run(["run", "--account", "taxable", "--execute", "--json"])
     expect(second.stderr).not.toMatch(/error/i)
     expect(second.code).toBe(0)
@@ -506,13 +708,23 @@ describe("a replaced symbol already held is sold like any untargeted symbol", ()
     expect(out.run.status).toBe("completed")
     const bySymbol = new Map(out.orders.map((o) => [o.symbol, o]))
     // VTI is no longer targeted: sold in full, in the sell phase; ITOT bought with the proceeds.
-    expect(bySymbol.get("VTI")).toMatchObject({ phase: "sell", side: "sell", quantity: held, status: "filled", filledQuantity: held })
+    expect(bySymbol.get("VTI")).toMatchObject({
+      phase: "sell",
+      side: "sell",
+      quantity: held,
+      status: "filled",
+      filledQuantity: held
+    })
     expect(bySymbol.get("ITOT")).toMatchObject({ phase: "buy", side: "buy", status: "filled" })
     expect(out.plan?.plan.find((l) => l.symbol === "VTI")).toMatchObject({ action: "sell" })
 
     const positions = await ws.run(["positions", "--account", "taxable", "--json"])
     // The paper account keeps a sold symbol's row (its realized P&L), at quantity 0.
-    const quantity = new Map(parseJson<{ positions: ReadonlyArray<{ symbol: string; quantity: string }> }>(positions.stdout).positions.map((p) => [p.symbol, Number(p.quantity)]))
+    const quantity = new Map(
+      parseJson<{ positions: ReadonlyArray<{ symbol: string; quantity: string }> }>(positions.stdout).positions.map((
+        p
+      ) => [p.symbol, Number(p.quantity)])
+    )
     expect(quantity.get("ITOT")).toBeGreaterThan(0)
     expect(quantity.get("VTI") ?? 0).toBe(0)
   })

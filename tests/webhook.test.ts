@@ -8,7 +8,15 @@ import { readFileSync } from "node:fs"
 import { createServer, type IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, describe, expect, it } from "vitest"
-import { type CliResult, type OutcomeJson, parseJson, singleLine, type SummaryJson, type Workspace, workspace } from "./support/cli.ts"
+import {
+  type CliResult,
+  type OutcomeJson,
+  parseJson,
+  singleLine,
+  type SummaryJson,
+  type Workspace,
+  workspace
+} from "./support/cli.ts"
 
 const TOKEN = "SECRET-TOKEN-123"
 const ENV = "KEEL_TEST_WEBHOOK"
@@ -58,7 +66,9 @@ const webhookWorkspace = (timeoutSeconds?: number): Workspace => {
   const ws = workspace("keel-webhook-")
   cleanups.push(ws.cleanup)
   ws.editConfig((c) => {
-    c.notifiers = ["console", { webhook: timeoutSeconds === undefined ? { urlEnv: ENV } : { urlEnv: ENV, timeoutSeconds } }]
+    c.notifiers = ["console", {
+      webhook: timeoutSeconds === undefined ? { urlEnv: ENV } : { urlEnv: ENV, timeoutSeconds }
+    }]
   })
   return ws
 }
@@ -99,7 +109,9 @@ describe.concurrent("webhook notifier", () => {
     const body = JSON.parse(request?.body ?? "null") as SummaryJson & { readonly text: string }
     // Slack shows `text`: the same headline the console notifier printed (on stderr, as stdout is JSON).
     expect(body.text).toBe(singleLine(executed.stderr))
-    expect(body.text).toBe(`Keel execute demo (${out.run.id}) completed; orders placed 4, filled 4, failed 0; cash 100000 → 1991.94`)
+    expect(body.text).toBe(
+      `Keel execute demo (${out.run.id}) completed; orders placed 4, filled 4, failed 0; cash 100000 → 1991.94`
+    )
     expect(body).toMatchObject({
       account: "demo",
       mode: "execute",
@@ -114,13 +126,24 @@ describe.concurrent("webhook notifier", () => {
     expect(preview.code).toBe(0)
     expect(server.received).toHaveLength(2)
     const second = JSON.parse(server.received[1]?.body ?? "null") as SummaryJson & { readonly text: string }
-    expect(second).toMatchObject({ account: "demo", mode: "preview", orders: { placed: 0, filled: 0, failed: 0 }, cash: { before: "1991.94" } })
+    expect(second).toMatchObject({
+      account: "demo",
+      mode: "preview",
+      orders: { placed: 0, filled: 0, failed: 0 },
+      cash: { before: "1991.94" }
+    })
     expect(preview.stdout.split("\n", 1)[0]).toBe(second.text)
 
     expectNoSecret(ws, [executed, preview])
   })
 
-  const failures: ReadonlyArray<readonly [string, () => Promise<{ readonly url: string; readonly timeoutSeconds?: number; readonly requests?: () => number }>, RegExp]> = [
+  const failures: ReadonlyArray<
+    readonly [
+      string,
+      () => Promise<{ readonly url: string; readonly timeoutSeconds?: number; readonly requests?: () => number }>,
+      RegExp
+    ]
+  > = [
     [
       "answers 500",
       async () => {

@@ -134,10 +134,14 @@ export interface BrokerShape {
   readonly kind: string
   readonly account: Effect.Effect<AccountState, BrokerConnectionError | RateLimited>
   readonly positions: Effect.Effect<ReadonlyArray<Position>, BrokerConnectionError | RateLimited>
-  readonly quotes: (symbols: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Quote>, BrokerConnectionError | RateLimited>
+  readonly quotes: (
+    symbols: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<Quote>, BrokerConnectionError | RateLimited>
   readonly clock: Effect.Effect<MarketClock, BrokerConnectionError | RateLimited>
   /** Trading rules of the given symbols; a symbol the venue does not know is left out. */
-  readonly assets: (symbols: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Asset>, BrokerConnectionError | RateLimited>
+  readonly assets: (
+    symbols: ReadonlyArray<string>
+  ) => Effect.Effect<ReadonlyArray<Asset>, BrokerConnectionError | RateLimited>
   readonly placeOrder: (
     request: OrderRequest
   ) => Effect.Effect<BrokerOrder, BrokerConnectionError | OrderRejected | RateLimited | UnknownOutcome>

@@ -34,7 +34,9 @@ export class Notifier extends Context.Service<Notifier, NotifierShape>()("keel/e
 
 /** One line of plain text: what a chat message or a console shows first. */
 export const headline = (s: RunSummary): string => {
-  const outcome = s.status === "completed" ? "completed" : `${s.status} at ${s.step}${s.reason === undefined ? "" : `: ${s.reason}`}`
+  const outcome = s.status === "completed"
+    ? "completed"
+    : `${s.status} at ${s.step}${s.reason === undefined ? "" : `: ${s.reason}`}`
   return (
     `Keel ${s.mode} ${s.account} (${s.runId}) ${outcome}; orders placed ${s.orders.placed}, filled ${s.orders.filled}, ` +
     `failed ${s.orders.failed}; cash ${s.cash.before} → ${s.cash.after}` +

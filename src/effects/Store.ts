@@ -127,7 +127,9 @@ export interface StoreShape {
   readonly steps: (runId: string) => Effect.Effect<ReadonlyArray<StepRecord>, StoreError>
   /** Plans as JSON text, by phase ("plan" and "buy-replan"). */
   readonly savePlan: (runId: string, phase: string, json: string) => Effect.Effect<void, StoreError>
-  readonly plans: (runId: string) => Effect.Effect<ReadonlyArray<{ readonly phase: string; readonly json: string }>, StoreError>
+  readonly plans: (
+    runId: string
+  ) => Effect.Effect<ReadonlyArray<{ readonly phase: string; readonly json: string }>, StoreError>
   /** Inserts an intent; a client order id can be stored only once, ever. */
   readonly saveIntent: (intent: OrderIntent) => Effect.Effect<void, StoreError>
   readonly updateIntent: (clientOrderId: string, change: IntentChange) => Effect.Effect<void, StoreError>

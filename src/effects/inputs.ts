@@ -12,10 +12,10 @@ import type { PlatformError } from "effect/PlatformError"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
-import { type InputSource, type InvalidInput, show } from "../kernel/errors.ts"
-import { join } from "../kernel/input.ts"
 import { parseHistoryCsv, parseTargetsCsv } from "../formats/csv.ts"
 import { parseJson } from "../formats/json.ts"
+import { type InputSource, type InvalidInput, show } from "../kernel/errors.ts"
+import { join } from "../kernel/input.ts"
 
 /** A problem with an input file; the CLI prints it as one line and exits 2. */
 export class InputFileError extends Data.TaggedError("InputFileError")<{
@@ -76,16 +76,22 @@ const shapes: Readonly<Record<InputSource, Schema.Codec<unknown, unknown>>> = {
     positions: Schema.optionalKey(
       PerSymbol.annotate({ message: "a list of { symbol, quantity } or a map from symbol to quantity" })
     ),
-    quotes: Schema.optionalKey(PerSymbol.annotate({ message: "a list of { symbol, bid, ask, last, close } or a map from symbol to quote" }))
+    quotes: Schema.optionalKey(
+      PerSymbol.annotate({ message: "a list of { symbol, bid, ask, last, close } or a map from symbol to quote" })
+    )
   }).annotate({
     message: "an object with cash, positions and quotes",
     messageUnexpectedKey: UNKNOWN_SNAPSHOT_FIELD
   }),
   targets: PerSymbol.annotate({ message: "a map from symbol to weight, or a list of { symbol, weight }" }),
   // An empty YAML policy (only comments) is the default policy.
-  policy: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)).annotate({ message: "an object of policy fields" }),
+  policy: Schema.NullOr(Schema.Record(Schema.String, Schema.Unknown)).annotate({
+    message: "an object of policy fields"
+  }),
   strategies: Schema.Record(Schema.String, Schema.Unknown).annotate({ message: "an object of strategies" }),
-  replacements: Schema.Record(Schema.String, Schema.Unknown).annotate({ message: "a map from set name to a list of { source, target, scale }" }),
+  replacements: Schema.Record(Schema.String, Schema.Unknown).annotate({
+    message: "a map from set name to a list of { source, target, scale }"
+  }),
   history: Schema.Array(Schema.Unknown).annotate({ message: "rows of date, symbol, close" }),
   regime: Schema.Record(Schema.String, Schema.Unknown).annotate({ message: "a map from regime to strategy" })
 }
@@ -93,7 +99,8 @@ const shapes: Readonly<Record<InputSource, Schema.Codec<unknown, unknown>>> = {
 const issues = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /** The input's top level against its schema: the data, or `path: expected …, got …`. */
-const checkShape = (source: InputSource, data: unknown): Result.Result<unknown, string> => decodeShape(shapes[source], data)
+const checkShape = (source: InputSource, data: unknown): Result.Result<unknown, string> =>
+  decodeShape(shapes[source], data)
 
 /** Decodes data against a schema; a failure is one line: `path: expected …, got …` (the first issue). */
 export const decodeShape = <A>(schema: Schema.Codec<A, unknown>, data: unknown): Result.Result<A, string> => {
@@ -122,14 +129,12 @@ const valueAt = (data: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
 const sameLocation = (path: string): string => path
 
 /** Maps a kernel path on the list of CSV rows (`[3].weight`) to the file (`line 5, weight`). */
-const csvLocation =
-  (lines: ReadonlyArray<number>) =>
-  (path: string): string => {
-    const match = /^\[(\d+)\](?:\.(.+))?$/.exec(path)
-    const line = match === null ? undefined : lines[Number(match[1])]
-    if (match === null || line === undefined) return path
-    return match[2] === undefined ? `line ${line}` : `line ${line}, ${match[2]}`
-  }
+const csvLocation = (lines: ReadonlyArray<number>) => (path: string): string => {
+  const match = /^\[(\d+)\](?:\.(.+))?$/.exec(path)
+  const line = match === null ? undefined : lines[Number(match[1])]
+  if (match === null || line === undefined) return path
+  return match[2] === undefined ? `line ${line}` : `line ${line}, ${match[2]}`
+}
 
 const unreadable = (error: PlatformError): string => {
   const reason = error.reason
@@ -140,7 +145,7 @@ const unreadable = (error: PlatformError): string => {
 }
 
 /** Reads, parses and shape-checks one input file. */
-export const readInput = Effect.fnUntraced(function* (source: InputSource, file: string) {
+export const readInput = Effect.fnUntraced(function*(source: InputSource, file: string) {
   const fail = (detail: string) => new InputFileError({ file, detail })
   const format = formatOf(source, file)
   if (format === undefined) {
@@ -148,7 +153,9 @@ export const readInput = Effect.fnUntraced(function* (source: InputSource, file:
     return yield* fail(`expected a ${source} file ending in ${endings.slice(0, -1).join(", ")} or ${endings.at(-1)}`)
   }
   const fs = yield* FileSystem.FileSystem
-  const raw = yield* fs.readFileString(file).pipe(Effect.mapError((error) => fail(`cannot read the ${source} file: ${unreadable(error)}`)))
+  const raw = yield* fs.readFileString(file).pipe(
+    Effect.mapError((error) => fail(`cannot read the ${source} file: ${unreadable(error)}`))
+  )
   const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
   let data: unknown
   let locate = sameLocation
@@ -159,7 +166,9 @@ export const readInput = Effect.fnUntraced(function* (source: InputSource, file:
     data = csv.success.rows
     locate = csvLocation(csv.success.lines)
   } else {
-    const parsed = format === "json" ? parseJson(text) : (yield* Effect.promise(() => import("../formats/yaml.ts"))).parseYaml(text)
+    const parsed = format === "json"
+      ? parseJson(text)
+      : (yield* Effect.promise(() => import("../formats/yaml.ts"))).parseYaml(text)
     if (Result.isFailure(parsed)) return yield* fail(parsed.failure)
     const shaped = checkShape(source, parsed.success)
     if (Result.isFailure(shaped)) return yield* fail(shaped.failure)
@@ -171,5 +180,8 @@ export const readInput = Effect.fnUntraced(function* (source: InputSource, file:
 /** The kernel's InvalidInput, told against the file its source came from. */
 export const explain = (input: InputFile, error: InvalidInput): InputFileError => {
   const at = error.path === "" ? "" : input.locate(error.path)
-  return new InputFileError({ file: input.file, detail: `${at === "" ? "" : `${at}: `}expected ${error.expected}, got ${error.value}` })
+  return new InputFileError({
+    file: input.file,
+    detail: `${at === "" ? "" : `${at}: `}expected ${error.expected}, got ${error.value}`
+  })
 }

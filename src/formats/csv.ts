@@ -40,7 +40,7 @@ export const parseTargetsCsv = (text: string): Result.Result<CsvTargets, string>
     lines.push(i + 1)
   }
   // An empty export would otherwise read as "all cash" and sell everything.
-  if (rows.length === 0) return Result.fail('expected at least one "symbol,weight" line, got none')
+  if (rows.length === 0) return Result.fail("expected at least one \"symbol,weight\" line, got none")
   return Result.succeed({ rows, lines })
 }
 
@@ -56,7 +56,9 @@ export const HISTORY_COLUMNS = ["date", "symbol", "close"] as const
  * Parses price history CSV: a header naming at least `date`, `symbol` and `close` (in any
  * order; other columns such as open or volume are ignored), then one close per line.
  */
-export const parseHistoryCsv = (text: string): Result.Result<{ readonly rows: ReadonlyArray<HistoryRow>; readonly lines: ReadonlyArray<number> }, string> => {
+export const parseHistoryCsv = (
+  text: string
+): Result.Result<{ readonly rows: ReadonlyArray<HistoryRow>; readonly lines: ReadonlyArray<number> }, string> => {
   const rows: Array<HistoryRow> = []
   const lines: Array<number> = []
   let columns: ReadonlyArray<number> | undefined
@@ -69,7 +71,9 @@ export const parseHistoryCsv = (text: string): Result.Result<{ readonly rows: Re
     if (columns === undefined) {
       const names = (fields ?? []).map((f) => f.toLowerCase())
       const found = HISTORY_COLUMNS.map((c) => names.indexOf(c))
-      if (found.some((at) => at < 0)) return Result.fail(`line ${i + 1}: expected a header with date, symbol and close, got ${show(line)}`)
+      if (found.some((at) => at < 0)) {
+        return Result.fail(`line ${i + 1}: expected a header with date, symbol and close, got ${show(line)}`)
+      }
       columns = found
       width = names.length
       continue
@@ -92,11 +96,11 @@ const split = (line: string): Array<string> | undefined => {
   for (;;) {
     while (line[i] === " " || line[i] === "\t") i++
     let value = ""
-    if (line[i] === '"') {
-      for (i++; ; i++) {
+    if (line[i] === "\"") {
+      for (i++;; i++) {
         if (i >= line.length) return undefined
-        if (line[i] === '"') {
-          if (line[i + 1] !== '"') break
+        if (line[i] === "\"") {
+          if (line[i + 1] !== "\"") break
           i++
         }
         value += line[i]

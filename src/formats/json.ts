@@ -39,7 +39,7 @@ export const parseJson = (text: string): Result.Result<unknown, string> => {
 
   const string = (): string => {
     const start = i
-    for (i++; text[i] !== '"'; i++) {
+    for (i++; text[i] !== "\""; i++) {
       if (i >= text.length) throw new Failure(start, "invalid JSON: a string is not closed")
       if (text.charCodeAt(i) < 0x20) throw new Failure(i, "invalid JSON: a control character inside a string")
       if (text[i] === "\\") i++
@@ -58,7 +58,7 @@ export const parseJson = (text: string): Result.Result<unknown, string> => {
     const c = text[i]
     if (c === "{") return object(depth)
     if (c === "[") return array(depth)
-    if (c === '"') return string()
+    if (c === "\"") return string()
     for (const [word, literal] of LITERALS) {
       if (text.startsWith(word, i)) {
         i += word.length
@@ -83,7 +83,7 @@ export const parseJson = (text: string): Result.Result<unknown, string> => {
     }
     for (;;) {
       skip()
-      if (text[i] !== '"') throw expected("a key in double quotes")
+      if (text[i] !== "\"") throw expected("a key in double quotes")
       const keyAt = i
       const key = string()
       if (keys.has(key)) {
@@ -91,7 +91,7 @@ export const parseJson = (text: string): Result.Result<unknown, string> => {
       }
       keys.add(key)
       skip()
-      if (text[i] !== ":") throw expected('":"')
+      if (text[i] !== ":") throw expected("\":\"")
       i++
       // An own property even for "__proto__", as JSON.parse makes it.
       Object.defineProperty(out, key, { value: value(depth + 1), writable: true, enumerable: true, configurable: true })
@@ -100,7 +100,7 @@ export const parseJson = (text: string): Result.Result<unknown, string> => {
         i++
         return out
       }
-      if (text[i] !== ",") throw expected('"," or "}"')
+      if (text[i] !== ",") throw expected("\",\" or \"}\"")
       i++
     }
   }
@@ -120,7 +120,7 @@ export const parseJson = (text: string): Result.Result<unknown, string> => {
         i++
         return out
       }
-      if (text[i] !== ",") throw expected('"," or "]"')
+      if (text[i] !== ",") throw expected("\",\" or \"]\"")
       i++
     }
   }

@@ -24,7 +24,9 @@ export const parseYaml = (text: string): Result.Result<unknown, string> => {
         if (!isScalar(pair.key)) continue
         const key = pair.key.value === null ? "" : String(pair.key.value)
         if (seen.has(key)) {
-          const pos = pair.key.range === undefined || pair.key.range === null ? undefined : lines.linePos(pair.key.range[0])
+          const pos = pair.key.range === undefined || pair.key.range === null
+            ? undefined
+            : lines.linePos(pair.key.range[0])
           const at = pos === undefined ? "" : `line ${pos.line}, column ${pos.col}: `
           problem = `${at}expected each key at most once (duplicate), got ${show(key)}`
           return visit.BREAK

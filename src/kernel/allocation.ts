@@ -155,7 +155,9 @@ const largestRemainders = (
     const cost = steps * candidates[i]!.stepCost
     const room = budgetF - spent
     if (steps <= 0 || cost > room + slack) return false
-    if (cost > room - slack && exactCost(candidates, k).plus(stepsOf(steps, candidates[i]!.stepCostExact)).gt(budget)) return false
+    if (cost > room - slack && exactCost(candidates, k).plus(stepsOf(steps, candidates[i]!.stepCostExact)).gt(budget)) {
+      return false
+    }
     k[i] = k[i]! + steps
     spent += cost
     return true

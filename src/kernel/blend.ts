@@ -107,7 +107,9 @@ export const makeTargets = (weights: ReadonlyArray<Target>): Targets => {
 export const primaryStrategy = (target: { readonly attribution: Attribution }): string | undefined => {
   let best: Attribution[number] | undefined
   for (const a of target.attribution) {
-    if (best === undefined || a.weight.gt(best.weight) || (a.weight.eq(best.weight) && a.strategy < best.strategy)) best = a
+    if (best === undefined || a.weight.gt(best.weight) || (a.weight.eq(best.weight) && a.strategy < best.strategy)) {
+      best = a
+    }
   }
   return best?.strategy
 }
@@ -146,7 +148,10 @@ export interface Blend {
   readonly warnings: ReadonlyArray<StrategyWarning>
 }
 
-const shareRule: DecimalRule = { expected: "a share greater than 0 and at most 1", accepts: (d) => isPositive(d) && d.lte(ONE) }
+const shareRule: DecimalRule = {
+  expected: "a share greater than 0 and at most 1",
+  accepts: (d) => isPositive(d) && d.lte(ONE)
+}
 
 interface Combined {
   weight: Decimal
@@ -168,25 +173,40 @@ export const validateShares = (
   let shareSum = ZERO
   for (let i = 0; i < strategies.length; i++) {
     const s: unknown = strategies[i]
-    if (!isRecord(s)) return invalid("strategies", join("", i), s, "a strategy with name, share and targets (or failed)")
+    if (!isRecord(s)) {
+      return invalid("strategies", join("", i), s, "a strategy with name, share and targets (or failed)")
+    }
     const name = readStrategyName("strategies", join(join("", i), "name"), s["name"])
     if (Result.isFailure(name)) return passOn(name)
-    if (names.has(name.success)) return invalid("strategies", join(join("", i), "name"), s["name"], "each strategy name once (duplicate)")
+    if (names.has(name.success)) {
+      return invalid("strategies", join(join("", i), "name"), s["name"], "each strategy name once (duplicate)")
+    }
     names.add(name.success)
     const raw: unknown = s["share"]
-    const share = readDecimal("strategies", join(join("", name.success), "share"), isDecimal(raw) ? format(raw) : raw, shareRule)
+    const share = readDecimal(
+      "strategies",
+      join(join("", name.success), "share"),
+      isDecimal(raw) ? format(raw) : raw,
+      shareRule
+    )
     if (Result.isFailure(share)) return passOn(share)
     shares.push(share.success)
     shareSum = shareSum.plus(share.success)
   }
   if (shareSum.minus(ONE).abs().gt(o.shareTolerance)) {
-    return invalid("strategies", "sum of shares", format(shareSum), `shares that sum to 1 (tolerance ${format(o.shareTolerance)})`)
+    return invalid(
+      "strategies",
+      "sum of shares",
+      format(shareSum),
+      `shares that sum to 1 (tolerance ${format(o.shareTolerance)})`
+    )
   }
   return Result.succeed(shares)
 }
 
 /** What `blend` expects when, with `onStrategyFailure: "cash"`, every strategy failed. */
-export const SOME_STRATEGY = "at least one strategy that produced targets (onStrategyFailure: cash keeps a failed strategy's share in cash, never the whole account)"
+export const SOME_STRATEGY =
+  "at least one strategy that produced targets (onStrategyFailure: cash keeps a failed strategy's share in cash, never the whole account)"
 
 /**
  * Combines strategies: weight(symbol) = Σ share × strategy weight, so overlapping symbols add
@@ -210,7 +230,12 @@ export const blend = (strategies: ReadonlyArray<BlendStrategy>, options: Partial
   if (Result.isFailure(checked)) return passOn(checked)
   const shares = checked.success
   if (o.onStrategyFailure === "cash" && strategies.length > 0 && strategies.every((s) => "failed" in s)) {
-    return invalid("strategies", "", `${String(strategies.length)} of ${String(strategies.length)} failed`, SOME_STRATEGY)
+    return invalid(
+      "strategies",
+      "",
+      `${String(strategies.length)} of ${String(strategies.length)} failed`,
+      SOME_STRATEGY
+    )
   }
   const warnings: Array<StrategyWarning> = []
   const combined = new Map<string, Combined>()
@@ -220,19 +245,30 @@ export const blend = (strategies: ReadonlyArray<BlendStrategy>, options: Partial
     const share = shares[i] as Decimal
     if ("failed" in s) {
       if (o.onStrategyFailure === "fail") {
-        return invalid("strategies", join("", name), s.failed, `a strategy that produced targets (it failed; onStrategyFailure: cash would keep its share ${format(share)} in cash)`)
+        return invalid(
+          "strategies",
+          join("", name),
+          s.failed,
+          `a strategy that produced targets (it failed; onStrategyFailure: cash would keep its share ${
+            format(share)
+          } in cash)`
+        )
       }
       warnings.push({
         code: "STRATEGY_FAILED",
         strategy: name,
-        message: `strategy ${name} failed (${typeof s.failed === "string" ? s.failed : show(s.failed)}): its share ${format(share)} stays in cash`
+        message: `strategy ${name} failed (${typeof s.failed === "string" ? s.failed : show(s.failed)}): its share ${
+          format(share)
+        } stays in cash`
       })
       continue
     }
     for (const t of s.targets.weights) add(combined, t, name, share)
   }
   const weights: Array<Target> = []
-  for (const [symbol, c] of combined) weights.push({ symbol, weight: c.weight, attribution: sortAttribution(c.attribution) })
+  for (const [symbol, c] of combined) {
+    weights.push({ symbol, weight: c.weight, attribution: sortAttribution(c.attribution) })
+  }
   return Result.succeed({ targets: makeTargets(weights), warnings })
 }
 

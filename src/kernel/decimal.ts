@@ -132,7 +132,6 @@ export const isPositive = (d: Decimal): boolean => d.s > 0 && !isZero(d)
 
 export const max = (a: Decimal, b: Decimal): Decimal => (a.gte(b) ? a : b)
 
-
 /** A double-precision estimate, used only to choose quantities; money stays exact. */
 export const estimate = (d: Decimal): number => {
   // Horner over the digit array: faster than toString + parseFloat, and deterministic.

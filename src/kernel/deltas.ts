@@ -60,14 +60,19 @@ export const deltas = (plan: Plan): ReadonlyArray<Delta> => {
     // Just under a whole number of steps may be that number exactly (0.3 ÷ 0.1 in doubles):
     // settle it with multiplications, so a target worth exactly n steps buys n.
     const whole = Math.ceil(x)
-    if (whole - x > 0 && whole - x < WHOLE_STEP_SLACK * Math.max(1, whole) && !line.quantity.plus(stepsOf(whole, step)).times(line.prices.valuation!.price).gt(line.targetValue)) {
+    if (
+      whole - x > 0 && whole - x < WHOLE_STEP_SLACK * Math.max(1, whole) &&
+      !line.quantity.plus(stepsOf(whole, step)).times(line.prices.valuation!.price).gt(line.targetValue)
+    ) {
       x = whole
     }
     out.push({
       line,
       side: "buy",
       increment: step,
-      targetQuantity: isZero(line.quantity) ? stepsOf(Math.max(0, Math.round(x)), step) : line.quantity.plus(stepsOf(Math.max(0, Math.round(x)), step)),
+      targetQuantity: isZero(line.quantity)
+        ? stepsOf(Math.max(0, Math.round(x)), step)
+        : line.quantity.plus(stepsOf(Math.max(0, Math.round(x)), step)),
       steps: Math.max(0, x)
     })
   }

@@ -23,7 +23,8 @@ export class InvalidInput extends Data.TaggedError("InvalidInput")<{
 }
 
 /** A string in double quotes with every line terminator escaped (JSON leaves U+2028/U+2029 raw). */
-export const quote = (text: string): string => JSON.stringify(text).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029")
+export const quote = (text: string): string =>
+  JSON.stringify(text).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029")
 
 /** Renders any value for an error message without calling into it (never throws). */
 export const show = (value: unknown): string => {

@@ -6,7 +6,17 @@
 import * as Result from "effect/Result"
 import { type Decimal, isPositive } from "./decimal.ts"
 import type { InputSource } from "./errors.ts"
-import { type DecimalRule, field, invalid, isRecord, join, passOn, type Read, readDecimal, readSymbol } from "./input.ts"
+import {
+  type DecimalRule,
+  field,
+  invalid,
+  isRecord,
+  join,
+  passOn,
+  type Read,
+  readDecimal,
+  readSymbol
+} from "./input.ts"
 
 export interface Close {
   /** `YYYY-MM-DD`. */
@@ -103,7 +113,11 @@ export const readAsOf = (asOf: unknown, maxStaleDays: unknown): Read<AsOf> => {
   if (!Number.isSafeInteger(maxStaleDays) || (maxStaleDays as number) < 0) {
     return invalid("history", "maxStaleDays", maxStaleDays, "a whole number of days, at least 0")
   }
-  return Result.succeed({ asOf: date.success, day: dayNumber(date.success) as number, maxStaleDays: maxStaleDays as number })
+  return Result.succeed({
+    asOf: date.success,
+    day: dayNumber(date.success) as number,
+    maxStaleDays: maxStaleDays as number
+  })
 }
 
 /**
@@ -128,8 +142,15 @@ export const lastCloses = (
   if (last === undefined) return invalid("history", path, undefined, `closes up to ${asOf.asOf} (${purpose})`)
   const age = asOf.day - (dayNumber(last.date) as number)
   if (age > asOf.maxStaleDays) {
-    return invalid("history", path, last.date, `a last close at most ${String(asOf.maxStaleDays)} calendar days before ${asOf.asOf}`)
+    return invalid(
+      "history",
+      path,
+      last.date,
+      `a last close at most ${String(asOf.maxStaleDays)} calendar days before ${asOf.asOf}`
+    )
   }
-  if (end < count) return invalid("history", path, end, `at least ${String(count)} closes up to ${asOf.asOf} (${purpose})`)
+  if (end < count) {
+    return invalid("history", path, end, `at least ${String(count)} closes up to ${asOf.asOf} (${purpose})`)
+  }
   return Result.succeed(all.slice(end - count, end))
 }

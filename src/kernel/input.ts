@@ -26,10 +26,10 @@ export const join = (path: string, key: string | number): string =>
   typeof key === "number"
     ? `${path}[${key}]`
     : !PLAIN_KEY.test(key)
-      ? `${path}[${quote(key)}]`
-      : path === ""
-        ? key
-        : `${path}.${key}`
+    ? `${path}[${quote(key)}]`
+    : path === ""
+    ? key
+    : `${path}.${key}`
 
 export interface DecimalRule {
   readonly expected: string

@@ -3,8 +3,8 @@
  * are attributed to the strategy's name, ready to be blended with other strategies.
  */
 import * as Result from "effect/Result"
-import { type Decimal, isPositive, ONE, ZERO } from "./decimal.ts"
 import { apportion, makeTargets, readStrategyName, type StrategyWarning } from "./blend.ts"
+import { type Decimal, isPositive, ONE, ZERO } from "./decimal.ts"
 import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
 import { invalid, join, passOn, type Read, readSymbol } from "./input.ts"
 import type { Target, Targets } from "./targets.ts"
@@ -102,16 +102,17 @@ export const momentum = (input: MomentumInput, options: Partial<MomentumOptions>
     const weight = weightOf.get(s.symbol) as Decimal
     return { symbol: s.symbol, weight, attribution: [{ strategy, weight }] }
   })
-  const warnings: Array<StrategyWarning> =
-    held.length === 0
-      ? [
-          {
-            code: "NO_POSITIVE_MOMENTUM",
-            strategy,
-            message: `momentum strategy ${strategy}: none of the top ${String(leaders.length)} has a positive ${String(o.lookbackDays)}-day return, so it holds cash`
-          }
-        ]
-      : []
+  const warnings: Array<StrategyWarning> = held.length === 0
+    ? [
+      {
+        code: "NO_POSITIVE_MOMENTUM",
+        strategy,
+        message: `momentum strategy ${strategy}: none of the top ${String(leaders.length)} has a positive ${
+          String(o.lookbackDays)
+        }-day return, so it holds cash`
+      }
+    ]
+    : []
   const ranking = scored.map((s, i) => ({ ...s, rank: i + 1, weight: weightOf.get(s.symbol) ?? ZERO }))
   return Result.succeed({ targets: makeTargets(targets), ranking, warnings })
 }
@@ -129,7 +130,10 @@ export interface MomentumConfig {
  * the day it is read as of), so a configuration can be checked before any history is
  * read. Errors as `momentum`'s, less the history's.
  */
-export const validateMomentum = (input: Omit<MomentumInput, "history">, options: Partial<MomentumOptions> = {}): Read<MomentumConfig> => {
+export const validateMomentum = (
+  input: Omit<MomentumInput, "history">,
+  options: Partial<MomentumOptions> = {}
+): Read<MomentumConfig> => {
   const o: MomentumOptions = { ...MomentumDefaults, ...options }
   const name = readStrategyName("strategies", "name", input.strategy)
   if (Result.isFailure(name)) return passOn(name)
@@ -146,24 +150,34 @@ export const validateMomentum = (input: Omit<MomentumInput, "history">, options:
 
 const checkOptions = (o: MomentumOptions, at: (key: string) => string): Read<MomentumOptions> => {
   const whole = (key: "lookbackDays" | "top", least: number): Read<number> =>
-    Number.isSafeInteger(o[key]) && o[key] >= least ? Result.succeed(o[key]) : invalid("strategies", at(key), o[key], `a whole number, at least ${String(least)}`)
+    Number.isSafeInteger(o[key]) && o[key] >= least
+      ? Result.succeed(o[key])
+      : invalid("strategies", at(key), o[key], `a whole number, at least ${String(least)}`)
   const lookback = whole("lookbackDays", 1)
   if (Result.isFailure(lookback)) return passOn(lookback)
   const top = whole("top", 1)
   if (Result.isFailure(top)) return passOn(top)
-  if (o.weighting !== "equal" && o.weighting !== "score") return invalid("strategies", at("weighting"), o.weighting, "one of equal, score")
-  if (typeof o.positiveOnly !== "boolean") return invalid("strategies", at("positiveOnly"), o.positiveOnly, "true or false")
+  if (o.weighting !== "equal" && o.weighting !== "score") {
+    return invalid("strategies", at("weighting"), o.weighting, "one of equal, score")
+  }
+  if (typeof o.positiveOnly !== "boolean") {
+    return invalid("strategies", at("positiveOnly"), o.positiveOnly, "true or false")
+  }
   return Result.succeed(o)
 }
 
 const readUniverse = (universe: unknown, path: string): Read<ReadonlyArray<string>> => {
-  if (!Array.isArray(universe) || universe.length === 0) return invalid("strategies", path, universe, "a non-empty list of symbols")
+  if (!Array.isArray(universe) || universe.length === 0) {
+    return invalid("strategies", path, universe, "a non-empty list of symbols")
+  }
   const symbols: Array<string> = []
   const seen = new Set<string>()
   for (let i = 0; i < universe.length; i++) {
     const symbol = readSymbol("strategies", join(path, i), universe[i])
     if (Result.isFailure(symbol)) return passOn(symbol)
-    if (seen.has(symbol.success)) return invalid("strategies", join(path, i), universe[i], "each symbol once (duplicate)")
+    if (seen.has(symbol.success)) {
+      return invalid("strategies", join(path, i), universe[i], "each symbol once (duplicate)")
+    }
     seen.add(symbol.success)
     symbols.push(symbol.success)
   }

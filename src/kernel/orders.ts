@@ -62,7 +62,13 @@ export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
     if (!o.value.lt(policy.minOrderValue)) return false
     skipped.set(o.symbol, "below-min-order-value")
     warnings.push(
-      warning("BELOW_MIN_ORDER_VALUE", `${o.symbol}: ${o.side} worth ${format(o.value)} is below minOrderValue ${format(policy.minOrderValue)}; dropped`, o.symbol)
+      warning(
+        "BELOW_MIN_ORDER_VALUE",
+        `${o.symbol}: ${o.side} worth ${format(o.value)} is below minOrderValue ${
+          format(policy.minOrderValue)
+        }; dropped`,
+        o.symbol
+      )
     )
     return true
   }
@@ -76,7 +82,13 @@ export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
       // Beyond 2^52 steps a double cannot count one step at a time; no real order is that large.
       skipped.set(delta.line.symbol, "quantity-out-of-range")
       warnings.push(
-        warning("QUANTITY_OUT_OF_RANGE", `${delta.line.symbol}: the ${delta.side} would be more than 2^52 steps of ${format(delta.increment)}; not traded`, delta.line.symbol)
+        warning(
+          "QUANTITY_OUT_OF_RANGE",
+          `${delta.line.symbol}: the ${delta.side} would be more than 2^52 steps of ${
+            format(delta.increment)
+          }; not traded`,
+          delta.line.symbol
+        )
       )
       continue
     }
@@ -102,7 +114,9 @@ export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
   let after = available
   for (const o of bought) after = after.minus(o.value)
   // Only where buys are allowed: a sell-only plan may leave cash idle by design.
-  const kept = policy.shares === "whole" && policy.mode === "full" ? keepBack(sells, sellDeltas, after.minus(plan.cashTarget), policy.minOrderValue, skipped) : sells
+  const kept = policy.shares === "whole" && policy.mode === "full"
+    ? keepBack(sells, sellDeltas, after.minus(plan.cashTarget), policy.minOrderValue, skipped)
+    : sells
   for (let i = 0; i < sells.length; i++) after = after.minus(sells[i]!.value).plus(kept[i]?.value ?? ZERO)
   return {
     orders: [...kept.filter((o): o is Order => o !== undefined), ...bought],
@@ -174,7 +188,9 @@ const buyOrders = (
 ): ReadonlyArray<Order> => {
   if (buys.length === 0) return []
   if (!budget.gt(ZERO)) {
-    warnings.push(warning("NO_CASH_FOR_BUYS", `cash after sells is at or below the cash target ${format(plan.cashTarget)}: no buys`))
+    warnings.push(
+      warning("NO_CASH_FOR_BUYS", `cash after sells is at or below the cash target ${format(plan.cashTarget)}: no buys`)
+    )
     for (const delta of buys) skipped.set(delta.line.symbol, "no-cash")
     return []
   }
@@ -221,7 +237,12 @@ const buyOrders = (
       continue
     }
     if (allocation.trimmed) {
-      warnings.push(warning("BUYS_TRIMMED", `cash for buys (${format(budget)} after the cash target) is short: buys trimmed pro rata`))
+      warnings.push(
+        warning(
+          "BUYS_TRIMMED",
+          `cash for buys (${format(budget)} after the cash target) is short: buys trimmed pro rata`
+        )
+      )
     }
     return out
   }

@@ -156,8 +156,11 @@ const rows = (account: Account, market: Market): { rows: Array<Row>; equity: Dec
   while (t < targets.length || p < positions.length) {
     const target = targets[t]
     const position = positions[p]
-    const symbol =
-      target === undefined ? position!.symbol : position === undefined || target.symbol < position.symbol ? target.symbol : position.symbol
+    const symbol = target === undefined
+      ? position!.symbol
+      : position === undefined || target.symbol < position.symbol
+      ? target.symbol
+      : position.symbol
     const targetIndex = target?.symbol === symbol ? t++ : -1
     const quantity = position?.symbol === symbol ? (p++, position.quantity) : ZERO
     if (targetIndex < 0 && isZero(quantity)) continue
@@ -167,7 +170,13 @@ const rows = (account: Account, market: Market): { rows: Array<Row>; equity: Dec
       const valuation = prices.valuation
       if (valuation === undefined) {
         value = undefined
-        warnings.push(warning("UNPRICED_HOLDING", `${symbol}: held but unpriced; its value is unknown and left out of equity`, symbol))
+        warnings.push(
+          warning(
+            "UNPRICED_HOLDING",
+            `${symbol}: held but unpriced; its value is unknown and left out of equity`,
+            symbol
+          )
+        )
       } else {
         value = quantity.times(valuation.price)
         equity = equity.plus(value)
@@ -193,7 +202,9 @@ export const plan = (account: Account, market: Market): Plan => {
     warnings.push(
       warning(
         "TARGETS_SCALED_FOR_RESERVE",
-        `the cash reserve ${format(reserve)} is more than the cash target ${format(cashByWeight)}: targets scaled to fit it`
+        `the cash reserve ${format(reserve)} is more than the cash target ${
+          format(cashByWeight)
+        }: targets scaled to fit it`
       )
     )
   }
@@ -204,7 +215,16 @@ export const plan = (account: Account, market: Market): Plan => {
     const target = targets.weights[row.targetIndex]
     const targetWeight = target?.weight ?? ZERO
     const targetValue = targetWeight.times(perWeight)
-    const [action, reason] = decide(row, target !== undefined, targetWeight, targetValue, market, absBand, relBand, warnings)
+    const [action, reason] = decide(
+      row,
+      target !== undefined,
+      targetWeight,
+      targetValue,
+      market,
+      absBand,
+      relBand,
+      warnings
+    )
     lines.push(
       new PlanLine({
         symbol: row.symbol,
@@ -238,7 +258,9 @@ const decide = (
   const policy = market.policy
   if (policy.exclude.has(symbol)) return ["hold", "excluded"]
   if (value === undefined || prices.valuation === undefined) {
-    if (targeted && value !== undefined) warnings.push(warning("NO_PRICE", `${symbol}: no bid, ask, last or close; not traded`, symbol))
+    if (targeted && value !== undefined) {
+      warnings.push(warning("NO_PRICE", `${symbol}: no bid, ask, last or close; not traded`, symbol))
+    }
     return ["hold", "no-price"]
   }
   const held = !isZero(row.quantity)
@@ -247,17 +269,25 @@ const decide = (
     return sell(symbol, prices, market, "untargeted", warnings)
   }
   const gap = value.minus(targetValue)
-  if (isZero(gap)) return ["hold", isZero(targetValue) && !isZero(targetWeight) ? "reserve-leaves-no-room" : "at-target"]
+  if (isZero(gap)) {
+    return ["hold", isZero(targetValue) && !isZero(targetWeight) ? "reserve-leaves-no-room" : "at-target"]
+  }
   if (held && (absBand !== undefined || relBand !== undefined)) {
     const deviation = gap.abs()
-    const outside =
-      (absBand !== undefined && deviation.gt(absBand)) || (relBand !== undefined && deviation.gt(relBand.times(targetValue)))
+    const outside = (absBand !== undefined && deviation.gt(absBand)) ||
+      (relBand !== undefined && deviation.gt(relBand.times(targetValue)))
     if (!outside) return ["hold", "within-band"]
   }
   return gap.s < 0 ? buy(symbol, prices, policy, warnings) : sell(symbol, prices, market, "above-target", warnings)
 }
 
-const sell = (symbol: string, prices: Prices, market: Market, reason: Reason, warnings: Array<Warning>): readonly [Action, Reason] => {
+const sell = (
+  symbol: string,
+  prices: Prices,
+  market: Market,
+  reason: Reason,
+  warnings: Array<Warning>
+): readonly [Action, Reason] => {
   if (market.policy.mode === "buy-only" || market.buyPhase === true) return ["hold", "buy-only"]
   if (prices.sell === undefined) {
     warnings.push(warning("NO_SELL_PRICE", `${symbol}: a sell is wanted but there is no bid, last or close`, symbol))

@@ -5,7 +5,20 @@
  */
 import * as Result from "effect/Result"
 import { type Decimal, isPositive, max, ONE, parseDecimal, ZERO } from "./decimal.ts"
-import { type DecimalRule, entries, field, fraction, invalid, isRecord, join, nonNegative, passOn, type Read, readDecimal, readSymbol } from "./input.ts"
+import {
+  type DecimalRule,
+  entries,
+  field,
+  fraction,
+  invalid,
+  isRecord,
+  join,
+  nonNegative,
+  passOn,
+  type Read,
+  readDecimal,
+  readSymbol
+} from "./input.ts"
 
 export type ShareMode = "whole" | "fractional"
 export type TradeMode = "full" | "buy-only" | "sell-only"
@@ -71,8 +84,14 @@ export interface PolicyInput {
   readonly weightTolerance?: string | number
 }
 
-const below1: DecimalRule = { expected: "a fraction from 0 up to (not including) 1", accepts: (d) => fraction.accepts(d) && d.lt(ONE) }
-const tolerance: DecimalRule = { expected: "a tolerance from 0 to 0.001", accepts: (d) => nonNegative.accepts(d) && d.lte("0.001") }
+const below1: DecimalRule = {
+  expected: "a fraction from 0 up to (not including) 1",
+  accepts: (d) => fraction.accepts(d) && d.lt(ONE)
+}
+const tolerance: DecimalRule = {
+  expected: "a tolerance from 0 to 0.001",
+  accepts: (d) => nonNegative.accepts(d) && d.lte("0.001")
+}
 const MAX_QUANTITY_DECIMALS = 9
 
 type Reader = (value: unknown, path: string) => Read<unknown>
@@ -168,5 +187,8 @@ export const increment = (policy: Policy, symbol: string): Decimal =>
   policy.lotSizes.get(symbol) ?? (policy.shares === "whole" ? ONE_SHARE : fractionalStep(policy.quantityDecimals))
 
 const ONE_SHARE = ONE
-const steps: ReadonlyArray<Decimal> = Array.from({ length: MAX_QUANTITY_DECIMALS + 1 }, (_, d) => parseDecimal(`1e-${d}`) as Decimal)
+const steps: ReadonlyArray<Decimal> = Array.from(
+  { length: MAX_QUANTITY_DECIMALS + 1 },
+  (_, d) => parseDecimal(`1e-${d}`) as Decimal
+)
 const fractionalStep = (decimals: number): Decimal => steps[decimals] ?? ONE_SHARE

@@ -29,17 +29,22 @@ export type PriceBook = ReadonlyMap<string, Prices>
 const priced = (price: Decimal, source: PriceSource): Priced => ({ price, source, estimate: estimate(price) })
 
 const fallback = (quote: Quote): Priced | undefined =>
-  quote.last !== undefined ? priced(quote.last, "last") : quote.close !== undefined ? priced(quote.close, "close") : undefined
+  quote.last !== undefined
+    ? priced(quote.last, "last")
+    : quote.close !== undefined
+    ? priced(quote.close, "close")
+    : undefined
 
 export const prices = (quote: Quote, buyMarkup: Decimal): Prices => {
   const { ask, bid } = quote
   const other = fallback(quote)
-  const valuation =
-    bid !== undefined && ask !== undefined
-      ? priced(bid.eq(ask) ? bid : bid.plus(ask).times(HALF), "mid")
-      : other ?? (bid !== undefined ? priced(bid, "bid") : ask !== undefined ? priced(ask, "ask") : undefined)
+  const valuation = bid !== undefined && ask !== undefined
+    ? priced(bid.eq(ask) ? bid : bid.plus(ask).times(HALF), "mid")
+    : other ?? (bid !== undefined ? priced(bid, "bid") : ask !== undefined ? priced(ask, "ask") : undefined)
   const buyBase = ask !== undefined ? priced(ask, "ask") : other
-  const buy = buyBase === undefined || buyMarkup.eq(ONE) ? buyBase : priced(buyBase.price.times(buyMarkup), buyBase.source)
+  const buy = buyBase === undefined || buyMarkup.eq(ONE)
+    ? buyBase
+    : priced(buyBase.price.times(buyMarkup), buyBase.source)
   const sell = bid !== undefined ? priced(bid, "bid") : other
   return { valuation, buy, sell }
 }

@@ -63,7 +63,13 @@ export const rebalanceAccount = (account: Account, on: Market): Rebalance => {
   const planned = plan(account, on)
   const moves = deltas(planned)
   const placed = orders(planned, moves)
-  return { plan: planned, deltas: moves, orders: placed, lines: lines(planned, moves, placed), warnings: [...planned.warnings, ...placed.warnings] }
+  return {
+    plan: planned,
+    deltas: moves,
+    orders: placed,
+    lines: lines(planned, moves, placed),
+    warnings: [...planned.warnings, ...placed.warnings]
+  }
 }
 
 /** The whole pipeline from untrusted input: a rebalance, or the first InvalidInput. */
@@ -80,7 +86,8 @@ export const rebalance = (input: RebalanceInput): Read<Rebalance> => {
  * The buy phase again, from a fresh snapshot taken after the sells settled: buys are
  * sized from the cash that is really there, and nothing is sold.
  */
-export const planBuys = (account: Account, on: Market): Rebalance => rebalanceAccount(account, { ...on, buyPhase: true })
+export const planBuys = (account: Account, on: Market): Rebalance =>
+  rebalanceAccount(account, { ...on, buyPhase: true })
 
 const lines = (planned: Plan, moves: ReadonlyArray<Delta>, placed: Orders): ReadonlyArray<Line> => {
   const bySymbol = new Map<string, { side: string; quantity: Decimal }>()

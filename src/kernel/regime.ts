@@ -5,8 +5,8 @@
  * at the division places, for display only.
  */
 import * as Result from "effect/Result"
-import { Decimal, type DecimalInput, format, fromInteger, ONE, parseDecimal, ZERO } from "./decimal.ts"
 import { readStrategyName } from "./blend.ts"
+import { Decimal, type DecimalInput, format, fromInteger, ONE, parseDecimal, ZERO } from "./decimal.ts"
 import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
 import { field, invalid, isRecord, join, nonNegative, passOn, type Read, readDecimal, readSymbol } from "./input.ts"
 
@@ -97,7 +97,11 @@ export const classify = (up: boolean, high: boolean): Regime =>
  * Errors: invalid options (source `regime`, path the option; `asOf`/`maxStaleDays` source
  * `history`), and missing, stale or too short history (see `lastCloses`).
  */
-export const readRegime = (history: PriceHistory, asOf: string, options: Partial<RegimeOptions> = {}): Read<RegimeReading> => {
+export const readRegime = (
+  history: PriceHistory,
+  asOf: string,
+  options: Partial<RegimeOptions> = {}
+): Read<RegimeReading> => {
   const checked = validateRegimeOptions(asOf, options)
   if (Result.isFailure(checked)) return passOn(checked)
   const { options: o, when } = checked.success
@@ -110,14 +114,28 @@ export const readRegime = (history: PriceHistory, asOf: string, options: Partial
   let total = ZERO
   for (const c of closes) total = total.plus(c.close)
   const n = fromInteger(trendDays)
-  const trend: TrendReading = { symbol: benchmark, date: last.date, close: last.close, sma: total.div(n), days: trendDays, up: last.close.times(n).gte(total) }
+  const trend: TrendReading = {
+    symbol: benchmark,
+    date: last.date,
+    close: last.close,
+    sma: total.div(n),
+    days: trendDays,
+    up: last.close.times(n).gte(total)
+  }
 
   let volatility: VolatilityReading
   if (volatilityIndex !== undefined) {
     const index = lastCloses(history, volatilityIndex, when, 1, "volatility index")
     if (Result.isFailure(index)) return passOn(index)
     const c = index.success[0] as Close
-    volatility = { measure: "index", symbol: volatilityIndex, date: c.date, level: c.close, threshold, high: c.close.gt(threshold) }
+    volatility = {
+      measure: "index",
+      symbol: volatilityIndex,
+      date: c.date,
+      level: c.close,
+      threshold,
+      high: c.close.gt(threshold)
+    }
   } else {
     const days = o.realizedDays
     const window = lastCloses(history, benchmark, when, days + 1, `${String(days)}-day realized volatility`)
@@ -182,7 +200,10 @@ const readThreshold = (path: string, value: unknown): Read<Decimal> =>
  * configuration can be checked before its history is read. Errors as `readRegime`'s, less
  * the history's.
  */
-export const validateRegimeOptions = (asOf: string, options: Partial<RegimeOptions> = {}): Read<{ readonly options: RegimeSettings; readonly when: AsOf }> => {
+export const validateRegimeOptions = (
+  asOf: string,
+  options: Partial<RegimeOptions> = {}
+): Read<{ readonly options: RegimeSettings; readonly when: AsOf }> => {
   const o = readOptions({ ...RegimeDefaults, ...options })
   if (Result.isFailure(o)) return passOn(o)
   const when = readAsOf(asOf, o.success.maxStaleDays)
@@ -256,5 +277,7 @@ export const validateRegimeMap = (input: unknown, strategies?: ReadonlyArray<str
 /** The strategy of the selected regime; a regime the mapping leaves out is an error naming it. */
 export const strategyFor = (map: RegimeMap, regime: Regime): Read<string> => {
   const name = map.get(regime)
-  return name === undefined ? invalid("regime", regime, undefined, "a strategy for the selected regime") : Result.succeed(name)
+  return name === undefined
+    ? invalid("regime", regime, undefined, "a strategy for the selected regime")
+    : Result.succeed(name)
 }

@@ -4,9 +4,19 @@
  * scale: 3 }]`. The scale keeps the exposure: 0.3 of TQQQ becomes 0.9 of QQQ.
  */
 import * as Result from "effect/Result"
-import { type Decimal, isPositive, ONE, ZERO } from "./decimal.ts"
 import { apportion, makeTargets, sortAttribution } from "./blend.ts"
-import { type DecimalRule, field, invalid, isRecord, join, passOn, type Read, readDecimal, readSymbol } from "./input.ts"
+import { type Decimal, isPositive, ONE, ZERO } from "./decimal.ts"
+import {
+  type DecimalRule,
+  field,
+  invalid,
+  isRecord,
+  join,
+  passOn,
+  type Read,
+  readDecimal,
+  readSymbol
+} from "./input.ts"
 import type { Attribution, Target, Targets } from "./targets.ts"
 
 export interface Replacement {
@@ -94,7 +104,9 @@ const readSet = (path: string, value: unknown): Read<ReplacementSet> => {
   }
   const rawFreed = field(value, "freed")
   const freed = FREED_WEIGHT.find((f) => f === rawFreed)
-  if (rawFreed !== undefined && freed === undefined) return invalid("replacements", join(path, "freed"), rawFreed, FREED_WEIGHT.join(" or "))
+  if (rawFreed !== undefined && freed === undefined) {
+    return invalid("replacements", join(path, "freed"), rawFreed, FREED_WEIGHT.join(" or "))
+  }
   const rules = readRules(join(path, "rules"), field(value, "rules"))
   return Result.isFailure(rules) ? passOn(rules) : Result.succeed({ rules: rules.success, freed: freed ?? "reinvest" })
 }
@@ -114,13 +126,19 @@ const readRules = (path: string, value: unknown): Read<ReadonlyArray<Replacement
     }
     const source = readSymbol("replacements", join(at, "source"), field(item, "source"))
     if (Result.isFailure(source)) return passOn(source)
-    if (sources.has(source.success)) return invalid("replacements", join(at, "source"), field(item, "source"), "each source once per set (duplicate)")
+    if (sources.has(source.success)) {
+      return invalid("replacements", join(at, "source"), field(item, "source"), "each source once per set (duplicate)")
+    }
     sources.add(source.success)
     const target = readSymbol("replacements", join(at, "target"), field(item, "target"))
     if (Result.isFailure(target)) return passOn(target)
-    if (target.success === source.success) return invalid("replacements", join(at, "target"), field(item, "target"), "a target different from the source")
+    if (target.success === source.success) {
+      return invalid("replacements", join(at, "target"), field(item, "target"), "a target different from the source")
+    }
     const rawScale = field(item, "scale")
-    const scale = rawScale === undefined ? Result.succeed(ONE) : readDecimal("replacements", join(at, "scale"), rawScale, positive)
+    const scale = rawScale === undefined
+      ? Result.succeed(ONE)
+      : readDecimal("replacements", join(at, "scale"), rawScale, positive)
     if (Result.isFailure(scale)) return passOn(scale)
     rules.push({ source: source.success, target: target.success, scale: scale.success })
   }
@@ -132,7 +150,14 @@ export const replacementSet = (sets: ReplacementSets, name: string): Read<Replac
   const set = sets.get(name.trim())
   if (set !== undefined) return Result.succeed(set)
   const known = [...sets.keys()].sort()
-  return invalid("replacements", join("", name), name, known.length === 0 ? "a defined replacement set (none are defined)" : `a defined replacement set (${known.join(", ")})`)
+  return invalid(
+    "replacements",
+    join("", name),
+    name,
+    known.length === 0
+      ? "a defined replacement set (none are defined)"
+      : `a defined replacement set (${known.join(", ")})`
+  )
 }
 
 /**
@@ -218,10 +243,18 @@ export const applyReplacements = (targets: Targets, set: ReplacementSet): Replac
     const weight = added[i] as Decimal
     const scaled = from.attribution.map((a) => ({ strategy: a.strategy, weight: a.weight.times(rule.scale) }))
     credit(rule.target, weight, weight.eq(from.weight.times(rule.scale)) ? scaled : rescale(scaled, weight))
-    substitutions.push({ source: rule.source, target: rule.target, scale: rule.scale, weightMoved: from.weight, weightAdded: weight })
+    substitutions.push({
+      source: rule.source,
+      target: rule.target,
+      scale: rule.scale,
+      weightMoved: from.weight,
+      weightAdded: weight
+    })
   }
   const weights: Array<Target> = []
-  for (const [symbol, m] of merged) weights.push({ symbol, weight: m.weight, attribution: sortAttribution(m.attribution) })
+  for (const [symbol, m] of merged) {
+    weights.push({ symbol, weight: m.weight, attribution: sortAttribution(m.attribution) })
+  }
   return { targets: makeTargets(weights), substitutions }
 }
 

@@ -4,7 +4,17 @@
  */
 import * as Result from "effect/Result"
 import { type Decimal, type DecimalInput, isZero } from "./decimal.ts"
-import { entries, field, invalid, isRecord, nonNegative, type Read, readDecimal, uniqueSymbol, passOn } from "./input.ts"
+import {
+  entries,
+  field,
+  invalid,
+  isRecord,
+  nonNegative,
+  passOn,
+  type Read,
+  readDecimal,
+  uniqueSymbol
+} from "./input.ts"
 
 export interface Position {
   readonly symbol: string
@@ -85,8 +95,12 @@ export const validateQuotes = (input: unknown): Read<ReadonlyArray<Quote>> => {
   for (const item of items.success) {
     const symbol = uniqueSymbol("snapshot", seen, item)
     if (Result.isFailure(symbol)) return passOn(symbol)
-    if (!isRecord(item.value)) return invalid("snapshot", item.path, item.value, "a quote object with bid, ask, last or close")
-    const quote: { symbol: string } & { -readonly [K in (typeof PRICE_FIELDS)[number]]?: Decimal } = { symbol: symbol.success }
+    if (!isRecord(item.value)) {
+      return invalid("snapshot", item.path, item.value, "a quote object with bid, ask, last or close")
+    }
+    const quote: { symbol: string } & { -readonly [K in (typeof PRICE_FIELDS)[number]]?: Decimal } = {
+      symbol: symbol.success
+    }
     for (const name of PRICE_FIELDS) {
       const value = field(item.value, name)
       if (value === undefined || value === null) continue

@@ -246,7 +246,9 @@ const sell = (book: Book, fill: AttributedFill): void => {
   book.quantity = book.quantity.minus(matched)
   if (isZero(book.quantity)) book.averageCost = ZERO
 
-  const holders = [...book.holdings.entries()].filter(([, h]) => isPositive(h.quantity)).sort(([a], [b]) => byName(a, b))
+  const holders = [...book.holdings.entries()].filter(([, h]) => isPositive(h.quantity)).sort(([a], [b]) =>
+    byName(a, b)
+  )
   const sold = apportionWithin(matched, holders.map(([, h]) => h.quantity))
   const commissions = apportion(commission as Decimal, sold)
   const bases: Array<Decimal> = holders.map(([, h], i) => {
@@ -286,8 +288,9 @@ export const strategyPnl = (
   prices: ReadonlyMap<string, Decimal>,
   options: Partial<StrategyPnlOptions> = {}
 ): StrategyPnl => {
-  const unattributed =
-    typeof options.unattributed === "string" && options.unattributed !== "" ? options.unattributed : StrategyPnlDefaults.unattributed
+  const unattributed = typeof options.unattributed === "string" && options.unattributed !== ""
+    ? options.unattributed
+    : StrategyPnlDefaults.unattributed
   const books = new Map<string, Book>()
   const ignored: Array<IgnoredFill> = []
   for (let index = 0; index < fills.length; index++) {
@@ -340,7 +343,7 @@ export const strategyPnl = (
   holdings.sort((a, b) => byName(a.strategy, b.strategy) || byName(a.symbol, b.symbol))
 
   const strategies: Array<StrategyTotals> = []
-  for (let i = 0; i < holdings.length; ) {
+  for (let i = 0; i < holdings.length;) {
     const strategy = (holdings[i] as StrategyHolding).strategy
     let costBasis = ZERO
     let realizedPnl = ZERO

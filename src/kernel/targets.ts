@@ -4,7 +4,18 @@
  */
 import * as Result from "effect/Result"
 import { type Decimal, type DecimalInput, ONE, ZERO } from "./decimal.ts"
-import { entries, field, fraction, invalid, isRecord, join, type Read, readDecimal, uniqueSymbol, passOn } from "./input.ts"
+import {
+  entries,
+  field,
+  fraction,
+  invalid,
+  isRecord,
+  join,
+  passOn,
+  type Read,
+  readDecimal,
+  uniqueSymbol
+} from "./input.ts"
 import type { Policy } from "./policy.ts"
 import { bySymbol } from "./snapshot.ts"
 
@@ -28,10 +39,10 @@ export interface Targets {
 
 export type TargetsInput =
   | ReadonlyArray<{
-      readonly symbol: string
-      readonly weight: DecimalInput
-      readonly attribution?: ReadonlyArray<{ readonly strategy: string; readonly weight: DecimalInput }>
-    }>
+    readonly symbol: string
+    readonly weight: DecimalInput
+    readonly attribution?: ReadonlyArray<{ readonly strategy: string; readonly weight: DecimalInput }>
+  }>
   | Readonly<Record<string, DecimalInput>>
 
 /**
@@ -51,12 +62,19 @@ const readAttribution = (item: unknown, at: string, weight: Decimal): Read<Attri
     if (typeof strategy !== "string" || strategy === "" || out.some((o) => o.strategy === strategy)) {
       return invalid("targets", join(join(path, i), "strategy"), strategy, "a strategy name, each once")
     }
-    const w = readDecimal("targets", join(join(path, i), "weight"), isRecord(part) ? field(part, "weight") : undefined, fraction)
+    const w = readDecimal(
+      "targets",
+      join(join(path, i), "weight"),
+      isRecord(part) ? field(part, "weight") : undefined,
+      fraction
+    )
     if (Result.isFailure(w)) return passOn(w)
     out.push({ strategy, weight: w.success })
     sum = sum.plus(w.success)
   }
-  if (!sum.eq(weight)) return invalid("targets", path, sum.toFixed(), `attribution weights that sum to the weight ${weight.toFixed()}`)
+  if (!sum.eq(weight)) {
+    return invalid("targets", path, sum.toFixed(), `attribution weights that sum to the weight ${weight.toFixed()}`)
+  }
   return Result.succeed(out.sort((a, b) => (a.strategy < b.strategy ? -1 : a.strategy > b.strategy ? 1 : 0)))
 }
 
@@ -65,7 +83,9 @@ export const targetsInput = (targets: Targets) =>
   targets.weights.map((t) => ({
     symbol: t.symbol,
     weight: t.weight.toFixed(),
-    ...(t.attribution.length === 0 ? {} : { attribution: t.attribution.map((a) => ({ strategy: a.strategy, weight: a.weight.toFixed() })) })
+    ...(t.attribution.length === 0
+      ? {}
+      : { attribution: t.attribution.map((a) => ({ strategy: a.strategy, weight: a.weight.toFixed() })) })
   }))
 
 export const validateTargets = (input: unknown, policy: Policy): Read<Targets> => {
@@ -82,13 +102,20 @@ export const validateTargets = (input: unknown, policy: Policy): Read<Targets> =
     }
     const weight = readDecimal("targets", item.path, item.value, fraction)
     if (Result.isFailure(weight)) return passOn(weight)
-    const attribution = Array.isArray(input) ? readAttribution(input[index], join("", index), weight.success) : Result.succeed([])
+    const attribution = Array.isArray(input)
+      ? readAttribution(input[index], join("", index), weight.success)
+      : Result.succeed([])
     if (Result.isFailure(attribution)) return passOn(attribution)
     weights.push({ symbol: symbol.success, weight: weight.success, attribution: attribution.success })
     total = total.plus(weight.success)
   }
   if (total.gt(ONE.plus(policy.weightTolerance))) {
-    return invalid("targets", "sum of weights", total.toFixed(), `weights that sum to at most 1 (tolerance ${policy.weightTolerance.toFixed()})`)
+    return invalid(
+      "targets",
+      "sum of weights",
+      total.toFixed(),
+      `weights that sum to at most 1 (tolerance ${policy.weightTolerance.toFixed()})`
+    )
   }
   const cash = total.gte(ONE) ? ZERO : ONE.minus(total)
   return Result.succeed({ weights: weights.sort(bySymbol), total, cash })

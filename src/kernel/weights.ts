@@ -84,23 +84,28 @@ export const readWeights = (
   const what = percent ? "percentages" : "weights"
   let weights: ReadonlyArray<Decimal> = fractions
   if (options.sum === "normalize") {
-    if (!isPositive(total)) return invalid(source, "sum of weights", total.toFixed(), `${what} with a positive sum to normalize`)
+    if (!isPositive(total)) {
+      return invalid(source, "sum of weights", total.toFixed(), `${what} with a positive sum to normalize`)
+    }
     weights = apportion(ONE, fractions)
   } else if (options.sum === "full" ? total.minus(whole).abs().gt(slack) : total.gt(whole.plus(slack))) {
-    const expected =
-      options.sum === "full"
-        ? `${what} that sum to ${whole.toFixed()} (tolerance ${slack.toFixed()}), or normalize: true`
-        : `${what} that sum to at most ${whole.toFixed()} (tolerance ${slack.toFixed()})`
+    const expected = options.sum === "full"
+      ? `${what} that sum to ${whole.toFixed()} (tolerance ${slack.toFixed()}), or normalize: true`
+      : `${what} that sum to at most ${whole.toFixed()} (tolerance ${slack.toFixed()})`
     return invalid(source, "sum of weights", total.toFixed(), expected)
   }
-  const targets = makeTargets(symbols.map((symbol, i): Target => ({ symbol, weight: weights[i] as Decimal, attribution: [] })))
+  const targets = makeTargets(
+    symbols.map((symbol, i): Target => ({ symbol, weight: weights[i] as Decimal, attribution: [] }))
+  )
   const scaledDown = targets.total.gt(ONE)
   return Result.succeed({ targets: scaledDown ? scaleDownToOne(targets) : targets, sum: total, scaledDown })
 }
 
 /** What a caller says when `readWeights` scaled a source down (prefixed with the source's name): never a silent change. */
 export const scaledDownNote = (weights: Weights, unit: WeightUnit, allowedBy: string): string =>
-  `${unit === "percent" ? "percentages" : "weights"} sum to ${weights.sum.toFixed()}, above ${unit === "percent" ? "100" : "1"} (within ${allowedBy}): scaled down to sum to 1`
+  `${unit === "percent" ? "percentages" : "weights"} sum to ${weights.sum.toFixed()}, above ${
+    unit === "percent" ? "100" : "1"
+  } (within ${allowedBy}): scaled down to sum to 1`
 
 /**
  * Targets that sum above 1 scaled down to sum to at most 1: every attribution part (or an
@@ -134,7 +139,10 @@ export const atMostPlaces = (targets: Targets, places: number = TARGET_PLACES): 
   makeTargets(
     targets.weights.map((t) => {
       if (t.attribution.length === 0) return { ...t, weight: t.weight.round(places, Decimal.roundDown) }
-      const attribution = t.attribution.map((a) => ({ strategy: a.strategy, weight: a.weight.round(places, Decimal.roundDown) }))
+      const attribution = t.attribution.map((a) => ({
+        strategy: a.strategy,
+        weight: a.weight.round(places, Decimal.roundDown)
+      }))
       return { symbol: t.symbol, weight: attribution.reduce((sum, a) => sum.plus(a.weight), ZERO), attribution }
     })
   )

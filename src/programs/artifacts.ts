@@ -10,7 +10,7 @@ import { day } from "./ids.ts"
 import { attributed, planJson } from "./plan.ts"
 import type { RunOutcome } from "./rebalanceAccount.ts"
 
-const csvCell = (value: string): string => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value)
+const csvCell = (value: string): string => (/[",\n]/.test(value) ? `"${value.replace(/"/g, "\"\"")}"` : value)
 
 /** Each order of a run as the broker last reported it (a rejected one never reached it). */
 export const orderRows = (outcome: RunOutcome) => {
@@ -37,11 +37,22 @@ export const discrepancyRows = (outcome: RunOutcome) =>
   outcome.discrepancies.map((d) => ({ symbol: d.symbol, expected: format(d.expected), actual: format(d.actual) }))
 
 export const ordersCsv = (outcome: RunOutcome): string => {
-  const header = "client_order_id,phase,symbol,side,quantity,assumed_price,status,filled_quantity,average_fill_price,reason,strategy,attribution"
+  const header =
+    "client_order_id,phase,symbol,side,quantity,assumed_price,status,filled_quantity,average_fill_price,reason,strategy,attribution"
   const rows = orderRows(outcome).map((r) =>
     [
-      r.clientOrderId, r.phase, r.symbol, r.side, r.quantity, r.assumedPrice, r.status, r.filledQuantity, r.averageFillPrice ?? "", r.reason ?? "",
-      r.strategy ?? "", (r.attribution ?? []).map((a) => `${a.strategy}=${a.weight}`).join(" ")
+      r.clientOrderId,
+      r.phase,
+      r.symbol,
+      r.side,
+      r.quantity,
+      r.assumedPrice,
+      r.status,
+      r.filledQuantity,
+      r.averageFillPrice ?? "",
+      r.reason ?? "",
+      r.strategy ?? "",
+      (r.attribution ?? []).map((a) => `${a.strategy}=${a.weight}`).join(" ")
     ]
       .map(csvCell)
       .join(",")
@@ -58,7 +69,7 @@ export const resultJson = (outcome: RunOutcome) => ({
 
 /** Writes the run's folder and returns its path; `targets` is the resolved targets document. */
 export const writeArtifacts = (root: string, outcome: RunOutcome, targets: unknown) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const dir = `${root}/${outcome.run.account}/${day(outcome.run.startedAt)}/${outcome.run.id}`
     yield* fs.makeDirectory(dir, { recursive: true })

@@ -125,15 +125,16 @@ const unknownKey = (data: unknown, fields: object, path: string, label: string):
   const key = Object.keys(data).find((k) => !Object.hasOwn(fields, k))
   return key === undefined
     ? undefined
-    : `${path === "" ? "" : `${path}.`}${key}: expected ${label} (${Object.keys(fields).join(", ")}), got ${JSON.stringify(key)}`
+    : `${path === "" ? "" : `${path}.`}${key}: expected ${label} (${Object.keys(fields).join(", ")}), got ${
+      JSON.stringify(key)
+    }`
 }
 
 /** Checks every level's keys before the Schema checks the values, so a misspelt field is named. */
 const unknownField = (data: unknown): string | undefined => {
   const top = unknownKey(data, KeelConfig.fields, "", "a config field")
   if (top !== undefined || !isRecord(data)) return top
-  const found =
-    unknownKey(data["store"], KeelConfig.fields.store.schema.fields, "store", "a store field") ??
+  const found = unknownKey(data["store"], KeelConfig.fields.store.schema.fields, "store", "a store field") ??
     unknownKey(data["timeouts"], KeelConfig.fields.timeouts.schema.fields, "timeouts", "a timeouts field")
   if (found !== undefined) return found
   const notifiers = Array.isArray(data["notifiers"]) ? (data["notifiers"] as ReadonlyArray<unknown>) : []
@@ -150,12 +151,16 @@ const unknownField = (data: unknown): string | undefined => {
     if (isRecord(broker) && broker["kind"] !== "paper" && !alpaca) {
       return `${at}.broker.kind: expected "paper" or "alpaca", got ${JSON.stringify(broker["kind"] ?? null)}`
     }
-    const problem =
-      unknownKey(account, Account.fields, at, "an account field") ??
+    const problem = unknownKey(account, Account.fields, at, "an account field") ??
       (alpaca
         ? unknownKey(broker, AlpacaBroker.fields, `${at}.broker`, "an alpaca broker field")
         : unknownKey(broker, PaperBroker.fields, `${at}.broker`, "a paper broker field")) ??
-      unknownKey(isRecord(broker) ? broker["randomWalk"] : undefined, RandomWalk.fields, `${at}.broker.randomWalk`, "a random walk field")
+      unknownKey(
+        isRecord(broker) ? broker["randomWalk"] : undefined,
+        RandomWalk.fields,
+        `${at}.broker.randomWalk`,
+        "a random walk field"
+      )
     if (problem !== undefined) return problem
   }
   return undefined
@@ -170,11 +175,13 @@ export interface LoadedConfig {
 
 /** Reads and decodes keel.yaml (or .json); every failure is an InputFileError naming the file. */
 export const loadConfig = (file: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const fail = (detail: string) => new InputFileError({ file, detail })
-    const text = yield* fs.readFileString(file).pipe(Effect.mapError(() => fail("cannot read the config file (use --config FILE)")))
+    const text = yield* fs.readFileString(file).pipe(
+      Effect.mapError(() => fail("cannot read the config file (use --config FILE)"))
+    )
     const parsed = file.endsWith(".json")
       ? (yield* Effect.promise(() => import("../formats/json.ts"))).parseJson(text)
       : (yield* Effect.promise(() => import("../formats/yaml.ts"))).parseYaml(text)
@@ -185,7 +192,9 @@ export const loadConfig = (file: string) =>
     if (Result.isFailure(decoded)) return yield* fail(decoded.failure)
     const names = new Set<string>()
     for (const [i, account] of decoded.success.accounts.entries()) {
-      if (names.has(account.name)) return yield* fail(`accounts[${i}].name: expected a unique account name, got "${account.name}"`)
+      if (names.has(account.name)) {
+        return yield* fail(`accounts[${i}].name: expected a unique account name, got "${account.name}"`)
+      }
       names.add(account.name)
     }
     return { file, dir: path.dirname(path.resolve(file)), config: decoded.success } satisfies LoadedConfig
@@ -195,10 +204,12 @@ export const findAccount = (loaded: LoadedConfig, name: string): Effect.Effect<A
   const account = loaded.config.accounts.find((a) => a.name === name)
   return account === undefined
     ? Effect.fail(
-        new InputFileError({
-          file: loaded.file,
-          detail: `accounts: expected an account named "${name}" (known: ${loaded.config.accounts.map((a) => a.name).join(", ")})`
-        })
-      )
+      new InputFileError({
+        file: loaded.file,
+        detail: `accounts: expected an account named "${name}" (known: ${
+          loaded.config.accounts.map((a) => a.name).join(", ")
+        })`
+      })
+    )
     : Effect.succeed(account)
 }

@@ -15,13 +15,13 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
-import * as Semaphore from "effect/Semaphore"
 import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
-import { type Decimal, isZero, ZERO } from "../kernel/decimal.ts"
-import type { Order } from "../kernel/orders.ts"
 import { Broker, type BrokerOrder, type Fill, isTerminal, type OrderUpdate } from "../effects/Broker.ts"
 import { Store, type StoreError } from "../effects/Store.ts"
+import { type Decimal, isZero, ZERO } from "../kernel/decimal.ts"
+import type { Order } from "../kernel/orders.ts"
 import { clientOrderId } from "./ids.ts"
 
 /** What Keel knows of each order of this run, by client order id. */
@@ -58,19 +58,24 @@ const record = (tracker: Tracker, order: BrokerOrder) =>
  */
 const bookFills = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill | undefined) =>
   // Claim and save are one step: an interruption between them would book a fill never saved.
-  Effect.uninterruptible(Effect.gen(function* () {
-    const claimed = yield* Ref.modify(tracker.booked, (m): readonly [(Booked & { readonly before: Booked }) | undefined, ReadonlyMap<string, Booked>] => {
-      const before = m.get(order.clientOrderId) ?? { quantity: ZERO, cost: ZERO }
-      if (!order.filledQuantity.gt(before.quantity)) return [undefined, m]
-      const quantity = order.filledQuantity.minus(before.quantity)
-      const cost =
-        fill !== undefined && fill.quantity.eq(quantity)
+  Effect.uninterruptible(Effect.gen(function*() {
+    const claimed = yield* Ref.modify(
+      tracker.booked,
+      (m): readonly [(Booked & { readonly before: Booked }) | undefined, ReadonlyMap<string, Booked>] => {
+        const before = m.get(order.clientOrderId) ?? { quantity: ZERO, cost: ZERO }
+        if (!order.filledQuantity.gt(before.quantity)) return [undefined, m]
+        const quantity = order.filledQuantity.minus(before.quantity)
+        const cost = fill !== undefined && fill.quantity.eq(quantity)
           ? fill.price.times(quantity)
           : order.averageFillPrice === undefined
-            ? ZERO
-            : order.averageFillPrice.times(order.filledQuantity).minus(before.cost)
-      return [{ quantity, cost, before }, new Map(m).set(order.clientOrderId, { quantity: order.filledQuantity, cost: before.cost.plus(cost) })]
-    })
+          ? ZERO
+          : order.averageFillPrice.times(order.filledQuantity).minus(before.cost)
+        return [
+          { quantity, cost, before },
+          new Map(m).set(order.clientOrderId, { quantity: order.filledQuantity, cost: before.cost.plus(cost) })
+        ]
+      }
+    )
     if (claimed === undefined) return
     const exact = fill !== undefined && fill.quantity.eq(claimed.quantity)
     yield* (yield* Store).saveFill({
@@ -102,7 +107,7 @@ const isBehind = (seen: BrokerOrder | undefined, order: BrokerOrder): boolean =>
  * still seeing news, saves it.
  */
 const applyNews = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill | undefined) =>
-  tracker.lock.withPermit(Effect.gen(function* () {
+  tracker.lock.withPermit(Effect.gen(function*() {
     const store = yield* Store
     const known = yield* Ref.get(tracker.orders)
     if (!known.has(order.clientOrderId)) return
@@ -127,7 +132,7 @@ const changeOf = (order: BrokerOrder, at: number) => ({
  * before the first order is sent, so no update of ours is published before we listen.
  */
 export const follow = (runId: string): Effect.Effect<Tracker, never, Broker | Store | Scope.Scope> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const broker = yield* Broker
     const tracker: Tracker = {
       orders: yield* Ref.make<ReadonlyMap<string, BrokerOrder>>(new Map()),
@@ -163,7 +168,7 @@ export const submit = (
   order: Order,
   closesPosition = false
 ): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const broker = yield* Broker
     const store = yield* Store
     const id = clientOrderId(tracker.runId, order.phase, order.side, order.symbol)
@@ -193,11 +198,14 @@ export const submit = (
       ...(closesPosition ? { closesPosition } : {})
     })
     /** `afterLoss`: this send follows a lost answer that the broker had no trace of. */
-    const settle = (attempt: number, afterLoss = false): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
+    const settle = (
+      attempt: number,
+      afterLoss = false
+    ): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
       send.pipe(
         Effect.flatMap((placed) => adopt(tracker, id, order, placed)),
         Effect.catchTag("OrderRejected", (e) =>
-          Effect.gen(function* () {
+          Effect.gen(function*() {
             // A resend after "no trace" refused: the first send may have arrived after all (a
             // lookup can lag the venue, and a reused id is refused), so ask once more. Still no
             // trace: the refusal cannot be told from a duplicate, so the run stops rather than
@@ -205,7 +213,10 @@ export const submit = (
             if (afterLoss) {
               const found = yield* findByClientId(id)
               if (found !== undefined && Option.isSome(found)) return yield* adopt(tracker, id, order, found.value)
-              return yield* halt(id, `the resend after a lost answer was refused (${e.reason}) and the order cannot be found`)
+              return yield* halt(
+                id,
+                `the resend after a lost answer was refused (${e.reason}) and the order cannot be found`
+              )
             }
             yield* store.updateIntent(id, { status: "rejected", reason: e.reason, at: yield* Clock.currentTimeMillis })
             yield* Ref.update(tracker.orders, (m) => {
@@ -214,14 +225,15 @@ export const submit = (
               return next
             })
             return { clientOrderId: id, order, placed: undefined, rejection: e.reason } satisfies Submitted
-          })
-        ),
+          })),
         Effect.catchTags({
           UnknownOutcome: () => lookUp(tracker, id, order, attempt, settle),
           BrokerConnectionError: () => lookUp(tracker, id, order, attempt, settle),
           RateLimited: (e) =>
             // A 429 means the request was refused before it was handled: waiting and sending again is safe.
-            attempt < MAX_SUBMITS ? Effect.sleep(e.retryAfterMillis).pipe(Effect.andThen(settle(attempt + 1))) : halt(id, "rate limited")
+            attempt < MAX_SUBMITS
+              ? Effect.sleep(e.retryAfterMillis).pipe(Effect.andThen(settle(attempt + 1)))
+              : halt(id, "rate limited")
         })
       )
     return yield* settle(1)
@@ -231,7 +243,7 @@ export const submit = (
 const MAX_SUBMITS = 2
 
 const halt = (id: string, why: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const store = yield* Store
     yield* store.updateIntent(id, { status: "unknown", reason: why, at: yield* Clock.currentTimeMillis })
     return yield* Effect.fail(new ExecutionHalted({ reason: `order ${id}: ${why}` }))
@@ -242,19 +254,24 @@ const lookUp = (
   id: string,
   order: Order,
   attempt: number,
-  settle: (attempt: number, afterLoss: boolean) => Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store>
+  settle: (
+    attempt: number,
+    afterLoss: boolean
+  ) => Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store>
 ): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const found = yield* findByClientId(id)
     if (found === undefined) return yield* halt(id, "the submit's answer was lost and the order could not be looked up")
     if (Option.isSome(found)) return yield* adopt(tracker, id, order, found.value)
-    if (attempt >= MAX_SUBMITS) return yield* halt(id, "the submit's answer was lost twice and the broker has no trace of it")
+    if (attempt >= MAX_SUBMITS) {
+      return yield* halt(id, "the submit's answer was lost twice and the broker has no trace of it")
+    }
     return yield* settle(attempt + 1, true)
   })
 
 /** The broker's order under a client order id: none when it has no trace, undefined when it could not be asked. */
 const findByClientId = (id: string): Effect.Effect<Option.Option<BrokerOrder> | undefined, never, Broker> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const broker = yield* Broker
     return yield* broker.getOrderByClientId(id).pipe(
       Effect.map(Option.some),
@@ -268,7 +285,7 @@ const findByClientId = (id: string): Effect.Effect<Option.Option<BrokerOrder> | 
 
 /** The broker has the order: the intent says so, and it is tracked from here on. */
 const adopt = (tracker: Tracker, id: string, order: Order, placed: BrokerOrder) =>
-  tracker.lock.withPermit(Effect.gen(function* () {
+  tracker.lock.withPermit(Effect.gen(function*() {
     yield* mergeKnown(tracker, placed)
     // An update may have overtaken the answer: the Store gets the furthest-along state.
     const known = (yield* Ref.get(tracker.orders)).get(id) ?? placed
@@ -278,7 +295,10 @@ const adopt = (tracker: Tracker, id: string, order: Order, placed: BrokerOrder) 
 
 /** Keeps the furthest-along view of an order (an update may have overtaken the answer). */
 const mergeKnown = (tracker: Tracker, placed: BrokerOrder) =>
-  Ref.update(tracker.orders, (m) => (isBehind(m.get(placed.clientOrderId), placed) ? m : new Map(m).set(placed.clientOrderId, placed)))
+  Ref.update(
+    tracker.orders,
+    (m) => (isBehind(m.get(placed.clientOrderId), placed) ? m : new Map(m).set(placed.clientOrderId, placed))
+  )
 
 const pendingOrder = (id: string, order: Order, at: number): BrokerOrder => ({
   id: "",
@@ -307,10 +327,10 @@ export const waitFor = (
   timeout: Duration.Input,
   pollInterval: Duration.Input
 ): Effect.Effect<Waited, never, Broker | Store> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const current = Effect.map(Ref.get(tracker.orders), (m) => ids.flatMap((id) => (m.has(id) ? [m.get(id)!] : [])))
     const done = Effect.map(current, (orders) => orders.every((o) => isTerminal(o.status)))
-    const loop = Effect.gen(function* () {
+    const loop = Effect.gen(function*() {
       while (!(yield* done)) {
         const woke = yield* Queue.take(tracker.signal).pipe(Effect.as(true), Effect.timeoutOption(pollInterval))
         if (Option.isNone(woke)) yield* poll(tracker, ids)
@@ -324,14 +344,17 @@ export const waitFor = (
 
 /** Asks the broker for every outstanding order; a failed poll is simply tried again next time. */
 const poll = (tracker: Tracker, ids: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const broker = yield* Broker
     const known = yield* Ref.get(tracker.orders)
     for (const id of ids) {
       const seen = known.get(id)
       if (seen === undefined || isTerminal(seen.status) || seen.id === "") continue
       const fresh = yield* broker.getOrder(seen.id).pipe(Effect.option)
-      if (Option.isNone(fresh) || (fresh.value.status === seen.status && fresh.value.filledQuantity.eq(seen.filledQuantity))) continue
+      if (
+        Option.isNone(fresh) ||
+        (fresh.value.status === seen.status && fresh.value.filledQuantity.eq(seen.filledQuantity))
+      ) continue
       yield* applyNews(tracker, fresh.value, yield* Clock.currentTimeMillis, undefined).pipe(Effect.ignore)
     }
   })

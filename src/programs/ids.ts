@@ -11,7 +11,7 @@ import * as Random from "effect/Random"
 export const CLIENT_ORDER_ID_LENGTH = 48
 
 /** e.g. `20261122T034512-k3f9`: sortable by time, unique across runs started in the same second. */
-export const makeRunId: Effect.Effect<string> = Effect.gen(function* () {
+export const makeRunId: Effect.Effect<string> = Effect.gen(function*() {
   const now = new Date(yield* Clock.currentTimeMillis)
   const stamp = now.toISOString().replace(/[-:]/g, "").slice(0, 15)
   const suffix = (yield* Random.nextIntBetween(0, 36 ** 4)).toString(36).padStart(4, "0")

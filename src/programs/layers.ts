@@ -8,23 +8,29 @@
  */
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Migrator from "effect/sql/Migrator"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
-import type * as HttpClient from "effect/http/HttpClient"
 import { Broker } from "../effects/Broker.ts"
 import * as Alpaca from "../effects/broker/alpaca.ts"
 import * as Paper from "../effects/broker/paper.ts"
+import { InputFileError } from "../effects/inputs.ts"
 import { Notifier, type NotifierShape } from "../effects/Notifier.ts"
 import * as ConsoleNotifier from "../effects/notifier/console.ts"
 import * as WebhookNotifier from "../effects/notifier/webhook.ts"
 import * as SqliteClient from "../effects/sql/SqliteClient.ts"
-import { InputFileError } from "../effects/inputs.ts"
-import * as SqlStore from "../effects/store/sql.ts"
 import type { Store } from "../effects/Store.ts"
-import { type AccountConfig, type AlpacaBrokerConfig, ConfigDefaults, type LoadedConfig, type PaperBrokerConfig } from "./config.ts"
+import * as SqlStore from "../effects/store/sql.ts"
+import {
+  type AccountConfig,
+  type AlpacaBrokerConfig,
+  ConfigDefaults,
+  type LoadedConfig,
+  type PaperBrokerConfig
+} from "./config.ts"
 
 export const PAPER_MIGRATIONS_TABLE = "keel_paper_migrations"
 
@@ -35,27 +41,31 @@ const resolve = (loaded: LoadedConfig, file: string): string =>
 export const databaseFile = (loaded: LoadedConfig): string => loaded.config.store?.sqlite ?? ConfigDefaults.sqlite
 
 /** SQLite with every module's tables migrated, and the Store on it. */
-export const storeLayer = (filename: string): Layer.Layer<Store | SqlClient.SqlClient, SqlError | Migrator.MigrationError> =>
+export const storeLayer = (
+  filename: string
+): Layer.Layer<Store | SqlClient.SqlClient, SqlError | Migrator.MigrationError> =>
   Layer.mergeAll(
     SqlStore.layer,
-    Layer.effectDiscard(Migrator.make({})({ loader: Migrator.fromRecord(Paper.paperMigrations), table: PAPER_MIGRATIONS_TABLE }))
+    Layer.effectDiscard(
+      Migrator.make({})({ loader: Migrator.fromRecord(Paper.paperMigrations), table: PAPER_MIGRATIONS_TABLE })
+    )
   ).pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
 
 /** The paper broker of an account, with its controls (`rebalance positions` reads its books). */
-export const paperLayer = (loaded: LoadedConfig, name: string, broker: PaperBrokerConfig) => Paper.layer(paperConfig(loaded, name, broker))
+export const paperLayer = (loaded: LoadedConfig, name: string, broker: PaperBrokerConfig) =>
+  Paper.layer(paperConfig(loaded, name, broker))
 
 export const paperConfig = (loaded: LoadedConfig, name: string, broker: PaperBrokerConfig): Paper.PaperConfig => ({
   account: name,
   startingCash: String(broker.startingCash ?? ConfigDefaults.startingCash),
-  quotes:
-    broker.randomWalk !== undefined
-      ? {
-          kind: "random-walk",
-          seed: broker.randomWalk.seed,
-          start: Object.fromEntries(Object.entries(broker.randomWalk.prices).map(([s, p]) => [s, String(p)])),
-          volatilityBps: broker.randomWalk.volatilityBps ?? 50
-        }
-      : { kind: "file", path: resolve(loaded, broker.quotes ?? "quotes.csv") },
+  quotes: broker.randomWalk !== undefined
+    ? {
+      kind: "random-walk",
+      seed: broker.randomWalk.seed,
+      start: Object.fromEntries(Object.entries(broker.randomWalk.prices).map(([s, p]) => [s, String(p)])),
+      volatilityBps: broker.randomWalk.volatilityBps ?? 50
+    }
+    : { kind: "file", path: resolve(loaded, broker.quotes ?? "quotes.csv") },
   ...(broker.slippageBps === undefined ? {} : { slippageBps: broker.slippageBps }),
   commission: {
     ...(broker.commissionPerOrder === undefined ? {} : { perOrder: String(broker.commissionPerOrder) }),
@@ -73,7 +83,11 @@ const secretEnv = (loaded: LoadedConfig, field: string, variable: string, what: 
   Config.Redacted(variable).pipe(
     Effect.flatMap((value) => (Redacted.value(value).trim() === "" ? Effect.fail(undefined) : Effect.succeed(value))),
     Effect.mapError(
-      () => new InputFileError({ file: loaded.file, detail: `${field}: expected the environment variable ${variable} to hold ${what}, got nothing` })
+      () =>
+        new InputFileError({
+          file: loaded.file,
+          detail: `${field}: expected the environment variable ${variable} to hold ${what}, got nothing`
+        })
     )
   )
 
@@ -91,15 +105,23 @@ const hostOf = (url: string): string | undefined => {
  * without it, so nobody trades real money by accident), and credentials read from the
  * environment as redacted Config.
  */
-export const alpacaConfig = (loaded: LoadedConfig, account: AccountConfig, broker: AlpacaBrokerConfig, fractional: boolean) =>
-  Effect.gen(function* () {
+export const alpacaConfig = (
+  loaded: LoadedConfig,
+  account: AccountConfig,
+  broker: AlpacaBrokerConfig,
+  fractional: boolean
+) =>
+  Effect.gen(function*() {
     const at = `accounts[${loaded.config.accounts.indexOf(account)}].broker`
     const live = broker.live === true
-    const tradingUrl = broker.tradingUrl ?? (live ? Alpaca.AlpacaDefaults.liveTradingUrl : Alpaca.AlpacaDefaults.tradingUrl)
+    const tradingUrl = broker.tradingUrl ??
+      (live ? Alpaca.AlpacaDefaults.liveTradingUrl : Alpaca.AlpacaDefaults.tradingUrl)
     if (!live && hostOf(tradingUrl) === hostOf(Alpaca.AlpacaDefaults.liveTradingUrl)) {
       return yield* new InputFileError({
         file: loaded.file,
-        detail: `${at}.tradingUrl: expected a paper host unless the account says live: true (real money), got ${JSON.stringify(tradingUrl)}`
+        detail: `${at}.tradingUrl: expected a paper host unless the account says live: true (real money), got ${
+          JSON.stringify(tradingUrl)
+        }`
       })
     }
     const config: Alpaca.AlpacaConfig = {
@@ -108,12 +130,18 @@ export const alpacaConfig = (loaded: LoadedConfig, account: AccountConfig, broke
       streamUrl: broker.streamUrl ?? Alpaca.streamUrlFor(tradingUrl),
       feed: broker.feed ?? Alpaca.AlpacaDefaults.feed,
       keyId: yield* secretEnv(loaded, `${at}.keyIdEnv`, broker.keyIdEnv ?? AlpacaEnv.keyId, "the Alpaca API key id"),
-      secretKey: yield* secretEnv(loaded, `${at}.secretKeyEnv`, broker.secretKeyEnv ?? AlpacaEnv.secretKey, "the Alpaca API secret key"),
+      secretKey: yield* secretEnv(
+        loaded,
+        `${at}.secretKeyEnv`,
+        broker.secretKeyEnv ?? AlpacaEnv.secretKey,
+        "the Alpaca API secret key"
+      ),
       fractional,
       ...(broker.requestsPerMinute === undefined ? {} : { requestsPerMinute: broker.requestsPerMinute })
     }
-    const accountNumber =
-      broker.accountNumberEnv === undefined ? [] : [yield* secretEnv(loaded, `${at}.accountNumberEnv`, broker.accountNumberEnv, "the account number")]
+    const accountNumber = broker.accountNumberEnv === undefined
+      ? []
+      : [yield* secretEnv(loaded, `${at}.accountNumberEnv`, broker.accountNumberEnv, "the account number")]
     return { config, secrets: [config.keyId, config.secretKey, ...accountNumber] }
   })
 
@@ -128,7 +156,7 @@ export interface BrokerChoice {
 
 /** The account's broker: the paper broker, or Alpaca (paper or live). */
 export const brokerLayer = (loaded: LoadedConfig, account: AccountConfig, options: { readonly fractional: boolean }) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const broker = account.broker
     if (broker.kind === "paper") {
       const paper: BrokerChoice = { layer: Paper.layer(paperConfig(loaded, account.name, broker)), secrets: [] }
@@ -151,17 +179,16 @@ export const notifierLayer = (
   options: { readonly stderr: boolean }
 ): Layer.Layer<Notifier, InputFileError, HttpClient.HttpClient> =>
   Layer.effect(Notifier)(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const configured = loaded.config.notifiers ?? ["console"]
       const shapes: Array<NotifierShape> = []
       for (const [i, entry] of configured.entries()) {
-        const layer =
-          entry === "console"
-            ? ConsoleNotifier.layer(options)
-            : WebhookNotifier.layer({
-                url: yield* webhookUrl(loaded, i, entry.webhook.urlEnv),
-                timeout: `${entry.webhook.timeoutSeconds ?? ConfigDefaults.webhookTimeoutSeconds} seconds`
-              })
+        const layer = entry === "console"
+          ? ConsoleNotifier.layer(options)
+          : WebhookNotifier.layer({
+            url: yield* webhookUrl(loaded, i, entry.webhook.urlEnv),
+            timeout: `${entry.webhook.timeoutSeconds ?? ConfigDefaults.webhookTimeoutSeconds} seconds`
+          })
         shapes.push(yield* Effect.provide(Notifier.useSync((n) => n), layer))
       }
       return Notifier.of({

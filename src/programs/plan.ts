@@ -4,17 +4,17 @@
  * Every amount is printed exactly as the kernel computed it; only the weights in the
  * table are rounded, to percent with two places, for reading.
  */
+import { Command, Flag } from "effect/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
-import { Command, Flag } from "effect/cli"
-import { type Decimal, format } from "../kernel/decimal.ts"
-import { primaryStrategy } from "../kernel/blend.ts"
-import { describeReason } from "../kernel/plan.ts"
-import type { Attribution } from "../kernel/targets.ts"
-import { type Rebalance, rebalance } from "../kernel/rebalance.ts"
 import { explain, type InputFile, readInput } from "../effects/inputs.ts"
+import { primaryStrategy } from "../kernel/blend.ts"
+import { type Decimal, format } from "../kernel/decimal.ts"
+import { describeReason } from "../kernel/plan.ts"
+import { type Rebalance, rebalance } from "../kernel/rebalance.ts"
+import type { Attribution } from "../kernel/targets.ts"
 
 const orNull = (d: Decimal | undefined): string | null => (d === undefined ? null : format(d))
 
@@ -22,7 +22,10 @@ const orNull = (d: Decimal | undefined): string | null => (d === undefined ? nul
 export const attributed = (x: { readonly attribution: Attribution }) =>
   x.attribution.length === 0
     ? {}
-    : { strategy: primaryStrategy(x) ?? null, attribution: x.attribution.map((a) => ({ strategy: a.strategy, weight: format(a.weight) })) }
+    : {
+      strategy: primaryStrategy(x) ?? null,
+      attribution: x.attribution.map((a) => ({ strategy: a.strategy, weight: format(a.weight) }))
+    }
 
 /** The `--json` document: every decimal as a string, unknown values as null. */
 export const planJson = (result: Rebalance) => ({
@@ -55,7 +58,9 @@ export const planJson = (result: Rebalance) => ({
     ...attributed(o)
   })),
   warnings: result.warnings.map((w) =>
-    w.symbol === undefined ? { code: w.code, message: w.message } : { code: w.code, symbol: w.symbol, message: w.message }
+    w.symbol === undefined
+      ? { code: w.code, message: w.message }
+      : { code: w.code, symbol: w.symbol, message: w.message }
   )
 })
 
@@ -64,7 +69,11 @@ const HUNDRED = "100"
 const percent = (d: Decimal | undefined): string => (d === undefined ? "?" : `${d.times(HUNDRED).round(2).toFixed(2)}%`)
 
 /** Columns padded to their widest cell; `right` columns hold numbers. */
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, right: ReadonlySet<number>): string => {
+const table = (
+  header: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+  right: ReadonlySet<number>
+): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)))
   const render = (row: ReadonlyArray<string>) =>
     row
@@ -105,12 +114,14 @@ export const planTable = (result: Rebalance): string => {
 export const plan = Command.make(
   "plan",
   {
-    snapshot: Flag.String("snapshot").pipe(Flag.withDescription("Account snapshot: cash, positions, quotes (.json, .yaml)")),
+    snapshot: Flag.String("snapshot").pipe(
+      Flag.withDescription("Account snapshot: cash, positions, quotes (.json, .yaml)")
+    ),
     targets: Flag.String("targets").pipe(Flag.withDescription("Target weights by symbol (.json, .yaml, .csv)")),
     policy: Flag.String("policy").pipe(Flag.withDescription("Rebalancing policy (.json, .yaml)"), Flag.optional),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print one JSON object on stdout"), Flag.withDefault(false))
   },
-  Effect.fnUntraced(function* (flags) {
+  Effect.fnUntraced(function*(flags) {
     // Read in a fixed order, so the first problem reported is always the same one.
     const snapshot = yield* readInput("snapshot", flags.snapshot)
     const targets = yield* readInput("targets", flags.targets)

@@ -9,18 +9,18 @@
  * count for the strategy "unattributed". When the recorded fills do not add up to the paper
  * books (a fill the Store never saw), a warning names the symbol.
  */
+import { Command, Flag } from "effect/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Command, Flag } from "effect/cli"
+import { Broker } from "../effects/Broker.ts"
+import { type PaperBooks, PaperControls } from "../effects/broker/paper.ts"
+import { InputFileError } from "../effects/inputs.ts"
 import { type Decimal, format, isZero, ONE, ZERO } from "../kernel/decimal.ts"
 import { prices } from "../kernel/prices.ts"
 import { StrategyPnlDefaults } from "../kernel/strategyPnl.ts"
-import { Broker } from "../effects/Broker.ts"
-import { PaperControls, type PaperBooks } from "../effects/broker/paper.ts"
 import { findAccount, loadConfig } from "./config.ts"
 import { databaseFile, paperLayer, storeLayer } from "./layers.ts"
-import { InputFileError } from "../effects/inputs.ts"
 import { configFlag, jsonFlag } from "./run.ts"
 import { accountStrategyPnl, type StrategyPnlReport } from "./strategyPnl.ts"
 
@@ -28,7 +28,7 @@ const orNull = (d: Decimal | undefined): string | null => (d === undefined ? nul
 
 /** Quotes → valuation price (mid, else last, else close, else the one side), as the kernel values. */
 const valuation = (symbols: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const broker = yield* Broker
     const quotes = yield* broker.quotes(symbols)
     const out = new Map<string, Decimal>()
@@ -52,7 +52,11 @@ const byStrategyJson = (account: string, books: PaperBooks, report: StrategyPnlR
     const realized = mine?.realizedPnl ?? ZERO
     if (!quantity.eq(book?.quantity ?? ZERO) || !realized.eq(book?.realizedPnl ?? ZERO)) {
       warnings.push(
-        `${symbol}: the recorded fills give quantity ${format(quantity)} and realized P&L ${format(realized)}, the paper books ${format(book?.quantity ?? ZERO)} and ${format(book?.realizedPnl ?? ZERO)} (fills missing from the store)`
+        `${symbol}: the recorded fills give quantity ${format(quantity)} and realized P&L ${
+          format(realized)
+        }, the paper books ${format(book?.quantity ?? ZERO)} and ${
+          format(book?.realizedPnl ?? ZERO)
+        } (fills missing from the store)`
       )
     }
   }
@@ -101,10 +105,22 @@ const byStrategyTable = (doc: ReturnType<typeof byStrategyJson>): string => {
   for (const s of doc.strategies) {
     out.push(
       "",
-      `Strategy ${s.strategy}: value ${s.totals.value ?? "?"}, unrealized ${s.totals.unrealizedPnl ?? "?"}, realized ${s.totals.realizedPnl}`,
+      `Strategy ${s.strategy}: value ${s.totals.value ?? "?"}, unrealized ${
+        s.totals.unrealizedPnl ?? "?"
+      }, realized ${s.totals.realizedPnl}`,
       table(
         ["SYMBOL", "QUANTITY", "AVG COST", "PRICE", "VALUE", "UNREALIZED", "REALIZED"],
-        s.positions.map((r) => [r.symbol, r.quantity, r.averageCost, r.price ?? "?", r.value ?? "?", r.unrealizedPnl ?? "?", r.realizedPnl])
+        s.positions.map((
+          r
+        ) => [
+          r.symbol,
+          r.quantity,
+          r.averageCost,
+          r.price ?? "?",
+          r.value ?? "?",
+          r.unrealizedPnl ?? "?",
+          r.realizedPnl
+        ])
       )
     )
   }
@@ -124,28 +140,31 @@ export const positions = Command.make(
     )
   },
   (flags) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const loaded = yield* loadConfig(flags.config)
       const account = yield* findAccount(loaded, flags.account)
       if (account.broker.kind !== "paper") {
         return yield* Effect.fail(
           new InputFileError({
             file: loaded.file,
-            detail: `accounts: expected a paper account (only paper accounts keep books with average cost and P&L here), got ${JSON.stringify(account.name)} (${account.broker.kind}); see the broker's own positions`
+            detail:
+              `accounts: expected a paper account (only paper accounts keep books with average cost and P&L here), got ${
+                JSON.stringify(account.name)
+              } (${account.broker.kind}); see the broker's own positions`
           })
         )
       }
       const paper = account.broker
       const layer = paperLayer(loaded, account.name, paper).pipe(Layer.provideMerge(storeLayer(databaseFile(loaded))))
       if (flags.byStrategy) {
-        const doc = yield* Effect.gen(function* () {
+        const doc = yield* Effect.gen(function*() {
           const books = yield* (yield* PaperControls).books
           const report = yield* accountStrategyPnl(account.name, valuation)
           return byStrategyJson(account.name, books, report)
         }).pipe(Effect.provide(layer))
         return yield* Console.log(flags.json ? JSON.stringify(doc, null, 2) : byStrategyTable(doc))
       }
-      const report = yield* Effect.gen(function* () {
+      const report = yield* Effect.gen(function*() {
         const books = yield* (yield* PaperControls).books
         const held = books.positions.filter((p) => !isZero(p.quantity) || !isZero(p.realizedPnl))
         const valued = yield* valuation(held.map((p) => p.symbol))
@@ -162,7 +181,12 @@ export const positions = Command.make(
             realizedPnl: format(p.realizedPnl)
           }
         })
-        return { account: account.name, cash: format(books.cash), realizedPnl: format(books.realizedPnl), positions: rows }
+        return {
+          account: account.name,
+          cash: format(books.cash),
+          realizedPnl: format(books.realizedPnl),
+          positions: rows
+        }
       }).pipe(Effect.provide(layer))
       if (flags.json) return yield* Console.log(JSON.stringify(report, null, 2))
       const lines = [
@@ -171,7 +195,9 @@ export const positions = Command.make(
         "SYMBOL    QUANTITY   AVG COST      PRICE        VALUE   UNREALIZED     REALIZED",
         ...report.positions.map(
           (r) =>
-            `${r.symbol.padEnd(8)}${r.quantity.padStart(10)}${r.averageCost.padStart(11)}${(r.price ?? "?").padStart(11)}${(r.value ?? "?").padStart(13)}${(r.unrealizedPnl ?? "?").padStart(13)}${r.realizedPnl.padStart(13)}`
+            `${r.symbol.padEnd(8)}${r.quantity.padStart(10)}${r.averageCost.padStart(11)}${
+              (r.price ?? "?").padStart(11)
+            }${(r.value ?? "?").padStart(13)}${(r.unrealizedPnl ?? "?").padStart(13)}${r.realizedPnl.padStart(13)}`
         )
       ]
       yield* Console.log(lines.join("\n"))

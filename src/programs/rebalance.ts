@@ -10,17 +10,17 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
+import { type CliError, CliOutput, Command } from "effect/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
-import { type CliError, CliOutput, Command } from "effect/cli"
-import { plan } from "./plan.ts"
 import { demo } from "./demo.ts"
+import { plan } from "./plan.ts"
 import { positions } from "./positions.ts"
 import { replay } from "./replay.ts"
-import { targets } from "./targets.ts"
 import { run } from "./run.ts"
 import { history, status } from "./runs.ts"
+import { targets } from "./targets.ts"
 import { keelVersion } from "./version.ts"
 
 export const ExitCode = { ok: 0, unexpected: 1, different: 1, invalid: 2, runNotCompleted: 3 } as const
@@ -31,7 +31,6 @@ export const cli = Command.make("rebalance").pipe(
   Command.withSubcommands([plan, targets, run, replay, status, history, positions, demo])
 )
 
-
 /** Help still goes to stdout; a usage error is reported by `main` as one line instead of help text. */
 const presenter = CliOutput.layerPresenter({
   present: (event) => (event._tag === "InvalidInvocation" ? Effect.void : CliOutput.defaultPresenter.present(event))
@@ -39,8 +38,12 @@ const presenter = CliOutput.layerPresenter({
 
 const usage = (error: CliError.NonShowHelpErrors, commandPath: ReadonlyArray<string>): string => {
   // The library's text for an unknown flag repeats the command and puts suggestions on more lines.
-  const first = error._tag === "UnrecognizedOption" ? `unknown flag ${error.option}` : (error.message.split("\n", 1)[0] ?? error.message)
-  const suggestions = "suggestions" in error && error.suggestions.length > 0 ? ` (did you mean ${error.suggestions.join(" or ")}?)` : ""
+  const first = error._tag === "UnrecognizedOption"
+    ? `unknown flag ${error.option}`
+    : (error.message.split("\n", 1)[0] ?? error.message)
+  const suggestions = "suggestions" in error && error.suggestions.length > 0
+    ? ` (did you mean ${error.suggestions.join(" or ")}?)`
+    : ""
   return `${commandPath.join(" ")}: ${first}${suggestions}; see ${commandPath.join(" ")} --help`
 }
 
@@ -55,7 +58,9 @@ export const main = (argv: ReadonlyArray<string>) =>
       if (error._tag === "ReplayDifferent") return Effect.succeed(ExitCode.different)
       if (error._tag === "ShowHelp") {
         const first = error.errors[0]
-        return first === undefined ? Effect.succeed(ExitCode.ok) : Console.error(usage(first, error.commandPath)).pipe(Effect.as(ExitCode.invalid))
+        return first === undefined
+          ? Effect.succeed(ExitCode.ok)
+          : Console.error(usage(first, error.commandPath)).pipe(Effect.as(ExitCode.invalid))
       }
       return Effect.die(error)
     }),

@@ -14,6 +14,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
+import { Broker, type BrokerOrder } from "../effects/Broker.ts"
+import { Notifier, type RunSummary } from "../effects/Notifier.ts"
+import { type AccountStage, type Run, type RunStatus, type RunStep, Store, type StoreError } from "../effects/Store.ts"
 import { type Decimal, format, isZero, max, ZERO } from "../kernel/decimal.ts"
 import type { Order } from "../kernel/orders.ts"
 import type { Market } from "../kernel/plan.ts"
@@ -21,10 +24,16 @@ import { type Policy, validatePolicy, withVenueRules } from "../kernel/policy.ts
 import { makeMarket, planBuys, type Rebalance, rebalanceAccount as planAccount } from "../kernel/rebalance.ts"
 import { type Account, bySymbol, type Position } from "../kernel/snapshot.ts"
 import { validateTargets } from "../kernel/targets.ts"
-import { Broker, type BrokerOrder } from "../effects/Broker.ts"
-import { Notifier, type RunSummary } from "../effects/Notifier.ts"
-import { type AccountStage, type Run, type RunStatus, type RunStep, Store, type StoreError } from "../effects/Store.ts"
-import { ExecutionHalted, type Filled, filledBySymbol, follow, type Submitted, submit, type Tracker, waitFor } from "./execution.ts"
+import {
+  ExecutionHalted,
+  type Filled,
+  filledBySymbol,
+  follow,
+  submit,
+  type Submitted,
+  type Tracker,
+  waitFor
+} from "./execution.ts"
 import { makeRunId } from "./ids.ts"
 import { planJson } from "./plan.ts"
 
@@ -73,9 +82,11 @@ class Stop extends Data.TaggedError("Stop")<{
 const brokerStop = (what: string) => (e: { readonly _tag: string; readonly message?: string }) =>
   new Stop({ status: "failed", category: "broker", reason: `${what}: ${e._tag}${e.message ? `: ${e.message}` : ""}` })
 
-export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome, StoreError, Broker | Store | Notifier> =>
+export const rebalanceAccount = (
+  request: RunRequest
+): Effect.Effect<RunOutcome, StoreError, Broker | Store | Notifier> =>
   Effect.scoped(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const broker = yield* Broker
       const store = yield* Store
       const notifier = yield* Notifier
@@ -85,12 +96,12 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
       yield* store.startRun({ id, account: request.account, mode, status: "running", step: "load", startedAt })
       const reached = yield* Ref.make<RunStep>("load")
       const enter = (step: RunStep, detail: Record<string, unknown> = {}) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           yield* Ref.set(reached, step)
           yield* store.recordStep(id, step, JSON.stringify(detail), yield* Clock.currentTimeMillis)
         })
       const saveAccount = (stage: AccountStage, cash: Decimal, equity: Decimal, positions: ReadonlyArray<Position>) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           yield* store.saveAccount({ runId: id, stage, cash, equity, positions, at: yield* Clock.currentTimeMillis })
         })
 
@@ -106,7 +117,7 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
       }
 
       const snapshot = (symbols: ReadonlyArray<string>) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           const account = yield* broker.account
           const positions = yield* broker.positions
           const all = [...new Set([...symbols, ...positions.map((p) => p.symbol)])].sort()
@@ -114,12 +125,16 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
           return { account, positions: [...positions].sort(bySymbol), quotes: [...quotes].sort(bySymbol) }
         }).pipe(Effect.mapError(brokerStop("snapshot")))
 
-      const body = Effect.gen(function* () {
+      const body = Effect.gen(function*() {
         yield* enter("load", { account: request.account })
         const policy = validatePolicy(request.policy)
-        if (Result.isFailure(policy)) return yield* new Stop({ status: "failed", category: "input", reason: policy.failure.message })
+        if (Result.isFailure(policy)) {
+          return yield* new Stop({ status: "failed", category: "input", reason: policy.failure.message })
+        }
         const targets = validateTargets(request.targets, policy.success)
-        if (Result.isFailure(targets)) return yield* new Stop({ status: "failed", category: "input", reason: targets.failure.message })
+        if (Result.isFailure(targets)) {
+          return yield* new Stop({ status: "failed", category: "input", reason: targets.failure.message })
+        }
         const symbols = targets.success.weights.map((t) => t.symbol)
 
         yield* enter("snapshot")
@@ -128,7 +143,15 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         state.cashBefore = first.account.cash
         state.cashAfter = first.account.cash
         yield* saveAccount("start", first.account.cash, first.account.equity, first.positions)
-        const tradingPolicy = yield* venuePolicy(policy.success, [...new Set([...symbols, ...first.positions.map((p) => p.symbol)])].sort())
+        const tradingPolicy = yield* venuePolicy(
+          policy.success,
+          [
+            ...new Set([
+              ...symbols,
+              ...first.positions.map((p) => p.symbol)
+            ])
+          ].sort()
+        )
 
         yield* enter("guards", { openOrders: open.length })
         const clock = yield* broker.clock.pipe(Effect.mapError(brokerStop("market clock")))
@@ -141,11 +164,17 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         if (open.length > 0 && !request.execute) {
           // A preview never touches the account: it only says what an execution would do.
           state.warnings.push(
-            `${open.length} open order(s) from an earlier run; an execution would ${request.onOpenOrders === "abort" ? "abort" : "cancel them"}`
+            `${open.length} open order(s) from an earlier run; an execution would ${
+              request.onOpenOrders === "abort" ? "abort" : "cancel them"
+            }`
           )
         } else if (open.length > 0) {
           if (request.onOpenOrders === "abort") {
-            return yield* new Stop({ status: "aborted", category: "guard", reason: `${open.length} open order(s) from an earlier run` })
+            return yield* new Stop({
+              status: "aborted",
+              category: "guard",
+              reason: `${open.length} open order(s) from an earlier run`
+            })
           }
           yield* Effect.forEach(open, (o) => broker.cancelOrder(o.id), { discard: true }).pipe(
             Effect.mapError(brokerStop("cancel open orders"))
@@ -155,7 +184,10 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
           const at = yield* Clock.currentTimeMillis
           yield* Effect.forEach(
             open,
-            (o) => store.updateIntent(o.clientOrderId, { status: "canceled", reason: `cancelled by run ${id}`, at }).pipe(Effect.ignore),
+            (o) =>
+              store.updateIntent(o.clientOrderId, { status: "canceled", reason: `cancelled by run ${id}`, at }).pipe(
+                Effect.ignore
+              ),
             { discard: true }
           )
           state.warnings.push(`cancelled ${open.length} open order(s) from an earlier run`)
@@ -193,7 +225,9 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         yield* enter("reconcile")
         state.discrepancies = reconcile(first.positions, state.orders, last.positions)
         state.warnings.push(
-          ...state.discrepancies.map((d) => `${d.symbol}: expected ${format(d.expected)} after the fills, broker reports ${format(d.actual)}`)
+          ...state.discrepancies.map((d) =>
+            `${d.symbol}: expected ${format(d.expected)} after the fills, broker reports ${format(d.actual)}`
+          )
         )
       })
 
@@ -203,11 +237,13 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
        * whole-share policy never asks the venue.
        */
       const venuePolicy = (policy: Policy, symbols: ReadonlyArray<string>) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           if (policy.shares === "whole") return policy
           const assets = yield* broker.assets(symbols).pipe(Effect.mapError(brokerStop("assets")))
           const wholeShares = assets.filter((a) => !a.fractionable).map((a) => a.symbol)
-          if (wholeShares.length > 0) state.warnings.push(`not fractionable at the venue, traded in whole shares: ${wholeShares.join(", ")}`)
+          if (wholeShares.length > 0) {
+            state.warnings.push(`not fractionable at the venue, traded in whole shares: ${wholeShares.join(", ")}`)
+          }
           const untradable = assets.filter((a) => !a.tradable).map((a) => a.symbol)
           if (untradable.length > 0) state.warnings.push(`not tradable at the venue: ${untradable.join(", ")}`)
           const minOrderValue = assets.reduce((m, a) => (a.fractionable ? max(m, a.minFractionalOrderValue) : m), ZERO)
@@ -218,20 +254,29 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
        * Sends one phase's orders (intents stored first) and waits for them to finish. A sell of
        * everything `held` says the account holds closes the position.
        */
-      const phase = (tracker: Tracker, name: "sell" | "buy", orders: ReadonlyArray<Order>, held: ReadonlyMap<string, Decimal>) =>
-        Effect.gen(function* () {
+      const phase = (
+        tracker: Tracker,
+        name: "sell" | "buy",
+        orders: ReadonlyArray<Order>,
+        held: ReadonlyMap<string, Decimal>
+      ) =>
+        Effect.gen(function*() {
           yield* enter(name === "sell" ? "sell-phase" : "buy-phase", { orders: orders.length })
           for (const order of orders) {
             const closesPosition = order.side === "sell" && held.get(order.symbol)?.eq(order.quantity) === true
             state.submitted.push(
               yield* submit(tracker, order, closesPosition).pipe(
-                Effect.catchTag("ExecutionHalted", (e: ExecutionHalted) =>
-                  Effect.fail(new Stop({ status: "failed", category: "broker", reason: e.reason }))
+                Effect.catchTag(
+                  "ExecutionHalted",
+                  (e: ExecutionHalted) =>
+                    Effect.fail(new Stop({ status: "failed", category: "broker", reason: e.reason }))
                 )
               )
             )
           }
-          const ids = state.submitted.filter((s) => s.order.phase === name && s.placed !== undefined).map((s) => s.clientOrderId)
+          const ids = state.submitted.filter((s) => s.order.phase === name && s.placed !== undefined).map((s) =>
+            s.clientOrderId
+          )
           yield* enter(name === "sell" ? "sell-wait" : "buy-wait", { orders: ids.length })
           const waited = yield* waitFor(tracker, ids, request.fillTimeout, request.pollInterval)
           const known = new Map(state.orders.map((o) => [o.clientOrderId, o]))
@@ -242,7 +287,9 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
             return yield* new Stop({
               status: "timed_out",
               category: "timeout",
-              reason: `${open} ${name} order(s) not finished after ${Duration.format(Duration.fromInputUnsafe(request.fillTimeout))}${name === "sell" ? "; no buys placed" : ""}`
+              reason: `${open} ${name} order(s) not finished after ${
+                Duration.format(Duration.fromInputUnsafe(request.fillTimeout))
+              }${name === "sell" ? "; no buys placed" : ""}`
             })
           }
         })
@@ -252,7 +299,10 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         Effect.catchTag("Stop", (stop: Stop) => Effect.succeed(stop)),
         // The Store itself failed: try once to mark the run failed, so it is not left "running".
         Effect.tapError((e) =>
-          Effect.flatMap(Clock.currentTimeMillis, (at) => store.finishRun(id, "failed", `store: ${e.operation}: ${e.message}`, at)).pipe(
+          Effect.flatMap(
+            Clock.currentTimeMillis,
+            (at) => store.finishRun(id, "failed", `store: ${e.operation}: ${e.message}`, at)
+          ).pipe(
             Effect.ignore
           )
         )
@@ -281,7 +331,9 @@ export const rebalanceAccount = (request: RunRequest): Effect.Effect<RunOutcome,
         warnings: [
           ...state.warnings,
           ...rejected.map((r) => `${r.order.symbol}: ${r.order.side} rejected: ${r.rejection}`),
-          ...rejectedLater.map((o) => `${o.symbol}: ${o.side} rejected after it was accepted${o.reason === undefined ? "" : `: ${o.reason}`}`)
+          ...rejectedLater.map((o) =>
+            `${o.symbol}: ${o.side} rejected after it was accepted${o.reason === undefined ? "" : `: ${o.reason}`}`
+          )
         ],
         errors: errorCounts(stopped, rejected.length + rejectedLater.length)
       }
@@ -327,7 +379,10 @@ const errorCounts = (stopped: Stop | undefined, rejections: number): Readonly<Re
 }
 
 /** What the account holds once every fill of `orders` is applied to `start` (buys positive). */
-export const heldAfterFills = (start: ReadonlyArray<Position>, orders: ReadonlyArray<Filled>): ReadonlyMap<string, Decimal> => {
+export const heldAfterFills = (
+  start: ReadonlyArray<Position>,
+  orders: ReadonlyArray<Filled>
+): ReadonlyMap<string, Decimal> => {
   const held = new Map<string, Decimal>()
   for (const p of start) held.set(p.symbol, p.quantity)
   for (const [symbol, change] of filledBySymbol(orders)) held.set(symbol, (held.get(symbol) ?? ZERO).plus(change))

@@ -12,6 +12,7 @@
  * different plan, order or final position); 2 the file cannot be read, is not a session,
  * or is of an unknown version.
  */
+import { Argument, Command } from "effect/cli"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
@@ -21,7 +22,6 @@ import * as Fiber from "effect/Fiber"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
-import { Argument, Command } from "effect/cli"
 import { TestClock } from "effect/testing"
 import * as Replay from "../effects/broker/replay.ts"
 import { parseSession, type Session } from "../effects/broker/session.ts"
@@ -39,7 +39,12 @@ export const ReplayLimits = { step: "1 minute", virtualLimitMillis: 7 * 24 * 60 
 export interface ReplayReport {
   readonly file: string
   readonly identical: boolean
-  readonly header: { readonly account: string; readonly broker: string; readonly keel: string; readonly startedAt: string }
+  readonly header: {
+    readonly account: string
+    readonly broker: string
+    readonly keel: string
+    readonly startedAt: string
+  }
   /** The line a crash cut short; the lines before it were replayed. */
   readonly truncatedLine: number | null
   readonly divergence: Replay.Divergence | null
@@ -63,10 +68,15 @@ export const requestOf = (session: Session): RunRequest => ({
 
 /** Reads and checks a session file: exit 2 material when it is not one. */
 export const readSession = (file: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const text = yield* fs.readFileString(file).pipe(
-      Effect.mapError((e) => new InputFileError({ file, detail: `cannot read the session file: ${e.reason._tag === "NotFound" ? "no such file" : e.message}` }))
+      Effect.mapError((e) =>
+        new InputFileError({
+          file,
+          detail: `cannot read the session file: ${e.reason._tag === "NotFound" ? "no such file" : e.message}`
+        })
+      )
     )
     const parsed = parseSession(file, text)
     if (Result.isFailure(parsed)) return yield* new InputFileError({ file, detail: parsed.failure })
@@ -78,7 +88,7 @@ const silent = Layer.succeed(Notifier)(Notifier.of({ notify: () => Effect.void }
 /** Runs the program against the session on virtual time and compares. */
 export const replaySession = (session: Session): Effect.Effect<ReplayReport> =>
   Effect.scoped(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const control = yield* Replay.ReplayControl
       const store = yield* Store
       yield* TestClock.setTime(session.header.startedAt)
@@ -100,7 +110,13 @@ export const replaySession = (session: Session): Effect.Effect<ReplayReport> =>
       const recorded = session.outcome === undefined ? null : (({ type: _, t: __, ...line }) => line)(session.outcome)
       const unmatched = divergence === null && !stuck ? yield* control.unmatched : []
       const differences = [
-        ...(stuck ? [`the replayed run did not finish within ${ReplayLimits.virtualLimitMillis / 3_600_000} hours of virtual time`] : []),
+        ...(stuck
+          ? [
+            `the replayed run did not finish within ${
+              ReplayLimits.virtualLimitMillis / 3_600_000
+            } hours of virtual time`
+          ]
+          : []),
         ...(recorded !== null && replayed !== null ? outcomeDifferences(recorded, replayed) : [])
       ]
       return {
@@ -125,24 +141,35 @@ export const replaySession = (session: Session): Effect.Effect<ReplayReport> =>
     Effect.provide(TestClock.layer({ warningDelay: "1 hour" }))
   )
 
-const call = (c: { readonly method: string; readonly args: unknown }): string => `${c.method}${c.args === null ? "" : ` ${JSON.stringify(c.args)}`}`
+const call = (c: { readonly method: string; readonly args: unknown }): string =>
+  `${c.method}${c.args === null ? "" : ` ${JSON.stringify(c.args)}`}`
 
 export const describeReport = (report: ReplayReport): string => {
   const lines = [
-    `${report.file}: ${report.identical ? "identical" : "different"} (account ${report.header.account}, ${report.header.broker} broker, recorded ${report.header.startedAt} by keel ${report.header.keel})`
+    `${report.file}: ${
+      report.identical ? "identical" : "different"
+    } (account ${report.header.account}, ${report.header.broker} broker, recorded ${report.header.startedAt} by keel ${report.header.keel})`
   ]
   if (report.truncatedLine !== null) {
-    lines.push(`  line ${report.truncatedLine} is cut short (the recording stopped mid-write); the lines before it were replayed`)
+    lines.push(
+      `  line ${report.truncatedLine} is cut short (the recording stopped mid-write); the lines before it were replayed`
+    )
   }
   const d = report.divergence
   if (d !== null) {
     lines.push(
       d.expected === undefined
         ? `  diverged after the last recorded call: the program called ${call(d.made)}; the recording has no more calls`
-        : `  diverged at line ${d.expected.line}: the program called ${call(d.made)}; the recording expected ${call(d.expected)}`
+        : `  diverged at line ${d.expected.line}: the program called ${call(d.made)}; the recording expected ${
+          call(d.expected)
+        }`
     )
   }
-  if (report.recorded === null) lines.push("  the recording has no outcome line: only the broker calls were compared, not the plan, orders or positions")
+  if (report.recorded === null) {
+    lines.push(
+      "  the recording has no outcome line: only the broker calls were compared, not the plan, orders or positions"
+    )
+  }
   for (const u of report.unmatched) lines.push(`  line ${u.line}: recorded ${call(u)} was never made`)
   for (const difference of report.differences) lines.push(`  ${difference}`)
   return lines.join("\n")
@@ -153,12 +180,19 @@ export class ReplayDifferent extends Data.TaggedError("ReplayDifferent")<{}> {}
 
 export const replay = Command.make(
   "replay",
-  { file: Argument.String("file").pipe(Argument.withDescription("Session file written by `rebalance run --record`")), json: jsonFlag },
+  {
+    file: Argument.String("file").pipe(Argument.withDescription("Session file written by `rebalance run --record`")),
+    json: jsonFlag
+  },
   ({ file, json }) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const session = yield* readSession(file)
       const report = yield* replaySession(session)
       yield* Console.log(json ? JSON.stringify(report, null, 2) : describeReport(report))
       if (!report.identical) return yield* Effect.fail(new ReplayDifferent())
     })
-).pipe(Command.withDescription("Re-run the program against a recorded session and compare (exit 0 identical, 1 different, 2 unreadable)"))
+).pipe(
+  Command.withDescription(
+    "Re-run the program against a recorded session and compare (exit 0 identical, 1 different, 2 unreadable)"
+  )
+)

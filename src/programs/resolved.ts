@@ -2,9 +2,9 @@
  * Resolved targets as one JSON document: `rebalance targets --json` prints it and every
  * run keeps it as its targets.json artifact. Every decimal is an exact string.
  */
+import type { Resolved } from "../effects/targets/resolve.ts"
 import { primaryStrategy } from "../kernel/blend.ts"
 import { format } from "../kernel/decimal.ts"
-import type { Resolved } from "../effects/targets/resolve.ts"
 
 /** The resolved targets as one JSON document (also the run's targets.json artifact). */
 export const targetsJson = (resolved: Resolved, asOf: string) => ({
@@ -17,20 +17,23 @@ export const targetsJson = (resolved: Resolved, asOf: string) => ({
   })),
   total: format(resolved.targets.total),
   cash: format(resolved.targets.cash),
-  regime:
-    resolved.regime === undefined
-      ? null
-      : {
-          regime: resolved.regime.regime,
-          strategy: resolved.regime.strategy,
-          asOf: resolved.regime.asOf,
-          trend: { ...resolved.regime.trend, close: format(resolved.regime.trend.close), sma: format(resolved.regime.trend.sma) },
-          volatility: {
-            ...resolved.regime.volatility,
-            level: format(resolved.regime.volatility.level),
-            threshold: format(resolved.regime.volatility.threshold)
-          }
-        },
+  regime: resolved.regime === undefined
+    ? null
+    : {
+      regime: resolved.regime.regime,
+      strategy: resolved.regime.strategy,
+      asOf: resolved.regime.asOf,
+      trend: {
+        ...resolved.regime.trend,
+        close: format(resolved.regime.trend.close),
+        sma: format(resolved.regime.trend.sma)
+      },
+      volatility: {
+        ...resolved.regime.volatility,
+        level: format(resolved.regime.volatility.level),
+        threshold: format(resolved.regime.volatility.threshold)
+      }
+    },
   momentum: (resolved.momentum ?? []).map((m) => ({
     strategy: m.name,
     ranking: m.ranking.map((r) => ({
@@ -51,4 +54,3 @@ export const targetsJson = (resolved: Resolved, asOf: string) => ({
   })),
   warnings: resolved.warnings
 })
-

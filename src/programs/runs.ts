@@ -2,23 +2,23 @@
  * `rebalance status [RUN]` and `rebalance history`: what the Store knows of runs. They
  * read the Store only, never a broker, so they work while a run is stuck or after a crash.
  */
+import { Argument, Command, Flag } from "effect/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
-import { Argument, Command, Flag } from "effect/cli"
-import { primaryStrategy } from "../kernel/blend.ts"
-import { format } from "../kernel/decimal.ts"
-import { intentAttributions } from "./strategyPnl.ts"
 import { InputFileError } from "../effects/inputs.ts"
 import { type Run, Store } from "../effects/Store.ts"
+import { primaryStrategy } from "../kernel/blend.ts"
+import { format } from "../kernel/decimal.ts"
 import { ConfigDefaults, loadConfig } from "./config.ts"
 import { databaseFile, storeLayer } from "./layers.ts"
 import { configFlag, jsonFlag } from "./run.ts"
+import { intentAttributions } from "./strategyPnl.ts"
 
 /** The Store of the config; with no config file at the default path, the default store. */
 export const configuredStore = (config: string) =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const exists = yield* fs.exists(config).pipe(Effect.orElseSucceed(() => false))
     if (!exists && config === "keel.yaml") return storeLayer(ConfigDefaults.sqlite)
@@ -28,20 +28,29 @@ export const configuredStore = (config: string) =>
 const time = (millis: number | undefined): string => (millis === undefined ? "-" : new Date(millis).toISOString())
 
 const runLine = (r: Run): string =>
-  `${r.id}  ${r.account.padEnd(12)} ${r.mode.padEnd(8)} ${r.status.padEnd(10)} ${r.step.padEnd(15)} ${time(r.startedAt)}${r.reason === undefined ? "" : `  ${r.reason}`}`
+  `${r.id}  ${r.account.padEnd(12)} ${r.mode.padEnd(8)} ${r.status.padEnd(10)} ${r.step.padEnd(15)} ${
+    time(r.startedAt)
+  }${r.reason === undefined ? "" : `  ${r.reason}`}`
 
 const runJson = (r: Run) => ({ ...r, reason: r.reason ?? null, finishedAt: r.finishedAt ?? null })
 
 export const status = Command.make(
   "status",
-  { run: Argument.String("run").pipe(Argument.withDescription("Run id (default: the latest run)"), Argument.optional), config: configFlag, json: jsonFlag },
+  {
+    run: Argument.String("run").pipe(Argument.withDescription("Run id (default: the latest run)"), Argument.optional),
+    config: configFlag,
+    json: jsonFlag
+  },
   (flags) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const store = yield* Store
       const id = Option.isSome(flags.run) ? flags.run.value : (yield* store.listRuns(undefined, 1))[0]?.id
       const found = id === undefined ? Option.none<Run>() : yield* store.getRun(id)
       if (Option.isNone(found)) {
-        return yield* new InputFileError({ file: "run", detail: id === undefined ? "no runs recorded yet" : `expected a known run id, got "${id}"` })
+        return yield* new InputFileError({
+          file: "run",
+          detail: id === undefined ? "no runs recorded yet" : `expected a known run id, got "${id}"`
+        })
       }
       const run = found.value
       const steps = yield* store.steps(run.id)
@@ -51,7 +60,10 @@ export const status = Command.make(
         const attribution = attributions.get(clientOrderId) ?? []
         return attribution.length === 0
           ? {}
-          : { strategy: primaryStrategy({ attribution }) ?? null, attribution: attribution.map((a) => ({ strategy: a.strategy, weight: format(a.weight) })) }
+          : {
+            strategy: primaryStrategy({ attribution }) ?? null,
+            attribution: attribution.map((a) => ({ strategy: a.strategy, weight: format(a.weight) }))
+          }
       }
       if (flags.json) {
         yield* Console.log(
@@ -91,10 +103,14 @@ export const status = Command.make(
         lines.push("", "Order intents:")
         for (const i of intents) {
           lines.push(
-            `  ${i.clientOrderId}  ${i.side.padEnd(4)} ${i.symbol.padEnd(8)} ${format(i.quantity).padStart(12)}  ${i.status.padEnd(16)} filled ${format(i.filledQuantity)}` +
+            `  ${i.clientOrderId}  ${i.side.padEnd(4)} ${i.symbol.padEnd(8)} ${format(i.quantity).padStart(12)}  ${
+              i.status.padEnd(16)
+            } filled ${format(i.filledQuantity)}` +
               (i.averageFillPrice === undefined ? "" : ` @ ${format(i.averageFillPrice)}`) +
               (i.reason === undefined ? "" : `  (${i.reason})`) +
-              (attributions.has(i.clientOrderId) ? `  [${primaryStrategy({ attribution: attributions.get(i.clientOrderId)! }) ?? ""}]` : "")
+              (attributions.has(i.clientOrderId)
+                ? `  [${primaryStrategy({ attribution: attributions.get(i.clientOrderId)! }) ?? ""}]`
+                : "")
           )
         }
       }
@@ -112,16 +128,16 @@ export const history = Command.make(
   },
   (flags) =>
     Effect.flatMap(configuredStore(flags.config), (layer) =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const store = yield* Store
         const runs = yield* store.listRuns(Option.getOrUndefined(flags.account), flags.limit)
         yield* Console.log(
           flags.json
             ? JSON.stringify(runs.map(runJson), null, 2)
             : runs.length === 0
-              ? "No runs recorded yet."
-              : ["RUN                   ACCOUNT      MODE     STATUS     STEP            STARTED", ...runs.map(runLine)].join("\n")
+            ? "No runs recorded yet."
+            : ["RUN                   ACCOUNT      MODE     STATUS     STEP            STARTED", ...runs.map(runLine)]
+              .join("\n")
         )
-      }).pipe(Effect.provide(layer))
-    )
+      }).pipe(Effect.provide(layer)))
 ).pipe(Command.withDescription("Recent runs, newest first"))

@@ -22,7 +22,7 @@ const plannedOf = (json: string | undefined): ReadonlyArray<Planned> | null => {
 
 /** The run's plan, buy re-plan, intents and final positions, from the Store. */
 export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError, Store> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const store = yield* Store
     const run = yield* store.getRun(runId)
     const plans = yield* store.plans(runId)
@@ -44,23 +44,27 @@ export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError,
         status: i.status,
         filledQuantity: format(i.filledQuantity)
       })),
-      positions:
-        final !== undefined
-          ? final.positions.map((p) => ({ symbol: p.symbol, quantity: format(p.quantity) }))
-          : start === undefined
-            ? null
-            : // Stopped before its final snapshot: the start positions plus every fill the Store holds.
-              [...heldAfterFills(start.positions, intents)]
-                .filter(([, q]) => !isZero(q))
-                .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-                .map(([symbol, q]) => ({ symbol, quantity: format(q) }))
+      positions: final !== undefined
+        ? final.positions.map((p) => ({ symbol: p.symbol, quantity: format(p.quantity) }))
+        : start === undefined
+        ? null
+        // Stopped before its final snapshot: the start positions plus every fill the Store holds.
+        : [...heldAfterFills(start.positions, intents)]
+          .filter(([, q]) => !isZero(q))
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([symbol, q]) => ({ symbol, quantity: format(q) }))
     }
   })
 
-const keyed = <A>(items: ReadonlyArray<A>, key: (a: A) => string): Map<string, A> => new Map(items.map((a) => [key(a), a]))
+const keyed = <A>(items: ReadonlyArray<A>, key: (a: A) => string): Map<string, A> =>
+  new Map(items.map((a) => [key(a), a]))
 
 /** Planned orders by phase, side and symbol: what changed, appeared or went. */
-const plannedDifferences = (what: string, recorded: ReadonlyArray<Planned> | null, replayed: ReadonlyArray<Planned> | null) => {
+const plannedDifferences = (
+  what: string,
+  recorded: ReadonlyArray<Planned> | null,
+  replayed: ReadonlyArray<Planned> | null
+) => {
   if (recorded === null && replayed === null) return []
   if (recorded === null) return [`${what}: not made in the recording, now ${replayed!.length} order(s)`]
   if (replayed === null) return [`${what}: ${recorded.length} order(s) in the recording, not reached now`]
@@ -96,7 +100,13 @@ const placedDifferences = (recorded: ReadonlyArray<Placed>, replayed: ReadonlyAr
 
 const positionDifferences = (recorded: OutcomeLine["positions"], replayed: OutcomeLine["positions"]) => {
   if (recorded === null || replayed === null) {
-    return recorded === replayed ? [] : [`final positions: ${recorded === null ? "none recorded" : "recorded"}, ${replayed === null ? "none now" : "present now"}`]
+    return recorded === replayed
+      ? []
+      : [
+        `final positions: ${recorded === null ? "none recorded" : "recorded"}, ${
+          replayed === null ? "none now" : "present now"
+        }`
+      ]
   }
   const before = keyed(recorded, (p) => p.symbol)
   const after = keyed(replayed, (p) => p.symbol)

@@ -10,10 +10,10 @@
  * so: a buy then counts as unattributed, and a sell is split by holdings anyway.
  */
 import * as Effect from "effect/Effect"
-import { type Decimal, format, isPositive, parseDecimal } from "../kernel/decimal.ts"
-import type { Attribution } from "../kernel/targets.ts"
-import { type AttributedFill, type StrategyPnl, type StrategyPnlOptions, strategyPnl } from "../kernel/strategyPnl.ts"
 import { type OrderIntent, Store, type StoreError } from "../effects/Store.ts"
+import { type Decimal, format, isPositive, parseDecimal } from "../kernel/decimal.ts"
+import { type AttributedFill, type StrategyPnl, strategyPnl, type StrategyPnlOptions } from "../kernel/strategyPnl.ts"
+import type { Attribution } from "../kernel/targets.ts"
 
 export interface AttributedFills {
   /** In the order they happened: runs oldest first, each run's fills in recorded order. */
@@ -55,7 +55,10 @@ export const planAttributions = (json: string): ReadonlyMap<string, Attribution>
   if (!isRecord(parsed) || !Array.isArray(parsed.orders)) return "it has no orders list"
   const out = new Map<string, Attribution>()
   for (const order of parsed.orders as ReadonlyArray<unknown>) {
-    if (!isRecord(order) || typeof order.symbol !== "string" || typeof order.side !== "string" || typeof order.phase !== "string") {
+    if (
+      !isRecord(order) || typeof order.symbol !== "string" || typeof order.side !== "string" ||
+      typeof order.phase !== "string"
+    ) {
       return "an order has no symbol, side or phase"
     }
     const attribution = readAttribution(order.attribution)
@@ -71,7 +74,7 @@ export const planAttributions = (json: string): ReadonlyMap<string, Attribution>
  * leave their intents out.
  */
 export const intentAttributions = (runId: string): Effect.Effect<ReadonlyMap<string, Attribution>, StoreError, Store> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const store = yield* Store
     const plans = new Map<string, ReadonlyMap<string, Attribution> | string>()
     for (const p of yield* store.plans(runId)) plans.set(p.phase, planAttributions(p.json))
@@ -86,7 +89,7 @@ export const intentAttributions = (runId: string): Effect.Effect<ReadonlyMap<str
 
 /** Every fill of the account's runs, oldest first, with the attribution of the order it filled. */
 export const attributedFills = (account: string): Effect.Effect<AttributedFills, StoreError, Store> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const store = yield* Store
     const runs = [...(yield* store.listRuns(account, Number.MAX_SAFE_INTEGER))].reverse()
     const fills: Array<AttributedFill> = []
@@ -102,23 +105,33 @@ export const attributedFills = (account: string): Effect.Effect<AttributedFills,
         const intent = intents.get(f.clientOrderId)
         let attribution: Attribution = []
         if (intent === undefined) {
-          warnings.push(`run ${run.id}: the fill of ${f.clientOrderId} (${f.side} ${f.symbol}) has no intent; booked without attribution`)
+          warnings.push(
+            `run ${run.id}: the fill of ${f.clientOrderId} (${f.side} ${f.symbol}) has no intent; booked without attribution`
+          )
         } else {
           const name = intent.phase === "buy" && plans.has("buy-replan") ? "buy-replan" : "plan"
           const plan = plans.get(name)
           const found = typeof plan === "object" ? plan.get(key(intent.phase, intent.symbol, intent.side)) : undefined
           if (found !== undefined) attribution = found
           else {
-            const why =
-              plan === undefined
-                ? `the run has no stored ${name}`
-                : typeof plan === "string"
-                  ? `its ${name} does not read (${plan})`
-                  : `its ${name} has no ${intent.phase}-phase ${intent.side} of ${intent.symbol}`
-            warnings.push(`run ${run.id}: the fill of ${f.clientOrderId} (${f.side} ${f.symbol}): ${why}; booked without attribution`)
+            const why = plan === undefined
+              ? `the run has no stored ${name}`
+              : typeof plan === "string"
+              ? `its ${name} does not read (${plan})`
+              : `its ${name} has no ${intent.phase}-phase ${intent.side} of ${intent.symbol}`
+            warnings.push(
+              `run ${run.id}: the fill of ${f.clientOrderId} (${f.side} ${f.symbol}): ${why}; booked without attribution`
+            )
           }
         }
-        fills.push({ symbol: f.symbol, side: f.side, quantity: f.quantity, price: f.price, commission: f.commission, attribution })
+        fills.push({
+          symbol: f.symbol,
+          side: f.side,
+          quantity: f.quantity,
+          price: f.price,
+          commission: f.commission,
+          attribution
+        })
       }
     }
     return { fills, warnings }
@@ -137,15 +150,19 @@ export const accountStrategyPnl = <E, R>(
   prices: (symbols: ReadonlyArray<string>) => Effect.Effect<ReadonlyMap<string, Decimal>, E, R>,
   options: Partial<StrategyPnlOptions> = {}
 ): Effect.Effect<StrategyPnlReport, StoreError | E, Store | R> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const joined = yield* attributedFills(account)
     const valuation = yield* prices(symbolsOf(joined.fills))
     const result = strategyPnl(joined.fills, valuation, options)
     const warnings = [...joined.warnings]
-    for (const i of result.ignored) warnings.push(`fill ${i.index + 1} of the account's recorded fills not booked: ${i.reason}`)
+    for (const i of result.ignored) {
+      warnings.push(`fill ${i.index + 1} of the account's recorded fills not booked: ${i.reason}`)
+    }
     for (const s of result.symbols) {
       if (isPositive(s.unmatchedQuantity)) {
-        warnings.push(`${s.symbol}: ${format(s.unmatchedQuantity)} sold beyond what the recorded fills bought; not booked`)
+        warnings.push(
+          `${s.symbol}: ${format(s.unmatchedQuantity)} sold beyond what the recorded fills bought; not booked`
+        )
       }
     }
     return { ...result, warnings }

@@ -3,10 +3,10 @@
  * its attribution, and how they came about (the regime and its indicators, momentum
  * rankings, substitutions, warnings), without touching a broker or the Store.
  */
-import * as Console from "effect/Console"
-import * as Effect from "effect/Effect"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Command, Flag } from "effect/cli"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
 import { parseDecimal } from "../kernel/decimal.ts"
 import { findAccount, loadConfig } from "./config.ts"
 import { targetsJson } from "./resolved.ts"
@@ -36,8 +36,12 @@ export const targetsTable = (doc: ReturnType<typeof targetsJson>): string => {
     const { trend, volatility } = doc.regime
     lines.push(
       `Regime ${doc.regime.regime} on ${doc.regime.asOf} → strategy ${doc.regime.strategy}`,
-      `  trend: ${trend.symbol} close ${trend.close} (${trend.date}) ${trend.up ? ">=" : "<"} ${trend.days}-day average ${trend.sma}`,
-      `  volatility: ${volatility.symbol} ${volatility.measure === "index" ? "index" : `realized ${volatility.days ?? ""}-day`} ${volatility.level} ${volatility.high ? ">" : "<="} ${volatility.threshold}`,
+      `  trend: ${trend.symbol} close ${trend.close} (${trend.date}) ${
+        trend.up ? ">=" : "<"
+      } ${trend.days}-day average ${trend.sma}`,
+      `  volatility: ${volatility.symbol} ${
+        volatility.measure === "index" ? "index" : `realized ${volatility.days ?? ""}-day`
+      } ${volatility.level} ${volatility.high ? ">" : "<="} ${volatility.threshold}`,
       ""
     )
   }
@@ -45,7 +49,9 @@ export const targetsTable = (doc: ReturnType<typeof targetsJson>): string => {
     lines.push(
       `Momentum ${m.strategy}:`,
       ...columns(
-        m.ranking.map((r) => [`${r.rank}.`, r.symbol, percent(r.return), `${r.from} → ${r.to}`, `weight ${percent(r.weight)}`]),
+        m.ranking.map((
+          r
+        ) => [`${r.rank}.`, r.symbol, percent(r.return), `${r.from} → ${r.to}`, `weight ${percent(r.weight)}`]),
         new Set([0, 2])
       ).map((l) => `  ${l}`),
       ""
@@ -57,9 +63,17 @@ export const targetsTable = (doc: ReturnType<typeof targetsJson>): string => {
     w.strategy ?? "-",
     w.attribution.map((a) => `${a.strategy} ${percent(a.weight)}`).join(", ")
   ])
-  lines.push(...columns([["SYMBOL", "WEIGHT", "STRATEGY", "ATTRIBUTION"], ...rows, ["cash", percent(doc.cash)]], new Set([1])))
+  lines.push(
+    ...columns([["SYMBOL", "WEIGHT", "STRATEGY", "ATTRIBUTION"], ...rows, ["cash", percent(doc.cash)]], new Set([1]))
+  )
   if (doc.substitutions.length > 0) {
-    lines.push("", "Substitutions:", ...doc.substitutions.map((s) => `  ${s.source} → ${s.target} × ${s.scale}: moved ${s.weightMoved}, added ${s.weightAdded}`))
+    lines.push(
+      "",
+      "Substitutions:",
+      ...doc.substitutions.map((s) =>
+        `  ${s.source} → ${s.target} × ${s.scale}: moved ${s.weightMoved}, added ${s.weightAdded}`
+      )
+    )
   }
   if (doc.warnings.length > 0) lines.push("", "Warnings:", ...doc.warnings.map((w) => `  ${w}`))
   return lines.join("\n")
@@ -67,9 +81,13 @@ export const targetsTable = (doc: ReturnType<typeof targetsJson>): string => {
 
 export const targets = Command.make(
   "targets",
-  { account: Flag.String("account").pipe(Flag.withDescription("Account name in the config")), config: configFlag, json: jsonFlag },
+  {
+    account: Flag.String("account").pipe(Flag.withDescription("Account name in the config")),
+    config: configFlag,
+    json: jsonFlag
+  },
   (flags) =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const loaded = yield* loadConfig(flags.config)
       const account = yield* findAccount(loaded, flags.account)
       const inputs = yield* accountInputs(loaded, account).pipe(Effect.provide(NodeHttpClient.layerUndici))

@@ -4,11 +4,11 @@
  * `regime` or `momentum`, nesting freely (a blend of a regime of momentum…). Paths are
  * relative to keel.yaml; secrets are environment variable names, never values.
  */
-import * as Decimal from "../kernel/decimal.ts"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import type { TargetsSource } from "../effects/targets/resolve.ts"
 import { HttpSourceDefaults } from "../effects/targets/http.ts"
+import type { TargetsSource } from "../effects/targets/resolve.ts"
+import * as Decimal from "../kernel/decimal.ts"
 import { HttpUrl } from "./urls.ts"
 
 const Amount = Schema.Union([Schema.String, Schema.Number])
@@ -23,7 +23,8 @@ const known = <S extends Schema.Struct<Schema.Struct.Fields>>(label: string, str
   struct.annotate({ messageUnexpectedKey: `a ${label} field (${Object.keys(struct.fields).join(", ")})` })
 
 /** A field that must be there. */
-const required = <S extends Schema.Top>(schema: S): S["Rebuild"] => schema.pipe(Schema.annotateKey({ messageMissingKey: "a value (required)" }))
+const required = <S extends Schema.Top>(schema: S): S["Rebuild"] =>
+  schema.pipe(Schema.annotateKey({ messageMissingKey: "a value (required)" }))
 
 /**
  * A file of one kind, by its extension (what the reader will parse it as): a wrong kind is a
@@ -32,65 +33,92 @@ const required = <S extends Schema.Top>(schema: S): S["Rebuild"] => schema.pipe(
 const FileOf = (kind: string, endings: ReadonlyArray<string>) =>
   Schema.NonEmptyString.check(
     Schema.makeFilter((v: string) => endings.some((e) => v.toLowerCase().endsWith(e)), {
-      expected: `a ${kind} file ending in ${endings.length === 1 ? endings.join("") : `${endings.slice(0, -1).join(", ")} or ${endings.at(-1) ?? ""}`}`
+      expected: `a ${kind} file ending in ${
+        endings.length === 1 ? endings.join("") : `${endings.slice(0, -1).join(", ")} or ${endings.at(-1) ?? ""}`
+      }`
     })
   )
 const TargetsFile = FileOf("targets", [".json", ".yaml", ".yml", ".csv"])
 const HistoryFile = FileOf("history", [".csv"])
 const MapFile = FileOf("regime map", [".json", ".yaml", ".yml"])
 
-const FileSource = known("file source", Schema.Struct({ file: required(TargetsFile), unit: Unit, normalize: Schema.optionalKey(Schema.Boolean) }))
+const FileSource = known(
+  "file source",
+  Schema.Struct({ file: required(TargetsFile), unit: Unit, normalize: Schema.optionalKey(Schema.Boolean) })
+)
 
 const HttpSource = Schema.Struct({
-  http: known("http source", Schema.Struct({
-    url: required(HttpUrl),
-    /** Header name → environment variable that holds its value. */
-    headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.NonEmptyString)),
-    /** Per attempt; more than 0, at most an hour. */
-    timeoutSeconds: Schema.optionalKey(
-      Schema.Number.check(Schema.isBetween({ minimum: 0, maximum: 3600, exclusiveMinimum: true }, { expected: "a number of seconds above 0, at most 3600" }))
-    ),
-    /** Retries after the first attempt: a whole number, 0 to 10. */
-    retries: Schema.optionalKey(Schema.Number.check(Schema.isInt({ expected: "a whole number" }), Schema.isBetween({ minimum: 0, maximum: 10 }, { expected: "a whole number from 0 to 10" }))),
-    mapping: Schema.optionalKey(
-      known("mapping", Schema.Struct({
-        /** A dotted path to the list in the answer, e.g. `data.weights`. */
-        list: Schema.optionalKey(
-          Schema.String.check(Schema.makeFilter((v: string) => v.split(".").every((key) => key !== ""), { expected: "a dotted path such as data.weights" }))
-        ),
-        symbol: Schema.optionalKey(Schema.NonEmptyString),
-        weight: Schema.optionalKey(Schema.NonEmptyString)
-      }))
-    ),
-    unit: Unit,
-    normalize: Schema.optionalKey(Schema.Boolean),
-    /** How far from 1 the answer's sum may be: a fraction of the whole, below 1. */
-    tolerance: Schema.optionalKey(
-      DecimalAmount.check(
-        Schema.makeFilter(
-          (v: string | number) => {
-            const d = Decimal.parseDecimal(v)
-            return typeof d !== "string" && !Decimal.isNegative(d) && d.lt(Decimal.ONE)
-          },
-          { expected: "a tolerance from 0 up to (not including) 1" }
+  http: known(
+    "http source",
+    Schema.Struct({
+      url: required(HttpUrl),
+      /** Header name → environment variable that holds its value. */
+      headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.NonEmptyString)),
+      /** Per attempt; more than 0, at most an hour. */
+      timeoutSeconds: Schema.optionalKey(
+        Schema.Number.check(
+          Schema.isBetween({ minimum: 0, maximum: 3600, exclusiveMinimum: true }, {
+            expected: "a number of seconds above 0, at most 3600"
+          })
+        )
+      ),
+      /** Retries after the first attempt: a whole number, 0 to 10. */
+      retries: Schema.optionalKey(
+        Schema.Number.check(
+          Schema.isInt({ expected: "a whole number" }),
+          Schema.isBetween({ minimum: 0, maximum: 10 }, { expected: "a whole number from 0 to 10" })
+        )
+      ),
+      mapping: Schema.optionalKey(
+        known(
+          "mapping",
+          Schema.Struct({
+            /** A dotted path to the list in the answer, e.g. `data.weights`. */
+            list: Schema.optionalKey(
+              Schema.String.check(
+                Schema.makeFilter((v: string) => v.split(".").every((key) => key !== ""), {
+                  expected: "a dotted path such as data.weights"
+                })
+              )
+            ),
+            symbol: Schema.optionalKey(Schema.NonEmptyString),
+            weight: Schema.optionalKey(Schema.NonEmptyString)
+          })
+        )
+      ),
+      unit: Unit,
+      normalize: Schema.optionalKey(Schema.Boolean),
+      /** How far from 1 the answer's sum may be: a fraction of the whole, below 1. */
+      tolerance: Schema.optionalKey(
+        DecimalAmount.check(
+          Schema.makeFilter(
+            (v: string | number) => {
+              const d = Decimal.parseDecimal(v)
+              return typeof d !== "string" && !Decimal.isNegative(d) && d.lt(Decimal.ONE)
+            },
+            { expected: "a tolerance from 0 up to (not including) 1" }
+          )
         )
       )
-    )
-  }))
+    })
+  )
 })
 
 const MomentumSource = Schema.Struct({
-  momentum: known("momentum source", Schema.Struct({
-    /** The strategy's name in attribution (default "momentum"). */
-    name: Schema.optionalKey(Schema.NonEmptyString),
-    history: required(HistoryFile),
-    universe: required(Schema.Array(Schema.String)),
-    lookbackDays: Schema.optionalKey(Schema.Number),
-    top: Schema.optionalKey(Schema.Number),
-    weighting: Schema.optionalKey(Schema.Literals(["equal", "score"])),
-    positiveOnly: Schema.optionalKey(Schema.Boolean),
-    maxStaleDays: Schema.optionalKey(Schema.Number)
-  }))
+  momentum: known(
+    "momentum source",
+    Schema.Struct({
+      /** The strategy's name in attribution (default "momentum"). */
+      name: Schema.optionalKey(Schema.NonEmptyString),
+      history: required(HistoryFile),
+      universe: required(Schema.Array(Schema.String)),
+      lookbackDays: Schema.optionalKey(Schema.Number),
+      top: Schema.optionalKey(Schema.Number),
+      weighting: Schema.optionalKey(Schema.Literals(["equal", "score"])),
+      positiveOnly: Schema.optionalKey(Schema.Boolean),
+      maxStaleDays: Schema.optionalKey(Schema.Number)
+    })
+  )
 })
 
 /** The raw shape, written out because it is recursive. */
@@ -100,52 +128,65 @@ export type SourceConfig =
   | typeof HttpSource.Type
   | typeof MomentumSource.Type
   | {
-      readonly blend: {
-        readonly onStrategyFailure?: "fail" | "cash"
-        readonly strategies: ReadonlyArray<{ readonly name: string; readonly share: string | number; readonly source: SourceConfig }>
-      }
+    readonly blend: {
+      readonly onStrategyFailure?: "fail" | "cash"
+      readonly strategies: ReadonlyArray<
+        { readonly name: string; readonly share: string | number; readonly source: SourceConfig }
+      >
     }
+  }
   | {
-      readonly regime: {
-        readonly history: string
-        readonly benchmark?: string
-        readonly trendDays?: number
-        /** A volatility index symbol, or null for the benchmark's realized volatility. */
-        readonly volatilityIndex?: string | null
-        readonly indexThreshold?: string | number
-        readonly realizedDays?: number
-        readonly realizedThreshold?: string | number
-        readonly maxStaleDays?: number
-        readonly strategies: { readonly [name: string]: SourceConfig }
-        /** Regime → strategy name, or a YAML/JSON file holding that map. */
-        readonly map: string | { readonly [regime: string]: string }
-      }
+    readonly regime: {
+      readonly history: string
+      readonly benchmark?: string
+      readonly trendDays?: number
+      /** A volatility index symbol, or null for the benchmark's realized volatility. */
+      readonly volatilityIndex?: string | null
+      readonly indexThreshold?: string | number
+      readonly realizedDays?: number
+      readonly realizedThreshold?: string | number
+      readonly maxStaleDays?: number
+      readonly strategies: { readonly [name: string]: SourceConfig }
+      /** Regime → strategy name, or a YAML/JSON file holding that map. */
+      readonly map: string | { readonly [regime: string]: string }
     }
+  }
 
 const Nested: Schema.Codec<SourceConfig> = Schema.suspend((): Schema.Codec<SourceConfig> => Source)
 
 const BlendSource = Schema.Struct({
-  blend: known("blend", Schema.Struct({
-    onStrategyFailure: Schema.optionalKey(Schema.Literals(["fail", "cash"])),
-    strategies: required(
-      Schema.Array(known("strategy", Schema.Struct({ name: required(Schema.NonEmptyString), share: required(Amount), source: required(Nested) })))
-    )
-  }))
+  blend: known(
+    "blend",
+    Schema.Struct({
+      onStrategyFailure: Schema.optionalKey(Schema.Literals(["fail", "cash"])),
+      strategies: required(
+        Schema.Array(
+          known(
+            "strategy",
+            Schema.Struct({ name: required(Schema.NonEmptyString), share: required(Amount), source: required(Nested) })
+          )
+        )
+      )
+    })
+  )
 })
 
 const RegimeSource = Schema.Struct({
-  regime: known("regime source", Schema.Struct({
-    history: required(HistoryFile),
-    benchmark: Schema.optionalKey(Schema.NonEmptyString),
-    trendDays: Schema.optionalKey(Schema.Number),
-    volatilityIndex: Schema.optionalKey(Schema.NullOr(Schema.NonEmptyString)),
-    indexThreshold: Schema.optionalKey(Amount),
-    realizedDays: Schema.optionalKey(Schema.Number),
-    realizedThreshold: Schema.optionalKey(Amount),
-    maxStaleDays: Schema.optionalKey(Schema.Number),
-    strategies: required(Schema.Record(Schema.String, Nested)),
-    map: required(Schema.Union([MapFile, Schema.Record(Schema.String, Schema.String)]))
-  }))
+  regime: known(
+    "regime source",
+    Schema.Struct({
+      history: required(HistoryFile),
+      benchmark: Schema.optionalKey(Schema.NonEmptyString),
+      trendDays: Schema.optionalKey(Schema.Number),
+      volatilityIndex: Schema.optionalKey(Schema.NullOr(Schema.NonEmptyString)),
+      indexThreshold: Schema.optionalKey(Amount),
+      realizedDays: Schema.optionalKey(Schema.Number),
+      realizedThreshold: Schema.optionalKey(Amount),
+      maxStaleDays: Schema.optionalKey(Schema.Number),
+      strategies: required(Schema.Record(Schema.String, Nested)),
+      map: required(Schema.Union([MapFile, Schema.Record(Schema.String, Schema.String)]))
+    })
+  )
 })
 
 const ONE_SOURCE = "a targets file, or one of { file }, { http }, { blend }, { regime }, { momentum }"
@@ -191,7 +232,14 @@ const defined = <A extends object>(o: A): Partial<A> =>
 /** The config's source as the resolver takes it, with paths resolved against `at(file)`. */
 export const toSource = (config: SourceConfig, at: (file: string) => string): TargetsSource => {
   if (typeof config === "string") return { _tag: "file", file: at(config), unit: "fraction", normalize: false }
-  if ("file" in config) return { _tag: "file", file: at(config.file), unit: config.unit ?? "fraction", normalize: config.normalize ?? false }
+  if ("file" in config) {
+    return {
+      _tag: "file",
+      file: at(config.file),
+      unit: config.unit ?? "fraction",
+      normalize: config.normalize ?? false
+    }
+  }
   if ("http" in config) {
     const h = config.http
     return {
@@ -244,7 +292,13 @@ export const toSource = (config: SourceConfig, at: (file: string) => string): Ta
     name: m.name ?? "momentum",
     history: at(m.history),
     universe: m.universe,
-    options: defined({ lookbackDays: m.lookbackDays, top: m.top, weighting: m.weighting, positiveOnly: m.positiveOnly, maxStaleDays: m.maxStaleDays })
+    options: defined({
+      lookbackDays: m.lookbackDays,
+      top: m.top,
+      weighting: m.weighting,
+      positiveOnly: m.positiveOnly,
+      maxStaleDays: m.maxStaleDays
+    })
   }
 }
 

@@ -42,7 +42,10 @@ describe("whole-share allocation", () => {
   // 10.02) exceed 8: the kernel bought 2 A + 1 H and left 1.99; 3 A + 1 H leaves 0.99 and has
   // the lower error (9.09 vs 12.40).
   it("after trimming, does not leave cash that buys another under-target share", () => {
-    const r = run({ snapshot: { cash: "8", quotes: { A: { bid: "1", ask: "1" }, H: { bid: "1", ask: "4.01" } } }, targets: { A: "0.333334", H: "0.666666" } })
+    const r = run({
+      snapshot: { cash: "8", quotes: { A: { bid: "1", ask: "1" }, H: { bid: "1", ask: "4.01" } } },
+      targets: { A: "0.333334", H: "0.666666" }
+    })
     expect(orderRows(r)).toEqual([
       ["buy", "A", "3", "1", "3"],
       ["buy", "H", "1", "4.01", "4.01"]
@@ -60,7 +63,11 @@ describe("whole-share allocation", () => {
       quotes[`S${i}`] = { bid: "0.01", ask: "0.01" }
       targets[`S${i}`] = "0.1"
     }
-    const r = run({ snapshot: { cash: "20000", positions: { X: "20000" }, quotes }, targets, policy: { exclude: ["X"] } })
+    const r = run({
+      snapshot: { cash: "20000", positions: { X: "20000" }, quotes },
+      targets,
+      policy: { exclude: ["X"] }
+    })
     expect(warningRows(r)).toEqual([["BUYS_TRIMMED", ""]])
     // Every cent spent: 10 buys of 200,000 shares at 0.01.
     expect(format(r.orders.cash.after)).toBe("0")
@@ -104,7 +111,11 @@ describe("fractional allocation", () => {
   // Regression (kernel bug fixed in ab0f766): an untrimmed fractional buy was floor(ideal)
   // with the ideal estimated in doubles (0.3 ÷ 0.1 = 2.9999999999999996): it bought 2.
   it("buys the exact number of steps a target is worth", () => {
-    const r = run({ snapshot: { cash: "0.3", quotes: flat({ A: "0.1" }) }, targets: { A: "1" }, policy: { shares: "fractional", quantityDecimals: 0 } })
+    const r = run({
+      snapshot: { cash: "0.3", quotes: flat({ A: "0.1" }) },
+      targets: { A: "1" },
+      policy: { shares: "fractional", quantityDecimals: 0 }
+    })
     expect(orderRows(r)).toEqual([["buy", "A", "3", "0.1", "0.3"]])
   })
 

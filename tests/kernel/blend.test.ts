@@ -74,7 +74,10 @@ const caseArb = (failures: boolean): fc.Arbitrary<Case> =>
       .tuple(
         sharesArb(k),
         fc.array(targetsArb, { minLength: k, maxLength: k }),
-        fc.array(failures ? fc.option(fc.string({ maxLength: 12 }), { freq: 3 }) : fc.constant(null), { minLength: k, maxLength: k })
+        fc.array(failures ? fc.option(fc.string({ maxLength: 12 }), { freq: 3 }) : fc.constant(null), {
+          minLength: k,
+          maxLength: k
+        })
       )
       .map(([shares, targets, failed]) => ({
         strategies: shares.map((share, i): BlendStrategy =>
@@ -101,10 +104,19 @@ const expectedWeights = (strategies: ReadonlyArray<BlendStrategy>): Map<string, 
 const attributionExplains = (targets: Targets): void => {
   for (const t of targets.weights) {
     const names = t.attribution.map((a) => a.strategy)
-    check(names.every((n, i) => i === 0 || names[i - 1]! < n), () => `${t.symbol}: attribution not sorted/unique: ${names.join(",")}`)
+    check(
+      names.every((n, i) => i === 0 || names[i - 1]! < n),
+      () => `${t.symbol}: attribution not sorted/unique: ${names.join(",")}`
+    )
     check(t.attribution.every((a) => !a.weight.lt(D0)), () => `${t.symbol}: negative attribution`)
     check(t.attribution.length > 0, () => `${t.symbol}: no attribution`)
-    check(sum(t.attribution.map((a) => a.weight)).eq(t.weight), () => `${t.symbol}: attribution sums to ${format(sum(t.attribution.map((a) => a.weight)))}, weight ${format(t.weight)}`)
+    check(
+      sum(t.attribution.map((a) => a.weight)).eq(t.weight),
+      () =>
+        `${t.symbol}: attribution sums to ${format(sum(t.attribution.map((a) => a.weight)))}, weight ${
+          format(t.weight)
+        }`
+    )
   }
 }
 
@@ -132,7 +144,9 @@ describe("blend: properties", () => {
         const b = ok(blend(strategies))
         const expected = expectedWeights(strategies)
         check(b.targets.weights.length === expected.size, () => "symbol set differs")
-        for (const t of b.targets.weights) check(t.weight.eq(expected.get(t.symbol) ?? dec("-1")), () => `${t.symbol}: ${format(t.weight)}`)
+        for (const t of b.targets.weights) {
+          check(t.weight.eq(expected.get(t.symbol) ?? dec("-1")), () => `${t.symbol}: ${format(t.weight)}`)
+        }
         const symbols = b.targets.weights.map((t) => t.symbol)
         check(symbols.every((s, i) => i === 0 || symbols[i - 1]! < s), () => "not sorted by symbol")
       }),
@@ -170,7 +184,9 @@ describe("blend: properties", () => {
           ])
         )
         attributionExplains(b.targets)
-        const expected = dec(s1!).times(innerTargets.total).plus(dec(s2!).times(ok(blend(other.strategies)).targets.total))
+        const expected = dec(s1!).times(innerTargets.total).plus(
+          dec(s2!).times(ok(blend(other.strategies)).targets.total)
+        )
         check(b.targets.total.eq(expected), () => "nested total")
         for (const t of b.targets.weights) {
           for (const a of t.attribution) {
@@ -216,7 +232,12 @@ describe("blend: properties", () => {
         const loaded = strategies.filter((s) => "targets" in s)
         const expected = sum(loaded.map((s) => ("targets" in s ? shareOf(s).times(s.targets.total) : D0)))
         check(b.targets.total.eq(expected), () => "failed shares must stay in cash")
-        for (const t of b.targets.weights) check(t.attribution.every((a) => !failed.some((f) => f.name === a.strategy)), () => "a failed strategy is attributed")
+        for (const t of b.targets.weights) {
+          check(
+            t.attribution.every((a) => !failed.some((f) => f.name === a.strategy)),
+            () => "a failed strategy is attributed"
+          )
+        }
         attributionExplains(b.targets)
       }),
       RUNS
@@ -226,16 +247,20 @@ describe("blend: properties", () => {
   it("shares that do not sum to 1 (beyond the tolerance) are an error at 'sum of shares'", () => {
     // Protects: an allocation that over- or under-invests is rejected rather than silently renormalised.
     fc.assert(
-      fc.property(caseArb(false), fc.integer({ min: -5000, max: 5000 }).filter((d) => d !== 0), ({ strategies }, delta) => {
-        const last = strategies[strategies.length - 1]!
-        const moved = dec(String(last.share)).plus(dec(scaled(delta, 8)))
-        fc.pre(moved.gt(D0) && moved.lte(D1))
-        const changed = [...strategies.slice(0, -1), { ...last, share: format(moved) }]
-        const e = err(blend(changed))
-        check(e.source === "strategies" && e.path === "sum of shares", () => e.message)
-        // Within the tolerance passes.
-        check(Result.isSuccess(blend(changed, { shareTolerance: dec("0.0001") })), () => "within tolerance rejected")
-      }),
+      fc.property(
+        caseArb(false),
+        fc.integer({ min: -5000, max: 5000 }).filter((d) => d !== 0),
+        ({ strategies }, delta) => {
+          const last = strategies[strategies.length - 1]!
+          const moved = dec(String(last.share)).plus(dec(scaled(delta, 8)))
+          fc.pre(moved.gt(D0) && moved.lte(D1))
+          const changed = [...strategies.slice(0, -1), { ...last, share: format(moved) }]
+          const e = err(blend(changed))
+          check(e.source === "strategies" && e.path === "sum of shares", () => e.message)
+          // Within the tolerance passes.
+          check(Result.isSuccess(blend(changed, { shareTolerance: dec("0.0001") })), () => "within tolerance rejected")
+        }
+      ),
       RUNS
     )
   })
@@ -243,20 +268,24 @@ describe("blend: properties", () => {
   it("apportion: shares sum exactly to the total, none negative, each within n × 1e-12 of proportional", () => {
     // Protects: the exact split that replacement and momentum rely on.
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 10 ** 12 }), { minLength: 1, maxLength: 12 }), fc.integer({ min: 0, max: 10 ** 8 }), (raw, t) => {
-        const parts = raw.map((u) => dec(scaled(u, 7)))
-        const total = dec(scaled(t, 8))
-        const shares = apportion(total, parts)
-        check(sum(shares).eq(total), () => "Σ shares ≠ total")
-        check(shares.every((s) => !s.lt(D0)), () => "negative share")
-        const whole = sum(parts)
-        if (whole.gt(D0)) {
-          shares.forEach((s, i) => {
-            const ideal = parts[i]!.times(total).div(whole)
-            check(s.minus(ideal).abs().lte(dec("2e-11")), () => `share ${i}: ${format(s)} vs ${format(ideal)}`)
-          })
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 10 ** 12 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 0, max: 10 ** 8 }),
+        (raw, t) => {
+          const parts = raw.map((u) => dec(scaled(u, 7)))
+          const total = dec(scaled(t, 8))
+          const shares = apportion(total, parts)
+          check(sum(shares).eq(total), () => "Σ shares ≠ total")
+          check(shares.every((s) => !s.lt(D0)), () => "negative share")
+          const whole = sum(parts)
+          if (whole.gt(D0)) {
+            shares.forEach((s, i) => {
+              const ideal = parts[i]!.times(total).div(whole)
+              check(s.minus(ideal).abs().lte(dec("2e-11")), () => `share ${i}: ${format(s)} vs ${format(ideal)}`)
+            })
+          }
         }
-      }),
+      ),
       RUNS
     )
   })
@@ -267,8 +296,16 @@ describe("blend: examples", () => {
   const income = targetsOf({ BND: "0.6", MSFT: "0.2" })
 
   it("60/40 blend: MSFT adds up from both strategies, attribution per strategy, cash from income's 0.2", () => {
-    const b = ok(blend([{ name: "growth", share: "0.6", targets: growth }, { name: "income", share: "0.4", targets: income }]))
-    expect(b.targets.weights.map((t) => [t.symbol, format(t.weight), t.attribution.map((a) => `${a.strategy}=${format(a.weight)}`)])).toEqual([
+    const b = ok(
+      blend([{ name: "growth", share: "0.6", targets: growth }, { name: "income", share: "0.4", targets: income }])
+    )
+    expect(
+      b.targets.weights.map((t) => [
+        t.symbol,
+        format(t.weight),
+        t.attribution.map((a) => `${a.strategy}=${format(a.weight)}`)
+      ])
+    ).toEqual([
       ["AAPL", "0.3", ["growth=0.3"]],
       ["BND", "0.24", ["income=0.24"]],
       ["MSFT", "0.38", ["growth=0.3", "income=0.08"]]
@@ -278,16 +315,34 @@ describe("blend: examples", () => {
   })
 
   it("primary strategy: the largest contributor, the first by name on a tie; none for a plain file", () => {
-    const b = ok(blend([{ name: "zeta", share: "0.5", targets: targetsOf({ X: "1" }) }, { name: "alpha", share: "0.5", targets: targetsOf({ X: "1" }) }]))
+    const b = ok(
+      blend([{ name: "zeta", share: "0.5", targets: targetsOf({ X: "1" }) }, {
+        name: "alpha",
+        share: "0.5",
+        targets: targetsOf({ X: "1" })
+      }])
+    )
     expect(primaryStrategy(b.targets.weights[0]!)).toBe("alpha")
     expect(primaryStrategy(growth.weights[0]!)).toBeUndefined()
   })
 
   it("a nested blend is attributed outer/inner", () => {
-    const inner = ok(blend([{ name: "growth", share: "0.5", targets: growth }, { name: "income", share: "0.5", targets: income }])).targets
-    const b = ok(blend([{ name: "core", share: "0.5", targets: inner }, { name: "tilt", share: "0.5", targets: targetsOf({ MSFT: "1" }) }]))
+    const inner =
+      ok(blend([{ name: "growth", share: "0.5", targets: growth }, { name: "income", share: "0.5", targets: income }]))
+        .targets
+    const b = ok(
+      blend([{ name: "core", share: "0.5", targets: inner }, {
+        name: "tilt",
+        share: "0.5",
+        targets: targetsOf({ MSFT: "1" })
+      }])
+    )
     const msft = b.targets.weights.find((t) => t.symbol === "MSFT")!
-    expect(msft.attribution.map((a) => `${a.strategy}=${format(a.weight)}`)).toEqual(["core/growth=0.125", "core/income=0.05", "tilt=0.5"])
+    expect(msft.attribution.map((a) => `${a.strategy}=${format(a.weight)}`)).toEqual([
+      "core/growth=0.125",
+      "core/income=0.05",
+      "tilt=0.5"
+    ])
     expect(format(msft.weight)).toBe("0.675")
   })
 
@@ -297,10 +352,14 @@ describe("blend: examples", () => {
       { name: "momentum", share: "0.3", failed: "no price history for XLK" }
     ]
     expect(err(blend(strategies)).message).toBe(
-      'strategies: momentum: expected a strategy that produced targets (it failed; onStrategyFailure: cash would keep its share 0.3 in cash), got "no price history for XLK"'
+      "strategies: momentum: expected a strategy that produced targets (it failed; onStrategyFailure: cash would keep its share 0.3 in cash), got \"no price history for XLK\""
     )
     const b = ok(blend(strategies, { onStrategyFailure: "cash" }))
-    expect(b.warnings).toEqual([{ code: "STRATEGY_FAILED", strategy: "momentum", message: "strategy momentum failed (no price history for XLK): its share 0.3 stays in cash" }])
+    expect(b.warnings).toEqual([{
+      code: "STRATEGY_FAILED",
+      strategy: "momentum",
+      message: "strategy momentum failed (no price history for XLK): its share 0.3 stays in cash"
+    }])
     expect([format(b.targets.total), format(b.targets.cash)]).toEqual(["0.7", "0.3"])
   })
 
@@ -313,34 +372,49 @@ describe("blend: examples", () => {
       `strategies: expected ${SOME_STRATEGY}, got "2 of 2 failed"`
     )
     // One that loaded, even holding nothing, is a blend.
-    const b = ok(blend([strategies[0]!, { name: "momentum", share: "0.3", targets: targetsOf({}) }], { onStrategyFailure: "cash" }))
+    const b = ok(
+      blend([strategies[0]!, { name: "momentum", share: "0.3", targets: targetsOf({}) }], { onStrategyFailure: "cash" })
+    )
     expect([format(b.targets.total), b.warnings.length]).toEqual(["0", 1])
   })
 
   it("validateShares checks names and shares alone, before any strategy is loaded, with blend's errors", () => {
-    expect(validateShares([{ name: "a", share: "0.25" }, { name: "b", share: 0.75 }])).toEqual(Result.succeed([dec("0.25"), dec("0.75")]))
+    expect(validateShares([{ name: "a", share: "0.25" }, { name: "b", share: 0.75 }])).toEqual(
+      Result.succeed([dec("0.25"), dec("0.75")])
+    )
     const bad = [{ name: "a", share: "0.25" }, { name: "b", share: "0" }]
-    expect(failureOf(validateShares(bad)).message).toBe('strategies: b.share: expected a share greater than 0 and at most 1, got "0"')
+    expect(failureOf(validateShares(bad)).message).toBe(
+      "strategies: b.share: expected a share greater than 0 and at most 1, got \"0\""
+    )
     expect(failureOf(validateShares(bad)).message).toBe(err(blend(bad.map((s) => ({ ...s, targets: growth })))).message)
     expect(failureOf(validateShares([{ name: "a", share: "0.5" }])).path).toBe("sum of shares")
   })
 
   it("invalid names and shares", () => {
     const t = growth
-    expect(err(blend([{ name: "a/b", share: "1", targets: t }])).message).toBe('strategies: [0].name: expected a strategy name (a non-empty string without "/"), got "a/b"')
-    expect(err(blend([{ name: "x", share: "0.5", targets: t }, { name: " x ", share: "0.5", targets: t }])).path).toBe("[1].name")
+    expect(err(blend([{ name: "a/b", share: "1", targets: t }])).message).toBe(
+      "strategies: [0].name: expected a strategy name (a non-empty string without \"/\"), got \"a/b\""
+    )
+    expect(err(blend([{ name: "x", share: "0.5", targets: t }, { name: " x ", share: "0.5", targets: t }])).path).toBe(
+      "[1].name"
+    )
     expect(err(blend([{ name: "x", share: "0", targets: t }, { name: "y", share: "1", targets: t }])).message).toBe(
-      'strategies: x.share: expected a share greater than 0 and at most 1, got "0"'
+      "strategies: x.share: expected a share greater than 0 and at most 1, got \"0\""
     )
     expect(err(blend([{ name: "x", share: "1.5", targets: t }])).path).toBe("x.share")
     expect(err(blend([{ name: "x", share: "0.5", targets: t }, { name: "y", share: "0.4", targets: t }])).message).toBe(
-      'strategies: sum of shares: expected shares that sum to 1 (tolerance 0.000000001), got "0.9"'
+      "strategies: sum of shares: expected shares that sum to 1 (tolerance 0.000000001), got \"0.9\""
     )
     expect(err(blend([])).path).toBe("sum of shares")
     // A share may be a number (as YAML gives it) or a Decimal; thirds pass within the tolerance.
-    const thirds = ok(blend([0, 1, 2].map((i) => ({ name: `s${i}`, share: i === 0 ? dec("0.3333333333") : "0.3333333333", targets: t }))))
+    const thirds = ok(
+      blend(
+        [0, 1, 2].map((i) => ({ name: `s${i}`, share: i === 0 ? dec("0.3333333333") : "0.3333333333", targets: t }))
+      )
+    )
     expect(format(thirds.targets.total)).toBe("0.9999999999")
-    expect(Result.isSuccess(blend([{ name: "x", share: 0.5, targets: t }, { name: "y", share: 0.5, targets: t }]))).toBe(true)
+    expect(Result.isSuccess(blend([{ name: "x", share: 0.5, targets: t }, { name: "y", share: 0.5, targets: t }])))
+      .toBe(true)
   })
 })
 
@@ -349,11 +423,22 @@ describe("blend: totality", () => {
     // Protects: untrusted config values (names, shares, reasons) can never make the kernel throw.
     const t = targetsOf({ A: "0.5" })
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.anything(), fc.anything(), fc.option(fc.anything())), { maxLength: 4 }), fc.constantFrom<"fail" | "cash">("fail", "cash"), (raw, mode) => {
-        const strategies = raw.map(([name, share, failed]) => (failed === null ? { name, share, targets: t } : { name, share, failed }) as unknown as BlendStrategy)
-        const r = blend(strategies, { onStrategyFailure: mode })
-        if (Result.isFailure(r)) check(r.failure.source === "strategies" && r.failure.message.length > 0, () => r.failure.message)
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.anything(), fc.anything(), fc.option(fc.anything())), { maxLength: 4 }),
+        fc.constantFrom<"fail" | "cash">("fail", "cash"),
+        (raw, mode) => {
+          const strategies = raw.map(([name, share, failed]) =>
+            (failed === null ? { name, share, targets: t } : { name, share, failed }) as unknown as BlendStrategy
+          )
+          const r = blend(strategies, { onStrategyFailure: mode })
+          if (Result.isFailure(r)) {
+            check(
+              r.failure.source === "strategies" && r.failure.message.length > 0,
+              () => r.failure.message
+            )
+          }
+        }
+      ),
       RUNS
     )
   })

@@ -16,80 +16,130 @@ const where = (input: RebalanceInput): [string, string, string] => {
 
 describe("invalid targets", () => {
   it("a negative weight", () => {
-    expect(where({ snapshot, targets: { A: "-0.1" } })).toEqual(["targets", "A", '"-0.1"'])
+    expect(where({ snapshot, targets: { A: "-0.1" } })).toEqual(["targets", "A", "\"-0.1\""])
     expect(failure({ snapshot, targets: { A: "-0.1" } }).expected).toBe("a fraction between 0 and 1")
   })
 
   it("a NaN weight (list form)", () => {
-    expect(where({ snapshot, targets: [{ symbol: "A", weight: Number.NaN }] })).toEqual(["targets", "[0].weight", "NaN"])
+    expect(where({ snapshot, targets: [{ symbol: "A", weight: Number.NaN }] })).toEqual([
+      "targets",
+      "[0].weight",
+      "NaN"
+    ])
   })
 
   it("a non-numeric weight", () => {
-    expect(where({ snapshot, targets: { A: "0.1", B: "ten percent" } })).toEqual(["targets", "B", '"ten percent"'])
-    expect(where({ snapshot, targets: { A: "1e999" } })).toEqual(["targets", "A", '"1e999"'])
+    expect(where({ snapshot, targets: { A: "0.1", B: "ten percent" } })).toEqual(["targets", "B", "\"ten percent\""])
+    expect(where({ snapshot, targets: { A: "1e999" } })).toEqual(["targets", "A", "\"1e999\""])
     expect(where({ snapshot, targets: { A: null } })).toEqual(["targets", "A", "null"])
   })
 
   it("a single weight above 1", () => {
-    expect(where({ snapshot, targets: { A: "1.0000000001" } })).toEqual(["targets", "A", '"1.0000000001"'])
+    expect(where({ snapshot, targets: { A: "1.0000000001" } })).toEqual(["targets", "A", "\"1.0000000001\""])
   })
 
   it("weights summing above 1 beyond 1e-9 are invalid; 1 + 1e-10 is accepted", () => {
-    expect(where({ snapshot, targets: { A: "0.6", B: "0.4000000011" } })).toEqual(["targets", "sum of weights", '"1.0000000011"'])
+    expect(where({ snapshot, targets: { A: "0.6", B: "0.4000000011" } })).toEqual([
+      "targets",
+      "sum of weights",
+      "\"1.0000000011\""
+    ])
     const f = failure({ snapshot, targets: { A: "0.6", B: "0.4000000011" } })
-    expect(f.message).toBe('targets: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got "1.0000000011"')
+    expect(f.message).toBe(
+      "targets: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got \"1.0000000011\""
+    )
     const r = run({ snapshot, targets: { A: "0.6", B: "0.4000000001" } })
     expect(format(r.plan.cashTarget)).toBe("0")
     expect(r.lines.map((l) => format(l.line.targetWeight))).toEqual(["0.6", "0.4000000001"])
   })
 
   it("a duplicate symbol, including one that differs only by surrounding spaces", () => {
-    expect(where({ snapshot, targets: [{ symbol: "AAPL", weight: "0.1" }, { symbol: " AAPL", weight: "0.1" }] })).toEqual(["targets", "[1].symbol", '" AAPL"'])
+    expect(where({ snapshot, targets: [{ symbol: "AAPL", weight: "0.1" }, { symbol: " AAPL", weight: "0.1" }] }))
+      .toEqual(["targets", "[1].symbol", "\" AAPL\""])
     // A key that does not read plainly is quoted in the path.
-    expect(where({ snapshot, targets: { AAPL: "0.1", "AAPL ": "0.1" } })).toEqual(["targets", '["AAPL "]', '"AAPL "'])
+    expect(where({ snapshot, targets: { AAPL: "0.1", "AAPL ": "0.1" } })).toEqual([
+      "targets",
+      "[\"AAPL \"]",
+      "\"AAPL \""
+    ])
     // Case matters: these are two symbols.
-    expect(run({ snapshot, targets: { AAPL: "0.1", aapl: "0.1" } }).lines.map((l) => l.line.symbol)).toEqual(["A", "AAPL", "aapl"])
+    expect(run({ snapshot, targets: { AAPL: "0.1", aapl: "0.1" } }).lines.map((l) => l.line.symbol)).toEqual([
+      "A",
+      "AAPL",
+      "aapl"
+    ])
   })
 
   it("an empty symbol", () => {
-    expect(where({ snapshot, targets: [{ symbol: "  ", weight: "0.1" }] })).toEqual(["targets", "[0].symbol", '"  "'])
+    expect(where({ snapshot, targets: [{ symbol: "  ", weight: "0.1" }] })).toEqual(["targets", "[0].symbol", "\"  \""])
     expect(where({ snapshot, targets: [{ weight: "0.1" }] })).toEqual(["targets", "[0].symbol", "nothing"])
   })
 
   it("a target on an excluded symbol", () => {
-    expect(where({ snapshot, targets: [{ symbol: "B", weight: "0.1" }], policy: { exclude: ["B"] } })).toEqual(["targets", "[0].symbol", '"B"'])
+    expect(where({ snapshot, targets: [{ symbol: "B", weight: "0.1" }], policy: { exclude: ["B"] } })).toEqual([
+      "targets",
+      "[0].symbol",
+      "\"B\""
+    ])
   })
 
   it("targets that are neither a list nor a map", () => {
-    expect(where({ snapshot, targets: "A=1" })).toEqual(["targets", "", '"A=1"'])
-    expect(failure({ snapshot, targets: 5 }).message).toBe("targets: expected a list of { symbol, … } or a map from symbol to value, got 5")
+    expect(where({ snapshot, targets: "A=1" })).toEqual(["targets", "", "\"A=1\""])
+    expect(failure({ snapshot, targets: 5 }).message).toBe(
+      "targets: expected a list of { symbol, … } or a map from symbol to value, got 5"
+    )
   })
 })
 
 describe("invalid snapshot", () => {
   it("a negative quantity", () => {
-    expect(where({ snapshot: { ...snapshot, positions: { A: "-1" } }, targets: {} })).toEqual(["snapshot", "positions.A", '"-1"'])
-    expect(where({ snapshot: { ...snapshot, positions: [{ symbol: "A", quantity: -1 }] }, targets: {} })).toEqual(["snapshot", "positions[0].quantity", "-1"])
+    expect(where({ snapshot: { ...snapshot, positions: { A: "-1" } }, targets: {} })).toEqual([
+      "snapshot",
+      "positions.A",
+      "\"-1\""
+    ])
+    expect(where({ snapshot: { ...snapshot, positions: [{ symbol: "A", quantity: -1 }] }, targets: {} })).toEqual([
+      "snapshot",
+      "positions[0].quantity",
+      "-1"
+    ])
   })
 
   it("negative, missing or malformed cash", () => {
-    expect(where({ snapshot: { ...snapshot, cash: "-1" }, targets: {} })).toEqual(["snapshot", "cash", '"-1"'])
+    expect(where({ snapshot: { ...snapshot, cash: "-1" }, targets: {} })).toEqual(["snapshot", "cash", "\"-1\""])
     expect(where({ snapshot: { positions: {} }, targets: {} })).toEqual(["snapshot", "cash", "nothing"])
-    expect(where({ snapshot: { cash: Number.POSITIVE_INFINITY }, targets: {} })).toEqual(["snapshot", "cash", "Infinity"])
-    expect(failure({ snapshot: { cash: "1e15" }, targets: {} }).expected).toBe("a non-negative decimal with at most 15 integer digits and 20 decimal places")
+    expect(where({ snapshot: { cash: Number.POSITIVE_INFINITY }, targets: {} })).toEqual([
+      "snapshot",
+      "cash",
+      "Infinity"
+    ])
+    expect(failure({ snapshot: { cash: "1e15" }, targets: {} }).expected).toBe(
+      "a non-negative decimal with at most 15 integer digits and 20 decimal places"
+    )
   })
 
   it("a duplicate position, including one that differs only by surrounding spaces", () => {
-    expect(where({ snapshot: { ...snapshot, positions: [{ symbol: "AAPL", quantity: 1 }, { symbol: " AAPL", quantity: 2 }] }, targets: {} })).toEqual([
+    expect(
+      where({
+        snapshot: { ...snapshot, positions: [{ symbol: "AAPL", quantity: 1 }, { symbol: " AAPL", quantity: 2 }] },
+        targets: {}
+      })
+    ).toEqual([
       "snapshot",
       "positions[1].symbol",
-      '" AAPL"'
+      "\" AAPL\""
     ])
   })
 
   it("a negative price, a duplicate quote, a quote that is not an object", () => {
-    expect(where({ snapshot: { cash: "1", quotes: { A: { bid: "-1" } } }, targets: {} })).toEqual(["snapshot", "quotes.A.bid", '"-1"'])
-    expect(where({ snapshot: { cash: "1", quotes: [{ symbol: "A", last: 1 }, { symbol: "A ", last: 2 }] }, targets: {} })).toEqual(["snapshot", "quotes[1].symbol", '"A "'])
+    expect(where({ snapshot: { cash: "1", quotes: { A: { bid: "-1" } } }, targets: {} })).toEqual([
+      "snapshot",
+      "quotes.A.bid",
+      "\"-1\""
+    ])
+    expect(
+      where({ snapshot: { cash: "1", quotes: [{ symbol: "A", last: 1 }, { symbol: "A ", last: 2 }] }, targets: {} })
+    ).toEqual(["snapshot", "quotes[1].symbol", "\"A \""])
     expect(where({ snapshot: { cash: "1", quotes: { A: 10 } }, targets: {} })).toEqual(["snapshot", "quotes.A", "10"])
   })
 
@@ -100,25 +150,25 @@ describe("invalid snapshot", () => {
 
 describe("invalid policy", () => {
   const cases: ReadonlyArray<readonly [string, unknown, string]> = [
-    ["shares", "half", '"half"'],
+    ["shares", "half", "\"half\""],
     ["quantityDecimals", 10, "10"],
     ["quantityDecimals", -1, "-1"],
     ["quantityDecimals", 1.5, "1.5"],
-    ["quantityDecimals", "2", '"2"'],
-    ["cashReserve", "1", '"1"'],
-    ["cashReserve", "-0.1", '"-0.1"'],
-    ["minCash", "-1", '"-1"'],
-    ["driftBand", "1.5", '"1.5"'],
-    ["driftBand", "-0.01", '"-0.01"'],
-    ["relativeDriftBand", "-0.1", '"-0.1"'],
-    ["minOrderValue", "-1", '"-1"'],
-    ["mode", "hold", '"hold"'],
-    ["liquidateUntargeted", "yes", '"yes"'],
-    ["exclude", "A", '"A"'],
-    ["buyPriceBuffer", "1", '"1"'],
-    ["buyPriceBuffer", "-0.01", '"-0.01"'],
-    ["weightTolerance", "0.002", '"0.002"'],
-    ["weightTolerance", "-1e-9", '"-1e-9"']
+    ["quantityDecimals", "2", "\"2\""],
+    ["cashReserve", "1", "\"1\""],
+    ["cashReserve", "-0.1", "\"-0.1\""],
+    ["minCash", "-1", "\"-1\""],
+    ["driftBand", "1.5", "\"1.5\""],
+    ["driftBand", "-0.01", "\"-0.01\""],
+    ["relativeDriftBand", "-0.1", "\"-0.1\""],
+    ["minOrderValue", "-1", "\"-1\""],
+    ["mode", "hold", "\"hold\""],
+    ["liquidateUntargeted", "yes", "\"yes\""],
+    ["exclude", "A", "\"A\""],
+    ["buyPriceBuffer", "1", "\"1\""],
+    ["buyPriceBuffer", "-0.01", "\"-0.01\""],
+    ["weightTolerance", "0.002", "\"0.002\""],
+    ["weightTolerance", "-1e-9", "\"-1e-9\""]
   ]
   it.each(cases)("%s = %j is out of range", (field, value, shown) => {
     expect(where({ snapshot, targets: {}, policy: { [field]: value } })).toEqual(["policy", field, shown])
@@ -126,29 +176,39 @@ describe("invalid policy", () => {
 
   it("lot sizes must be whole and at least 1", () => {
     expect(where({ snapshot, targets: {}, policy: { lotSizes: { A: 0 } } })).toEqual(["policy", "lotSizes.A", "0"])
-    expect(where({ snapshot, targets: {}, policy: { lotSizes: { A: "1.5" } } })).toEqual(["policy", "lotSizes.A", '"1.5"'])
+    expect(where({ snapshot, targets: {}, policy: { lotSizes: { A: "1.5" } } })).toEqual([
+      "policy",
+      "lotSizes.A",
+      "\"1.5\""
+    ])
     expect(where({ snapshot, targets: {}, policy: { lotSizes: { A: -10 } } })).toEqual(["policy", "lotSizes.A", "-10"])
-    expect(where({ snapshot, targets: {}, policy: { lotSizes: [{ symbol: "A", lotSize: "0.5" }] } })).toEqual(["policy", "lotSizes[0].lotSize", '"0.5"'])
+    expect(where({ snapshot, targets: {}, policy: { lotSizes: [{ symbol: "A", lotSize: "0.5" }] } })).toEqual([
+      "policy",
+      "lotSizes[0].lotSize",
+      "\"0.5\""
+    ])
   })
 
   it("an empty symbol in exclude", () => {
-    expect(where({ snapshot, targets: {}, policy: { exclude: ["A", " "] } })).toEqual(["policy", "exclude[1]", '" "'])
+    expect(where({ snapshot, targets: {}, policy: { exclude: ["A", " "] } })).toEqual(["policy", "exclude[1]", "\" \""])
   })
 
   it("an unknown policy field (a typo must not pass silently)", () => {
     const f = failure({ snapshot, targets: {}, policy: { driftband: "0.05" } })
-    expect([f.source, f.path, f.value]).toEqual(["policy", "driftband", '"driftband"'])
+    expect([f.source, f.path, f.value]).toEqual(["policy", "driftband", "\"driftband\""])
     expect(f.expected).toContain("driftBand")
   })
 
   it("a policy that is not an object", () => {
-    expect(where({ snapshot, targets: {}, policy: "whole" })).toEqual(["policy", "", '"whole"'])
+    expect(where({ snapshot, targets: {}, policy: "whole" })).toEqual(["policy", "", "\"whole\""])
   })
 })
 
 describe("error messages", () => {
   it("are one line naming the source, path, expectation and value", () => {
-    expect(failure({ snapshot: { cash: "1", positions: { AAPL: "-2" } }, targets: {} }).message).toBe('snapshot: positions.AAPL: expected a non-negative decimal, got "-2"')
+    expect(failure({ snapshot: { cash: "1", positions: { AAPL: "-2" } }, targets: {} }).message).toBe(
+      "snapshot: positions.AAPL: expected a non-negative decimal, got \"-2\""
+    )
   })
 
   // Regression (kernel bug fixed in 364ca10): keys went into the path as written, so a key
@@ -156,7 +216,7 @@ describe("error messages", () => {
   it("stay on one line when a key contains a line break (the key is quoted)", () => {
     const f = failure({ snapshot: { cash: "1" }, targets: { "A\nB": "-1" } })
     expect(f.message).not.toMatch(/[\n\r]/)
-    expect(f.path).toBe('["A\\nB"]')
+    expect(f.path).toBe("[\"A\\nB\"]")
     const g = failure({ snapshot: { cash: "1" }, targets: {}, policy: { "mode\r": "full" } })
     expect(g.message).not.toMatch(/[\n\r]/)
   })
@@ -169,16 +229,20 @@ describe("error messages", () => {
   })
 
   it("name a non-empty path for an entry whose key is empty", () => {
-    expect(failure({ snapshot: { cash: "1" }, targets: { "": "0.1" } }).path).toBe('[""]')
-    expect(failure({ snapshot: { cash: "1" }, targets: {}, policy: { "": 1 } }).path).toBe('[""]')
-    expect(failure({ snapshot: { cash: "1", positions: { "": 1 } }, targets: {} }).path).toBe('positions[""]')
+    expect(failure({ snapshot: { cash: "1" }, targets: { "": "0.1" } }).path).toBe("[\"\"]")
+    expect(failure({ snapshot: { cash: "1" }, targets: {}, policy: { "": 1 } }).path).toBe("[\"\"]")
+    expect(failure({ snapshot: { cash: "1", positions: { "": 1 } }, targets: {} }).path).toBe("positions[\"\"]")
   })
 })
 
 describe("valid oddities", () => {
   it("JSON numbers are read through their shortest text; padded and signed decimal text is accepted", () => {
     const r = run({
-      snapshot: { cash: 0.3, positions: [{ symbol: " A ", quantity: "+2" }], quotes: { A: { bid: 0.1, ask: " 0.2 " } } },
+      snapshot: {
+        cash: 0.3,
+        positions: [{ symbol: " A ", quantity: "+2" }],
+        quotes: { A: { bid: 0.1, ask: " 0.2 " } }
+      },
       targets: { A: 0.1 },
       policy: { shares: "fractional", quantityDecimals: 2 }
     })

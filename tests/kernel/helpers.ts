@@ -7,7 +7,14 @@
  */
 import * as Result from "effect/Result"
 import fc from "fast-check"
-import { Decimal, format, type InvalidInput, type Rebalance, type RebalanceInput, rebalance } from "../../src/kernel/index.ts"
+import {
+  Decimal,
+  format,
+  type InvalidInput,
+  type Rebalance,
+  rebalance,
+  type RebalanceInput
+} from "../../src/kernel/index.ts"
 
 /** An exact decimal from its text (never from a JS number). */
 export const dec = (text: string): Decimal => new Decimal(text)
@@ -20,7 +27,9 @@ export const scaled = (units: number, places: number): string => {
   if (!Number.isSafeInteger(units)) throw new Error(`not a safe integer: ${units}`)
   const negative = units < 0
   const digits = String(Math.abs(units)).padStart(places + 1, "0")
-  const text = places === 0 ? digits : `${digits.slice(0, digits.length - places)}.${digits.slice(digits.length - places)}`
+  const text = places === 0
+    ? digits
+    : `${digits.slice(0, digits.length - places)}.${digits.slice(digits.length - places)}`
   return negative ? `-${text}` : text
 }
 
@@ -83,7 +92,9 @@ export const render = (r: Rebalance): string =>
       format(l.targetQuantity)
     ]),
     deltas: r.deltas.map((d) => [d.line.symbol, d.side, format(d.increment), format(d.targetQuantity), d.steps]),
-    orders: r.orders.orders.map((o) => [o.symbol, o.side, o.phase, format(o.quantity), format(o.price), format(o.value)]),
+    orders: r.orders.orders.map((
+      o
+    ) => [o.symbol, o.side, o.phase, format(o.quantity), format(o.price), format(o.value)]),
     skipped: [...r.orders.skipped],
     cash: [format(r.orders.cash.before), format(r.orders.cash.after), format(r.orders.cash.reserve)],
     warnings: r.warnings.map((w) => [w.code, w.symbol ?? null, w.message])
@@ -158,9 +169,9 @@ const quoteKinds: ReadonlyArray<QuoteKind> = ["bidask", "bid", "ask", "last", "c
 const quantityArb = (fractional: boolean): fc.Arbitrary<string> =>
   fractional
     ? fc.oneof(
-        fc.integer({ min: 1, max: 3000 }).map(String),
-        fc.integer({ min: 1, max: 4 }).chain((p) => fc.integer({ min: 1, max: 3000 * 10 ** p }).map((u) => scaled(u, p)))
-      )
+      fc.integer({ min: 1, max: 3000 }).map(String),
+      fc.integer({ min: 1, max: 4 }).chain((p) => fc.integer({ min: 1, max: 3000 * 10 ** p }).map((u) => scaled(u, p)))
+    )
     : fc.integer({ min: 1, max: 3000 }).map(String)
 
 const specArb = (symbol: string, o: ScenarioOptions): fc.Arbitrary<SymbolSpec> => {
@@ -173,10 +184,15 @@ const specArb = (symbol: string, o: ScenarioOptions): fc.Arbitrary<SymbolSpec> =
       { weight: 1, arbitrary: fc.integer({ min: 100, max: 20_000_000 }) }
     ),
     spreadUnits: o.oneprice === true ? fc.constant(0) : fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5_000 })),
-    quote: fc.oneof({ weight: 6, arbitrary: fc.constant<QuoteKind>(kinds[0]!) }, { weight: 2, arbitrary: fc.constantFrom(...kinds) }),
+    quote: fc.oneof({ weight: 6, arbitrary: fc.constant<QuoteKind>(kinds[0]!) }, {
+      weight: 2,
+      arbitrary: fc.constantFrom(...kinds)
+    }),
     held: fc.option(quantityArb(o.fractionalHoldings !== false), { freq: 3 }),
     targetRaw: fc.option(fc.integer({ min: 0, max: 1000 }), { freq: 4 }),
-    lot: o.lots === false ? fc.constant(undefined) : fc.option(fc.constantFrom(1, 2, 5, 10, 100), { freq: 1 }).map((x) => x ?? undefined),
+    lot: o.lots === false
+      ? fc.constant(undefined)
+      : fc.option(fc.constantFrom(1, 2, 5, 10, 100), { freq: 1 }).map((x) => x ?? undefined),
     excluded: o.exclude === false ? fc.constant(false) : fc.boolean()
   }).map((s) => ({ ...s, held: s.held ?? undefined, targetRaw: s.targetRaw ?? undefined }))
 }
@@ -207,7 +223,9 @@ export const scenarioArb = (o: ScenarioOptions = {}): fc.Arbitrary<Scenario> =>
       fc.record({
         cash: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 20_000_000 })).map((c) => scaled(c, 2)),
         specs: fc.tuple(...symbols.map((s) => specArb(s, o))),
-        weightMicros: o.fullyInvested === true ? fc.constant(1_000_000) : fc.oneof(fc.constant(1_000_000), fc.integer({ min: 0, max: 1_000_000 })),
+        weightMicros: o.fullyInvested === true
+          ? fc.constant(1_000_000)
+          : fc.oneof(fc.constant(1_000_000), fc.integer({ min: 0, max: 1_000_000 })),
         policy: policyArb,
         useLots: o.lots === false ? fc.constant(false) : fc.boolean()
       })
@@ -227,7 +245,8 @@ export const calmOptions = (o: ScenarioOptions = {}): ScenarioOptions => ({
 })
 
 /** Half general scenarios, half calm ones. */
-export const mixedArb = (o: ScenarioOptions = {}): fc.Arbitrary<Scenario> => fc.oneof(scenarioArb(o), scenarioArb(calmOptions(o)))
+export const mixedArb = (o: ScenarioOptions = {}): fc.Arbitrary<Scenario> =>
+  fc.oneof(scenarioArb(o), scenarioArb(calmOptions(o)))
 
 /** Weights in millionths for the targeted symbols, summing to exactly `weightMicros` (or 0 when all raw weights are 0). */
 export const weightsOf = (s: Scenario): Array<{ symbol: string; weight: string }> => {
@@ -240,7 +259,9 @@ export const weightsOf = (s: Scenario): Array<{ symbol: string; weight: string }
   return targeted.map((x, i) => ({ symbol: x.symbol, weight: scaled(micros[i]!, 6) }))
 }
 
-export const quoteOf = (x: SymbolSpec): { symbol: string; bid?: string; ask?: string; last?: string; close?: string } => {
+export const quoteOf = (
+  x: SymbolSpec
+): { symbol: string; bid?: string; ask?: string; last?: string; close?: string } => {
   const bid = scaled(x.priceUnits, 4)
   const ask = scaled(x.priceUnits + x.spreadUnits, 4)
   switch (x.quote) {
@@ -267,7 +288,9 @@ export const quoteOf = (x: SymbolSpec): { symbol: string; bid?: string; ask?: st
 export const build = (s: Scenario): RebalanceInput => {
   const targets = weightsOf(s)
   const targeted = new Set(targets.map((t) => t.symbol))
-  const lots = Object.fromEntries(s.specs.filter((x) => s.useLots && x.lot !== undefined).map((x) => [x.symbol, String(x.lot)]))
+  const lots = Object.fromEntries(
+    s.specs.filter((x) => s.useLots && x.lot !== undefined).map((x) => [x.symbol, String(x.lot)])
+  )
   const exclude = s.specs.filter((x) => x.excluded && !targeted.has(x.symbol)).map((x) => x.symbol)
   const policy: Record<string, unknown> = { ...s.policy }
   if (Object.keys(lots).length > 0) policy["lotSizes"] = lots
@@ -338,7 +361,8 @@ export const buyPriceOf = (q: RawQuote, buffer: string = "0"): Decimal | undefin
 }
 
 /** Sell: bid, else last, else close. */
-export const sellPriceOf = (q: RawQuote): Decimal | undefined => positive(q.bid) ?? positive(q.last) ?? positive(q.close)
+export const sellPriceOf = (q: RawQuote): Decimal | undefined =>
+  positive(q.bid) ?? positive(q.last) ?? positive(q.close)
 
 /** Throws a readable message (fast-check adds the seed and counterexample). */
 export const check = (condition: boolean, what: () => string): void => {

@@ -32,7 +32,16 @@ const RUNS = { numRuns: 1000 }
 /** Held 0.3 in steps of 0.1 (0.3 / 0.1 = 2.9999999999999996 in doubles), target ≈ 0.01 share: sell all 0.3. */
 const inexactQuotient: Scenario = {
   cash: "100",
-  specs: [{ symbol: "A", priceUnits: 100_000, spreadUnits: 0, quote: "bidask", held: "0.3", targetRaw: 1, lot: undefined, excluded: false }],
+  specs: [{
+    symbol: "A",
+    priceUnits: 100_000,
+    spreadUnits: 0,
+    quote: "bidask",
+    held: "0.3",
+    targetRaw: 1,
+    lot: undefined,
+    excluded: false
+  }],
   weightMicros: 1000,
   policy: { shares: "fractional", quantityDecimals: 1 },
   useLots: false
@@ -68,16 +77,28 @@ describe("kernel invariants", () => {
           check(o.value.eq(o.quantity.times(o.price)), () => `${o.symbol}: value ${format(o.value)} ≠ quantity × price`)
           const q = quotes.get(o.symbol)!
           const price = o.side === "buy" ? buyPriceOf(q, s.policy.buyPriceBuffer) : sellPriceOf(q)
-          check(price !== undefined && o.price.eq(price), () => `${o.symbol}: ${o.side} price ${format(o.price)}, expected ${price && format(price)}`)
+          check(
+            price !== undefined && o.price.eq(price),
+            () => `${o.symbol}: ${o.side} price ${format(o.price)}, expected ${price && format(price)}`
+          )
         }
         const sold = sum(orders.filter((o) => o.side === "sell").map((o) => o.value))
         const bought = sum(orders.filter((o) => o.side === "buy").map((o) => o.value))
         check(cash.before.eq(dec(s.cash)), () => `cash.before ${format(cash.before)}`)
         check(cash.reserve.eq(r.plan.reserve), () => `cash.reserve ${format(cash.reserve)}`)
-        check(cash.after.eq(cash.before.plus(sold).minus(bought)), () => `cash.after ${format(cash.after)} ≠ before + sells − buys`)
+        check(
+          cash.after.eq(cash.before.plus(sold).minus(bought)),
+          () => `cash.after ${format(cash.after)} ≠ before + sells − buys`
+        )
         if (orders.some((o) => o.side === "buy")) {
-          check(cash.after.gte(r.plan.reserve), () => `buys took cash to ${format(cash.after)}, below the reserve ${format(r.plan.reserve)}`)
-          check(cash.after.gte(r.plan.cashTarget), () => `buys took cash to ${format(cash.after)}, below the cash target ${format(r.plan.cashTarget)}`)
+          check(
+            cash.after.gte(r.plan.reserve),
+            () => `buys took cash to ${format(cash.after)}, below the reserve ${format(r.plan.reserve)}`
+          )
+          check(
+            cash.after.gte(r.plan.cashTarget),
+            () => `buys took cash to ${format(cash.after)}, below the cash target ${format(r.plan.cashTarget)}`
+          )
         }
       }),
       RUNS
@@ -99,17 +120,32 @@ describe("kernel invariants", () => {
           seen.add(o.symbol)
           check(o.quantity.gt(D0), () => `${o.symbol}: order quantity ${format(o.quantity)}`)
           const l = lines.get(o.symbol)!
-          if (o.side === "sell") check(o.quantity.lte(l.line.quantity), () => `${o.symbol}: sells ${format(o.quantity)} of ${format(l.line.quantity)}`)
+          if (o.side === "sell") {
+            check(
+              o.quantity.lte(l.line.quantity),
+              () => `${o.symbol}: sells ${format(o.quantity)} of ${format(l.line.quantity)}`
+            )
+          }
           const liquidation = o.side === "sell" && o.quantity.eq(l.line.quantity) && l.line.targetValue.eq(D0)
           const step = stepOf(input.policy as object, o.symbol)
-          check(liquidation || isMultiple(o.quantity, step), () => `${o.symbol}: ${format(o.quantity)} is not a multiple of ${format(step)}`)
+          check(
+            liquidation || isMultiple(o.quantity, step),
+            () => `${o.symbol}: ${format(o.quantity)} is not a multiple of ${format(step)}`
+          )
         }
         for (const l of r.lines) {
           check(l.finalQuantity.gte(D0), () => `${l.line.symbol}: final quantity ${format(l.finalQuantity)}`)
           const o = r.orders.orders.find((x) => x.symbol === l.line.symbol)
-          const expected = o === undefined ? l.line.quantity : o.side === "buy" ? l.line.quantity.plus(o.quantity) : l.line.quantity.minus(o.quantity)
+          const expected = o === undefined
+            ? l.line.quantity
+            : o.side === "buy"
+            ? l.line.quantity.plus(o.quantity)
+            : l.line.quantity.minus(o.quantity)
           check(l.finalQuantity.eq(expected), () => `${l.line.symbol}: final ${format(l.finalQuantity)} ≠ held ± order`)
-          check((o === undefined) === (l.action === "hold"), () => `${l.line.symbol}: action ${l.action} with order ${o?.side}`)
+          check(
+            (o === undefined) === (l.action === "hold"),
+            () => `${l.line.symbol}: action ${l.action} with order ${o?.side}`
+          )
         }
       }),
       RUNS
@@ -155,13 +191,23 @@ describe("kernel invariants", () => {
           const step = stepOf(input.policy as object, l.line.symbol)
           if (o.side === "sell") {
             const keptBack = l.finalQuantity.minus(l.targetQuantity)
-            const mayKeepBack = (s.policy.shares ?? "whole") === "whole" && (s.policy.mode ?? "full") === "full" && l.line.targetValue.gt(D0)
+            const mayKeepBack = (s.policy.shares ?? "whole") === "whole" && (s.policy.mode ?? "full") === "full" &&
+              l.line.targetValue.gt(D0)
             check(
               keptBack.eq(D0) || (mayKeepBack && keptBack.gt(D0) && keptBack.lte(step)),
-              () => `${l.line.symbol}: sold to ${format(l.finalQuantity)}, target ${format(l.targetQuantity)}, step ${format(step)}`
+              () =>
+                `${l.line.symbol}: sold to ${format(l.finalQuantity)}, target ${format(l.targetQuantity)}, step ${
+                  format(step)
+                }`
             )
           } else if (!cut) {
-            check(within(l.finalQuantity, l.targetQuantity, step), () => `${l.line.symbol}: bought to ${format(l.finalQuantity)}, target ${format(l.targetQuantity)}, step ${format(step)}`)
+            check(
+              within(l.finalQuantity, l.targetQuantity, step),
+              () =>
+                `${l.line.symbol}: bought to ${format(l.finalQuantity)}, target ${format(l.targetQuantity)}, step ${
+                  format(step)
+                }`
+            )
           }
         }
       }),
@@ -186,14 +232,26 @@ describe("kernel invariants", () => {
           const step = stepOf(input.policy as object, l.line.symbol)
           check(l.targetQuantity.eq(d.targetQuantity), () => `${l.line.symbol}: line and delta targets differ`)
           if (l.line.targetValue.eq(D0)) {
-            check(l.targetQuantity.eq(D0), () => `${l.line.symbol}: target value 0 but target quantity ${format(l.targetQuantity)}`)
+            check(
+              l.targetQuantity.eq(D0),
+              () => `${l.line.symbol}: target value 0 but target quantity ${format(l.targetQuantity)}`
+            )
             continue
           }
-          check(isMultiple(l.targetQuantity.minus(l.line.quantity), step), () => `${l.line.symbol}: target ${format(l.targetQuantity)} is not held ± whole steps`)
+          check(
+            isMultiple(l.targetQuantity.minus(l.line.quantity), step),
+            () => `${l.line.symbol}: target ${format(l.targetQuantity)} is not held ± whole steps`
+          )
           const ideal = l.line.targetValue.div(l.line.price!)
           const slack = step.div(dec("2")).plus(estimateSlack(ideal))
           const capped = d.side === "sell" && l.targetQuantity.lt(step)
-          check(capped || within(l.targetQuantity, ideal, slack), () => `${l.line.symbol}: ${d.side} target ${format(l.targetQuantity)}, ideal ${format(ideal)}, step ${format(step)}`)
+          check(
+            capped || within(l.targetQuantity, ideal, slack),
+            () =>
+              `${l.line.symbol}: ${d.side} target ${format(l.targetQuantity)}, ideal ${format(ideal)}, step ${
+                format(step)
+              }`
+          )
         }
       }),
       { ...RUNS, examples: [[inexactQuotient]] }
@@ -216,13 +274,20 @@ describe("kernel invariants", () => {
         for (const symbol of excluded) {
           check(!r.orders.orders.some((o) => o.symbol === symbol), () => `${symbol} is excluded but traded`)
           const line = r.lines.find((l) => l.line.symbol === symbol)
-          if (line !== undefined) check(line.action === "hold" && line.reason === "excluded", () => `${symbol}: ${line.action} ${line.reason}`)
+          if (line !== undefined) {
+            check(
+              line.action === "hold" && line.reason === "excluded",
+              () => `${symbol}: ${line.action} ${line.reason}`
+            )
+          }
         }
         // Targeting an excluded symbol is invalid.
         const targets = weightsOf(s)
         const victim = s.specs[0]!.symbol
         const policy = { ...(input.policy as object), exclude: [...excluded, victim] }
-        const listed = targets.some((t) => t.symbol === victim) ? targets : [...targets, { symbol: victim, weight: "0" }]
+        const listed = targets.some((t) => t.symbol === victim)
+          ? targets
+          : [...targets, { symbol: victim, weight: "0" }]
         const f = failure({ snapshot: input.snapshot, targets: listed, policy })
         const at = listed.findIndex((t) => t.symbol === victim)
         // Entries are read in order, so the error names the victim unless an earlier entry fails first (none can).

@@ -10,8 +10,8 @@ import {
   format,
   type InvalidInput,
   type Momentum,
-  type MomentumOptions,
   momentum,
+  type MomentumOptions,
   type PriceHistory,
   type Read,
   validateHistory,
@@ -21,8 +21,6 @@ import { check, D0, D1, dateAt, dec, err, ok, scaled, sum } from "./helpers.ts"
 
 const RUNS = { numRuns: 1000 }
 const UNIVERSE = ["XLB", "XLE", "XLF", "XLK", "XLU", "XLV", "xly", "QQQ"] as const
-
-
 
 const AS_OF = 100
 
@@ -36,7 +34,10 @@ const historyOf = (closes: Readonly<Record<string, ReadonlyArray<string>>>): Pri
   ok(validateHistory(Object.entries(closes).flatMap(([symbol, c]) => rowsOf(symbol, c))))
 
 /** A few round prices make equal returns (ties) common; the rest are random cents. */
-const priceArb = fc.oneof(fc.constantFrom("10", "20", "30", "15", "12.5", "40"), fc.integer({ min: 1, max: 100_000 }).map((c) => scaled(c, 2)))
+const priceArb = fc.oneof(
+  fc.constantFrom("10", "20", "30", "15", "12.5", "40"),
+  fc.integer({ min: 1, max: 100_000 }).map((c) => scaled(c, 2))
+)
 
 interface Case {
   readonly universe: ReadonlyArray<string>
@@ -54,7 +55,11 @@ const caseArb: fc.Arbitrary<Case> = fc
     positiveOnly: fc.boolean()
   })
   .chain(({ universe, lookbackDays, extra, top, weighting, positiveOnly }) =>
-    fc.tuple(...universe.map(() => fc.array(priceArb, { minLength: lookbackDays + 1 + extra, maxLength: lookbackDays + 1 + extra }))).map((series) => ({
+    fc.tuple(
+      ...universe.map(() =>
+        fc.array(priceArb, { minLength: lookbackDays + 1 + extra, maxLength: lookbackDays + 1 + extra })
+      )
+    ).map((series) => ({
       universe,
       closes: Object.fromEntries(universe.map((s, i) => [s, series[i]!])),
       options: { lookbackDays, top, weighting, positiveOnly }
@@ -99,12 +104,17 @@ describe("momentum: properties", () => {
           }
         }
         // Leaders left out are exactly those whose (rounded) return is not positive.
-        for (const s of m.ranking.slice(0, k)) check(held.has(s.symbol) === (!filtered || s.return.gt(D0)), () => `${s.symbol}: held ${held.has(s.symbol)}`)
+        for (const s of m.ranking.slice(0, k)) {
+          check(held.has(s.symbol) === (!filtered || s.return.gt(D0)), () => `${s.symbol}: held ${held.has(s.symbol)}`)
+        }
         // The ranking is the whole universe, best first, ranks 1..n.
         check(m.ranking.length === c.universe.length && m.ranking.every((s, i) => s.rank === i + 1), () => "ranks")
         for (let i = 1; i < m.ranking.length; i++) {
           const cmp = beats(c, m.ranking[i - 1]!.symbol, m.ranking[i]!.symbol)
-          check(cmp > 0 || (cmp === 0 && m.ranking[i - 1]!.symbol < m.ranking[i]!.symbol), () => `ranking order at ${i}`)
+          check(
+            cmp > 0 || (cmp === 0 && m.ranking[i - 1]!.symbol < m.ranking[i]!.symbol),
+            () => `ranking order at ${i}`
+          )
         }
       }),
       RUNS
@@ -117,7 +127,11 @@ describe("momentum: properties", () => {
       fc.property(caseArb, (c) => {
         const m = run(c)
         if (m.targets.weights.length === 0) {
-          check(m.warnings.length === 1 && m.warnings[0]!.code === "NO_POSITIVE_MOMENTUM" && m.warnings[0]!.strategy === "rotation", () => "no cash warning")
+          check(
+            m.warnings.length === 1 && m.warnings[0]!.code === "NO_POSITIVE_MOMENTUM" &&
+              m.warnings[0]!.strategy === "rotation",
+            () => "no cash warning"
+          )
           check(m.targets.total.eq(D0) && m.targets.cash.eq(D1), () => "cash")
           return
         }
@@ -127,7 +141,11 @@ describe("momentum: properties", () => {
         for (const t of m.targets.weights) {
           check(t.weight.gt(D0) || c.options.weighting === "score", () => `${t.symbol}: ${format(t.weight)}`)
           check(!t.weight.lt(D0), () => `${t.symbol}: negative`)
-          check(t.attribution.length === 1 && t.attribution[0]!.strategy === "rotation" && t.attribution[0]!.weight.eq(t.weight), () => "attribution")
+          check(
+            t.attribution.length === 1 && t.attribution[0]!.strategy === "rotation" &&
+              t.attribution[0]!.weight.eq(t.weight),
+            () => "attribution"
+          )
           check(m.ranking.find((s) => s.symbol === t.symbol)!.weight.eq(t.weight), () => "ranking weight")
         }
         // Equal weights differ by at most the remainder; score weights follow the scores.
@@ -139,8 +157,12 @@ describe("momentum: properties", () => {
         } else {
           const held = m.ranking.filter((s) => s.weight.gt(D0) || m.targets.weights.some((t) => t.symbol === s.symbol))
           const scores = sum(held.map((s) => s.return))
-          for (const s of held) check(s.weight.minus(s.return.div(scores)).abs().lte(dec("1e-10")), () => `${s.symbol}: not proportional`)
-          for (let i = 1; i < held.length; i++) check(!held[i]!.weight.gt(held[i - 1]!.weight), () => "a lower score got more weight")
+          for (const s of held) {
+            check(s.weight.minus(s.return.div(scores)).abs().lte(dec("1e-10")), () => `${s.symbol}: not proportional`)
+          }
+          for (let i = 1; i < held.length; i++) {
+            check(!held[i]!.weight.gt(held[i - 1]!.weight), () => "a lower score got more weight")
+          }
         }
       }),
       RUNS
@@ -151,10 +173,17 @@ describe("momentum: properties", () => {
     // Protects: equal returns are settled by symbol, never by input order (replays give the same targets).
     fc.assert(
       fc.property(
-        caseArb.chain((c) => fc.shuffledSubarray([...c.universe], { minLength: c.universe.length, maxLength: c.universe.length }).map((u) => [c, u] as const)),
+        caseArb.chain((c) =>
+          fc.shuffledSubarray([...c.universe], { minLength: c.universe.length, maxLength: c.universe.length }).map((
+            u
+          ) => [c, u] as const)
+        ),
         ([c, shuffled]) => {
           const render = (m: Momentum) =>
-            JSON.stringify([m.targets.weights.map((t) => [t.symbol, format(t.weight)]), m.ranking.map((s) => [s.symbol, s.rank, format(s.return), format(s.weight)])])
+            JSON.stringify([
+              m.targets.weights.map((t) => [t.symbol, format(t.weight)]),
+              m.ranking.map((s) => [s.symbol, s.rank, format(s.return), format(s.weight)])
+            ])
           check(render(run(c)) === render(run(c, shuffled)), () => "order-dependent")
         }
       ),
@@ -183,11 +212,24 @@ describe("momentum: configuration checked without history", () => {
           { requiredKeys: [] }
         ),
         (strategy, universe, options) => {
-          const input = { strategy: strategy as string, universe: universe as ReadonlyArray<string>, asOf: dateAt(AS_OF) }
+          const input = {
+            strategy: strategy as string,
+            universe: universe as ReadonlyArray<string>,
+            asOf: dateAt(AS_OF)
+          }
           const checked = validateMomentum(input, options as Partial<MomentumOptions>)
           const result = momentum({ ...input, history: h }, options as Partial<MomentumOptions>)
-          if (Result.isFailure(checked)) check(Result.isFailure(result) && result.failure.message === checked.failure.message, () => checked.failure.message)
-          else if (Result.isFailure(result)) check(result.failure.source === "history" && result.failure.path !== "maxStaleDays", () => result.failure.message)
+          if (Result.isFailure(checked)) {
+            check(
+              Result.isFailure(result) && result.failure.message === checked.failure.message,
+              () => checked.failure.message
+            )
+          } else if (Result.isFailure(result)) {
+            check(
+              result.failure.source === "history" && result.failure.path !== "maxStaleDays",
+              () => result.failure.message
+            )
+          }
         }
       ),
       RUNS
@@ -204,7 +246,12 @@ describe("momentum: examples", () => {
     D: ["10", "12", "9", "11"],
     E: ["7", "8", "6", "7"]
   }
-  const input = { strategy: "rotation", universe: ["E", "D", "C", "B", "A"], history: historyOf(closes), asOf: dateAt(AS_OF) }
+  const input = {
+    strategy: "rotation",
+    universe: ["E", "D", "C", "B", "A"],
+    history: historyOf(closes),
+    asOf: dateAt(AS_OF)
+  }
   const rows = (m: Momentum) => m.targets.weights.map((t) => [t.symbol, format(t.weight)])
 
   it("ranks by return, a tie going to the first symbol; equal weights over the top K", () => {
@@ -244,7 +291,11 @@ describe("momentum: examples", () => {
     const m = ok(momentum({ ...input, universe: ["C", "E"] }, { lookbackDays: 3, positiveOnly: true }))
     expect([m.targets.weights.length, format(m.targets.cash)]).toEqual([0, "1"])
     expect(m.warnings).toEqual([
-      { code: "NO_POSITIVE_MOMENTUM", strategy: "rotation", message: "momentum strategy rotation: none of the top 2 has a positive 3-day return, so it holds cash" }
+      {
+        code: "NO_POSITIVE_MOMENTUM",
+        strategy: "rotation",
+        message: "momentum strategy rotation: none of the top 2 has a positive 3-day return, so it holds cash"
+      }
     ])
     // Without the filter, equal weighting holds the leaders whatever their sign.
     expect(rows(ok(momentum({ ...input, universe: ["C", "E"] }, { lookbackDays: 3, top: 1 })))).toEqual([["E", "1"]])
@@ -252,15 +303,27 @@ describe("momentum: examples", () => {
 
   it("missing, stale and short history, and invalid input, are errors naming the place", () => {
     const message = (r: Read<Momentum>) => err(r).message
-    expect(message(momentum({ ...input, universe: ["A", "F"] }, { lookbackDays: 3 }))).toBe(`history: F: expected closes up to ${dateAt(AS_OF)} (3-day momentum), got nothing`)
+    expect(message(momentum({ ...input, universe: ["A", "F"] }, { lookbackDays: 3 }))).toBe(
+      `history: F: expected closes up to ${dateAt(AS_OF)} (3-day momentum), got nothing`
+    )
     expect(message(momentum({ ...input, asOf: dateAt(AS_OF + 6) }, { lookbackDays: 3 }))).toBe(
       `history: E: expected a last close at most 5 calendar days before ${dateAt(AS_OF + 6)}, got "${dateAt(AS_OF)}"`
     )
-    expect(message(momentum(input, { lookbackDays: 4 }))).toBe(`history: E: expected at least 5 closes up to ${dateAt(AS_OF)} (4-day momentum), got 4`)
-    expect(message(momentum({ ...input, universe: [] }))).toBe("strategies: rotation.universe: expected a non-empty list of symbols, got a list")
-    expect(message(momentum({ ...input, universe: ["A", " A"] }, { lookbackDays: 3 }))).toBe('strategies: rotation.universe[1]: expected each symbol once (duplicate), got " A"')
-    expect(message(momentum(input, { top: 0 }))).toBe("strategies: rotation.top: expected a whole number, at least 1, got 0")
-    expect(message(momentum(input, { lookbackDays: 2.5 }))).toBe("strategies: rotation.lookbackDays: expected a whole number, at least 1, got 2.5")
+    expect(message(momentum(input, { lookbackDays: 4 }))).toBe(
+      `history: E: expected at least 5 closes up to ${dateAt(AS_OF)} (4-day momentum), got 4`
+    )
+    expect(message(momentum({ ...input, universe: [] }))).toBe(
+      "strategies: rotation.universe: expected a non-empty list of symbols, got a list"
+    )
+    expect(message(momentum({ ...input, universe: ["A", " A"] }, { lookbackDays: 3 }))).toBe(
+      "strategies: rotation.universe[1]: expected each symbol once (duplicate), got \" A\""
+    )
+    expect(message(momentum(input, { top: 0 }))).toBe(
+      "strategies: rotation.top: expected a whole number, at least 1, got 0"
+    )
+    expect(message(momentum(input, { lookbackDays: 2.5 }))).toBe(
+      "strategies: rotation.lookbackDays: expected a whole number, at least 1, got 2.5"
+    )
     expect(err(momentum({ ...input, strategy: "a/b" })).path).toBe("name")
     expect(err(momentum({ ...input, asOf: "yesterday" })).path).toBe("asOf")
   })

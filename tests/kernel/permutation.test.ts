@@ -45,11 +45,15 @@ const relayout = (input: RebalanceInput, layout: Layout): RebalanceInput => {
     const shuffled = permute(rows, keys).map((row) => ({ ...row, symbol: padded(row.symbol) }))
     if (!map) return shuffled
     return Object.fromEntries(
-      shuffled.map(({ symbol, ...rest }) => [symbol, value === undefined ? rest : (rest as Record<string, unknown>)[value]])
+      shuffled.map((
+        { symbol, ...rest }
+      ) => [symbol, value === undefined ? rest : (rest as Record<string, unknown>)[value]])
     )
   }
   const out: Record<string, unknown> = { ...policy }
-  if (policy["exclude"] !== undefined) out["exclude"] = permute(policy["exclude"] as ReadonlyArray<string>, layout.keys[3]!).map(padded)
+  if (policy["exclude"] !== undefined) {
+    out["exclude"] = permute(policy["exclude"] as ReadonlyArray<string>, layout.keys[3]!).map(padded)
+  }
   if (policy["lotSizes"] !== undefined) {
     const lots = Object.entries(policy["lotSizes"] as Record<string, string>)
     out["lotSizes"] = Object.fromEntries(permute(lots, layout.keys[4]!).map(([s, lot]) => [padded(s), lot]))

@@ -5,17 +5,25 @@ import { describe, expect, it } from "vitest"
 import { format, type Priced, type RebalanceInput } from "../../src/kernel/index.ts"
 import { flat, lineOf, orderRows, outcome, run, warningRows } from "./helpers.ts"
 
-const shown = (p: Priced | undefined): [string, string] | undefined => (p === undefined ? undefined : [format(p.price), p.source])
+const shown = (
+  p: Priced | undefined
+): [string, string] | undefined => (p === undefined ? undefined : [format(p.price), p.source])
 
 /** The [valuation, buy, sell] prices of A for a quote. */
 const pricesOf = (quote: Record<string, string>, buyPriceBuffer = "0") => {
-  const l = lineOf(run({ snapshot: { cash: "0", quotes: { A: quote } }, targets: { A: "0" }, policy: { buyPriceBuffer } }), "A")
+  const l = lineOf(
+    run({ snapshot: { cash: "0", quotes: { A: quote } }, targets: { A: "0" }, policy: { buyPriceBuffer } }),
+    "A"
+  )
   return [shown(l.line.prices.valuation), shown(l.line.prices.buy), shown(l.line.prices.sell)]
 }
 
 describe("prices", () => {
   it("bid and ask: valued at the mid, bought at the ask, sold at the bid", () => {
-    expect(pricesOf({ bid: "99", ask: "101", last: "50", close: "40" })).toEqual([["100", "mid"], ["101", "ask"], ["99", "bid"]])
+    expect(pricesOf({ bid: "99", ask: "101", last: "50", close: "40" })).toEqual([["100", "mid"], ["101", "ask"], [
+      "99",
+      "bid"
+    ]])
     expect(pricesOf({ bid: "10", ask: "10" })).toEqual([["10", "mid"], ["10", "ask"], ["10", "bid"]])
   })
 
@@ -44,7 +52,10 @@ describe("prices", () => {
 describe("warnings, one per code", () => {
   it("UNPRICED_HOLDING: value unknown (undefined), left out of equity, never traded", () => {
     // X has no quote. Equity is the cash alone; A's target 0.52 × 100 = 52 → 5 × 10.
-    const r = run({ snapshot: { cash: "100", positions: { X: "5" }, quotes: flat({ A: "10" }) }, targets: { A: "0.52" } })
+    const r = run({
+      snapshot: { cash: "100", positions: { X: "5" }, quotes: flat({ A: "10" }) },
+      targets: { A: "0.52" }
+    })
     expect(format(r.plan.equity)).toBe("100")
     const x = lineOf(r, "X")
     expect(x.line.value).toBeUndefined()
@@ -80,7 +91,11 @@ describe("warnings, one per code", () => {
 
   it("BUY_PRICE_FALLBACK: no ask, so the buy is sized at last × (1 + buffer)", () => {
     // Target 527.5 = 52.75 × 10; 52 × 10.1 = 525.2 fits, 53 × 10.1 = 535.3 does not.
-    const r = run({ snapshot: { cash: "1000", quotes: { A: { last: "10" } } }, targets: { A: "0.5275" }, policy: { buyPriceBuffer: "0.01" } })
+    const r = run({
+      snapshot: { cash: "1000", quotes: { A: { last: "10" } } },
+      targets: { A: "0.5275" },
+      policy: { buyPriceBuffer: "0.01" }
+    })
     expect(orderRows(r)).toEqual([["buy", "A", "52", "10.1", "525.2"]])
     expect(warningRows(r)).toEqual([["BUY_PRICE_FALLBACK", "A"]])
     expect(format(r.orders.cash.after)).toBe("474.8")
@@ -93,7 +108,11 @@ describe("warnings, one per code", () => {
   })
 
   it("TARGETS_SCALED_FOR_RESERVE: the reserve does not fit in the cash the weights leave", () => {
-    const r = run({ snapshot: { cash: "1000", quotes: flat({ A: "30", B: "70" }) }, targets: { A: "0.6", B: "0.35" }, policy: { minCash: "100" } })
+    const r = run({
+      snapshot: { cash: "1000", quotes: flat({ A: "30", B: "70" }) },
+      targets: { A: "0.6", B: "0.35" },
+      policy: { minCash: "100" }
+    })
     // Investable 900 over Σw = 0.95: 900 ÷ 0.95 = 947.368421052632 (12 places) per unit of weight.
     expect(warningRows(r)).toEqual([["TARGETS_SCALED_FOR_RESERVE", ""]])
     expect(format(r.plan.cashTarget)).toBe("100")
@@ -102,7 +121,11 @@ describe("warnings, one per code", () => {
   })
 
   it("BELOW_MIN_ORDER_VALUE: a sell worth less than minOrderValue is dropped too", () => {
-    const r = run({ snapshot: { cash: "0", positions: { X: "3" }, quotes: flat({ X: "20" }) }, targets: {}, policy: { minOrderValue: "60.01" } })
+    const r = run({
+      snapshot: { cash: "0", positions: { X: "3" }, quotes: flat({ X: "20" }) },
+      targets: {},
+      policy: { minOrderValue: "60.01" }
+    })
     expect(r.orders.orders).toEqual([])
     expect(outcome(r, "X")).toEqual(["hold", "below-min-order-value", "3"])
     expect(warningRows(r)).toEqual([["BELOW_MIN_ORDER_VALUE", "X"]])
@@ -123,7 +146,10 @@ describe("warnings, one per code", () => {
   })
 
   it("NO_CASH_FOR_BUYS: nothing above the cash target to spend", () => {
-    const r = run({ snapshot: { cash: "0", positions: { X: "1" }, quotes: flat({ A: "10", X: "100" }) }, targets: { A: "0.5", X: "0.5" } })
+    const r = run({
+      snapshot: { cash: "0", positions: { X: "1" }, quotes: flat({ A: "10", X: "100" }) },
+      targets: { A: "0.5", X: "0.5" }
+    })
     expect(r.orders.orders).toEqual([])
     expect(outcome(r, "A")).toEqual(["hold", "no-cash", "0"])
     // X is 50 above its target, half a share: the sell rounds to nothing.

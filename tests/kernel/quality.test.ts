@@ -4,10 +4,23 @@
  */
 import fc from "fast-check"
 import { describe, it } from "vitest"
-import { format, type Rebalance, type RebalanceInput } from "../../src/kernel/index.ts"
 import { fromCash, instance, symbol } from "../../bench/cases.ts"
 import { greedyPortfolio, trackingError } from "../../bench/quality.ts"
-import { build, buyPriceOf, check, mixedArb, quoteOf, run, type Scenario, scenarioArb, type ScenarioOptions, stepOf, type SymbolSpec, valuationOf } from "./helpers.ts"
+import { format, type Rebalance, type RebalanceInput } from "../../src/kernel/index.ts"
+import {
+  build,
+  buyPriceOf,
+  check,
+  mixedArb,
+  quoteOf,
+  run,
+  type Scenario,
+  scenarioArb,
+  type ScenarioOptions,
+  stepOf,
+  type SymbolSpec,
+  valuationOf
+} from "./helpers.ts"
 
 /** Whole shares, Σw = 1, no bands, no minimum order value, no lots, no reserve, full mode. */
 const leftoverSettings = (fromHoldings: boolean): ScenarioOptions => ({
@@ -17,7 +30,15 @@ const leftoverSettings = (fromHoldings: boolean): ScenarioOptions => ({
   // target is to sell one step less, which gives up the bid but keeps the mid; with a spread
   // that need not lower the error, so the bound only holds with bid = ask there.
   ...(fromHoldings ? { oneprice: true } : { fractionalHoldings: false }),
-  policy: { shares: "whole", driftBand: "0", relativeDriftBand: "0", minOrderValue: "0", cashReserve: "0", minCash: "0", mode: "full" }
+  policy: {
+    shares: "whole",
+    driftBand: "0",
+    relativeDriftBand: "0",
+    minOrderValue: "0",
+    cashReserve: "0",
+    minCash: "0",
+    mode: "full"
+  }
 })
 
 const fromCashOnly = (s: Scenario): Scenario => ({ ...s, specs: s.specs.map((x) => ({ ...x, held: undefined })) })
@@ -40,13 +61,23 @@ const noAffordableShortfall = (s: Scenario, input: RebalanceInput, r: Rebalance)
     check(
       spendable.lt(buy),
       () =>
-        `${l.line.symbol} ends at ${format(after)} < target ${format(l.line.targetValue)} while ${format(spendable)} is spendable at a buy price of ${format(buy)} ` +
-        `(orders: ${r.orders.orders.map((o) => `${o.side} ${format(o.quantity)} ${o.symbol}`).join(", ")}; warnings ${r.warnings.map((w) => w.code).join(",")}; input ${JSON.stringify(input)})`
+        `${l.line.symbol} ends at ${format(after)} < target ${format(l.line.targetValue)} while ${
+          format(spendable)
+        } is spendable at a buy price of ${format(buy)} ` +
+        `(orders: ${r.orders.orders.map((o) => `${o.side} ${format(o.quantity)} ${o.symbol}`).join(", ")}; warnings ${
+          r.warnings.map((w) => w.code).join(",")
+        }; input ${JSON.stringify(input)})`
     )
   }
 }
 
-const spec = (symbol: string, priceUnits: number, targetRaw: number | undefined, held?: string, spreadUnits = 0): SymbolSpec => ({
+const spec = (
+  symbol: string,
+  priceUnits: number,
+  targetRaw: number | undefined,
+  held?: string,
+  spreadUnits = 0
+): SymbolSpec => ({
   symbol,
   priceUnits,
   spreadUnits,
@@ -79,7 +110,11 @@ const soldThenIdle: Scenario = {
   useLots: false
 }
 
-const fractional = (quantityDecimals: number) => ({ shares: "fractional" as const, quantityDecimals, minOrderValue: "0" })
+const fractional = (quantityDecimals: number) => ({
+  shares: "fractional" as const,
+  quantityDecimals,
+  minOrderValue: "0"
+})
 
 /** Cash 0.3, A at 0.1 with weight 1, whole steps: the ideal is exactly 3; 2 are bought, 0.1 idle. */
 const exactIdeal: Scenario = {
@@ -109,7 +144,10 @@ const zeroRemainder: Scenario = {
  */
 const floorLow: Scenario = {
   cash: "1",
-  specs: [spec("C", 10_000, 492_308), spec("G", 40_000, 507_692), { ...spec("X", 10_000, undefined, "1.641"), excluded: true }],
+  specs: [spec("C", 10_000, 492_308), spec("G", 40_000, 507_692), {
+    ...spec("X", 10_000, undefined, "1.641"),
+    excluded: true
+  }],
   weightMicros: 1_000_000,
   policy: fractional(1),
   useLots: false
@@ -173,7 +211,12 @@ describe("allocation quality", () => {
           const cost = step.times(l.line.prices.buy!.price)
           check(
             spendable.lt(cost),
-            () => `${l.line.symbol}: at ${format(l.finalQuantity)} (target ${format(l.line.targetValue)}), ${format(spendable)} idle buys a step for ${format(cost)} (orders: ${r.orders.orders.map((o) => `${o.side} ${format(o.quantity)} ${o.symbol}`).join(", ")})`
+            () =>
+              `${l.line.symbol}: at ${format(l.finalQuantity)} (target ${format(l.line.targetValue)}), ${
+                format(spendable)
+              } idle buys a step for ${format(cost)} (orders: ${
+                r.orders.orders.map((o) => `${o.side} ${format(o.quantity)} ${o.symbol}`).join(", ")
+              })`
           )
         }
       }),
@@ -200,11 +243,16 @@ describe("allocation quality", () => {
           const shares = inst.prices.map((_, i) => bought.get(symbol(i)) ?? 0)
           const kernel = trackingError(inst, shares)
           const greedy = trackingError(inst, greedyPortfolio(inst))
-          check(kernel <= greedy + 1e-12, () => `kernel ${kernel} > greedy ${greedy} (shares ${shares.join(",")}; greedy ${greedyPortfolio(inst).join(",")})`)
+          check(
+            kernel <= greedy + 1e-12,
+            () =>
+              `kernel ${kernel} > greedy ${greedy} (shares ${shares.join(",")}; greedy ${
+                greedyPortfolio(inst).join(",")
+              })`
+          )
         }
       ),
       { numRuns: 1000, examples: [[57_340_585, 1, 826_959, [100, 2000]]] }
     )
   })
 })
-

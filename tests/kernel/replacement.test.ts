@@ -29,8 +29,6 @@ const RUNS = { numRuns: 1000 }
 const HELD = ["A", "B", "C", "D", "E", "F"] as const
 const ELSEWHERE = ["X", "Y", "Z"] as const
 
-
-
 const targetsOf = (weights: Record<string, string>): Targets => ok(validateTargets(weights, defaultPolicy))
 
 /** Plain targets: weights in millionths over a subset of HELD, summing to at most 1. */
@@ -40,13 +38,19 @@ const plainArb: fc.Arbitrary<Targets> = fc
     fc.oneof(fc.constant(1_000_000), fc.integer({ min: 0, max: 1_000_000 })).map((budget) => {
       const keys = Object.keys(raw)
       const total = keys.reduce((s, k) => s + raw[k]!, 0)
-      return targetsOf(Object.fromEntries(keys.map((k) => [k, scaled(total === 0 ? 0 : Math.floor((raw[k]! * budget) / total), 6)])))
+      return targetsOf(
+        Object.fromEntries(keys.map((k) => [k, scaled(total === 0 ? 0 : Math.floor((raw[k]! * budget) / total), 6)]))
+      )
     })
   )
 
 /** Attributed targets: a blend of two or three plain ones. */
 const attributedArb: fc.Arbitrary<Targets> = fc
-  .tuple(fc.array(plainArb, { minLength: 3, maxLength: 3 }), fc.integer({ min: 1, max: 9998 }), fc.integer({ min: 1, max: 9998 }))
+  .tuple(
+    fc.array(plainArb, { minLength: 3, maxLength: 3 }),
+    fc.integer({ min: 1, max: 9998 }),
+    fc.integer({ min: 1, max: 9998 })
+  )
   .map(([t, x, y]) => {
     const [lo, hi] = x === y ? [x, x + 1] : [Math.min(x, y), Math.max(x, y)]
     const shares = [scaled(lo, 4), scaled(hi - lo, 4), scaled(10_000 - hi, 4)]
@@ -69,23 +73,26 @@ const rulesArb = (
   fc.uniqueArray(fc.constantFrom(...sources), { minLength: 1, maxLength: 4 }).chain((from) =>
     fc.tuple(
       ...from.map((source) =>
-        fc.record({ target: fc.constantFrom(...targets.filter((t) => t !== source)), scale: fc.option(scales, { freq: 4 }) }).map(({ target, scale }) =>
-          scale === null ? { source, target } : { source, target, scale }
-        )
+        fc.record({
+          target: fc.constantFrom(...targets.filter((t) => t !== source)),
+          scale: fc.option(scales, { freq: 4 })
+        }).map(({ target, scale }) => scale === null ? { source, target } : { source, target, scale })
       )
     )
   )
 
 /** A validated set of the raw rules: the plain list form (freed weight reinvested), or `{ rules, freed }`. */
-const setOf =
-  (freed?: FreedWeight) =>
-  (raw: Array<Record<string, string>>): ReplacementSet =>
-    ok(validateReplacements({ s: freed === undefined ? raw : { rules: raw, freed } })).get("s")!
+const setOf = (freed?: FreedWeight) => (raw: Array<Record<string, string>>): ReplacementSet =>
+  ok(validateReplacements({ s: freed === undefined ? raw : { rules: raw, freed } })).get("s")!
 
 const freedArb: fc.Arbitrary<FreedWeight | undefined> = fc.constantFrom(undefined, "reinvest", "cash")
 
 /** Rules over HELD and ELSEWHERE, in either freed mode. */
-const anySetArb = (sources: ReadonlyArray<string>, targets: ReadonlyArray<string>, scales?: fc.Arbitrary<string>): fc.Arbitrary<ReplacementSet> =>
+const anySetArb = (
+  sources: ReadonlyArray<string>,
+  targets: ReadonlyArray<string>,
+  scales?: fc.Arbitrary<string>
+): fc.Arbitrary<ReplacementSet> =>
   fc.tuple(rulesArb(sources, targets, scales), freedArb).map(([raw, freed]) => setOf(freed)(raw))
 
 const ALL = [...HELD, ...ELSEWHERE]
@@ -95,7 +102,9 @@ const weightOf = (t: Targets, symbol: string): Decimal => t.weights.find((x) => 
 
 const render = (r: Replaced): string =>
   JSON.stringify({
-    weights: r.targets.weights.map((t) => [t.symbol, format(t.weight), t.attribution.map((a) => [a.strategy, format(a.weight)])]),
+    weights: r.targets.weights.map((
+      t
+    ) => [t.symbol, format(t.weight), t.attribution.map((a) => [a.strategy, format(a.weight)])]),
     total: format(r.targets.total),
     cash: format(r.targets.cash)
   })
@@ -173,7 +182,10 @@ describe("replacement: properties", () => {
         const sources = new Set(r.substitutions.map((s) => s.source))
         const received = new Map<string, Decimal>()
         for (const s of r.substitutions) {
-          check(s.weightAdded.eq(s.weightMoved.times(s.scale)), () => `${s.source}: weightAdded ${format(s.weightAdded)}`)
+          check(
+            s.weightAdded.eq(s.weightMoved.times(s.scale)),
+            () => `${s.source}: weightAdded ${format(s.weightAdded)}`
+          )
           received.set(s.target, (received.get(s.target) ?? D0).plus(s.weightAdded))
         }
         for (const t of r.targets.weights) {
@@ -187,7 +199,10 @@ describe("replacement: properties", () => {
 
   it("by default, weight freed by scales ≤ 1 goes to the kept symbols in proportion; targets receive exactly source × scale", () => {
     // Protects: freed weight is reinvested the way an excess is taken: pro rata over the kept weights, none shrinking, none favoured beyond rounding.
-    const atMostOne = fc.oneof(fc.constantFrom("1", "0.5", "0.25"), fc.integer({ min: 1, max: 1000 }).map((u) => scaled(u, 3)))
+    const atMostOne = fc.oneof(
+      fc.constantFrom("1", "0.5", "0.25"),
+      fc.integer({ min: 1, max: 1000 }).map((u) => scaled(u, 3))
+    )
     fc.assert(
       fc.property(targetsArb, rulesArb(ALL, ALL, atMostOne).map(setOf()), (targets, set) => {
         const r = applyReplacements(targets, set)
@@ -198,7 +213,10 @@ describe("replacement: properties", () => {
         const added = sum(r.substitutions.map((s) => s.weightAdded))
         const received = new Map<string, Decimal>()
         for (const s of r.substitutions) {
-          check(s.weightAdded.eq(s.weightMoved.times(s.scale)), () => `${s.source}: weightAdded ${format(s.weightAdded)}`)
+          check(
+            s.weightAdded.eq(s.weightMoved.times(s.scale)),
+            () => `${s.source}: weightAdded ${format(s.weightAdded)}`
+          )
           received.set(s.target, (received.get(s.target) ?? D0).plus(s.weightAdded))
         }
         // What the kept symbols hold together: the original total less what the targets received.
@@ -208,7 +226,10 @@ describe("replacement: properties", () => {
         for (const t of kept) {
           const now = weightOf(r.targets, t.symbol).minus(received.get(t.symbol) ?? D0)
           check(!now.lt(t.weight), () => `${t.symbol}: kept weight shrank to ${format(now)}`)
-          check(now.times(keptSum).minus(t.weight.times(pool)).abs().lte(slack), () => `${t.symbol}: ${format(now)} is not its share of ${format(pool)}`)
+          check(
+            now.times(keptSum).minus(t.weight.times(pool)).abs().lte(slack),
+            () => `${t.symbol}: ${format(now)} is not its share of ${format(pool)}`
+          )
         }
       }),
       RUNS
@@ -222,10 +243,14 @@ describe("replacement: properties", () => {
         const r = applyReplacements(attributed ? a : p, set)
         for (const t of r.targets.weights) {
           if (!attributed) check(t.attribution.length === 0, () => `${t.symbol}: attributed`)
-          else check(sum(t.attribution.map((x) => x.weight)).eq(t.weight), () => `${t.symbol}: attribution ${format(sum(t.attribution.map((x) => x.weight)))} ≠ ${format(t.weight)}`)
+          else {check(
+              sum(t.attribution.map((x) => x.weight)).eq(t.weight),
+              () => `${t.symbol}: attribution ${format(sum(t.attribution.map((x) => x.weight)))} ≠ ${format(t.weight)}`
+            )}
         }
         if (attributed) {
-          const names = (x: Targets) => new Set(x.weights.flatMap((t) => t.attribution.filter((y) => y.weight.gt(D0)).map((y) => y.strategy)))
+          const names = (x: Targets) =>
+            new Set(x.weights.flatMap((t) => t.attribution.filter((y) => y.weight.gt(D0)).map((y) => y.strategy)))
           for (const n of names(r.targets)) check(names(a).has(n), () => `new strategy ${n}`)
         }
       }),
@@ -250,7 +275,10 @@ describe("replacement: properties", () => {
       fc.property(targetsArb, anySetArb([...HELD.slice(0, 3)], [...HELD.slice(3), ...ELSEWHERE]), (targets, set) => {
         const once = applyReplacements(targets, set)
         const twice = applyReplacements(once.targets, set)
-        check(twice.substitutions.length === 0 && render(twice) === render(once), () => `${render(once)} vs ${render(twice)}`)
+        check(
+          twice.substitutions.length === 0 && render(twice) === render(once),
+          () => `${render(once)} vs ${render(twice)}`
+        )
       }),
       RUNS
     )
@@ -279,7 +307,10 @@ describe("replacement: examples", () => {
   const rows = (r: Replaced) => r.targets.weights.map((t) => [t.symbol, format(t.weight)])
 
   it("validates: scale defaults to 1, symbols are trimmed, set order is kept", () => {
-    expect(sets.get("taxable")).toEqual({ rules: [{ source: "VTI", target: "ITOT", scale: dec("1") }], freed: "reinvest" })
+    expect(sets.get("taxable")).toEqual({
+      rules: [{ source: "VTI", target: "ITOT", scale: dec("1") }],
+      freed: "reinvest"
+    })
     expect(sets.get("halfToCash")).toEqual({ rules: [{ source: "A", target: "B", scale: dec("0.5") }], freed: "cash" })
     expect(ok(validateReplacements({ x: { rules: [] } })).get("x")).toEqual({ rules: [], freed: "reinvest" })
     expect([...sets.keys()]).toEqual(["ira", "taxable", "chain", "swap", "half", "halfToCash", "growth", "empty"])
@@ -295,7 +326,9 @@ describe("replacement: examples", () => {
       ["QQQ", "0.928571428571"]
     ])
     expect(format(r.targets.total)).toBe("1")
-    expect(r.substitutions.map((s) => [s.source, s.target, format(s.scale), format(s.weightMoved), format(s.weightAdded)])).toEqual([["TQQQ", "QQQ", "3", "0.3", "0.9"]])
+    expect(
+      r.substitutions.map((s) => [s.source, s.target, format(s.scale), format(s.weightMoved), format(s.weightAdded)])
+    ).toEqual([["TQQQ", "QQQ", "3", "0.3", "0.9"]])
   })
 
   it("moves larger than the total: the others go to 0 and the moved weight is scaled to the original total", () => {
@@ -348,7 +381,13 @@ describe("replacement: examples", () => {
     ])
     expect(format(r.targets.cash)).toBe("0.4")
     // An excess is still taken from the kept weights.
-    const lev = ok(applyReplacementSet(targetsOf({ A: "0.6", C: "0.4" }), ok(validateReplacements({ x: { freed: "cash", rules: [{ source: "A", target: "B", scale: 2 }] } })), "x"))
+    const lev = ok(
+      applyReplacementSet(
+        targetsOf({ A: "0.6", C: "0.4" }),
+        ok(validateReplacements({ x: { freed: "cash", rules: [{ source: "A", target: "B", scale: 2 }] } })),
+        "x"
+      )
+    )
     expect(rows(lev)).toEqual([
       ["B", "1"],
       ["C", "0"]
@@ -371,10 +410,22 @@ describe("replacement: examples", () => {
   })
 
   it("attribution follows the moved weight, scaled", () => {
-    const t = ok(blend([{ name: "lev", share: "0.5", targets: targetsOf({ TQQQ: "0.2" }) }, { name: "core", share: "0.5", targets: targetsOf({ QQQ: "0.4", BND: "0.6" }) }])).targets
+    const t = ok(
+      blend([{ name: "lev", share: "0.5", targets: targetsOf({ TQQQ: "0.2" }) }, {
+        name: "core",
+        share: "0.5",
+        targets: targetsOf({ QQQ: "0.4", BND: "0.6" })
+      }])
+    ).targets
     const r = ok(applyReplacementSet(t, sets, "ira"))
     // Total 0.6; TQQQ's 0.1 × 3 = 0.3 to QQQ, so the kept 0.5 (core's QQQ 0.2, BND 0.3) shrinks to 0.3.
-    expect(r.targets.weights.map((x) => [x.symbol, format(x.weight), x.attribution.map((a) => `${a.strategy}=${format(a.weight)}`)])).toEqual([
+    expect(
+      r.targets.weights.map((x) => [
+        x.symbol,
+        format(x.weight),
+        x.attribution.map((a) => `${a.strategy}=${format(a.weight)}`)
+      ])
+    ).toEqual([
       ["BND", "0.18", ["core=0.18"]],
       ["QQQ", "0.42", ["core=0.12", "lev=0.3"]]
     ])
@@ -388,9 +439,11 @@ describe("replacement: examples", () => {
 
   it("an unknown set names it and lists the known ones", () => {
     expect(err(applyReplacementSet(targetsOf({ SPY: "1" }), sets, "roth")).message).toBe(
-      'replacements: roth: expected a defined replacement set (chain, empty, growth, half, halfToCash, ira, swap, taxable), got "roth"'
+      "replacements: roth: expected a defined replacement set (chain, empty, growth, half, halfToCash, ira, swap, taxable), got \"roth\""
     )
-    expect(err(applyReplacementSet(targetsOf({ SPY: "1" }), new Map(), "roth")).expected).toBe("a defined replacement set (none are defined)")
+    expect(err(applyReplacementSet(targetsOf({ SPY: "1" }), new Map(), "roth")).expected).toBe(
+      "a defined replacement set (none are defined)"
+    )
   })
 
   it("invalid sets name the place and the value", () => {
@@ -399,22 +452,42 @@ describe("replacement: examples", () => {
       return [e.source, e.path, e.value]
     }
     expect(where([])).toEqual(["replacements", "", "a list"])
-    expect(where({ ira: { source: "A" } })).toEqual(["replacements", "ira.source", '"source"'])
-    expect(where({ ira: "A" })).toEqual(["replacements", "ira", '"A"'])
+    expect(where({ ira: { source: "A" } })).toEqual(["replacements", "ira.source", "\"source\""])
+    expect(where({ ira: "A" })).toEqual(["replacements", "ira", "\"A\""])
     expect(where({ ira: { freed: "cash" } })).toEqual(["replacements", "ira.rules", "nothing"])
-    expect(where({ ira: { freed: "bonds", rules: [] } })).toEqual(["replacements", "ira.freed", '"bonds"'])
-    expect(where({ ira: { rules: [{ source: "A", target: "B", scale: 0 }] } })).toEqual(["replacements", "ira.rules[0].scale", "0"])
-    expect(err(validateReplacements({ ira: { freed: "bonds", rules: [] } })).message).toBe('replacements: ira.freed: expected reinvest or cash, got "bonds"')
-    expect(err(validateReplacements({ ira: { rule: [] } })).message).toBe('replacements: ira.rule: expected a replacement set field (rules, freed), got "rule"')
-    expect(where({ ira: ["A"] })).toEqual(["replacements", "ira[0]", '"A"'])
-    expect(where({ ira: [{ source: "A", target: "B", scael: 2 }] })).toEqual(["replacements", "ira[0].scael", '"scael"'])
-    expect(where({ ira: [{ source: "", target: "B" }] })).toEqual(["replacements", "ira[0].source", '""'])
+    expect(where({ ira: { freed: "bonds", rules: [] } })).toEqual(["replacements", "ira.freed", "\"bonds\""])
+    expect(where({ ira: { rules: [{ source: "A", target: "B", scale: 0 }] } })).toEqual([
+      "replacements",
+      "ira.rules[0].scale",
+      "0"
+    ])
+    expect(err(validateReplacements({ ira: { freed: "bonds", rules: [] } })).message).toBe(
+      "replacements: ira.freed: expected reinvest or cash, got \"bonds\""
+    )
+    expect(err(validateReplacements({ ira: { rule: [] } })).message).toBe(
+      "replacements: ira.rule: expected a replacement set field (rules, freed), got \"rule\""
+    )
+    expect(where({ ira: ["A"] })).toEqual(["replacements", "ira[0]", "\"A\""])
+    expect(where({ ira: [{ source: "A", target: "B", scael: 2 }] })).toEqual([
+      "replacements",
+      "ira[0].scael",
+      "\"scael\""
+    ])
+    expect(where({ ira: [{ source: "", target: "B" }] })).toEqual(["replacements", "ira[0].source", "\"\""])
     expect(where({ ira: [{ source: "A" }] })).toEqual(["replacements", "ira[0].target", "nothing"])
-    expect(where({ ira: [{ source: "A", target: " A" }] })).toEqual(["replacements", "ira[0].target", '" A"'])
+    expect(where({ ira: [{ source: "A", target: " A" }] })).toEqual(["replacements", "ira[0].target", "\" A\""])
     expect(where({ ira: [{ source: "A", target: "B", scale: 0 }] })).toEqual(["replacements", "ira[0].scale", "0"])
-    expect(where({ ira: [{ source: "A", target: "B", scale: "-1" }] })).toEqual(["replacements", "ira[0].scale", '"-1"'])
-    expect(where({ ira: [{ source: "A", target: "B" }, { source: "A", target: "C" }] })).toEqual(["replacements", "ira[1].source", '"A"'])
-    expect(where({ ira: [], " ira": [] })).toEqual(["replacements", '[" ira"]', '" ira"'])
+    expect(where({ ira: [{ source: "A", target: "B", scale: "-1" }] })).toEqual([
+      "replacements",
+      "ira[0].scale",
+      "\"-1\""
+    ])
+    expect(where({ ira: [{ source: "A", target: "B" }, { source: "A", target: "C" }] })).toEqual([
+      "replacements",
+      "ira[1].source",
+      "\"A\""
+    ])
+    expect(where({ ira: [], " ira": [] })).toEqual(["replacements", "[\" ira\"]", "\" ira\""])
     expect(err(validateReplacements({ ira: [{ source: "A", target: "B", scale: 0 }] })).message).toBe(
       "replacements: ira[0].scale: expected a positive decimal, got 0"
     )
@@ -424,13 +497,24 @@ describe("replacement: examples", () => {
 describe("replacement: totality", () => {
   it("any input: replacement sets or one InvalidInput naming `replacements`, never a throw", () => {
     // Protects: a malformed replacements file is always reported, never crashes the run.
-    const rule = fc.record({ source: fc.oneof(fc.constantFrom("A", "B", " A"), fc.anything()), target: fc.oneof(fc.constantFrom("A", "B", "C"), fc.anything()), scale: fc.oneof(fc.constantFrom("2", "0", "-1", 3), fc.anything()) }, { requiredKeys: [] })
+    const rule = fc.record({
+      source: fc.oneof(fc.constantFrom("A", "B", " A"), fc.anything()),
+      target: fc.oneof(fc.constantFrom("A", "B", "C"), fc.anything()),
+      scale: fc.oneof(fc.constantFrom("2", "0", "-1", 3), fc.anything())
+    }, { requiredKeys: [] })
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.array(rule, { maxLength: 3 }), fc.anything()))), (input) => {
-        const r = validateReplacements(input)
-        if (Result.isFailure(r)) check(r.failure.source === "replacements" && r.failure.message.length > 0, () => r.failure.message)
-        else for (const set of r.success.values()) applyReplacements(targetsOf({ A: "0.5", B: "0.5" }), set)
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.array(rule, { maxLength: 3 }), fc.anything()))
+        ),
+        (input) => {
+          const r = validateReplacements(input)
+          if (Result.isFailure(r)) {
+            check(r.failure.source === "replacements" && r.failure.message.length > 0, () => r.failure.message)
+          } else for (const set of r.success.values()) applyReplacements(targetsOf({ A: "0.5", B: "0.5" }), set)
+        }
+      ),
       RUNS
     )
   })

@@ -5,7 +5,20 @@
 import fc from "fast-check"
 import { describe, it } from "vitest"
 import { format, type Rebalance, type RebalanceInput } from "../../src/kernel/index.ts"
-import { build, check, D0, D1, dec, quoteOf, run, type Scenario, scenarioArb, type ScenarioOptions, stepOf, valuationOf } from "./helpers.ts"
+import {
+  build,
+  check,
+  D0,
+  D1,
+  dec,
+  quoteOf,
+  run,
+  type Scenario,
+  scenarioArb,
+  type ScenarioOptions,
+  stepOf,
+  valuationOf
+} from "./helpers.ts"
 
 /** One price per symbol, no buffer, no minimum order value, no reserve, no relative band. */
 const settings = (shares?: "whole" | "fractional"): ScenarioOptions => ({
@@ -44,19 +57,30 @@ const withBand = (s: Scenario): RebalanceInput => {
 
 /** Plans the account after the orders filled: positions = final quantities, cash = cash.after, same quotes. */
 const replan = (input: RebalanceInput, r1: Rebalance): Rebalance => {
-  const positions = r1.lines.filter((l) => l.finalQuantity.gt(D0)).map((l) => ({ symbol: l.line.symbol, quantity: format(l.finalQuantity) }))
+  const positions = r1.lines.filter((l) => l.finalQuantity.gt(D0)).map((l) => ({
+    symbol: l.line.symbol,
+    quantity: format(l.finalQuantity)
+  }))
   const quotes = (input.snapshot as { quotes: unknown }).quotes
-  return run({ snapshot: { cash: format(r1.orders.cash.after), positions, quotes }, targets: input.targets, policy: input.policy })
+  return run({
+    snapshot: { cash: format(r1.orders.cash.after), positions, quotes },
+    targets: input.targets,
+    policy: input.policy
+  })
 }
 
-const describeOrders = (r: Rebalance): string => r.orders.orders.map((o) => `${o.side} ${format(o.quantity)} ${o.symbol}`).join(", ")
+const describeOrders = (r: Rebalance): string =>
+  r.orders.orders.map((o) => `${o.side} ${format(o.quantity)} ${o.symbol}`).join(", ")
 
 const fixedPoint = (input: RebalanceInput, r1: Rebalance): void => {
   const r2 = replan(input, r1)
   check(r2.plan.equity.eq(r1.plan.equity), () => `equity moved: ${format(r1.plan.equity)} → ${format(r2.plan.equity)}`)
   check(
     r2.orders.orders.length === 0,
-    () => `re-plan placed ${describeOrders(r2)} (first pass: ${describeOrders(r1)}; warnings ${r1.warnings.map((w) => w.code).join(",")})`
+    () =>
+      `re-plan placed ${describeOrders(r2)} (first pass: ${describeOrders(r1)}; warnings ${
+        r1.warnings.map((w) => w.code).join(",")
+      })`
   )
 }
 
@@ -68,8 +92,26 @@ const fixedPoint = (input: RebalanceInput, r1: Rebalance): void => {
 const pingPong: Scenario = {
   cash: "0",
   specs: [
-    { symbol: "A", priceUnits: 100_000, spreadUnits: 0, quote: "bidask", held: "10", targetRaw: 40, lot: undefined, excluded: false },
-    { symbol: "B", priceUnits: 100_000, spreadUnits: 0, quote: "none", held: undefined, targetRaw: 61, lot: undefined, excluded: false }
+    {
+      symbol: "A",
+      priceUnits: 100_000,
+      spreadUnits: 0,
+      quote: "bidask",
+      held: "10",
+      targetRaw: 40,
+      lot: undefined,
+      excluded: false
+    },
+    {
+      symbol: "B",
+      priceUnits: 100_000,
+      spreadUnits: 0,
+      quote: "none",
+      held: undefined,
+      targetRaw: 61,
+      lot: undefined,
+      excluded: false
+    }
   ],
   weightMicros: 101_000,
   policy: settings("whole").policy!,
@@ -86,9 +128,36 @@ const pingPong: Scenario = {
 const remainderZero: Scenario = {
   cash: "0.01",
   specs: [
-    { symbol: "BA", priceUnits: 100, spreadUnits: 0, quote: "bidask", held: "0.0010", targetRaw: undefined, lot: undefined, excluded: false },
-    { symbol: "F", priceUnits: 100, spreadUnits: 0, quote: "bidask", held: undefined, targetRaw: 1, lot: undefined, excluded: false },
-    { symbol: "H", priceUnits: 2300, spreadUnits: 0, quote: "bidask", held: undefined, targetRaw: 19, lot: undefined, excluded: false }
+    {
+      symbol: "BA",
+      priceUnits: 100,
+      spreadUnits: 0,
+      quote: "bidask",
+      held: "0.0010",
+      targetRaw: undefined,
+      lot: undefined,
+      excluded: false
+    },
+    {
+      symbol: "F",
+      priceUnits: 100,
+      spreadUnits: 0,
+      quote: "bidask",
+      held: undefined,
+      targetRaw: 1,
+      lot: undefined,
+      excluded: false
+    },
+    {
+      symbol: "H",
+      priceUnits: 2300,
+      spreadUnits: 0,
+      quote: "bidask",
+      held: undefined,
+      targetRaw: 19,
+      lot: undefined,
+      excluded: false
+    }
   ],
   weightMicros: 1_000_000,
   policy: { ...settings("fractional").policy!, mode: "buy-only" },

@@ -5,7 +5,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type Decimal, format, type Rebalance } from "../../src/kernel/index.ts"
-import { build, check, D0, dec, run, mixedArb, type Scenario, signedOrders, stepOf } from "./helpers.ts"
+import { build, check, D0, dec, mixedArb, run, type Scenario, signedOrders, stepOf } from "./helpers.ts"
 
 const times = (text: string, k: number): string => format(dec(text).times(dec(String(k))))
 
@@ -30,7 +30,10 @@ const linear = (s: Scenario, k: number, r1: Rebalance, rk: Rebalance): void => {
     const a = q1.get(symbol) ?? D0
     const b = qk.get(symbol) ?? D0
     const step = stepOf(policy, symbol)
-    check(b.minus(a.times(K)).abs().lte(step.times(K)), () => `${symbol}: q1 = ${format(a)}, q${k} = ${format(b)}, step ${format(step)}`)
+    check(
+      b.minus(a.times(K)).abs().lte(step.times(K)),
+      () => `${symbol}: q1 = ${format(a)}, q${k} = ${format(b)}, step ${format(step)}`
+    )
   }
 }
 
@@ -44,7 +47,10 @@ const sidesKept = (r1: Rebalance, rk: Rebalance): void => {
   for (let i = 0; i < r1.lines.length; i++) {
     const x = r1.lines[i]!.line
     const y = rk.lines[i]!.line
-    check(x.symbol === y.symbol && x.action === y.action && x.reason === y.reason, () => `${x.symbol}: ${x.action}/${x.reason} → ${y.action}/${y.reason}`)
+    check(
+      x.symbol === y.symbol && x.action === y.action && x.reason === y.reason,
+      () => `${x.symbol}: ${x.action}/${x.reason} → ${y.action}/${y.reason}`
+    )
   }
 }
 
@@ -52,7 +58,10 @@ const sidesKept = (r1: Rebalance, rk: Rebalance): void => {
 const capped = (r: Rebalance): boolean => r.warnings.some((w) => w.code === "QUANTITY_OUT_OF_RANGE")
 
 const cutFor = (r: Rebalance): boolean =>
-  capped(r) || r.warnings.some((w) => w.code === "BUYS_TRIMMED" || w.code === "NO_CASH_FOR_BUYS" || w.code === "BELOW_MIN_ORDER_VALUE")
+  capped(r) ||
+  r.warnings.some((w) =>
+    w.code === "BUYS_TRIMMED" || w.code === "NO_CASH_FOR_BUYS" || w.code === "BELOW_MIN_ORDER_VALUE"
+  )
 
 describe("scaling", () => {
   it("7. fractional: k × the account trades k × as much (within k steps), and no side flips", () => {
@@ -101,7 +110,11 @@ describe("scaling", () => {
     const at = (k: number) =>
       signedOrders(
         run({
-          snapshot: { cash: String(k), positions: { X: String(10 * k), Y: String(5 * k) }, quotes: { X: { bid: "100", ask: "100" }, Y: { bid: "100", ask: "100" }, A: { bid: "3", ask: "3" } } },
+          snapshot: {
+            cash: String(k),
+            positions: { X: String(10 * k), Y: String(5 * k) },
+            quotes: { X: { bid: "100", ask: "100" }, Y: { bid: "100", ask: "100" }, A: { bid: "3", ask: "3" } }
+          },
           targets: { X: "0.576", A: "0.424" },
           policy: { shares: "fractional", quantityDecimals: 0, exclude: ["Y"] }
         })

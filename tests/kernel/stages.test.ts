@@ -19,7 +19,6 @@ import {
 } from "../../src/kernel/index.ts"
 import { flat, lineOf, ok, orderRows, outcome, render, run, warningRows } from "./helpers.ts"
 
-
 /**
  * Equity 2110: A 10 × 100 (target 0.56 → 1181.6), B 10 × 101 (target 0.44 → 928.4), C 2 × 50
  * untargeted; band 0.03 × 2110 = 63.3, so all three trade.
@@ -106,7 +105,11 @@ describe("stages", () => {
 
 describe("deltas: rounding", () => {
   it("a buy rounds to the nearest step from the holding (odd lots kept)", () => {
-    const r = run({ snapshot: { cash: "4000", positions: { A: "150" }, quotes: flat({ A: "5" }) }, targets: { A: "0.45" }, policy: { lotSizes: { A: "100" } } })
+    const r = run({
+      snapshot: { cash: "4000", positions: { A: "150" }, quotes: flat({ A: "5" }) },
+      targets: { A: "0.45" },
+      policy: { lotSizes: { A: "100" } }
+    })
     // Equity 4750; A's target 2137.5 = 427.5 shares; 277.5 to buy = 2.775 lots → 3 lots.
     expect(format(lineOf(r, "A").targetQuantity)).toBe("450")
   })
@@ -114,7 +117,11 @@ describe("deltas: rounding", () => {
   // Regression (kernel bug fixed in 364ca10): the sell was capped at floor(estimate(held) /
   // estimate(step)) and 0.3 / 0.1 = 2.9999999999999996 in doubles: it sold 0.2 and kept 0.1.
   it("sells to the nearest step when held ÷ step is inexact in binary", () => {
-    const r = run({ snapshot: { cash: "100", positions: { A: "0.3" }, quotes: flat({ A: "10" }) }, targets: { A: "0.001" }, policy: { shares: "fractional", quantityDecimals: 1 } })
+    const r = run({
+      snapshot: { cash: "100", positions: { A: "0.3" }, quotes: flat({ A: "10" }) },
+      targets: { A: "0.001" },
+      policy: { shares: "fractional", quantityDecimals: 1 }
+    })
     expect(orderRows(r)).toEqual([["sell", "A", "0.3", "10", "3"]])
     expect(format(lineOf(r, "A").targetQuantity)).toBe("0")
   })

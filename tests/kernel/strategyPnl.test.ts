@@ -5,8 +5,15 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { type AttributedFill, apportionWithin, type Decimal, format, type StrategyPnl, strategyPnl } from "../../src/kernel/index.ts"
 import { bookFill, type PositionRow } from "../../src/effects/broker/paper-ledger.ts"
+import {
+  apportionWithin,
+  type AttributedFill,
+  type Decimal,
+  format,
+  type StrategyPnl,
+  strategyPnl
+} from "../../src/kernel/index.ts"
 import { D0, dec, scaled } from "./helpers.ts"
 
 const RUNS = { numRuns: 1000 }
@@ -69,14 +76,33 @@ describe("strategy P&L examples", () => {
       ["b", "X", "2", "200.2", "100.1", "39.7", "59.8"]
     ])
     const [x] = r.symbols
-    expect(x && [format(x.quantity), format(x.averageCost), format(x.costBasis), format(x.realizedPnl), format(x.unmatchedQuantity)]).toEqual([
+    expect(
+      x &&
+        [
+          format(x.quantity),
+          format(x.averageCost),
+          format(x.costBasis),
+          format(x.realizedPnl),
+          format(x.unmatchedQuantity)
+        ]
+    ).toEqual([
       "10",
       "105.05",
       "1050.5",
       "149",
       "0"
     ])
-    expect(r.strategies.map((s) => [s.strategy, format(s.costBasis), format(s.realizedPnl), s.value && format(s.value), s.unrealizedPnl && format(s.unrealizedPnl)])).toEqual([
+    expect(
+      r.strategies.map((
+        s
+      ) => [
+        s.strategy,
+        format(s.costBasis),
+        format(s.realizedPnl),
+        s.value && format(s.value),
+        s.unrealizedPnl && format(s.unrealizedPnl)
+      ])
+    ).toEqual([
       ["a", "850.3", "109.3", "1040", "189.7"],
       ["b", "200.2", "39.7", "260", "59.8"]
     ])
@@ -85,7 +111,11 @@ describe("strategy P&L examples", () => {
 
   it("credits a buy without attribution (or only zero weights) to the unattributed strategy", () => {
     const r = strategyPnl(
-      [fill("buy", "X", "5", "10", "0"), fill("buy", "X", "5", "10", "0", [["a", "0"]]), fill("buy", "Y", "1", "3", "0", [["a", "0.5"]])],
+      [
+        fill("buy", "X", "5", "10", "0"),
+        fill("buy", "X", "5", "10", "0", [["a", "0"]]),
+        fill("buy", "Y", "1", "3", "0", [["a", "0.5"]])
+      ],
       new Map(),
       { unattributed: "manual" }
     )
@@ -124,10 +154,17 @@ describe("strategy P&L examples", () => {
   })
 
   it("a sell beyond the book books the held part and reports the rest as unmatched", () => {
-    const r = strategyPnl([fill("buy", "X", "4", "10", "0", [["a", "1"]]), fill("sell", "X", "6", "11", "0.6")], new Map())
+    const r = strategyPnl(
+      [fill("buy", "X", "4", "10", "0", [["a", "1"]]), fill("sell", "X", "6", "11", "0.6")],
+      new Map()
+    )
     // 4 of 6 matched: commission 0.4 on them; realized 44 − 0.4 − 40 = 3.6.
     expect(rows(r)).toEqual([["a", "X", "0", "0", "0", "3.6", null]])
-    expect(r.symbols.map((s) => [format(s.quantity), format(s.realizedPnl), format(s.unmatchedQuantity)])).toEqual([["0", "3.6", "2"]])
+    expect(r.symbols.map((s) => [format(s.quantity), format(s.realizedPnl), format(s.unmatchedQuantity)])).toEqual([[
+      "0",
+      "3.6",
+      "2"
+    ]])
     // A sell of a symbol never bought is unmatched entirely.
     const none = strategyPnl([fill("sell", "Y", "3", "1", "0")], new Map())
     expect(none.holdings).toEqual([])
@@ -151,7 +188,11 @@ describe("strategy P&L examples", () => {
   })
 
   it("apportionWithin never exceeds a cap and sums to the total", () => {
-    const shares = apportionWithin(dec("0.000000000003"), [dec("0.000000000001"), dec("0.000000000001"), dec("0.000000000002")])
+    const shares = apportionWithin(dec("0.000000000003"), [
+      dec("0.000000000001"),
+      dec("0.000000000001"),
+      dec("0.000000000002")
+    ])
     expect(shares.map(format)).toEqual(["0.000000000001", "0", "0.000000000002"])
     expect(apportionWithin(dec("5"), [dec("2"), dec("3")]).map(format)).toEqual(["2", "3"])
   })
@@ -179,7 +220,9 @@ const weightArb = fc.oneof(
 )
 const attributionArb: fc.Arbitrary<Weights> = fc
   .subarray([...STRATEGIES])
-  .chain((names) => fc.tuple(...names.map(() => weightArb)).map((ws) => names.map((n, i) => [n, ws[i] as string] as const)))
+  .chain((names) =>
+    fc.tuple(...names.map(() => weightArb)).map((ws) => names.map((n, i) => [n, ws[i] as string] as const))
+  )
 
 interface Op {
   readonly symbol: string
@@ -252,9 +295,15 @@ const checkSums = (r: StrategyPnl): void => {
     check(basis.eq(s.costBasis), () => `${s.symbol}: Σ cost basis ${format(basis)} ≠ ${format(s.costBasis)}`)
     check(realized.eq(s.realizedPnl), () => `${s.symbol}: Σ realized ${format(realized)} ≠ ${format(s.realizedPnl)}`)
     if (s.unrealizedPnl !== undefined) {
-      check(mine.every((h) => h.unrealizedPnl !== undefined), () => `${s.symbol}: priced, but a holding has no unrealized P&L`)
+      check(
+        mine.every((h) => h.unrealizedPnl !== undefined),
+        () => `${s.symbol}: priced, but a holding has no unrealized P&L`
+      )
       const unrealized = sumOf(mine.map((h) => h.unrealizedPnl ?? D0))
-      check(unrealized.eq(s.unrealizedPnl), () => `${s.symbol}: Σ unrealized ${format(unrealized)} ≠ ${format(s.unrealizedPnl!)}`)
+      check(
+        unrealized.eq(s.unrealizedPnl),
+        () => `${s.symbol}: Σ unrealized ${format(unrealized)} ≠ ${format(s.unrealizedPnl!)}`
+      )
     }
   }
   for (const t of r.strategies) {
@@ -290,9 +339,18 @@ describe("strategy P&L properties", () => {
         check(r.symbols.length === paper.size, () => `${r.symbols.length} symbols, paper has ${paper.size}`)
         for (const s of r.symbols) {
           const p = paper.get(s.symbol)!
-          check(s.quantity.eq(p.quantity), () => `${s.symbol}: quantity ${format(s.quantity)} ≠ paper ${format(p.quantity)}`)
-          check(s.averageCost.eq(p.averageCost), () => `${s.symbol}: average cost ${format(s.averageCost)} ≠ paper ${format(p.averageCost)}`)
-          check(s.realizedPnl.eq(p.realizedPnl), () => `${s.symbol}: realized ${format(s.realizedPnl)} ≠ paper ${format(p.realizedPnl)}`)
+          check(
+            s.quantity.eq(p.quantity),
+            () => `${s.symbol}: quantity ${format(s.quantity)} ≠ paper ${format(p.quantity)}`
+          )
+          check(
+            s.averageCost.eq(p.averageCost),
+            () => `${s.symbol}: average cost ${format(s.averageCost)} ≠ paper ${format(p.averageCost)}`
+          )
+          check(
+            s.realizedPnl.eq(p.realizedPnl),
+            () => `${s.symbol}: realized ${format(s.realizedPnl)} ≠ paper ${format(p.realizedPnl)}`
+          )
           check(s.unmatchedQuantity.eq(D0), () => `${s.symbol}: unmatched ${format(s.unmatchedQuantity)}`)
         }
       }),
@@ -312,7 +370,9 @@ describe("strategy P&L properties", () => {
           for (const h of r.holdings) {
             check(!h.quantity.lt(D0), () => `after ${n} fills ${h.strategy} holds ${format(h.quantity)} ${h.symbol}`)
           }
-          for (const s of r.symbols) check(!s.quantity.lt(D0), () => `after ${n} fills the book holds ${format(s.quantity)} ${s.symbol}`)
+          for (const s of r.symbols) {
+            check(!s.quantity.lt(D0), () => `after ${n} fills the book holds ${format(s.quantity)} ${s.symbol}`)
+          }
           checkSums(r)
         }
       }),
@@ -332,15 +392,24 @@ describe("strategy P&L properties", () => {
         }))
         const r = strategyPnl(fills, ps, { unattributed: "solo" })
         const paper = paperBooks(fills)
-        check(r.holdings.length === r.symbols.length, () => `${r.holdings.length} holdings for ${r.symbols.length} symbols`)
+        check(
+          r.holdings.length === r.symbols.length,
+          () => `${r.holdings.length} holdings for ${r.symbols.length} symbols`
+        )
         for (const s of r.symbols) {
           const h = r.holdings.find((x) => x.symbol === s.symbol)!
           const p = paper.get(s.symbol)!
           check(h.strategy === "solo", () => `strategy ${h.strategy}`)
           check(h.quantity.eq(p.quantity), () => `${s.symbol}: quantity ${format(h.quantity)} ≠ ${format(p.quantity)}`)
-          check(h.averageCost.eq(p.averageCost), () => `${s.symbol}: average cost ${format(h.averageCost)} ≠ ${format(p.averageCost)}`)
+          check(
+            h.averageCost.eq(p.averageCost),
+            () => `${s.symbol}: average cost ${format(h.averageCost)} ≠ ${format(p.averageCost)}`
+          )
           check(h.costBasis.eq(p.quantity.times(p.averageCost)), () => `${s.symbol}: cost basis ${format(h.costBasis)}`)
-          check(h.realizedPnl.eq(p.realizedPnl), () => `${s.symbol}: realized ${format(h.realizedPnl)} ≠ ${format(p.realizedPnl)}`)
+          check(
+            h.realizedPnl.eq(p.realizedPnl),
+            () => `${s.symbol}: realized ${format(h.realizedPnl)} ≠ ${format(p.realizedPnl)}`
+          )
           const price = ps.get(s.symbol)
           if (price !== undefined) {
             const unrealized = p.quantity.times(price).minus(p.quantity.times(p.averageCost))
@@ -376,14 +445,20 @@ describe("strategy P&L properties", () => {
           const sold = dec(quantity).times(String(permille)).div("1000")
           if (sold.eq(D0)) return
           const after = strategyPnl(
-            [fill("buy", "X", quantity, price, "0", attribution), { ...fill("sell", "X", "1", price, "0"), quantity: sold }],
+            [fill("buy", "X", quantity, price, "0", attribution), {
+              ...fill("sell", "X", "1", price, "0"),
+              quantity: sold
+            }],
             new Map()
           )
           const kept = D0.plus("1").minus(sold.div(quantity))
           for (const h of bought.holdings) {
             const now = after.holdings.find((x) => x.strategy === h.strategy)!.quantity
             const want = h.quantity.times(kept)
-            check(now.minus(want).abs().lte(bound.times("2")), () => `${h.strategy}: kept ${format(now)} vs ${format(want)}`)
+            check(
+              now.minus(want).abs().lte(bound.times("2")),
+              () => `${h.strategy}: kept ${format(now)} vs ${format(want)}`
+            )
           }
         }
       ),
@@ -394,15 +469,24 @@ describe("strategy P&L properties", () => {
   it("apportionWithin: exact sum, no part above its cap or below zero", () => {
     // Invariant: for caps ≥ 0 and 0 ≤ total ≤ Σ caps, the shares sum to the total exactly and
     // 0 ≤ share_i ≤ cap_i for every part.
-    const capArb = fc.oneof(fc.integer({ min: 0, max: 1000 }).map(String), fc.integer({ min: 0, max: 10_000_000 }).map((u) => scaled(u, 14)))
+    const capArb = fc.oneof(
+      fc.integer({ min: 0, max: 1000 }).map(String),
+      fc.integer({ min: 0, max: 10_000_000 }).map((u) => scaled(u, 14))
+    )
     fc.assert(
-      fc.property(fc.array(capArb, { minLength: 1, maxLength: 6 }), fc.integer({ min: 0, max: 1_000_000 }), (caps, ppm) => {
-        const ds = caps.map(dec)
-        const total = sumOf(ds).times(scaled(ppm, 6))
-        const shares = apportionWithin(total, ds)
-        check(sumOf(shares).eq(total), () => `Σ ${format(sumOf(shares))} ≠ ${format(total)}`)
-        shares.forEach((s, i) => check(!s.lt(D0) && s.lte(ds[i]!), () => `share ${format(s)} outside [0, ${caps[i]}]`))
-      }),
+      fc.property(
+        fc.array(capArb, { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        (caps, ppm) => {
+          const ds = caps.map(dec)
+          const total = sumOf(ds).times(scaled(ppm, 6))
+          const shares = apportionWithin(total, ds)
+          check(sumOf(shares).eq(total), () => `Σ ${format(sumOf(shares))} ≠ ${format(total)}`)
+          shares.forEach((s, i) =>
+            check(!s.lt(D0) && s.lte(ds[i]!), () => `share ${format(s)} outside [0, ${caps[i]}]`)
+          )
+        }
+      ),
       RUNS
     )
   })

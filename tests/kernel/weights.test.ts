@@ -13,8 +13,16 @@ import { check, D0, D1, dec, err, ok, scaled, sum } from "./helpers.ts"
 const RUNS = { numRuns: 500 }
 const SYMBOLS = ["A", "B", "C", "D", "E"] as const
 
-const partial = (tolerance: string, unit: WeightsOptions["unit"] = "fraction"): WeightsOptions => ({ unit, sum: "partial", tolerance: dec(tolerance) })
-const full = (tolerance: string, unit: WeightsOptions["unit"] = "fraction"): WeightsOptions => ({ unit, sum: "full", tolerance: dec(tolerance) })
+const partial = (tolerance: string, unit: WeightsOptions["unit"] = "fraction"): WeightsOptions => ({
+  unit,
+  sum: "partial",
+  tolerance: dec(tolerance)
+})
+const full = (tolerance: string, unit: WeightsOptions["unit"] = "fraction"): WeightsOptions => ({
+  unit,
+  sum: "full",
+  tolerance: dec(tolerance)
+})
 
 /** symbol → weight text, from integer units at `places` decimal places. */
 const weightsArb = (places: number, max: number): fc.Arbitrary<Record<string, string>> =>
@@ -22,7 +30,11 @@ const weightsArb = (places: number, max: number): fc.Arbitrary<Record<string, st
 
 /** Weights at 9 places summing exactly to 1 + δ, δ within ±0.002: around the tolerances, either side. */
 const nearOneArb: fc.Arbitrary<Record<string, string>> = fc
-  .tuple(fc.uniqueArray(fc.constantFrom(...SYMBOLS), { minLength: 1, maxLength: SYMBOLS.length }), fc.array(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 5, maxLength: 5 }), fc.integer({ min: -2_000_000, max: 2_000_000 }))
+  .tuple(
+    fc.uniqueArray(fc.constantFrom(...SYMBOLS), { minLength: 1, maxLength: SYMBOLS.length }),
+    fc.array(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 5, maxLength: 5 }),
+    fc.integer({ min: -2_000_000, max: 2_000_000 })
+  )
   .map(([symbols, raw, delta]) => {
     const budget = 1_000_000_000 + delta
     const parts = symbols.map((_, i) => raw[i]!)
@@ -66,8 +78,12 @@ describe("readWeights: properties", () => {
         for (const t of targets.weights) {
           check(!t.weight.lt(D0) && !t.weight.gt(dec(w[t.symbol]!)), () => `${t.symbol}: ${format(t.weight)}`)
         }
-        if (scaledDown) check(D1.minus(targets.total).lte(dec("1e-12").times(dec(String(targets.weights.length)))), () => `Σ ${format(targets.total)} lost too much`)
-        else check(targets.total.eq(s), () => "a sum at most 1 must pass unchanged")
+        if (scaledDown) {
+          check(
+            D1.minus(targets.total).lte(dec("1e-12").times(dec(String(targets.weights.length)))),
+            () => `Σ ${format(targets.total)} lost too much`
+          )
+        } else check(targets.total.eq(s), () => "a sum at most 1 must pass unchanged")
       }),
       RUNS
     )
@@ -100,7 +116,7 @@ describe("readWeights: examples", () => {
   it("a file at 1.00005: refused with the default policy's tolerance, accepted (and scaled down to 1) with 0.0001", () => {
     const w = { VTI: "0.50005", BND: "0.5" }
     expect(err(readWeights("targets", w, partial("0.000000001"))).message).toBe(
-      'targets: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got "1.00005"'
+      "targets: sum of weights: expected weights that sum to at most 1 (tolerance 0.000000001), got \"1.00005\""
     )
     const r = ok(readWeights("targets", w, partial("0.0001")))
     expect(r.scaledDown).toBe(true)
@@ -115,18 +131,22 @@ describe("readWeights: examples", () => {
 
   it("with weightTolerance 0.001 a file summing to 1.0005 passes; 1.0011 does not", () => {
     expect(ok(readWeights("targets", { A: "0.6", B: "0.4005" }, partial("0.001"))).scaledDown).toBe(true)
-    expect(err(readWeights("targets", { A: "0.6", B: "0.4011" }, partial("0.001"))).value).toBe('"1.0011"')
+    expect(err(readWeights("targets", { A: "0.6", B: "0.4011" }, partial("0.001"))).value).toBe("\"1.0011\"")
   })
 
   it("percent sums are named in percent: 110, not 1.1", () => {
     expect(err(readWeights("targets", { A: "60", B: "50" }, partial("0.000000001", "percent"))).message).toBe(
-      'targets: sum of weights: expected percentages that sum to at most 100 (tolerance 0.0000001), got "110"'
+      "targets: sum of weights: expected percentages that sum to at most 100 (tolerance 0.0000001), got \"110\""
     )
     expect(err(readWeights("targets", { A: "60", B: "30" }, full("0.0001", "percent"))).message).toBe(
-      'targets: sum of weights: expected percentages that sum to 100 (tolerance 0.01), or normalize: true, got "90"'
+      "targets: sum of weights: expected percentages that sum to 100 (tolerance 0.01), or normalize: true, got \"90\""
     )
     // A third in percent, read exactly (a division would round at 12 places).
-    expect(format(ok(readWeights("targets", { A: "33.333333333333333333" }, partial("0", "percent"))).targets.weights[0]!.weight)).toBe("0.33333333333333333333")
+    expect(
+      format(
+        ok(readWeights("targets", { A: "33.333333333333333333" }, partial("0", "percent"))).targets.weights[0]!.weight
+      )
+    ).toBe("0.33333333333333333333")
   })
 
   it("a full allocation: within the tolerance either side; below 1 stays as it is (the rest is cash)", () => {
@@ -135,17 +155,23 @@ describe("readWeights: examples", () => {
     const above = ok(readWeights("targets", { A: "0.6", B: "0.40005" }, full("0.0001")))
     expect(above.scaledDown).toBe(true)
     expect(above.targets.total.lte(D1)).toBe(true)
-    expect(err(readWeights("targets", { A: "0.9" }, full("0.0001"))).expected).toBe("weights that sum to 1 (tolerance 0.0001), or normalize: true")
+    expect(err(readWeights("targets", { A: "0.9" }, full("0.0001"))).expected).toBe(
+      "weights that sum to 1 (tolerance 0.0001), or normalize: true"
+    )
   })
 
   it("normalize: any positive sum, scaled to exactly 1", () => {
-    const r = ok(readWeights("targets", { A: "3", B: "1" }, { unit: "fraction", sum: "normalize", tolerance: dec("0") }))
+    const r = ok(
+      readWeights("targets", { A: "3", B: "1" }, { unit: "fraction", sum: "normalize", tolerance: dec("0") })
+    )
     expect(r.targets.weights.map((t) => [t.symbol, format(t.weight)])).toEqual([
       ["A", "0.75"],
       ["B", "0.25"]
     ])
     expect(r.scaledDown).toBe(false)
-    expect(err(readWeights("targets", { A: "0" }, { unit: "fraction", sum: "normalize", tolerance: dec("0") })).expected).toBe(
+    expect(
+      err(readWeights("targets", { A: "0" }, { unit: "fraction", sum: "normalize", tolerance: dec("0") })).expected
+    ).toBe(
       "weights with a positive sum to normalize"
     )
   })
@@ -156,10 +182,26 @@ describe("scaleDownToOne", () => {
     // Protects: a blend scaled down to 1 keeps explaining every weight by strategy, and never invests more than the whole account.
     fc.assert(
       fc.property(
-        fc.array(fc.dictionary(fc.constantFrom(...SYMBOLS), fc.integer({ min: 0, max: 1_000_000 }).map((u) => scaled(u, 6)), { minKeys: 1 }), { minLength: 2, maxLength: 2 }),
+        fc.array(
+          fc.dictionary(fc.constantFrom(...SYMBOLS), fc.integer({ min: 0, max: 1_000_000 }).map((u) => scaled(u, 6)), {
+            minKeys: 1
+          }),
+          { minLength: 2, maxLength: 2 }
+        ),
         ([x, y]) => {
-          const targets = (w: Record<string, string>) => ({ weights: Object.entries(w).map(([symbol, weight]) => ({ symbol, weight: dec(weight), attribution: [] })).sort((a, b) => (a.symbol < b.symbol ? -1 : 1)), total: total(w), cash: D0 })
-          const b = ok(blend([{ name: "x", share: "0.5", targets: targets(x!) }, { name: "y", share: "0.5", targets: targets(y!) }])).targets
+          const targets = (w: Record<string, string>) => ({
+            weights: Object.entries(w).map(([symbol, weight]) => ({ symbol, weight: dec(weight), attribution: [] }))
+              .sort((a, b) => (a.symbol < b.symbol ? -1 : 1)),
+            total: total(w),
+            cash: D0
+          })
+          const b = ok(
+            blend([{ name: "x", share: "0.5", targets: targets(x!) }, {
+              name: "y",
+              share: "0.5",
+              targets: targets(y!)
+            }])
+          ).targets
           const s = scaleDownToOne(b)
           if (!b.total.gt(D1)) {
             check(s === b, () => "a sum at most 1 must be returned as it is")

@@ -20,10 +20,17 @@
  * Plain TypeScript on node:http and `ws`; amounts are exact (big.js), cash moves by the fill
  * amount rounded half-up to the cent.
  */
-import { createHash, randomUUID } from "node:crypto"
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from "node:http"
-import type { AddressInfo } from "node:net"
 import Big from "big.js"
+import { createHash, randomUUID } from "node:crypto"
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES
+} from "node:http"
+import type { AddressInfo } from "node:net"
 import { type RawData, WebSocket, WebSocketServer } from "ws"
 
 // ---------------------------------------------------------------------------------------
@@ -264,7 +271,15 @@ const parseDecimal = (value: unknown): Dec | undefined => {
 // Internal state
 // ---------------------------------------------------------------------------------------
 
-const OPEN_STATUSES = new Set(["new", "accepted", "pending_new", "partially_filled", "accepted_for_bidding", "pending_cancel", "pending_replace"])
+const OPEN_STATUSES = new Set([
+  "new",
+  "accepted",
+  "pending_new",
+  "partially_filled",
+  "accepted_for_bidding",
+  "pending_cancel",
+  "pending_replace"
+])
 
 interface OrderRec {
   readonly id: string
@@ -355,8 +370,24 @@ const assetId = (symbol: string): string => {
 
 const nowIso = (): string => new Date().toISOString()
 
-const TAPE: Readonly<Record<Exchange, string>> = { NASDAQ: "C", NYSE: "A", AMEX: "B", ARCA: "B", NYSEARCA: "B", BATS: "B", OTC: "C" }
-const SIP_EXCHANGE: Readonly<Record<Exchange, string>> = { NASDAQ: "Q", NYSE: "N", AMEX: "A", ARCA: "P", NYSEARCA: "P", BATS: "Z", OTC: "Q" }
+const TAPE: Readonly<Record<Exchange, string>> = {
+  NASDAQ: "C",
+  NYSE: "A",
+  AMEX: "B",
+  ARCA: "B",
+  NYSEARCA: "B",
+  BATS: "B",
+  OTC: "C"
+}
+const SIP_EXCHANGE: Readonly<Record<Exchange, string>> = {
+  NASDAQ: "Q",
+  NYSE: "N",
+  AMEX: "A",
+  ARCA: "P",
+  NYSEARCA: "P",
+  BATS: "Z",
+  OTC: "Q"
+}
 
 // ---------------------------------------------------------------------------------------
 // The emulator
@@ -407,7 +438,8 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
   for (const [symbol, q] of Object.entries(options.quotes ?? {})) setQuote(symbol, q)
 
   const isKnown = (symbol: string) => quotes.has(symbol) || positions.has(symbol)
-  const isFractionable = (symbol: string) => options.fractionable === undefined || options.fractionable === "all" || options.fractionable.includes(symbol)
+  const isFractionable = (symbol: string) =>
+    options.fractionable === undefined || options.fractionable === "all" || options.fractionable.includes(symbol)
   const exchangeOf = (symbol: string): Exchange => options.exchanges?.[symbol] ?? "NASDAQ"
 
   /** current_price of a position: last, else mid, else the one side quoted. */
@@ -595,7 +627,9 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
         : { price: fmt(fill.price), qty: fmt(fill.qty), position_qty: fmt(positions.get(o.symbol)?.qty ?? ZERO) })
     }
     tradeUpdates.push(update)
-    for (const c of clients) if (c.authorized && c.listening) sendFrame(c.socket, { stream: "trade_updates", data: update })
+    for (const c of clients) {
+      if (c.authorized && c.listening) sendFrame(c.socket, { stream: "trade_updates", data: update })
+    }
   }
 
   // ----- the fill engine
@@ -698,7 +732,9 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
 
   // ----- order submission
   const submitOrder = (body: unknown, closing = false): OrderRec => {
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw apiError(400, 40010000, "request body format is invalid")
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw apiError(400, 40010000, "request body format is invalid")
+    }
     const b = body as Record<string, unknown>
     const present = (k: string) => b[k] !== undefined && b[k] !== null && b[k] !== ""
     const symbol = typeof b["symbol"] === "string" ? b["symbol"].trim() : ""
@@ -707,17 +743,22 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     if (side !== "buy" && side !== "sell") throw apiError(422, 40010001, "invalid side")
     const type = b["type"] ?? b["order_type"]
     if (type !== "market" && type !== "limit") {
-      if (typeof type === "string" && ["stop", "stop_limit", "trailing_stop"].includes(type))
+      if (typeof type === "string" && ["stop", "stop_limit", "trailing_stop"].includes(type)) {
         throw apiError(422, 42210000, `order type ${type} is not supported by the emulator`)
+      }
       throw apiError(422, 40010001, "invalid order type")
     }
     const tif = b["time_in_force"]
-    if (typeof tif !== "string" || !["day", "gtc", "opg", "cls", "ioc", "fok"].includes(tif)) throw apiError(422, 40010001, "invalid time_in_force")
+    if (typeof tif !== "string" || !["day", "gtc", "opg", "cls", "ioc", "fok"].includes(tif)) {
+      throw apiError(422, 40010001, "invalid time_in_force")
+    }
     const clientOrderId = present("client_order_id") ? b["client_order_id"] : randomUUID()
     if (typeof clientOrderId !== "string") throw apiError(422, 40010001, "invalid client_order_id")
     if (!closing) submissions.set(clientOrderId, (submissions.get(clientOrderId) ?? 0) + 1)
     if (clientOrderId.length > 128) throw apiError(422, 40010001, "client_order_id must be no more than 128 characters")
-    if (present("qty") && present("notional")) throw apiError(422, 40010001, "only one of qty or notional can be specified")
+    if (present("qty") && present("notional")) {
+      throw apiError(422, 40010001, "only one of qty or notional can be specified")
+    }
     if (!present("qty") && !present("notional")) throw apiError(422, 40010001, "qty or notional is required")
     let qty: Dec | null = null
     let notional: Dec | null = null
@@ -739,13 +780,21 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       if (!present("limit_price")) throw apiError(422, 40010001, "limit_price is required for limit orders")
       const lp = parseDecimal(b["limit_price"])
       if (lp === undefined || lp.lte(0)) throw apiError(422, 40010001, "invalid limit_price")
-      if (decimalPlaces(lp) > (lp.gte(1) ? 2 : 4))
-        throw apiError(422, 42210000, "invalid limit_price. sub-penny increment does not fulfill minimum pricing criteria")
+      if (decimalPlaces(lp) > (lp.gte(1) ? 2 : 4)) {
+        throw apiError(
+          422,
+          42210000,
+          "invalid limit_price. sub-penny increment does not fulfill minimum pricing criteria"
+        )
+      }
       limitPrice = lp
-    } else if (present("limit_price")) throw apiError(422, 40010001, "limit_price must not be specified for market orders")
+    } else if (present("limit_price")) {
+      throw apiError(422, 40010001, "limit_price must not be specified for market orders")
+    }
     const extendedHours = b["extended_hours"] === true
-    if (extendedHours && (type !== "limit" || tif !== "day"))
+    if (extendedHours && (type !== "limit" || tif !== "day")) {
       throw apiError(422, 42210000, "extended hours order must be DAY limit orders")
+    }
     if (!isKnown(symbol)) throw apiError(422, 40010001, `asset "${symbol}" not found`)
     const fractional = notional !== null || (qty !== null && !isWhole(qty))
     if (fractional && !closing) {
@@ -760,13 +809,19 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     let holdQty = ZERO
     if (side === "buy") {
       const price = limitPrice ?? quote?.ask
-      if (notional === null && (price === undefined || price.lte(0))) throw apiError(422, 42210000, `no quote available for ${symbol}`)
+      if (notional === null && (price === undefined || price.lte(0))) {
+        throw apiError(422, 42210000, `no quote available for ${symbol}`)
+      }
       reservePrice = price ?? ZERO
       const cost = notional ?? (qty ?? ZERO).times(reservePrice)
       if (fractional && cost.lt(MIN_FRACTIONAL_BUY)) throw apiError(422, 42210000, "cost basis must be >= 1")
       const bp = buyingPower()
-      if (cost.gt(bp))
-        throw apiError(403, 40310000, "insufficient buying power", { buying_power: fmt(bp), cost_basis: fmt(cost.round(2, 3)) })
+      if (cost.gt(bp)) {
+        throw apiError(403, 40310000, "insufficient buying power", {
+          buying_power: fmt(bp),
+          cost_basis: fmt(cost.round(2, 3))
+        })
+      }
     } else {
       const held = positions.get(symbol)?.qty ?? ZERO
       const inOrders = heldFor(symbol)
@@ -776,13 +831,19 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
         if (bid === undefined || bid.lte(0)) throw apiError(422, 42210000, `no quote available for ${symbol}`)
         holdQty = notional.div(bid).round(9, 3)
       } else holdQty = qty ?? ZERO
-      if (holdQty.gt(available))
-        throw apiError(403, 40310000, `insufficient qty available for order (requested: ${fmt(holdQty)}, available: ${fmt(available)})`, {
-          symbol,
-          available: fmt(available),
-          existing_qty: fmt(held),
-          held_for_orders: fmt(inOrders)
-        })
+      if (holdQty.gt(available)) {
+        throw apiError(
+          403,
+          40310000,
+          `insufficient qty available for order (requested: ${fmt(holdQty)}, available: ${fmt(available)})`,
+          {
+            symbol,
+            available: fmt(available),
+            existing_qty: fmt(held),
+            held_for_orders: fmt(inOrders)
+          }
+        )
+      }
     }
     const at = nowIso()
     const o: OrderRec = {
@@ -887,7 +948,8 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     return out
   }
 
-  const isAuthorized = (headers: IncomingHttpHeaders) => headers["apca-api-key-id"] === keyId && headers["apca-api-secret-key"] === secretKey
+  const isAuthorized = (headers: IncomingHttpHeaders) =>
+    headers["apca-api-key-id"] === keyId && headers["apca-api-secret-key"] === secretKey
 
   const send = (res: ServerResponse, answer: Answer, extraHeaders: Readonly<Record<string, string>>) => {
     const headers: Record<string, string> = { ...extraHeaders, ...answer.headers }
@@ -905,70 +967,76 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
 
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-  const handler =
-    (server: "trading" | "data", route: (method: string, path: string, query: URLSearchParams, body: unknown) => Answer) =>
-    async (req: IncomingMessage, res: ServerResponse) => {
-      const text = await readBody(req).catch(() => "")
-      const url = new URL(req.url ?? "/", "http://127.0.0.1")
-      const method = (req.method ?? "GET").toUpperCase()
-      let body: unknown = undefined
-      if (text !== "") {
-        try {
-          body = JSON.parse(text)
-        } catch {
-          body = text
-        }
-      }
-      const authorized = isAuthorized(req.headers)
-      const record: RecordedRequest = {
-        seq: ++seq,
-        server,
-        method,
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: redactHeaders(req.headers),
-        body,
-        authorized,
-        status: undefined,
-        fault: undefined
-      }
-      requests.push(record)
-      const reply = (answer: Answer, headers: Readonly<Record<string, string>>) => {
-        record.status = answer.status
-        send(res, answer, headers)
-      }
-      const w = currentWindow(server)
-      if (!authorized) return reply({ status: 401, body: UNAUTHORIZED }, rateHeaders(w, limitPerMinute - w.count))
-      w.count += 1
-      if (w.count > limitPerMinute) return reply({ status: 429, body: RATE_LIMITED }, rateHeaders(w, 0))
-      const headers = rateHeaders(w, limitPerMinute - w.count)
-      const fault = findFault(server, method, url.pathname)
-      if (fault !== undefined) {
-        const e = fault.effect
-        record.fault = JSON.stringify(e)
-        if (e.delayMillis !== undefined) await sleep(e.delayMillis)
-        if (closed) return
-        if (e.hang === true) return
-        if (e.status !== undefined) {
-          return reply(
-            { status: e.status, body: e.body ?? defaultFaultBody(e.status), ...(e.headers === undefined ? {} : { headers: e.headers }) },
-            e.status === 429 ? rateHeaders(w, 0) : headers
-          )
-        }
-      }
-      let answer: Answer
+  const handler = (
+    server: "trading" | "data",
+    route: (method: string, path: string, query: URLSearchParams, body: unknown) => Answer
+  ) =>
+  async (req: IncomingMessage, res: ServerResponse) => {
+    const text = await readBody(req).catch(() => "")
+    const url = new URL(req.url ?? "/", "http://127.0.0.1")
+    const method = (req.method ?? "GET").toUpperCase()
+    let body: unknown = undefined
+    if (text !== "") {
       try {
-        answer = route(method, url.pathname, url.searchParams, body)
-      } catch (error) {
-        if (error instanceof ApiError) answer = { status: error.status, body: error.body }
-        else answer = { status: 500, body: { code: 50010000, message: String(error) } }
+        body = JSON.parse(text)
+      } catch {
+        body = text
       }
-      if (fault?.effect.loseAnswer === true) {
-        req.socket.destroy()
-        return
-      }
-      reply(answer, headers)
     }
+    const authorized = isAuthorized(req.headers)
+    const record: RecordedRequest = {
+      seq: ++seq,
+      server,
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: redactHeaders(req.headers),
+      body,
+      authorized,
+      status: undefined,
+      fault: undefined
+    }
+    requests.push(record)
+    const reply = (answer: Answer, headers: Readonly<Record<string, string>>) => {
+      record.status = answer.status
+      send(res, answer, headers)
+    }
+    const w = currentWindow(server)
+    if (!authorized) return reply({ status: 401, body: UNAUTHORIZED }, rateHeaders(w, limitPerMinute - w.count))
+    w.count += 1
+    if (w.count > limitPerMinute) return reply({ status: 429, body: RATE_LIMITED }, rateHeaders(w, 0))
+    const headers = rateHeaders(w, limitPerMinute - w.count)
+    const fault = findFault(server, method, url.pathname)
+    if (fault !== undefined) {
+      const e = fault.effect
+      record.fault = JSON.stringify(e)
+      if (e.delayMillis !== undefined) await sleep(e.delayMillis)
+      if (closed) return
+      if (e.hang === true) return
+      if (e.status !== undefined) {
+        return reply(
+          {
+            status: e.status,
+            body: e.body ?? defaultFaultBody(e.status),
+            ...(e.headers === undefined ? {} : { headers: e.headers })
+          },
+          e.status === 429 ? rateHeaders(w, 0) : headers
+        )
+      }
+    }
+    let answer: Answer
+    try {
+      answer = route(method, url.pathname, url.searchParams, body)
+    } catch (error) {
+      if (error instanceof ApiError) answer = { status: error.status, body: error.body }
+      else answer = { status: 500, body: { code: 50010000, message: String(error) } }
+    }
+    if (fault?.effect.loseAnswer === true) {
+      req.socket.destroy()
+      return
+    }
+    reply(answer, headers)
+  }
 
   // ----- trading routes
   const notFound = (what = "endpoint not found") => apiError(404, 40410000, what)
@@ -1010,7 +1078,9 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     if (pos === undefined) throw notFound("position does not exist")
     const qtyText = query.get("qty")
     const pctText = query.get("percentage")
-    if (qtyText !== null && pctText !== null) throw apiError(422, 40010001, "only one of qty or percentage can be specified")
+    if (qtyText !== null && pctText !== null) {
+      throw apiError(422, 40010001, "only one of qty or percentage can be specified")
+    }
     let qty = pos.qty
     if (qtyText !== null) {
       const q = parseDecimal(qtyText)
@@ -1018,7 +1088,9 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       qty = q
     } else if (pctText !== null) {
       const p = parseDecimal(pctText)
-      if (p === undefined || p.lte(0) || p.gt(100)) throw apiError(422, 40010001, "percentage must be between 0 and 100")
+      if (p === undefined || p.lte(0) || p.gt(100)) {
+        throw apiError(422, 40010001, "percentage must be between 0 and 100")
+      }
       qty = pos.qty.times(p).div(100).round(isWhole(pos.qty) ? 0 : 9, ROUND_DOWN)
       if (qty.lte(0)) throw apiError(422, 40010001, "qty resolves to zero")
     }
@@ -1049,7 +1121,12 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       }
       case "positions": {
         if (tail === undefined) {
-          if (method === "GET") return { status: 200, body: [...positions].sort(([a], [b]) => (a < b ? -1 : 1)).map(([s, p]) => positionJson(s, p)) }
+          if (method === "GET") {
+            return {
+              status: 200,
+              body: [...positions].sort(([a], [b]) => (a < b ? -1 : 1)).map(([s, p]) => positionJson(s, p))
+            }
+          }
           break
         }
         const symbol = [...positions.keys()].find((s) => s === tail || assetId(s) === tail)
@@ -1089,7 +1166,9 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       }
       case "assets": {
         if (method !== "GET" || tail === undefined) break
-        const symbol = [...new Set([...quotes.keys(), ...positions.keys()])].find((s) => s === tail || assetId(s) === tail)
+        const symbol = [...new Set([...quotes.keys(), ...positions.keys()])].find((s) =>
+          s === tail || assetId(s) === tail
+        )
         if (symbol === undefined) throw notFound("asset not found")
         return {
           status: 200,
@@ -1116,7 +1195,9 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
 
   // ----- market data routes
   const dataRoute = (method: string, path: string, query: URLSearchParams): Answer => {
-    if (method !== "GET" || (path !== "/v2/stocks/quotes/latest" && path !== "/v2/stocks/trades/latest")) throw notFound()
+    if (method !== "GET" || (path !== "/v2/stocks/quotes/latest" && path !== "/v2/stocks/trades/latest")) {
+      throw notFound()
+    }
     const symbols = (query.get("symbols") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")
     if (symbols.length === 0) throw apiError(400, 40010001, "missing symbols")
     const feed = query.get("feed") ?? "iex"
@@ -1146,7 +1227,8 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     }
     return { status: 200, body: { trades: out } }
   }
-  const tradeIdOf = (symbol: string): number => Number.parseInt(createHash("sha1").update(`trade:${symbol}`).digest("hex").slice(0, 8), 16)
+  const tradeIdOf = (symbol: string): number =>
+    Number.parseInt(createHash("sha1").update(`trade:${symbol}`).digest("hex").slice(0, 8), 16)
 
   const latestQuotes = (symbols: ReadonlyArray<string>, feed: string): Answer => {
     const out: Record<string, unknown> = {}
@@ -1187,7 +1269,9 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     socket.on("close", () => clients.delete(client))
     socket.on("error", () => clients.delete(client))
     socket.on("message", (raw: RawData) => {
-      const text = Array.isArray(raw) ? Buffer.concat(raw).toString("utf8") : Buffer.from(raw as ArrayBuffer).toString("utf8")
+      const text = Array.isArray(raw)
+        ? Buffer.concat(raw).toString("utf8")
+        : Buffer.from(raw as ArrayBuffer).toString("utf8")
       let msg: unknown
       try {
         msg = JSON.parse(text)
@@ -1196,12 +1280,21 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
         sendFrame(socket, { stream: "listening", data: { error: "invalid syntax" } })
         return
       }
-      const m = (typeof msg === "object" && msg !== null ? msg : {}) as { action?: unknown; data?: Record<string, unknown> }
+      const m = (typeof msg === "object" && msg !== null ? msg : {}) as {
+        action?: unknown
+        data?: Record<string, unknown>
+      }
       const d = typeof m.data === "object" && m.data !== null ? m.data : {}
-      streamMessages.push({ message: "secret_key" in d ? { ...m, data: { ...d, secret_key: "[redacted]" } } : msg, at: nowIso() })
+      streamMessages.push({
+        message: "secret_key" in d ? { ...m, data: { ...d, secret_key: "[redacted]" } } : msg,
+        at: nowIso()
+      })
       if (m.action === "authenticate" || m.action === "auth") {
         client.authorized = d["key_id"] === keyId && d["secret_key"] === secretKey
-        sendFrame(socket, { stream: "authorization", data: { status: client.authorized ? "authorized" : "unauthorized", action: "authenticate" } })
+        sendFrame(socket, {
+          stream: "authorization",
+          data: { status: client.authorized ? "authorized" : "unauthorized", action: "authenticate" }
+        })
         return
       }
       if (m.action === "listen") {
@@ -1244,14 +1337,16 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     },
     setMarketOpen: (open) => {
       marketOpen = open
-      if (open)
-        for (const o of orders)
+      if (open) {
+        for (const o of orders) {
           if (o.status === "accepted") {
             o.status = "new"
             o.updatedAt = nowIso()
             emit("new", o)
           }
-      if (!open) for (const o of orders) stopTimer(o)
+        }
+      }
+      if (!open) { for (const o of orders) stopTimer(o) }
       scheduleAll()
       notifyIdle()
     },
@@ -1269,13 +1364,14 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       scheduleAll()
     },
     expireOpenOrders: () => {
-      for (const o of orders)
+      for (const o of orders) {
         if (isOpen(o)) {
           stopTimer(o)
           o.status = "expired"
           o.expiredAt = o.updatedAt = nowIso()
           emit("expired", o)
         }
+      }
       notifyIdle()
     },
     resetRateLimit: () => {

@@ -7,13 +7,22 @@
  * test's own HTTP server keeps answering while the CLI runs); that file keeps its own
  * copy because it may not be edited.
  */
-import type { RunSummary } from "../../src/effects/Notifier.ts"
 import { execFile } from "node:child_process"
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs"
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parse, stringify } from "yaml"
+import type { RunSummary } from "../../src/effects/Notifier.ts"
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 export const SOURCE_BIN = join(ROOT, "src/programs/rebalance.ts")
@@ -34,11 +43,18 @@ export interface CliOptions {
 /** Runs `rebalance ARGS` in `cwd`; resolves with the exit code and both streams, never rejects. */
 export const runCli = (args: ReadonlyArray<string>, options: CliOptions): Promise<CliResult> => {
   const env: Record<string, string> = {}
-  for (const [key, value] of Object.entries({ ...process.env, ...options.env })) if (value !== undefined) env[key] = value
+  for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
+    if (value !== undefined) env[key] = value
+  }
   return new Promise((resolve) => {
-    execFile(process.execPath, [SOURCE_BIN, ...args], { cwd: options.cwd, env, encoding: "utf8" }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-    })
+    execFile(
+      process.execPath,
+      [SOURCE_BIN, ...args],
+      { cwd: options.cwd, env, encoding: "utf8" },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
+      }
+    )
   })
 }
 
@@ -160,7 +176,9 @@ export type SummaryJson = RunSummary
 export interface PlanJson {
   readonly equity: string
   readonly cash: { readonly before: string; readonly after: string; readonly reserve: string }
-  readonly plan: ReadonlyArray<{ readonly symbol: string; readonly quantity: string; readonly action: string; readonly reason: string }>
+  readonly plan: ReadonlyArray<
+    { readonly symbol: string; readonly quantity: string; readonly action: string; readonly reason: string }
+  >
   readonly orders: ReadonlyArray<{
     readonly symbol: string
     readonly side: string

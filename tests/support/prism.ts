@@ -53,7 +53,10 @@ export const startPrism = async (spec: string, timeoutMillis = 60_000): Promise<
   })
   let output = ""
   const listening = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Prism did not start within ${timeoutMillis} ms:\n${output}`)), timeoutMillis)
+    const timer = setTimeout(
+      () => reject(new Error(`Prism did not start within ${timeoutMillis} ms:\n${output}`)),
+      timeoutMillis
+    )
     const onData = (chunk: Buffer) => {
       output += chunk.toString("utf8")
       if (output.includes("Prism is listening")) {

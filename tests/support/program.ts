@@ -2,9 +2,6 @@
  * Shared test layers for the rebalanceAccount program: the real Store and the paper
  * broker on one SQLite file, and a Notifier that keeps every summary it is sent.
  */
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -12,23 +9,29 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import { TestClock } from "effect/testing"
-import * as Paper from "../../src/effects/broker/paper.ts"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import type { Broker } from "../../src/effects/Broker.ts"
+import * as Paper from "../../src/effects/broker/paper.ts"
 import { Notifier, type RunSummary } from "../../src/effects/Notifier.ts"
 import type { Store, StoreError } from "../../src/effects/Store.ts"
 import { storeLayer } from "../../src/programs/layers.ts"
 import { rebalanceAccount, type RunOutcome, type RunRequest } from "../../src/programs/rebalanceAccount.ts"
 
 /** Every summary the program sent, in order. */
-export class Summaries extends Context.Service<Summaries, Ref.Ref<ReadonlyArray<RunSummary>>>()("keel/tests/Summaries") {}
+export class Summaries
+  extends Context.Service<Summaries, Ref.Ref<ReadonlyArray<RunSummary>>>()("keel/tests/Summaries")
+{}
 
 /** A Notifier that records summaries (and the Ref to read them back). */
 export const recordingNotifier: Layer.Layer<Notifier | Summaries> = Layer.effectContext(
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const sent = yield* Ref.make<ReadonlyArray<RunSummary>>([])
-    return Context.make(Notifier, Notifier.of({ notify: (summary) => Ref.update(sent, (all) => [...all, summary]) })).pipe(
-      Context.add(Summaries, sent)
-    )
+    return Context.make(Notifier, Notifier.of({ notify: (summary) => Ref.update(sent, (all) => [...all, summary]) }))
+      .pipe(
+        Context.add(Summaries, sent)
+      )
   })
 )
 
@@ -55,7 +58,7 @@ export const start = (request: RunRequest) => Effect.forkChild(rebalanceAccount(
 
 /** Moves the TestClock forward `total`, `step` at a time, so every fiber sees each instant it waits for. */
 export const advance = (total: Duration.Input, step: Duration.Input = "1 second") =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const stepMillis = Duration.toMillis(Duration.fromInputUnsafe(step))
     let left = Duration.toMillis(Duration.fromInputUnsafe(total))
     while (left > 0) {
@@ -73,13 +76,15 @@ export const finish = <A, E>(
   fiber: Fiber.Fiber<A, E>,
   options: { readonly step?: Duration.Input; readonly limit?: Duration.Input } = {}
 ): Effect.Effect<A, E> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const step = Duration.toMillis(Duration.fromInputUnsafe(options.step ?? "1 second"))
     const limit = Duration.toMillis(Duration.fromInputUnsafe(options.limit ?? "30 minutes"))
     let elapsed = 0
     yield* Effect.yieldNow
     while (fiber.pollUnsafe() === undefined) {
-      if (elapsed >= limit) return yield* Effect.die(new Error(`the program did not finish within ${limit} ms of virtual time`))
+      if (elapsed >= limit) {
+        return yield* Effect.die(new Error(`the program did not finish within ${limit} ms of virtual time`))
+      }
       yield* TestClock.adjust(step)
       elapsed += step
     }

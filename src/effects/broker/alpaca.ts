@@ -30,11 +30,11 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
-import type * as HttpClient from "effect/http/HttpClient"
 import { Decimal } from "../../kernel/decimal.ts"
 import type { Position, Quote } from "../../kernel/snapshot.ts"
 import {
@@ -151,7 +151,10 @@ const minFractionalOrderValue = new Decimal(AlpacaDefaults.minFractionalOrderVal
 const rateLimited = (error: { readonly retryAfterMillis: number }) =>
   new RateLimited({ retryAfterMillis: Math.max(error.retryAfterMillis, AlpacaDefaults.minRateLimitWaitMillis) })
 
-export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effect.Effect<AlpacaBroker, never, HttpClient.HttpClient> =>
+export const make = (
+  config: AlpacaConfig,
+  tuning?: Partial<AlpacaTuning>
+): Effect.Effect<AlpacaBroker, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const settings = { ...AlpacaDefaults, ...tuning }
     const rest: AlpacaRest = yield* makeRest({
@@ -208,9 +211,14 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
           Effect.map((trades) => withTrades(symbols, quotes, trades)),
           Effect.catch((error) =>
             Effect.as(
-              Effect.logWarning(rest.scrub(`Alpaca: no latest trades for ${lacking.join(",")}, quotes kept as they are: ${error.message}`)),
+              Effect.logWarning(
+                rest.scrub(
+                  `Alpaca: no latest trades for ${lacking.join(",")}, quotes kept as they are: ${error.message}`
+                )
+              ),
               quotes
-            ))
+            )
+          )
         )
       })
 
@@ -227,7 +235,10 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
           { symbol: a.symbol, tradable: a.tradable, fractionable: a.fractionable, minFractionalOrderValue }
         ]),
         Effect.catch((error) =>
-          error._tag === "AlpacaStatusError" && error.status === 404 ? Effect.succeed([]) : Effect.fail(readFailure(error)))
+          error._tag === "AlpacaStatusError" && error.status === 404
+            ? Effect.succeed([])
+            : Effect.fail(readFailure(error))
+        )
       )
 
     const assets = (symbols: ReadonlyArray<string>) =>
@@ -270,7 +281,9 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
         Effect.flatMap((orders) =>
           Effect.suspend(() => {
             const found = closes.claim(clientOrderId, orders.map(toBrokerOrder), AlpacaDefaults.closeLookupSkewMillis)
-            return found === undefined ? Effect.fail(new OrderNotFound({ id: clientOrderId })) : Effect.succeed(named(found))
+            return found === undefined
+              ? Effect.fail(new OrderNotFound({ id: clientOrderId }))
+              : Effect.succeed(named(found))
           })
         )
       )
@@ -295,8 +308,11 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
     }, Alpaca.Orders).pipe(
       Effect.tap((orders) =>
         orders.length >= AlpacaDefaults.ordersPerRequest
-          ? Effect.logWarning(`Alpaca: ${orders.length} open orders answered, the most one request returns; others may exist`)
-          : Effect.void),
+          ? Effect.logWarning(
+            `Alpaca: ${orders.length} open orders answered, the most one request returns; others may exist`
+          )
+          : Effect.void
+      ),
       Effect.map((orders) => orders.map((order) => named(toBrokerOrder(order)))),
       Effect.mapError(readFailure)
     )
@@ -326,14 +342,17 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
                 )
               })
             )
-          )),
+          )
+        ),
         Effect.map(toBrokerOrder),
         Effect.catchTags({
           AlpacaTransportError: (error) =>
             Effect.fail(new UnknownOutcome({ clientOrderId, message: `Alpaca: ${error.message}; ${lost}` })),
           AlpacaStatusError: (error) => {
             if (error.status === 429) return Effect.fail(rateLimited(error))
-            if (error.status === 401) return Effect.fail(new BrokerConnectionError({ message: `Alpaca: ${error.message}` }))
+            if (error.status === 401) {
+              return Effect.fail(new BrokerConnectionError({ message: `Alpaca: ${error.message}` }))
+            }
             if (error.status === 408 || error.status >= 500) {
               return Effect.fail(new UnknownOutcome({ clientOrderId, message: `Alpaca: ${error.message}; ${lost}` }))
             }
@@ -342,7 +361,8 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
         })
       )
 
-    const lostAnswer = (clientOrderId: string) => `look order ${clientOrderId} up by its client order id before sending it again`
+    const lostAnswer = (clientOrderId: string) =>
+      `look order ${clientOrderId} up by its client order id before sending it again`
 
     /**
      * DELETE /v2/positions/{symbol}: Alpaca sells exactly what is held, at market. The send is
@@ -356,7 +376,9 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
           return yield* new OrderRejected({ clientOrderId, reason: "a position close is a market sell" })
         }
         const sentAt = yield* Clock.currentTimeMillis
-        yield* Effect.sync(() => closes.sent(clientOrderId, { symbol: request.symbol, quantity: request.quantity, sentAt }))
+        yield* Effect.sync(() =>
+          closes.sent(clientOrderId, { symbol: request.symbol, quantity: request.quantity, sentAt })
+        )
         const order = yield* placing(
           clientOrderId,
           { method: "DELETE", path: `/v2/positions/${encodeURIComponent(request.symbol)}` },
@@ -364,7 +386,9 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
         ).pipe(
           // Only a lost answer leaves something to find; any other failure placed nothing.
           Effect.tapError((error) =>
-            Effect.sync(() => (error._tag === "UnknownOutcome" ? closes.answerLost(clientOrderId) : closes.refused(clientOrderId)))
+            Effect.sync(
+              () => (error._tag === "UnknownOutcome" ? closes.answerLost(clientOrderId) : closes.refused(clientOrderId))
+            )
           )
         )
         yield* Effect.sync(() => closes.placed(clientOrderId, order))
@@ -377,7 +401,11 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
       if (Result.isFailure(body)) {
         return Effect.fail(new OrderRejected({ clientOrderId: request.clientOrderId, reason: body.failure }))
       }
-      return placing(request.clientOrderId, { method: "POST", path: "/v2/orders", body: body.success }, lostAnswer(request.clientOrderId))
+      return placing(
+        request.clientOrderId,
+        { method: "POST", path: "/v2/orders", body: body.success },
+        lostAnswer(request.clientOrderId)
+      )
     }
 
     return {
@@ -406,5 +434,7 @@ export const make = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Effe
   })
 
 /** The Alpaca Broker. `tuning` overrides AlpacaDefaults' timings (tests). */
-export const layer = (config: AlpacaConfig, tuning?: Partial<AlpacaTuning>): Layer.Layer<Broker, never, HttpClient.HttpClient> =>
-  Layer.effect(Broker)(make(config, tuning))
+export const layer = (
+  config: AlpacaConfig,
+  tuning?: Partial<AlpacaTuning>
+): Layer.Layer<Broker, never, HttpClient.HttpClient> => Layer.effect(Broker)(make(config, tuning))

@@ -137,7 +137,11 @@ const decimal = (row: Row, column: string): Decimal => new Decimal(text(row, col
 /** BIGINT comes back as a number from SQLite and as a string or bigint from Postgres. */
 const integer = (row: Row, column: string): number => {
   const value = row[column]
-  const n = typeof value === "number" ? value : typeof value === "string" || typeof value === "bigint" ? Number(value) : NaN
+  const n = typeof value === "number"
+    ? value
+    : typeof value === "string" || typeof value === "bigint"
+    ? Number(value)
+    : NaN
   if (!Number.isSafeInteger(n)) throw new Error(`paper ledger: column ${column} is not an integer: ${String(value)}`)
   return n
 }

@@ -6,14 +6,14 @@
  * walk. Everything here is plain and synchronous; the broker calls it inside its own
  * lock, so the market never changes under a fill that is being booked.
  */
-import * as Fs from "node:fs"
-import * as Path from "node:path"
 import * as Data from "effect/Data"
 import type * as Random from "effect/Random"
 import * as Result from "effect/Result"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { parseJson } from "../../formats/json.ts"
 import { Decimal, estimate, fromInteger, isPositive, ONE } from "../../kernel/decimal.ts"
 import { bySymbol, type Quote, type QuoteInput, validateQuotes } from "../../kernel/snapshot.ts"
-import { parseJson } from "../../formats/json.ts"
 
 /** The paper layer was configured with something it cannot use; nothing was started. */
 export class PaperConfigError extends Data.TaggedError("PaperConfigError")<{
@@ -62,8 +62,10 @@ export type QuoteSource = StaticQuotes | FileQuotes | RandomWalkQuotes
 // reading quotes
 // ---------------------------------------------------------------------------
 
-const describe = (where: string, problem: { readonly path: string; readonly expected: string; readonly value: string }) =>
-  `${where}: ${problem.path === "" ? "" : `${problem.path}: `}expected ${problem.expected}, got ${problem.value}`
+const describe = (
+  where: string,
+  problem: { readonly path: string; readonly expected: string; readonly value: string }
+) => `${where}: ${problem.path === "" ? "" : `${problem.path}: `}expected ${problem.expected}, got ${problem.value}`
 
 /** Validates quotes given as data, with the kernel's own reader (zero means no price). */
 export const readQuotes = (where: string, input: unknown): Result.Result<ReadonlyArray<Quote>, string> => {
@@ -104,7 +106,9 @@ export const parseQuotesCsv = (text: string): Result.Result<ReadonlyArray<Record
     })
     rows.push(row)
   }
-  return header === undefined ? Result.fail("expected a \"symbol,bid,ask,last\" header, got an empty file") : Result.succeed(rows)
+  return header === undefined
+    ? Result.fail("expected a \"symbol,bid,ask,last\" header, got an empty file")
+    : Result.succeed(rows)
 }
 
 /** Reads a quote file: JSON or CSV, by extension or else by its first character. */
@@ -161,7 +165,7 @@ const walkQuote = (symbol: string, last: Decimal, spreadBps: number): Quote => {
 export const makeMarket = (initial: ReadonlyArray<Quote>, walk: WalkSettings | undefined): Market => {
   const quotes = new Map<string, Quote>(initial.map((q) => [q.symbol, q]))
   const lasts = new Map<string, Decimal>()
-  if (walk !== undefined) for (const q of initial) if (q.last !== undefined) lasts.set(q.symbol, q.last)
+  if (walk !== undefined) { for (const q of initial) if (q.last !== undefined) lasts.set(q.symbol, q.last) }
 
   const step = (): boolean => {
     if (walk === undefined || lasts.size === 0) return false

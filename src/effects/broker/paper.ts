@@ -26,9 +26,9 @@ import * as Random from "effect/Random"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
-import * as Stream from "effect/Stream"
 import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
+import * as Stream from "effect/Stream"
 import { Decimal, type DecimalInput, format, isPositive, parseDecimal, ZERO } from "../../kernel/decimal.ts"
 import type { Position, Quote, QuoteInput } from "../../kernel/snapshot.ts"
 import {
@@ -301,7 +301,9 @@ export const make = (
 
     /** Buying power an open buy holds: what its unfilled rest costs at its reserve price. */
     const reserved = (order: PaperOrder): Decimal => {
-      if (order.side !== "buy") return ZERO
+      if (order.side !== "buy") {
+        return ZERO
+      }
       const rest = order.quantity.minus(order.filledQuantity)
       const commission = rest.times(settings.perShare).plus(order.fillCount === 0 ? settings.perOrder : ZERO)
       return rest.times(order.reservePrice).plus(commission)
@@ -309,7 +311,8 @@ export const make = (
 
     /** Cash less what open buys hold: what a new buy may spend (like a cash account's). */
     const buyingPowerOf = (cash: Decimal, open: ReadonlyArray<PaperOrder>): Decimal =>
-      open.reduce((left, order) => left.minus(reserved(order)), cash)
+      open.reduce((left, order) =>
+        left.minus(reserved(order)), cash)
 
     // Under the lock, so cash, open orders and positions are read between two changes.
     const accountState = lock.withPermits(1)(Effect.gen(function*() {
@@ -494,12 +497,17 @@ export const make = (
           }
         }
       }).pipe(
-        Effect.catchTag("SqlError", (error) =>
-          Effect.logError(`paper broker: stopped filling order ${id}; it resumes when the broker restarts`, error))
+        Effect.catchTag(
+          "SqlError",
+          (error) =>
+            Effect.logError(`paper broker: stopped filling order ${id}; it resumes when the broker restarts`, error)
+        )
       )
 
     const startFilling = (id: string) =>
-      FiberMap.run(fills, id, Effect.provideContext(fillLoop(id), services), { onlyIfMissing: true }).pipe(Effect.asVoid)
+      FiberMap.run(fills, id, Effect.provideContext(fillLoop(id), services), { onlyIfMissing: true }).pipe(
+        Effect.asVoid
+      )
 
     // -- canceling ----------------------------------------------------------
 
@@ -520,8 +528,11 @@ export const make = (
 
     // -- reading ------------------------------------------------------------
 
-    const positions = Effect.map(ledger.positions, (rows): ReadonlyArray<Position> =>
-      rows.filter((p) => !p.quantity.eq(ZERO)).map((p) => ({ symbol: p.symbol, quantity: p.quantity })))
+    const positions = Effect.map(
+      ledger.positions,
+      (rows): ReadonlyArray<Position> =>
+        rows.filter((p) => !p.quantity.eq(ZERO)).map((p) => ({ symbol: p.symbol, quantity: p.quantity }))
+    )
 
     const quotes = (symbols: ReadonlyArray<string>) =>
       exclusive(Effect.gen(function*() {
@@ -535,7 +546,9 @@ export const make = (
       }))
 
     const clock = Effect.map(Clock.currentTimeMillis, (now): MarketClock =>
-      state.open ? { isOpen: true, nextOpen: now, nextClose: FOREVER } : { isOpen: false, nextOpen: FOREVER, nextClose: now })
+      state.open
+        ? { isOpen: true, nextOpen: now, nextClose: FOREVER }
+        : { isOpen: false, nextOpen: FOREVER, nextClose: now })
 
     const found = <A>(what: string) => (value: A | undefined) =>
       value === undefined ? Effect.fail(new OrderNotFound({ id: what })) : Effect.succeed(value)
@@ -567,11 +580,13 @@ export const make = (
         })),
       getOrder: (id) => call(Effect.flatMap(ledger.order(id), found(id)).pipe(Effect.map(toBrokerOrder))),
       getOrderByClientId: (clientOrderId) =>
-        call(Effect.suspend(() => {
-          if (state.missNext <= 0) return Effect.flatMap(ledger.orderByClientId(clientOrderId), found(clientOrderId))
-          state.missNext--
-          return Effect.fail(new OrderNotFound({ id: clientOrderId }))
-        }).pipe(Effect.map(toBrokerOrder))),
+        call(
+          Effect.suspend(() => {
+            if (state.missNext <= 0) return Effect.flatMap(ledger.orderByClientId(clientOrderId), found(clientOrderId))
+            state.missNext--
+            return Effect.fail(new OrderNotFound({ id: clientOrderId }))
+          }).pipe(Effect.map(toBrokerOrder))
+        ),
       cancelOrder: (id) => call(cancel(id)),
       openOrders: call(Effect.map(ledger.openOrders, (orders) => orders.map(toBrokerOrder))),
       updates: Stream.fromPubSub(pubsub)
@@ -636,9 +651,12 @@ export const layer = (
 
 /** A generator of Effect's Random, seeded, kept for the life of the layer. */
 const seeded = (seed: string | number): Effect.Effect<Random.Random> =>
-  Random.withSeed(Effect.gen(function*() {
-    return yield* Random.Random
-  }), seed)
+  Random.withSeed(
+    Effect.gen(function*() {
+      return yield* Random.Random
+    }),
+    seed
+  )
 
 const openMarket = (source: QuoteSource): Effect.Effect<Market, PaperConfigError> =>
   Effect.gen(function*() {

@@ -11,14 +11,14 @@
  * half-done rebalance is worse than a half-written file): the problem is kept, writing
  * stops, and `SessionLog.problem` reports it for the run's output.
  */
-import * as Fs from "node:fs"
-import * as NodePath from "node:path"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as NodePath from "node:path"
 import { Broker, type BrokerShape } from "../Broker.ts"
 import { InputFileError } from "../inputs.ts"
 import {
@@ -70,7 +70,7 @@ const openFile = (file: string) =>
 /** The Broker the layer is given, recorded; and the SessionLog for the run's outcome. */
 export const layer = (options: RecordingOptions): Layer.Layer<Broker | SessionLog, InputFileError, Broker> =>
   Layer.effectContext(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const inner = yield* Broker
       const secrets = options.secrets.map(Redacted.value)
       const fd = yield* Effect.acquireRelease(openFile(options.file), (fd) => Effect.sync(() => Fs.closeSync(fd)))
@@ -85,17 +85,31 @@ export const layer = (options: RecordingOptions): Layer.Layer<Broker | SessionLo
             problem = `recording stopped: ${scrub((e as Error).message, secrets) as string}`
           }
         })
-      const header: Header = { type: "header", format: SESSION_FORMAT, version: SESSION_VERSION, startedAt, broker: inner.kind, ...options.header }
+      const header: Header = {
+        type: "header",
+        format: SESSION_FORMAT,
+        version: SESSION_VERSION,
+        startedAt,
+        broker: inner.kind,
+        ...options.header
+      }
       yield* write(header)
       const elapsed = Effect.map(Clock.currentTimeMillis, (now) => now - startedAt)
 
       const recorded = <A, E, R>(method: Method, args: unknown, call: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
         call.pipe(
           Effect.tap((value) =>
-            Effect.flatMap(elapsed, (t) => write({ type: "call", t, method, args: encodeArgs(method, args), result: encodeResult(method, value) }))
+            Effect.flatMap(
+              elapsed,
+              (t) =>
+                write({ type: "call", t, method, args: encodeArgs(method, args), result: encodeResult(method, value) })
+            )
           ),
           Effect.tapError((error) =>
-            Effect.flatMap(elapsed, (t) => write({ type: "call", t, method, args: encodeArgs(method, args), error: encodeError(error) }))
+            Effect.flatMap(
+              elapsed,
+              (t) => write({ type: "call", t, method, args: encodeArgs(method, args), error: encodeError(error) })
+            )
           )
         )
 
@@ -109,14 +123,18 @@ export const layer = (options: RecordingOptions): Layer.Layer<Broker | SessionLo
         assets: (symbols) => recorded("assets", { symbols }, inner.assets(symbols)),
         placeOrder: (request) => recorded("placeOrder", request, inner.placeOrder(request)),
         getOrder: (id) => recorded("getOrder", { id }, inner.getOrder(id)),
-        getOrderByClientId: (clientOrderId) => recorded("getOrderByClientId", { clientOrderId }, inner.getOrderByClientId(clientOrderId)),
-        cancelOrder: (id) => recorded("cancelOrder", { id }, Effect.as(inner.cancelOrder(id), null)).pipe(Effect.asVoid),
+        getOrderByClientId: (clientOrderId) =>
+          recorded("getOrderByClientId", { clientOrderId }, inner.getOrderByClientId(clientOrderId)),
+        cancelOrder: (id) =>
+          recorded("cancelOrder", { id }, Effect.as(inner.cancelOrder(id), null)).pipe(Effect.asVoid),
         openOrders: recorded("openOrders", null, inner.openOrders),
         updates: Stream.unwrap(
           Effect.sync(() => ++subscriptions).pipe(
             Effect.map((sub) =>
               inner.updates.pipe(
-                Stream.tap((update) => Effect.flatMap(elapsed, (t) => write({ type: "update", t, sub, update: encodeUpdate(update) })))
+                Stream.tap((update) =>
+                  Effect.flatMap(elapsed, (t) => write({ type: "update", t, sub, update: encodeUpdate(update) }))
+                )
               )
             )
           )

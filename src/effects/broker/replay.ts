@@ -41,9 +41,9 @@ import {
   type CallEvent,
   decodeError,
   decodeResult,
+  decodeUpdate,
   encodeArgs,
   encodeUpdate,
-  decodeUpdate,
   type Method,
   Methods,
   type Session
@@ -66,15 +66,16 @@ export interface ReplayControlShape {
   readonly unmatched: Effect.Effect<ReadonlyArray<CallEvent>>
 }
 
-export class ReplayControl extends Context.Service<ReplayControl, ReplayControlShape>()("keel/effects/broker/ReplayControl") {}
+export class ReplayControl
+  extends Context.Service<ReplayControl, ReplayControlShape>()("keel/effects/broker/ReplayControl")
+{}
 
 /** JSON with object keys sorted, for comparing values regardless of key order. */
 export const canonical = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) =>
     typeof v === "object" && v !== null && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v
-  )
+      : v)
 
 const comparable = (method: Method, args: unknown): unknown => {
   if (method !== "quotes" && method !== "assets") return args
@@ -96,7 +97,7 @@ const renameIds = (value: unknown, ids: ReadonlyMap<string, string>): unknown =>
 
 export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
   Layer.effectContext(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const calls = session.calls
       const consumed = calls.map(() => false)
       let cursor = 0
@@ -158,10 +159,10 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
       }
 
       const consume = (j: number) =>
-        Effect.gen(function* () {
+        Effect.gen(function*() {
           consumed[j] = true
           // Recorded polls the program went past without making are skipped.
-          if (!isPoll(j)) for (let k = cursor; k < j; k++) if (isPoll(k)) consumed[k] = true
+          if (!isPoll(j)) { for (let k = cursor; k < j; k++) if (isPoll(k)) consumed[k] = true }
           while (cursor < calls.length && consumed[cursor]) cursor++
           const done = progress
           progress = yield* Deferred.make<void>()
@@ -169,7 +170,10 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
         })
 
       const sleepUntil = (t: number) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => (start + t > now ? Effect.sleep(start + t - now) : Effect.void))
+        Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) => (start + t > now ? Effect.sleep(start + t - now) : Effect.void)
+        )
 
       const answer = <A, E>(method: Method, args: unknown): Effect.Effect<A, E> =>
         Effect.suspend(() => {
@@ -206,7 +210,9 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
 
       /** Client order ids the recording placed: an update of one cannot come before the program places it. */
       const placed = new Set(
-        calls.flatMap((c) => (c.method === "placeOrder" ? [(c.args as { readonly clientOrderId: string }).clientOrderId] : []))
+        calls.flatMap((
+          c
+        ) => (c.method === "placeOrder" ? [(c.args as { readonly clientOrderId: string }).clientOrderId] : []))
       )
 
       /**

@@ -13,13 +13,7 @@
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import {
-  BrokerConnectionError,
-  OrderNotFound,
-  OrderRejected,
-  RateLimited,
-  UnknownOutcome
-} from "../Broker.ts"
+import { BrokerConnectionError, OrderNotFound, OrderRejected, RateLimited, UnknownOutcome } from "../Broker.ts"
 import { DecimalText } from "../DecimalText.ts"
 import { decodeShape } from "../inputs.ts"
 
@@ -45,7 +39,11 @@ export const QuoteJson = Schema.Struct({
 
 export const AccountStateJson = Schema.Struct({ cash: DecimalText, buyingPower: DecimalText, equity: DecimalText })
 
-export const MarketClockJson = Schema.Struct({ isOpen: Schema.Boolean, nextOpen: Schema.Number, nextClose: Schema.Number })
+export const MarketClockJson = Schema.Struct({
+  isOpen: Schema.Boolean,
+  nextOpen: Schema.Number,
+  nextClose: Schema.Number
+})
 
 const OrderFieldsJson = {
   clientOrderId: Schema.String,
@@ -86,7 +84,13 @@ export const OrderUpdateJson = Schema.Struct({
   at: Schema.Number
 })
 
-export const BrokerErrorJson = Schema.Union([BrokerConnectionError, OrderRejected, OrderNotFound, RateLimited, UnknownOutcome])
+export const BrokerErrorJson = Schema.Union([
+  BrokerConnectionError,
+  OrderRejected,
+  OrderNotFound,
+  RateLimited,
+  UnknownOutcome
+])
 
 type Codec = Schema.Codec<any, any>
 
@@ -97,9 +101,17 @@ type Codec = Schema.Codec<any, any>
 export const Methods = {
   account: { args: Schema.Null, result: AccountStateJson, writes: false },
   positions: { args: Schema.Null, result: Schema.Array(PositionJson), writes: false },
-  quotes: { args: Schema.Struct({ symbols: Schema.Array(Schema.String) }), result: Schema.Array(QuoteJson), writes: false },
+  quotes: {
+    args: Schema.Struct({ symbols: Schema.Array(Schema.String) }),
+    result: Schema.Array(QuoteJson),
+    writes: false
+  },
   clock: { args: Schema.Null, result: MarketClockJson, writes: false },
-  assets: { args: Schema.Struct({ symbols: Schema.Array(Schema.String) }), result: Schema.Array(AssetJson), writes: false },
+  assets: {
+    args: Schema.Struct({ symbols: Schema.Array(Schema.String) }),
+    result: Schema.Array(AssetJson),
+    writes: false
+  },
   placeOrder: { args: OrderRequestJson, result: BrokerOrderJson, writes: true },
   getOrder: { args: Schema.Struct({ id: Schema.String }), result: BrokerOrderJson, writes: false },
   getOrderByClientId: { args: Schema.Struct({ clientOrderId: Schema.String }), result: BrokerOrderJson, writes: false },
@@ -157,7 +169,12 @@ const UpdateJson = Schema.Struct({
 })
 
 /** A planned order, as the outcome line keeps it. */
-export const PlannedJson = Schema.Struct({ phase: Schema.String, side: Schema.String, symbol: Schema.String, quantity: Schema.String })
+export const PlannedJson = Schema.Struct({
+  phase: Schema.String,
+  side: Schema.String,
+  symbol: Schema.String,
+  quantity: Schema.String
+})
 export type Planned = typeof PlannedJson.Type
 
 /** A placed order (its intent) as it ended. */
@@ -192,7 +209,10 @@ export interface CallEvent {
   readonly method: Method
   /** As written (for reports and comparison). */
   readonly args: unknown
-  readonly answer: { readonly _tag: "Success"; readonly value: unknown } | { readonly _tag: "Failure"; readonly error: unknown }
+  readonly answer: { readonly _tag: "Success"; readonly value: unknown } | {
+    readonly _tag: "Failure"
+    readonly error: unknown
+  }
 }
 
 export interface UpdateEvent {
@@ -222,7 +242,8 @@ export const encodeError = (error: unknown): unknown => encoder(BrokerErrorJson)
 export const encodeUpdate = (update: unknown): unknown => encoder(OrderUpdateJson)(update)
 
 /** Decoding (the other way) for a replay's answers. */
-export const decodeResult = (method: Method, json: unknown): unknown => Schema.decodeUnknownSync(Methods[method].result)(json)
+export const decodeResult = (method: Method, json: unknown): unknown =>
+  Schema.decodeUnknownSync(Methods[method].result)(json)
 export const decodeError = (json: unknown): unknown => Schema.decodeUnknownSync(BrokerErrorJson)(json)
 export const decodeUpdate = (json: unknown) => Schema.decodeUnknownSync(OrderUpdateJson)(json)
 
@@ -280,20 +301,31 @@ const parseLine = (raw: string): Result.Result<unknown, string> => {
 }
 
 const typeOf = (value: unknown): unknown =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)["type"] : undefined
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)["type"]
+    : undefined
 
 const checkHeader = (value: unknown): Result.Result<Header, string> => {
   const record = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {}
   if (typeOf(value) !== "header" || record["format"] !== SESSION_FORMAT) {
-    return Result.fail(`expected a ${SESSION_FORMAT} header (the first line of a file written by --record), got ${JSON.stringify(value).slice(0, 60)}`)
+    return Result.fail(
+      `expected a ${SESSION_FORMAT} header (the first line of a file written by --record), got ${
+        JSON.stringify(value).slice(0, 60)
+      }`
+    )
   }
   if (record["version"] !== SESSION_VERSION) {
-    return Result.fail(`unknown session format version ${JSON.stringify(record["version"])} (this Keel reads version ${SESSION_VERSION})`)
+    return Result.fail(
+      `unknown session format version ${JSON.stringify(record["version"])} (this Keel reads version ${SESSION_VERSION})`
+    )
   }
   return decodeShape(HeaderJson, value)
 }
 
-const readEvent = (value: unknown, line: number): Result.Result<CallEvent | UpdateEvent | Outcome | undefined, string> => {
+const readEvent = (
+  value: unknown,
+  line: number
+): Result.Result<CallEvent | UpdateEvent | Outcome | undefined, string> => {
   switch (typeOf(value)) {
     case "call": {
       const call = decodeShape(CallJson, value)
@@ -306,12 +338,26 @@ const readEvent = (value: unknown, line: number): Result.Result<CallEvent | Upda
         const error = decodeShape(BrokerErrorJson as Codec, call.success.error)
         return Result.isFailure(error)
           ? Result.fail(`${method} error: ${error.failure}`)
-          : Result.succeed({ type: "call", line, t, method, args, answer: { _tag: "Failure", error: call.success.error } })
+          : Result.succeed({
+            type: "call",
+            line,
+            t,
+            method,
+            args,
+            answer: { _tag: "Failure", error: call.success.error }
+          })
       }
       const result = decodeShape(spec.result as Codec, call.success.result ?? null)
       return Result.isFailure(result)
         ? Result.fail(`${method} result: ${result.failure}`)
-        : Result.succeed({ type: "call", line, t, method, args, answer: { _tag: "Success", value: call.success.result ?? null } })
+        : Result.succeed({
+          type: "call",
+          line,
+          t,
+          method,
+          args,
+          answer: { _tag: "Success", value: call.success.result ?? null }
+        })
     }
     case "update": {
       const update = decodeShape(UpdateJson, value)
@@ -319,12 +365,20 @@ const readEvent = (value: unknown, line: number): Result.Result<CallEvent | Upda
       const decoded = decodeShape(OrderUpdateJson, update.success.update)
       return Result.isFailure(decoded)
         ? Result.fail(`update: ${decoded.failure}`)
-        : Result.succeed({ type: "update", line, t: update.success.t, sub: update.success.sub, update: decoded.success })
+        : Result.succeed({
+          type: "update",
+          line,
+          t: update.success.t,
+          sub: update.success.sub,
+          update: decoded.success
+        })
     }
     case "outcome":
       return decodeShape(OutcomeJson, value)
     default:
-      return Result.fail(`expected an event of type call, update or outcome, got ${JSON.stringify(typeOf(value) ?? null)}`)
+      return Result.fail(
+        `expected an event of type call, update or outcome, got ${JSON.stringify(typeOf(value) ?? null)}`
+      )
   }
 }
 
@@ -338,7 +392,8 @@ export const REDACTED = "[REDACTED]"
 export const MIN_SECRET_LENGTH = 6
 
 /** Keys whose values are credentials wherever they appear (headers, configs, payloads). */
-const SECRET_KEY = /^(authorization|apca-api-key-id|apca-api-secret-key|key_id|secret_key|api[-_]?key(_id)?|api[-_]?secret|secret|token|access[-_]?token|password|account_number)$/i
+const SECRET_KEY =
+  /^(authorization|apca-api-key-id|apca-api-secret-key|key_id|secret_key|api[-_]?key(_id)?|api[-_]?secret|secret|token|access[-_]?token|password|account_number)$/i
 
 /**
  * A JSON value with every secret removed: values under credential-like keys, and every
@@ -353,7 +408,11 @@ export const scrub = (value: unknown, secrets: ReadonlyArray<string>): unknown =
     if (Array.isArray(v)) return v.map(walk)
     if (typeof v === "object" && v !== null) {
       const out: Record<string, unknown> = {}
-      for (const [key, inner] of Object.entries(v)) out[walk(key) as string] = SECRET_KEY.test(key) ? REDACTED : walk(inner)
+      for (const [key, inner] of Object.entries(v)) {
+        out[walk(key) as string] = SECRET_KEY.test(key)
+          ? REDACTED
+          : walk(inner)
+      }
       return out
     }
     return v

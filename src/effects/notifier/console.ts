@@ -9,7 +9,9 @@ export const layer = (options: { readonly stderr: boolean }): Layer.Layer<Notifi
     Notifier.of({
       notify: (summary) => {
         const lines = [headline(summary), ...summary.warnings.map((w) => `  warning: ${w}`)]
-        return Effect.forEach(lines, (line) => (options.stderr ? Console.error(line) : Console.log(line)), { discard: true })
+        return Effect.forEach(lines, (line) => (options.stderr ? Console.error(line) : Console.log(line)), {
+          discard: true
+        })
       }
     })
   )

@@ -5,10 +5,10 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { headline, Notifier, NotifyError } from "../Notifier.ts"
 
 export interface WebhookConfig {
@@ -18,7 +18,7 @@ export interface WebhookConfig {
 
 export const layer = (config: WebhookConfig): Layer.Layer<Notifier, never, HttpClient.HttpClient> =>
   Layer.effect(Notifier)(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
       return Notifier.of({
         notify: (summary) =>

@@ -38,21 +38,17 @@
  *   reading is on: provide `SqlClient.SafeIntegers` = true to read INTEGER
  *   columns as `bigint`.
  */
-import * as Fs from "node:fs"
-import * as Path from "node:path"
-import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Pull from "effect/Pull"
 import { hasProperty } from "effect/Predicate"
+import type * as Pull from "effect/Pull"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
-import * as Stream from "effect/Stream"
 import * as SqlClient from "effect/sql/SqlClient"
 import type * as SqlConnection from "effect/sql/SqlConnection"
 import {
@@ -67,6 +63,10 @@ import {
   UnknownError
 } from "effect/sql/SqlError"
 import * as Statement from "effect/sql/Statement"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite"
 
 // ---------------------------------------------------------------------------
 // config & service
@@ -201,7 +201,9 @@ const bindValue = (value: unknown, index: number): SQLInputValue => {
   if (value instanceof Date) {
     return value.toISOString()
   }
-  throw new TypeError(`Cannot bind a value of type ${Object.prototype.toString.call(value)} to SQLite parameter ${index + 1}`)
+  throw new TypeError(
+    `Cannot bind a value of type ${Object.prototype.toString.call(value)} to SQLite parameter ${index + 1}`
+  )
 }
 
 const bind = (params: ReadonlyArray<unknown>): Array<SQLInputValue> => params.map(bindValue)
@@ -335,20 +337,22 @@ const makeConnection = (db: DatabaseSync, preparedCacheSize: number): SqliteConn
         (iterator) => Effect.sync(() => void iterator.return?.())
       ),
       (iterator) =>
-        Stream.fromPull(Effect.succeed(Effect.suspend((): Pull.Pull<Arr.NonEmptyReadonlyArray<Record<string, unknown>>, SqlError> => {
-          const chunk: Array<Record<string, unknown>> = []
-          try {
-            while (chunk.length < STREAM_CHUNK_SIZE) {
-              const next = iterator.next()
-              if (next.done === true) break
-              chunk.push({ ...next.value })
+        Stream.fromPull(
+          Effect.succeed(Effect.suspend((): Pull.Pull<Arr.NonEmptyReadonlyArray<Record<string, unknown>>, SqlError> => {
+            const chunk: Array<Record<string, unknown>> = []
+            try {
+              while (chunk.length < STREAM_CHUNK_SIZE) {
+                const next = iterator.next()
+                if (next.done === true) break
+                chunk.push({ ...next.value })
+              }
+            } catch (cause) {
+              return Effect.fail(toSqlError(cause, "executeStream"))
             }
-          } catch (cause) {
-            return Effect.fail(toSqlError(cause, "executeStream"))
-          }
-          const out = transformRows === undefined ? chunk : transformRows(chunk)
-          return Arr.isReadonlyArrayNonEmpty(out) ? Effect.succeed(out) : Cause.done()
-        })))
+            const out = transformRows === undefined ? chunk : transformRows(chunk)
+            return Arr.isReadonlyArrayNonEmpty(out) ? Effect.succeed(out) : Cause.done()
+          }))
+        )
     ))
 
   return {

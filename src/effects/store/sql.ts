@@ -25,8 +25,8 @@ import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, SqlError, UnknownError } from "effect/sql/SqlError"
-import { DecimalText } from "../DecimalText.ts"
 import type { OrderSide, OrderUpdateKind } from "../Broker.ts"
+import { DecimalText } from "../DecimalText.ts"
 import * as SqliteClient from "../sql/SqliteClient.ts"
 import {
   type AccountRecord,

@@ -20,14 +20,14 @@
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
-import * as Result from "effect/Result"
-import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import { parseJson } from "../../formats/json.ts"
 import { type Decimal, parseDecimal } from "../../kernel/decimal.ts"
 import { join } from "../../kernel/input.ts"
@@ -99,11 +99,14 @@ export const headerValues = (source: HttpSource) =>
   Effect.forEach(Object.entries(source.headers), ([name, variable]) =>
     Config.Redacted(variable).pipe(
       Effect.mapError(
-        () => new InputFileError({ file: publicUrl(source.url), detail: `header ${name}: expected the environment variable ${variable} to hold its value, got nothing` })
+        () =>
+          new InputFileError({
+            file: publicUrl(source.url),
+            detail: `header ${name}: expected the environment variable ${variable} to hold its value, got nothing`
+          })
       ),
       Effect.map((value) => [name, value] as const)
-    )
-  )
+    ))
 
 const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
 
@@ -127,10 +130,14 @@ const listAnswer = (mapping: HttpSource["mapping"], path: ReadonlyArray<string>)
     }),
     Rest
   )
-  let shape = Schema.Array(entry).annotate({ message: `a list of { ${symbol}, ${weight} } (mapping.list ${list})` }) as Schema.Codec<unknown, unknown>
+  let shape = Schema.Array(entry).annotate({
+    message: `a list of { ${symbol}, ${weight} } (mapping.list ${list})`
+  }) as Schema.Codec<unknown, unknown>
   for (const key of [...path].reverse()) {
     shape = Schema.StructWithRest(
-      Schema.Struct({ [key]: shape.pipe(Schema.annotateKey({ messageMissingKey: `the list at ${list} (mapping.list)` })) }),
+      Schema.Struct({
+        [key]: shape.pipe(Schema.annotateKey({ messageMissingKey: `the list at ${list} (mapping.list)` }))
+      }),
       Rest
     ).annotate({ message: `an object holding the list at ${list} (mapping.list)` }) as Schema.Codec<unknown, unknown>
   }
@@ -139,13 +146,18 @@ const listAnswer = (mapping: HttpSource["mapping"], path: ReadonlyArray<string>)
 
 /** A plain map, chosen when the answer has no `list`: so a weight that is not one says where a list was looked for. */
 const mapAnswer = (list: string): Schema.Codec<unknown, unknown> =>
-  Schema.Record(Schema.String, Weight.annotate({ message: `a weight (a decimal; without ${list}, the answer is read as a map from symbol to weight)` })).annotate({
+  Schema.Record(
+    Schema.String,
+    Weight.annotate({
+      message: `a weight (a decimal; without ${list}, the answer is read as a map from symbol to weight)`
+    })
+  ).annotate({
     message: `an object: the list at ${list} (mapping.list), or a map from symbol to weight`
   }) as Schema.Codec<unknown, unknown>
 
 /** Fetches and reads the weights; every failure is one line naming the URL and where. */
 export const fetchTargets = (source: HttpSource): Effect.Effect<Fetched, InputFileError, HttpClient.HttpClient> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const shown = publicUrl(source.url)
     const fail = (detail: string) => new InputFileError({ file: shown, detail })
     const headers = yield* headerValues(source)
@@ -166,11 +178,18 @@ export const fetchTargets = (source: HttpSource): Effect.Effect<Fetched, InputFi
           const location = response.headers["location"]
           if (!REDIRECTS.has(response.status) || location === undefined) return Effect.succeed(response)
           if (redirects >= HttpSourceDefaults.maxRedirects) {
-            return Effect.fail(new Attempt(`HTTP ${response.status}: more than ${HttpSourceDefaults.maxRedirects} redirects`, false))
+            return Effect.fail(
+              new Attempt(`HTTP ${response.status}: more than ${HttpSourceDefaults.maxRedirects} redirects`, false)
+            )
           }
           const next = URL.parse(location, url)
           if (next === null || !/^https?:$/.test(next.protocol)) {
-            return Effect.fail(new Attempt(`HTTP ${response.status}: a redirect to something other than an http:// or https:// URL`, false))
+            return Effect.fail(
+              new Attempt(
+                `HTTP ${response.status}: a redirect to something other than an http:// or https:// URL`,
+                false
+              )
+            )
           }
           // Read the redirect's body to release its connection.
           return response.text.pipe(Effect.ignore, Effect.andThen(send(next.href, redirects + 1)))
@@ -183,7 +202,10 @@ export const fetchTargets = (source: HttpSource): Effect.Effect<Fetched, InputFi
           ? response.text.pipe(Effect.mapError(() => new Attempt("the answer was cut off", true)))
           : Effect.fail(new Attempt(`HTTP ${response.status}`, response.status === 429 || response.status >= 500))
       ),
-      Effect.timeoutOrElse({ duration: source.timeout, orElse: () => Effect.fail(new Attempt(`no answer within ${timeoutText}`, true)) })
+      Effect.timeoutOrElse({
+        duration: source.timeout,
+        orElse: () => Effect.fail(new Attempt(`no answer within ${timeoutText}`, true))
+      })
     )
     const text = yield* attempt.pipe(
       Effect.retry({
@@ -191,7 +213,9 @@ export const fetchTargets = (source: HttpSource): Effect.Effect<Fetched, InputFi
         times: source.retries,
         while: (e: Attempt) => e.retryable
       }),
-      Effect.mapError((e) => fail(`${e.detail}${e.retryable ? ` (${source.retries + 1} attempt${source.retries === 0 ? "" : "s"})` : ""}`)),
+      Effect.mapError((e) =>
+        fail(`${e.detail}${e.retryable ? ` (${source.retries + 1} attempt${source.retries === 0 ? "" : "s"})` : ""}`)
+      ),
       // A fetch-based client would follow redirects itself, headers and all.
       Effect.provideService(FetchHttpClient.RequestInit, { redirect: "manual" })
     )
@@ -200,19 +224,30 @@ export const fetchTargets = (source: HttpSource): Effect.Effect<Fetched, InputFi
     const data = body.success
     const { list, symbol, weight } = source.mapping
     const path = list.split(".")
-    const listed = typeof data === "object" && data !== null && !Array.isArray(data) && Object.hasOwn(data, path[0] as string)
+    const listed = typeof data === "object" && data !== null && !Array.isArray(data) &&
+      Object.hasOwn(data, path[0] as string)
     const shaped = decodeShape(listed ? listAnswer(source.mapping, path) : mapAnswer(list), data)
     if (Result.isFailure(shaped)) return yield* fail(shaped.failure)
     let input: unknown = shaped.success
-    if (listed) for (const key of path) input = (input as Record<string, unknown>)[key]
-    const read = readWeights("targets", input, { unit: source.unit, sum: source.normalize ? "normalize" : "full", tolerance: source.tolerance }, { symbol, weight })
+    if (listed) { for (const key of path) input = (input as Record<string, unknown>)[key] }
+    const read = readWeights("targets", input, {
+      unit: source.unit,
+      sum: source.normalize ? "normalize" : "full",
+      tolerance: source.tolerance
+    }, { symbol, weight })
     if (Result.isFailure(read)) {
       const e = read.failure
-      const at = e.path === "" ? "" : listed && e.path.startsWith("[") ? `${path.reduce<string>(join, "")}${e.path}: ` : `${e.path}: `
+      const at = e.path === ""
+        ? ""
+        : listed && e.path.startsWith("[")
+        ? `${path.reduce<string>(join, "")}${e.path}: `
+        : `${e.path}: `
       return yield* fail(`${at}expected ${e.expected}, got ${e.value}`)
     }
     return {
       targets: read.success.targets,
-      warnings: read.success.scaledDown ? [`${shown}: ${scaledDownNote(read.success, source.unit, "the source's tolerance")}`] : []
+      warnings: read.success.scaledDown
+        ? [`${shown}: ${scaledDownNote(read.success, source.unit, "the source's tolerance")}`]
+        : []
     }
   })

@@ -24,8 +24,8 @@
  *
  * The state lives as long as the Broker layer: a close is found again within one process.
  */
-import type { BrokerOrder } from "../../Broker.ts"
 import type { Decimal } from "../../../kernel/decimal.ts"
+import type { BrokerOrder } from "../../Broker.ts"
 
 /** When, and for which symbol, a close was sent. */
 export interface CloseSent {
@@ -58,7 +58,11 @@ export interface Closes {
    * Picks the lost close's order among Alpaca's orders (see the rule above) and makes it the
    * intent's order; undefined when none fits.
    */
-  readonly claim: (clientOrderId: string, candidates: ReadonlyArray<BrokerOrder>, skewMillis: number) => BrokerOrder | undefined
+  readonly claim: (
+    clientOrderId: string,
+    candidates: ReadonlyArray<BrokerOrder>,
+    skewMillis: number
+  ) => BrokerOrder | undefined
   /** The order named by its caller's id when it is a close Keel sent; any other order as it is. */
   readonly name: (order: BrokerOrder) => BrokerOrder
   /** An order that may be a close sent but not known yet (a sell of a symbol being closed, not named). */
@@ -82,7 +86,8 @@ export const makeCloses = (): Closes => {
     orderIds.set(clientOrderId, order.id)
   }
 
-  const callerOf = (order: BrokerOrder): string | undefined => byOrderId.get(order.id) ?? byAlpacaClientId.get(order.clientOrderId)
+  const callerOf = (order: BrokerOrder): string | undefined =>
+    byOrderId.get(order.id) ?? byAlpacaClientId.get(order.clientOrderId)
 
   return {
     sent: (clientOrderId, close) => {

@@ -19,13 +19,13 @@ import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
-import * as Semaphore from "effect/Semaphore"
 import * as Headers from "effect/http/Headers"
 import * as HttpClient from "effect/http/HttpClient"
 import type * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Semaphore from "effect/Semaphore"
 
 export type Api = "trading" | "data"
 
@@ -167,7 +167,9 @@ const isTransient = (error: RestError): boolean =>
 /** Exponential backoff from `baseMillis`, each delay capped at `maxDelayMillis`, jittered, `times` retries. */
 export const retrySchedule = (retry: RetrySettings) =>
   Schedule.exponential(Duration.millis(retry.baseMillis)).pipe(
-    Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.millis(retry.maxDelayMillis)))),
+    Schedule.modifyDelay(({ duration }) =>
+      Effect.succeed(Duration.min(duration, Duration.millis(retry.maxDelayMillis)))
+    ),
     Schedule.jittered,
     Schedule.upTo({ times: retry.times })
   )
@@ -255,14 +257,22 @@ export const makeRest = (settings: RestSettings): Effect.Effect<AlpacaRest, neve
         Effect.timeoutOrElse({
           duration: timeout,
           orElse: () =>
-            Effect.fail(new AlpacaTransportError({ message: `${what}: no answer within ${settings.requestTimeoutMillis} ms` }))
+            Effect.fail(
+              new AlpacaTransportError({ message: `${what}: no answer within ${settings.requestTimeoutMillis} ms` })
+            )
         }),
-        Effect.catchTag("HttpClientError", (error) =>
-          Effect.fail(new AlpacaTransportError({ message: scrub(`${what}: ${describeFailure(error)}`) })))
+        Effect.catchTag(
+          "HttpClientError",
+          (error) => Effect.fail(new AlpacaTransportError({ message: scrub(`${what}: ${describeFailure(error)}`) }))
+        )
       )
       return limiter.admit.pipe(
         Effect.andThen(bounded),
-        Effect.provideService(Headers.CurrentRedactedNames, [...Headers.CurrentRedactedNames.defaultValue(), KEY_HEADER, SECRET_HEADER])
+        Effect.provideService(Headers.CurrentRedactedNames, [
+          ...Headers.CurrentRedactedNames.defaultValue(),
+          KEY_HEADER,
+          SECRET_HEADER
+        ])
       )
     }
 

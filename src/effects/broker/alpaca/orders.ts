@@ -55,7 +55,9 @@ export const orderStatus = (order: Order): OrderStatus => {
 }
 
 /** Keel's two order types; Alpaca's stop types (never sent by Keel) are read as their closest kind. */
-const orderType = (type: string): BrokerOrder["type"] => (type === "limit" || type === "stop_limit" ? "limit" : "market")
+const orderType = (
+  type: string
+): BrokerOrder["type"] => (type === "limit" || type === "stop_limit" ? "limit" : "market")
 
 export const toBrokerOrder = (order: Order): BrokerOrder => {
   const status = orderStatus(order)
@@ -109,12 +111,16 @@ export const orderBody = (request: OrderRequest, fractional: boolean): Result.Re
   if (!isPositive(quantity)) return Result.fail(`quantity must be positive, got ${format(quantity)}`)
   const places = decimalPlaces(quantity)
   if (places > QUANTITY_DECIMALS) {
-    return Result.fail(`quantity ${format(quantity)} has more than ${QUANTITY_DECIMALS} decimal places (Alpaca's limit)`)
+    return Result.fail(
+      `quantity ${format(quantity)} has more than ${QUANTITY_DECIMALS} decimal places (Alpaca's limit)`
+    )
   }
   if (places > 0 && !fractional) {
     return Result.fail(`fractional quantity ${format(quantity)} refused: this account trades whole shares only`)
   }
-  if (request.type === "limit" && request.limitPrice === undefined) return Result.fail("a limit order needs a limit price")
+  if (request.type === "limit" && request.limitPrice === undefined) {
+    return Result.fail("a limit order needs a limit price")
+  }
   return Result.succeed({
     symbol: request.symbol,
     qty: format(quantity),

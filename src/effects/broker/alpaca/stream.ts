@@ -22,12 +22,12 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import * as Redacted from "effect/Redacted"
 import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import * as Socket from "effect/socket/Socket"
+import * as Stream from "effect/Stream"
 import type { OrderUpdate } from "../../Broker.ts"
 import { toOrderUpdate } from "./orders.ts"
 import { Authorization, decode, Listening, type PayloadError, StreamMessage, TradeUpdate } from "./schemas.ts"
@@ -132,7 +132,9 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
                 yield* writer.write(JSON.stringify({ action: "listen", data: { streams: ["trade_updates"] } }))
               } else if (stream === "listening") {
                 const answer = yield* decodeListening(data)
-                if (answer.error !== undefined) return yield* new NotListening({ message: `trade_updates: ${answer.error}` })
+                if (answer.error !== undefined) {
+                  return yield* new NotListening({ message: `trade_updates: ${answer.error}` })
+                }
                 if (answer.streams?.includes("trade_updates")) listenedAt = yield* Clock.currentTimeMillis
               } else if (stream === "trade_updates") {
                 const update = yield* tradeUpdateOf(data, yield* Clock.currentTimeMillis)
@@ -148,7 +150,8 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
           yield* handshake.pipe(
             Effect.timeoutOrElse({
               duration: Duration.millis(settings.handshakeTimeoutMillis),
-              orElse: () => Effect.fail(new NotListening({ message: "trade_updates: no answer to the handshake in time" }))
+              orElse: () =>
+                Effect.fail(new NotListening({ message: "trade_updates: no answer to the handshake in time" }))
             })
           )
           return yield* Effect.forever(step)
@@ -160,7 +163,8 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
                 : listenedAt !== undefined
                 ? `trade_updates: socket dropped (${error.reason._tag})`
                 : `trade_updates: could not connect (${error.reason._tag})`
-            )),
+            )
+          ),
           Effect.map((why): Ended => ({ listenedAt, why }))
         )
       })
