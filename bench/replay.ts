@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import { readdirSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { readSession, replaySession } from "../src/programs/replay.ts"
+import { readSession, replaySession } from "../src/programs/cli/replay.ts"
 
 const RUNS = 15
 const dir = fileURLToPath(new URL("../tests/fixtures/sessions", import.meta.url))

@@ -11,7 +11,7 @@ import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { Decimal } from "../kernel/decimal.ts"
-import type { Position, Quote } from "../kernel/snapshot.ts"
+import type { Position, Quote } from "../kernel/rebalance/snapshot.ts"
 
 export type OrderSide = "buy" | "sell"
 export type OrderType = "market" | "limit"

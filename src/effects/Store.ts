@@ -9,7 +9,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Decimal } from "../kernel/decimal.ts"
-import type { Position } from "../kernel/snapshot.ts"
+import type { Position } from "../kernel/rebalance/snapshot.ts"
 import type { OrderSide, OrderStatus, OrderUpdateKind } from "./Broker.ts"
 
 export type RunMode = "preview" | "execute"

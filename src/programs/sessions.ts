@@ -7,10 +7,10 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { Outcome, Placed, Planned } from "../effects/broker/session.ts"
+import type { Outcome, Placed, Planned } from "../effects/broker/recording/session.ts"
 import { Store, type StoreError } from "../effects/Store.ts"
 import { format, isZero } from "../kernel/decimal.ts"
-import { heldAfterFills } from "./rebalanceAccount.ts"
+import { heldAfterFills } from "./run/rebalanceAccount.ts"
 
 export type OutcomeLine = Omit<Outcome, "type" | "t">
 

@@ -3,7 +3,7 @@
  * webhook tests: the source entry runs on the Node that runs vitest (Node 24, via npx),
  * in a temp directory of its own, with the environment the test gives it.
  *
- * Same approach as tests/cli.test.ts (execFile on `process.execPath`, asynchronous so a
+ * Same approach as tests/programs/cli/plan.test.ts (execFile on `process.execPath`, asynchronous so a
  * test's own HTTP server keeps answering while the CLI runs); that file keeps its own
  * copy because it may not be edited.
  */
@@ -146,7 +146,7 @@ export const readCsv = (text: string): Array<Record<string, string>> => {
   return rows.map((row) => Object.fromEntries(row.split(",").map((cell, i) => [columns[i] ?? `#${i}`, cell])))
 }
 
-/** What `run --json` prints (src/programs/run.ts `outcomeJson`), as far as the tests read it. */
+/** What `run --json` prints (src/programs/cli/run.ts `outcomeJson`), as far as the tests read it. */
 export interface OrderJson {
   readonly clientOrderId: string
   readonly phase: "sell" | "buy"

@@ -13,11 +13,11 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { Broker } from "../../src/effects/Broker.ts"
-import * as Paper from "../../src/effects/broker/paper.ts"
+import * as Paper from "../../src/effects/broker/paper/layer.ts"
 import { Notifier, type RunSummary } from "../../src/effects/Notifier.ts"
 import type { Store, StoreError } from "../../src/effects/Store.ts"
 import { storeLayer } from "../../src/programs/layers.ts"
-import { rebalanceAccount, type RunOutcome, type RunRequest } from "../../src/programs/rebalanceAccount.ts"
+import { rebalanceAccount, type RunOutcome, type RunRequest } from "../../src/programs/run/rebalanceAccount.ts"
 
 /** Every summary the program sent, in order. */
 export class Summaries

@@ -31,8 +31,8 @@ import * as Schema from "effect/Schema"
 import { parseJson } from "../../formats/json.ts"
 import { type Decimal, parseDecimal } from "../../kernel/decimal.ts"
 import { join } from "../../kernel/input.ts"
-import type { Targets } from "../../kernel/targets.ts"
-import { readWeights, scaledDownNote, type WeightUnit } from "../../kernel/weights.ts"
+import type { Targets } from "../../kernel/rebalance/targets.ts"
+import { readWeights, scaledDownNote, type WeightUnit } from "../../kernel/strategies/weights.ts"
 import { decodeShape, InputFileError } from "../inputs.ts"
 
 export interface HttpSource {

@@ -21,12 +21,12 @@ import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Result from "effect/Result"
-import { blend, NESTING, type OnStrategyFailure, validateShares } from "../../kernel/blend.ts"
+import { blend, NESTING, type OnStrategyFailure, validateShares } from "../../kernel/strategies/blend.ts"
 import { type Decimal, ONE } from "../../kernel/decimal.ts"
 import { InvalidInput } from "../../kernel/errors.ts"
-import { type PriceHistory, validateHistory } from "../../kernel/history.ts"
+import { type PriceHistory, validateHistory } from "../../kernel/strategies/history.ts"
 import { join } from "../../kernel/input.ts"
-import { type Momentum, momentum, type MomentumOptions, validateMomentum } from "../../kernel/momentum.ts"
+import { type Momentum, momentum, type MomentumOptions, validateMomentum } from "../../kernel/strategies/momentum.ts"
 import {
   readRegime,
   type RegimeOptions,
@@ -34,16 +34,16 @@ import {
   strategyFor,
   validateRegimeMap,
   validateRegimeOptions
-} from "../../kernel/regime.ts"
+} from "../../kernel/strategies/regime.ts"
 import {
   applyReplacements,
   type ReplacementSet,
   replacementSet,
   type Substitution,
   validateReplacements
-} from "../../kernel/replacement.ts"
-import type { Targets } from "../../kernel/targets.ts"
-import { atMostPlaces, readWeights, scaledDownNote, scaleDownToOne, type WeightUnit } from "../../kernel/weights.ts"
+} from "../../kernel/strategies/replacement.ts"
+import type { Targets } from "../../kernel/rebalance/targets.ts"
+import { atMostPlaces, readWeights, scaledDownNote, scaleDownToOne, type WeightUnit } from "../../kernel/strategies/weights.ts"
 import { explain, InputFileError, readInput } from "../inputs.ts"
 import { fetchTargets, headerValues, type HttpSource } from "./http.ts"
 

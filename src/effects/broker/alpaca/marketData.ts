@@ -11,7 +11,7 @@
  * - A symbol Alpaca returns nothing for gets no Quote at all (the kernel reports it unpriced).
  */
 import { type Decimal, isPositive } from "../../../kernel/decimal.ts"
-import type { Quote } from "../../../kernel/snapshot.ts"
+import type { Quote } from "../../../kernel/rebalance/snapshot.ts"
 import type { LatestQuotes, LatestTrades } from "./schemas.ts"
 
 const price = (d: Decimal | null | undefined): Decimal | undefined => (d != null && isPositive(d) ? d : undefined)

@@ -1,0 +1,440 @@
+/**
+ * The Alpaca broker: Alpaca's Trading API v2, Market Data API and trade_updates stream
+ * behind the Broker interface.
+ *
+ * Errors, by what the caller can do:
+ * - **reads** (account, positions, clock, quotes, orders): 429, 5xx, timeouts and connection
+ *   errors are retried with backoff (`AlpacaDefaults.retry`); what still fails is
+ *   RateLimited (429, with the wait Alpaca asked for) or BrokerConnectionError (everything
+ *   else, Alpaca's message included). An order lookup answered 404 (or 400/422: not an id
+ *   Alpaca knows) is OrderNotFound.
+ * - **placeOrder** is never repeated by the adapter: 429 is RateLimited (the order was refused,
+ *   nothing was placed; send it again after the wait, same client order id); 5xx, timeouts,
+ *   connection loss and an unreadable 2xx answer are UnknownOutcome (look the order up by its
+ *   client order id first); 401 is BrokerConnectionError (nothing was placed); any other 4xx
+ *   (403 buying power, 422 invalid, …) is OrderRejected with Alpaca's message verbatim. A
+ *   request Alpaca would refuse anyway is rejected before it is sent (see `orderBody`).
+ *   A request that `closesPosition` is sent as `DELETE /v2/positions/{symbol}` (the exact
+ *   held quantity, fractions included), with the same error meanings (404: no such position,
+ *   OrderRejected); its order is known by the caller's client order id all the same (see
+ *   alpaca/closes.ts).
+ * - **assets**: one `GET /v2/assets/{symbol}` per symbol, retried like a read; 404 (a symbol
+ *   Alpaca does not know) leaves the symbol out.
+ * - **cancelOrder** is retried like a read (cancelling twice is harmless); 404 is
+ *   OrderNotFound; 422 ("not cancelable": already filled, canceled or expired, or being
+ *   replaced) succeeds, as for any broker here a cancel of a finished order does: the order's
+ *   status says how it ended.
+ *
+ * Credentials are Redacted; they only ever reach the request headers and the stream's
+ * authenticate message, and every error message is scrubbed of them.
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import type * as HttpClient from "effect/http/HttpClient"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
+import { Decimal } from "../../../kernel/decimal.ts"
+import type { Position, Quote } from "../../../kernel/rebalance/snapshot.ts"
+import {
+  type Asset,
+  Broker,
+  BrokerConnectionError,
+  type BrokerOrder,
+  type BrokerShape,
+  type MarketClock,
+  OrderNotFound,
+  OrderRejected,
+  type OrderRequest,
+  RateLimited,
+  UnknownOutcome
+} from "../../Broker.ts"
+import { makeCloses } from "./closes.ts"
+import { type AlpacaRest, type Answer, type Api, type Endpoint, makeRest, type RestError } from "./http.ts"
+import { oneSided, toQuotes, withTrades } from "./marketData.ts"
+import { orderBody, toBrokerOrder } from "./orders.ts"
+import * as Alpaca from "./schemas.ts"
+import { tradeUpdates } from "./stream.ts"
+
+// ---------------------------------------------------------------------------
+// config
+// ---------------------------------------------------------------------------
+
+export interface AlpacaConfig {
+  /** Paper: https://paper-api.alpaca.markets; live: https://api.alpaca.markets. */
+  readonly tradingUrl: string
+  /** https://data.alpaca.markets */
+  readonly dataUrl: string
+  /** wss://paper-api.alpaca.markets/stream (see `streamUrlFor`). */
+  readonly streamUrl: string
+  readonly feed: "iex" | "sip"
+  readonly keyId: Redacted.Redacted<string>
+  readonly secretKey: Redacted.Redacted<string>
+  /** The policy trades fractional shares: non-integer quantities are sent (as `day` orders). */
+  readonly fractional: boolean
+  /** A whole number ≥ 1 (keel.yaml's schema checks it); default 200, Alpaca's limit per account and the free market-data plan's. */
+  readonly requestsPerMinute?: number
+}
+
+export const AlpacaDefaults = {
+  tradingUrl: "https://paper-api.alpaca.markets",
+  liveTradingUrl: "https://api.alpaca.markets",
+  dataUrl: "https://data.alpaca.markets",
+  feed: "iex",
+  requestsPerMinute: 200,
+  /** One request's time to answer, from sending to the end of the body. */
+  requestTimeoutMillis: 15_000,
+  /** Retries of an idempotent request: 4 after the first, from 250 ms doubling, each ≤ 4 s, jittered ±20%. */
+  retry: { times: 4, baseMillis: 250, maxDelayMillis: 4_000 },
+  /** The longest wait for a rate-limit reset (guards against clock skew). */
+  maxRateLimitWaitMillis: 60_000,
+  /** The shortest wait a RateLimited asks for (a 429 without a usable reset). */
+  minRateLimitWaitMillis: 1_000,
+  /**
+   * Stream reconnects: from 500 ms doubling, each ≤ 30 s, jittered, without end; back to
+   * 500 ms once a connection stayed listening for a minute.
+   */
+  reconnect: { baseMillis: 500, maxDelayMillis: 30_000, stableMillis: 60_000 },
+  /** From opening the stream's socket to `listening`. */
+  handshakeTimeoutMillis: 10_000,
+  /** GET /v2/orders answers at most this many orders. */
+  ordersPerRequest: 500,
+  /** Symbols per market-data request. */
+  symbolsPerRequest: 100,
+  /** GET /v2/assets/{symbol} requests in flight at once. */
+  assetRequestsInFlight: 4,
+  /** Alpaca's documented minimum value of a fractional order, in dollars. */
+  minFractionalOrderValue: "1",
+  /**
+   * How far Alpaca's clock may be behind ours when a lost position close is looked for among
+   * the symbol's orders submitted since it was sent.
+   */
+  closeLookupSkewMillis: 30_000
+} as const
+
+/** Timing knobs that `layer` takes from AlpacaDefaults unless given (tests shorten them). */
+export interface AlpacaTuning {
+  readonly requestTimeoutMillis: number
+  readonly retry: { readonly times: number; readonly baseMillis: number; readonly maxDelayMillis: number }
+  readonly maxRateLimitWaitMillis: number
+  readonly reconnect: { readonly baseMillis: number; readonly maxDelayMillis: number; readonly stableMillis: number }
+  readonly handshakeTimeoutMillis: number
+}
+
+/** The trade_updates URL of a trading host: `https://paper-api…` → `wss://paper-api…/stream`. */
+export const streamUrlFor = (tradingUrl: string): string => {
+  const url = new URL(tradingUrl)
+  url.protocol = url.protocol === "http:" ? "ws:" : "wss:"
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/stream`
+  url.search = ""
+  url.hash = ""
+  return url.toString()
+}
+
+// ---------------------------------------------------------------------------
+// the broker
+// ---------------------------------------------------------------------------
+
+export interface AlpacaBroker extends BrokerShape {
+  readonly kind: "alpaca"
+}
+
+const chunks = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> => {
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+const minFractionalOrderValue = new Decimal(AlpacaDefaults.minFractionalOrderValue)
+
+const rateLimited = (error: { readonly retryAfterMillis: number }) =>
+  new RateLimited({ retryAfterMillis: Math.max(error.retryAfterMillis, AlpacaDefaults.minRateLimitWaitMillis) })
+
+export const make = (
+  config: AlpacaConfig,
+  tuning?: Partial<AlpacaTuning>
+): Effect.Effect<AlpacaBroker, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const settings = { ...AlpacaDefaults, ...tuning }
+    const rest: AlpacaRest = yield* makeRest({
+      tradingUrl: config.tradingUrl,
+      dataUrl: config.dataUrl,
+      keyId: config.keyId,
+      secretKey: config.secretKey,
+      requestsPerMinute: config.requestsPerMinute ?? AlpacaDefaults.requestsPerMinute,
+      requestTimeoutMillis: settings.requestTimeoutMillis,
+      maxRateLimitWaitMillis: settings.maxRateLimitWaitMillis,
+      retry: settings.retry
+    })
+
+    /** A read's failure: RateLimited for 429, else BrokerConnectionError with the whole story. */
+    const readFailure = (error: RestError | Alpaca.PayloadError): BrokerConnectionError | RateLimited =>
+      error._tag === "AlpacaStatusError" && error.status === 429
+        ? rateLimited(error)
+        : new BrokerConnectionError({ message: rest.scrub(`Alpaca: ${error.message}`) })
+
+    /** An idempotent request, decoded. */
+    const read = <S extends Alpaca.PayloadSchema>(api: Api, endpoint: Endpoint, schema: S) =>
+      rest.sendIdempotent(api, endpoint).pipe(
+        Effect.flatMap((answer) => Alpaca.decode(schema, `${endpoint.method} ${endpoint.path}`)(answer.body))
+      )
+
+    // cash is Alpaca's cash balance as reported (negative on a margin account that borrows:
+    // the kernel then refuses the snapshot rather than plan with it); buying power is the
+    // non-marginable buying power, because Keel never buys on margin.
+    const account = read("trading", { method: "GET", path: "/v2/account" }, Alpaca.Account).pipe(
+      Effect.map((a) => ({ cash: a.cash, buyingPower: a.non_marginable_buying_power, equity: a.equity })),
+      Effect.mapError(readFailure)
+    )
+
+    const positions = read("trading", { method: "GET", path: "/v2/positions" }, Alpaca.Positions).pipe(
+      Effect.map((rows): ReadonlyArray<Position> => rows.map((p) => ({ symbol: p.symbol, quantity: p.qty }))),
+      Effect.mapError(readFailure)
+    )
+
+    const clock = read("trading", { method: "GET", path: "/v2/clock" }, Alpaca.Clock).pipe(
+      Effect.map((c): MarketClock => ({ isOpen: c.is_open, nextOpen: c.next_open, nextClose: c.next_close })),
+      Effect.mapError(readFailure)
+    )
+
+    const latest = <S extends Alpaca.PayloadSchema>(path: string, schema: S, symbols: ReadonlyArray<string>) =>
+      read("data", { method: "GET", path, params: { symbols: symbols.join(","), feed: config.feed } }, schema)
+
+    const quotesOf = (symbols: ReadonlyArray<string>) =>
+      Effect.gen(function*() {
+        const quotes = toQuotes(symbols, yield* latest("/v2/stocks/quotes/latest", Alpaca.LatestQuotes, symbols))
+        const lacking = oneSided(symbols, quotes)
+        if (lacking.length === 0) return quotes
+        // Best effort: without the trades, the one-sided quotes stand as they are.
+        return yield* latest("/v2/stocks/trades/latest", Alpaca.LatestTrades, lacking).pipe(
+          Effect.map((trades) => withTrades(symbols, quotes, trades)),
+          Effect.catch((error) =>
+            Effect.as(
+              Effect.logWarning(
+                rest.scrub(
+                  `Alpaca: no latest trades for ${lacking.join(",")}, quotes kept as they are: ${error.message}`
+                )
+              ),
+              quotes
+            )
+          )
+        )
+      })
+
+    const quotes = (symbols: ReadonlyArray<string>) =>
+      Effect.forEach(chunks([...new Set(symbols)], AlpacaDefaults.symbolsPerRequest), quotesOf).pipe(
+        Effect.map((parts): ReadonlyArray<Quote> => parts.flat()),
+        Effect.mapError(readFailure)
+      )
+
+    /** One symbol's trading rules; a symbol Alpaca does not know (404) is none. */
+    const assetOf = (symbol: string) =>
+      read("trading", { method: "GET", path: `/v2/assets/${encodeURIComponent(symbol)}` }, Alpaca.Asset).pipe(
+        Effect.map((a): ReadonlyArray<Asset> => [
+          { symbol: a.symbol, tradable: a.tradable, fractionable: a.fractionable, minFractionalOrderValue }
+        ]),
+        Effect.catch((error) =>
+          error._tag === "AlpacaStatusError" && error.status === 404
+            ? Effect.succeed([])
+            : Effect.fail(readFailure(error))
+        )
+      )
+
+    const assets = (symbols: ReadonlyArray<string>) =>
+      Effect.forEach([...new Set(symbols)], assetOf, { concurrency: AlpacaDefaults.assetRequestsInFlight }).pipe(
+        Effect.map((found): ReadonlyArray<Asset> => found.flat())
+      )
+
+    const closes = makeCloses()
+    const named = (order: BrokerOrder) => closes.name(order)
+
+    /** A lookup of one order: 404 (or an id Alpaca cannot read: 400, 422) is OrderNotFound (of `id`). */
+    const lookUp = (id: string, endpoint: Endpoint) =>
+      read("trading", endpoint, Alpaca.Order).pipe(
+        Effect.map((order) => named(toBrokerOrder(order))),
+        Effect.mapError((error) =>
+          error._tag === "AlpacaStatusError" && (error.status === 404 || error.status === 400 || error.status === 422)
+            ? new OrderNotFound({ id })
+            : readFailure(error)
+        )
+      )
+
+    const orderPath = (id: string) => `/v2/orders/${encodeURIComponent(id)}`
+
+    const getOrder = (id: string) => lookUp(id, { method: "GET", path: orderPath(id) })
+
+    /** A lost position close, looked for among the symbol's orders since it was sent (the rule in alpaca/closes.ts). */
+    const findClose = (clientOrderId: string, symbol: string, sentAt: number) =>
+      read("trading", {
+        method: "GET",
+        path: "/v2/orders",
+        params: {
+          status: "all",
+          symbols: symbol,
+          after: new Date(sentAt - AlpacaDefaults.closeLookupSkewMillis).toISOString(),
+          direction: "asc",
+          limit: String(AlpacaDefaults.ordersPerRequest)
+        }
+      }, Alpaca.Orders).pipe(
+        Effect.mapError(readFailure),
+        Effect.flatMap((orders) =>
+          Effect.suspend(() => {
+            const found = closes.claim(clientOrderId, orders.map(toBrokerOrder), AlpacaDefaults.closeLookupSkewMillis)
+            return found === undefined
+              ? Effect.fail(new OrderNotFound({ id: clientOrderId }))
+              : Effect.succeed(named(found))
+          })
+        )
+      )
+
+    const getOrderByClientId = (clientOrderId: string) =>
+      Effect.suspend(() => {
+        const closeId = closes.orderIdOf(clientOrderId)
+        if (closeId !== undefined) return lookUp(clientOrderId, { method: "GET", path: orderPath(closeId) })
+        const lost = closes.lost(clientOrderId)
+        if (lost !== undefined) return findClose(clientOrderId, lost.symbol, lost.sentAt)
+        return lookUp(clientOrderId, {
+          method: "GET",
+          path: "/v2/orders:by_client_order_id",
+          params: { client_order_id: clientOrderId }
+        })
+      })
+
+    const openOrders = read("trading", {
+      method: "GET",
+      path: "/v2/orders",
+      params: { status: "open", limit: String(AlpacaDefaults.ordersPerRequest) }
+    }, Alpaca.Orders).pipe(
+      Effect.tap((orders) =>
+        orders.length >= AlpacaDefaults.ordersPerRequest
+          ? Effect.logWarning(
+            `Alpaca: ${orders.length} open orders answered, the most one request returns; others may exist`
+          )
+          : Effect.void
+      ),
+      Effect.map((orders) => orders.map((order) => named(toBrokerOrder(order)))),
+      Effect.mapError(readFailure)
+    )
+
+    const cancelOrder = (id: string) =>
+      rest.sendIdempotent("trading", { method: "DELETE", path: orderPath(id) }).pipe(
+        Effect.asVoid,
+        Effect.catch((error) =>
+          error._tag !== "AlpacaStatusError"
+            ? Effect.fail(readFailure(error))
+            : error.status === 422
+            ? Effect.void
+            : Effect.fail(error.status === 404 ? new OrderNotFound({ id }) : readFailure(error))
+        )
+      )
+
+    /** A request that places an order, sent exactly once; `clientOrderId` names the order in the errors. */
+    const placing = (clientOrderId: string, endpoint: Endpoint, lost: string) =>
+      rest.send("trading", endpoint).pipe(
+        Effect.flatMap((answer: Answer) =>
+          Alpaca.decode(Alpaca.Order, `${endpoint.method} ${endpoint.path}`)(answer.body).pipe(
+            Effect.mapError((error) =>
+              new UnknownOutcome({
+                clientOrderId,
+                message: rest.scrub(
+                  `Alpaca: the order was accepted (HTTP ${answer.status}) but its answer cannot be read: ${error.message}; ${lost}`
+                )
+              })
+            )
+          )
+        ),
+        Effect.map(toBrokerOrder),
+        Effect.catchTags({
+          AlpacaTransportError: (error) =>
+            Effect.fail(new UnknownOutcome({ clientOrderId, message: `Alpaca: ${error.message}; ${lost}` })),
+          AlpacaStatusError: (error) => {
+            if (error.status === 429) return Effect.fail(rateLimited(error))
+            if (error.status === 401) {
+              return Effect.fail(new BrokerConnectionError({ message: `Alpaca: ${error.message}` }))
+            }
+            if (error.status === 408 || error.status >= 500) {
+              return Effect.fail(new UnknownOutcome({ clientOrderId, message: `Alpaca: ${error.message}; ${lost}` }))
+            }
+            return Effect.fail(new OrderRejected({ clientOrderId, reason: error.alpacaMessage ?? error.message }))
+          }
+        })
+      )
+
+    const lostAnswer = (clientOrderId: string) =>
+      `look order ${clientOrderId} up by its client order id before sending it again`
+
+    /**
+     * DELETE /v2/positions/{symbol}: Alpaca sells exactly what is held, at market. The send is
+     * remembered first, so a lost answer can be found (getOrderByClientId); the answer's order
+     * is the intent's from then on.
+     */
+    const closePosition = (request: OrderRequest) =>
+      Effect.gen(function*() {
+        const clientOrderId = request.clientOrderId
+        if (request.side !== "sell" || request.type !== "market") {
+          return yield* new OrderRejected({ clientOrderId, reason: "a position close is a market sell" })
+        }
+        const sentAt = yield* Clock.currentTimeMillis
+        yield* Effect.sync(() =>
+          closes.sent(clientOrderId, { symbol: request.symbol, quantity: request.quantity, sentAt })
+        )
+        const order = yield* placing(
+          clientOrderId,
+          { method: "DELETE", path: `/v2/positions/${encodeURIComponent(request.symbol)}` },
+          lostAnswer(clientOrderId)
+        ).pipe(
+          // Only a lost answer leaves something to find; any other failure placed nothing.
+          Effect.tapError((error) =>
+            Effect.sync(
+              () => (error._tag === "UnknownOutcome" ? closes.answerLost(clientOrderId) : closes.refused(clientOrderId))
+            )
+          )
+        )
+        yield* Effect.sync(() => closes.placed(clientOrderId, order))
+        return named(order)
+      })
+
+    const placeOrder = (request: OrderRequest) => {
+      if (request.closesPosition === true) return closePosition(request)
+      const body = orderBody(request, config.fractional)
+      if (Result.isFailure(body)) {
+        return Effect.fail(new OrderRejected({ clientOrderId: request.clientOrderId, reason: body.failure }))
+      }
+      return placing(
+        request.clientOrderId,
+        { method: "POST", path: "/v2/orders", body: body.success },
+        lostAnswer(request.clientOrderId)
+      )
+    }
+
+    return {
+      kind: "alpaca",
+      account,
+      positions,
+      quotes,
+      clock,
+      assets,
+      placeOrder,
+      getOrder,
+      getOrderByClientId,
+      cancelOrder,
+      openOrders,
+      updates: tradeUpdates({
+        url: config.streamUrl,
+        keyId: config.keyId,
+        secretKey: config.secretKey,
+        handshakeTimeoutMillis: settings.handshakeTimeoutMillis,
+        reconnect: settings.reconnect
+      }).pipe(
+        Stream.filter((update) => !closes.unnamed(update.order)),
+        Stream.map((update) => ({ ...update, order: named(update.order) }))
+      )
+    } satisfies AlpacaBroker
+  })
+
+/** The Alpaca Broker. `tuning` overrides AlpacaDefaults' timings (tests). */
+export const layer = (
+  config: AlpacaConfig,
+  tuning?: Partial<AlpacaTuning>
+): Layer.Layer<Broker, never, HttpClient.HttpClient> => Layer.effect(Broker)(make(config, tuning))

@@ -1,0 +1,686 @@
+/**
+ * The paper broker: a brokerage paper account behind the Broker interface.
+ *
+ * It is a simulator, not a mock: it refuses what a real broker refuses (a buy the
+ * account cannot pay for, a sell of shares it does not hold, a reused client order id,
+ * a symbol without a quote), fills asynchronously after a latency and possibly in
+ * parts, charges slippage and commission, and keeps its books in SQL so that the next
+ * run continues from the same cash, positions and open orders.
+ *
+ * Time is Effect's Clock and randomness is Effect's Random with a seed, so tests drive
+ * fills with TestClock and every run with the same seed and calls is the same run.
+ *
+ * Concurrency: every change to the books (place, fill, cancel) runs under one lock,
+ * in one SQL transaction, and publishes its update before the lock is released, so
+ * subscribers see updates in the order the books changed.
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import * as Random from "effect/Random"
+import * as Result from "effect/Result"
+import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import * as SqlClient from "effect/sql/SqlClient"
+import { isSqlError, type SqlError } from "effect/sql/SqlError"
+import * as Stream from "effect/Stream"
+import { Decimal, type DecimalInput, format, isPositive, parseDecimal, ZERO } from "../../../kernel/decimal.ts"
+import type { Position, Quote, QuoteInput } from "../../../kernel/rebalance/snapshot.ts"
+import {
+  Broker,
+  BrokerConnectionError,
+  type BrokerShape,
+  isTerminal,
+  type MarketClock,
+  OrderNotFound,
+  OrderRejected,
+  type OrderRequest,
+  type OrderUpdate,
+  RateLimited,
+  UnknownOutcome
+} from "../../Broker.ts"
+import { makeLedger, type PaperOrder, type PositionRow, toBrokerOrder } from "./ledger.ts"
+import {
+  fillPrice,
+  fromBps,
+  loadQuoteFile,
+  makeMarket,
+  type Market,
+  marketPrice,
+  mid,
+  PaperConfigError,
+  type QuoteSource,
+  readQuotes,
+  walkStart
+} from "./quotes.ts"
+
+export { paperMigrations, type PaperOrder, type PositionRow } from "./ledger.ts"
+export { PaperConfigError, type QuoteSource } from "./quotes.ts"
+
+// ---------------------------------------------------------------------------
+// config
+// ---------------------------------------------------------------------------
+
+export interface PaperCommission {
+  /** Charged once per order, with its first fill. Default "0". */
+  readonly perOrder?: string
+  /** Charged per share filled. Default "0". */
+  readonly perShare?: string
+}
+
+/** Faults armed from the start (the same counters `PaperControls` sets). */
+export interface PaperFaults {
+  readonly failNextCalls?: number
+  readonly loseNextPlaceAnswers?: number
+}
+
+export interface PaperConfig {
+  /** The account's name; several paper accounts can share one database. */
+  readonly account: string
+  /** Cash of a new account. Ignored once the account exists: a run continues the last one. */
+  readonly startingCash: string
+  readonly quotes: QuoteSource
+  /** Market orders fill at ask × (1 + slip) (buys) or bid × (1 − slip) (sells). Default 0. */
+  readonly slippageBps?: DecimalInput
+  readonly commission?: PaperCommission
+  /** Delay before each fill (Effect's Clock). Default 0. */
+  readonly fillLatency?: Duration.Input
+  /** Fill each order in this many chunks, each after `fillLatency`. Default 1. */
+  readonly partialFills?: number
+  /** Share of valid orders the venue rejects anyway, drawn from `seed`. Default 0. */
+  readonly rejectionRate?: number
+  /** Seed of the venue's own randomness (rejections). Default "keel-paper". */
+  readonly seed?: string | number
+  /** A paper market that never opens keeps accepted orders waiting. Default "always". */
+  readonly marketOpen?: "always" | "never"
+  /** Symbols the venue trades in whole shares only: a fractional quantity of one is rejected. Default none. */
+  readonly nonFractionable?: ReadonlyArray<string>
+  readonly faults?: PaperFaults
+}
+
+interface Settings {
+  readonly account: string
+  readonly startingCash: Decimal
+  readonly slip: Decimal
+  readonly perOrder: Decimal
+  readonly perShare: Decimal
+  readonly fillLatency: Duration.Duration
+  readonly partialFills: number
+  readonly rejectionRate: number
+  readonly seed: string | number
+  readonly marketOpen: boolean
+  readonly nonFractionable: ReadonlySet<string>
+}
+
+const nonNegativeDecimal = (name: string, value: unknown): Result.Result<Decimal, string> => {
+  const d = parseDecimal(value)
+  return typeof d === "string" || d.lt(ZERO)
+    ? Result.fail(`${name}: expected a non-negative decimal, got ${JSON.stringify(value)}`)
+    : Result.succeed(d)
+}
+
+const validate = (config: PaperConfig): Result.Result<Settings, string> => {
+  if (config.account.trim() === "") return Result.fail("account: expected a name, got an empty string")
+  const startingCash = nonNegativeDecimal("startingCash", config.startingCash)
+  if (Result.isFailure(startingCash)) return Result.fail(startingCash.failure)
+  const slippage = nonNegativeDecimal("slippageBps", config.slippageBps ?? "0")
+  if (Result.isFailure(slippage)) return Result.fail(slippage.failure)
+  if (slippage.success.gte("10000")) return Result.fail("slippageBps: expected less than 10000 (100%)")
+  const perOrder = nonNegativeDecimal("commission.perOrder", config.commission?.perOrder ?? "0")
+  if (Result.isFailure(perOrder)) return Result.fail(perOrder.failure)
+  const perShare = nonNegativeDecimal("commission.perShare", config.commission?.perShare ?? "0")
+  if (Result.isFailure(perShare)) return Result.fail(perShare.failure)
+  const latency = Duration.fromInput(config.fillLatency ?? 0)
+  if (latency._tag === "None" || !Duration.isFinite(latency.value)) {
+    return Result.fail(`fillLatency: expected a finite duration, got ${String(config.fillLatency)}`)
+  }
+  const partialFills = config.partialFills ?? 1
+  if (!Number.isSafeInteger(partialFills) || partialFills < 1) {
+    return Result.fail(`partialFills: expected a whole number >= 1, got ${partialFills}`)
+  }
+  const rejectionRate = config.rejectionRate ?? 0
+  if (!(rejectionRate >= 0 && rejectionRate <= 1)) {
+    return Result.fail(`rejectionRate: expected a number from 0 to 1, got ${rejectionRate}`)
+  }
+  return Result.succeed({
+    account: config.account,
+    startingCash: startingCash.success,
+    slip: fromBps(slippage.success),
+    perOrder: perOrder.success,
+    perShare: perShare.success,
+    fillLatency: latency.value,
+    partialFills,
+    rejectionRate,
+    seed: config.seed ?? "keel-paper",
+    marketOpen: (config.marketOpen ?? "always") === "always",
+    nonFractionable: new Set(config.nonFractionable ?? [])
+  })
+}
+
+// ---------------------------------------------------------------------------
+// controls
+// ---------------------------------------------------------------------------
+
+/** The books as the paper venue keeps them, beyond what the Broker contract shows. */
+export interface PaperBooks {
+  readonly cash: Decimal
+  readonly realizedPnl: Decimal
+  /** Every symbol ever held, zero quantities included (they keep their realized P&L). */
+  readonly positions: ReadonlyArray<PositionRow>
+}
+
+/**
+ * Test and scenario hooks on the running paper broker: inject the failures a program
+ * must survive, move the market, open or close it, and read the full books.
+ */
+export interface PaperControlsShape {
+  /** The next `count` broker calls fail with BrokerConnectionError without reaching the venue. */
+  readonly failNextCalls: (count: number, message?: string) => Effect.Effect<void>
+  /** The next `count` broker calls fail with RateLimited without reaching the venue. */
+  readonly rateLimitNextCalls: (count: number, retryAfterMillis: number) => Effect.Effect<void>
+  /**
+   * The next `count` placeOrder calls reach the venue (the order is placed, or
+   * rejected) but answer UnknownOutcome: a lost answer.
+   */
+  readonly loseNextPlaceAnswers: (count: number) => Effect.Effect<void>
+  /**
+   * The next `count` getOrderByClientId calls answer OrderNotFound even for an order the
+   * venue has: a lookup index that lags the order book.
+   */
+  readonly missNextLookups: (count: number) => Effect.Effect<void>
+  /** Broker calls made so far (every method but `updates`), failed ones included. */
+  readonly calls: Effect.Effect<number>
+  /** Replaces the quotes of the given symbols; open limit orders are checked against them. */
+  readonly setQuotes: (quotes: ReadonlyArray<QuoteInput>) => Effect.Effect<void, PaperConfigError>
+  readonly setMarketOpen: (open: boolean) => Effect.Effect<void>
+  readonly books: Effect.Effect<PaperBooks, SqlError>
+}
+
+export class PaperControls extends Context.Service<PaperControls, PaperControlsShape>()(
+  "keel/effects/broker/PaperControls"
+) {}
+
+// ---------------------------------------------------------------------------
+// the venue
+// ---------------------------------------------------------------------------
+
+const FOREVER = 8_640_000_000_000_000 // the last instant a JavaScript Date can hold
+
+const toConnectionError = (error: SqlError) =>
+  new BrokerConnectionError({ message: `paper ledger unavailable: ${error.message}` })
+
+const decimalPlaces = (d: Decimal): number => Math.max(0, d.c.length - 1 - d.e)
+
+/**
+ * The next chunk of an order split into `parts`: an equal share rounded down to the
+ * order's own precision (at least one unit of it), the last chunk taking the rest.
+ */
+const nextChunk = (order: PaperOrder, parts: number): Decimal => {
+  const remaining = order.quantity.minus(order.filledQuantity)
+  if (order.fillCount + 1 >= parts) return remaining
+  const places = decimalPlaces(order.quantity)
+  const unit = new Decimal(`1e-${places}`)
+  const share = order.quantity.div(new Decimal(String(parts))).round(places, Decimal.roundDown)
+  const chunk = share.gt(unit) ? share : unit
+  return chunk.lt(remaining) ? chunk : remaining
+}
+
+/** Builds the paper broker and its controls; both live as long as the scope. */
+export const make = (
+  config: PaperConfig
+): Effect.Effect<
+  { readonly broker: BrokerShape; readonly controls: PaperControlsShape },
+  PaperConfigError | SqlError,
+  SqlClient.SqlClient | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const checked = validate(config)
+    if (Result.isFailure(checked)) return yield* new PaperConfigError({ message: `paper broker: ${checked.failure}` })
+    const settings = checked.success
+    const market = yield* openMarket(config.quotes)
+    const sql = yield* SqlClient.SqlClient
+    const ledger = makeLedger(sql, settings.account)
+    const venueRandom = yield* seeded(settings.seed)
+    const lock = yield* Semaphore.make(1)
+    const pubsub = yield* PubSub.unbounded<OrderUpdate>()
+    yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
+    const fills = yield* FiberMap.make<string>()
+    // Fill fibers run with the services the layer was built with, never a caller's
+    // (a caller inside its own SQL transaction must not lend it to a fill).
+    const services = yield* Effect.context<never>()
+
+    const state = {
+      open: settings.marketOpen,
+      calls: 0,
+      failNext: config.faults?.failNextCalls ?? 0,
+      failMessage: "paper broker: simulated connection failure",
+      rateLimitNext: 0,
+      retryAfterMillis: 0,
+      loseNext: config.faults?.loseNextPlaceAnswers ?? 0,
+      missNext: 0,
+      /** Completed whenever the market moves or opens: waiting orders look again. */
+      moved: yield* Deferred.make<void>()
+    }
+
+    const marketMoved = Effect.suspend(() => {
+      const previous = state.moved
+      state.moved = Deferred.makeUnsafe<void>()
+      return Deferred.succeed(previous, undefined)
+    })
+
+    yield* ledger.openAccount(settings.startingCash, yield* Clock.currentTimeMillis)
+
+    const publish = (update: OrderUpdate) => PubSub.publish(pubsub, update)
+
+    /** Runs a change to the books: one at a time, and never cut off between commit and publish. */
+    const exclusive = <A, E>(effect: Effect.Effect<A, E>) => lock.withPermits(1)(Effect.uninterruptible(effect))
+
+    /** Every call passes the injected faults first, as a real connection would fail first. */
+    const call = <A, E>(
+      effect: Effect.Effect<A, E>
+    ): Effect.Effect<A, Exclude<E, SqlError> | BrokerConnectionError | RateLimited> =>
+      Effect.suspend((): Effect.Effect<A, Exclude<E, SqlError> | BrokerConnectionError | RateLimited> => {
+        state.calls++
+        if (state.failNext > 0) {
+          state.failNext--
+          return Effect.fail(new BrokerConnectionError({ message: state.failMessage }))
+        }
+        if (state.rateLimitNext > 0) {
+          state.rateLimitNext--
+          return Effect.fail(new RateLimited({ retryAfterMillis: state.retryAfterMillis }))
+        }
+        // The ledger is the venue's back end: when it fails, the venue is unreachable.
+        return Effect.mapError(effect, (error) =>
+          isSqlError(error) ? toConnectionError(error) : (error as Exclude<E, SqlError>))
+      })
+
+    /** Buying power an open buy holds: what its unfilled rest costs at its reserve price. */
+    const reserved = (order: PaperOrder): Decimal => {
+      if (order.side !== "buy") {
+        return ZERO
+      }
+      const rest = order.quantity.minus(order.filledQuantity)
+      const commission = rest.times(settings.perShare).plus(order.fillCount === 0 ? settings.perOrder : ZERO)
+      return rest.times(order.reservePrice).plus(commission)
+    }
+
+    /** Cash less what open buys hold: what a new buy may spend (like a cash account's). */
+    const buyingPowerOf = (cash: Decimal, open: ReadonlyArray<PaperOrder>): Decimal =>
+      open.reduce((left, order) =>
+        left.minus(reserved(order)), cash)
+
+    // Under the lock, so cash, open orders and positions are read between two changes.
+    const accountState = lock.withPermits(1)(Effect.gen(function*() {
+      const books = yield* ledger.account
+      if (books === undefined) return yield* Effect.die(new Error(`paper account ${settings.account} is missing`))
+      const open = yield* ledger.openOrders
+      const positions = yield* ledger.positions
+      let equity = books.cash
+      for (const p of positions) {
+        const quote = market.get(p.symbol)
+        // Without any price the position is worth its cost: never a made-up number.
+        const price = (quote === undefined ? undefined : mid(quote)) ?? p.averageCost
+        equity = equity.plus(p.quantity.times(price))
+      }
+      return { cash: books.cash, buyingPower: buyingPowerOf(books.cash, open), equity }
+    }))
+
+    // -- placing ------------------------------------------------------------
+
+    const reject = (request: OrderRequest, reason: string) =>
+      Effect.fail(new OrderRejected({ clientOrderId: request.clientOrderId, reason }))
+
+    /** Why the request itself is invalid, before looking at the account. */
+    const invalid = (request: OrderRequest): string | undefined => {
+      if (request.clientOrderId.trim() === "") return "client order id is empty"
+      if (request.clientOrderId.length > 128) return "client order id is longer than 128 characters"
+      if (!isPositive(request.quantity)) return `quantity must be positive, got ${format(request.quantity)}`
+      if (request.side !== "buy" && request.side !== "sell") return `unknown side ${String(request.side)}`
+      if (request.type === "limit") {
+        if (request.limitPrice === undefined) return "a limit order needs a limit price"
+        if (!isPositive(request.limitPrice)) return `limit price must be positive, got ${format(request.limitPrice)}`
+      } else if (request.type === "market") {
+        if (request.limitPrice !== undefined) return "a market order takes no limit price"
+      } else {
+        return `unknown order type ${String(request.type)}`
+      }
+      if (request.timeInForce !== "day" && request.timeInForce !== "gtc") {
+        return `unknown time in force ${String(request.timeInForce)}`
+      }
+      if (settings.nonFractionable.has(request.symbol) && decimalPlaces(request.quantity) > 0) {
+        return `${request.symbol} is not fractionable: ${format(request.quantity)} is not a whole number of shares`
+      }
+      return undefined
+    }
+
+    const admit = (request: OrderRequest, now: number) =>
+      Effect.gen(function*() {
+        const problem = invalid(request)
+        if (problem !== undefined) return yield* reject(request, problem)
+        const previous = yield* ledger.orderByClientId(request.clientOrderId)
+        if (previous !== undefined) {
+          return yield* reject(
+            request,
+            `client order id ${request.clientOrderId} was already used (order ${previous.id}, ${previous.status})`
+          )
+        }
+        const quote = market.get(request.symbol)
+        if (quote === undefined) return yield* reject(request, `unknown symbol ${request.symbol}: no quote`)
+        const marketSide = marketPrice(request.side, quote, settings.slip)
+        if (request.type === "market" && marketSide === undefined) {
+          return yield* reject(request, `no ${request.side === "buy" ? "ask" : "bid"} for ${request.symbol}`)
+        }
+        const reservePrice = request.limitPrice ?? marketSide!
+        const open = yield* ledger.openOrders
+        if (request.side === "sell") {
+          const held = (yield* ledger.position(request.symbol))?.quantity ?? ZERO
+          const selling = open
+            .filter((o) => o.side === "sell" && o.symbol === request.symbol)
+            .reduce((sum, o) => sum.plus(o.quantity.minus(o.filledQuantity)), ZERO)
+          const available = held.minus(selling)
+          if (request.quantity.gt(available)) {
+            return yield* reject(
+              request,
+              `insufficient quantity of ${request.symbol}: ${format(available)} available ` +
+                `(${format(held)} held, ${format(selling)} in open sells), ${format(request.quantity)} requested`
+            )
+          }
+        } else {
+          const cash = (yield* ledger.account)?.cash ?? ZERO
+          const buyingPower = buyingPowerOf(cash, open)
+          const cost = request.quantity.times(reservePrice.plus(settings.perShare)).plus(settings.perOrder)
+          if (cost.gt(buyingPower)) {
+            return yield* reject(
+              request,
+              `insufficient buying power: the order needs ${format(cost)}, buying power is ${format(buyingPower)}`
+            )
+          }
+        }
+        if (settings.rejectionRate > 0 && venueRandom.nextDoubleUnsafe() < settings.rejectionRate) {
+          return yield* reject(request, "rejected by the simulated venue (rejectionRate)")
+        }
+        const number = yield* ledger.nextOrderNumber(now)
+        const order: PaperOrder = {
+          id: `paper-${settings.account}-${number}`,
+          clientOrderId: request.clientOrderId,
+          symbol: request.symbol,
+          side: request.side,
+          quantity: request.quantity,
+          type: request.type,
+          ...(request.limitPrice === undefined ? {} : { limitPrice: request.limitPrice }),
+          timeInForce: request.timeInForce,
+          status: "accepted",
+          filledQuantity: ZERO,
+          submittedAt: now,
+          updatedAt: now,
+          reservePrice,
+          fillCount: 0,
+          commission: ZERO
+        }
+        yield* ledger.insertOrder(order)
+        return order
+      })
+
+    // The fill fiber starts inside the same uninterruptible step, so an accepted order
+    // can never be left without one (a forked fiber is interruptible all the same).
+    const place = (request: OrderRequest) =>
+      exclusive(Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const order = toBrokerOrder(yield* sql.withTransaction(admit(request, now)))
+        yield* publish({ kind: "accepted", order, at: now })
+        yield* startFilling(order.id)
+        return order
+      }))
+
+    // -- filling ------------------------------------------------------------
+
+    type Step = "next-chunk" | "wait-for-market" | "done"
+
+    /** One fill attempt: books the next chunk if the order can fill now. */
+    const fillOnce = (id: string): Effect.Effect<Step, SqlError> =>
+      exclusive(Effect.gen(function*() {
+        if (!state.open) return "wait-for-market" as const
+        const now = yield* Clock.currentTimeMillis
+        const outcome = yield* sql.withTransaction(Effect.gen(function*() {
+          const order = yield* ledger.order(id)
+          if (order === undefined || isTerminal(order.status)) return undefined
+          const price = fillPrice(order, market.get(order.symbol), settings.slip)
+          if (price === undefined) return "wait-for-market" as const
+          const quantity = nextChunk(order, settings.partialFills)
+          const commission = quantity.times(settings.perShare).plus(order.fillCount === 0 ? settings.perOrder : ZERO)
+          // The price may have moved since the order was accepted: a cash account
+          // never goes below zero, and nothing is ever sold short.
+          if (order.side === "buy") {
+            const cash = (yield* ledger.account)?.cash ?? ZERO
+            const cost = quantity.times(price).plus(commission)
+            if (cost.gt(cash)) {
+              const reason = `insufficient cash at fill: ${format(cost)} needed, ${format(cash)} available`
+              return { kind: "canceled" as const, order: yield* ledger.closeOrder(order, "canceled", reason, now) }
+            }
+          } else {
+            const held = (yield* ledger.position(order.symbol))?.quantity ?? ZERO
+            if (quantity.gt(held)) {
+              const reason = `insufficient quantity at fill: ${format(quantity)} needed, ${format(held)} held`
+              return { kind: "canceled" as const, order: yield* ledger.closeOrder(order, "canceled", reason, now) }
+            }
+          }
+          const fill = { side: order.side, quantity, price, commission }
+          const after = yield* ledger.recordFill(order, fill, now)
+          return {
+            kind: after.status === "filled" ? "fill" as const : "partial_fill" as const,
+            order: after,
+            fill: { quantity, price, commission }
+          }
+        }))
+        if (outcome === undefined) return "done" as const
+        if (outcome === "wait-for-market") return outcome
+        yield* publish({ ...outcome, order: toBrokerOrder(outcome.order), at: now })
+        return isTerminal(outcome.order.status) ? "done" as const : "next-chunk" as const
+      }))
+
+    /** Waits out the latency, then fills as soon as the market allows, chunk by chunk. */
+    const fillLoop = (id: string) =>
+      Effect.gen(function*() {
+        for (;;) {
+          yield* Duration.isZero(settings.fillLatency) ? Effect.yieldNow : Effect.sleep(settings.fillLatency)
+          for (;;) {
+            const moved = state.moved
+            const step = yield* fillOnce(id)
+            if (step === "done") return
+            if (step === "next-chunk") break
+            yield* Deferred.await(moved)
+          }
+        }
+      }).pipe(
+        Effect.catchTag(
+          "SqlError",
+          (error) =>
+            Effect.logError(`paper broker: stopped filling order ${id}; it resumes when the broker restarts`, error)
+        )
+      )
+
+    const startFilling = (id: string) =>
+      FiberMap.run(fills, id, Effect.provideContext(fillLoop(id), services), { onlyIfMissing: true }).pipe(
+        Effect.asVoid
+      )
+
+    // -- canceling ----------------------------------------------------------
+
+    const cancel = (id: string) =>
+      Effect.gen(function*() {
+        yield* exclusive(Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const canceled = yield* sql.withTransaction(Effect.gen(function*() {
+            const order = yield* ledger.order(id)
+            if (order === undefined) return yield* new OrderNotFound({ id })
+            if (isTerminal(order.status)) return undefined
+            return yield* ledger.closeOrder(order, "canceled", "canceled by the client", now)
+          }))
+          if (canceled !== undefined) yield* publish({ kind: "canceled", order: toBrokerOrder(canceled), at: now })
+        }))
+        yield* FiberMap.remove(fills, id)
+      })
+
+    // -- reading ------------------------------------------------------------
+
+    const positions = Effect.map(
+      ledger.positions,
+      (rows): ReadonlyArray<Position> =>
+        rows.filter((p) => !p.quantity.eq(ZERO)).map((p) => ({ symbol: p.symbol, quantity: p.quantity }))
+    )
+
+    const quotes = (symbols: ReadonlyArray<string>) =>
+      exclusive(Effect.gen(function*() {
+        if (market.step()) yield* marketMoved
+        const out: Array<Quote> = []
+        for (const symbol of new Set(symbols)) {
+          const quote = market.get(symbol)
+          if (quote !== undefined) out.push(quote)
+        }
+        return out
+      }))
+
+    const clock = Effect.map(Clock.currentTimeMillis, (now): MarketClock =>
+      state.open
+        ? { isOpen: true, nextOpen: now, nextClose: FOREVER }
+        : { isOpen: false, nextOpen: FOREVER, nextClose: now })
+
+    const found = <A>(what: string) => (value: A | undefined) =>
+      value === undefined ? Effect.fail(new OrderNotFound({ id: what })) : Effect.succeed(value)
+
+    const broker: BrokerShape = {
+      kind: "paper",
+      account: call(accountState),
+      positions: call(positions),
+      quotes: (symbols) => call(quotes(symbols)),
+      clock: call(clock),
+      // Every symbol trades here; fractions of all but the configured whole-share ones, with no minimum value.
+      assets: (symbols) =>
+        call(Effect.succeed([...new Set(symbols)].map((symbol) => ({
+          symbol,
+          tradable: true,
+          fractionable: !settings.nonFractionable.has(symbol),
+          minFractionalOrderValue: ZERO
+        })))),
+      placeOrder: (request) =>
+        call(Effect.gen(function*() {
+          if (state.loseNext <= 0) return yield* place(request)
+          state.loseNext--
+          // The venue acts on the request; only its answer is lost.
+          yield* Effect.exit(place(request))
+          return yield* new UnknownOutcome({
+            clientOrderId: request.clientOrderId,
+            message: "paper broker: simulated lost answer to placeOrder"
+          })
+        })),
+      getOrder: (id) => call(Effect.flatMap(ledger.order(id), found(id)).pipe(Effect.map(toBrokerOrder))),
+      getOrderByClientId: (clientOrderId) =>
+        call(
+          Effect.suspend(() => {
+            if (state.missNext <= 0) return Effect.flatMap(ledger.orderByClientId(clientOrderId), found(clientOrderId))
+            state.missNext--
+            return Effect.fail(new OrderNotFound({ id: clientOrderId }))
+          }).pipe(Effect.map(toBrokerOrder))
+        ),
+      cancelOrder: (id) => call(cancel(id)),
+      openOrders: call(Effect.map(ledger.openOrders, (orders) => orders.map(toBrokerOrder))),
+      updates: Stream.fromPubSub(pubsub)
+    }
+
+    const controls: PaperControlsShape = {
+      failNextCalls: (count, message) =>
+        Effect.sync(() => {
+          state.failNext = count
+          state.failMessage = message ?? "paper broker: simulated connection failure"
+        }),
+      rateLimitNextCalls: (count, retryAfterMillis) =>
+        Effect.sync(() => {
+          state.rateLimitNext = count
+          state.retryAfterMillis = retryAfterMillis
+        }),
+      loseNextPlaceAnswers: (count) => Effect.sync(() => void (state.loseNext = count)),
+      missNextLookups: (count) => Effect.sync(() => void (state.missNext = count)),
+      calls: Effect.sync(() => state.calls),
+      setQuotes: (input) =>
+        Effect.gen(function*() {
+          const read = readQuotes("setQuotes", input)
+          if (Result.isFailure(read)) return yield* new PaperConfigError({ message: read.failure })
+          yield* exclusive(Effect.gen(function*() {
+            market.set(read.success)
+            yield* marketMoved
+          }))
+        }),
+      setMarketOpen: (open) =>
+        exclusive(Effect.gen(function*() {
+          state.open = open
+          yield* marketMoved
+        })),
+      books: Effect.gen(function*() {
+        const books = yield* ledger.account
+        const rows = yield* ledger.positions
+        return { cash: books?.cash ?? ZERO, realizedPnl: books?.realizedPnl ?? ZERO, positions: rows }
+      })
+    }
+
+    // Orders left open by the previous run carry on, from their next chunk.
+    for (const order of yield* ledger.openOrders) yield* startFilling(order.id)
+
+    return { broker, controls }
+  })
+
+/**
+ * The paper Broker and its PaperControls. Needs an SqlClient whose database already has
+ * `paperMigrations` applied.
+ */
+export const layer = (
+  config: PaperConfig
+): Layer.Layer<Broker | PaperControls, PaperConfigError | SqlError, SqlClient.SqlClient> =>
+  Layer.effectContext(
+    Effect.map(make(config), ({ broker, controls }) =>
+      Context.make(Broker, broker).pipe(Context.add(PaperControls, controls)))
+  )
+
+// ---------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------
+
+/** A generator of Effect's Random, seeded, kept for the life of the layer. */
+const seeded = (seed: string | number): Effect.Effect<Random.Random> =>
+  Random.withSeed(
+    Effect.gen(function*() {
+      return yield* Random.Random
+    }),
+    seed
+  )
+
+const openMarket = (source: QuoteSource): Effect.Effect<Market, PaperConfigError> =>
+  Effect.gen(function*() {
+    const fail = (message: string) => new PaperConfigError({ message: `paper broker: ${message}` })
+    switch (source.kind) {
+      case "static": {
+        const read = readQuotes("quotes", source.quotes)
+        if (Result.isFailure(read)) return yield* fail(read.failure)
+        return makeMarket(read.success, undefined)
+      }
+      case "file": {
+        const read = loadQuoteFile(source.path)
+        if (Result.isFailure(read)) return yield* fail(read.failure)
+        return makeMarket(read.success, undefined)
+      }
+      case "random-walk": {
+        const start = walkStart(source)
+        if (Result.isFailure(start)) return yield* fail(start.failure)
+        const random = yield* seeded(source.seed)
+        return makeMarket(start.success, {
+          volatility: source.volatilityBps,
+          spread: source.spreadBps ?? 10,
+          random
+        })
+      }
+    }
+  })

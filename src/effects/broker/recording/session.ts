@@ -1,0 +1,421 @@
+/**
+ * Session files: what a broker said during a run, one JSON object per line.
+ *
+ * Line 1 is the header (format, version, Keel version, account, broker, the run's
+ * options, policy and targets); then one event per line in the order the answers
+ * arrived: `call` (method, arguments, result or typed error), `update` (an order update
+ * as the program's subscription saw it) and, last, `outcome` (what the program decided,
+ * written after the run so a replay can compare plans). Every event carries `t`, the
+ * milliseconds since the session started, so a replay can run on virtual time.
+ *
+ * Everything is encoded with the Schemas below and decoded with them again on reading,
+ * so a replay never works on a value the program could not have received.
+ */
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import { BrokerConnectionError, OrderNotFound, OrderRejected, RateLimited, UnknownOutcome } from "../../Broker.ts"
+import { DecimalText } from "../../DecimalText.ts"
+import { decodeShape } from "../../inputs.ts"
+
+export const SESSION_FORMAT = "keel-session"
+/** Bumped on any change a reader of an older version could misread. */
+export const SESSION_VERSION = 1
+
+// ---------------------------------------------------------------------------
+// the broker's values, as JSON
+// ---------------------------------------------------------------------------
+
+const OrderSide = Schema.Literals(["buy", "sell"])
+
+export const PositionJson = Schema.Struct({ symbol: Schema.String, quantity: DecimalText })
+
+export const QuoteJson = Schema.Struct({
+  symbol: Schema.String,
+  bid: Schema.optionalKey(DecimalText),
+  ask: Schema.optionalKey(DecimalText),
+  last: Schema.optionalKey(DecimalText),
+  close: Schema.optionalKey(DecimalText)
+})
+
+export const AccountStateJson = Schema.Struct({ cash: DecimalText, buyingPower: DecimalText, equity: DecimalText })
+
+export const MarketClockJson = Schema.Struct({
+  isOpen: Schema.Boolean,
+  nextOpen: Schema.Number,
+  nextClose: Schema.Number
+})
+
+const OrderFieldsJson = {
+  clientOrderId: Schema.String,
+  symbol: Schema.String,
+  side: OrderSide,
+  quantity: DecimalText,
+  type: Schema.Literals(["market", "limit"]),
+  limitPrice: Schema.optionalKey(DecimalText)
+}
+
+export const OrderRequestJson = Schema.Struct({
+  ...OrderFieldsJson,
+  timeInForce: Schema.Literals(["day", "gtc"]),
+  closesPosition: Schema.optionalKey(Schema.Boolean)
+})
+
+export const AssetJson = Schema.Struct({
+  symbol: Schema.String,
+  tradable: Schema.Boolean,
+  fractionable: Schema.Boolean,
+  minFractionalOrderValue: DecimalText
+})
+
+export const BrokerOrderJson = Schema.Struct({
+  ...OrderFieldsJson,
+  id: Schema.String,
+  status: Schema.Literals(["accepted", "partially_filled", "filled", "canceled", "rejected", "expired"]),
+  filledQuantity: DecimalText,
+  averageFillPrice: Schema.optionalKey(DecimalText),
+  reason: Schema.optionalKey(Schema.String),
+  submittedAt: Schema.Number
+})
+
+export const OrderUpdateJson = Schema.Struct({
+  kind: Schema.Literals(["accepted", "partial_fill", "fill", "canceled", "rejected", "expired"]),
+  order: BrokerOrderJson,
+  fill: Schema.optionalKey(Schema.Struct({ quantity: DecimalText, price: DecimalText, commission: DecimalText })),
+  at: Schema.Number
+})
+
+export const BrokerErrorJson = Schema.Union([
+  BrokerConnectionError,
+  OrderRejected,
+  OrderNotFound,
+  RateLimited,
+  UnknownOutcome
+])
+
+type Codec = Schema.Codec<any, any>
+
+/**
+ * Every Broker method a session holds: its arguments (as one object), its result, and
+ * whether it changes the account. Writes are always matched in order on replay.
+ */
+export const Methods = {
+  account: { args: Schema.Null, result: AccountStateJson, writes: false },
+  positions: { args: Schema.Null, result: Schema.Array(PositionJson), writes: false },
+  quotes: {
+    args: Schema.Struct({ symbols: Schema.Array(Schema.String) }),
+    result: Schema.Array(QuoteJson),
+    writes: false
+  },
+  clock: { args: Schema.Null, result: MarketClockJson, writes: false },
+  assets: {
+    args: Schema.Struct({ symbols: Schema.Array(Schema.String) }),
+    result: Schema.Array(AssetJson),
+    writes: false
+  },
+  placeOrder: { args: OrderRequestJson, result: BrokerOrderJson, writes: true },
+  getOrder: { args: Schema.Struct({ id: Schema.String }), result: BrokerOrderJson, writes: false },
+  getOrderByClientId: { args: Schema.Struct({ clientOrderId: Schema.String }), result: BrokerOrderJson, writes: false },
+  cancelOrder: { args: Schema.Struct({ id: Schema.String }), result: Schema.Null, writes: true },
+  openOrders: { args: Schema.Null, result: Schema.Array(BrokerOrderJson), writes: false }
+} as const satisfies Record<string, { readonly args: Codec; readonly result: Codec; readonly writes: boolean }>
+
+export type Method = keyof typeof Methods
+const METHOD_NAMES = Object.keys(Methods) as ReadonlyArray<Method>
+
+// ---------------------------------------------------------------------------
+// lines
+// ---------------------------------------------------------------------------
+
+/** What the program was asked to do: enough to run it again exactly. */
+export const RunOptionsJson = Schema.Struct({
+  execute: Schema.Boolean,
+  ignoreMarketHours: Schema.Boolean,
+  onOpenOrders: Schema.Literals(["cancel", "abort"]),
+  fillTimeoutMillis: Schema.Number,
+  pollIntervalMillis: Schema.Number
+})
+
+export const HeaderJson = Schema.Struct({
+  type: Schema.Literal("header"),
+  format: Schema.Literal(SESSION_FORMAT),
+  version: Schema.Number,
+  keel: Schema.String,
+  /** Epoch milliseconds of the session's start; every `t` counts from here. */
+  startedAt: Schema.Number,
+  account: Schema.String,
+  /** The recorded broker's kind ("paper", "alpaca"): a replay answers as that kind. */
+  broker: Schema.String,
+  run: RunOptionsJson,
+  policy: Schema.Unknown,
+  targets: Schema.Unknown
+})
+export type Header = typeof HeaderJson.Type
+
+const CallJson = Schema.Struct({
+  type: Schema.Literal("call"),
+  t: Schema.Number,
+  method: Schema.Literals(METHOD_NAMES),
+  args: Schema.Unknown,
+  result: Schema.optionalKey(Schema.Unknown),
+  error: Schema.optionalKey(Schema.Unknown)
+})
+
+const UpdateJson = Schema.Struct({
+  type: Schema.Literal("update"),
+  t: Schema.Number,
+  /** Which subscription to `updates` saw it (1 for the first). */
+  sub: Schema.Number,
+  update: Schema.Unknown
+})
+
+/** A planned order, as the outcome line keeps it. */
+export const PlannedJson = Schema.Struct({
+  phase: Schema.String,
+  side: Schema.String,
+  symbol: Schema.String,
+  quantity: Schema.String
+})
+export type Planned = typeof PlannedJson.Type
+
+/** A placed order (its intent) as it ended. */
+export const PlacedJson = Schema.Struct({
+  clientOrderId: Schema.String,
+  phase: Schema.String,
+  side: Schema.String,
+  symbol: Schema.String,
+  quantity: Schema.String,
+  status: Schema.String,
+  filledQuantity: Schema.String
+})
+export type Placed = typeof PlacedJson.Type
+
+/** What the program decided and where it ended: the run as its Store tells it. */
+export const OutcomeJson = Schema.Struct({
+  type: Schema.Literal("outcome"),
+  t: Schema.Number,
+  status: Schema.String,
+  step: Schema.String,
+  plan: Schema.NullOr(Schema.Array(PlannedJson)),
+  buyReplan: Schema.NullOr(Schema.Array(PlannedJson)),
+  orders: Schema.Array(PlacedJson),
+  positions: Schema.NullOr(Schema.Array(Schema.Struct({ symbol: Schema.String, quantity: Schema.String })))
+})
+export type Outcome = typeof OutcomeJson.Type
+
+export interface CallEvent {
+  readonly type: "call"
+  readonly line: number
+  readonly t: number
+  readonly method: Method
+  /** As written (for reports and comparison). */
+  readonly args: unknown
+  readonly answer: { readonly _tag: "Success"; readonly value: unknown } | {
+    readonly _tag: "Failure"
+    readonly error: unknown
+  }
+}
+
+export interface UpdateEvent {
+  readonly type: "update"
+  readonly line: number
+  readonly t: number
+  readonly sub: number
+  readonly update: typeof OrderUpdateJson.Type
+}
+
+export interface Session {
+  readonly file: string
+  readonly header: Header
+  readonly calls: ReadonlyArray<CallEvent>
+  readonly updates: ReadonlyArray<UpdateEvent>
+  readonly outcome: Outcome | undefined
+  /** A last line cut short (a crash while recording); the lines before it are all here. */
+  readonly truncatedLine: number | undefined
+}
+
+const encoder = <S extends Codec>(schema: S) => Schema.encodeUnknownSync(schema)
+
+/** A Broker method's arguments, encoded for a call line. */
+export const encodeArgs = (method: Method, args: unknown): unknown => encoder(Methods[method].args)(args)
+export const encodeResult = (method: Method, value: unknown): unknown => encoder(Methods[method].result)(value)
+export const encodeError = (error: unknown): unknown => encoder(BrokerErrorJson)(error)
+export const encodeUpdate = (update: unknown): unknown => encoder(OrderUpdateJson)(update)
+
+/** Decoding (the other way) for a replay's answers. */
+export const decodeResult = (method: Method, json: unknown): unknown =>
+  Schema.decodeUnknownSync(Methods[method].result)(json)
+export const decodeError = (json: unknown): unknown => Schema.decodeUnknownSync(BrokerErrorJson)(json)
+export const decodeUpdate = (json: unknown) => Schema.decodeUnknownSync(OrderUpdateJson)(json)
+
+/**
+ * Parses a session file's text. A problem is `line N: …` (the CLI adds the file); a
+ * last line without its newline that is not JSON is a crash mid-write, reported in
+ * `truncatedLine`, never an error, so the rest can still be inspected and replayed.
+ */
+export const parseSession = (file: string, text: string): Result.Result<Session, string> => {
+  const lines = text.split("\n")
+  const endsClean = text.endsWith("\n")
+  if (endsClean) lines.pop()
+  let header: Header | undefined
+  const calls: Array<CallEvent> = []
+  const updates: Array<UpdateEvent> = []
+  let outcome: Outcome | undefined
+  let truncatedLine: number | undefined
+  for (const [index, raw] of lines.entries()) {
+    const line = index + 1
+    if (raw.trim() === "") continue
+    const parsed = parseLine(raw)
+    if (Result.isFailure(parsed)) {
+      if (index === lines.length - 1 && !endsClean && line > 1) {
+        truncatedLine = line
+        break
+      }
+      return Result.fail(`line ${line}: not a JSON object (${parsed.failure})`)
+    }
+    const value = parsed.success
+    if (header === undefined) {
+      const found = checkHeader(value)
+      if (Result.isFailure(found)) return Result.fail(`line ${line}: ${found.failure}`)
+      header = found.success
+      continue
+    }
+    const event = readEvent(value, line)
+    if (Result.isFailure(event)) return Result.fail(`line ${line}: ${event.failure}`)
+    const e = event.success
+    if (e === undefined) continue
+    if (e.type === "call") calls.push(e)
+    else if (e.type === "update") updates.push(e)
+    else outcome = e
+  }
+  if (header === undefined) return Result.fail("line 1: expected a session header, got an empty file")
+  return Result.succeed({ file, header, calls, updates, outcome, truncatedLine })
+}
+
+/** One line as JSON (numbers as JavaScript numbers: a session holds no amounts as numbers). */
+const parseLine = (raw: string): Result.Result<unknown, string> => {
+  try {
+    return Result.succeed(JSON.parse(raw) as unknown)
+  } catch (e) {
+    return Result.fail((e as Error).message)
+  }
+}
+
+const typeOf = (value: unknown): unknown =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)["type"]
+    : undefined
+
+const checkHeader = (value: unknown): Result.Result<Header, string> => {
+  const record = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {}
+  if (typeOf(value) !== "header" || record["format"] !== SESSION_FORMAT) {
+    return Result.fail(
+      `expected a ${SESSION_FORMAT} header (the first line of a file written by --record), got ${
+        JSON.stringify(value).slice(0, 60)
+      }`
+    )
+  }
+  if (record["version"] !== SESSION_VERSION) {
+    return Result.fail(
+      `unknown session format version ${JSON.stringify(record["version"])} (this Keel reads version ${SESSION_VERSION})`
+    )
+  }
+  return decodeShape(HeaderJson, value)
+}
+
+const readEvent = (
+  value: unknown,
+  line: number
+): Result.Result<CallEvent | UpdateEvent | Outcome | undefined, string> => {
+  switch (typeOf(value)) {
+    case "call": {
+      const call = decodeShape(CallJson, value)
+      if (Result.isFailure(call)) return Result.fail(call.failure)
+      const { method, t, args } = call.success
+      const spec = Methods[method]
+      const checked = decodeShape(spec.args as Codec, args)
+      if (Result.isFailure(checked)) return Result.fail(`${method} args: ${checked.failure}`)
+      if (call.success.error !== undefined) {
+        const error = decodeShape(BrokerErrorJson as Codec, call.success.error)
+        return Result.isFailure(error)
+          ? Result.fail(`${method} error: ${error.failure}`)
+          : Result.succeed({
+            type: "call",
+            line,
+            t,
+            method,
+            args,
+            answer: { _tag: "Failure", error: call.success.error }
+          })
+      }
+      const result = decodeShape(spec.result as Codec, call.success.result ?? null)
+      return Result.isFailure(result)
+        ? Result.fail(`${method} result: ${result.failure}`)
+        : Result.succeed({
+          type: "call",
+          line,
+          t,
+          method,
+          args,
+          answer: { _tag: "Success", value: call.success.result ?? null }
+        })
+    }
+    case "update": {
+      const update = decodeShape(UpdateJson, value)
+      if (Result.isFailure(update)) return Result.fail(update.failure)
+      const decoded = decodeShape(OrderUpdateJson, update.success.update)
+      return Result.isFailure(decoded)
+        ? Result.fail(`update: ${decoded.failure}`)
+        : Result.succeed({
+          type: "update",
+          line,
+          t: update.success.t,
+          sub: update.success.sub,
+          update: decoded.success
+        })
+    }
+    case "outcome":
+      return decodeShape(OutcomeJson, value)
+    default:
+      return Result.fail(
+        `expected an event of type call, update or outcome, got ${JSON.stringify(typeOf(value) ?? null)}`
+      )
+  }
+}
+
+// ---------------------------------------------------------------------------
+// secrets
+// ---------------------------------------------------------------------------
+
+export const REDACTED = "[REDACTED]"
+
+/** Configured secrets shorter than this are not searched for inside strings. */
+export const MIN_SECRET_LENGTH = 6
+
+/** Keys whose values are credentials wherever they appear (headers, configs, payloads). */
+const SECRET_KEY =
+  /^(authorization|apca-api-key-id|apca-api-secret-key|key_id|secret_key|api[-_]?key(_id)?|api[-_]?secret|secret|token|access[-_]?token|password|account_number)$/i
+
+/**
+ * A JSON value with every secret removed: values under credential-like keys, and every
+ * occurrence of a configured secret (a key, a token, an account number) inside any string.
+ */
+export const scrub = (value: unknown, secrets: ReadonlyArray<string>): unknown => {
+  // Longest first, so a secret that contains another is replaced whole; very short values
+  // (which would match inside decimals and ids) are left to the credential-named fields.
+  const words = secrets.filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") return words.reduce((text, secret) => text.split(secret).join(REDACTED), v)
+    if (Array.isArray(v)) return v.map(walk)
+    if (typeof v === "object" && v !== null) {
+      const out: Record<string, unknown> = {}
+      for (const [key, inner] of Object.entries(v)) {
+        out[walk(key) as string] = SECRET_KEY.test(key)
+          ? REDACTED
+          : walk(inner)
+      }
+      return out
+    }
+    return v
+  }
+  return walk(value)
+}

@@ -1,0 +1,109 @@
+/**
+ * The kernel end to end: validate → plan → deltas → orders, as one total function.
+ * Each stage is exported on its own; this module only composes them and states the
+ * final action of every symbol (a wanted trade can end as a hold: rounding, minimum
+ * order value, or no cash).
+ */
+import * as Result from "effect/Result"
+import { type Decimal, isZero, ZERO } from "../decimal.ts"
+import { type Delta, deltas } from "./deltas.ts"
+import { passOn, type Read } from "../input.ts"
+import { type Orders, orders } from "./orders.ts"
+import { type Action, type Market, type Plan, plan, type PlanLine, type Reason } from "./plan.ts"
+import { type Policy, validatePolicy } from "./policy.ts"
+import { priceBook } from "./prices.ts"
+import { type Account, type Quote, validateAccount, validateQuotes } from "./snapshot.ts"
+import { validateTargets } from "./targets.ts"
+import type { Warning } from "./warnings.ts"
+
+export interface Line {
+  readonly line: PlanLine
+  /** What happens to the symbol after rounding and cash: the plan's action, or hold. */
+  readonly action: Action
+  readonly reason: Reason
+  /** Quantity held once the orders fill at their prices. */
+  readonly finalQuantity: Decimal
+  /** The rounded target quantity (the deltas' target), or the held quantity for a hold. */
+  readonly targetQuantity: Decimal
+}
+
+export interface Rebalance {
+  readonly plan: Plan
+  readonly deltas: ReadonlyArray<Delta>
+  readonly orders: Orders
+  readonly lines: ReadonlyArray<Line>
+  readonly warnings: ReadonlyArray<Warning>
+}
+
+export interface RebalanceInput {
+  readonly snapshot: unknown
+  readonly targets: unknown
+  readonly policy?: unknown
+}
+
+/** Validates the parts shared by every account that follows one model portfolio. */
+export const market = (targets: unknown, quotes: unknown, policyInput?: unknown): Read<Market> => {
+  const policy = validatePolicy(policyInput)
+  if (Result.isFailure(policy)) return passOn(policy)
+  const validTargets = validateTargets(targets, policy.success)
+  if (Result.isFailure(validTargets)) return passOn(validTargets)
+  const validQuotes = validateQuotes(quotes)
+  if (Result.isFailure(validQuotes)) return passOn(validQuotes)
+  return Result.succeed(makeMarket(validTargets.success, validQuotes.success, policy.success))
+}
+
+export const makeMarket = (targets: Market["targets"], quotes: ReadonlyArray<Quote>, policy: Policy): Market => ({
+  targets,
+  prices: priceBook(quotes, policy),
+  policy
+})
+
+/** Plans, rounds and orders one validated account. */
+export const rebalanceAccount = (account: Account, on: Market): Rebalance => {
+  const planned = plan(account, on)
+  const moves = deltas(planned)
+  const placed = orders(planned, moves)
+  return {
+    plan: planned,
+    deltas: moves,
+    orders: placed,
+    lines: lines(planned, moves, placed),
+    warnings: [...planned.warnings, ...placed.warnings]
+  }
+}
+
+/** The whole pipeline from untrusted input: a rebalance, or the first InvalidInput. */
+export const rebalance = (input: RebalanceInput): Read<Rebalance> => {
+  const snapshot = input.snapshot
+  const account = validateAccount(snapshot)
+  if (Result.isFailure(account)) return passOn(account)
+  const on = market(input.targets, (snapshot as { quotes?: unknown }).quotes, input.policy)
+  if (Result.isFailure(on)) return passOn(on)
+  return Result.succeed(rebalanceAccount(account.success, on.success))
+}
+
+/**
+ * The buy phase again, from a fresh snapshot taken after the sells settled: buys are
+ * sized from the cash that is really there, and nothing is sold.
+ */
+export const planBuys = (account: Account, on: Market): Rebalance =>
+  rebalanceAccount(account, { ...on, buyPhase: true })
+
+const lines = (planned: Plan, moves: ReadonlyArray<Delta>, placed: Orders): ReadonlyArray<Line> => {
+  const bySymbol = new Map<string, { side: string; quantity: Decimal }>()
+  for (const o of placed.orders) bySymbol.set(o.symbol, o)
+  const targets = new Map<string, Decimal>()
+  for (const d of moves) targets.set(d.line.symbol, d.targetQuantity)
+  return planned.lines.map((line) => {
+    const o = bySymbol.get(line.symbol)
+    const change = o === undefined ? ZERO : o.side === "buy" ? o.quantity : o.quantity.neg()
+    const skip = placed.skipped.get(line.symbol)
+    return {
+      line,
+      action: o === undefined ? "hold" : line.action,
+      reason: o === undefined && skip !== undefined ? skip : line.reason,
+      finalQuantity: isZero(line.quantity) ? change : line.quantity.plus(change),
+      targetQuantity: targets.get(line.symbol) ?? line.quantity
+    }
+  })
+}

@@ -1,0 +1,122 @@
+/**
+ * Snapshot: what the account holds and what the market says, validated.
+ * Lists come out sorted by symbol, so nothing downstream depends on input order.
+ */
+import * as Result from "effect/Result"
+import { type Decimal, type DecimalInput, isZero } from "../decimal.ts"
+import {
+  entries,
+  field,
+  invalid,
+  isRecord,
+  nonNegative,
+  passOn,
+  type Read,
+  readDecimal,
+  uniqueSymbol
+} from "../input.ts"
+
+export interface Position {
+  readonly symbol: string
+  readonly quantity: Decimal
+}
+
+/** A quote; a zero price is treated as no price (a halted or one-sided market). */
+export interface Quote {
+  readonly symbol: string
+  readonly bid?: Decimal
+  readonly ask?: Decimal
+  readonly last?: Decimal
+  readonly close?: Decimal
+}
+
+/** What one account holds: settled cash available to trade, and positions (long only). */
+export interface Account {
+  readonly cash: Decimal
+  readonly positions: ReadonlyArray<Position>
+}
+
+export interface Snapshot extends Account {
+  readonly quotes: ReadonlyArray<Quote>
+}
+
+export interface PositionInput {
+  readonly symbol: string
+  readonly quantity: DecimalInput
+}
+
+export interface QuoteInput {
+  readonly symbol: string
+  readonly bid?: DecimalInput
+  readonly ask?: DecimalInput
+  readonly last?: DecimalInput
+  readonly close?: DecimalInput
+}
+
+export interface AccountInput {
+  readonly cash: DecimalInput
+  readonly positions?: ReadonlyArray<PositionInput> | Readonly<Record<string, DecimalInput>>
+}
+
+export interface SnapshotInput extends AccountInput {
+  readonly quotes?: ReadonlyArray<QuoteInput> | Readonly<Record<string, Omit<QuoteInput, "symbol">>>
+}
+
+export const bySymbol = <A extends { readonly symbol: string }>(a: A, b: A): number =>
+  a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0
+
+const PRICE_FIELDS = ["bid", "ask", "last", "close"] as const
+
+export const validateAccount = (input: unknown): Read<Account> => {
+  if (!isRecord(input)) return invalid("snapshot", "", input, "an object with cash, positions and quotes")
+  const cash = readDecimal("snapshot", "cash", field(input, "cash"), nonNegative)
+  if (Result.isFailure(cash)) return passOn(cash)
+  const raw = field(input, "positions")
+  const items = raw === undefined ? Result.succeed([]) : entries("snapshot", "positions", raw, "symbol", "quantity")
+  if (Result.isFailure(items)) return passOn(items)
+  const seen = new Set<string>()
+  const positions: Array<Position> = []
+  for (const item of items.success) {
+    const symbol = uniqueSymbol("snapshot", seen, item)
+    if (Result.isFailure(symbol)) return passOn(symbol)
+    const quantity = readDecimal("snapshot", item.path, item.value, nonNegative)
+    if (Result.isFailure(quantity)) return passOn(quantity)
+    positions.push({ symbol: symbol.success, quantity: quantity.success })
+  }
+  return Result.succeed({ cash: cash.success, positions: positions.sort(bySymbol) })
+}
+
+export const validateQuotes = (input: unknown): Read<ReadonlyArray<Quote>> => {
+  if (input === undefined) return Result.succeed([])
+  const items = entries("snapshot", "quotes", input, "symbol", undefined)
+  if (Result.isFailure(items)) return passOn(items)
+  const seen = new Set<string>()
+  const quotes: Array<Quote> = []
+  for (const item of items.success) {
+    const symbol = uniqueSymbol("snapshot", seen, item)
+    if (Result.isFailure(symbol)) return passOn(symbol)
+    if (!isRecord(item.value)) {
+      return invalid("snapshot", item.path, item.value, "a quote object with bid, ask, last or close")
+    }
+    const quote: { symbol: string } & { -readonly [K in (typeof PRICE_FIELDS)[number]]?: Decimal } = {
+      symbol: symbol.success
+    }
+    for (const name of PRICE_FIELDS) {
+      const value = field(item.value, name)
+      if (value === undefined || value === null) continue
+      const price = readDecimal("snapshot", `${item.path}.${name}`, value, nonNegative)
+      if (Result.isFailure(price)) return passOn(price)
+      if (!isZero(price.success)) quote[name] = price.success
+    }
+    quotes.push(quote)
+  }
+  return Result.succeed(quotes.sort(bySymbol))
+}
+
+export const validateSnapshot = (input: unknown): Read<Snapshot> => {
+  const account = validateAccount(input)
+  if (Result.isFailure(account)) return passOn(account)
+  const quotes = validateQuotes(field(input as Record<string, unknown>, "quotes"))
+  if (Result.isFailure(quotes)) return passOn(quotes)
+  return Result.succeed({ ...account.success, quotes: quotes.success })
+}

@@ -1,0 +1,198 @@
+/**
+ * `rebalance replay FILE [--json]`: re-runs the program against a recorded session and
+ * says whether today's code decides what the recorded run decided.
+ *
+ * The replay runs the same `rebalanceAccount` with the header's account, targets, policy
+ * and options, on the Replay broker (it answers from the file and reaches no venue), an
+ * in-memory Store and a silent Notifier, on virtual time (TestClock starting at the
+ * recorded start): waits for fills take no real time. Nothing outside the process is
+ * written: no database file, no artifacts, no broker.
+ *
+ * Exit 0 identical; 1 different (a divergence, a recorded call never made, or a
+ * different plan, order or final position); 2 the file cannot be read, is not a session,
+ * or is of an unknown version.
+ */
+import { Argument, Command } from "effect/cli"
+import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
+import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import { TestClock } from "effect/testing"
+import * as Replay from "../../effects/broker/replay/layer.ts"
+import { parseSession, type Session } from "../../effects/broker/recording/session.ts"
+import { InputFileError } from "../../effects/inputs.ts"
+import { Notifier } from "../../effects/Notifier.ts"
+import { Store } from "../../effects/Store.ts"
+import { storeLayer } from "../layers.ts"
+import { rebalanceAccount, type RunRequest } from "../run/rebalanceAccount.ts"
+import { jsonFlag } from "./run.ts"
+import { outcomeDifferences, type OutcomeLine, outcomeOf } from "../sessions.ts"
+
+/** How far virtual time may run before a replay is declared stuck (recorded runs wait minutes, not days). */
+export const ReplayLimits = { step: "1 minute", virtualLimitMillis: 7 * 24 * 60 * 60 * 1000 } as const
+
+export interface ReplayReport {
+  readonly file: string
+  readonly identical: boolean
+  readonly header: {
+    readonly account: string
+    readonly broker: string
+    readonly keel: string
+    readonly startedAt: string
+  }
+  /** The line a crash cut short; the lines before it were replayed. */
+  readonly truncatedLine: number | null
+  readonly divergence: Replay.Divergence | null
+  /** Recorded calls the program never made. */
+  readonly unmatched: ReadonlyArray<{ readonly line: number; readonly method: string; readonly args: unknown }>
+  readonly differences: ReadonlyArray<string>
+  readonly recorded: OutcomeLine | null
+  readonly replayed: OutcomeLine | null
+}
+
+export const requestOf = (session: Session): RunRequest => ({
+  account: session.header.account,
+  targets: session.header.targets,
+  policy: session.header.policy,
+  execute: session.header.run.execute,
+  ignoreMarketHours: session.header.run.ignoreMarketHours,
+  onOpenOrders: session.header.run.onOpenOrders,
+  fillTimeout: session.header.run.fillTimeoutMillis,
+  pollInterval: session.header.run.pollIntervalMillis
+})
+
+/** Reads and checks a session file: exit 2 material when it is not one. */
+export const readSession = (file: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(file).pipe(
+      Effect.mapError((e) =>
+        new InputFileError({
+          file,
+          detail: `cannot read the session file: ${e.reason._tag === "NotFound" ? "no such file" : e.message}`
+        })
+      )
+    )
+    const parsed = parseSession(file, text)
+    if (Result.isFailure(parsed)) return yield* new InputFileError({ file, detail: parsed.failure })
+    return parsed.success
+  })
+
+const silent = Layer.succeed(Notifier)(Notifier.of({ notify: () => Effect.void }))
+
+/** Runs the program against the session on virtual time and compares. */
+export const replaySession = (session: Session): Effect.Effect<ReplayReport> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const control = yield* Replay.ReplayControl
+      const store = yield* Store
+      yield* TestClock.setTime(session.header.startedAt)
+      const fiber = yield* Effect.forkChild(rebalanceAccount(requestOf(session)))
+      const limit = session.header.startedAt + ReplayLimits.virtualLimitMillis
+      let stuck = false
+      yield* Effect.yieldNow
+      while (fiber.pollUnsafe() === undefined && !Deferred.isDoneUnsafe(control.diverged)) {
+        yield* TestClock.adjust(ReplayLimits.step)
+        if ((yield* Clock.currentTimeMillis) > limit) {
+          stuck = true
+          break
+        }
+      }
+      const divergence = Deferred.isDoneUnsafe(control.diverged) ? yield* Deferred.await(control.diverged) : null
+      if (fiber.pollUnsafe() === undefined) yield* Fiber.interrupt(fiber)
+      const runs = yield* store.listRuns(undefined, 1).pipe(Effect.orDie)
+      const replayed = runs[0] === undefined ? null : yield* outcomeOf(runs[0].id).pipe(Effect.orDie)
+      const recorded = session.outcome === undefined ? null : (({ type: _, t: __, ...line }) => line)(session.outcome)
+      const unmatched = divergence === null && !stuck ? yield* control.unmatched : []
+      const differences = [
+        ...(stuck
+          ? [
+            `the replayed run did not finish within ${
+              ReplayLimits.virtualLimitMillis / 3_600_000
+            } hours of virtual time`
+          ]
+          : []),
+        ...(recorded !== null && replayed !== null ? outcomeDifferences(recorded, replayed) : [])
+      ]
+      return {
+        file: session.file,
+        identical: divergence === null && unmatched.length === 0 && differences.length === 0,
+        header: {
+          account: session.header.account,
+          broker: session.header.broker,
+          keel: session.header.keel,
+          startedAt: new Date(session.header.startedAt).toISOString()
+        },
+        truncatedLine: session.truncatedLine ?? null,
+        divergence,
+        unmatched: unmatched.map((c) => ({ line: c.line, method: c.method, args: c.args })),
+        differences,
+        recorded,
+        replayed
+      } satisfies ReplayReport
+    })
+  ).pipe(
+    Effect.provide(Layer.mergeAll(Replay.layer(session), storeLayer(":memory:"), silent).pipe(Layer.orDie)),
+    Effect.provide(TestClock.layer({ warningDelay: "1 hour" }))
+  )
+
+const call = (c: { readonly method: string; readonly args: unknown }): string =>
+  `${c.method}${c.args === null ? "" : ` ${JSON.stringify(c.args)}`}`
+
+export const describeReport = (report: ReplayReport): string => {
+  const lines = [
+    `${report.file}: ${
+      report.identical ? "identical" : "different"
+    } (account ${report.header.account}, ${report.header.broker} broker, recorded ${report.header.startedAt} by keel ${report.header.keel})`
+  ]
+  if (report.truncatedLine !== null) {
+    lines.push(
+      `  line ${report.truncatedLine} is cut short (the recording stopped mid-write); the lines before it were replayed`
+    )
+  }
+  const d = report.divergence
+  if (d !== null) {
+    lines.push(
+      d.expected === undefined
+        ? `  diverged after the last recorded call: the program called ${call(d.made)}; the recording has no more calls`
+        : `  diverged at line ${d.expected.line}: the program called ${call(d.made)}; the recording expected ${
+          call(d.expected)
+        }`
+    )
+  }
+  if (report.recorded === null) {
+    lines.push(
+      "  the recording has no outcome line: only the broker calls were compared, not the plan, orders or positions"
+    )
+  }
+  for (const u of report.unmatched) lines.push(`  line ${u.line}: recorded ${call(u)} was never made`)
+  for (const difference of report.differences) lines.push(`  ${difference}`)
+  return lines.join("\n")
+}
+
+/** Different: already reported; the CLI sets exit code 1. */
+export class ReplayDifferent extends Data.TaggedError("ReplayDifferent")<{}> {}
+
+export const replay = Command.make(
+  "replay",
+  {
+    file: Argument.String("file").pipe(Argument.withDescription("Session file written by `rebalance run --record`")),
+    json: jsonFlag
+  },
+  ({ file, json }) =>
+    Effect.gen(function*() {
+      const session = yield* readSession(file)
+      const report = yield* replaySession(session)
+      yield* Console.log(json ? JSON.stringify(report, null, 2) : describeReport(report))
+      if (!report.identical) return yield* Effect.fail(new ReplayDifferent())
+    })
+).pipe(
+  Command.withDescription(
+    "Re-run the program against a recorded session and compare (exit 0 identical, 1 different, 2 unreadable)"
+  )
+)

@@ -1,0 +1,682 @@
+import { afterAll, assert, describe, expect, it, layer } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as SqlClient from "effect/sql/SqlClient"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as SqliteClient from "../../../src/effects/sql/SqliteClient.ts"
+import {
+  type AccountRecord,
+  type FillRecord,
+  type OrderIntent,
+  type Run,
+  Store,
+  StoreError
+} from "../../../src/effects/Store.ts"
+import { storeMigrations } from "../../../src/effects/store/migrations.ts"
+import * as StoreSql from "../../../src/effects/store/sql.ts"
+import { Decimal, format, parseDecimal } from "../../../src/kernel/decimal.ts"
+
+const tmpRoot = Fs.mkdtempSync(Path.join(Os.tmpdir(), "keel-store-test-"))
+afterAll(() => Fs.rmSync(tmpRoot, { recursive: true, force: true }))
+
+let fileCounter = 0
+const freshFile = () => Path.join(tmpRoot, `case-${++fileCounter}`, "keel.db")
+
+/** The Store plus the raw SqlClient (to inspect or damage rows behind the Store's back). */
+const storeWithSql = (filename: string) => Layer.provideMerge(StoreSql.layer, SqliteClient.layer({ filename }))
+
+const dec = (text: string): Decimal => {
+  const d = parseDecimal(text)
+  if (typeof d === "string") throw new Error(`bad test decimal ${text}`)
+  return d
+}
+
+/** Decimals → their text, recursively, so results compare by exact value and shape. */
+const plain = (value: unknown): unknown => {
+  if (value instanceof Decimal) return format(value)
+  if (Array.isArray(value)) return value.map(plain)
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]))
+  }
+  return value
+}
+
+/** Fails the test unless `effect` fails with a StoreError; returns it. */
+const expectStoreError = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.flip(effect), (error) => {
+    assert.instanceOf(error, StoreError)
+    return Effect.succeed(error as StoreError)
+  })
+
+const T0 = 1_700_000_000_000
+
+const run = (id: string, overrides: Partial<Run> = {}): Run => ({
+  id,
+  account: "acct-1",
+  mode: "execute",
+  status: "running",
+  step: "load",
+  startedAt: T0,
+  ...overrides
+})
+
+const sellIntent = (runId: string, clientOrderId = "keel-r1-sell-1"): OrderIntent => ({
+  clientOrderId,
+  runId,
+  phase: "sell",
+  symbol: "VTI",
+  side: "sell",
+  quantity: dec("0.000001"),
+  price: dec("123456789.123456789"),
+  status: "pending",
+  filledQuantity: dec("0"),
+  createdAt: T0 + 10,
+  updatedAt: T0 + 10
+})
+
+const buyIntent = (runId: string): OrderIntent => ({
+  clientOrderId: "keel-r1-buy-1",
+  runId,
+  phase: "buy",
+  symbol: "BND",
+  side: "buy",
+  quantity: dec("12.5"),
+  price: dec("72.31"),
+  status: "unknown",
+  brokerOrderId: "broker-77",
+  filledQuantity: dec("0.5"),
+  averageFillPrice: dec("72.30"),
+  reason: "lost answer",
+  createdAt: T0 + 20,
+  updatedAt: T0 + 21
+})
+
+const fill = (runId: string): FillRecord => ({
+  clientOrderId: "keel-r1-sell-1",
+  runId,
+  symbol: "VTI",
+  side: "sell",
+  kind: "fill",
+  quantity: dec("0.000001"),
+  price: dec("123456789.123456789"),
+  commission: dec("0.00000000000000000001"),
+  at: T0 + 40
+})
+
+const accountStart = (runId: string): AccountRecord => ({
+  runId,
+  stage: "start",
+  cash: dec("1000.01"),
+  equity: dec("123456789012345.12345678901234567891"),
+  positions: [{ symbol: "VTI", quantity: dec("3.000001") }, { symbol: "BND", quantity: dec("-2") }],
+  at: T0 + 1
+})
+
+const accountFinal = (runId: string): AccountRecord => ({
+  runId,
+  stage: "final",
+  cash: dec("1123.4567"),
+  equity: dec("2000"),
+  positions: [],
+  at: T0 + 50
+})
+
+/** Writes one complete run (steps, plans, intents and their updates, fills, account states) through the Store. */
+const writeFullRun = (runId: string) =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    yield* store.startRun(run(runId))
+    yield* store.saveAccount(accountStart(runId))
+    yield* store.recordStep(runId, "snapshot", `{"positions":2}`, T0 + 2)
+    yield* store.recordStep(runId, "plan", "{}", T0 + 3)
+    yield* store.savePlan(runId, "plan", `{"orders":[{"symbol":"VTI","quantity":"0.000001"}]}`)
+    yield* store.saveIntent(sellIntent(runId))
+    yield* store.updateIntent("keel-r1-sell-1", { status: "accepted", brokerOrderId: "broker-1", at: T0 + 30 })
+    yield* store.updateIntent("keel-r1-sell-1", {
+      status: "filled",
+      filledQuantity: dec("0.000001"),
+      averageFillPrice: dec("123456789.123456789"),
+      at: T0 + 40
+    })
+    yield* store.saveFill(fill(runId))
+    yield* store.savePlan(runId, "buy-replan", `{"orders":[]}`)
+    yield* store.saveIntent(buyIntent(runId))
+    yield* store.saveAccount(accountFinal(runId))
+    yield* store.recordStep(runId, "done", "{}", T0 + 60)
+    yield* store.finishRun(runId, "completed", undefined, T0 + 61)
+  })
+
+/** Reads back what `writeFullRun` wrote and asserts it is exactly that. */
+const expectFullRun = (runId: string) =>
+  Effect.gen(function*() {
+    const store = yield* Store
+    const stored = yield* store.getRun(runId)
+    expect(Option.map(stored, plain)).toStrictEqual(Option.some({
+      id: runId,
+      account: "acct-1",
+      mode: "execute",
+      status: "completed",
+      step: "done",
+      startedAt: T0,
+      finishedAt: T0 + 61
+    }))
+    expect(yield* store.steps(runId)).toStrictEqual([
+      { runId, seq: 1, step: "snapshot", detail: `{"positions":2}`, at: T0 + 2 },
+      { runId, seq: 2, step: "plan", detail: "{}", at: T0 + 3 },
+      { runId, seq: 3, step: "done", detail: "{}", at: T0 + 60 }
+    ])
+    expect(yield* store.plans(runId)).toStrictEqual([
+      { phase: "plan", json: `{"orders":[{"symbol":"VTI","quantity":"0.000001"}]}` },
+      { phase: "buy-replan", json: `{"orders":[]}` }
+    ])
+    const intents = yield* store.intents(runId)
+    expect(intents.map(plain)).toStrictEqual([
+      {
+        clientOrderId: "keel-r1-sell-1",
+        runId,
+        phase: "sell",
+        symbol: "VTI",
+        side: "sell",
+        quantity: "0.000001",
+        price: "123456789.123456789",
+        status: "filled",
+        brokerOrderId: "broker-1",
+        filledQuantity: "0.000001",
+        averageFillPrice: "123456789.123456789",
+        createdAt: T0 + 10,
+        updatedAt: T0 + 40
+      },
+      {
+        clientOrderId: "keel-r1-buy-1",
+        runId,
+        phase: "buy",
+        symbol: "BND",
+        side: "buy",
+        quantity: "12.5",
+        price: "72.31",
+        status: "unknown",
+        brokerOrderId: "broker-77",
+        filledQuantity: "0.5",
+        averageFillPrice: "72.3",
+        reason: "lost answer",
+        createdAt: T0 + 20,
+        updatedAt: T0 + 21
+      }
+    ])
+    // Decoded values are real decimals that compute exactly.
+    expect(format(intents[0]!.quantity.times(intents[0]!.price))).toBe("123.456789123456789")
+    expect((yield* store.fills(runId)).map(plain)).toStrictEqual([plain(fill(runId))])
+    expect((yield* store.accounts(runId)).map(plain)).toStrictEqual([
+      {
+        runId,
+        stage: "start",
+        cash: "1000.01",
+        equity: "123456789012345.12345678901234567891",
+        positions: [{ symbol: "VTI", quantity: "3.000001" }, { symbol: "BND", quantity: "-2" }],
+        at: T0 + 1
+      },
+      { runId, stage: "final", cash: "1123.4567", equity: "2000", positions: [], at: T0 + 50 }
+    ])
+  })
+
+describe("migrations", () => {
+  it.effect("apply once on a file; a second run on the same file changes nothing", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      const migrateAndDescribe = Effect.gen(function*() {
+        const applied = yield* StoreSql.migrate()
+        const sql = yield* SqlClient.SqlClient
+        const schema = yield* sql<{ type: string; name: string; sql: string | null }>`
+          SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`
+        const recorded = yield* sql<{ migration_id: number; name: string }>`
+          SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id`
+        return { applied, schema, recorded }
+      }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
+
+      const first = yield* migrateAndDescribe
+      expect(first.applied).toEqual([
+        [1, "runs"],
+        [2, "run_steps"],
+        [3, "plans"],
+        [4, "order_intents"],
+        [5, "fills"],
+        [6, "account_states"]
+      ])
+      expect(first.schema.filter((o) => o.type === "table").map((o) => o.name)).toEqual([
+        "account_states",
+        "effect_sql_migrations",
+        "fills",
+        "order_intents",
+        "plans",
+        "run_steps",
+        "runs"
+      ])
+      expect(first.schema.filter((o) => o.type === "index").map((o) => o.name)).toEqual(
+        expect.arrayContaining(["fills_by_order", "runs_by_account", "runs_by_started"])
+      )
+      expect(first.recorded.map((r) => r.migration_id)).toEqual([1, 2, 3, 4, 5, 6])
+
+      const second = yield* migrateAndDescribe
+      expect(second.applied).toEqual([])
+      expect(second.schema).toEqual(first.schema)
+      expect(second.recorded).toEqual(first.recorded)
+    }))
+
+  it.effect("the Store layer migrates on every open, and keeps the data", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* Effect.provide(Effect.flatMap(Store, (s) => s.startRun(run("r1"))), StoreSql.layerSqlite(file))
+      const again = yield* Effect.provide(Effect.flatMap(Store, (s) => s.getRun("r1")), StoreSql.layerSqlite(file))
+      expect(Option.isSome(again)).toBe(true)
+    }))
+
+  it.effect("another module's migrations (ids >= 101) run through the same loader after the store's", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      const paper = {
+        "0101_paper_orders": Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`CREATE TABLE paper_orders (id TEXT PRIMARY KEY)`
+        })
+      }
+      const [first, second, third] = yield* Effect.all([
+        StoreSql.migrate(),
+        StoreSql.migrate(paper),
+        StoreSql.migrate(paper)
+      ]).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
+      expect(first.length).toBe(Object.keys(storeMigrations).length)
+      expect(second).toEqual([[101, "paper_orders"]])
+      expect(third).toEqual([])
+    }))
+
+  it.effect("store migration ids stay below the 101 reserved for other modules", () =>
+    Effect.sync(() => {
+      const ids = Object.keys(storeMigrations).map((key) => Number(key.split("_")[0]))
+      expect(ids).toEqual(ids.map((_, i) => i + 1))
+      expect(Math.max(...ids)).toBeLessThan(101)
+    }))
+})
+
+layer(storeWithSql(":memory:"))(":memory: store", (it) => {
+  it.effect("round-trips a run with steps, plans, intents, updates, fills and account states exactly", () =>
+    Effect.gen(function*() {
+      yield* writeFullRun("mem-r1")
+      yield* expectFullRun("mem-r1")
+    }))
+
+  it.effect("getRun of an unknown run is None; reads of an unknown run are empty", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      expect(Option.isNone(yield* store.getRun("nope"))).toBe(true)
+      expect(yield* store.steps("nope")).toEqual([])
+      expect(yield* store.intents("nope")).toEqual([])
+      expect(yield* store.fills("nope")).toEqual([])
+      expect(yield* store.accounts("nope")).toEqual([])
+      expect(yield* store.plans("nope")).toEqual([])
+    }))
+})
+
+describe("file store", () => {
+  it.effect("stores decimals as plain TEXT, times as integers, positions as JSON text", () =>
+    Effect.gen(function*() {
+      yield* writeFullRun("mem-r2")
+      const sql = yield* SqlClient.SqlClient
+      const intents = yield* sql<{ quantity: string; price: string; created_at: number }>`
+        SELECT quantity, price, created_at FROM order_intents WHERE run_id = 'mem-r2' ORDER BY seq`
+      expect(intents).toEqual([
+        { quantity: "0.000001", price: "123456789.123456789", created_at: T0 + 10 },
+        { quantity: "12.5", price: "72.31", created_at: T0 + 20 }
+      ])
+      const [start] = yield* sql<{ positions: string }>`
+        SELECT positions FROM account_states WHERE run_id = 'mem-r2' AND stage = 'start'`
+      expect(start?.positions).toBe(`[{"symbol":"VTI","quantity":"3.000001"},{"symbol":"BND","quantity":"-2"}]`)
+    }).pipe(Effect.provide(storeWithSql(freshFile()))))
+
+  it.effect("round-trips a full run on a SQLite file", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* writeFullRun("file-r1").pipe(Effect.provide(StoreSql.layerSqlite(file)))
+      yield* expectFullRun("file-r1").pipe(Effect.provide(StoreSql.layerSqlite(file)))
+    }))
+
+  it.effect("a run survives closing the layer and reopening the same file (process restart)", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      const inProcess = <A, E>(effect: Effect.Effect<A, E, Store>) => Effect.provide(effect, StoreSql.layerSqlite(file))
+
+      // Process 1: the run starts, reaches "sell-phase" and writes an intent, then dies.
+      yield* inProcess(Effect.gen(function*() {
+        const store = yield* Store
+        yield* store.startRun(run("crash-1", { step: "load" }))
+        yield* store.recordStep("crash-1", "plan", "{}", T0 + 1)
+        yield* store.recordStep("crash-1", "sell-phase", "{}", T0 + 2)
+        yield* store.saveIntent(sellIntent("crash-1", "crash-1-sell"))
+      }))
+      // Nothing of the old connection is left open: the WAL was checkpointed away.
+      expect(Fs.existsSync(`${file}-wal`)).toBe(false)
+
+      // Process 2: finds the run where it stopped, and carries on numbering its steps.
+      yield* inProcess(Effect.gen(function*() {
+        const store = yield* Store
+        const found = yield* store.getRun("crash-1")
+        assert.isTrue(Option.isSome(found))
+        if (Option.isSome(found)) {
+          expect(found.value.status).toBe("running")
+          expect(found.value.step).toBe("sell-phase")
+        }
+        const intents = yield* store.intents("crash-1")
+        expect(intents.map(plain)).toStrictEqual([plain(sellIntent("crash-1", "crash-1-sell"))])
+        // Still the same id forever: a restarted run cannot reuse it.
+        yield* expectStoreError(store.saveIntent(sellIntent("crash-1", "crash-1-sell")))
+        yield* store.updateIntent("crash-1-sell", { status: "unknown", reason: "restart", at: T0 + 100 })
+        yield* store.recordStep("crash-1", "sell-wait", "{}", T0 + 101)
+        yield* store.finishRun("crash-1", "aborted", "restarted", T0 + 102)
+      }))
+
+      // Process 3: reads the finished run.
+      const [found, steps, intents] = yield* inProcess(Effect.gen(function*() {
+        const store = yield* Store
+        return [yield* store.getRun("crash-1"), yield* store.steps("crash-1"), yield* store.intents("crash-1")] as const
+      }))
+      expect(Option.getOrUndefined(found)).toStrictEqual({
+        ...run("crash-1"),
+        status: "aborted",
+        step: "sell-wait",
+        reason: "restarted",
+        finishedAt: T0 + 102
+      })
+      expect(steps.map((s) => [s.seq, s.step])).toEqual([[1, "plan"], [2, "sell-phase"], [3, "sell-wait"]])
+      expect(intents.map((i) => [i.status, i.reason, i.updatedAt])).toEqual([["unknown", "restart", T0 + 100]])
+    }))
+})
+
+describe("intents", () => {
+  it.effect("a client order id is stored once, ever: a duplicate is a StoreError and changes nothing", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      yield* store.startRun(run("r1"))
+      yield* store.startRun(run("r2"))
+      yield* store.saveIntent(sellIntent("r1", "dup-1"))
+
+      const again = yield* expectStoreError(store.saveIntent({ ...sellIntent("r1", "dup-1"), quantity: dec("5") }))
+      expect(again.operation).toBe("saveIntent")
+      expect(again.message).toContain("dup-1")
+      // Not even under another run.
+      yield* expectStoreError(store.saveIntent(sellIntent("r2", "dup-1")))
+
+      expect((yield* store.intents("r1")).map(plain)).toStrictEqual([plain(sellIntent("r1", "dup-1"))])
+      expect(yield* store.intents("r2")).toEqual([])
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("the primary key alone rejects a duplicate (the guard holds for a concurrent writer)", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      const sql = yield* SqlClient.SqlClient
+      yield* store.startRun(run("r1"))
+      yield* store.saveIntent(sellIntent("r1", "dup-2"))
+      const error = yield* Effect.flip(sql`INSERT INTO order_intents
+        (client_order_id, run_id, seq, phase, symbol, side, quantity, price, status, filled_quantity,
+         created_at, updated_at)
+        VALUES ('dup-2', 'r1', 99, 'sell', 'VTI', 'sell', '1', '1', 'pending', '0', 1, 1)`)
+      expect(error.reason._tag).toBe("UniqueViolation")
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("updateIntent changes status, filled quantity and average price; absent fields keep their value", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      yield* store.startRun(run("r1"))
+      yield* store.saveIntent(sellIntent("r1", "u-1"))
+
+      yield* store.updateIntent("u-1", { status: "accepted", brokerOrderId: "b-9", at: T0 + 1 })
+      yield* store.updateIntent("u-1", {
+        status: "partially_filled",
+        filledQuantity: dec("0.0000005"),
+        averageFillPrice: dec("99.999999999999999999"),
+        at: T0 + 2
+      })
+      const [partial] = yield* store.intents("r1")
+      expect(plain(partial)).toMatchObject({
+        status: "partially_filled",
+        brokerOrderId: "b-9",
+        filledQuantity: "0.0000005",
+        averageFillPrice: "99.999999999999999999",
+        updatedAt: T0 + 2,
+        createdAt: T0 + 10
+      })
+
+      yield* store.updateIntent("u-1", { status: "canceled", reason: "day ended", at: T0 + 3 })
+      const [canceled] = yield* store.intents("r1")
+      expect(plain(canceled)).toStrictEqual({
+        ...(plain(sellIntent("r1", "u-1")) as object),
+        status: "canceled",
+        brokerOrderId: "b-9",
+        filledQuantity: "0.0000005",
+        averageFillPrice: "99.999999999999999999",
+        reason: "day ended",
+        updatedAt: T0 + 3
+      })
+
+      const missing = yield* expectStoreError(store.updateIntent("no-such-id", { status: "filled", at: T0 }))
+      expect(missing.operation).toBe("updateIntent")
+      expect(missing.message).toContain("no-such-id")
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("a decimal that could not be read back is refused at write time, and nothing is stored", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      yield* store.startRun(run("r1"))
+      // 21 decimal places: beyond Keel's limit, so parseDecimal would reject it on read.
+      const tooFine = dec("0.00000000000000000001").times(dec("0.1"))
+      const error = yield* expectStoreError(store.saveIntent({ ...sellIntent("r1", "fine-1"), quantity: tooFine }))
+      expect(error.operation).toBe("saveIntent")
+      expect(error.message).toContain("order_intents.quantity")
+      expect(yield* store.intents("r1")).toEqual([])
+      // The failed attempt did not burn the id.
+      yield* store.saveIntent(sellIntent("r1", "fine-1"))
+      expect((yield* store.intents("r1")).length).toBe(1)
+
+      const badTime = yield* expectStoreError(store.startRun(run("r2", { startedAt: 1.5 })))
+      expect(badTime.message).toContain("runs.started_at")
+      expect(Option.isNone(yield* store.getRun("r2"))).toBe(true)
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+})
+
+describe("runs", () => {
+  it.effect("listRuns is newest first (ties by id, descending), filtered by account, limited", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      yield* store.startRun(run("a", { account: "acct-1", startedAt: 100 }))
+      yield* store.startRun(run("b", { account: "acct-2", startedAt: 300 }))
+      yield* store.startRun(run("c", { account: "acct-1", startedAt: 200 }))
+      yield* store.startRun(run("d", { account: "acct-1", startedAt: 200, mode: "preview" }))
+
+      const ids = (runs: ReadonlyArray<Run>) => runs.map((r) => r.id)
+      expect(ids(yield* store.listRuns(undefined, 10))).toEqual(["b", "d", "c", "a"])
+      expect(ids(yield* store.listRuns("acct-1", 10))).toEqual(["d", "c", "a"])
+      expect(ids(yield* store.listRuns("acct-2", 10))).toEqual(["b"])
+      expect(ids(yield* store.listRuns("acct-3", 10))).toEqual([])
+      expect(ids(yield* store.listRuns(undefined, 2))).toEqual(["b", "d"])
+      expect(ids(yield* store.listRuns("acct-1", 1))).toEqual(["d"])
+      expect(yield* store.listRuns(undefined, 0)).toEqual([])
+      expect((yield* store.listRuns("acct-1", 1))[0]).toStrictEqual(
+        run("d", { account: "acct-1", startedAt: 200, mode: "preview" })
+      )
+
+      const bad = yield* expectStoreError(store.listRuns(undefined, -1))
+      expect(bad.operation).toBe("listRuns")
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("recordStep appends seq 1, 2, … per run and moves the run's step", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      yield* store.startRun(run("r1"))
+      yield* store.startRun(run("r2"))
+      yield* store.recordStep("r1", "snapshot", "{}", T0 + 1)
+      yield* store.recordStep("r2", "snapshot", "{}", T0 + 2)
+      yield* store.recordStep("r1", "guards", `{"ok":true}`, T0 + 3)
+      expect((yield* store.steps("r1")).map((s) => [s.seq, s.step, s.detail])).toEqual([
+        [1, "snapshot", "{}"],
+        [2, "guards", `{"ok":true}`]
+      ])
+      expect((yield* store.steps("r2")).map((s) => s.seq)).toEqual([1])
+      expect(Option.map(yield* store.getRun("r1"), (r) => r.step)).toEqual(Option.some("guards"))
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("recordStep is one transaction: when the step cannot be appended the run's step does not move", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      const sql = yield* SqlClient.SqlClient
+      yield* store.startRun(run("r1"))
+      yield* store.recordStep("r1", "snapshot", "{}", T0 + 1)
+      yield* sql`DROP TABLE run_steps`
+      const error = yield* expectStoreError(store.recordStep("r1", "guards", "{}", T0 + 2))
+      expect(error.operation).toBe("recordStep")
+      expect(Option.map(yield* store.getRun("r1"), (r) => r.step)).toEqual(Option.some("snapshot"))
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("writes for an unknown run, or a second run with the same id, are StoreErrors", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      yield* store.startRun(run("r1"))
+
+      const dup = yield* expectStoreError(store.startRun(run("r1")))
+      expect(dup.operation).toBe("startRun")
+      expect(dup.message).toContain("UniqueViolation")
+
+      const step = yield* expectStoreError(store.recordStep("ghost", "plan", "{}", T0))
+      expect(step).toMatchObject({ operation: "recordStep", message: "no run ghost" })
+      expect(yield* store.steps("ghost")).toEqual([])
+
+      const finish = yield* expectStoreError(store.finishRun("ghost", "failed", "x", T0))
+      expect(finish.operation).toBe("finishRun")
+
+      // Foreign keys: nothing may hang off a run that does not exist.
+      expect((yield* expectStoreError(store.saveFill(fill("ghost")))).operation).toBe("saveFill")
+      expect((yield* expectStoreError(store.saveIntent(sellIntent("ghost")))).operation).toBe("saveIntent")
+      expect((yield* expectStoreError(store.saveAccount(accountFinal("ghost")))).operation).toBe("saveAccount")
+      expect((yield* expectStoreError(store.savePlan("ghost", "plan", "{}"))).operation).toBe("savePlan")
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("finishRun records status, reason and time; a later finish without a reason clears it", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      yield* store.startRun(run("r1"))
+      yield* store.finishRun("r1", "timed_out", "sells did not fill", T0 + 9)
+      expect(Option.getOrUndefined(yield* store.getRun("r1"))).toStrictEqual({
+        ...run("r1"),
+        status: "timed_out",
+        reason: "sells did not fill",
+        finishedAt: T0 + 9
+      })
+      yield* store.finishRun("r1", "completed", undefined, T0 + 10)
+      expect(Option.getOrUndefined(yield* store.getRun("r1"))).toStrictEqual({
+        ...run("r1"),
+        status: "completed",
+        finishedAt: T0 + 10
+      })
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+})
+
+describe("corrupt rows", () => {
+  /** Writes a full run, damages one column with raw SQL, and returns the StoreError of `read`. */
+  const damaged = <A>(
+    damage: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>,
+    read: (store: Store["Service"]) => Effect.Effect<A, StoreError>
+  ) =>
+    Effect.gen(function*() {
+      yield* writeFullRun("r1")
+      const sql = yield* SqlClient.SqlClient
+      const store = yield* Store
+      yield* Effect.orDie(damage(sql))
+      return yield* expectStoreError(read(store))
+    }).pipe(Effect.provide(storeWithSql(":memory:")))
+
+  it.effect("a bad decimal is a StoreError naming the table and column", () =>
+    Effect.gen(function*() {
+      const error = yield* damaged(
+        (sql) => sql`UPDATE order_intents SET quantity = 'abc' WHERE client_order_id = 'keel-r1-buy-1'`,
+        (store) => store.intents("r1")
+      )
+      expect(error.operation).toBe("intents")
+      expect(error.message).toBe(
+        `corrupt value in order_intents.quantity (row client_order_id="keel-r1-buy-1"): Expected a decimal, got "abc"`
+      )
+    }))
+
+  it.effect("a decimal beyond Keel's limits is refused on read too", () =>
+    Effect.gen(function*() {
+      const error = yield* damaged(
+        (sql) => sql`UPDATE fills SET commission = '1e99'`,
+        (store) => store.fills("r1")
+      )
+      expect(error.message).toContain("fills.commission")
+    }))
+
+  it.effect("a bad quantity inside the positions JSON names the column and the element", () =>
+    Effect.gen(function*() {
+      const error = yield* damaged(
+        (sql) => sql`UPDATE account_states SET positions = '[{"symbol":"VTI","quantity":"x1"}]' WHERE stage = 'start'`,
+        (store) => store.accounts("r1")
+      )
+      expect(error.message).toContain("account_states.positions[0].quantity")
+    }))
+
+  it.effect("positions that are not JSON, an unknown status or mode, and a bad or fractional time are caught", () =>
+    Effect.gen(function*() {
+      const notJson = yield* damaged(
+        (sql) => sql`UPDATE account_states SET positions = 'not json'`,
+        (store) => store.accounts("r1")
+      )
+      expect(notJson.message).toContain("account_states.positions")
+
+      const status = yield* damaged(
+        (sql) => sql`UPDATE runs SET status = 'paused'`,
+        (store) => store.getRun("r1")
+      )
+      expect(status.operation).toBe("getRun")
+      expect(status.message).toContain("runs.status")
+      expect(status.message).toContain("paused")
+
+      const listed = yield* damaged(
+        (sql) => sql`UPDATE runs SET mode = 'live'`,
+        (store) => store.listRuns(undefined, 10)
+      )
+      expect(listed.message).toContain("runs.mode")
+
+      const time = yield* damaged(
+        (sql) => sql`UPDATE run_steps SET recorded_at = 'yesterday' WHERE seq = 2`,
+        (store) => store.steps("r1")
+      )
+      expect(time.message).toContain("run_steps.recorded_at")
+
+      const fraction = yield* damaged(
+        (sql) => sql`UPDATE order_intents SET created_at = 1.5`,
+        (store) => store.intents("r1")
+      )
+      expect(fraction.message).toContain("order_intents.created_at")
+    }))
+})
+
+describe("generic SqlClient", () => {
+  it.effect("integers read as bigint (SafeIntegers) decode to the same numbers", () =>
+    Effect.gen(function*() {
+      yield* writeFullRun("r1")
+      yield* expectFullRun("r1").pipe(Effect.provideService(SqlClient.SafeIntegers, true))
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("a client that renames result columns (snake_case → camelCase) does not confuse the store", () =>
+    Effect.gen(function*() {
+      yield* writeFullRun("r1")
+      yield* expectFullRun("r1")
+    }).pipe(Effect.provide(Layer.provideMerge(
+      StoreSql.layer,
+      SqliteClient.layer({
+        filename: ":memory:",
+        transformResultNames: (name) => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
+        transformQueryNames: (name) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+      })
+    ))))
+})
