@@ -7,7 +7,7 @@
  */
 import * as Result from "effect/Result"
 import { spawnSync } from "node:child_process"
-import { makeMarket, market, rebalance, rebalanceAccount, validateAccount } from "../src/kernel/index.ts"
+import { makeModel, planRebalance, rebalance, validateAccount, validateModel } from "../src/kernel/index.ts"
 import { cents, drifted, fromCash, instance, micro, pricesCents, random, symbol, weightsMicro } from "./cases.ts"
 import { greedyPortfolio, type Instance, leftover, optimum, trackingError } from "./quality.ts"
 
@@ -108,13 +108,13 @@ const cases: Record<string, () => CaseResult> = {
       }
     })
     const batch = () => {
-      const shared = market(targets, quotes, { driftBand: "0.01", minOrderValue: "1" })
+      const shared = validateModel(targets, quotes, { driftBand: "0.01", minOrderValue: "1" })
       if (Result.isFailure(shared)) throw new Error(shared.failure.message)
       let orders = 0
       for (const account of raw) {
         const valid = validateAccount(account)
         if (Result.isFailure(valid)) throw new Error(valid.failure.message)
-        orders += rebalanceAccount(valid.success, shared.success).orders.orders.length
+        orders += planRebalance(valid.success, shared.success).orders.orders.length
       }
       return orders
     }

@@ -8,17 +8,29 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type { Decimal } from "../kernel/decimal.ts"
+import type { Side } from "../kernel/rebalance/deltas.ts"
 import type { Position, Quote } from "../kernel/rebalance/snapshot.ts"
 
-export type OrderSide = "buy" | "sell"
-export type OrderType = "market" | "limit"
-export type TimeInForce = "day" | "gtc"
+export const OrderType = Schema.Literals(["market", "limit"])
+export type OrderType = typeof OrderType.Type
 
-/** Terminal statuses end an order's life; no further update follows them. */
-export type OrderStatus = "accepted" | "partially_filled" | "filled" | "canceled" | "rejected" | "expired"
+export const TimeInForce = Schema.Literals(["day", "gtc"])
+export type TimeInForce = typeof TimeInForce.Type
+
+/** Where an order stands at the venue. Terminal statuses end its life; no further update follows them. */
+export const OrderStatus = Schema.Literals([
+  "accepted",
+  "partially_filled",
+  "filled",
+  "canceled",
+  "rejected",
+  "expired"
+])
+export type OrderStatus = typeof OrderStatus.Type
 
 export const isTerminal = (status: OrderStatus): boolean =>
   status === "filled" || status === "canceled" || status === "rejected" || status === "expired"
@@ -28,7 +40,7 @@ export interface OrderFields {
   /** Unique forever per intent: brokers refuse a reused id even after a cancel. */
   readonly clientOrderId: string
   readonly symbol: string
-  readonly side: OrderSide
+  readonly side: Side
   readonly quantity: Decimal
   readonly type: OrderType
   readonly limitPrice?: Decimal
@@ -67,7 +79,9 @@ export interface BrokerOrder extends OrderFields {
   readonly submittedAt: number
 }
 
-export type OrderUpdateKind = "accepted" | "partial_fill" | "fill" | "canceled" | "rejected" | "expired"
+/** What an order update says happened. */
+export const OrderUpdateKind = Schema.Literals(["accepted", "partial_fill", "fill", "canceled", "rejected", "expired"])
+export type OrderUpdateKind = typeof OrderUpdateKind.Type
 
 export interface Fill {
   readonly quantity: Decimal
@@ -96,9 +110,30 @@ export interface AccountState {
 
 export interface MarketClock {
   readonly isOpen: boolean
-  /** Epoch milliseconds. */
-  readonly nextOpen: number
-  readonly nextClose: number
+  /** Epoch milliseconds; none for a market that is never going to open (a paper market configured closed). */
+  readonly nextOpen: Option.Option<number>
+  /** Epoch milliseconds; none for a market that is never going to close. */
+  readonly nextClose: Option.Option<number>
+}
+
+/**
+ * What a venue can do, so that programs ask a question instead of testing a venue's name.
+ * Every adapter states its own (see `broker/registry.ts`).
+ */
+export interface Capabilities {
+  /** Orders may be for fractions of a share (which symbols, `assets` says). */
+  readonly fractionalOrders: boolean
+  /** A sell of the whole position can be sent as closing it (`closesPosition`), the venue's own way. */
+  readonly closesPositions: boolean
+  /**
+   * `venue`: the market clock is the venue's and a run obeys it. `simulated`: a simulated market whose
+   * clock the user may override (`--ignore-market-hours`).
+   */
+  readonly marketClock: "venue" | "simulated"
+  /** The venue pushes order updates (`updates`); without it, waiting relies on polls alone. */
+  readonly orderUpdates: boolean
+  /** The longest client order id the venue accepts. */
+  readonly clientOrderIdLength: number
 }
 
 /** The connection failed or timed out: safe to retry a read later. */
@@ -130,8 +165,9 @@ export class UnknownOutcome extends Schema.TaggedError<UnknownOutcome>()("Unknow
 export type BrokerError = BrokerConnectionError | OrderRejected | OrderNotFound | RateLimited | UnknownOutcome
 
 export interface BrokerShape {
-  /** "paper", "alpaca", "replay", …: guards (market hours) depend on it. */
+  /** "paper", "alpaca", …: the venue's name, for the record (a session header); programs ask `capabilities`. */
   readonly kind: string
+  readonly capabilities: Capabilities
   readonly account: Effect.Effect<AccountState, BrokerConnectionError | RateLimited>
   readonly positions: Effect.Effect<ReadonlyArray<Position>, BrokerConnectionError | RateLimited>
   readonly quotes: (

@@ -5,11 +5,12 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { RunMode } from "./Store.ts"
 
 export interface RunSummary {
   readonly runId: string
   readonly account: string
-  readonly mode: "preview" | "execute"
+  readonly mode: RunMode
   readonly status: string
   /** Where the run stopped, and why, when it did not complete. */
   readonly step: string

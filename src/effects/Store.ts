@@ -9,26 +9,39 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Decimal } from "../kernel/decimal.ts"
+import type { Side } from "../kernel/rebalance/deltas.ts"
+import type { Phase } from "../kernel/rebalance/orders.ts"
 import type { Position } from "../kernel/rebalance/snapshot.ts"
-import type { OrderSide, OrderStatus, OrderUpdateKind } from "./Broker.ts"
+import { OrderStatus, type OrderUpdateKind } from "./Broker.ts"
 
-export type RunMode = "preview" | "execute"
-export type RunStatus = "running" | "completed" | "failed" | "timed_out" | "aborted"
+/** A preview plans and stores the plan; an execution places the orders too. */
+export const RunMode = Schema.Literals(["preview", "execute"])
+export type RunMode = typeof RunMode.Type
+
+/** What an execution does with open orders an earlier run left: cancel them, or stop. */
+export const OnOpenOrders = Schema.Literals(["cancel", "abort"])
+export type OnOpenOrders = typeof OnOpenOrders.Type
+
+/** `running` until the run ends; every other status is final. */
+export const RunStatus = Schema.Literals(["running", "completed", "failed", "timed_out", "aborted"])
+export type RunStatus = typeof RunStatus.Type
 
 /** The program's steps, in order; `status` shows the last one a run reached. */
-export type RunStep =
-  | "load"
-  | "snapshot"
-  | "guards"
-  | "plan"
-  | "sell-phase"
-  | "sell-wait"
-  | "replan-buys"
-  | "buy-phase"
-  | "buy-wait"
-  | "final-snapshot"
-  | "reconcile"
-  | "done"
+export const RunStep = Schema.Literals([
+  "load",
+  "snapshot",
+  "guards",
+  "plan",
+  "sell-phase",
+  "sell-wait",
+  "replan-buys",
+  "buy-phase",
+  "buy-wait",
+  "final-snapshot",
+  "reconcile",
+  "done"
+])
+export type RunStep = typeof RunStep.Type
 
 export interface Run {
   readonly id: string
@@ -53,14 +66,15 @@ export interface StepRecord {
 }
 
 /** Status of an intent: what Keel last knew of the order it stands for. */
-export type IntentStatus = "pending" | "unknown" | OrderStatus
+export const IntentStatus = Schema.Literals(["pending", "unknown", ...OrderStatus.literals])
+export type IntentStatus = typeof IntentStatus.Type
 
 export interface OrderIntent {
   readonly clientOrderId: string
   readonly runId: string
-  readonly phase: "sell" | "buy"
+  readonly phase: Phase
   readonly symbol: string
-  readonly side: OrderSide
+  readonly side: Side
   readonly quantity: Decimal
   /** The price the plan assumed. */
   readonly price: Decimal
@@ -86,7 +100,7 @@ export interface FillRecord {
   readonly clientOrderId: string
   readonly runId: string
   readonly symbol: string
-  readonly side: OrderSide
+  readonly side: Side
   readonly kind: OrderUpdateKind
   readonly quantity: Decimal
   readonly price: Decimal
@@ -94,7 +108,9 @@ export interface FillRecord {
   readonly at: number
 }
 
-export type AccountStage = "start" | "after-sells" | "final"
+/** When the account was snapshotted: at the start, after the sells settled, at the end. */
+export const AccountStage = Schema.Literals(["start", "after-sells", "final"])
+export type AccountStage = typeof AccountStage.Type
 
 export interface AccountRecord {
   readonly runId: string

@@ -65,8 +65,7 @@ export const parseDecimal = (input: unknown): Decimal | DecimalProblem => {
     }
   }
   if (isZero(d)) return ZERO
-  const places = d.c.length - 1 - d.e
-  if (d.e >= DecimalLimits.integerDigits || places > DecimalLimits.decimalPlaces) return "out-of-range"
+  if (d.e >= DecimalLimits.integerDigits || decimalPlaces(d) > DecimalLimits.decimalPlaces) return "out-of-range"
   return d
 }
 
@@ -131,6 +130,9 @@ export const isNegative = (d: Decimal): boolean => d.s < 0 && !isZero(d)
 export const isPositive = (d: Decimal): boolean => d.s > 0 && !isZero(d)
 
 export const max = (a: Decimal, b: Decimal): Decimal => (a.gte(b) ? a : b)
+
+/** Digits after the decimal point, trailing zeros aside (`1.50` has 1; `12` has 0). */
+export const decimalPlaces = (d: Decimal): number => Math.max(0, d.c.length - 1 - d.e)
 
 /** A double-precision estimate, used only to choose quantities; money stays exact. */
 export const estimate = (d: Decimal): number => {

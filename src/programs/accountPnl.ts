@@ -12,7 +12,12 @@
 import * as Effect from "effect/Effect"
 import { type OrderIntent, Store, type StoreError } from "../effects/Store.ts"
 import { type Decimal, format, isPositive, parseDecimal } from "../kernel/decimal.ts"
-import { type AttributedFill, type StrategyPnl, strategyPnl, type StrategyPnlOptions } from "../kernel/pnl/strategyPnl.ts"
+import {
+  type AttributedFill,
+  type StrategyPnl,
+  strategyPnl,
+  type StrategyPnlOptions
+} from "../kernel/pnl/strategyPnl.ts"
 import type { Attribution } from "../kernel/rebalance/targets.ts"
 
 export interface AttributedFills {

@@ -6,8 +6,8 @@
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import { format } from "../kernel/decimal.ts"
-import { day } from "./run/ids.ts"
 import { attributed, planJson } from "./cli/plan.ts"
+import { day } from "./run/ids.ts"
 import type { RunOutcome } from "./run/rebalanceAccount.ts"
 
 const csvCell = (value: string): string => (/[",\n]/.test(value) ? `"${value.replace(/"/g, "\"\"")}"` : value)

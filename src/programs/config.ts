@@ -11,6 +11,7 @@ import * as Path from "effect/Path"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { decodeShape, InputFileError } from "../effects/inputs.ts"
+import { OnOpenOrders } from "../effects/Store.ts"
 import * as TargetsConfig from "./targetsConfig.ts"
 import { HttpUrl, WebSocketUrl } from "./urls.ts"
 
@@ -74,7 +75,7 @@ const Account = Schema.Struct({
   /** Policy file, or the policy inline. */
   policy: Schema.optionalKey(Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)])),
   /** Open orders from an earlier run: cancel them (default) or abort the run. */
-  openOrders: Schema.optionalKey(Schema.Literals(["cancel", "abort"]))
+  openOrders: Schema.optionalKey(OnOpenOrders)
 })
 
 const WebhookFields = Schema.Struct({

@@ -14,13 +14,13 @@ import { type CliError, CliOutput, Command } from "effect/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
-import { demo } from "./cli/demo.ts"
-import { plan } from "./cli/plan.ts"
-import { positions } from "./cli/positions.ts"
-import { replay } from "./cli/replay.ts"
-import { run } from "./cli/run.ts"
-import { history, status } from "./cli/runs.ts"
-import { targets } from "./cli/targets.ts"
+import { demoCommand } from "./cli/demo.ts"
+import { planCommand } from "./cli/plan.ts"
+import { positionsCommand } from "./cli/positions.ts"
+import { replayCommand } from "./cli/replay.ts"
+import { runCommand } from "./cli/run.ts"
+import { historyCommand, statusCommand } from "./cli/runs.ts"
+import { targetsCommand } from "./cli/targets.ts"
 import { keelVersion } from "./version.ts"
 
 export const ExitCode = { ok: 0, unexpected: 1, different: 1, invalid: 2, runNotCompleted: 3 } as const
@@ -28,7 +28,16 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 
 export const cli = Command.make("rebalance").pipe(
   Command.withDescription("Exact portfolio rebalancing"),
-  Command.withSubcommands([plan, targets, run, replay, status, history, positions, demo])
+  Command.withSubcommands([
+    planCommand,
+    targetsCommand,
+    runCommand,
+    replayCommand,
+    statusCommand,
+    historyCommand,
+    positionsCommand,
+    demoCommand
+  ])
 )
 
 /** Help still goes to stdout; a usage error is reported by `main` as one line instead of help text. */

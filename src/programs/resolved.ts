@@ -3,8 +3,8 @@
  * run keeps it as its targets.json artifact. Every decimal is an exact string.
  */
 import type { Resolved } from "../effects/targets/resolve.ts"
-import { primaryStrategy } from "../kernel/strategies/blend.ts"
 import { format } from "../kernel/decimal.ts"
+import { primaryStrategy } from "../kernel/strategies/blend.ts"
 
 /** The resolved targets as one JSON document (also the run's targets.json artifact). */
 export const targetsJson = (resolved: Resolved, asOf: string) => ({

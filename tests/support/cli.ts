@@ -23,6 +23,9 @@ import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parse, stringify } from "yaml"
 import type { RunSummary } from "../../src/effects/Notifier.ts"
+import type { RunMode } from "../../src/effects/Store.ts"
+import type { Side } from "../../src/kernel/rebalance/deltas.ts"
+import type { Phase } from "../../src/kernel/rebalance/orders.ts"
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 export const SOURCE_BIN = join(ROOT, "src/programs/rebalance.ts")
@@ -149,9 +152,9 @@ export const readCsv = (text: string): Array<Record<string, string>> => {
 /** What `run --json` prints (src/programs/cli/run.ts `outcomeJson`), as far as the tests read it. */
 export interface OrderJson {
   readonly clientOrderId: string
-  readonly phase: "sell" | "buy"
+  readonly phase: Phase
   readonly symbol: string
-  readonly side: "sell" | "buy"
+  readonly side: Side
   readonly quantity: string
   readonly status: string
   readonly filledQuantity: string
@@ -162,7 +165,7 @@ export interface OrderJson {
 export interface RunJson {
   readonly id: string
   readonly account: string
-  readonly mode: "preview" | "execute"
+  readonly mode: RunMode
   readonly status: string
   readonly step: string
   readonly reason?: string | null

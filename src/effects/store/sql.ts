@@ -25,20 +25,22 @@ import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, SqlError, UnknownError } from "effect/sql/SqlError"
-import type { OrderSide, OrderUpdateKind } from "../Broker.ts"
+import { Side } from "../../kernel/rebalance/deltas.ts"
+import { Phase } from "../../kernel/rebalance/orders.ts"
+import { OrderUpdateKind } from "../Broker.ts"
 import { DecimalText } from "../DecimalText.ts"
 import * as SqliteClient from "../sql/SqliteClient.ts"
 import {
   type AccountRecord,
-  type AccountStage,
+  AccountStage,
   type FillRecord,
   type IntentChange,
-  type IntentStatus,
+  IntentStatus,
   type OrderIntent,
   type Run,
-  type RunMode,
-  type RunStatus,
-  type RunStep,
+  RunMode,
+  RunStatus,
+  RunStep,
   type StepRecord,
   Store,
   StoreError,
@@ -70,47 +72,6 @@ const Integer = Schema.Union([Schema.Number, Schema.BigInt, Schema.String]).pipe
   })
 ))
 
-/**
- * `Schema.Literals` that must list every member of `T`: adding a status to Store.ts
- * without adding it here is a type error, not a row that suddenly fails to decode.
- */
-const allOf = <T extends string>() =>
-<const L extends ReadonlyArray<T>>(
-  values: L,
-  ..._exhaustive: [T] extends [L[number]] ? [] : [missing: Exclude<T, L[number]>]
-) => Schema.Literals(values)
-
-const RunModeText = allOf<RunMode>()(["preview", "execute"])
-const RunStatusText = allOf<RunStatus>()(["running", "completed", "failed", "timed_out", "aborted"])
-const RunStepText = allOf<RunStep>()([
-  "load",
-  "snapshot",
-  "guards",
-  "plan",
-  "sell-phase",
-  "sell-wait",
-  "replan-buys",
-  "buy-phase",
-  "buy-wait",
-  "final-snapshot",
-  "reconcile",
-  "done"
-])
-const IntentStatusText = allOf<IntentStatus>()([
-  "pending",
-  "unknown",
-  "accepted",
-  "partially_filled",
-  "filled",
-  "canceled",
-  "rejected",
-  "expired"
-])
-const PhaseText = allOf<OrderIntent["phase"]>()(["sell", "buy"])
-const SideText = allOf<OrderSide>()(["buy", "sell"])
-const UpdateKindText = allOf<OrderUpdateKind>()(["accepted", "partial_fill", "fill", "canceled", "rejected", "expired"])
-const StageText = allOf<AccountStage>()(["start", "after-sells", "final"])
-
 /** account_states.positions: JSON text of [{ symbol, quantity: "<decimal>" }]. */
 const PositionsJson = Schema.fromJsonString(
   Schema.Array(Schema.Struct({ symbol: Schema.String, quantity: DecimalText }))
@@ -123,9 +84,9 @@ const PositionsJson = Schema.fromJsonString(
 const RunRow = Schema.Struct({
   id: Schema.String,
   account: Schema.String,
-  mode: RunModeText,
-  status: RunStatusText,
-  step: RunStepText,
+  mode: RunMode,
+  status: RunStatus,
+  step: RunStep,
   reason: Schema.NullOr(Schema.String),
   started_at: Integer,
   finished_at: Schema.NullOr(Integer)
@@ -134,7 +95,7 @@ const RunRow = Schema.Struct({
 const StepRow = Schema.Struct({
   run_id: Schema.String,
   seq: Integer,
-  step: RunStepText,
+  step: RunStep,
   detail: Schema.String,
   recorded_at: Integer
 })
@@ -150,12 +111,12 @@ const IntentRow = Schema.Struct({
   client_order_id: Schema.String,
   run_id: Schema.String,
   seq: Integer,
-  phase: PhaseText,
+  phase: Phase,
   symbol: Schema.String,
-  side: SideText,
+  side: Side,
   quantity: DecimalText,
   price: DecimalText,
-  status: IntentStatusText,
+  status: IntentStatus,
   broker_order_id: Schema.NullOr(Schema.String),
   filled_quantity: DecimalText,
   average_fill_price: Schema.NullOr(DecimalText),
@@ -169,8 +130,8 @@ const FillRow = Schema.Struct({
   seq: Integer,
   client_order_id: Schema.String,
   symbol: Schema.String,
-  side: SideText,
-  kind: UpdateKindText,
+  side: Side,
+  kind: OrderUpdateKind,
   quantity: DecimalText,
   price: DecimalText,
   commission: DecimalText,
@@ -180,7 +141,7 @@ const FillRow = Schema.Struct({
 const AccountRow = Schema.Struct({
   run_id: Schema.String,
   seq: Integer,
-  stage: StageText,
+  stage: AccountStage,
   cash: DecimalText,
   equity: DecimalText,
   positions: PositionsJson,
@@ -189,7 +150,7 @@ const AccountRow = Schema.Struct({
 
 /** The columns changed by `updateIntent`; absent ones keep their value. */
 const IntentChangeRow = Schema.Struct({
-  status: IntentStatusText,
+  status: IntentStatus,
   broker_order_id: Schema.NullOr(Schema.String),
   filled_quantity: Schema.NullOr(DecimalText),
   average_fill_price: Schema.NullOr(DecimalText),
@@ -384,7 +345,7 @@ export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient>
       })
     )
 
-  const encodeStep = encodeRow("recordStep", "runs", Schema.Struct({ step: RunStepText }))
+  const encodeStep = encodeRow("recordStep", "runs", Schema.Struct({ step: RunStep }))
   const recordStep = (runId: string, step: RunStep, detail: string, at: number) =>
     op(
       "recordStep",
@@ -406,7 +367,7 @@ export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient>
   const encodeFinish = encodeRow(
     "finishRun",
     "runs",
-    Schema.Struct({ status: RunStatusText, reason: Schema.NullOr(Schema.String), finished_at: Integer })
+    Schema.Struct({ status: RunStatus, reason: Schema.NullOr(Schema.String), finished_at: Integer })
   )
   const finishRun = (runId: string, status: Exclude<RunStatus, "running">, reason: string | undefined, at: number) =>
     op(

@@ -21,11 +21,12 @@ import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Result from "effect/Result"
-import { blend, NESTING, type OnStrategyFailure, validateShares } from "../../kernel/strategies/blend.ts"
 import { type Decimal, ONE } from "../../kernel/decimal.ts"
 import { InvalidInput } from "../../kernel/errors.ts"
-import { type PriceHistory, validateHistory } from "../../kernel/strategies/history.ts"
 import { join } from "../../kernel/input.ts"
+import type { Targets } from "../../kernel/rebalance/targets.ts"
+import { blend, NESTING, type OnStrategyFailure, validateShares } from "../../kernel/strategies/blend.ts"
+import { type PriceHistory, validateHistory } from "../../kernel/strategies/history.ts"
 import { type Momentum, momentum, type MomentumOptions, validateMomentum } from "../../kernel/strategies/momentum.ts"
 import {
   readRegime,
@@ -42,8 +43,13 @@ import {
   type Substitution,
   validateReplacements
 } from "../../kernel/strategies/replacement.ts"
-import type { Targets } from "../../kernel/rebalance/targets.ts"
-import { atMostPlaces, readWeights, scaledDownNote, scaleDownToOne, type WeightUnit } from "../../kernel/strategies/weights.ts"
+import {
+  atMostPlaces,
+  readWeights,
+  scaledDownNote,
+  scaleDownToOne,
+  type WeightUnit
+} from "../../kernel/strategies/weights.ts"
 import { explain, InputFileError, readInput } from "../inputs.ts"
 import { fetchTargets, headerValues, type HttpSource } from "./http.ts"
 

@@ -38,10 +38,10 @@
  * commission negative, not a kernel decimal, side neither buy nor sell, no symbol) is left
  * out and listed in `ignored` with the reason.
  */
-import { apportion, divideDown } from "../strategies/blend.ts"
 import { type Decimal, Decimal as D, isPositive, isZero, ZERO } from "../decimal.ts"
 import type { Side } from "../rebalance/deltas.ts"
 import type { Attribution } from "../rebalance/targets.ts"
+import { apportion, divideDown } from "../strategies/blend.ts"
 
 export interface AttributedFill {
   readonly symbol: string

@@ -7,11 +7,14 @@
  * exact. Order quantities are multiples of the increment, so an odd-lot holding stays
  * tradable in lots; a full liquidation (target 0) sells exactly what is held.
  */
+import * as Schema from "effect/Schema"
 import { type Decimal, estimate, isZero, stepsOf, ZERO } from "../decimal.ts"
 import type { Plan, PlanLine } from "./plan.ts"
 import { increment } from "./policy.ts"
 
-export type Side = "buy" | "sell"
+/** Which way an order goes. */
+export const Side = Schema.Literals(["buy", "sell"])
+export type Side = typeof Side.Type
 
 export interface Delta {
   readonly line: PlanLine
@@ -33,7 +36,7 @@ const idealSteps = (line: PlanLine, step: Decimal): number => {
 const WHOLE_STEP_SLACK = 1e-9
 
 export const deltas = (plan: Plan): ReadonlyArray<Delta> => {
-  const policy = plan.market.policy
+  const policy = plan.model.policy
   const out: Array<Delta> = []
   for (const line of plan.lines) {
     if (line.action === "hold") continue

@@ -6,14 +6,17 @@
  * When that is short, buys are trimmed pro rata (see allocation.ts). An order worth less
  * than minOrderValue is dropped with a warning; a dropped buy frees its cash for the others.
  */
-import { allocate, type Candidate } from "./allocation.ts"
+import * as Schema from "effect/Schema"
 import { type Decimal, estimate, format, isZero, stepsOf, ZERO } from "../decimal.ts"
+import { allocate, type Candidate } from "./allocation.ts"
 import { type Delta, sellQuantity, type Side } from "./deltas.ts"
 import type { Plan, Reason } from "./plan.ts"
 import type { Attribution } from "./targets.ts"
 import { type Warning, warning } from "./warnings.ts"
 
-export type Phase = "sell" | "buy"
+/** The run's two order phases: every sell goes out (and fills) before any buy. */
+export const Phase = Schema.Literals(["sell", "buy"])
+export type Phase = typeof Phase.Type
 
 /** The largest number of steps an order may have: quantities are chosen by counting steps in doubles. */
 const MAX_STEPS = 2 ** 52
@@ -55,7 +58,7 @@ const order = (delta: Delta, quantity: Decimal, price: Decimal, phase: Phase): O
 })
 
 export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
-  const policy = plan.market.policy
+  const policy = plan.model.policy
   const warnings: Array<Warning> = []
   const skipped = new Map<string, Reason>()
   const small = (o: Order): boolean => {
@@ -194,7 +197,7 @@ const buyOrders = (
     for (const delta of buys) skipped.set(delta.line.symbol, "no-cash")
     return []
   }
-  const search = plan.market.policy.shares === "whole"
+  const search = plan.model.policy.shares === "whole"
   let active = buys
   for (;;) {
     for (const delta of active) skipped.delete(delta.line.symbol)

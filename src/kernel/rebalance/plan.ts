@@ -7,6 +7,7 @@
  * down by the same factor so that the reserve fits. No division happens per symbol:
  * bands are compared as values, and weights are derived only when read.
  */
+import * as Schema from "effect/Schema"
 import { type Decimal, format, isZero, max, ONE, ZERO } from "../decimal.ts"
 import type { Policy } from "./policy.ts"
 import { NO_PRICES, type PriceBook, type Prices } from "./prices.ts"
@@ -15,7 +16,7 @@ import type { Attribution, Targets } from "./targets.ts"
 import { type Warning, warning } from "./warnings.ts"
 
 /** Everything shared by the accounts that follow one model portfolio. */
-export interface Market {
+export interface Model {
   readonly targets: Targets
   readonly prices: PriceBook
   readonly policy: Policy
@@ -23,7 +24,9 @@ export interface Market {
   readonly buyPhase?: boolean
 }
 
-export type Action = "buy" | "sell" | "hold"
+/** What the plan does with a symbol. */
+export const Action = Schema.Literals(["buy", "sell", "hold"])
+export type Action = typeof Action.Type
 
 export type Reason =
   | "below-target"
@@ -124,7 +127,7 @@ export class PlanLine implements PlanLineFields {
 }
 
 export interface Plan {
-  readonly market: Market
+  readonly model: Model
   /** Cash + priced holdings. */
   readonly equity: Decimal
   readonly cash: Decimal
@@ -145,8 +148,8 @@ interface Row {
 }
 
 /** Held and targeted symbols, merged in symbol order, each with its value. */
-const rows = (account: Account, market: Market): { rows: Array<Row>; equity: Decimal; warnings: Array<Warning> } => {
-  const targets = market.targets.weights
+const rows = (account: Account, model: Model): { rows: Array<Row>; equity: Decimal; warnings: Array<Warning> } => {
+  const targets = model.targets.weights
   const positions = account.positions
   const out: Array<Row> = []
   const warnings: Array<Warning> = []
@@ -164,7 +167,7 @@ const rows = (account: Account, market: Market): { rows: Array<Row>; equity: Dec
     const targetIndex = target?.symbol === symbol ? t++ : -1
     const quantity = position?.symbol === symbol ? (p++, position.quantity) : ZERO
     if (targetIndex < 0 && isZero(quantity)) continue
-    const prices = market.prices.get(symbol) ?? NO_PRICES
+    const prices = model.prices.get(symbol) ?? NO_PRICES
     let value: Decimal | undefined = ZERO
     if (!isZero(quantity)) {
       const valuation = prices.valuation
@@ -187,10 +190,10 @@ const rows = (account: Account, market: Market): { rows: Array<Row>; equity: Dec
   return { rows: out, equity, warnings }
 }
 
-/** Plans one account against a market. Total: validated inputs always give a plan. */
-export const plan = (account: Account, market: Market): Plan => {
-  const { policy, targets } = market
-  const { rows: all, equity, warnings } = rows(account, market)
+/** Plans one account against a model. Total: validated inputs always give a plan. */
+export const plan = (account: Account, model: Model): Plan => {
+  const { policy, targets } = model
+  const { rows: all, equity, warnings } = rows(account, model)
   const reserve = max(policy.cashReserve.times(equity), policy.minCash)
   const cashByWeight = targets.cash.times(equity)
   // Target value per unit of weight: equity, or what is left after the reserve when that is larger.
@@ -220,7 +223,7 @@ export const plan = (account: Account, market: Market): Plan => {
       target !== undefined,
       targetWeight,
       targetValue,
-      market,
+      model,
       absBand,
       relBand,
       warnings
@@ -241,7 +244,7 @@ export const plan = (account: Account, market: Market): Plan => {
       })
     )
   }
-  return { market, equity, cash: account.cash, reserve, cashTarget, lines, warnings }
+  return { model, equity, cash: account.cash, reserve, cashTarget, lines, warnings }
 }
 
 const decide = (
@@ -249,13 +252,13 @@ const decide = (
   targeted: boolean,
   targetWeight: Decimal,
   targetValue: Decimal,
-  market: Market,
+  model: Model,
   absBand: Decimal | undefined,
   relBand: Decimal | undefined,
   warnings: Array<Warning>
 ): readonly [Action, Reason] => {
   const { symbol, prices, value } = row
-  const policy = market.policy
+  const policy = model.policy
   if (policy.exclude.has(symbol)) return ["hold", "excluded"]
   if (value === undefined || prices.valuation === undefined) {
     if (targeted && value !== undefined) {
@@ -266,7 +269,7 @@ const decide = (
   const held = !isZero(row.quantity)
   if (!targeted) {
     if (!policy.liquidateUntargeted) return ["hold", "untargeted-kept"]
-    return sell(symbol, prices, market, "untargeted", warnings)
+    return sell(symbol, prices, model, "untargeted", warnings)
   }
   const gap = value.minus(targetValue)
   if (isZero(gap)) {
@@ -278,17 +281,17 @@ const decide = (
       (relBand !== undefined && deviation.gt(relBand.times(targetValue)))
     if (!outside) return ["hold", "within-band"]
   }
-  return gap.s < 0 ? buy(symbol, prices, policy, warnings) : sell(symbol, prices, market, "above-target", warnings)
+  return gap.s < 0 ? buy(symbol, prices, policy, warnings) : sell(symbol, prices, model, "above-target", warnings)
 }
 
 const sell = (
   symbol: string,
   prices: Prices,
-  market: Market,
+  model: Model,
   reason: Reason,
   warnings: Array<Warning>
 ): readonly [Action, Reason] => {
-  if (market.policy.mode === "buy-only" || market.buyPhase === true) return ["hold", "buy-only"]
+  if (model.policy.mode === "buy-only" || model.buyPhase === true) return ["hold", "buy-only"]
   if (prices.sell === undefined) {
     warnings.push(warning("NO_SELL_PRICE", `${symbol}: a sell is wanted but there is no bid, last or close`, symbol))
     return ["hold", "no-price"]

@@ -6,10 +6,10 @@
  */
 import * as Result from "effect/Result"
 import { type Decimal, isZero, ZERO } from "../decimal.ts"
-import { type Delta, deltas } from "./deltas.ts"
 import { passOn, type Read } from "../input.ts"
+import { type Delta, deltas } from "./deltas.ts"
 import { type Orders, orders } from "./orders.ts"
-import { type Action, type Market, type Plan, plan, type PlanLine, type Reason } from "./plan.ts"
+import { type Action, type Model, type Plan, plan, type PlanLine, type Reason } from "./plan.ts"
 import { type Policy, validatePolicy } from "./policy.ts"
 import { priceBook } from "./prices.ts"
 import { type Account, type Quote, validateAccount, validateQuotes } from "./snapshot.ts"
@@ -42,24 +42,24 @@ export interface RebalanceInput {
 }
 
 /** Validates the parts shared by every account that follows one model portfolio. */
-export const market = (targets: unknown, quotes: unknown, policyInput?: unknown): Read<Market> => {
+export const validateModel = (targets: unknown, quotes: unknown, policyInput?: unknown): Read<Model> => {
   const policy = validatePolicy(policyInput)
   if (Result.isFailure(policy)) return passOn(policy)
   const validTargets = validateTargets(targets, policy.success)
   if (Result.isFailure(validTargets)) return passOn(validTargets)
   const validQuotes = validateQuotes(quotes)
   if (Result.isFailure(validQuotes)) return passOn(validQuotes)
-  return Result.succeed(makeMarket(validTargets.success, validQuotes.success, policy.success))
+  return Result.succeed(makeModel(validTargets.success, validQuotes.success, policy.success))
 }
 
-export const makeMarket = (targets: Market["targets"], quotes: ReadonlyArray<Quote>, policy: Policy): Market => ({
+export const makeModel = (targets: Model["targets"], quotes: ReadonlyArray<Quote>, policy: Policy): Model => ({
   targets,
   prices: priceBook(quotes, policy),
   policy
 })
 
 /** Plans, rounds and orders one validated account. */
-export const rebalanceAccount = (account: Account, on: Market): Rebalance => {
+export const planRebalance = (account: Account, on: Model): Rebalance => {
   const planned = plan(account, on)
   const moves = deltas(planned)
   const placed = orders(planned, moves)
@@ -77,17 +77,16 @@ export const rebalance = (input: RebalanceInput): Read<Rebalance> => {
   const snapshot = input.snapshot
   const account = validateAccount(snapshot)
   if (Result.isFailure(account)) return passOn(account)
-  const on = market(input.targets, (snapshot as { quotes?: unknown }).quotes, input.policy)
+  const on = validateModel(input.targets, (snapshot as { quotes?: unknown }).quotes, input.policy)
   if (Result.isFailure(on)) return passOn(on)
-  return Result.succeed(rebalanceAccount(account.success, on.success))
+  return Result.succeed(planRebalance(account.success, on.success))
 }
 
 /**
  * The buy phase again, from a fresh snapshot taken after the sells settled: buys are
  * sized from the cash that is really there, and nothing is sold.
  */
-export const planBuys = (account: Account, on: Market): Rebalance =>
-  rebalanceAccount(account, { ...on, buyPhase: true })
+export const planBuys = (account: Account, on: Model): Rebalance => planRebalance(account, { ...on, buyPhase: true })
 
 const lines = (planned: Plan, moves: ReadonlyArray<Delta>, placed: Orders): ReadonlyArray<Line> => {
   const bySymbol = new Map<string, { side: string; quantity: Decimal }>()

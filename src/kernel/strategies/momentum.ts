@@ -3,11 +3,11 @@
  * are attributed to the strategy's name, ready to be blended with other strategies.
  */
 import * as Result from "effect/Result"
-import { apportion, makeTargets, readStrategyName, type StrategyWarning } from "./blend.ts"
 import { type Decimal, isPositive, ONE, ZERO } from "../decimal.ts"
-import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
 import { invalid, join, passOn, type Read, readSymbol } from "../input.ts"
 import type { Target, Targets } from "../rebalance/targets.ts"
+import { apportion, makeTargets, readStrategyName, type StrategyWarning } from "./blend.ts"
+import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
 
 /** `equal`: 1/K each; `score`: in proportion to the return. */
 export type MomentumWeighting = "equal" | "score"

@@ -5,10 +5,10 @@
  * at the division places, for display only.
  */
 import * as Result from "effect/Result"
-import { readStrategyName } from "./blend.ts"
 import { Decimal, type DecimalInput, format, fromInteger, ONE, parseDecimal, ZERO } from "../decimal.ts"
-import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
 import { field, invalid, isRecord, join, nonNegative, passOn, type Read, readDecimal, readSymbol } from "../input.ts"
+import { readStrategyName } from "./blend.ts"
+import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
 
 export const REGIMES = ["uptrend_low_vol", "uptrend_high_vol", "downtrend_low_vol", "downtrend_high_vol"] as const
 export type Regime = (typeof REGIMES)[number]

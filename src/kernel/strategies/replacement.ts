@@ -4,7 +4,6 @@
  * scale: 3 }]`. The scale keeps the exposure: 0.3 of TQQQ becomes 0.9 of QQQ.
  */
 import * as Result from "effect/Result"
-import { apportion, makeTargets, sortAttribution } from "./blend.ts"
 import { type Decimal, isPositive, ONE, ZERO } from "../decimal.ts"
 import {
   type DecimalRule,
@@ -18,6 +17,7 @@ import {
   readSymbol
 } from "../input.ts"
 import type { Attribution, Target, Targets } from "../rebalance/targets.ts"
+import { apportion, makeTargets, sortAttribution } from "./blend.ts"
 
 export interface Replacement {
   readonly source: string

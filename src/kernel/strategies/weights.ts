@@ -11,11 +11,11 @@
  * resolved targets.
  */
 import * as Result from "effect/Result"
-import { apportion, divideDown, makeTargets } from "./blend.ts"
 import { Decimal, isPositive, ONE, ZERO } from "../decimal.ts"
 import type { InputSource } from "../errors.ts"
 import { entries, invalid, nonNegative, passOn, type Read, readDecimal, uniqueSymbol } from "../input.ts"
 import type { Target, Targets } from "../rebalance/targets.ts"
+import { apportion, divideDown, makeTargets } from "./blend.ts"
 
 export type WeightUnit = "fraction" | "percent"
 

@@ -12,7 +12,7 @@ import { runAccount, RunNotCompleted } from "./run.ts"
 /** The same relative path from src/programs and dist/programs. */
 export const bundledConfig = (): string => fileURLToPath(new URL("../../../examples/keel.yaml", import.meta.url))
 
-export const demo = Command.make("demo", {}, () =>
+export const demoCommand = Command.make("demo", {}, () =>
   Effect.gen(function*() {
     const config = bundledConfig()
     yield* Console.log(`Demo: the paper account "demo" from ${config}\n\n== Preview ==`)

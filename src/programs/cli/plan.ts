@@ -10,11 +10,11 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { explain, type InputFile, readInput } from "../../effects/inputs.ts"
-import { primaryStrategy } from "../../kernel/strategies/blend.ts"
 import { type Decimal, format } from "../../kernel/decimal.ts"
 import { describeReason } from "../../kernel/rebalance/plan.ts"
 import { type Rebalance, rebalance } from "../../kernel/rebalance/rebalance.ts"
 import type { Attribution } from "../../kernel/rebalance/targets.ts"
+import { primaryStrategy } from "../../kernel/strategies/blend.ts"
 
 const orNull = (d: Decimal | undefined): string | null => (d === undefined ? null : format(d))
 
@@ -111,7 +111,7 @@ export const planTable = (result: Rebalance): string => {
   return out.join("\n")
 }
 
-export const plan = Command.make(
+export const planCommand = Command.make(
   "plan",
   {
     snapshot: Flag.String("snapshot").pipe(

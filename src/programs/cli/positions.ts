@@ -17,12 +17,12 @@ import { Broker } from "../../effects/Broker.ts"
 import { type PaperBooks, PaperControls } from "../../effects/broker/paper/layer.ts"
 import { InputFileError } from "../../effects/inputs.ts"
 import { type Decimal, format, isZero, ONE, ZERO } from "../../kernel/decimal.ts"
-import { prices } from "../../kernel/rebalance/prices.ts"
 import { StrategyPnlDefaults } from "../../kernel/pnl/strategyPnl.ts"
+import { prices } from "../../kernel/rebalance/prices.ts"
+import { accountStrategyPnl, type StrategyPnlReport } from "../accountPnl.ts"
 import { findAccount, loadConfig } from "../config.ts"
 import { databaseFile, paperLayer, storeLayer } from "../layers.ts"
 import { configFlag, jsonFlag } from "./run.ts"
-import { accountStrategyPnl, type StrategyPnlReport } from "../accountPnl.ts"
 
 const orNull = (d: Decimal | undefined): string | null => (d === undefined ? null : format(d))
 
@@ -128,7 +128,7 @@ const byStrategyTable = (doc: ReturnType<typeof byStrategyJson>): string => {
   return out.join("\n")
 }
 
-export const positions = Command.make(
+export const positionsCommand = Command.make(
   "positions",
   {
     account: Flag.String("account").pipe(Flag.withDescription("Account name in the config")),

@@ -23,15 +23,15 @@ import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import { TestClock } from "effect/testing"
-import * as Replay from "../../effects/broker/replay/layer.ts"
 import { parseSession, type Session } from "../../effects/broker/recording/session.ts"
+import * as Replay from "../../effects/broker/replay/layer.ts"
 import { InputFileError } from "../../effects/inputs.ts"
 import { Notifier } from "../../effects/Notifier.ts"
 import { Store } from "../../effects/Store.ts"
 import { storeLayer } from "../layers.ts"
 import { rebalanceAccount, type RunRequest } from "../run/rebalanceAccount.ts"
-import { jsonFlag } from "./run.ts"
 import { outcomeDifferences, type OutcomeLine, outcomeOf } from "../sessions.ts"
+import { jsonFlag } from "./run.ts"
 
 /** How far virtual time may run before a replay is declared stuck (recorded runs wait minutes, not days). */
 export const ReplayLimits = { step: "1 minute", virtualLimitMillis: 7 * 24 * 60 * 60 * 1000 } as const
@@ -178,7 +178,7 @@ export const describeReport = (report: ReplayReport): string => {
 /** Different: already reported; the CLI sets exit code 1. */
 export class ReplayDifferent extends Data.TaggedError("ReplayDifferent")<{}> {}
 
-export const replay = Command.make(
+export const replayCommand = Command.make(
   "replay",
   {
     file: Argument.String("file").pipe(Argument.withDescription("Session file written by `rebalance run --record`")),

@@ -23,14 +23,14 @@ import { validatePolicy } from "../../kernel/rebalance/policy.ts"
 import { targetsInput, validateTargets } from "../../kernel/rebalance/targets.ts"
 import { discrepancyRows, orderRows, writeArtifacts } from "../artifacts.ts"
 import { type AccountConfig, ConfigDefaults, findAccount, loadConfig, type LoadedConfig } from "../config.ts"
-import { day } from "../run/ids.ts"
 import { brokerLayer, databaseFile, notifierLayer, storeLayer } from "../layers.ts"
-import { planJson, planTable } from "./plan.ts"
-import { rebalanceAccount, type RunOutcome, type RunRequest } from "../run/rebalanceAccount.ts"
 import { targetsJson } from "../resolved.ts"
+import { day } from "../run/ids.ts"
+import { rebalanceAccount, type RunOutcome, type RunRequest } from "../run/rebalanceAccount.ts"
 import { outcomeOf } from "../sessions.ts"
 import { toSource } from "../targetsConfig.ts"
 import { keelVersion } from "../version.ts"
+import { planJson, planTable } from "./plan.ts"
 
 /** A run that did not complete: already reported, the CLI only sets the exit code. */
 export class RunNotCompleted extends Data.TaggedError("RunNotCompleted")<{ readonly status: string }> {}
@@ -236,7 +236,7 @@ export const runAccount = (options: RunOptions) =>
     return outcome
   })
 
-export const run = Command.make(
+export const runCommand = Command.make(
   "run",
   {
     account: Flag.String("account").pipe(Flag.withDescription("Account name in the config")),

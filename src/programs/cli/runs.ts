@@ -9,12 +9,12 @@ import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import { InputFileError } from "../../effects/inputs.ts"
 import { type Run, Store } from "../../effects/Store.ts"
-import { primaryStrategy } from "../../kernel/strategies/blend.ts"
 import { format } from "../../kernel/decimal.ts"
+import { primaryStrategy } from "../../kernel/strategies/blend.ts"
+import { intentAttributions } from "../accountPnl.ts"
 import { ConfigDefaults, loadConfig } from "../config.ts"
 import { databaseFile, storeLayer } from "../layers.ts"
 import { configFlag, jsonFlag } from "./run.ts"
-import { intentAttributions } from "../accountPnl.ts"
 
 /** The Store of the config; with no config file at the default path, the default store. */
 export const configuredStore = (config: string) =>
@@ -34,7 +34,7 @@ const runLine = (r: Run): string =>
 
 const runJson = (r: Run) => ({ ...r, reason: r.reason ?? null, finishedAt: r.finishedAt ?? null })
 
-export const status = Command.make(
+export const statusCommand = Command.make(
   "status",
   {
     run: Argument.String("run").pipe(Argument.withDescription("Run id (default: the latest run)"), Argument.optional),
@@ -118,7 +118,7 @@ export const status = Command.make(
     }).pipe((self) => Effect.flatMap(configuredStore(flags.config), (layer) => Effect.provide(self, layer)))
 ).pipe(Command.withDescription("Where a run stands and why it stopped (default: the latest run)"))
 
-export const history = Command.make(
+export const historyCommand = Command.make(
   "history",
   {
     account: Flag.String("account").pipe(Flag.withDescription("Only this account"), Flag.optional),

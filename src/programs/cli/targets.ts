@@ -79,7 +79,7 @@ export const targetsTable = (doc: ReturnType<typeof targetsJson>): string => {
   return lines.join("\n")
 }
 
-export const targets = Command.make(
+export const targetsCommand = Command.make(
   "targets",
   {
     account: Flag.String("account").pipe(Flag.withDescription("Account name in the config")),

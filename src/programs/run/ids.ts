@@ -7,6 +7,8 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
+import type { Side } from "../../kernel/rebalance/deltas.ts"
+import type { Phase } from "../../kernel/rebalance/orders.ts"
 
 export const CLIENT_ORDER_ID_LENGTH = 48
 
@@ -25,7 +27,7 @@ const digest = (text: string): string => {
   return (h >>> 0).toString(36)
 }
 
-export const clientOrderId = (runId: string, phase: "sell" | "buy", side: "buy" | "sell", symbol: string): string => {
+export const clientOrderId = (runId: string, phase: Phase, side: Side, symbol: string): string => {
   const head = `${runId}-${phase[0]}${side[0]}-`
   const room = CLIENT_ORDER_ID_LENGTH - head.length
   const safe = symbol.replace(/[^A-Za-z0-9._/-]/g, "_")

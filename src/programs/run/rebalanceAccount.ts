@@ -12,18 +12,28 @@ import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
 import { Broker, type BrokerOrder } from "../../effects/Broker.ts"
 import { Notifier, type RunSummary } from "../../effects/Notifier.ts"
-import { type AccountStage, type Run, type RunStatus, type RunStep, Store, type StoreError } from "../../effects/Store.ts"
+import {
+  type AccountStage,
+  type OnOpenOrders,
+  type Run,
+  type RunStatus,
+  type RunStep,
+  Store,
+  type StoreError
+} from "../../effects/Store.ts"
 import { type Decimal, format, isZero, max, ZERO } from "../../kernel/decimal.ts"
-import type { Order } from "../../kernel/rebalance/orders.ts"
-import type { Market } from "../../kernel/rebalance/plan.ts"
+import type { Order, Phase } from "../../kernel/rebalance/orders.ts"
+import type { Model } from "../../kernel/rebalance/plan.ts"
 import { type Policy, validatePolicy, withVenueRules } from "../../kernel/rebalance/policy.ts"
-import { makeMarket, planBuys, type Rebalance, rebalanceAccount as planAccount } from "../../kernel/rebalance/rebalance.ts"
+import { makeModel, planBuys, planRebalance, type Rebalance } from "../../kernel/rebalance/rebalance.ts"
 import { type Account, bySymbol, type Position } from "../../kernel/rebalance/snapshot.ts"
 import { validateTargets } from "../../kernel/rebalance/targets.ts"
+import { planJson } from "../cli/plan.ts"
 import {
   ExecutionHalted,
   type Filled,
@@ -35,7 +45,6 @@ import {
   waitFor
 } from "./execution.ts"
 import { makeRunId } from "./ids.ts"
-import { planJson } from "../cli/plan.ts"
 
 export interface RunRequest {
   readonly account: string
@@ -46,7 +55,7 @@ export interface RunRequest {
   /** Only honoured for a paper broker: real markets are traded only when open. */
   readonly ignoreMarketHours: boolean
   /** What to do with open orders left by an earlier run. */
-  readonly onOpenOrders: "cancel" | "abort"
+  readonly onOpenOrders: OnOpenOrders
   /** How long to wait for each phase's orders to finish (default 60 s). */
   readonly fillTimeout: Duration.Input
   /** How often to ask the broker about orders the update stream has not finished. */
@@ -155,7 +164,7 @@ export const rebalanceAccount = (
 
         yield* enter("guards", { openOrders: open.length })
         const clock = yield* broker.clock.pipe(Effect.mapError(brokerStop("market clock")))
-        if (!clock.isOpen && !(broker.kind === "paper" && request.ignoreMarketHours)) {
+        if (!clock.isOpen && !(broker.capabilities.marketClock === "simulated" && request.ignoreMarketHours)) {
           const closed = `the market is closed (next open ${nextOpen(clock.nextOpen)})`
           // A preview changes nothing, so it may plan while the market is closed.
           if (!request.execute) state.warnings.push(closed)
@@ -194,8 +203,8 @@ export const rebalanceAccount = (
         }
 
         yield* enter("plan")
-        const market = makeMarket(targets.success, first.quotes, tradingPolicy)
-        const planned = planAccount(accountOf(first.account.cash, first.positions), market)
+        const market = makeModel(targets.success, first.quotes, tradingPolicy)
+        const planned = planRebalance(accountOf(first.account.cash, first.positions), market)
         state.plan = planned
         // A preview reports the plan's cash; an execution only ever the broker's.
         if (!request.execute) state.cashAfter = planned.orders.cash.after
@@ -211,7 +220,7 @@ export const rebalanceAccount = (
         const fresh = yield* snapshot(symbols)
         state.cashAfter = fresh.account.cash
         yield* saveAccount("after-sells", fresh.account.cash, fresh.account.equity, fresh.positions)
-        const rebuilt: Market = makeMarket(targets.success, fresh.quotes, tradingPolicy)
+        const rebuilt: Model = makeModel(targets.success, fresh.quotes, tradingPolicy)
         const buys = planBuys(accountOf(fresh.account.cash, fresh.positions), rebuilt)
         state.buys = buys
         yield* store.savePlan(id, "buy-replan", JSON.stringify(planJson(buys)))
@@ -256,7 +265,7 @@ export const rebalanceAccount = (
        */
       const phase = (
         tracker: Tracker,
-        name: "sell" | "buy",
+        name: Phase,
         orders: ReadonlyArray<Order>,
         held: ReadonlyMap<string, Decimal>
       ) =>
@@ -362,9 +371,9 @@ export const rebalanceAccount = (
     })
   )
 
-/** The next open, or "never" for a paper market configured closed (the clock's far-future sentinel). */
-const nextOpen = (millis: number): string => (millis >= MAX_DATE_MILLIS ? "never" : new Date(millis).toISOString())
-const MAX_DATE_MILLIS = 8.64e15
+/** The next open, or "never" for a market that is not going to open (a paper market configured closed). */
+const nextOpen = (at: Option.Option<number>): string =>
+  Option.match(at, { onNone: () => "never", onSome: (millis) => new Date(millis).toISOString() })
 
 const accountOf = (cash: Decimal, positions: ReadonlyArray<Position>): Account => ({
   cash,

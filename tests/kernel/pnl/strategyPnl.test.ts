@@ -11,6 +11,7 @@ import {
   type AttributedFill,
   type Decimal,
   format,
+  type Side,
   type StrategyPnl,
   strategyPnl
 } from "../../../src/kernel/index.ts"
@@ -21,7 +22,7 @@ const RUNS = { numRuns: 1000 }
 type Weights = ReadonlyArray<readonly [string, string]>
 
 const fill = (
-  side: "buy" | "sell",
+  side: Side,
   symbol: string,
   quantity: string,
   price: string,
@@ -226,7 +227,7 @@ const attributionArb: fc.Arbitrary<Weights> = fc
 
 interface Op {
   readonly symbol: string
-  readonly side: "buy" | "sell"
+  readonly side: Side
   /** A sell of everything held. */
   readonly all: boolean
   readonly quantity: string

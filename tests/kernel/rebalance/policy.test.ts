@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest"
 import {
   Decimal,
   format,
-  makeMarket,
-  rebalanceAccount,
+  makeModel,
+  planRebalance,
   type RebalanceInput,
   validatePolicy,
   validateTargets,
@@ -345,7 +345,7 @@ describe("withVenueRules: what a venue imposes on fractional orders", () => {
       { symbol: "A", bid: new Decimal("300"), ask: new Decimal("300") },
       { symbol: "B", bid: new Decimal("300"), ask: new Decimal("300") }
     ]
-    const r = rebalanceAccount({ cash: new Decimal("1000"), positions: [] }, makeMarket(t.success, quotes, p))
+    const r = planRebalance({ cash: new Decimal("1000"), positions: [] }, makeModel(t.success, quotes, p))
     expect(r.orders.orders.map((o) => [o.symbol, format(o.quantity)])).toEqual([["A", "1.666666"], ["B", "1"]])
   })
 

@@ -8,14 +8,14 @@ import {
   deltas,
   format,
   type InvalidInput,
-  type Market,
-  market,
+  type Model,
   orders,
   plan,
   planBuys,
-  rebalanceAccount,
+  planRebalance,
   sellQuantity,
-  validateAccount
+  validateAccount,
+  validateModel
 } from "../../../src/kernel/index.ts"
 import { flat, lineOf, ok, orderRows, outcome, render, run, warningRows } from "../helpers.ts"
 
@@ -24,7 +24,9 @@ import { flat, lineOf, ok, orderRows, outcome, render, run, warningRows } from "
  * untargeted; band 0.03 × 2110 = 63.3, so all three trade.
  */
 const account: Account = ok(validateAccount({ cash: "0", positions: { A: "10", B: "10", C: "2" } }))
-const on: Market = ok(market({ A: "0.56", B: "0.44" }, flat({ A: "100", B: "101", C: "50" }), { driftBand: "0.03" }))
+const on: Model = ok(
+  validateModel({ A: "0.56", B: "0.44" }, flat({ A: "100", B: "101", C: "50" }), { driftBand: "0.03" })
+)
 
 describe("stages", () => {
   it("plan: equity, targets and the decision per symbol", () => {
@@ -83,8 +85,8 @@ describe("stages", () => {
     expect(buys.warnings.map((w) => w.code)).toEqual(["NO_CASH_FOR_BUYS"])
   })
 
-  it("rebalanceAccount composes the stages exactly like rebalance", () => {
-    const direct = rebalanceAccount(account, on)
+  it("planRebalance composes the stages exactly like rebalance", () => {
+    const direct = planRebalance(account, on)
     const whole = run({
       snapshot: { cash: "0", positions: { A: "10", B: "10", C: "2" }, quotes: flat({ A: "100", B: "101", C: "50" }) },
       targets: { A: "0.56", B: "0.44" },
@@ -130,7 +132,8 @@ describe("deltas: rounding", () => {
 describe("planBuys", () => {
   // Equity 300: A 20 × 10 (target 150), B at 9.5 (target 150).
   const overweight: Account = ok(validateAccount({ cash: "100", positions: { A: "20" } }))
-  const marketFor = (mode: string): Market => ok(market({ A: "0.5", B: "0.5" }, flat({ A: "10", B: "9.5" }), { mode }))
+  const marketFor = (mode: string): Model =>
+    ok(validateModel({ A: "0.5", B: "0.5" }, flat({ A: "10", B: "9.5" }), { mode }))
 
   it("never sells: it sizes buys from the cash that is there", () => {
     const r = planBuys(overweight, marketFor("full"))
@@ -138,7 +141,7 @@ describe("planBuys", () => {
     expect(outcome(r, "A")).toEqual(["hold", "buy-only", "20"])
     expect(warningRows(r)).toEqual([["BUYS_TRIMMED", ""]])
     // The full plan would have sold 5 A first.
-    expect(orderRows(rebalanceAccount(overweight, marketFor("full")))[0]).toEqual(["sell", "A", "5", "10", "50"])
+    expect(orderRows(planRebalance(overweight, marketFor("full")))[0]).toEqual(["sell", "A", "5", "10", "50"])
   })
 
   it("after the sells settled, buys what the full plan's buy phase bought", () => {

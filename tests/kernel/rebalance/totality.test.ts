@@ -5,7 +5,14 @@
 import * as Result from "effect/Result"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { format, InvalidInput, type Rebalance, rebalance, type RebalanceInput, show } from "../../../src/kernel/index.ts"
+import {
+  format,
+  InvalidInput,
+  type Rebalance,
+  rebalance,
+  type RebalanceInput,
+  show
+} from "../../../src/kernel/index.ts"
 import { check, D0, sum } from "../helpers.ts"
 
 const SOURCES = new Set(["snapshot", "targets", "policy"])

@@ -16,6 +16,7 @@
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import { RunStep } from "../../../src/effects/Store.ts"
 import {
   EXAMPLE_FILES,
   EXAMPLES,
@@ -42,20 +43,8 @@ afterAll(() => {
   for (const ws of workspaces) ws.cleanup()
 })
 
-const EXECUTE_STEPS = [
-  "load",
-  "snapshot",
-  "guards",
-  "plan",
-  "sell-phase",
-  "sell-wait",
-  "replan-buys",
-  "buy-phase",
-  "buy-wait",
-  "final-snapshot",
-  "reconcile",
-  "done"
-]
+/** An executed run that completes reaches every step, in order. */
+const EXECUTE_STEPS = RunStep.literals
 const PREVIEW_STEPS = ["load", "snapshot", "guards", "plan", "done"]
 
 /** The plan for a new account (see the header), in plan.json's order. */

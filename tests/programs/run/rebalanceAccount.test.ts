@@ -17,10 +17,10 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import { Broker } from "../../../src/effects/Broker.ts"
 import * as Paper from "../../../src/effects/broker/paper/layer.ts"
-import { Store, StoreError } from "../../../src/effects/Store.ts"
+import { RunStep, Store, StoreError } from "../../../src/effects/Store.ts"
 import { Decimal, format } from "../../../src/kernel/decimal.ts"
-import { CLIENT_ORDER_ID_LENGTH } from "../../../src/programs/run/ids.ts"
 import type { planJson } from "../../../src/programs/cli/plan.ts"
+import { CLIENT_ORDER_ID_LENGTH } from "../../../src/programs/run/ids.ts"
 import type { RunRequest } from "../../../src/programs/run/rebalanceAccount.ts"
 import { advance, drive, finish, programLayer, start, Summaries, tempFiles } from "../../support/program.ts"
 
@@ -162,20 +162,8 @@ const timedOutWithOpenSells = Effect.gen(function*() {
   return yield* drive({ ...SELL_BOTH, ignoreMarketHours: true })
 })
 
-const ALL_STEPS = [
-  "load",
-  "snapshot",
-  "guards",
-  "plan",
-  "sell-phase",
-  "sell-wait",
-  "replan-buys",
-  "buy-phase",
-  "buy-wait",
-  "final-snapshot",
-  "reconcile",
-  "done"
-]
+/** An executed run that completes reaches every step, in order. */
+const ALL_STEPS = RunStep.literals
 
 describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
   it.effect("1. a full rebalance from cash completes; positions equal the re-planned buys; intents, fills, plans, steps and one summary are stored", () =>

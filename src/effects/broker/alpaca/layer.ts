@@ -32,6 +32,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
@@ -50,6 +51,7 @@ import {
   RateLimited,
   UnknownOutcome
 } from "../../Broker.ts"
+import { capabilities } from "./capabilities.ts"
 import { makeCloses } from "./closes.ts"
 import { type AlpacaRest, type Answer, type Api, type Endpoint, makeRest, type RestError } from "./http.ts"
 import { oneSided, toQuotes, withTrades } from "./marketData.ts"
@@ -194,7 +196,11 @@ export const make = (
     )
 
     const clock = read("trading", { method: "GET", path: "/v2/clock" }, Alpaca.Clock).pipe(
-      Effect.map((c): MarketClock => ({ isOpen: c.is_open, nextOpen: c.next_open, nextClose: c.next_close })),
+      Effect.map((c): MarketClock => ({
+        isOpen: c.is_open,
+        nextOpen: Option.some(c.next_open),
+        nextClose: Option.some(c.next_close)
+      })),
       Effect.mapError(readFailure)
     )
 
@@ -410,6 +416,7 @@ export const make = (
 
     return {
       kind: "alpaca",
+      capabilities,
       account,
       positions,
       quotes,

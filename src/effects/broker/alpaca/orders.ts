@@ -20,6 +20,7 @@
  */
 import * as Result from "effect/Result"
 import { type Decimal, format, isPositive, isZero, ZERO } from "../../../kernel/decimal.ts"
+import type { Side } from "../../../kernel/rebalance/deltas.ts"
 import type { BrokerOrder, OrderRequest, OrderStatus, OrderUpdate, OrderUpdateKind } from "../../Broker.ts"
 import type { Order, TradeUpdate } from "./schemas.ts"
 
@@ -93,7 +94,7 @@ export interface OrderBody {
    * required (nullable) property of the order request; Alpaca reads null as absent.
    */
   readonly notional: null
-  readonly side: "buy" | "sell"
+  readonly side: Side
   readonly type: "market" | "limit"
   readonly time_in_force: "day" | "gtc"
   readonly client_order_id: string

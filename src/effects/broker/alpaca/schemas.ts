@@ -22,6 +22,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import { Decimal, format, parseDecimal } from "../../../kernel/decimal.ts"
+import { Side } from "../../../kernel/rebalance/deltas.ts"
 import { DecimalText } from "../../DecimalText.ts"
 
 // ---------------------------------------------------------------------------
@@ -93,7 +94,7 @@ export const Order = Schema.Struct({
   id: Schema.String,
   client_order_id: Schema.String,
   symbol: Schema.String,
-  side: Schema.Literals(["buy", "sell"]),
+  side: Side,
   type: Schema.String,
   time_in_force: Schema.String,
   status: Schema.String,

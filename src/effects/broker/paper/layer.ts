@@ -21,6 +21,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
 import * as Result from "effect/Result"
@@ -44,6 +45,7 @@ import {
   RateLimited,
   UnknownOutcome
 } from "../../Broker.ts"
+import { capabilities } from "./capabilities.ts"
 import { makeLedger, type PaperOrder, type PositionRow, toBrokerOrder } from "./ledger.ts"
 import {
   fillPrice,
@@ -208,8 +210,6 @@ export class PaperControls extends Context.Service<PaperControls, PaperControlsS
 // ---------------------------------------------------------------------------
 // the venue
 // ---------------------------------------------------------------------------
-
-const FOREVER = 8_640_000_000_000_000 // the last instant a JavaScript Date can hold
 
 const toConnectionError = (error: SqlError) =>
   new BrokerConnectionError({ message: `paper ledger unavailable: ${error.message}` })
@@ -547,14 +547,15 @@ export const make = (
 
     const clock = Effect.map(Clock.currentTimeMillis, (now): MarketClock =>
       state.open
-        ? { isOpen: true, nextOpen: now, nextClose: FOREVER }
-        : { isOpen: false, nextOpen: FOREVER, nextClose: now })
+        ? { isOpen: true, nextOpen: Option.some(now), nextClose: Option.none() }
+        : { isOpen: false, nextOpen: Option.none(), nextClose: Option.some(now) })
 
     const found = <A>(what: string) => (value: A | undefined) =>
       value === undefined ? Effect.fail(new OrderNotFound({ id: what })) : Effect.succeed(value)
 
     const broker: BrokerShape = {
       kind: "paper",
+      capabilities,
       account: call(accountState),
       positions: call(positions),
       quotes: (symbols) => call(quotes(symbols)),

@@ -15,7 +15,8 @@ import * as Effect from "effect/Effect"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { Decimal, format, isZero, ZERO } from "../../../kernel/decimal.ts"
-import type { BrokerOrder, OrderSide, OrderStatus, OrderType, TimeInForce } from "../../Broker.ts"
+import type { Side } from "../../../kernel/rebalance/deltas.ts"
+import type { BrokerOrder, OrderStatus, OrderType, TimeInForce } from "../../Broker.ts"
 
 // ---------------------------------------------------------------------------
 // migrations
@@ -154,7 +155,7 @@ const readOrder = (row: Row): PaperOrder => {
     id: text(row, "id"),
     clientOrderId: text(row, "client_order_id"),
     symbol: text(row, "symbol"),
-    side: text(row, "side") as OrderSide,
+    side: text(row, "side") as Side,
     quantity: decimal(row, "quantity"),
     type: text(row, "order_type") as OrderType,
     ...(limitPrice === undefined ? {} : { limitPrice: new Decimal(limitPrice) }),
@@ -189,7 +190,7 @@ const readAccount = (row: Row): AccountRow => ({
 // ---------------------------------------------------------------------------
 
 export interface FillInput {
-  readonly side: OrderSide
+  readonly side: Side
   readonly quantity: Decimal
   readonly price: Decimal
   readonly commission: Decimal

@@ -13,6 +13,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { parseJson } from "../../../formats/json.ts"
 import { Decimal, estimate, fromInteger, isPositive, ONE } from "../../../kernel/decimal.ts"
+import type { Side } from "../../../kernel/rebalance/deltas.ts"
 import { bySymbol, type Quote, type QuoteInput, validateQuotes } from "../../../kernel/rebalance/snapshot.ts"
 
 /** The paper layer was configured with something it cannot use; nothing was started. */
@@ -235,7 +236,7 @@ const toTick = (price: Decimal, against: "up" | "down"): Decimal => {
 }
 
 /** What a market order would pay now: ask × (1 + slip), or get: bid × (1 − slip). */
-export const marketPrice = (side: "buy" | "sell", quote: Quote, slip: Decimal): Decimal | undefined => {
+export const marketPrice = (side: Side, quote: Quote, slip: Decimal): Decimal | undefined => {
   if (side === "buy") {
     return quote.ask === undefined ? undefined : toTick(quote.ask.times(ONE.plus(slip)), "up")
   }
@@ -250,7 +251,7 @@ export const marketPrice = (side: "buy" | "sell", quote: Quote, slip: Decimal): 
  * A marketable limit order gets the slipped price, bounded by its limit.
  */
 export const fillPrice = (
-  order: { readonly side: "buy" | "sell"; readonly limitPrice?: Decimal | undefined },
+  order: { readonly side: Side; readonly limitPrice?: Decimal | undefined },
   quote: Quote | undefined,
   slip: Decimal
 ): Decimal | undefined => {

@@ -85,7 +85,8 @@ export const layer = (options: RecordingOptions): Layer.Layer<Broker | SessionLo
             problem = `recording stopped: ${scrub((e as Error).message, secrets) as string}`
           }
         })
-      const header: Header = {
+      // The broker is a venue of the registry, which a replay reads its capabilities from.
+      const header: Omit<Header, "broker"> & { readonly broker: string } = {
         type: "header",
         format: SESSION_FORMAT,
         version: SESSION_VERSION,
@@ -116,6 +117,7 @@ export const layer = (options: RecordingOptions): Layer.Layer<Broker | SessionLo
       let subscriptions = 0
       const broker: BrokerShape = {
         kind: inner.kind,
+        capabilities: inner.capabilities,
         account: recorded("account", null, inner.account),
         positions: recorded("positions", null, inner.positions),
         quotes: (symbols) => recorded("quotes", { symbols }, inner.quotes(symbols)),

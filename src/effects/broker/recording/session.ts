@@ -11,11 +11,26 @@
  * Everything is encoded with the Schemas below and decoded with them again on reading,
  * so a replay never works on a value the program could not have received.
  */
+import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { BrokerConnectionError, OrderNotFound, OrderRejected, RateLimited, UnknownOutcome } from "../../Broker.ts"
+import * as SchemaTransformation from "effect/SchemaTransformation"
+import { Side } from "../../../kernel/rebalance/deltas.ts"
+import {
+  BrokerConnectionError,
+  OrderNotFound,
+  OrderRejected,
+  OrderStatus,
+  OrderType,
+  OrderUpdateKind,
+  RateLimited,
+  TimeInForce,
+  UnknownOutcome
+} from "../../Broker.ts"
 import { DecimalText } from "../../DecimalText.ts"
 import { decodeShape } from "../../inputs.ts"
+import { OnOpenOrders } from "../../Store.ts"
+import { venueKinds } from "../registry.ts"
 
 export const SESSION_FORMAT = "keel-session"
 /** Bumped on any change a reader of an older version could misread. */
@@ -24,8 +39,6 @@ export const SESSION_VERSION = 1
 // ---------------------------------------------------------------------------
 // the broker's values, as JSON
 // ---------------------------------------------------------------------------
-
-const OrderSide = Schema.Literals(["buy", "sell"])
 
 export const PositionJson = Schema.Struct({ symbol: Schema.String, quantity: DecimalText })
 
@@ -39,24 +52,37 @@ export const QuoteJson = Schema.Struct({
 
 export const AccountStateJson = Schema.Struct({ cash: DecimalText, buyingPower: DecimalText, equity: DecimalText })
 
+/**
+ * An instant that may never come: null. Sessions recorded before the clock said so wrote the last
+ * instant a JavaScript Date can hold (8.64e15) instead; it reads as never.
+ */
+const MaybeInstant = Schema.NullOr(Schema.Number).pipe(Schema.decodeTo(
+  Schema.Option(Schema.Number),
+  SchemaTransformation.transform({
+    decode: (n) => (n === null || n >= LAST_DATE_MILLIS ? Option.none() : Option.some(n)),
+    encode: Option.getOrNull
+  })
+))
+const LAST_DATE_MILLIS = 8.64e15
+
 export const MarketClockJson = Schema.Struct({
   isOpen: Schema.Boolean,
-  nextOpen: Schema.Number,
-  nextClose: Schema.Number
+  nextOpen: MaybeInstant,
+  nextClose: MaybeInstant
 })
 
 const OrderFieldsJson = {
   clientOrderId: Schema.String,
   symbol: Schema.String,
-  side: OrderSide,
+  side: Side,
   quantity: DecimalText,
-  type: Schema.Literals(["market", "limit"]),
+  type: OrderType,
   limitPrice: Schema.optionalKey(DecimalText)
 }
 
 export const OrderRequestJson = Schema.Struct({
   ...OrderFieldsJson,
-  timeInForce: Schema.Literals(["day", "gtc"]),
+  timeInForce: TimeInForce,
   closesPosition: Schema.optionalKey(Schema.Boolean)
 })
 
@@ -70,7 +96,7 @@ export const AssetJson = Schema.Struct({
 export const BrokerOrderJson = Schema.Struct({
   ...OrderFieldsJson,
   id: Schema.String,
-  status: Schema.Literals(["accepted", "partially_filled", "filled", "canceled", "rejected", "expired"]),
+  status: OrderStatus,
   filledQuantity: DecimalText,
   averageFillPrice: Schema.optionalKey(DecimalText),
   reason: Schema.optionalKey(Schema.String),
@@ -78,7 +104,7 @@ export const BrokerOrderJson = Schema.Struct({
 })
 
 export const OrderUpdateJson = Schema.Struct({
-  kind: Schema.Literals(["accepted", "partial_fill", "fill", "canceled", "rejected", "expired"]),
+  kind: OrderUpdateKind,
   order: BrokerOrderJson,
   fill: Schema.optionalKey(Schema.Struct({ quantity: DecimalText, price: DecimalText, commission: DecimalText })),
   at: Schema.Number
@@ -130,7 +156,7 @@ const METHOD_NAMES = Object.keys(Methods) as ReadonlyArray<Method>
 export const RunOptionsJson = Schema.Struct({
   execute: Schema.Boolean,
   ignoreMarketHours: Schema.Boolean,
-  onOpenOrders: Schema.Literals(["cancel", "abort"]),
+  onOpenOrders: OnOpenOrders,
   fillTimeoutMillis: Schema.Number,
   pollIntervalMillis: Schema.Number
 })
@@ -144,7 +170,8 @@ export const HeaderJson = Schema.Struct({
   startedAt: Schema.Number,
   account: Schema.String,
   /** The recorded broker's kind ("paper", "alpaca"): a replay answers as that kind. */
-  broker: Schema.String,
+  /** The recorded venue's kind: a replay answers with its capabilities. */
+  broker: Schema.Literals(venueKinds),
   run: RunOptionsJson,
   policy: Schema.Unknown,
   targets: Schema.Unknown

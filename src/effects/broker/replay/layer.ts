@@ -48,6 +48,7 @@ import {
   Methods,
   type Session
 } from "../recording/session.ts"
+import { capabilities } from "../registry.ts"
 
 export interface RecordedCall {
   readonly method: Method
@@ -243,6 +244,7 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
 
       const broker: BrokerShape = {
         kind: session.header.broker,
+        capabilities: capabilities[session.header.broker],
         account: answer("account", null),
         positions: answer("positions", null),
         quotes: (symbols) => answer("quotes", { symbols }),

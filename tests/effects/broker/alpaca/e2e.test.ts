@@ -25,7 +25,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { stringify } from "yaml"
 import { Decimal, format, ZERO } from "../../../../src/kernel/decimal.ts"
 import type { Order } from "../../../../src/kernel/rebalance/orders.ts"
-import { market, planBuys, rebalance } from "../../../../src/kernel/rebalance/rebalance.ts"
+import { planBuys, rebalance, validateModel } from "../../../../src/kernel/rebalance/rebalance.ts"
 import { validateAccount } from "../../../../src/kernel/rebalance/snapshot.ts"
 import {
   type AlpacaEmulator,
@@ -230,7 +230,7 @@ const expectedOf = (
     cash: format(cash),
     positions: [...held].filter(([, q]) => q.gt(ZERO)).map(([symbol, q]) => ({ symbol, quantity: format(q) }))
   })
-  const on = market(TARGETS, quotes, policy)
+  const on = validateModel(TARGETS, quotes, policy)
   if (Result.isFailure(account) || Result.isFailure(on)) throw new Error("kernel: invalid buy-phase input")
   const buys = planBuys(account.success, on.success).orders.orders.filter((o) => o.phase === "buy")
   for (const o of buys) {

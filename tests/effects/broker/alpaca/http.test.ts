@@ -19,7 +19,12 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import { Broker, type BrokerShape, type OrderRequest } from "../../../../src/effects/Broker.ts"
-import { type AlpacaConfig, AlpacaDefaults, type AlpacaTuning, layer } from "../../../../src/effects/broker/alpaca/layer.ts"
+import {
+  type AlpacaConfig,
+  AlpacaDefaults,
+  type AlpacaTuning,
+  layer
+} from "../../../../src/effects/broker/alpaca/layer.ts"
 import { Decimal, format } from "../../../../src/kernel/decimal.ts"
 
 const KEY_ID = "PKHTTPTESTKEY0042"
