@@ -192,11 +192,11 @@ const RegimeSource = Schema.Struct({
 const ONE_SOURCE = "a targets file, or one of { file }, { http }, { blend }, { regime }, { momentum }"
 
 const KINDS: ReadonlyArray<readonly [string, Schema.Codec<unknown, unknown>]> = [
-  ["file", FileSource as Schema.Codec<unknown, unknown>],
-  ["http", HttpSource as Schema.Codec<unknown, unknown>],
-  ["blend", BlendSource as Schema.Codec<unknown, unknown>],
-  ["regime", RegimeSource as Schema.Codec<unknown, unknown>],
-  ["momentum", MomentumSource as Schema.Codec<unknown, unknown>]
+  ["file", FileSource],
+  ["http", HttpSource],
+  ["blend", BlendSource],
+  ["regime", RegimeSource],
+  ["momentum", MomentumSource]
 ]
 
 /**

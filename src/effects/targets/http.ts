@@ -139,7 +139,7 @@ const listAnswer = (mapping: HttpSource["mapping"], path: ReadonlyArray<string>)
         [key]: shape.pipe(Schema.annotateKey({ messageMissingKey: `the list at ${list} (mapping.list)` }))
       }),
       Rest
-    ).annotate({ message: `an object holding the list at ${list} (mapping.list)` }) as Schema.Codec<unknown, unknown>
+    ).annotate({ message: `an object holding the list at ${list} (mapping.list)` })
   }
   return shape
 }
@@ -153,7 +153,7 @@ const mapAnswer = (list: string): Schema.Codec<unknown, unknown> =>
     })
   ).annotate({
     message: `an object: the list at ${list} (mapping.list), or a map from symbol to weight`
-  }) as Schema.Codec<unknown, unknown>
+  })
 
 /** Fetches and reads the weights; every failure is one line naming the URL and where. */
 export const fetchTargets = (source: HttpSource): Effect.Effect<Fetched, InputFileError, HttpClient.HttpClient> =>

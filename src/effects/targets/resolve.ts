@@ -140,7 +140,10 @@ const historyError = (ctx: ResolveContext, file: string, at: string, e: InvalidI
     })
     : inConfig({ ...ctx, at }, e)
 
-/** A blend's share or name error: the kernel names a strategy's field by its name (`core.share`); keel.yaml has them in a list (`[0].share`). */
+/**
+ * A blend's share or name error: the kernel names a strategy's field by its name (`core.share`); keel.yaml has
+ * them in a list (`[0].share`).
+ */
 const sharesError = (ctx: ResolveContext, source: Source<"blend">, e: InvalidInput): ConfigError => {
   // The longest name that fits, should one name be a prefix of another: `a` and `a.b`.
   let index = -1
@@ -384,7 +387,8 @@ const resolveBlend = (source: Source<"blend">, ctx: ResolveContext) =>
         ...blended.success.warnings.map((w) => w.message),
         ...(over
           ? [
-            `${ctx.configFile}: ${ctx.at}.blend: blended weights sum to ${combined.total.toFixed()}, above 1 (shares summing above 1): scaled down to sum to 1`
+            `${ctx.configFile}: ${ctx.at}.blend: blended weights sum to ${combined.total.toFixed()}, above 1 ` +
+            `(shares summing above 1): scaled down to sum to 1`
           ]
           : [])
       ],

@@ -48,7 +48,7 @@ const plain = (value: unknown): unknown => {
 const expectStoreError = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(Effect.flip(effect), (error) => {
     assert.instanceOf(error, StoreError)
-    return Effect.succeed(error as StoreError)
+    return Effect.succeed(error)
   })
 
 const T0 = 1_700_000_000_000

@@ -123,17 +123,21 @@ describe("the sum of a source's weights", () => {
       expect(r.targets.total.lte("1")).toBe(true)
     }))
 
-  it.effect("with weightTolerance 0.001 a file summing to 1.0005 is accepted: scaled down to 1 with a note naming the file, and the policy's re-check passes", () =>
-    Effect.gen(function*() {
-      const r = yield* resolve({ file: OVER_HALF_PERMILLE }, { weightTolerance: "0.001" })
-      // 0.6005 / 1.0005 and 0.4 / 1.0005, rounded down at 12 places.
-      expect(weights(r.targets)).toEqual({ BND: "0.39980009995", VTI: "0.600199900049" })
-      expect(strip(r.warnings)).toEqual([
-        "over-half-permille.csv: weights sum to 1.0005, above 1 (within the policy's weightTolerance): scaled down to sum to 1"
-      ])
-      recheck(r.targets, { ...defaultPolicy, weightTolerance: decimal("0.001") })
-      recheck(r.targets)
-    }))
+  it.effect(
+    "with weightTolerance 0.001 a file summing to 1.0005 is accepted: scaled down to 1 with a note " +
+      "naming the file, and the policy's re-check passes",
+    () =>
+      Effect.gen(function*() {
+        const r = yield* resolve({ file: OVER_HALF_PERMILLE }, { weightTolerance: "0.001" })
+        // 0.6005 / 1.0005 and 0.4 / 1.0005, rounded down at 12 places.
+        expect(weights(r.targets)).toEqual({ BND: "0.39980009995", VTI: "0.600199900049" })
+        expect(strip(r.warnings)).toEqual([
+          "over-half-permille.csv: weights sum to 1.0005, above 1 (within the policy's weightTolerance): scaled down to sum to 1"
+        ])
+        recheck(r.targets, { ...defaultPolicy, weightTolerance: decimal("0.001") })
+        recheck(r.targets)
+      })
+  )
 
   it.effect("a percent file summing to 110: the sum is told in percent", () =>
     Effect.gen(function*() {
@@ -142,49 +146,60 @@ describe("the sum of a source's weights", () => {
       )
     }))
 
-  it.live("an HTTP answer within its own tolerance but above 1: scaled down with a note naming the URL; the re-check under weightTolerance 1e-9 passes", () =>
-    Effect.gen(function*() {
-      const r = yield* resolve({ http: { url: `${server.base}/over?key=secret` } })
-      expect(weights(r.targets)).toEqual({ BND: "0.499975001249", VTI: "0.50002499875" })
-      expect(strip(r.warnings)).toEqual([
-        "URL/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1"
-      ])
-      recheck(r.targets)
-      // In a blend, too.
-      const blended = yield* resolve({
-        blend: {
-          strategies: [{ name: "signals", share: 0.5, source: { http: { url: `${server.base}/over` } } }, {
-            name: "growth",
-            share: 0.5,
-            source: "growth.csv"
-          }]
-        }
+  it.live(
+    "an HTTP answer within its own tolerance but above 1: scaled down with a note naming the URL; the " +
+      "re-check under weightTolerance 1e-9 passes",
+    () =>
+      Effect.gen(function*() {
+        const r = yield* resolve({ http: { url: `${server.base}/over?key=secret` } })
+        expect(weights(r.targets)).toEqual({ BND: "0.499975001249", VTI: "0.50002499875" })
+        expect(strip(r.warnings)).toEqual([
+          "URL/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1"
+        ])
+        recheck(r.targets)
+        // In a blend, too.
+        const blended = yield* resolve({
+          blend: {
+            strategies: [{ name: "signals", share: 0.5, source: { http: { url: `${server.base}/over` } } }, {
+              name: "growth",
+              share: 0.5,
+              source: "growth.csv"
+            }]
+          }
+        })
+        recheck(blended.targets)
       })
-      recheck(blended.targets)
-    }))
+  )
 
-  it.effect("shares summing a little above 1 (within the share tolerance) over full strategies: the blend is scaled down to 1, with a note", () =>
-    Effect.gen(function*() {
-      const config: SourceConfig = {
-        blend: {
-          strategies: [{ name: "growth", share: "0.5000000005", source: "growth.csv" }, {
-            name: "defensive",
-            share: 0.5,
-            source: "defensive.csv"
-          }]
+  it.effect(
+    "shares summing a little above 1 (within the share tolerance) over full strategies: the blend is " +
+      "scaled down to 1, with a note",
+    () =>
+      Effect.gen(function*() {
+        const config: SourceConfig = {
+          blend: {
+            strategies: [{ name: "growth", share: "0.5000000005", source: "growth.csv" }, {
+              name: "defensive",
+              share: 0.5,
+              source: "defensive.csv"
+            }]
+          }
         }
-      }
-      // weightTolerance 0: the blend's 1.0000000005 would otherwise be refused in keel.yaml's name.
-      const r = yield* resolve(config, { weightTolerance: "0" })
-      expect(r.targets.total.lte("1")).toBe(true)
-      expect(strip(r.warnings)).toEqual([
-        "keel.yaml: accounts[0].targets.blend: blended weights sum to 1.0000000005, above 1 (shares summing above 1): scaled down to sum to 1"
-      ])
-      for (const t of r.targets.weights) {
-        expect(format(t.attribution.reduce((s, a) => s.plus(a.weight), decimal("0"))), t.symbol).toBe(format(t.weight))
-      }
-      recheck(r.targets, { ...defaultPolicy, weightTolerance: decimal("0") })
-    }))
+        // weightTolerance 0: the blend's 1.0000000005 would otherwise be refused in keel.yaml's name.
+        const r = yield* resolve(config, { weightTolerance: "0" })
+        expect(r.targets.total.lte("1")).toBe(true)
+        expect(strip(r.warnings)).toEqual([
+          "keel.yaml: accounts[0].targets.blend: blended weights sum to 1.0000000005, above 1 (shares summing " +
+          "above 1): scaled down to sum to 1"
+        ])
+        for (const t of r.targets.weights) {
+          expect(format(t.attribution.reduce((s, a) => s.plus(a.weight), decimal("0"))), t.symbol).toBe(
+            format(t.weight)
+          )
+        }
+        recheck(r.targets, { ...defaultPolicy, weightTolerance: decimal("0") })
+      })
+  )
 
   it.effect("a replacement set merging a file that sums within the tolerance above 1 into one symbol: still no weight above 1", () =>
     Effect.gen(function*() {
@@ -242,35 +257,33 @@ const cashBlend = (other: SourceConfig): SourceConfig => ({
 })
 const OTHER = "accounts[0].targets.blend.strategies[1].source"
 
-const momentum = (overrides: Record<string, unknown> = {}): SourceConfig =>
-  ({
-    momentum: {
-      name: "trend",
-      history: "momentum-history.csv",
-      universe: ["QQQ", "VUG", "MTUM", "XLK"],
-      lookbackDays: 4,
-      top: 2,
-      ...overrides
-    }
-  }) as SourceConfig
+const momentum = (overrides: Record<string, unknown> = {}): SourceConfig => ({
+  momentum: {
+    name: "trend",
+    history: "momentum-history.csv",
+    universe: ["QQQ", "VUG", "MTUM", "XLK"],
+    lookbackDays: 4,
+    top: 2,
+    ...overrides
+  }
+})
 
-const regime = (overrides: Record<string, unknown> = {}): SourceConfig =>
-  ({
-    regime: {
-      history: "regime-history.csv",
-      trendDays: 3,
-      volatilityIndex: "VIX",
-      indexThreshold: 20,
-      strategies: { growth: { file: "growth.csv" }, defensive: { file: "defensive.csv" } },
-      map: {
-        uptrend_low_vol: "growth",
-        uptrend_high_vol: "defensive",
-        downtrend_low_vol: "defensive",
-        downtrend_high_vol: "defensive"
-      },
-      ...overrides
-    }
-  }) as SourceConfig
+const regime = (overrides: Record<string, unknown> = {}): SourceConfig => ({
+  regime: {
+    history: "regime-history.csv",
+    trendDays: 3,
+    volatilityIndex: "VIX",
+    indexThreshold: 20,
+    strategies: { growth: { file: "growth.csv" }, defensive: { file: "defensive.csv" } },
+    map: {
+      uptrend_low_vol: "growth",
+      uptrend_high_vol: "defensive",
+      downtrend_low_vol: "defensive",
+      downtrend_high_vol: "defensive"
+    },
+    ...overrides
+  }
+})
 
 describe("configuration errors are errors, even in an onStrategyFailure: cash blend", () => {
   const cases: ReadonlyArray<readonly [string, SourceConfig, string]> = [
@@ -287,12 +300,14 @@ describe("configuration errors are errors, even in an onStrategyFailure: cash bl
     [
       "an unknown regime in an inline map",
       regime({ map: { uptrend_low_vol: "growth", sideways: "growth" } }),
-      `keel.yaml: ${OTHER}.regime.map.sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got "sideways"`
+      `keel.yaml: ${OTHER}.regime.map.sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, ` +
+      `downtrend_low_vol, downtrend_high_vol), got "sideways"`
     ],
     [
       "an unknown regime in a map file",
       regime({ map: SIDEWAYS_MAP }),
-      "sideways.yaml: sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got \"sideways\""
+      "sideways.yaml: sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, " +
+      "downtrend_high_vol), got \"sideways\""
     ],
     [
       "a map file that does not exist",
@@ -441,8 +456,10 @@ describe("data that fails to load: kept in cash in an onStrategyFailure: cash bl
         }
       }
       expect(yield* failure(config)).toBe(
-        "keel.yaml: accounts[0].targets.blend: expected at least one strategy that produced targets (onStrategyFailure: cash keeps a failed strategy's share in cash, never the whole account), got none: " +
-          "strategy core failed: nowhere.csv: cannot read the targets file: no such file; strategy other failed: bad-line.csv: line 3: expected \"symbol,weight\", got \"BND,0.30,extra\""
+        "keel.yaml: accounts[0].targets.blend: expected at least one strategy that produced targets " +
+          "(onStrategyFailure: cash keeps a failed strategy's share in cash, never the whole account), got none: " +
+          "strategy core failed: nowhere.csv: cannot read the targets file: no such file; strategy other " +
+          "failed: bad-line.csv: line 3: expected \"symbol,weight\", got \"BND,0.30,extra\""
       )
     }))
 

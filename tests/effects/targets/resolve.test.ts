@@ -477,7 +477,8 @@ describe("http source", () => {
       )
       // Without the list, the answer is a map from symbol to weight, and a value that is no weight says so.
       expect(yield* fetchError(httpSource("/map-object"))).toBe(
-        "URL/map-object: result: expected a weight (a decimal; without allocations, the answer is read as a map from symbol to weight), got an object"
+        "URL/map-object: result: expected a weight (a decimal; without allocations, the answer is read as a " +
+          "map from symbol to weight), got an object"
       )
       expect(yield* fetchError(httpSource("/top-list"))).toBe(
         "URL/top-list: expected an object: the list at allocations (mapping.list), or a map from symbol to weight, got a list"
@@ -499,7 +500,8 @@ describe("http source", () => {
       )
       expect(weights(p.targets)).toEqual({ BND: "0.499975001249", VTI: "0.50002499875" })
       expect(p.warnings).toEqual([
-        `${server.base}/over-tolerance-percent: percentages sum to 100.005, above 100 (within the source's tolerance): scaled down to sum to 1`
+        `${server.base}/over-tolerance-percent: percentages sum to 100.005, above 100 (within the source's ` +
+        `tolerance): scaled down to sum to 1`
       ])
       // A tighter tolerance refuses it, naming the URL and the sum.
       expect(yield* fetchError(httpSource("/over-tolerance", { tolerance: ZERO.plus("0.00001") }))).toBe(
@@ -621,7 +623,8 @@ describe("blend", () => {
         "keel.yaml: accounts[0].targets.blend: strategy satellite failed: nowhere.json: cannot read the targets file: no such file"
       )
       expect(yield* failure(coreAndSatellite({ file: "bad-line.csv" }, "fail"))).toBe(
-        "keel.yaml: accounts[0].targets.blend: strategy satellite failed: bad-line.csv: line 3: expected \"symbol,weight\", got \"BND,0.30,extra\""
+        "keel.yaml: accounts[0].targets.blend: strategy satellite failed: bad-line.csv: line 3: expected " +
+          "\"symbol,weight\", got \"BND,0.30,extra\""
       )
     }))
 
@@ -710,19 +713,18 @@ const MAP = {
   downtrend_high_vol: "cash"
 }
 
-const regime = (overrides: Record<string, unknown> = {}): SourceConfig =>
-  ({
-    regime: {
-      history: "regime-history.csv",
-      benchmark: "SPY",
-      trendDays: 3,
-      volatilityIndex: "VIX",
-      indexThreshold: 20,
-      strategies: STRATEGIES,
-      map: MAP,
-      ...overrides
-    }
-  }) as SourceConfig
+const regime = (overrides: Record<string, unknown> = {}): SourceConfig => ({
+  regime: {
+    history: "regime-history.csv",
+    benchmark: "SPY",
+    trendDays: 3,
+    volatilityIndex: "VIX",
+    indexThreshold: 20,
+    strategies: STRATEGIES,
+    map: MAP,
+    ...overrides
+  }
+})
 
 describe("regime", () => {
   const cases: ReadonlyArray<readonly [string, string, string, Record<string, string>]> = [
@@ -799,13 +801,16 @@ describe("regime", () => {
   it.effect("an unknown regime name in the map is an error, inline or in a file", () =>
     Effect.gen(function*() {
       expect(yield* failure(regime({ map: { ...MAP, sideways: "growth" } }))).toBe(
-        "keel.yaml: accounts[0].targets.regime.map.sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got \"sideways\""
+        "keel.yaml: accounts[0].targets.regime.map.sideways: expected a regime (uptrend_low_vol, " +
+          "uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got \"sideways\""
       )
       expect(yield* failure(regime({ map: "regime-map-typo.yaml" }))).toBe(
-        "regime-map-typo.yaml: uptrend_hi_vol: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got \"uptrend_hi_vol\""
+        "regime-map-typo.yaml: uptrend_hi_vol: expected a regime (uptrend_low_vol, uptrend_high_vol, " +
+          "downtrend_low_vol, downtrend_high_vol), got \"uptrend_hi_vol\""
       )
       expect(yield* failure(regime({ map: { ...MAP, uptrend_low_vol: "growht" } }))).toBe(
-        "keel.yaml: accounts[0].targets.regime.map.uptrend_low_vol: expected a defined strategy (growth, balanced, defensive, cash), got \"growht\""
+        "keel.yaml: accounts[0].targets.regime.map.uptrend_low_vol: expected a defined strategy (growth, " +
+          "balanced, defensive, cash), got \"growht\""
       )
     }))
 
@@ -867,17 +872,16 @@ describe("regime", () => {
 // Momentum
 // ---------------------------------------------------------------------------------------
 
-const momentum = (overrides: Record<string, unknown> = {}): SourceConfig =>
-  ({
-    momentum: {
-      name: "trend",
-      history: "momentum-history.csv",
-      universe: ["QQQ", "VUG", "MTUM", "XLK"],
-      lookbackDays: 4,
-      top: 2,
-      ...overrides
-    }
-  }) as SourceConfig
+const momentum = (overrides: Record<string, unknown> = {}): SourceConfig => ({
+  momentum: {
+    name: "trend",
+    history: "momentum-history.csv",
+    universe: ["QQQ", "VUG", "MTUM", "XLK"],
+    lookbackDays: 4,
+    top: 2,
+    ...overrides
+  }
+})
 
 describe("momentum", () => {
   it.effect("holds the top K by trailing return, equal-weighted, attributed to its name, with the ranking", () =>

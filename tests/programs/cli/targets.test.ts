@@ -465,7 +465,8 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
       () => ({ regime: { ...REGIME_SOURCE.regime, map: "regime-typo.yaml" } }),
       {},
       (dir) =>
-        `${dir}/regime-typo.yaml: sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got "sideways"`
+        `${dir}/regime-typo.yaml: sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, ` +
+        `downtrend_low_vol, downtrend_high_vol), got "sideways"`
     ],
     [
       "a selected regime the map leaves out",
@@ -527,14 +528,17 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
       cashBlend({ regime: { ...REGIME_SOURCE.regime, map: { uptrend_low_vol: "growth", sideways: "defensive" } } }),
       {},
       () =>
-        "keel.yaml: accounts[13].targets.blend.strategies[1].source.regime.map.sideways: expected a regime (uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got \"sideways\""
+        "keel.yaml: accounts[13].targets.blend.strategies[1].source.regime.map.sideways: expected a regime " +
+        "(uptrend_low_vol, uptrend_high_vol, downtrend_low_vol, downtrend_high_vol), got \"sideways\""
     ],
     [
       "every strategy of a cash blend failing",
       { blend: { onStrategyFailure: "cash", strategies: [{ name: "only", share: 1, source: "nowhere.csv" }] } },
       {},
       (dir) =>
-        `keel.yaml: accounts[14].targets.blend: expected at least one strategy that produced targets (onStrategyFailure: cash keeps a failed strategy's share in cash, never the whole account), got none: strategy only failed: ${dir}/nowhere.csv: cannot read the targets file: no such file`
+        `keel.yaml: accounts[14].targets.blend: expected at least one strategy that produced targets ` +
+        `(onStrategyFailure: cash keeps a failed strategy's share in cash, never the whole account), got ` +
+        `none: strategy only failed: ${dir}/nowhere.csv: cannot read the targets file: no such file`
     ]
   ]
 
@@ -544,7 +548,7 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
       "keel.yaml",
       keelYaml(
         cases.map(([, targets, extra], i) =>
-          account(`bad${i}`, typeof targets === "function" ? targets() : targets, extra)
+          account(`bad${i}`, typeof targets === "function" ? (targets as () => unknown)() : targets, extra)
         )
       )
     )
@@ -580,7 +584,8 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
       ],
       [
         { momentum: { history: "prices.csv", universe: ["QQQ"], lookback: 20 } },
-        "accounts[0].targets.momentum.lookback: expected a momentum source field (name, history, universe, lookbackDays, top, weighting, positiveOnly, maxStaleDays), got 20"
+        "accounts[0].targets.momentum.lookback: expected a momentum source field (name, history, universe, " +
+        "lookbackDays, top, weighting, positiveOnly, maxStaleDays), got 20"
       ],
       [
         { regime: { history: "regime.csv", strategies: { growth: "growth.csv" } } },
@@ -599,7 +604,8 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
         {
           blend: { onStrategyFailure: "cash", strategies: [{ name: "a", share: 1, source: { file: "weights.txt" } }] }
         },
-        "accounts[0].targets.blend.strategies[0].source.file: expected a targets file ending in .json, .yaml, .yml or .csv, got \"weights.txt\""
+        "accounts[0].targets.blend.strategies[0].source.file: expected a targets file ending in .json, " +
+        ".yaml, .yml or .csv, got \"weights.txt\""
       ],
       [
         { momentum: { history: "prices.json", universe: ["QQQ"] } },
@@ -651,36 +657,44 @@ describe("sums within a source's tolerance never fail the run in keel.yaml's nam
   const ws = fresh()
   ws.write("over5.csv", "symbol,weight\nVTI,0.50005\nBND,0.5\n")
 
-  it("an HTTP answer summing to 1.00005 (within its tolerance): scaled down to 1 with a warning naming the URL; the preview runs", async () => {
-    ws.write("keel.yaml", keelYaml([account("signals", { http: { url: `${server.base}/over?key=k` } })]))
-    const targets = await ws.run(["targets", "--account", "signals", "--json"])
-    expect(targets.stderr).toBe("")
-    expect(targets.code).toBe(0)
-    const doc = parseJson<TargetsDoc>(targets.stdout)
-    expect(doc.weights.map((w) => [w.symbol, w.weight])).toEqual([
-      ["BND", "0.499975001249"],
-      ["VTI", "0.50002499875"]
-    ])
-    expect(doc.warnings).toEqual([
-      `${server.base}/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`
-    ])
-    const run = await ws.run(["run", "--account", "signals", "--json"])
-    expect(run.code).toBe(0)
-    const out = parseJson<OutcomeJson>(run.stdout)
-    expect(out.run.status).toBe("completed")
-    expect(out.summary.warnings).toContain(
-      `${server.base}/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`
-    )
-  })
+  it(
+    "an HTTP answer summing to 1.00005 (within its tolerance): scaled down to 1 with a warning naming " +
+      "the URL; the preview runs",
+    async () => {
+      ws.write("keel.yaml", keelYaml([account("signals", { http: { url: `${server.base}/over?key=k` } })]))
+      const targets = await ws.run(["targets", "--account", "signals", "--json"])
+      expect(targets.stderr).toBe("")
+      expect(targets.code).toBe(0)
+      const doc = parseJson<TargetsDoc>(targets.stdout)
+      expect(doc.weights.map((w) => [w.symbol, w.weight])).toEqual([
+        ["BND", "0.499975001249"],
+        ["VTI", "0.50002499875"]
+      ])
+      expect(doc.warnings).toEqual([
+        `${server.base}/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`
+      ])
+      const run = await ws.run(["run", "--account", "signals", "--json"])
+      expect(run.code).toBe(0)
+      const out = parseJson<OutcomeJson>(run.stdout)
+      expect(out.run.status).toBe("completed")
+      expect(out.summary.warnings).toContain(
+        `${server.base}/over: weights sum to 1.00005, above 1 (within the source's tolerance): scaled down to sum to 1`
+      )
+    }
+  )
 
-  it("a file summing to 1.00005 with the policy's weightTolerance at 0.0001: accepted, scaled down, and the note names the file", async () => {
-    ws.write("keel.yaml", keelYaml([account("loose", "over5.csv", { policy: { weightTolerance: 0.0001 } })]))
-    const r = await ws.run(["targets", "--account", "loose", "--json"])
-    expect(r.code).toBe(0)
-    expect(parseJson<TargetsDoc>(r.stdout).warnings).toEqual([
-      `${ws.dir}/over5.csv: weights sum to 1.00005, above 1 (within the policy's weightTolerance): scaled down to sum to 1`
-    ])
-  })
+  it(
+    "a file summing to 1.00005 with the policy's weightTolerance at 0.0001: accepted, scaled down, and " +
+      "the note names the file",
+    async () => {
+      ws.write("keel.yaml", keelYaml([account("loose", "over5.csv", { policy: { weightTolerance: 0.0001 } })]))
+      const r = await ws.run(["targets", "--account", "loose", "--json"])
+      expect(r.code).toBe(0)
+      expect(parseJson<TargetsDoc>(r.stdout).warnings).toEqual([
+        `${ws.dir}/over5.csv: weights sum to 1.00005, above 1 (within the policy's weightTolerance): scaled down to sum to 1`
+      ])
+    }
+  )
 })
 
 describe("a replaced symbol already held is sold like any untargeted symbol", () => {
