@@ -1,5 +1,5 @@
 /**
- * Input files: read, parsed by extension (.json, .yaml/.yml, and .csv for targets),
+ * Input files: read, parsed by extension (.json, .yaml/.yml, and .csv for targets and history),
  * and checked for their top-level shape with Schema. Everything below the top level
  * (decimals, symbols, duplicates, policy fields) is the kernel's to judge; its
  * InvalidInput is mapped back to the file here, so every problem with an input reads
@@ -12,7 +12,7 @@ import type { PlatformError } from "effect/PlatformError"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
-import { parseHistoryCsv, parseTargetsCsv } from "../formats/csv.ts"
+import { type CsvRecords, type InvalidCsv, readHistoryCsv, readTargetsCsv } from "../formats/csv.ts"
 import { parseJson } from "../formats/json.ts"
 import { type InputSource, type InvalidInput, show } from "../kernel/errors.ts"
 import { join } from "../kernel/input.ts"
@@ -160,11 +160,12 @@ export const readInput = Effect.fnUntraced(function*(source: InputSource, file: 
   let data: unknown
   let locate = sameLocation
   if (format === "csv") {
-    const csv: Result.Result<{ readonly rows: ReadonlyArray<unknown>; readonly lines: ReadonlyArray<number> }, string> =
-      source === "history" ? parseHistoryCsv(text) : parseTargetsCsv(text)
-    if (Result.isFailure(csv)) return yield* fail(csv.failure)
-    data = csv.success.rows
-    locate = csvLocation(csv.success.lines)
+    const read: Effect.Effect<CsvRecords<unknown>, InvalidCsv> = source === "history"
+      ? readHistoryCsv(text)
+      : readTargetsCsv(text)
+    const csv = yield* Effect.mapError(read, (error) => fail(error.message))
+    data = csv.rows
+    locate = csvLocation(csv.lines)
   } else {
     const parsed = format === "json"
       ? parseJson(text)

@@ -1,121 +1,296 @@
 /**
- * Targets as CSV: one `symbol,weight` per line, an optional `symbol,weight` header,
- * blank lines ignored, at least one row. Fields may be double-quoted, as spreadsheets
- * export them.
- * Weights stay text: the kernel reads and checks them, and every row keeps its line
- * number so that a kernel error about row i can name the line of the file.
+ * CSV, for every CSV file Keel reads or writes (targets, price history, paper quotes,
+ * a run's orders.csv), on effect's `Csv`: RFC 4180 (quoted fields may hold commas,
+ * doubled quotes and line breaks), LF, CRLF or CR line endings, and a BOM.
+ *
+ * Readers keep the 1-based line of the file each record starts on, so a kernel error
+ * about row i names the line of the file. Effect's Csv tells that line only in its own
+ * errors, so it is counted here: a record starts one line after the previous record
+ * ends, and a record spans one line plus the line breaks inside its quoted cells.
+ * Cells are trimmed and stay text (the kernel reads decimals and dates exactly); a
+ * blank line is no record. A quote opens a field only as its first character, as RFC
+ * 4180 has it (`VTI, "0.6"` is a syntax error). Every problem is one `InvalidCsv`, one
+ * line that says where, what was expected and what was found: `line 4: expected …,
+ * got "…"`; a syntax error reads so too, quoting the line it starts on.
+ *
+ * Readers and the writer are Effects, not Results: effect's Csv is a Channel, and
+ * turning it into a value takes running it, which library code leaves to its caller
+ * (no hidden `Effect.runSync`). They need no services and never wait.
  */
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Csv from "effect/encoding/Csv"
 import * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
 import { show } from "../kernel/errors.ts"
+
+/** A CSV file that cannot be read; the caller adds which file. */
+export class InvalidCsv extends Data.TaggedError("InvalidCsv")<{
+  /** The 1-based line of the file, or undefined when the file as a whole falls short (no rows). */
+  readonly line: number | undefined
+  readonly expected: string
+  /** What was found, rendered for a one-line message (the line as written, or e.g. `none`). */
+  readonly got: string
+}> {
+  override get message(): string {
+    return `${this.line === undefined ? "" : `line ${this.line}: `}expected ${this.expected}, got ${this.got}`
+  }
+}
+
+/** Rows for the kernel, and the 1-based line of the file each row starts on. */
+export interface CsvRecords<A> {
+  readonly rows: ReadonlyArray<A>
+  readonly lines: ReadonlyArray<number>
+}
+
+// ---------------------------------------------------------------------------
+// decoding
+// ---------------------------------------------------------------------------
+
+/** A record that is not blank: its cells (untrimmed) and the first and last line of the file it spans. */
+interface Row {
+  readonly cells: ReadonlyArray<string>
+  readonly line: number
+  readonly last: number
+}
+
+/** A file as effect's Csv read it: the rows before a syntax error, and the line of that error. */
+interface Decoded {
+  /** The text without its BOM, to quote lines from. */
+  readonly text: string
+  readonly rows: ReadonlyArray<Row>
+  readonly broken: number | undefined
+}
+
+/** A line break as effect's Csv counts them: CRLF, CR or LF. */
+const LINE_BREAK = /\r\n|\r|\n/g
+const HAS_LINE_BREAK = /[\r\n]/
+
+/** Numbers the records by line and drops the blank ones (one cell of nothing but spaces). */
+const rowsOf = (records: ReadonlyArray<Csv.Row>): Array<Row> => {
+  const rows: Array<Row> = []
+  let line = 1
+  for (const cells of records) {
+    let last = line
+    for (const cell of cells) {
+      if (HAS_LINE_BREAK.test(cell)) last += cell.match(LINE_BREAK)!.length
+    }
+    if (cells.length > 1 || cells[0]!.trim() !== "") rows.push({ cells, line, last })
+    line = last + 1
+  }
+  return rows
+}
+
+const recordsIn = (text: string) =>
+  Stream.make(text).pipe(Stream.pipeThroughChannel(Csv.decodeString()), Stream.runCollect)
+
+/** Where the 1-based `line` starts in `text`. */
+const startOf = (text: string, line: number): number => {
+  let start = 0
+  const breaks = text.matchAll(LINE_BREAK)
+  for (let n = 1; n < line; n++) {
+    const found = breaks.next()
+    if (found.done === true) return text.length
+    start = found.value.index + found.value[0].length
+  }
+  return start
+}
+
+/**
+ * Reads every record of `text`. At a syntax error, the records before it (whole, so
+ * they read again on their own) are read once more: a problem on an earlier line is
+ * reported first, as a reader going down the file meets it.
+ */
+const rowsIn = (text: string): Effect.Effect<Pick<Decoded, "rows" | "broken">> =>
+  recordsIn(text).pipe(
+    Effect.map((records) => ({ rows: rowsOf(records), broken: undefined })),
+    Effect.catchTag("CsvError", (error) =>
+      rowsIn(text.slice(0, startOf(text, error.line))).pipe(
+        Effect.map(({ rows, broken }) => ({ rows, broken: broken ?? error.line }))
+      ))
+  )
+
+const decode = (raw: string): Effect.Effect<Decoded> => {
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
+  return rowsIn(text).pipe(Effect.map(({ broken, rows }) => ({ text, rows, broken })))
+}
+
+/** Lines `from` to `to` of the text, as written, for an error message. */
+const quoteLines = (text: string, from: number, to: number): string =>
+  show(text.split(LINE_BREAK).slice(from - 1, to).join("\n"))
+
+const badRow = (text: string, row: Row, expected: string): InvalidCsv =>
+  new InvalidCsv({ line: row.line, expected, got: quoteLines(text, row.line, row.last) })
+
+/** A CSV syntax error (a quote left open or followed by text) reads as a line of the wrong shape. */
+const badSyntax = (text: string, line: number, expected: string): InvalidCsv =>
+  new InvalidCsv({ line, expected, got: quoteLines(text, line, line) })
+
+const none = (expected: string): InvalidCsv => new InvalidCsv({ line: undefined, expected, got: "none" })
+
+// ---------------------------------------------------------------------------
+// records under a header
+// ---------------------------------------------------------------------------
+
+/** The columns a reader wants; names are matched case-insensitively, in any order. */
+export interface CsvColumns<R extends string, O extends string> {
+  /** Columns the header must name; their cells are kept, empty ones too. */
+  readonly required: ReadonlyArray<R>
+  /** Columns the header may name; an empty cell leaves the key out (as effect's Csv does). */
+  readonly optional?: ReadonlyArray<O> | undefined
+  /** Any other column: ignored (the default), or the header is wrong. */
+  readonly others?: "ignore" | "reject" | undefined
+  /** The header as errors describe it; by default `a header with date, symbol and close`. */
+  readonly expected?: string | undefined
+  /** When set, a file without rows is wrong: `expected <this>, got none`. */
+  readonly nonEmpty?: string | undefined
+}
+
+/** One row under a header: every required column, and the optional ones that have a value. */
+export type CsvRecord<R extends string, O extends string> =
+  & { readonly [K in R]: string }
+  & { readonly [K in O]?: string }
+
+const listed = (names: ReadonlyArray<string>): string =>
+  names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`
+
+/** A wanted column and where the header has it. */
+interface ColumnAt<N extends string> {
+  readonly name: N
+  readonly at: number
+  readonly required: boolean
+}
+
+/** Where each wanted column is in the header's cells, or undefined when the header is wrong. */
+const columnsAt = <R extends string, O extends string>(
+  cells: ReadonlyArray<string>,
+  columns: CsvColumns<R, O>
+): ReadonlyArray<ColumnAt<R | O>> | undefined => {
+  const names = cells.map((cell) => cell.trim().toLowerCase())
+  const wanted: ReadonlyArray<readonly [R | O, boolean]> = [
+    ...columns.required.map((name) => [name, true] as const),
+    ...(columns.optional ?? []).map((name) => [name, false] as const)
+  ]
+  const known = new Set<string>(wanted.map(([name]) => name))
+  if (columns.others === "reject" && names.some((name) => !known.has(name))) return undefined
+  const found: Array<ColumnAt<R | O>> = []
+  for (const [name, required] of wanted) {
+    const at = names.indexOf(name)
+    // A column named twice is ambiguous, never a choice made silently.
+    if (at !== names.lastIndexOf(name)) return undefined
+    if (at >= 0) found.push({ name, at, required })
+    else if (required) return undefined
+  }
+  return found
+}
+
+const recordsOf = <R extends string, O extends string>(
+  columns: CsvColumns<R, O>,
+  { broken, rows, text }: Decoded
+): Result.Result<CsvRecords<CsvRecord<R, O>>, InvalidCsv> => {
+  const expected = columns.expected ?? `a header with ${listed(columns.required)}`
+  const header = rows[0]
+  if (header === undefined) {
+    if (broken !== undefined) return Result.fail(badSyntax(text, broken, expected))
+    if (columns.nonEmpty !== undefined) return Result.fail(none(columns.nonEmpty))
+    return Result.fail(new InvalidCsv({ line: undefined, expected, got: "an empty file" }))
+  }
+  const found = columnsAt(header.cells, columns)
+  if (found === undefined) return Result.fail(badRow(text, header, expected))
+  const like = `${header.cells.length} fields like the header`
+  const records: Array<CsvRecord<R, O>> = []
+  const lines: Array<number> = []
+  for (let r = 1; r < rows.length; r++) {
+    const row = rows[r]!
+    if (row.cells.length !== header.cells.length) return Result.fail(badRow(text, row, like))
+    const record: Record<string, string> = {}
+    for (const column of found) {
+      const cell = row.cells[column.at]!.trim()
+      if (column.required || cell !== "") record[column.name] = cell
+    }
+    records.push(record as CsvRecord<R, O>)
+    lines.push(row.line)
+  }
+  if (broken !== undefined) return Result.fail(badSyntax(text, broken, like))
+  if (columns.nonEmpty !== undefined && records.length === 0) return Result.fail(none(columns.nonEmpty))
+  return Result.succeed({ rows: records, lines })
+}
+
+/**
+ * Reads CSV whose first record is a header: the cells of the wanted columns, by name,
+ * one record per row, each with its line. Every row has as many fields as the header.
+ */
+export const readCsv = <R extends string, O extends string = never>(
+  text: string,
+  columns: CsvColumns<R, O>
+): Effect.Effect<CsvRecords<CsvRecord<R, O>>, InvalidCsv> =>
+  decode(text).pipe(Effect.flatMap((decoded) => Effect.fromResult(recordsOf(columns, decoded))))
+
+// ---------------------------------------------------------------------------
+// targets and history
+// ---------------------------------------------------------------------------
 
 export interface TargetRow {
   readonly symbol: string
   readonly weight: string
 }
 
-export interface CsvTargets {
-  readonly rows: ReadonlyArray<TargetRow>
-  /** The 1-based file line of each row. */
-  readonly lines: ReadonlyArray<number>
-}
+const TARGET_LINE = "\"symbol,weight\""
 
-/** Parses targets CSV; the failure is one line that names the line of the file. */
-export const parseTargetsCsv = (text: string): Result.Result<CsvTargets, string> => {
-  const rows: Array<TargetRow> = []
+const targetsOf = ({ broken, rows, text }: Decoded): Result.Result<CsvRecords<TargetRow>, InvalidCsv> => {
+  const targets: Array<TargetRow> = []
   const lines: Array<number> = []
-  let first = true
-  const all = text.split(/\r?\n/)
-  for (let i = 0; i < all.length; i++) {
-    const line = all[i]!
-    if (line.trim() === "") continue
-    const fields = split(line)
-    if (fields === undefined || fields.length !== 2) {
-      return Result.fail(`line ${i + 1}: expected "symbol,weight", got ${show(line)}`)
-    }
-    const [symbol, weight] = fields as [string, string]
-    const header = first && symbol.toLowerCase() === "symbol" && weight.toLowerCase() === "weight"
-    first = false
+  for (const row of rows) {
+    if (row.cells.length !== 2) return Result.fail(badRow(text, row, TARGET_LINE))
+    const symbol = row.cells[0]!.trim()
+    const weight = row.cells[1]!.trim()
+    const header = row === rows[0] && symbol.toLowerCase() === "symbol" && weight.toLowerCase() === "weight"
     if (header) continue
-    rows.push({ symbol, weight })
-    lines.push(i + 1)
+    targets.push({ symbol, weight })
+    lines.push(row.line)
   }
+  if (broken !== undefined) return Result.fail(badSyntax(text, broken, TARGET_LINE))
   // An empty export would otherwise read as "all cash" and sell everything.
-  if (rows.length === 0) return Result.fail("expected at least one \"symbol,weight\" line, got none")
-  return Result.succeed({ rows, lines })
+  if (targets.length === 0) return Result.fail(none("at least one \"symbol,weight\" line"))
+  return Result.succeed({ rows: targets, lines })
 }
-
-export interface HistoryRow {
-  readonly date: string
-  readonly symbol: string
-  readonly close: string
-}
-
-export const HISTORY_COLUMNS = ["date", "symbol", "close"] as const
 
 /**
- * Parses price history CSV: a header naming at least `date`, `symbol` and `close` (in any
- * order; other columns such as open or volume are ignored), then one close per line.
+ * Targets: one `symbol,weight` per line, an optional `symbol,weight` header (any case),
+ * at least one row. Weights stay text: the kernel reads and checks them.
  */
-export const parseHistoryCsv = (
-  text: string
-): Result.Result<{ readonly rows: ReadonlyArray<HistoryRow>; readonly lines: ReadonlyArray<number> }, string> => {
-  const rows: Array<HistoryRow> = []
-  const lines: Array<number> = []
-  let columns: ReadonlyArray<number> | undefined
-  let width = 0
-  const all = text.split(/\r?\n/)
-  for (let i = 0; i < all.length; i++) {
-    const line = all[i]!
-    if (line.trim() === "") continue
-    const fields = split(line)
-    if (columns === undefined) {
-      const names = (fields ?? []).map((f) => f.toLowerCase())
-      const found = HISTORY_COLUMNS.map((c) => names.indexOf(c))
-      if (found.some((at) => at < 0)) {
-        return Result.fail(`line ${i + 1}: expected a header with date, symbol and close, got ${show(line)}`)
-      }
-      columns = found
-      width = names.length
-      continue
-    }
-    if (fields === undefined || fields.length !== width) {
-      return Result.fail(`line ${i + 1}: expected ${width} fields like the header, got ${show(line)}`)
-    }
-    const [date, symbol, close] = columns.map((at) => fields[at]!) as [string, string, string]
-    rows.push({ date, symbol, close })
-    lines.push(i + 1)
-  }
-  if (rows.length === 0) return Result.fail("expected a header and at least one close, got none")
-  return Result.succeed({ rows, lines })
+export const readTargetsCsv = (text: string): Effect.Effect<CsvRecords<TargetRow>, InvalidCsv> =>
+  decode(text).pipe(Effect.flatMap((decoded) => Effect.fromResult(targetsOf(decoded))))
+
+export type HistoryRow = CsvRecord<"date" | "symbol" | "close", never>
+
+const HISTORY: CsvColumns<"date" | "symbol" | "close", never> = {
+  required: ["date", "symbol", "close"],
+  nonEmpty: "a header and at least one close"
 }
 
-/** The fields of one line, trimmed; undefined when a quote is left open or followed by text. */
-const split = (line: string): Array<string> | undefined => {
-  const fields: Array<string> = []
-  let i = 0
-  for (;;) {
-    while (line[i] === " " || line[i] === "\t") i++
-    let value = ""
-    if (line[i] === "\"") {
-      for (i++;; i++) {
-        if (i >= line.length) return undefined
-        if (line[i] === "\"") {
-          if (line[i + 1] !== "\"") break
-          i++
-        }
-        value += line[i]
-      }
-      i++
-      while (line[i] === " " || line[i] === "\t") i++
-      if (i < line.length && line[i] !== ",") return undefined
-    } else {
-      const comma = line.indexOf(",", i)
-      const end = comma < 0 ? line.length : comma
-      value = line.slice(i, end).trim()
-      i = end
-    }
-    fields.push(value)
-    if (i >= line.length) return fields
-    i++
-  }
-}
+/**
+ * Price history: a header naming at least `date`, `symbol` and `close` (in any order;
+ * other columns such as open or volume are ignored), then one close per line.
+ */
+export const readHistoryCsv = (text: string): Effect.Effect<CsvRecords<HistoryRow>, InvalidCsv> =>
+  readCsv(text, HISTORY)
+
+// ---------------------------------------------------------------------------
+// writing
+// ---------------------------------------------------------------------------
+
+/**
+ * Writes `columns` as the header, then one line per row with the cells under those
+ * names, each line ending in "\n". A cell is quoted only when it holds a comma, a quote
+ * or a line break (or starts with a BOM); a missing cell is empty.
+ */
+export const writeCsv = <C extends string>(
+  columns: ReadonlyArray<C>,
+  rows: Iterable<{ readonly [K in C]?: string | undefined }>
+): Effect.Effect<string> =>
+  Stream.fromIterable(rows).pipe(
+    Stream.pipeThroughChannel(Csv.encodeString({ columns, headers: true, newline: "\n" })),
+    Stream.runCollect,
+    Effect.map((lines) => lines.join(""))
+  )

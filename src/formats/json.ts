@@ -13,12 +13,12 @@ import { exactNumber } from "./exact.ts"
 /** Deeper input is refused rather than risking the stack; real inputs nest three levels. */
 const MAX_DEPTH = 256
 
-class Failure {
+/** A syntax error at offset `at`; thrown inside the reader, caught at its top. */
+class Failure extends Error {
   readonly at: number
-  readonly message: string
   constructor(at: number, message: string) {
+    super(message)
     this.at = at
-    this.message = message
   }
 }
 

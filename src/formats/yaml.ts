@@ -22,7 +22,9 @@ export const parseYaml = (text: string): Result.Result<unknown, string> => {
       const seen = new Set<string>()
       for (const pair of map.items) {
         if (!isScalar(pair.key)) continue
-        const key = pair.key.value === null ? "" : String(pair.key.value)
+        // The core schema's scalars: a string, a number, a boolean or null.
+        const value = pair.key.value as string | number | boolean | null
+        const key = value === null ? "" : String(value)
         if (seen.has(key)) {
           const pos = pair.key.range === undefined || pair.key.range === null
             ? undefined
