@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import type { Outcome, Placed, Planned } from "../effects/broker/recording/session.ts"
 import { Store, type StoreError } from "../effects/Store.ts"
 import { format, isZero } from "../kernel/decimal.ts"
-import { heldAfterFills } from "./run/rebalanceAccount.ts"
+import { heldAfterFills } from "../kernel/rebalance/reconcile.ts"
 
 export type OutcomeLine = Omit<Outcome, "type" | "t">
 

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
+import * as Result from "effect/Result"
 import { TestClock } from "effect/testing"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -16,6 +17,8 @@ import type { Broker } from "../../src/effects/Broker.ts"
 import * as Paper from "../../src/effects/broker/paper/layer.ts"
 import { Notifier, type RunSummary } from "../../src/effects/Notifier.ts"
 import type { Store, StoreError } from "../../src/effects/Store.ts"
+import { validatePolicy } from "../../src/kernel/rebalance/policy.ts"
+import { validateTargets } from "../../src/kernel/rebalance/targets.ts"
 import { storeLayer } from "../../src/programs/layers.ts"
 import { rebalanceAccount, type RunOutcome, type RunRequest } from "../../src/programs/run/rebalanceAccount.ts"
 
@@ -52,6 +55,18 @@ export const tempFiles = (prefix: string) => {
  */
 export const programLayer = (filename: string, config: Paper.PaperConfig) =>
   Layer.mergeAll(Paper.layer(config).pipe(Layer.provideMerge(storeLayer(filename))), recordingNotifier)
+
+/** A run request as a test writes it: targets and policy as raw input, the way keel.yaml gives them. */
+export interface RunInput extends Omit<RunRequest, "targets" | "policy"> {
+  readonly targets: unknown
+  readonly policy: unknown
+}
+
+/** The program's request: targets and policy validated once, as the CLI does; invalid input throws (a test bug). */
+export const runRequest = (input: RunInput): RunRequest => {
+  const policy = Result.getOrThrow(validatePolicy(input.policy))
+  return { ...input, targets: Result.getOrThrow(validateTargets(input.targets, policy)), policy }
+}
 
 /** Starts the program in a child fiber; move time with `advance` and collect it with `finish`. */
 export const start = (request: RunRequest) => Effect.forkChild(rebalanceAccount(request))

@@ -10,7 +10,7 @@
  *
  * Exit 0 identical; 1 different (a divergence, a recorded call never made, or a
  * different plan, order or final position); 2 the file cannot be read, is not a session,
- * or is of an unknown version.
+ * is of an unknown version, or its header's targets or policy are not valid input.
  */
 import { Argument, Command } from "effect/cli"
 import * as Clock from "effect/Clock"
@@ -28,6 +28,9 @@ import * as Replay from "../../effects/broker/replay/layer.ts"
 import { InputFileError } from "../../effects/inputs.ts"
 import { Notifier } from "../../effects/Notifier.ts"
 import { Store } from "../../effects/Store.ts"
+import type { InvalidInput } from "../../kernel/errors.ts"
+import { validatePolicy } from "../../kernel/rebalance/policy.ts"
+import { validateTargets } from "../../kernel/rebalance/targets.ts"
 import { storeLayer } from "../layers.ts"
 import { rebalanceAccount, type RunRequest } from "../run/rebalanceAccount.ts"
 import { outcomeDifferences, type OutcomeLine, outcomeOf } from "../sessions.ts"
@@ -55,16 +58,28 @@ export interface ReplayReport {
   readonly replayed: OutcomeLine | null
 }
 
-export const requestOf = (session: Session): RunRequest => ({
-  account: session.header.account,
-  targets: session.header.targets,
-  policy: session.header.policy,
-  execute: session.header.run.execute,
-  ignoreMarketHours: session.header.run.ignoreMarketHours,
-  onOpenOrders: session.header.run.onOpenOrders,
-  fillTimeout: session.header.run.fillTimeoutMillis,
-  pollInterval: session.header.run.pollIntervalMillis
-})
+/**
+ * The run a session recorded. Its header keeps the targets and policy as they were given;
+ * they are validated here, as `rebalance run` validated them: one that no longer is valid
+ * cannot be replayed (exit 2, naming the file).
+ */
+export const requestOf = (session: Session): Result.Result<RunRequest, InputFileError> =>
+  Result.gen(function*() {
+    const { header } = session
+    const invalid = (e: InvalidInput) => new InputFileError({ file: session.file, detail: `the header's ${e.message}` })
+    const policy = yield* Result.mapError(validatePolicy(header.policy), invalid)
+    const targets = yield* Result.mapError(validateTargets(header.targets, policy), invalid)
+    return {
+      account: header.account,
+      targets,
+      policy,
+      execute: header.run.execute,
+      ignoreMarketHours: header.run.ignoreMarketHours,
+      onOpenOrders: header.run.onOpenOrders,
+      fillTimeout: header.run.fillTimeoutMillis,
+      pollInterval: header.run.pollIntervalMillis
+    }
+  })
 
 /** Reads and checks a session file: exit 2 material when it is not one. */
 export const readSession = (file: string) =>
@@ -85,14 +100,17 @@ export const readSession = (file: string) =>
 
 const silent = Layer.succeed(Notifier)(Notifier.of({ notify: () => Effect.void }))
 
-/** Runs the program against the session on virtual time and compares. */
-export const replaySession = (session: Session): Effect.Effect<ReplayReport> =>
+/** Runs the program against the session on virtual time and compares; a header that is not valid input fails. */
+export const replaySession = (session: Session): Effect.Effect<ReplayReport, InputFileError> =>
+  Effect.flatMap(Effect.fromResult(requestOf(session)), (request) => replay(session, request))
+
+const replay = (session: Session, request: RunRequest): Effect.Effect<ReplayReport> =>
   Effect.scoped(
     Effect.gen(function*() {
       const control = yield* Replay.ReplayControl
       const store = yield* Store
       yield* TestClock.setTime(session.header.startedAt)
-      const fiber = yield* Effect.forkChild(rebalanceAccount(requestOf(session)))
+      const fiber = yield* Effect.forkChild(rebalanceAccount(request))
       const limit = session.header.startedAt + ReplayLimits.virtualLimitMillis
       let stuck = false
       yield* Effect.yieldNow
@@ -176,7 +194,7 @@ export const describeReport = (report: ReplayReport): string => {
 }
 
 /** Different: already reported; the CLI sets exit code 1. */
-export class ReplayDifferent extends Data.TaggedError("ReplayDifferent")<{}> {}
+export class ReplayDifferent extends Data.TaggedError("ReplayDifferent") {}
 
 export const replayCommand = Command.make(
   "replay",

@@ -18,6 +18,7 @@ import * as Result from "effect/Result"
 import type * as SqlClient from "effect/sql/SqlClient"
 import * as Recording from "../../effects/broker/recording/layer.ts"
 import { explain, InputFileError, readInput } from "../../effects/inputs.ts"
+import type { RunStatus } from "../../effects/Store.ts"
 import { resolveTargets } from "../../effects/targets/resolve.ts"
 import { validatePolicy } from "../../kernel/rebalance/policy.ts"
 import { targetsInput, validateTargets } from "../../kernel/rebalance/targets.ts"
@@ -33,7 +34,7 @@ import { keelVersion } from "../version.ts"
 import { planJson, planTable } from "./plan.ts"
 
 /** A run that did not complete: already reported, the CLI only sets the exit code. */
-export class RunNotCompleted extends Data.TaggedError("RunNotCompleted")<{ readonly status: string }> {}
+export class RunNotCompleted extends Data.TaggedError("RunNotCompleted")<{ readonly status: RunStatus }> {}
 
 export const configFlag = Flag.String("config").pipe(
   Flag.withDescription("Keel config file (default ./keel.yaml)"),
@@ -86,7 +87,8 @@ export const accountInputs = (loaded: LoadedConfig, account: AccountConfig) =>
     )
     // The policy's own checks on the resolved weights, in the config's terms. Resolved weights
     // never sum above 1 (each source checked its sum against its own tolerance, naming itself),
-    // so what this can still refuse is a symbol the policy excludes.
+    // so what this can still refuse is a symbol the policy excludes. The run gets the validated
+    // targets; a session records the raw ones, which a replay validates the same way.
     const rawTargets = targetsInput(resolved.targets)
     const targets = validateTargets(rawTargets, policy.success)
     if (Result.isFailure(targets)) {
@@ -176,8 +178,8 @@ export const runAccount = (options: RunOptions) =>
     const timeouts = loaded.config.timeouts
     const request: RunRequest = {
       account: account.name,
-      targets: inputs.rawTargets,
-      policy: inputs.rawPolicy,
+      targets: inputs.targets,
+      policy: inputs.policy,
       execute: options.execute,
       ignoreMarketHours: options.ignoreMarketHours,
       onOpenOrders: account.openOrders ?? "cancel",
@@ -247,7 +249,7 @@ export const runCommand = Command.make(
     config: configFlag,
     json: jsonFlag,
     ignoreMarketHours: Flag.Boolean("ignore-market-hours").pipe(
-      Flag.withDescription("Paper brokers only: trade even when the paper market is closed"),
+      Flag.withDescription("Simulated markets only (the paper venue): trade even when the market is closed"),
       Flag.withDefault(false)
     ),
     record: Flag.String("record").pipe(

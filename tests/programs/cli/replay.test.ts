@@ -63,11 +63,11 @@ describe("every fixture replays identically", () => {
       expect(report.divergence).toBeNull()
       expect(report.unmatched).toEqual([])
       expect(report.differences).toEqual([])
-      expect(withoutIds(report.replayed!.orders)).toEqual(withoutIds(report.recorded!.orders))
+      expect(withoutIds(report.replayed.orders)).toEqual(withoutIds(report.recorded.orders))
       // Final positions: the broker's at the end, or for a stopped run the start plus every fill.
-      assert.isNotNull(report.recorded!.positions)
-      expect(report.replayed!.positions).toEqual(report.recorded!.positions)
-      expect(report.replayed!.plan).toEqual(report.recorded!.plan)
+      assert.isNotNull(report.recorded.positions)
+      expect(report.replayed.positions).toEqual(report.recorded.positions)
+      expect(report.replayed.plan).toEqual(report.recorded.plan)
       expect(report.identical).toBe(true)
     })
   }
@@ -184,10 +184,10 @@ describe("a replay finds what changed", () => {
     const report = await replayFile(file)
     expect(report.identical).toBe(false)
     assert.isNotNull(report.divergence)
-    expect(report.divergence!.made.method).toBe("placeOrder")
-    expect(report.divergence!.expected?.method).toBe("placeOrder")
+    expect(report.divergence.made.method).toBe("placeOrder")
+    expect(report.divergence.expected?.method).toBe("placeOrder")
     const line = text.split("\n").findIndex((l) => l.includes("\"placeOrder\"")) + 1
-    expect(report.divergence!.expected?.line).toBe(line)
+    expect(report.divergence.expected?.line).toBe(line)
     expect(report.differences.some((d) => d.startsWith("plan: buy BND recorded"))).toBe(true)
 
     const cli = await runCli(["replay", file], { cwd: join(file, "..") })
@@ -346,6 +346,20 @@ describe("bad session files", () => {
       "bad-decimal.jsonl",
       original.replace("\"cash\":\"100000\"", "\"cash\":\"lots\""),
       /line 2: account result: cash: expected a decimal, got "lots"/
+    ))
+
+  it("a header whose policy is not valid input: exit 2, one line naming the file and the field", () =>
+    exit2(
+      "bad-policy.jsonl",
+      original.replace("\"cashReserve\":0.01", "\"cashReserve\":\"lots\""),
+      /^[^\n]*bad-policy\.jsonl: the header's policy: cashReserve: expected a fraction .*, got "lots"$/
+    ))
+
+  it("a header whose targets are not valid input: exit 2, one line naming the file and the weight", () =>
+    exit2(
+      "bad-targets.jsonl",
+      original.replace("\"symbol\":\"BND\",\"weight\":\"0.25\"", "\"symbol\":\"BND\",\"weight\":\"-1\""),
+      /^[^\n]*bad-targets\.jsonl: the header's targets: \[0\]\.weight: expected a fraction .*, got "-1"$/
     ))
 
   it("a missing file: exit 2", async () => {

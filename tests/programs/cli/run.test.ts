@@ -244,7 +244,7 @@ describe("one paper account through run, status, history and positions (in order
     expect(status.intents.map((i) => i.clientOrderId)).toEqual(executed?.orders.map((o) => o.clientOrderId))
     for (const intent of status.intents) {
       const order = executed?.orders.find((o) => o.clientOrderId === intent.clientOrderId)
-      expect(intent).toEqual({ ...order, brokerOrderId: expect.any(String) })
+      expect(intent).toEqual({ ...order, brokerOrderId: expect.any(String) as unknown })
     }
 
     const preview = await ws.run(["status", ids.preview ?? "?", "--json"])

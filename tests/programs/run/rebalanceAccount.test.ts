@@ -22,7 +22,17 @@ import { Decimal, format } from "../../../src/kernel/decimal.ts"
 import type { planJson } from "../../../src/programs/cli/plan.ts"
 import { CLIENT_ORDER_ID_LENGTH } from "../../../src/programs/run/ids.ts"
 import type { RunRequest } from "../../../src/programs/run/rebalanceAccount.ts"
-import { advance, drive, finish, programLayer, start, Summaries, tempFiles } from "../../support/program.ts"
+import {
+  advance,
+  drive,
+  finish,
+  programLayer,
+  type RunInput,
+  runRequest,
+  start,
+  Summaries,
+  tempFiles
+} from "../../support/program.ts"
 
 const files = tempFiles("keel-program-test-")
 afterAll(files.cleanup)
@@ -45,17 +55,19 @@ const config = (overrides: Partial<Paper.PaperConfig> = {}): Paper.PaperConfig =
   ...overrides
 })
 
-const request = (overrides: Partial<RunRequest> = {}): RunRequest => ({
-  account: ACCOUNT,
-  targets: { VTI: "0.5", BND: "0.3" },
-  policy: {},
-  execute: true,
-  ignoreMarketHours: false,
-  onOpenOrders: "abort",
-  fillTimeout: "60 seconds",
-  pollInterval: "5 seconds",
-  ...overrides
-})
+/** The program's request; `targets` and `policy` are given as keel.yaml gives them, and validated here. */
+const request = (overrides: Partial<RunInput> = {}): RunRequest =>
+  runRequest({
+    account: ACCOUNT,
+    targets: { VTI: "0.5", BND: "0.3" },
+    policy: {},
+    execute: true,
+    ignoreMarketHours: false,
+    onOpenOrders: "abort",
+    fillTimeout: "60 seconds",
+    pollInterval: "5 seconds",
+    ...overrides
+  })
 
 /** The account after `seedAndDrift`: 40 VTI, 99 BND, cash 992.63; equity 10782.63. */
 const DRIFTED = request({
@@ -77,7 +89,7 @@ const d = (text: string): Decimal => new Decimal(text)
 const same = (actual: Decimal | undefined, expected: string, what = "value") => {
   assert.isDefined(actual, `${what}: expected ${expected}, got nothing`)
   assert.isTrue(
-    actual!.eq(expected),
+    actual.eq(expected),
     `${what}: expected ${expected}, got ${actual === undefined ? "nothing" : format(actual)}`
   )
 }
@@ -166,74 +178,78 @@ const timedOutWithOpenSells = Effect.gen(function*() {
 const ALL_STEPS = RunStep.literals
 
 describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
-  it.effect("1. a full rebalance from cash completes; positions equal the re-planned buys; intents, fills, plans, steps and one summary are stored", () =>
-    withLayer(
-      Effect.gen(function*() {
-        const outcome = yield* drive(request())
-        expect(outcome.run.status).toBe("completed")
-        expect(outcome.run.step).toBe("done")
-        expect(outcome.run.reason).toBeUndefined()
-        expect(outcome.discrepancies).toEqual([])
+  it.effect(
+    "1. a full rebalance from cash completes; positions equal the re-planned buys; intents, fills, " +
+      "plans, steps and one summary are stored",
+    () =>
+      withLayer(
+        Effect.gen(function*() {
+          const outcome = yield* drive(request())
+          expect(outcome.run.status).toBe("completed")
+          expect(outcome.run.step).toBe("done")
+          expect(outcome.run.reason).toBeUndefined()
+          expect(outcome.discrepancies).toEqual([])
 
-        const s = yield* stored(outcome.run.id)
-        expect(s.run).toEqual(outcome.run)
-        expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS)
-        expect(s.steps.map((x) => x.seq)).toEqual(ALL_STEPS.map((_, i) => i + 1))
+          const s = yield* stored(outcome.run.id)
+          expect(s.run).toEqual(outcome.run)
+          expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS)
+          expect(s.steps.map((x) => x.seq)).toEqual(ALL_STEPS.map((_, i) => i + 1))
 
-        // Budget 10000 − 2000 (cash target); 300 BND + 25 VTI would cost 8005.50, so BND is trimmed to 299.
-        expect(s.plans.map((p) => p.phase)).toEqual(["plan", "buy-replan"])
-        const replan = s.plans[1]!.plan
-        expect(ordersOf(replan)).toEqual(["buy 299 BND @ 10.01", "buy 25 VTI @ 200.1"])
-        expect(replan.cash.before).toBe("10000")
+          // Budget 10000 − 2000 (cash target); 300 BND + 25 VTI would cost 8005.50, so BND is trimmed to 299.
+          expect(s.plans.map((p) => p.phase)).toEqual(["plan", "buy-replan"])
+          const replan = s.plans[1]!.plan
+          expect(ordersOf(replan)).toEqual(["buy 299 BND @ 10.01", "buy 25 VTI @ 200.1"])
+          expect(replan.cash.before).toBe("10000")
 
-        // Final positions are exactly the re-planned buys (nothing was held before).
-        const buys = outcome.buys?.orders.orders ?? []
-        expect(yield* held).toEqual(buys.map((o) => [o.symbol, format(o.quantity)]))
-        expect(yield* held).toEqual([["BND", "299"], ["VTI", "25"]])
+          // Final positions are exactly the re-planned buys (nothing was held before).
+          const buys = outcome.buys?.orders.orders ?? []
+          expect(yield* held).toEqual(buys.map((o) => [o.symbol, format(o.quantity)]))
+          expect(yield* held).toEqual([["BND", "299"], ["VTI", "25"]])
 
-        const broker = yield* Broker
-        expect(s.intents.map((i) => [i.phase, i.side, i.symbol, format(i.quantity), i.status])).toEqual([
-          ["buy", "buy", "BND", "299", "filled"],
-          ["buy", "buy", "VTI", "25", "filled"]
-        ])
-        for (const intent of s.intents) {
-          same(intent.filledQuantity, format(intent.quantity), `${intent.symbol} filled quantity`)
-          const order = yield* broker.getOrderByClientId(intent.clientOrderId)
-          expect(intent.brokerOrderId).toBe(order.id)
-          expect(order.status).toBe("filled")
-        }
-        same(s.intents[0]!.averageFillPrice, "10.03")
-        same(s.intents[1]!.averageFillPrice, "200.31")
-        expect(plain(s.fills.map((f) => [f.clientOrderId, f.kind, f.quantity, f.price, f.commission]))).toEqual([
-          [s.intents[0]!.clientOrderId, "fill", "299", "10.03", "1"],
-          [s.intents[1]!.clientOrderId, "fill", "25", "200.31", "1"]
-        ])
+          const broker = yield* Broker
+          expect(s.intents.map((i) => [i.phase, i.side, i.symbol, format(i.quantity), i.status])).toEqual([
+            ["buy", "buy", "BND", "299", "filled"],
+            ["buy", "buy", "VTI", "25", "filled"]
+          ])
+          for (const intent of s.intents) {
+            same(intent.filledQuantity, format(intent.quantity), `${intent.symbol} filled quantity`)
+            const order = yield* broker.getOrderByClientId(intent.clientOrderId)
+            expect(intent.brokerOrderId).toBe(order.id)
+            expect(order.status).toBe("filled")
+          }
+          same(s.intents[0]!.averageFillPrice, "10.03")
+          same(s.intents[1]!.averageFillPrice, "200.31")
+          expect(plain(s.fills.map((f) => [f.clientOrderId, f.kind, f.quantity, f.price, f.commission]))).toEqual([
+            [s.intents[0]!.clientOrderId, "fill", "299", "10.03", "1"],
+            [s.intents[1]!.clientOrderId, "fill", "25", "200.31", "1"]
+          ])
 
-        // 10000 − (299 × 10.03 + 1) − (25 × 200.31 + 1) = 1991.28
-        same((yield* (yield* Paper.PaperControls).books).cash, "1991.28", "broker cash")
-        expect(plain(s.accounts.map((a) => [a.stage, a.cash, a.positions]))).toEqual([
-          ["start", "10000", []],
-          ["after-sells", "10000", []],
-          ["final", "1991.28", [{ symbol: "BND", quantity: "299" }, { symbol: "VTI", quantity: "25" }]]
-        ])
-        expect(yield* broker.openOrders).toEqual([])
+          // 10000 − (299 × 10.03 + 1) − (25 × 200.31 + 1) = 1991.28
+          same((yield* (yield* Paper.PaperControls).books).cash, "1991.28", "broker cash")
+          expect(plain(s.accounts.map((a) => [a.stage, a.cash, a.positions]))).toEqual([
+            ["start", "10000", []],
+            ["after-sells", "10000", []],
+            ["final", "1991.28", [{ symbol: "BND", quantity: "299" }, { symbol: "VTI", quantity: "25" }]]
+          ])
+          expect(yield* broker.openOrders).toEqual([])
 
-        const sent = yield* summaries
-        expect(sent).toHaveLength(1)
-        expect(sent[0]).toMatchObject({
-          runId: outcome.run.id,
-          account: ACCOUNT,
-          mode: "execute",
-          status: "completed",
-          step: "done",
-          orders: { placed: 2, filled: 2, failed: 0 },
-          cash: { before: "10000", after: "1991.28" },
-          errors: {}
-        })
-        expect(sent[0]).toEqual(outcome.summary)
-      }),
-      programLayer(files.freshFile(), config())
-    ))
+          const sent = yield* summaries
+          expect(sent).toHaveLength(1)
+          expect(sent[0]).toMatchObject({
+            runId: outcome.run.id,
+            account: ACCOUNT,
+            mode: "execute",
+            status: "completed",
+            step: "done",
+            orders: { placed: 2, filled: 2, failed: 0 },
+            cash: { before: "10000", after: "1991.28" },
+            errors: {}
+          })
+          expect(sent[0]).toEqual(outcome.summary)
+        }),
+        programLayer(files.freshFile(), config())
+      )
+  )
 
   it.effect("1b. with the update stream lost, fills found by polling are stored once each, at the order's average fill price", () =>
     withLayer(
@@ -463,30 +479,36 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       )
     }))
 
-  it.effect("5a. an order the venue rejects: intent rejected with the venue's reason, the run completes, the summary counts it failed", () =>
-    withLayer(
-      Effect.gen(function*() {
-        // With this seed the venue accepts the first order (BND) and rejects the second (VTI).
-        const outcome = yield* drive(request())
-        expect(outcome.run.status).toBe("completed")
-        const s = yield* stored(outcome.run.id)
-        expect(s.intents.map((i) => [i.symbol, i.status, i.reason])).toEqual([
-          ["BND", "filled", undefined],
-          ["VTI", "rejected", "rejected by the simulated venue (rejectionRate)"]
-        ])
-        expect(s.intents[1]!.brokerOrderId).toBeUndefined()
-        expect(s.fills.map((f) => f.symbol)).toEqual(["BND"])
-        expect(yield* held).toEqual([["BND", "299"]])
-        expect(outcome.summary).toMatchObject({
-          status: "completed",
-          orders: { placed: 1, filled: 1, failed: 1 },
-          errors: { rejected: 1 }
-        })
-        expect(outcome.summary.warnings).toContain("VTI: buy rejected: rejected by the simulated venue (rejectionRate)")
-        expect((yield* summaries).at(-1)).toEqual(outcome.summary)
-      }),
-      programLayer(files.freshFile(), config({ rejectionRate: 0.5, seed: 2 }))
-    ))
+  it.effect(
+    "5a. an order the venue rejects: intent rejected with the venue's reason, the run completes, the " +
+      "summary counts it failed",
+    () =>
+      withLayer(
+        Effect.gen(function*() {
+          // With this seed the venue accepts the first order (BND) and rejects the second (VTI).
+          const outcome = yield* drive(request())
+          expect(outcome.run.status).toBe("completed")
+          const s = yield* stored(outcome.run.id)
+          expect(s.intents.map((i) => [i.symbol, i.status, i.reason])).toEqual([
+            ["BND", "filled", undefined],
+            ["VTI", "rejected", "rejected by the simulated venue (rejectionRate)"]
+          ])
+          expect(s.intents[1]!.brokerOrderId).toBeUndefined()
+          expect(s.fills.map((f) => f.symbol)).toEqual(["BND"])
+          expect(yield* held).toEqual([["BND", "299"]])
+          expect(outcome.summary).toMatchObject({
+            status: "completed",
+            orders: { placed: 1, filled: 1, failed: 1 },
+            errors: { rejected: 1 }
+          })
+          expect(outcome.summary.warnings).toContain(
+            "VTI: buy rejected: rejected by the simulated venue (rejectionRate)"
+          )
+          expect((yield* summaries).at(-1)).toEqual(outcome.summary)
+        }),
+        programLayer(files.freshFile(), config({ rejectionRate: 0.5, seed: 2 }))
+      )
+  )
 
   it.effect("5b. a buy the slippage makes unaffordable is rejected with the broker's reason; the run still completes", () =>
     withLayer(
@@ -506,49 +528,53 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       programLayer(files.freshFile(), config({ startingCash: "9805" }))
     ))
 
-  it.effect("6. the broker connection fails after the sells: the run fails at replan-buys naming the error, every order sent before is stored", () =>
-    withLayer(
-      Effect.gen(function*() {
-        yield* seedAndDrift
-        const store = yield* Store
-        // pollInterval 30 s: nothing calls the broker while the sell waits out its 10 s latency.
-        const fiber = yield* start({ ...DRIFTED, pollInterval: "30 seconds" })
-        yield* advance("5 seconds")
-        const waiting = (yield* store.listRuns(ACCOUNT, 10)).find((r) => r.status === "running")!
-        expect([waiting.status, waiting.step]).toEqual(["running", "sell-wait"])
-        yield* (yield* Paper.PaperControls).failNextCalls(1, "connection reset by peer")
-        const outcome = yield* finish(fiber)
+  it.effect(
+    "6. the broker connection fails after the sells: the run fails at replan-buys naming the error, " +
+      "every order sent before is stored",
+    () =>
+      withLayer(
+        Effect.gen(function*() {
+          yield* seedAndDrift
+          const store = yield* Store
+          // pollInterval 30 s: nothing calls the broker while the sell waits out its 10 s latency.
+          const fiber = yield* start({ ...DRIFTED, pollInterval: "30 seconds" })
+          yield* advance("5 seconds")
+          const waiting = (yield* store.listRuns(ACCOUNT, 10)).find((r) => r.status === "running")!
+          expect([waiting.status, waiting.step]).toEqual(["running", "sell-wait"])
+          yield* (yield* Paper.PaperControls).failNextCalls(1, "connection reset by peer")
+          const outcome = yield* finish(fiber)
 
-        expect(outcome.run.id).toBe(waiting.id)
-        expect(outcome.run.status).toBe("failed")
-        expect(outcome.run.step).toBe("replan-buys")
-        expect(outcome.run.reason).toBe("snapshot: BrokerConnectionError: connection reset by peer")
-        const s = yield* stored(outcome.run.id)
-        expect(s.run).toEqual(outcome.run)
-        expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS.slice(0, 7))
-        const broker = yield* Broker
-        expect(s.intents.map((i) => [i.phase, i.symbol, format(i.quantity), i.status])).toEqual([[
-          "sell",
-          "VTI",
-          "16",
-          "filled"
-        ]])
-        expect(s.intents[0]!.brokerOrderId).toBe((yield* broker.getOrderByClientId(s.intents[0]!.clientOrderId)).id)
-        expect(plain(s.fills.map((f) => [f.symbol, f.quantity, f.price]))).toEqual([["VTI", "16", "219.68"]])
-        expect(s.plans.map((p) => p.phase)).toEqual(["plan"])
-        expect(s.accounts.map((a) => a.stage)).toEqual(["start"])
-        expect(yield* held).toEqual([["BND", "99"], ["VTI", "24"]])
-        expect(yield* broker.openOrders).toEqual([])
-        expect(outcome.summary).toMatchObject({
-          status: "failed",
-          step: "replan-buys",
-          orders: { placed: 1, filled: 1, failed: 0 },
-          errors: { broker: 1 }
-        })
-        expect((yield* summaries).at(-1)).toEqual(outcome.summary)
-      }),
-      programLayer(files.freshFile(), config({ fillLatency: "10 seconds" }))
-    ))
+          expect(outcome.run.id).toBe(waiting.id)
+          expect(outcome.run.status).toBe("failed")
+          expect(outcome.run.step).toBe("replan-buys")
+          expect(outcome.run.reason).toBe("snapshot: BrokerConnectionError: connection reset by peer")
+          const s = yield* stored(outcome.run.id)
+          expect(s.run).toEqual(outcome.run)
+          expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS.slice(0, 7))
+          const broker = yield* Broker
+          expect(s.intents.map((i) => [i.phase, i.symbol, format(i.quantity), i.status])).toEqual([[
+            "sell",
+            "VTI",
+            "16",
+            "filled"
+          ]])
+          expect(s.intents[0]!.brokerOrderId).toBe((yield* broker.getOrderByClientId(s.intents[0]!.clientOrderId)).id)
+          expect(plain(s.fills.map((f) => [f.symbol, f.quantity, f.price]))).toEqual([["VTI", "16", "219.68"]])
+          expect(s.plans.map((p) => p.phase)).toEqual(["plan"])
+          expect(s.accounts.map((a) => a.stage)).toEqual(["start"])
+          expect(yield* held).toEqual([["BND", "99"], ["VTI", "24"]])
+          expect(yield* broker.openOrders).toEqual([])
+          expect(outcome.summary).toMatchObject({
+            status: "failed",
+            step: "replan-buys",
+            orders: { placed: 1, filled: 1, failed: 0 },
+            errors: { broker: 1 }
+          })
+          expect((yield* summaries).at(-1)).toEqual(outcome.summary)
+        }),
+        programLayer(files.freshFile(), config({ fillLatency: "10 seconds" }))
+      )
+  )
 
   it.effect("7a. open orders from an earlier run with onOpenOrders abort: aborted at guards, the orders left alone", () =>
     withLayer(
@@ -647,35 +673,38 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       )
     }))
 
-  it.effect("8b. a resend after a lost answer refused as a reused id is looked up again: the order is tracked, never booked as rejected", () =>
-    Effect.gen(function*() {
-      const baseline = yield* faultless
-      yield* withLayer(
-        Effect.gen(function*() {
-          const controls = yield* Paper.PaperControls
-          const broker = yield* Broker
-          yield* controls.loseNextPlaceAnswers(1)
-          // The first lookup lags the venue: "no trace", so the program resends, which the
-          // venue refuses (the id was used); the second lookup finds the order.
-          yield* controls.missNextLookups(1)
-          const outcome = yield* drive(request())
-          const calls = yield* controls.calls
-          expect(outcome.run.status).toBe("completed")
-          const s = yield* stored(outcome.run.id)
-          expect(s.intents.map((i) => [i.symbol, i.status, i.brokerOrderId])).toEqual([
-            ["BND", "filled", "paper-acct-1"],
-            ["VTI", "filled", "paper-acct-2"]
-          ])
-          yield* noSuchOrder("paper-acct-3")
-          // Lookup, resend, second lookup.
-          expect(calls).toBe(baseline.calls + 3)
-          expect(yield* held).toEqual(baseline.held)
-          expect(outcome.summary.orders).toEqual({ placed: 2, filled: 2, failed: 0 })
-          expect(outcome.summary.warnings.filter((w) => /rejected/.test(w))).toEqual([])
-        }),
-        programLayer(files.freshFile(), config())
-      )
-    }))
+  it.effect(
+    "8b. a resend after a lost answer refused as a reused id is looked up again: the order is tracked, " +
+      "never booked as rejected",
+    () =>
+      Effect.gen(function*() {
+        const baseline = yield* faultless
+        yield* withLayer(
+          Effect.gen(function*() {
+            const controls = yield* Paper.PaperControls
+            yield* controls.loseNextPlaceAnswers(1)
+            // The first lookup lags the venue: "no trace", so the program resends, which the
+            // venue refuses (the id was used); the second lookup finds the order.
+            yield* controls.missNextLookups(1)
+            const outcome = yield* drive(request())
+            const calls = yield* controls.calls
+            expect(outcome.run.status).toBe("completed")
+            const s = yield* stored(outcome.run.id)
+            expect(s.intents.map((i) => [i.symbol, i.status, i.brokerOrderId])).toEqual([
+              ["BND", "filled", "paper-acct-1"],
+              ["VTI", "filled", "paper-acct-2"]
+            ])
+            yield* noSuchOrder("paper-acct-3")
+            // Lookup, resend, second lookup.
+            expect(calls).toBe(baseline.calls + 3)
+            expect(yield* held).toEqual(baseline.held)
+            expect(outcome.summary.orders).toEqual({ placed: 2, filled: 2, failed: 0 })
+            expect(outcome.summary.warnings.filter((w) => /rejected/.test(w))).toEqual([])
+          }),
+          programLayer(files.freshFile(), config())
+        )
+      })
+  )
 
   it.effect("8c. a refused resend whose order still cannot be found stops the run: the intent is unknown, nothing more is sent", () =>
     withLayer(
