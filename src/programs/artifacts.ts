@@ -5,12 +5,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
+import { writeCsv } from "../formats/csv.ts"
 import { format } from "../kernel/decimal.ts"
 import { attributed, planJson } from "./cli/plan.ts"
 import { day } from "./run/ids.ts"
 import type { RunOutcome } from "./run/rebalanceAccount.ts"
-
-const csvCell = (value: string): string => (/[",\n]/.test(value) ? `"${value.replace(/"/g, "\"\"")}"` : value)
 
 /** Each order of a run as the broker last reported it (a rejected one never reached it). */
 export const orderRows = (outcome: RunOutcome) => {
@@ -36,29 +35,41 @@ export const orderRows = (outcome: RunOutcome) => {
 export const discrepancyRows = (outcome: RunOutcome) =>
   outcome.discrepancies.map((d) => ({ symbol: d.symbol, expected: format(d.expected), actual: format(d.actual) }))
 
-export const ordersCsv = (outcome: RunOutcome): string => {
-  const header =
-    "client_order_id,phase,symbol,side,quantity,assumed_price,status,filled_quantity,average_fill_price,reason,strategy,attribution"
-  const rows = orderRows(outcome).map((r) =>
-    [
-      r.clientOrderId,
-      r.phase,
-      r.symbol,
-      r.side,
-      r.quantity,
-      r.assumedPrice,
-      r.status,
-      r.filledQuantity,
-      r.averageFillPrice ?? "",
-      r.reason ?? "",
-      r.strategy ?? "",
-      (r.attribution ?? []).map((a) => `${a.strategy}=${a.weight}`).join(" ")
-    ]
-      .map(csvCell)
-      .join(",")
+/** The columns of orders.csv, in order. */
+const ORDER_COLUMNS = [
+  "client_order_id",
+  "phase",
+  "symbol",
+  "side",
+  "quantity",
+  "assumed_price",
+  "status",
+  "filled_quantity",
+  "average_fill_price",
+  "reason",
+  "strategy",
+  "attribution"
+] as const
+
+/** orders.csv: one row per order of the run; unknown values are empty cells, attribution `strategy=weight` pairs. */
+export const ordersCsv = (outcome: RunOutcome): Effect.Effect<string> =>
+  writeCsv(
+    ORDER_COLUMNS,
+    orderRows(outcome).map((r) => ({
+      client_order_id: r.clientOrderId,
+      phase: r.phase,
+      symbol: r.symbol,
+      side: r.side,
+      quantity: r.quantity,
+      assumed_price: r.assumedPrice,
+      status: r.status,
+      filled_quantity: r.filledQuantity,
+      average_fill_price: r.averageFillPrice ?? undefined,
+      reason: r.reason ?? undefined,
+      strategy: r.strategy ?? undefined,
+      attribution: (r.attribution ?? []).map((a) => `${a.strategy}=${a.weight}`).join(" ")
+    }))
   )
-  return [header, ...rows].join("\n") + "\n"
-}
 
 export const resultJson = (outcome: RunOutcome) => ({
   run: outcome.run,
@@ -75,7 +86,7 @@ export const writeArtifacts = (root: string, outcome: RunOutcome, targets: unkno
     yield* fs.makeDirectory(dir, { recursive: true })
     const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
     yield* fs.writeFileString(`${dir}/plan.json`, json(outcome.plan === undefined ? null : planJson(outcome.plan)))
-    yield* fs.writeFileString(`${dir}/orders.csv`, ordersCsv(outcome))
+    yield* fs.writeFileString(`${dir}/orders.csv`, yield* ordersCsv(outcome))
     yield* fs.writeFileString(`${dir}/result.json`, json(resultJson(outcome)))
     yield* fs.writeFileString(`${dir}/targets.json`, json(targets))
     return dir
