@@ -8,12 +8,19 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import type * as HttpClient from "effect/http/HttpClient"
+import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type * as Migrator from "effect/sql/Migrator"
+import type * as SqlClient from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
 import type * as Stream from "effect/Stream"
 import type { Decimal } from "../kernel/decimal.ts"
 import type { Side } from "../kernel/rebalance/deltas.ts"
 import type { Position, Quote } from "../kernel/rebalance/snapshot.ts"
+import type { InputFileError } from "./inputs.ts"
 
 export const OrderType = Schema.Literals(["market", "limit"])
 export type OrderType = typeof OrderType.Type
@@ -116,6 +123,10 @@ export interface MarketClock {
   readonly nextClose: Option.Option<number>
 }
 
+/** Where the market clock comes from: the venue's own (a run obeys it), or a simulated market's. */
+export const MarketClockSource = Schema.Literals(["venue", "simulated"])
+export type MarketClockSource = typeof MarketClockSource.Type
+
 /**
  * What a venue can do, so that programs ask a question instead of testing a venue's name.
  * Every adapter states its own (see `broker/registry.ts`).
@@ -129,11 +140,13 @@ export interface Capabilities {
    * `venue`: the market clock is the venue's and a run obeys it. `simulated`: a simulated market whose
    * clock the user may override (`--ignore-market-hours`).
    */
-  readonly marketClock: "venue" | "simulated"
+  readonly marketClock: MarketClockSource
   /** The venue pushes order updates (`updates`); without it, waiting relies on polls alone. */
   readonly orderUpdates: boolean
   /** The longest client order id the venue accepts. */
   readonly clientOrderIdLength: number
+  /** The venue keeps the account's books (average cost and realized P&L per symbol); its layer provides `Books`. */
+  readonly books: boolean
 }
 
 /** The connection failed or timed out: safe to retry a read later. */
@@ -162,7 +175,10 @@ export class UnknownOutcome extends Schema.TaggedError<UnknownOutcome>()("Unknow
   message: Schema.String
 }) {}
 
-export type BrokerError = BrokerConnectionError | OrderRejected | OrderNotFound | RateLimited | UnknownOutcome
+/** A venue was configured with something it cannot use (a quote file it cannot read, a negative slippage); nothing was started. */
+export class VenueConfigError extends Schema.TaggedError<VenueConfigError>()("VenueConfigError", {
+  message: Schema.String
+}) {}
 
 export interface BrokerShape {
   /** "paper", "alpaca", …: the venue's name, for the record (a session header); programs ask `capabilities`. */
@@ -192,3 +208,69 @@ export interface BrokerShape {
 }
 
 export class Broker extends Context.Service<Broker, BrokerShape>()("keel/effects/Broker") {}
+
+// ---------------------------------------------------------------------------
+// books
+// ---------------------------------------------------------------------------
+
+/** One symbol in a venue's books; a symbol sold out keeps its row (quantity 0) for its realized P&L. */
+export interface BookEntry {
+  readonly symbol: string
+  readonly quantity: Decimal
+  /** Cost basis per share, commissions included. */
+  readonly averageCost: Decimal
+  readonly realizedPnl: Decimal
+}
+
+/** The account's books as the venue keeps them, beyond what the Broker interface shows. */
+export interface AccountBooks {
+  readonly cash: Decimal
+  readonly realizedPnl: Decimal
+  /** Every symbol ever held, zero quantities included. */
+  readonly positions: ReadonlyArray<BookEntry>
+}
+
+/** The books of a venue that keeps them (`capabilities.books`), provided by its layer beside the Broker. */
+export class Books extends Context.Service<Books, {
+  readonly books: Effect.Effect<AccountBooks, BrokerConnectionError>
+}>()("keel/effects/Broker/Books") {}
+
+// ---------------------------------------------------------------------------
+// venues
+// ---------------------------------------------------------------------------
+
+/** Where a venue's block sits in keel.yaml, and what the account around it says. */
+export interface VenueContext {
+  /** The config file, for messages. */
+  readonly file: string
+  /** Its folder: relative paths in the block are resolved against it. */
+  readonly dir: string
+  /** The block's path in the file, e.g. `accounts[0].broker`. */
+  readonly at: string
+  /** The account's name. */
+  readonly account: string
+  /** The account's policy trades fractional shares. */
+  readonly fractional: boolean
+}
+
+/** A venue's Broker for one account, ready to build, and the values a recording of it must scrub. */
+export interface VenueBroker {
+  readonly layer: Layer.Layer<
+    Broker,
+    VenueConfigError | SqlError | Migrator.MigrationError,
+    SqlClient.SqlClient | HttpClient.HttpClient
+  >
+  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
+}
+
+/**
+ * What each venue folder gives the registry: the Schema of its keel.yaml block (`kind` names the
+ * venue), its capabilities, and its Broker from a decoded block. `layer` checks what the block
+ * needs from outside the file (credentials in the environment) before any run starts, and
+ * loads the venue's modules only then.
+ */
+export interface Venue<Config extends Schema.Top & { readonly Type: { readonly kind: string } }> {
+  readonly Config: Config
+  readonly capabilities: Capabilities
+  readonly layer: (config: Config["Type"], context: VenueContext) => Effect.Effect<VenueBroker, InputFileError>
+}

@@ -62,7 +62,7 @@ export const main = (argv: ReadonlyArray<string>) =>
     Effect.as<ExitCode>(ExitCode.ok),
     Effect.catch((error) => {
       if (error._tag === "InputFileError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
-      if (error._tag === "PaperConfigError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
+      if (error._tag === "VenueConfigError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
       if (error._tag === "RunNotCompleted") return Effect.succeed(ExitCode.runNotCompleted)
       if (error._tag === "ReplayDifferent") return Effect.succeed(ExitCode.different)
       if (error._tag === "ShowHelp") {

@@ -341,10 +341,12 @@ interface Answer {
   readonly headers?: Readonly<Record<string, string>>
 }
 
-class ApiError {
+/** An answer other than 2xx, thrown from deep in a handler and turned into the response. */
+class ApiError extends Error {
   readonly status: number
   readonly body: Readonly<Record<string, unknown>>
   constructor(status: number, body: Readonly<Record<string, unknown>>) {
+    super(`HTTP ${status}`)
     this.status = status
     this.body = body
   }

@@ -1,7 +1,9 @@
 /**
- * Prism (Stoplight's OpenAPI mock server) as a child process: it answers every request with
- * the spec's example (or a value generated from the schema), and refuses a request that does
- * not validate against the spec (HTTP 422 or 400 plus an `sl-violations` header).
+ * Prism (Stoplight's OpenAPI mock server) as a child process. As a mock it answers every
+ * request with the spec's example (or a value generated from the schema); as a proxy it
+ * forwards to an upstream server and reports answers that do not match the spec (`--errors`:
+ * HTTP 500 with the violations). Either way it refuses a request that does not validate
+ * against the spec (HTTP 422 or 400 plus an `sl-violations` header).
  *
  * It runs on the Node that runs the tests (`process.execPath`, Node 24 through npm/npx), on
  * 127.0.0.1 and a free port. Startup takes a few seconds: start it once per test file.
@@ -44,10 +46,21 @@ const stopChild = (child: ChildProcess): Promise<void> =>
     child.kill("SIGTERM")
   })
 
-/** Starts `prism mock <spec>` (static examples, request validation on) and waits until it listens. */
-export const startPrism = async (spec: string, timeoutMillis = 60_000): Promise<Prism> => {
+export interface PrismOptions {
+  /** Proxy to this server (`prism proxy <spec> <upstream> --errors`) instead of mocking. */
+  readonly upstream?: string
+  readonly timeoutMillis?: number
+}
+
+/**
+ * Starts `prism mock <spec>` (static examples, request validation on), or `prism proxy <spec>
+ * <upstream> --errors`, and waits until it listens.
+ */
+export const startPrism = async (spec: string, options: PrismOptions = {}): Promise<Prism> => {
+  const timeoutMillis = options.timeoutMillis ?? 60_000
   const port = await freePort()
-  const child = spawn(process.execPath, [prismEntry, "mock", spec, "-h", "127.0.0.1", "-p", String(port)], {
+  const mode = options.upstream === undefined ? ["mock", spec] : ["proxy", spec, options.upstream, "--errors"]
+  const child = spawn(process.execPath, [prismEntry, ...mode, "-h", "127.0.0.1", "-p", String(port)], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0" }
   })

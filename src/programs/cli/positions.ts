@@ -1,27 +1,31 @@
 /**
- * `rebalance positions --account NAME`: holdings with average cost and P&L. A paper
- * account keeps average cost and realized P&L per symbol in its books; unrealized P&L is
- * valued at the latest quotes (mid, like the kernel's valuation).
+ * `rebalance positions --account NAME`: holdings with average cost and P&L, for an account
+ * whose venue keeps books (`capabilities.books`: the paper venue keeps average cost and
+ * realized P&L per symbol); unrealized P&L is valued at the latest quotes (mid, like the
+ * kernel's valuation). Any other account is refused with one line, exit 2, before anything
+ * is opened.
  *
  * `--by-strategy` splits the same P&L by strategy, from the fills the Store recorded and the
  * attribution of the orders they filled (src/programs/accountPnl.ts, src/kernel/pnl/strategyPnl.ts):
  * per strategy its symbols and totals, valued at the same quotes. Buys without attribution
- * count for the strategy "unattributed". When the recorded fills do not add up to the paper
+ * count for the strategy "unattributed". When the recorded fills do not add up to the venue's
  * books (a fill the Store never saw), a warning names the symbol.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Command, Flag } from "effect/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Broker } from "../../effects/Broker.ts"
-import { type PaperBooks, PaperControls } from "../../effects/broker/paper/layer.ts"
+import * as Option from "effect/Option"
+import { type AccountBooks, Books, Broker } from "../../effects/Broker.ts"
+import { capabilitiesOf, venueKinds } from "../../effects/broker/registry.ts"
 import { InputFileError } from "../../effects/inputs.ts"
 import { type Decimal, format, isZero, ONE, ZERO } from "../../kernel/decimal.ts"
 import { StrategyPnlDefaults } from "../../kernel/pnl/strategyPnl.ts"
 import { prices } from "../../kernel/rebalance/prices.ts"
 import { accountStrategyPnl, type StrategyPnlReport } from "../accountPnl.ts"
-import { findAccount, loadConfig } from "../config.ts"
-import { databaseFile, paperLayer, storeLayer } from "../layers.ts"
+import { type AccountConfig, findAccount, loadConfig, type LoadedConfig } from "../config.ts"
+import { brokerLayer, databaseFile, storeLayer } from "../layers.ts"
 import { configFlag, jsonFlag } from "./run.ts"
 
 const orNull = (d: Decimal | undefined): string | null => (d === undefined ? null : format(d))
@@ -39,10 +43,44 @@ const valuation = (symbols: ReadonlyArray<string>) =>
     return out
   })
 
+/** The venue's books; its capabilities promised them. */
+const venueBooks = Effect.flatMap(
+  Effect.serviceOption(Books),
+  Option.match({
+    onNone: () => Effect.die(new Error("the venue says it keeps books, but its layer provides none")),
+    onSome: (books) => books.books
+  })
+)
+
+const keepBooks = venueKinds.filter((kind) => capabilitiesOf(kind).books)
+
+/**
+ * The account's venue with its books, on the account's database; an account whose venue keeps
+ * none is refused before anything is opened (no credentials read, no database created).
+ */
+const booksLayer = (loaded: LoadedConfig, account: AccountConfig) =>
+  Effect.gen(function*() {
+    const kind = account.broker.kind
+    if (!capabilitiesOf(kind).books) {
+      return yield* new InputFileError({
+        file: loaded.file,
+        detail: `accounts: expected an account whose venue keeps books with average cost and P&L (${
+          keepBooks.join(", ")
+        }), got ${JSON.stringify(account.name)} (${kind}); see the broker's own positions`
+      })
+    }
+    // Nothing is ordered here, so the policy's share mode does not matter.
+    const broker = yield* brokerLayer(loaded, account, { fractional: false })
+    return broker.layer.pipe(
+      Layer.provideMerge(storeLayer(databaseFile(loaded))),
+      Layer.provide(NodeHttpClient.layerUndici)
+    )
+  })
+
 /** The `--by-strategy --json` document. */
-const byStrategyJson = (account: string, books: PaperBooks, report: StrategyPnlReport) => {
+const byStrategyJson = (account: string, books: AccountBooks, report: StrategyPnlReport) => {
   const warnings = [...report.warnings]
-  // The recorded fills should rebuild the paper books exactly; say where they do not.
+  // The recorded fills should rebuild the venue's books exactly; say where they do not.
   const bookBySymbol = new Map(books.positions.map((p) => [p.symbol, p]))
   const rebuilt = new Map(report.symbols.map((s) => [s.symbol, s]))
   for (const symbol of [...new Set([...bookBySymbol.keys(), ...rebuilt.keys()])].sort()) {
@@ -54,7 +92,7 @@ const byStrategyJson = (account: string, books: PaperBooks, report: StrategyPnlR
       warnings.push(
         `${symbol}: the recorded fills give quantity ${format(quantity)} and realized P&L ${
           format(realized)
-        }, the paper books ${format(book?.quantity ?? ZERO)} and ${
+        }, the venue's books ${format(book?.quantity ?? ZERO)} and ${
           format(book?.realizedPnl ?? ZERO)
         } (fills missing from the store)`
       )
@@ -143,29 +181,17 @@ export const positionsCommand = Command.make(
     Effect.gen(function*() {
       const loaded = yield* loadConfig(flags.config)
       const account = yield* findAccount(loaded, flags.account)
-      if (account.broker.kind !== "paper") {
-        return yield* Effect.fail(
-          new InputFileError({
-            file: loaded.file,
-            detail:
-              `accounts: expected a paper account (only paper accounts keep books with average cost and P&L here), got ${
-                JSON.stringify(account.name)
-              } (${account.broker.kind}); see the broker's own positions`
-          })
-        )
-      }
-      const paper = account.broker
-      const layer = paperLayer(loaded, account.name, paper).pipe(Layer.provideMerge(storeLayer(databaseFile(loaded))))
+      const layer = yield* booksLayer(loaded, account)
       if (flags.byStrategy) {
         const doc = yield* Effect.gen(function*() {
-          const books = yield* (yield* PaperControls).books
+          const books = yield* venueBooks
           const report = yield* accountStrategyPnl(account.name, valuation)
           return byStrategyJson(account.name, books, report)
         }).pipe(Effect.provide(layer))
         return yield* Console.log(flags.json ? JSON.stringify(doc, null, 2) : byStrategyTable(doc))
       }
       const report = yield* Effect.gen(function*() {
-        const books = yield* (yield* PaperControls).books
+        const books = yield* venueBooks
         const held = books.positions.filter((p) => !isZero(p.quantity) || !isZero(p.realizedPnl))
         const valued = yield* valuation(held.map((p) => p.symbol))
         const rows = held.map((p) => {

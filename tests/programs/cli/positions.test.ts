@@ -17,6 +17,7 @@ import {
   type OutcomeJson,
   parseJson,
   type PositionsJson,
+  singleLine,
   type Workspace,
   workspace
 } from "../../support/cli.ts"
@@ -206,5 +207,28 @@ describe("rebalance positions --by-strategy on plain targets", () => {
     expect(doc.strategies.map((s) => s.strategy)).toEqual(["unattributed"])
     expect(doc.strategies[0]?.positions.map(({ costBasis: _, ...rest }) => rest)).toEqual(books.positions)
     expect(doc.warnings).toEqual([])
+  })
+})
+
+describe("rebalance positions on a venue that keeps no books", () => {
+  it("an Alpaca account is refused with one line, exit 2, before anything is opened (no credentials, no database)", async () => {
+    const ws = workspace("keel-positions-alpaca-")
+    workspaces.push(ws)
+    const config = ws.editConfig((c) => {
+      firstAccount(c).broker = { kind: "alpaca" }
+    }, "alpaca.yaml")
+    for (const flags of [[], ["--by-strategy"], ["--json"]]) {
+      const r = await ws.run(["positions", "--account", "demo", "--config", config, ...flags], {
+        APCA_API_KEY_ID: undefined,
+        APCA_API_SECRET_KEY: undefined
+      })
+      expect(r.code).toBe(2)
+      expect(r.stdout).toBe("")
+      expect(singleLine(r.stderr)).toBe(
+        "alpaca.yaml: accounts: expected an account whose venue keeps books with average cost and P&L (paper), " +
+          "got \"demo\" (alpaca); see the broker's own positions"
+      )
+    }
+    expect(ws.exists(".keel")).toBe(false)
   })
 })

@@ -1,19 +1,21 @@
 /**
  * Alpaca's REST APIs through effect/http: base URLs, authentication headers, rate limits,
  * timeouts and retries. Answers come back as status and parsed JSON; what they mean is
- * decided by the caller (alpaca.ts), which knows whether a request may be repeated.
+ * decided by the caller (layer.ts), which knows whether a request may be repeated.
  *
  * - **Credentials** go only into the `APCA-API-KEY-ID` / `APCA-API-SECRET-KEY` headers, read
  *   from their Redacted values at the last moment. Both header names are added to the
  *   redacted header names, and every message this module builds is scrubbed of both values.
- * - **Rate limits**: one limiter per API host (trading, market data), each allowing
- *   `requestsPerMinute` requests in any 60 s window. It also obeys Alpaca's headers: once a
- *   response says `X-Ratelimit-Remaining: 0`, the next request waits until
- *   `X-Ratelimit-Reset` (epoch seconds); a 429 blocks the same way (or for `Retry-After`).
- *   Waits are capped (`maxRateLimitWaitMillis`) against clock skew.
+ * - **Rate limits**: one limit per API host (trading, market data) of `requestsPerMinute`
+ *   requests a minute, through Effect's RateLimiter (effect/persistence, in memory, on Effect's
+ *   Clock): fixed windows of a minute from the first request of a busy spell, a request beyond
+ *   the limit waiting for the next window. It also obeys Alpaca's headers: once a response says
+ *   `X-Ratelimit-Remaining: 0`, the next request waits until `X-Ratelimit-Reset` (epoch
+ *   seconds); a 429 blocks the same way (or for `Retry-After`). Those waits are capped
+ *   (`maxRateLimitWaitMillis`) against clock skew.
  * - **Retries** (only through `sendIdempotent`): 429, 5xx, timeouts and connection errors are
- *   retried with exponential backoff, jitter, a delay cap and a bounded number of attempts.
- *   `send` never retries anything; order submission goes through it.
+ *   retried with the adapter's backoff (backoff.ts) and a bounded number of attempts. `send`
+ *   never retries anything; order submission goes through it.
  */
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
@@ -23,9 +25,12 @@ import * as Headers from "effect/http/Headers"
 import * as HttpClient from "effect/http/HttpClient"
 import type * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
+import * as Layer from "effect/Layer"
+import { RateLimiter } from "effect/persistence"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import * as Semaphore from "effect/Semaphore"
+import { scrub } from "../../secrets.ts"
+import { backoff, type BackoffSettings } from "./backoff.ts"
 
 export type Api = "trading" | "data"
 
@@ -40,11 +45,9 @@ export interface RestSettings {
   readonly retry: RetrySettings
 }
 
-export interface RetrySettings {
+export interface RetrySettings extends BackoffSettings {
   /** Retries after the first attempt. */
   readonly times: number
-  readonly baseMillis: number
-  readonly maxDelayMillis: number
 }
 
 export interface Endpoint {
@@ -88,10 +91,11 @@ export interface AlpacaRest {
 }
 
 // ---------------------------------------------------------------------------
-// rate limiter
+// rate limits
 // ---------------------------------------------------------------------------
 
-export interface RateLimiter {
+/** The limits of one API host. */
+interface HostLimit {
   /** Waits until a request may be sent, and counts it. */
   readonly admit: Effect.Effect<void>
   /** Reads a response's status and rate-limit headers. */
@@ -100,8 +104,6 @@ export interface RateLimiter {
   readonly blockedFor: Effect.Effect<number>
 }
 
-const WINDOW_MILLIS = 60_000
-
 const header = (headers: Headers.Headers, name: string): number | undefined => {
   const raw = headers[name]
   if (raw === undefined || raw.trim() === "") return undefined
@@ -109,47 +111,39 @@ const header = (headers: Headers.Headers, name: string): number | undefined => {
   return Number.isFinite(n) ? n : undefined
 }
 
-/**
- * A limiter of `perMinute` requests per sliding minute that also honours Alpaca's
- * `X-Ratelimit-Remaining` / `X-Ratelimit-Reset` and 429 answers. Time is Effect's Clock.
- */
-export const makeRateLimiter = (perMinute: number, maxWaitMillis: number): Effect.Effect<RateLimiter> =>
+/** Each host's own limit of `perMinute` requests, and Alpaca's headers and 429 answers. Time is Effect's Clock. */
+const makeHostLimits = (perMinute: number, maxWaitMillis: number) =>
   Effect.gen(function*() {
-    const lock = yield* Semaphore.make(1)
-    const sent: Array<number> = []
-    let blockedUntil = 0
-
-    const admit = lock.withPermits(1)(Effect.gen(function*() {
-      for (;;) {
-        const now = yield* Clock.currentTimeMillis
-        while (sent.length > 0 && sent[0]! <= now - WINDOW_MILLIS) sent.shift()
-        const windowWait = sent.length >= perMinute ? sent[0]! + WINDOW_MILLIS - now : 0
-        const wait = Math.max(windowWait, blockedUntil - now)
-        if (wait <= 0) {
-          sent.push(now)
-          return
-        }
-        yield* Effect.sleep(Duration.millis(wait))
+    const limiter = yield* RateLimiter.make
+    const host = (api: Api): HostLimit => {
+      let blockedUntil = 0
+      const blockedFor = Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, blockedUntil - now))
+      const serverWait: Effect.Effect<void> = Effect.flatMap(
+        blockedFor,
+        (wait) => (wait <= 0 ? Effect.void : Effect.andThen(Effect.sleep(Duration.millis(wait)), serverWait))
+      )
+      const blockUntil = (now: number, until: number) => {
+        blockedUntil = Math.max(blockedUntil, Math.min(until, now + maxWaitMillis))
       }
-    }))
-
-    const blockUntil = (now: number, until: number) => {
-      blockedUntil = Math.max(blockedUntil, Math.min(until, now + maxWaitMillis))
+      return {
+        admit: RateLimiter.sleep(limiter, { key: api, limit: perMinute, window: "1 minute" }).pipe(
+          // The in-memory store never fails.
+          Effect.orDie,
+          Effect.andThen(serverWait)
+        ),
+        observe: (status, headers) =>
+          Effect.map(Clock.currentTimeMillis, (now) => {
+            const remaining = header(headers, "x-ratelimit-remaining")
+            const reset = header(headers, "x-ratelimit-reset")
+            const retryAfter = header(headers, "retry-after")
+            if ((remaining === 0 || status === 429) && reset !== undefined) blockUntil(now, reset * 1000)
+            if (status === 429 && retryAfter !== undefined) blockUntil(now, now + retryAfter * 1000)
+          }),
+        blockedFor
+      }
     }
-
-    const observe = (status: number, headers: Headers.Headers) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        const remaining = header(headers, "x-ratelimit-remaining")
-        const reset = header(headers, "x-ratelimit-reset")
-        const retryAfter = header(headers, "retry-after")
-        if ((remaining === 0 || status === 429) && reset !== undefined) blockUntil(now, reset * 1000)
-        if (status === 429 && retryAfter !== undefined) blockUntil(now, now + retryAfter * 1000)
-      })
-
-    const blockedFor = Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, blockedUntil - now))
-
-    return { admit, observe, blockedFor }
-  })
+    return { trading: host("trading"), data: host("data") } satisfies Record<Api, HostLimit>
+  }).pipe(Effect.provide(Layer.fresh(RateLimiter.layerStoreMemory)))
 
 // ---------------------------------------------------------------------------
 // the client
@@ -159,20 +153,13 @@ const KEY_HEADER = "apca-api-key-id"
 const SECRET_HEADER = "apca-api-secret-key"
 
 /** Statuses worth repeating for an idempotent request. */
-export const isTransientStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
+const isTransientStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
 
 const isTransient = (error: RestError): boolean =>
   error._tag === "AlpacaTransportError" || isTransientStatus(error.status)
 
-/** Exponential backoff from `baseMillis`, each delay capped at `maxDelayMillis`, jittered, `times` retries. */
-export const retrySchedule = (retry: RetrySettings) =>
-  Schedule.exponential(Duration.millis(retry.baseMillis)).pipe(
-    Schedule.modifyDelay(({ duration }) =>
-      Effect.succeed(Duration.min(duration, Duration.millis(retry.maxDelayMillis)))
-    ),
-    Schedule.jittered,
-    Schedule.upTo({ times: retry.times })
-  )
+/** The adapter's backoff, `times` retries. */
+const retrySchedule = (retry: RetrySettings) => backoff(retry).pipe(Schedule.upTo({ times: retry.times }))
 
 const MAX_ERROR_TEXT = 500
 
@@ -206,16 +193,13 @@ const errorCode = (cause: unknown, depth = 0): string | undefined => {
 export const makeRest = (settings: RestSettings): Effect.Effect<AlpacaRest, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
-    const limiters: Record<Api, RateLimiter> = {
-      trading: yield* makeRateLimiter(settings.requestsPerMinute, settings.maxRateLimitWaitMillis),
-      data: yield* makeRateLimiter(settings.requestsPerMinute, settings.maxRateLimitWaitMillis)
-    }
+    const limits = yield* makeHostLimits(settings.requestsPerMinute, settings.maxRateLimitWaitMillis)
     const bases: Record<Api, string> = {
       trading: settings.tradingUrl.replace(/\/+$/, ""),
       data: settings.dataUrl.replace(/\/+$/, "")
     }
-    const secrets = [Redacted.value(settings.keyId), Redacted.value(settings.secretKey)].filter((s) => s.length > 0)
-    const scrub = (text: string): string => secrets.reduce((t, secret) => t.split(secret).join("<redacted>"), text)
+    const secrets = [Redacted.value(settings.keyId), Redacted.value(settings.secretKey)]
+    const scrubbed = (text: string): string => scrub(text, secrets)
     const timeout = Duration.millis(settings.requestTimeoutMillis)
 
     const request = (api: Api, endpoint: Endpoint) => {
@@ -230,10 +214,10 @@ export const makeRest = (settings: RestSettings): Effect.Effect<AlpacaRest, neve
 
     const once = (api: Api, endpoint: Endpoint): Effect.Effect<Answer, RestError> => {
       const what = `${endpoint.method} ${endpoint.path}`
-      const limiter = limiters[api]
+      const limit = limits[api]
       const exchange = Effect.gen(function*() {
         const response = yield* client.execute(request(api, endpoint))
-        yield* limiter.observe(response.status, response.headers)
+        yield* limit.observe(response.status, response.headers)
         const text = yield* response.text
         if (response.status >= 200 && response.status < 300) {
           if (text.trim() === "") return { status: response.status, body: undefined }
@@ -248,9 +232,9 @@ export const makeRest = (settings: RestSettings): Effect.Effect<AlpacaRest, neve
         const detail = message ?? (text.trim() === "" ? "" : text.trim().slice(0, MAX_ERROR_TEXT))
         return yield* new AlpacaStatusError({
           status: response.status,
-          message: scrub(`${what}: HTTP ${response.status}${detail === "" ? "" : `: ${detail}`}`),
-          alpacaMessage: message === undefined ? undefined : scrub(message),
-          retryAfterMillis: response.status === 429 ? yield* limiter.blockedFor : 0
+          message: scrubbed(`${what}: HTTP ${response.status}${detail === "" ? "" : `: ${detail}`}`),
+          alpacaMessage: message === undefined ? undefined : scrubbed(message),
+          retryAfterMillis: response.status === 429 ? yield* limit.blockedFor : 0
         })
       })
       const bounded = exchange.pipe(
@@ -263,10 +247,10 @@ export const makeRest = (settings: RestSettings): Effect.Effect<AlpacaRest, neve
         }),
         Effect.catchTag(
           "HttpClientError",
-          (error) => Effect.fail(new AlpacaTransportError({ message: scrub(`${what}: ${describeFailure(error)}`) }))
+          (error) => Effect.fail(new AlpacaTransportError({ message: scrubbed(`${what}: ${describeFailure(error)}`) }))
         )
       )
-      return limiter.admit.pipe(
+      return limit.admit.pipe(
         Effect.andThen(bounded),
         Effect.provideService(Headers.CurrentRedactedNames, [
           ...Headers.CurrentRedactedNames.defaultValue(),
@@ -280,6 +264,6 @@ export const makeRest = (settings: RestSettings): Effect.Effect<AlpacaRest, neve
     return {
       send: once,
       sendIdempotent: (api, endpoint) => Effect.retry(once(api, endpoint), { schedule, while: isTransient }),
-      scrub
+      scrub: scrubbed
     }
   })

@@ -33,7 +33,6 @@ import * as Effect from "effect/Effect"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import { Decimal } from "../../../kernel/decimal.ts"
@@ -53,67 +52,12 @@ import {
 } from "../../Broker.ts"
 import { capabilities } from "./capabilities.ts"
 import { makeCloses } from "./closes.ts"
+import { type AlpacaConfig, AlpacaDefaults } from "./config.ts"
 import { type AlpacaRest, type Answer, type Api, type Endpoint, makeRest, type RestError } from "./http.ts"
 import { oneSided, toQuotes, withTrades } from "./marketData.ts"
 import { orderBody, toBrokerOrder } from "./orders.ts"
 import * as Alpaca from "./schemas.ts"
 import { tradeUpdates } from "./stream.ts"
-
-// ---------------------------------------------------------------------------
-// config
-// ---------------------------------------------------------------------------
-
-export interface AlpacaConfig {
-  /** Paper: https://paper-api.alpaca.markets; live: https://api.alpaca.markets. */
-  readonly tradingUrl: string
-  /** https://data.alpaca.markets */
-  readonly dataUrl: string
-  /** wss://paper-api.alpaca.markets/stream (see `streamUrlFor`). */
-  readonly streamUrl: string
-  readonly feed: "iex" | "sip"
-  readonly keyId: Redacted.Redacted<string>
-  readonly secretKey: Redacted.Redacted<string>
-  /** The policy trades fractional shares: non-integer quantities are sent (as `day` orders). */
-  readonly fractional: boolean
-  /** A whole number ≥ 1 (keel.yaml's schema checks it); default 200, Alpaca's limit per account and the free market-data plan's. */
-  readonly requestsPerMinute?: number
-}
-
-export const AlpacaDefaults = {
-  tradingUrl: "https://paper-api.alpaca.markets",
-  liveTradingUrl: "https://api.alpaca.markets",
-  dataUrl: "https://data.alpaca.markets",
-  feed: "iex",
-  requestsPerMinute: 200,
-  /** One request's time to answer, from sending to the end of the body. */
-  requestTimeoutMillis: 15_000,
-  /** Retries of an idempotent request: 4 after the first, from 250 ms doubling, each ≤ 4 s, jittered ±20%. */
-  retry: { times: 4, baseMillis: 250, maxDelayMillis: 4_000 },
-  /** The longest wait for a rate-limit reset (guards against clock skew). */
-  maxRateLimitWaitMillis: 60_000,
-  /** The shortest wait a RateLimited asks for (a 429 without a usable reset). */
-  minRateLimitWaitMillis: 1_000,
-  /**
-   * Stream reconnects: from 500 ms doubling, each ≤ 30 s, jittered, without end; back to
-   * 500 ms once a connection stayed listening for a minute.
-   */
-  reconnect: { baseMillis: 500, maxDelayMillis: 30_000, stableMillis: 60_000 },
-  /** From opening the stream's socket to `listening`. */
-  handshakeTimeoutMillis: 10_000,
-  /** GET /v2/orders answers at most this many orders. */
-  ordersPerRequest: 500,
-  /** Symbols per market-data request. */
-  symbolsPerRequest: 100,
-  /** GET /v2/assets/{symbol} requests in flight at once. */
-  assetRequestsInFlight: 4,
-  /** Alpaca's documented minimum value of a fractional order, in dollars. */
-  minFractionalOrderValue: "1",
-  /**
-   * How far Alpaca's clock may be behind ours when a lost position close is looked for among
-   * the symbol's orders submitted since it was sent.
-   */
-  closeLookupSkewMillis: 30_000
-} as const
 
 /** Timing knobs that `layer` takes from AlpacaDefaults unless given (tests shorten them). */
 export interface AlpacaTuning {
@@ -122,16 +66,6 @@ export interface AlpacaTuning {
   readonly maxRateLimitWaitMillis: number
   readonly reconnect: { readonly baseMillis: number; readonly maxDelayMillis: number; readonly stableMillis: number }
   readonly handshakeTimeoutMillis: number
-}
-
-/** The trade_updates URL of a trading host: `https://paper-api…` → `wss://paper-api…/stream`. */
-export const streamUrlFor = (tradingUrl: string): string => {
-  const url = new URL(tradingUrl)
-  url.protocol = url.protocol === "http:" ? "ws:" : "wss:"
-  url.pathname = `${url.pathname.replace(/\/+$/, "")}/stream`
-  url.search = ""
-  url.hash = ""
-  return url.toString()
 }
 
 // ---------------------------------------------------------------------------

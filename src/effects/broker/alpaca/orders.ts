@@ -13,21 +13,30 @@
  * | `rejected` | `rejected` |
  * | `done_for_day` | `expired` for a `day` order (it cannot fill again today, and will be closed overnight); otherwise working |
  * | `calculated` | `filled` when fully filled, else as `done_for_day` |
- * | `new`, `accepted`, `pending_new`, `accepted_for_bidding`, `partially_filled`, `pending_cancel`, `pending_replace`, `stopped`, `suspended`, `held`, and any status Alpaca adds later | working: `partially_filled` when something has filled, else `accepted` |
+ * | any other (below) | working: `partially_filled` when something has filled, else `accepted` |
+ *
+ * Working statuses: `new`, `accepted`, `pending_new`, `accepted_for_bidding`, `partially_filled`,
+ * `pending_cancel`, `pending_replace`, `stopped`, `suspended`, `held`, and any status Alpaca adds later.
  *
  * A terminal status other than `filled` carries the reason `Alpaca status <status>` (Alpaca's
  * order object has no reason text of its own).
  */
 import * as Result from "effect/Result"
-import { type Decimal, format, isPositive, isZero, ZERO } from "../../../kernel/decimal.ts"
+import { decimalPlaces, format, isPositive, isZero, ZERO } from "../../../kernel/decimal.ts"
 import type { Side } from "../../../kernel/rebalance/deltas.ts"
-import type { BrokerOrder, OrderRequest, OrderStatus, OrderUpdate, OrderUpdateKind } from "../../Broker.ts"
+import type {
+  BrokerOrder,
+  OrderRequest,
+  OrderStatus,
+  OrderType,
+  OrderUpdate,
+  OrderUpdateKind,
+  TimeInForce
+} from "../../Broker.ts"
 import type { Order, TradeUpdate } from "./schemas.ts"
 
 /** Alpaca accepts at most 9 decimal places in `qty`. */
 export const QUANTITY_DECIMALS = 9
-
-const decimalPlaces = (d: Decimal): number => Math.max(0, d.c.length - 1 - d.e)
 
 const working = (order: Order): OrderStatus => (isZero(order.filled_qty) ? "accepted" : "partially_filled")
 
@@ -56,9 +65,7 @@ export const orderStatus = (order: Order): OrderStatus => {
 }
 
 /** Keel's two order types; Alpaca's stop types (never sent by Keel) are read as their closest kind. */
-const orderType = (
-  type: string
-): BrokerOrder["type"] => (type === "limit" || type === "stop_limit" ? "limit" : "market")
+const orderType = (type: string): OrderType => (type === "limit" || type === "stop_limit" ? "limit" : "market")
 
 export const toBrokerOrder = (order: Order): BrokerOrder => {
   const status = orderStatus(order)
@@ -95,8 +102,8 @@ export interface OrderBody {
    */
   readonly notional: null
   readonly side: Side
-  readonly type: "market" | "limit"
-  readonly time_in_force: "day" | "gtc"
+  readonly type: OrderType
+  readonly time_in_force: TimeInForce
   readonly client_order_id: string
   readonly limit_price?: string
 }

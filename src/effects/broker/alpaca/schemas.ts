@@ -21,7 +21,6 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaTransformation from "effect/SchemaTransformation"
-import { Decimal, format, parseDecimal } from "../../../kernel/decimal.ts"
 import { Side } from "../../../kernel/rebalance/deltas.ts"
 import { DecimalText } from "../../DecimalText.ts"
 
@@ -29,26 +28,19 @@ import { DecimalText } from "../../DecimalText.ts"
 // leaves
 // ---------------------------------------------------------------------------
 
-const DecimalValue = Schema.declare((u): u is Decimal => u instanceof Decimal, { expected: "Decimal" })
-
-const toDecimal = <E extends string | number>(expected: string) =>
-  SchemaTransformation.transformEffect<Decimal, E>({
-    decode: (input, options) => {
-      const d = parseDecimal(input)
-      return typeof d === "string"
-        ? Effect.fail(new SchemaIssue.InvalidValue({ expected }, input, options))
-        : Effect.succeed(d)
-    },
-    // Keel never sends these payloads back; encoding exists only to complete the schema.
-    encode: (d) => Effect.succeed(format(d) as E)
-  })
-
-/** A decimal written as a JSON string, as the Trading API sends every amount and quantity. */
-export const DecimalString = DecimalText
-
-/** A market-data price: a JSON number (or, tolerated, a decimal string). */
+/**
+ * A market-data price: a JSON number, read through its shortest round-trip text (`156.47` is
+ * 156.47, never arithmetic), or, tolerated, a decimal string; either way as the kernel reads it.
+ */
 export const Price = Schema.Union([Schema.Number, Schema.String]).pipe(
-  Schema.decodeTo(DecimalValue, toDecimal<string | number>("a decimal price"))
+  Schema.decodeTo(
+    DecimalText,
+    SchemaTransformation.transform<string, string | number>({
+      decode: (price) => String(price),
+      // Keel never sends these payloads back; encoding exists only to complete the schema.
+      encode: (text) => text
+    })
+  )
 )
 
 /** An RFC 3339 timestamp (nanoseconds and offsets allowed), as epoch milliseconds. */
@@ -74,17 +66,17 @@ const nullable = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.
 
 /** GET /v2/account: the four money fields; every other field (there are dozens, and they change) is ignored. */
 export const Account = Schema.Struct({
-  cash: DecimalString,
-  buying_power: DecimalString,
-  non_marginable_buying_power: DecimalString,
-  equity: DecimalString
+  cash: DecimalText,
+  buying_power: DecimalText,
+  non_marginable_buying_power: DecimalText,
+  equity: DecimalText
 })
 export type Account = typeof Account.Type
 
 /** One element of GET /v2/positions. `qty` is negative for a short position. */
 export const Position = Schema.Struct({
   symbol: Schema.String,
-  qty: DecimalString
+  qty: DecimalText
 })
 export type Position = typeof Position.Type
 export const Positions = Schema.Array(Position)
@@ -99,10 +91,10 @@ export const Order = Schema.Struct({
   time_in_force: Schema.String,
   status: Schema.String,
   /** Null for a notional order. */
-  qty: nullable(DecimalString),
-  filled_qty: DecimalString,
-  filled_avg_price: nullable(DecimalString),
-  limit_price: nullable(DecimalString),
+  qty: nullable(DecimalText),
+  filled_qty: DecimalText,
+  filled_avg_price: nullable(DecimalText),
+  limit_price: nullable(DecimalText),
   created_at: Timestamp,
   submitted_at: nullable(Timestamp),
   updated_at: nullable(Timestamp),
@@ -177,8 +169,8 @@ export const Listening = Schema.Struct({
 export const TradeUpdate = Schema.Struct({
   event: Schema.String,
   order: Order,
-  price: nullable(DecimalString),
-  qty: nullable(DecimalString),
+  price: nullable(DecimalText),
+  qty: nullable(DecimalText),
   timestamp: nullable(Timestamp)
 })
 export type TradeUpdate = typeof TradeUpdate.Type

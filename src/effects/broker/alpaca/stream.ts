@@ -9,10 +9,10 @@
  *
  * The stream never fails: whatever ends a connection (a drop, a refused or silent
  * handshake, refused credentials) is logged as a warning, without the credentials, and a new
- * connection is opened after a delay that doubles from `baseMillis` up to `maxDelayMillis`,
- * jittered. The delay goes back to `baseMillis` only after a connection stayed listening for
- * `stableMillis`, so a socket that drops right after `listening` is not reopened in a tight
- * loop. Refused credentials are retried too (slowly, by the same backoff): a key being
+ * connection is opened after the adapter's backoff (backoff.ts: doubling from `baseMillis` up
+ * to `maxDelayMillis`, jittered). The backoff starts again from `baseMillis` only after a
+ * connection stayed listening for `stableMillis`, so a socket that drops right after
+ * `listening` is not reopened in a tight loop. Refused credentials are retried too (slowly, by the same backoff): a key being
  * rotated or an outage of Alpaca's auth must not end the waiting. Updates sent while no
  * socket was connected are lost; the program also polls its orders, so no fill is lost with
  * them. A message Keel cannot read is logged and skipped.
@@ -22,13 +22,15 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Socket from "effect/socket/Socket"
 import * as Stream from "effect/Stream"
 import type { OrderUpdate } from "../../Broker.ts"
+import { scrub } from "../../secrets.ts"
+import { backoff, type BackoffSettings } from "./backoff.ts"
 import { toOrderUpdate } from "./orders.ts"
 import { Authorization, decode, Listening, type PayloadError, StreamMessage, TradeUpdate } from "./schemas.ts"
 
@@ -38,10 +40,8 @@ export interface StreamSettings {
   readonly secretKey: Redacted.Redacted<string>
   /** Time allowed from opening the socket to `listening`. */
   readonly handshakeTimeoutMillis: number
-  readonly reconnect: {
-    /** The first reconnect's delay (before jitter); it doubles with each failure. */
-    readonly baseMillis: number
-    readonly maxDelayMillis: number
+  /** The first reconnect's delay (before jitter) doubles with each connection that did not stay up. */
+  readonly reconnect: BackoffSettings & {
     /** A connection listening this long counts as up: the next reconnect starts from `baseMillis` again. */
     readonly stableMillis: number
   }
@@ -83,16 +83,6 @@ class NotListening extends Data.TaggedError("NotListening")<{ readonly message: 
 /** Alpaca refused the credentials. */
 class Unauthorized extends Data.TaggedError("Unauthorized")<{ readonly message: string }> {}
 
-/**
- * The wait before reconnecting after `failures` connections in a row that did not stay up:
- * `baseMillis` doubled per failure, jittered by ±20% (`random` in [0, 1)), never above
- * `maxDelayMillis`.
- */
-export const reconnectDelay = (reconnect: StreamSettings["reconnect"], failures: number, random: number): number => {
-  const backoff = Math.min(reconnect.baseMillis * 2 ** failures, reconnect.maxDelayMillis)
-  return Math.min(Math.round(backoff * (0.8 + 0.4 * random)), reconnect.maxDelayMillis)
-}
-
 /** How one connection ended: when it reached `listening` (if it did), and why it ended. */
 interface Ended {
   readonly listenedAt: number | undefined
@@ -106,8 +96,8 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
       const socket = yield* Socket.makeWebSocket(settings.url, {
         openTimeout: Duration.millis(settings.handshakeTimeoutMillis)
       })
-      const secrets = [Redacted.value(settings.keyId), Redacted.value(settings.secretKey)].filter((s) => s.length > 0)
-      const scrub = (text: string) => secrets.reduce((t, secret) => t.split(secret).join("<redacted>"), text)
+      const secrets = [Redacted.value(settings.keyId), Redacted.value(settings.secretKey)]
+      const scrubbed = (text: string) => scrub(text, secrets)
 
       /** One connection, from opening the socket to its end; never fails. */
       const connection: Effect.Effect<Ended> = Effect.suspend(() => {
@@ -141,7 +131,7 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
                 if (update !== undefined) yield* Queue.offer(queue, update)
               }
             }).pipe(
-              Effect.catchTag("PayloadError", (error) => Effect.logWarning(scrub(error.message)))
+              Effect.catchTag("PayloadError", (error) => Effect.logWarning(scrubbed(error.message)))
             )
           const step = Effect.flatMap(pull, (frames) => Effect.forEach(frames, handle, { discard: true }))
           const handshake: Effect.Effect<void, Socket.SocketError | NotListening | Unauthorized> = Effect.suspend(() =>
@@ -169,16 +159,20 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
         )
       })
 
-      // Connections one after another, without end; `failures` counts those in a row that did not stay up.
-      let failures = 0
+      // Connections one after another, without end, each after the next delay of the backoff; a
+      // connection that stayed up starts the backoff again.
+      const reconnects = backoff(settings.reconnect)
+      let nextDelay = yield* Schedule.toStep(reconnects)
       for (;;) {
         const ended = yield* connection
         const now = yield* Clock.currentTimeMillis
-        if (ended.listenedAt !== undefined && now - ended.listenedAt >= settings.reconnect.stableMillis) failures = 0
-        const delay = reconnectDelay(settings.reconnect, failures, yield* Random.next)
-        failures += 1
-        yield* Effect.logWarning(scrub(`${ended.why}; reconnecting in ${delay} ms`))
-        yield* Effect.sleep(Duration.millis(delay))
+        if (ended.listenedAt !== undefined && now - ended.listenedAt >= settings.reconnect.stableMillis) {
+          nextDelay = yield* Schedule.toStep(reconnects)
+        }
+        // An exponential schedule never ends.
+        const [, delay] = yield* Effect.orDie(nextDelay(now, undefined))
+        yield* Effect.logWarning(scrubbed(`${ended.why}; reconnecting in ${Duration.toMillis(delay)} ms`))
+        yield* Effect.sleep(delay)
       }
     }).pipe(Effect.provide(Socket.layerWebSocketConstructorGlobal))
   )

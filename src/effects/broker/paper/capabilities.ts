@@ -1,6 +1,7 @@
 /**
  * What the paper venue can do: fractions of any symbol but its configured whole-share ones, updates
- * pushed as it fills, and a simulated market clock that the user may override.
+ * pushed as it fills, a simulated market clock that the user may override, and books with
+ * average cost and realized P&L per symbol.
  */
 import type { Capabilities } from "../../Broker.ts"
 
@@ -10,5 +11,6 @@ export const capabilities: Capabilities = {
   closesPositions: false,
   marketClock: "simulated",
   orderUpdates: true,
-  clientOrderIdLength: 128
+  clientOrderIdLength: 128,
+  books: true
 }

@@ -13,6 +13,9 @@
  * Concurrency: every change to the books (place, fill, cancel) runs under one lock,
  * in one SQL transaction, and publishes its update before the lock is released, so
  * subscribers see updates in the order the books changed.
+ *
+ * Failures of the connection (lost answers, refused calls, lagging lookups) are not the
+ * venue's: tests put the faults decorator (broker/faults) in front of it, as of any venue.
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -27,12 +30,23 @@ import * as Random from "effect/Random"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
+import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as Stream from "effect/Stream"
-import { Decimal, type DecimalInput, format, isPositive, parseDecimal, ZERO } from "../../../kernel/decimal.ts"
+import {
+  Decimal,
+  type DecimalInput,
+  decimalPlaces,
+  format,
+  isPositive,
+  parseDecimal,
+  ZERO
+} from "../../../kernel/decimal.ts"
 import type { Position, Quote, QuoteInput } from "../../../kernel/rebalance/snapshot.ts"
 import {
+  type AccountBooks,
+  Books,
   Broker,
   BrokerConnectionError,
   type BrokerShape,
@@ -42,11 +56,12 @@ import {
   OrderRejected,
   type OrderRequest,
   type OrderUpdate,
-  RateLimited,
-  UnknownOutcome
+  VenueConfigError
 } from "../../Broker.ts"
+import * as Faults from "../faults/layer.ts"
 import { capabilities } from "./capabilities.ts"
-import { makeLedger, type PaperOrder, type PositionRow, toBrokerOrder } from "./ledger.ts"
+import type { MarketOpen } from "./config.ts"
+import { makeLedger, paperMigrations, type PaperOrder, toBrokerOrder } from "./ledger.ts"
 import {
   fillPrice,
   fromBps,
@@ -55,14 +70,14 @@ import {
   type Market,
   marketPrice,
   mid,
-  PaperConfigError,
   type QuoteSource,
   readQuotes,
+  walkSpreadBps,
   walkStart
 } from "./quotes.ts"
 
-export { paperMigrations, type PaperOrder, type PositionRow } from "./ledger.ts"
-export { PaperConfigError, type QuoteSource } from "./quotes.ts"
+export { paperMigrations, type PaperOrder } from "./ledger.ts"
+export type { QuoteSource } from "./quotes.ts"
 
 // ---------------------------------------------------------------------------
 // config
@@ -73,12 +88,6 @@ export interface PaperCommission {
   readonly perOrder?: string
   /** Charged per share filled. Default "0". */
   readonly perShare?: string
-}
-
-/** Faults armed from the start (the same counters `PaperControls` sets). */
-export interface PaperFaults {
-  readonly failNextCalls?: number
-  readonly loseNextPlaceAnswers?: number
 }
 
 export interface PaperConfig {
@@ -99,10 +108,9 @@ export interface PaperConfig {
   /** Seed of the venue's own randomness (rejections). Default "keel-paper". */
   readonly seed?: string | number
   /** A paper market that never opens keeps accepted orders waiting. Default "always". */
-  readonly marketOpen?: "always" | "never"
+  readonly marketOpen?: MarketOpen
   /** Symbols the venue trades in whole shares only: a fractional quantity of one is rejected. Default none. */
   readonly nonFractionable?: ReadonlyArray<string>
-  readonly faults?: PaperFaults
 }
 
 interface Settings {
@@ -139,7 +147,7 @@ const validate = (config: PaperConfig): Result.Result<Settings, string> => {
   if (Result.isFailure(perShare)) return Result.fail(perShare.failure)
   const latency = Duration.fromInput(config.fillLatency ?? 0)
   if (latency._tag === "None" || !Duration.isFinite(latency.value)) {
-    return Result.fail(`fillLatency: expected a finite duration, got ${String(config.fillLatency)}`)
+    return Result.fail(`fillLatency: expected a finite duration, got ${JSON.stringify(config.fillLatency)}`)
   }
   const partialFills = config.partialFills ?? 1
   if (!Number.isSafeInteger(partialFills) || partialFills < 1) {
@@ -168,39 +176,23 @@ const validate = (config: PaperConfig): Result.Result<Settings, string> => {
 // controls
 // ---------------------------------------------------------------------------
 
-/** The books as the paper venue keeps them, beyond what the Broker contract shows. */
-export interface PaperBooks {
-  readonly cash: Decimal
-  readonly realizedPnl: Decimal
-  /** Every symbol ever held, zero quantities included (they keep their realized P&L). */
-  readonly positions: ReadonlyArray<PositionRow>
+/** Scenario hooks on the simulated market: move it, open or close it. */
+export interface PaperMarketShape {
+  /** Replaces the quotes of the given symbols; open limit orders are checked against them. */
+  readonly setQuotes: (quotes: ReadonlyArray<QuoteInput>) => Effect.Effect<void, VenueConfigError>
+  readonly setMarketOpen: (open: boolean) => Effect.Effect<void>
 }
 
+export class PaperMarket extends Context.Service<PaperMarket, PaperMarketShape>()(
+  "keel/effects/broker/PaperMarket"
+) {}
+
 /**
- * Test and scenario hooks on the running paper broker: inject the failures a program
- * must survive, move the market, open or close it, and read the full books.
+ * Compatibility, until the program's tests use PaperMarket, Books and Faults.FaultControls: one
+ * service with all three, provided by `layer`.
  */
-export interface PaperControlsShape {
-  /** The next `count` broker calls fail with BrokerConnectionError without reaching the venue. */
-  readonly failNextCalls: (count: number, message?: string) => Effect.Effect<void>
-  /** The next `count` broker calls fail with RateLimited without reaching the venue. */
-  readonly rateLimitNextCalls: (count: number, retryAfterMillis: number) => Effect.Effect<void>
-  /**
-   * The next `count` placeOrder calls reach the venue (the order is placed, or
-   * rejected) but answer UnknownOutcome: a lost answer.
-   */
-  readonly loseNextPlaceAnswers: (count: number) => Effect.Effect<void>
-  /**
-   * The next `count` getOrderByClientId calls answer OrderNotFound even for an order the
-   * venue has: a lookup index that lags the order book.
-   */
-  readonly missNextLookups: (count: number) => Effect.Effect<void>
-  /** Broker calls made so far (every method but `updates`), failed ones included. */
-  readonly calls: Effect.Effect<number>
-  /** Replaces the quotes of the given symbols; open limit orders are checked against them. */
-  readonly setQuotes: (quotes: ReadonlyArray<QuoteInput>) => Effect.Effect<void, PaperConfigError>
-  readonly setMarketOpen: (open: boolean) => Effect.Effect<void>
-  readonly books: Effect.Effect<PaperBooks, SqlError>
+export interface PaperControlsShape extends PaperMarketShape, Faults.FaultControlsShape {
+  readonly books: Effect.Effect<AccountBooks, BrokerConnectionError>
 }
 
 export class PaperControls extends Context.Service<PaperControls, PaperControlsShape>()(
@@ -213,8 +205,6 @@ export class PaperControls extends Context.Service<PaperControls, PaperControlsS
 
 const toConnectionError = (error: SqlError) =>
   new BrokerConnectionError({ message: `paper ledger unavailable: ${error.message}` })
-
-const decimalPlaces = (d: Decimal): number => Math.max(0, d.c.length - 1 - d.e)
 
 /**
  * The next chunk of an order split into `parts`: an equal share rounded down to the
@@ -230,17 +220,20 @@ const nextChunk = (order: PaperOrder, parts: number): Decimal => {
   return chunk.lt(remaining) ? chunk : remaining
 }
 
-/** Builds the paper broker and its controls; both live as long as the scope. */
+/** The paper venue: its broker, its market's controls and its books; all live as long as the scope. */
+export interface PaperVenue {
+  readonly broker: BrokerShape
+  readonly market: PaperMarketShape
+  readonly books: Effect.Effect<AccountBooks, BrokerConnectionError>
+}
+
+/** Builds the paper venue on a database whose paper tables are migrated (`paperMigrations`). */
 export const make = (
   config: PaperConfig
-): Effect.Effect<
-  { readonly broker: BrokerShape; readonly controls: PaperControlsShape },
-  PaperConfigError | SqlError,
-  SqlClient.SqlClient | Scope.Scope
-> =>
+): Effect.Effect<PaperVenue, VenueConfigError | SqlError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.gen(function*() {
     const checked = validate(config)
-    if (Result.isFailure(checked)) return yield* new PaperConfigError({ message: `paper broker: ${checked.failure}` })
+    if (Result.isFailure(checked)) return yield* new VenueConfigError({ message: `paper broker: ${checked.failure}` })
     const settings = checked.success
     const market = yield* openMarket(config.quotes)
     const sql = yield* SqlClient.SqlClient
@@ -256,13 +249,6 @@ export const make = (
 
     const state = {
       open: settings.marketOpen,
-      calls: 0,
-      failNext: config.faults?.failNextCalls ?? 0,
-      failMessage: "paper broker: simulated connection failure",
-      rateLimitNext: 0,
-      retryAfterMillis: 0,
-      loseNext: config.faults?.loseNextPlaceAnswers ?? 0,
-      missNext: 0,
       /** Completed whenever the market moves or opens: waiting orders look again. */
       moved: yield* Deferred.make<void>()
     }
@@ -280,24 +266,9 @@ export const make = (
     /** Runs a change to the books: one at a time, and never cut off between commit and publish. */
     const exclusive = <A, E>(effect: Effect.Effect<A, E>) => lock.withPermits(1)(Effect.uninterruptible(effect))
 
-    /** Every call passes the injected faults first, as a real connection would fail first. */
-    const call = <A, E>(
-      effect: Effect.Effect<A, E>
-    ): Effect.Effect<A, Exclude<E, SqlError> | BrokerConnectionError | RateLimited> =>
-      Effect.suspend((): Effect.Effect<A, Exclude<E, SqlError> | BrokerConnectionError | RateLimited> => {
-        state.calls++
-        if (state.failNext > 0) {
-          state.failNext--
-          return Effect.fail(new BrokerConnectionError({ message: state.failMessage }))
-        }
-        if (state.rateLimitNext > 0) {
-          state.rateLimitNext--
-          return Effect.fail(new RateLimited({ retryAfterMillis: state.retryAfterMillis }))
-        }
-        // The ledger is the venue's back end: when it fails, the venue is unreachable.
-        return Effect.mapError(effect, (error) =>
-          isSqlError(error) ? toConnectionError(error) : (error as Exclude<E, SqlError>))
-      })
+    /** A call to the venue. The ledger is its back end: when the ledger fails, the venue is unreachable. */
+    const call = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<E, SqlError> | BrokerConnectionError> =>
+      Effect.mapError(effect, (error) => isSqlError(error) ? toConnectionError(error) : (error as Exclude<E, SqlError>))
 
     /** Buying power an open buy holds: what its unfilled rest costs at its reserve price. */
     const reserved = (order: PaperOrder): Decimal => {
@@ -311,8 +282,7 @@ export const make = (
 
     /** Cash less what open buys hold: what a new buy may spend (like a cash account's). */
     const buyingPowerOf = (cash: Decimal, open: ReadonlyArray<PaperOrder>): Decimal =>
-      open.reduce((left, order) =>
-        left.minus(reserved(order)), cash)
+      open.reduce((left, order) => left.minus(reserved(order)), cash)
 
     // Under the lock, so cash, open orders and positions are read between two changes.
     const accountState = lock.withPermits(1)(Effect.gen(function*() {
@@ -338,7 +308,9 @@ export const make = (
     /** Why the request itself is invalid, before looking at the account. */
     const invalid = (request: OrderRequest): string | undefined => {
       if (request.clientOrderId.trim() === "") return "client order id is empty"
-      if (request.clientOrderId.length > 128) return "client order id is longer than 128 characters"
+      if (request.clientOrderId.length > capabilities.clientOrderIdLength) {
+        return `client order id is longer than ${capabilities.clientOrderIdLength} characters`
+      }
       if (!isPositive(request.quantity)) return `quantity must be positive, got ${format(request.quantity)}`
       if (request.side !== "buy" && request.side !== "sell") return `unknown side ${String(request.side)}`
       if (request.type === "limit") {
@@ -460,13 +432,13 @@ export const make = (
             const cost = quantity.times(price).plus(commission)
             if (cost.gt(cash)) {
               const reason = `insufficient cash at fill: ${format(cost)} needed, ${format(cash)} available`
-              return { kind: "canceled" as const, order: yield* ledger.closeOrder(order, "canceled", reason, now) }
+              return { kind: "canceled" as const, order: yield* ledger.cancelOrder(order, reason, now) }
             }
           } else {
             const held = (yield* ledger.position(order.symbol))?.quantity ?? ZERO
             if (quantity.gt(held)) {
               const reason = `insufficient quantity at fill: ${format(quantity)} needed, ${format(held)} held`
-              return { kind: "canceled" as const, order: yield* ledger.closeOrder(order, "canceled", reason, now) }
+              return { kind: "canceled" as const, order: yield* ledger.cancelOrder(order, reason, now) }
             }
           }
           const fill = { side: order.side, quantity, price, commission }
@@ -519,7 +491,7 @@ export const make = (
             const order = yield* ledger.order(id)
             if (order === undefined) return yield* new OrderNotFound({ id })
             if (isTerminal(order.status)) return undefined
-            return yield* ledger.closeOrder(order, "canceled", "canceled by the client", now)
+            return yield* ledger.cancelOrder(order, "canceled by the client", now)
           }))
           if (canceled !== undefined) yield* publish({ kind: "canceled", order: toBrokerOrder(canceled), at: now })
         }))
@@ -568,49 +540,22 @@ export const make = (
           fractionable: !settings.nonFractionable.has(symbol),
           minFractionalOrderValue: ZERO
         })))),
-      placeOrder: (request) =>
-        call(Effect.gen(function*() {
-          if (state.loseNext <= 0) return yield* place(request)
-          state.loseNext--
-          // The venue acts on the request; only its answer is lost.
-          yield* Effect.exit(place(request))
-          return yield* new UnknownOutcome({
-            clientOrderId: request.clientOrderId,
-            message: "paper broker: simulated lost answer to placeOrder"
-          })
-        })),
+      placeOrder: (request) => call(place(request)),
       getOrder: (id) => call(Effect.flatMap(ledger.order(id), found(id)).pipe(Effect.map(toBrokerOrder))),
       getOrderByClientId: (clientOrderId) =>
         call(
-          Effect.suspend(() => {
-            if (state.missNext <= 0) return Effect.flatMap(ledger.orderByClientId(clientOrderId), found(clientOrderId))
-            state.missNext--
-            return Effect.fail(new OrderNotFound({ id: clientOrderId }))
-          }).pipe(Effect.map(toBrokerOrder))
+          Effect.flatMap(ledger.orderByClientId(clientOrderId), found(clientOrderId)).pipe(Effect.map(toBrokerOrder))
         ),
       cancelOrder: (id) => call(cancel(id)),
       openOrders: call(Effect.map(ledger.openOrders, (orders) => orders.map(toBrokerOrder))),
       updates: Stream.fromPubSub(pubsub)
     }
 
-    const controls: PaperControlsShape = {
-      failNextCalls: (count, message) =>
-        Effect.sync(() => {
-          state.failNext = count
-          state.failMessage = message ?? "paper broker: simulated connection failure"
-        }),
-      rateLimitNextCalls: (count, retryAfterMillis) =>
-        Effect.sync(() => {
-          state.rateLimitNext = count
-          state.retryAfterMillis = retryAfterMillis
-        }),
-      loseNextPlaceAnswers: (count) => Effect.sync(() => void (state.loseNext = count)),
-      missNextLookups: (count) => Effect.sync(() => void (state.missNext = count)),
-      calls: Effect.sync(() => state.calls),
+    const controls: PaperMarketShape = {
       setQuotes: (input) =>
         Effect.gen(function*() {
           const read = readQuotes("setQuotes", input)
-          if (Result.isFailure(read)) return yield* new PaperConfigError({ message: read.failure })
+          if (Result.isFailure(read)) return yield* new VenueConfigError({ message: read.failure })
           yield* exclusive(Effect.gen(function*() {
             market.set(read.success)
             yield* marketMoved
@@ -620,30 +565,67 @@ export const make = (
         exclusive(Effect.gen(function*() {
           state.open = open
           yield* marketMoved
-        })),
-      books: Effect.gen(function*() {
-        const books = yield* ledger.account
-        const rows = yield* ledger.positions
-        return { cash: books?.cash ?? ZERO, realizedPnl: books?.realizedPnl ?? ZERO, positions: rows }
-      })
+        }))
     }
+
+    const books = call(Effect.gen(function*() {
+      const account = yield* ledger.account
+      const positions = yield* ledger.positions
+      return { cash: account?.cash ?? ZERO, realizedPnl: account?.realizedPnl ?? ZERO, positions }
+    }))
 
     // Orders left open by the previous run carry on, from their next chunk.
     for (const order of yield* ledger.openOrders) yield* startFilling(order.id)
 
-    return { broker, controls }
+    return { broker, market: controls, books }
   })
 
 /**
- * The paper Broker and its PaperControls. Needs an SqlClient whose database already has
- * `paperMigrations` applied.
+ * The paper venue's own migrations table: the Migrator only applies ids above the highest one
+ * applied, so the paper tables and the Store's must not share one (see programs/layers.ts).
+ */
+export const PAPER_MIGRATIONS_TABLE = "keel_paper_migrations"
+
+/** Migrates the paper tables (only a paper account's database has them), then builds the venue. */
+const migratedVenue = (config: PaperConfig) =>
+  Migrator.make({})({ loader: Migrator.fromRecord(paperMigrations), table: PAPER_MIGRATIONS_TABLE }).pipe(
+    Effect.andThen(make(config))
+  )
+
+type PaperLayerError = VenueConfigError | SqlError | Migrator.MigrationError
+
+/** The paper venue: its Broker, PaperMarket and Books, on an SqlClient; it migrates its own tables. */
+export const venueLayer = (
+  config: PaperConfig
+): Layer.Layer<Broker | PaperMarket | Books, PaperLayerError, SqlClient.SqlClient> =>
+  Layer.effectContext(
+    Effect.map(migratedVenue(config), ({ books, broker, market }) =>
+      Context.make(Broker, broker).pipe(Context.add(PaperMarket, market), Context.add(Books, { books })))
+  )
+
+/**
+ * The paper venue under the faults decorator (none armed), with the compatibility service
+ * PaperControls (market, books and fault controls in one) beside PaperMarket, Books and
+ * Faults.FaultControls. Once no test asks for PaperControls, this is `venueLayer`, and tests
+ * that inject faults add `Faults.layer()` themselves.
  */
 export const layer = (
   config: PaperConfig
-): Layer.Layer<Broker | PaperControls, PaperConfigError | SqlError, SqlClient.SqlClient> =>
+): Layer.Layer<
+  Broker | PaperMarket | Books | PaperControls | Faults.FaultControls,
+  PaperLayerError,
+  SqlClient.SqlClient
+> =>
   Layer.effectContext(
-    Effect.map(make(config), ({ broker, controls }) =>
-      Context.make(Broker, broker).pipe(Context.add(PaperControls, controls)))
+    Effect.map(migratedVenue(config), ({ books, broker, market }) => {
+      const faults = Faults.make(broker)
+      return Context.make(Broker, faults.broker).pipe(
+        Context.add(PaperMarket, market),
+        Context.add(Books, { books }),
+        Context.add(Faults.FaultControls, faults.controls),
+        Context.add(PaperControls, { ...market, ...faults.controls, books })
+      )
+    })
   )
 
 // ---------------------------------------------------------------------------
@@ -659,29 +641,17 @@ const seeded = (seed: string | number): Effect.Effect<Random.Random> =>
     seed
   )
 
-const openMarket = (source: QuoteSource): Effect.Effect<Market, PaperConfigError> =>
+const openMarket = (source: QuoteSource): Effect.Effect<Market, VenueConfigError> =>
   Effect.gen(function*() {
-    const fail = (message: string) => new PaperConfigError({ message: `paper broker: ${message}` })
     switch (source.kind) {
-      case "static": {
-        const read = readQuotes("quotes", source.quotes)
-        if (Result.isFailure(read)) return yield* fail(read.failure)
-        return makeMarket(read.success, undefined)
-      }
-      case "file": {
-        const read = loadQuoteFile(source.path)
-        if (Result.isFailure(read)) return yield* fail(read.failure)
-        return makeMarket(read.success, undefined)
-      }
+      case "static":
+        return makeMarket(yield* Effect.fromResult(readQuotes("quotes", source.quotes)), undefined)
+      case "file":
+        return makeMarket(yield* loadQuoteFile(source.path), undefined)
       case "random-walk": {
-        const start = walkStart(source)
-        if (Result.isFailure(start)) return yield* fail(start.failure)
+        const start = yield* Effect.fromResult(walkStart(source))
         const random = yield* seeded(source.seed)
-        return makeMarket(start.success, {
-          volatility: source.volatilityBps,
-          spread: source.spreadBps ?? 10,
-          random
-        })
+        return makeMarket(start, { volatility: source.volatilityBps, spread: walkSpreadBps(source), random })
       }
     }
-  })
+  }).pipe(Effect.mapError((message) => new VenueConfigError({ message: `paper broker: ${message}` })))

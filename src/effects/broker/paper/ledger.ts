@@ -12,20 +12,24 @@
  * (up to the 12 places kept by the average-cost division).
  */
 import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { Decimal, format, isZero, ZERO } from "../../../kernel/decimal.ts"
-import type { Side } from "../../../kernel/rebalance/deltas.ts"
-import type { BrokerOrder, OrderStatus, OrderType, TimeInForce } from "../../Broker.ts"
+import { Side } from "../../../kernel/rebalance/deltas.ts"
+import { type BookEntry, type BrokerOrder, OrderStatus, OrderType, TimeInForce } from "../../Broker.ts"
+import { DecimalText } from "../../DecimalText.ts"
+import { Integer } from "../../sql/columns.ts"
 
 // ---------------------------------------------------------------------------
 // migrations
 // ---------------------------------------------------------------------------
 
 /**
- * For `Migrator.fromRecord`, run with its own migrations table (see programs/layers.ts):
- * the Migrator only applies ids above the highest applied, so modules must not share one.
- * Ids start at 101 so they never look like the Store's.
+ * For `Migrator.fromRecord`, run by the paper layer with its own migrations table
+ * (`PAPER_MIGRATIONS_TABLE`): the Migrator only applies ids above the highest applied, so
+ * modules must not share one. The ids start at 101, from the days they shared the Store's.
  */
 export const paperMigrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0101_paper_accounts": Effect.gen(function*() {
@@ -82,17 +86,12 @@ export const paperMigrations: Record<string, Effect.Effect<void, unknown, SqlCli
 // rows
 // ---------------------------------------------------------------------------
 
+/** Compatibility for tests/kernel/pnl/strategyPnl.test.ts: a position row is a Broker `BookEntry`. */
+export type PositionRow = BookEntry
+
 export interface AccountRow {
   readonly name: string
   readonly cash: Decimal
-  readonly realizedPnl: Decimal
-}
-
-export interface PositionRow {
-  readonly symbol: string
-  readonly quantity: Decimal
-  /** Cost basis per share, commissions included. */
-  readonly averageCost: Decimal
   readonly realizedPnl: Decimal
 }
 
@@ -124,66 +123,86 @@ export const toBrokerOrder = (o: PaperOrder): BrokerOrder => ({
   submittedAt: o.submittedAt
 })
 
-type Row = Record<string, unknown>
+// Rows are decoded with the columns' Schemas (decimals as the kernel reads them, enums as the
+// Broker defines them). A row that does not read back is a corrupted database, not an expected
+// failure: it dies, naming its table.
 
-// A row that does not read back is a corrupted database, not an expected failure: it dies.
-const text = (row: Row, column: string): string => {
-  const value = row[column]
-  if (typeof value !== "string") throw new Error(`paper ledger: column ${column} is not text: ${String(value)}`)
-  return value
-}
-const optionalText = (row: Row, column: string): string | undefined =>
-  row[column] === null || row[column] === undefined ? undefined : text(row, column)
-const decimal = (row: Row, column: string): Decimal => new Decimal(text(row, column))
-/** BIGINT comes back as a number from SQLite and as a string or bigint from Postgres. */
-const integer = (row: Row, column: string): number => {
-  const value = row[column]
-  const n = typeof value === "number"
-    ? value
-    : typeof value === "string" || typeof value === "bigint"
-    ? Number(value)
-    : NaN
-  if (!Number.isSafeInteger(n)) throw new Error(`paper ledger: column ${column} is not an integer: ${String(value)}`)
-  return n
-}
+const AccountColumns = Schema.Struct({ name: Schema.String, cash: DecimalText, realized_pnl: DecimalText })
 
-const readOrder = (row: Row): PaperOrder => {
-  const limitPrice = optionalText(row, "limit_price")
-  const averageFillPrice = optionalText(row, "average_fill_price")
-  const reason = optionalText(row, "reason")
-  return {
-    id: text(row, "id"),
-    clientOrderId: text(row, "client_order_id"),
-    symbol: text(row, "symbol"),
-    side: text(row, "side") as Side,
-    quantity: decimal(row, "quantity"),
-    type: text(row, "order_type") as OrderType,
-    ...(limitPrice === undefined ? {} : { limitPrice: new Decimal(limitPrice) }),
-    timeInForce: text(row, "time_in_force") as TimeInForce,
-    status: text(row, "status") as OrderStatus,
-    filledQuantity: decimal(row, "filled_quantity"),
-    ...(averageFillPrice === undefined ? {} : { averageFillPrice: new Decimal(averageFillPrice) }),
-    ...(reason === undefined ? {} : { reason }),
-    submittedAt: integer(row, "submitted_at"),
-    updatedAt: integer(row, "updated_at"),
-    reservePrice: decimal(row, "reserve_price"),
-    fillCount: integer(row, "fill_count"),
-    commission: decimal(row, "commission")
+const PositionColumns = Schema.Struct({
+  symbol: Schema.String,
+  quantity: DecimalText,
+  average_cost: DecimalText,
+  realized_pnl: DecimalText
+})
+
+const OrderColumns = Schema.Struct({
+  id: Schema.String,
+  client_order_id: Schema.String,
+  symbol: Schema.String,
+  side: Side,
+  quantity: DecimalText,
+  order_type: OrderType,
+  limit_price: Schema.NullOr(DecimalText),
+  time_in_force: TimeInForce,
+  status: OrderStatus,
+  filled_quantity: DecimalText,
+  average_fill_price: Schema.NullOr(DecimalText),
+  reason: Schema.NullOr(Schema.String),
+  submitted_at: Integer,
+  updated_at: Integer,
+  reserve_price: DecimalText,
+  fill_count: Integer,
+  commission: DecimalText
+})
+
+const OrderSeqColumns = Schema.Struct({ order_seq: Integer })
+
+const reader = <S extends Schema.Codec<unknown, unknown>, A>(table: string, columns: S, to: (row: S["Type"]) => A) => {
+  const decode = Schema.decodeUnknownResult(columns)
+  return (row: unknown): A => {
+    const decoded = decode(row)
+    if (Result.isFailure(decoded)) {
+      throw new Error(`paper ledger: a row of ${table} does not read back: ${decoded.failure.message}`)
+    }
+    return to(decoded.success)
   }
 }
 
-const readPosition = (row: Row): PositionRow => ({
-  symbol: text(row, "symbol"),
-  quantity: decimal(row, "quantity"),
-  averageCost: decimal(row, "average_cost"),
-  realizedPnl: decimal(row, "realized_pnl")
-})
+const readAccount = reader("paper_accounts", AccountColumns, (row): AccountRow => ({
+  name: row.name,
+  cash: row.cash,
+  realizedPnl: row.realized_pnl
+}))
 
-const readAccount = (row: Row): AccountRow => ({
-  name: text(row, "name"),
-  cash: decimal(row, "cash"),
-  realizedPnl: decimal(row, "realized_pnl")
-})
+const readPosition = reader("paper_positions", PositionColumns, (row): BookEntry => ({
+  symbol: row.symbol,
+  quantity: row.quantity,
+  averageCost: row.average_cost,
+  realizedPnl: row.realized_pnl
+}))
+
+const readOrder = reader("paper_orders", OrderColumns, (row): PaperOrder => ({
+  id: row.id,
+  clientOrderId: row.client_order_id,
+  symbol: row.symbol,
+  side: row.side,
+  quantity: row.quantity,
+  type: row.order_type,
+  ...(row.limit_price === null ? {} : { limitPrice: row.limit_price }),
+  timeInForce: row.time_in_force,
+  status: row.status,
+  filledQuantity: row.filled_quantity,
+  ...(row.average_fill_price === null ? {} : { averageFillPrice: row.average_fill_price }),
+  ...(row.reason === null ? {} : { reason: row.reason }),
+  submittedAt: row.submitted_at,
+  updatedAt: row.updated_at,
+  reservePrice: row.reserve_price,
+  fillCount: row.fill_count,
+  commission: row.commission
+}))
+
+const readOrderSeq = reader("paper_accounts", OrderSeqColumns, (row) => row.order_seq)
 
 // ---------------------------------------------------------------------------
 // booking a fill (pure)
@@ -198,7 +217,7 @@ export interface FillInput {
 
 export interface Booked {
   readonly cash: Decimal
-  readonly position: PositionRow
+  readonly position: BookEntry
   /** Realized by this fill (zero for a buy). */
   readonly realized: Decimal
 }
@@ -208,7 +227,7 @@ export interface Booked {
  * (commission included) to the cost basis; a sell realizes proceeds net of commission
  * minus the basis of the shares sold, and leaves the average cost of the rest alone.
  */
-export const bookFill = (cash: Decimal, before: PositionRow, fill: FillInput): Booked => {
+export const bookFill = (cash: Decimal, before: BookEntry, fill: FillInput): Booked => {
   const notional = fill.quantity.times(fill.price)
   if (fill.side === "buy") {
     const cost = notional.plus(fill.commission)
@@ -236,7 +255,7 @@ export const bookFill = (cash: Decimal, before: PositionRow, fill: FillInput): B
 }
 
 /** The order after a fill: filled quantity, volume-weighted price, status, commission. */
-export const orderAfterFill = (order: PaperOrder, fill: FillInput, at: number): PaperOrder => {
+const orderAfterFill = (order: PaperOrder, fill: FillInput, at: number): PaperOrder => {
   const filledQuantity = order.filledQuantity.plus(fill.quantity)
   const paid = (order.averageFillPrice ?? ZERO).times(order.filledQuantity).plus(fill.price.times(fill.quantity))
   return {
@@ -261,8 +280,8 @@ export interface Ledger {
   /** Creates the account with its starting cash unless it exists; returns it either way. */
   readonly openAccount: (startingCash: Decimal, at: number) => Effect.Effect<AccountRow, SqlError>
   /** All rows, zero quantities included (they keep the symbol's realized P&L). */
-  readonly positions: Effect.Effect<ReadonlyArray<PositionRow>, SqlError>
-  readonly position: (symbol: string) => Effect.Effect<PositionRow | undefined, SqlError>
+  readonly positions: Effect.Effect<ReadonlyArray<BookEntry>, SqlError>
+  readonly position: (symbol: string) => Effect.Effect<BookEntry | undefined, SqlError>
   readonly order: (id: string) => Effect.Effect<PaperOrder | undefined, SqlError>
   readonly orderByClientId: (clientOrderId: string) => Effect.Effect<PaperOrder | undefined, SqlError>
   /** Accepted and partially filled orders, oldest first. */
@@ -275,29 +294,24 @@ export interface Ledger {
    * a transaction so the three move together or not at all.
    */
   readonly recordFill: (order: PaperOrder, fill: FillInput, at: number) => Effect.Effect<PaperOrder, SqlError>
-  /** Ends an open order (canceled or expired), keeping what already filled. */
-  readonly closeOrder: (
-    order: PaperOrder,
-    status: "canceled" | "expired",
-    reason: string,
-    at: number
-  ) => Effect.Effect<PaperOrder, SqlError>
+  /** Ends an open order as canceled, keeping what already filled. */
+  readonly cancelOrder: (order: PaperOrder, reason: string, at: number) => Effect.Effect<PaperOrder, SqlError>
 }
 
 export const makeLedger = (sql: SqlClient.SqlClient, name: string): Ledger => {
   const account = Effect.map(
-    sql<Row>`SELECT name, cash, realized_pnl FROM paper_accounts WHERE name = ${name}`,
+    sql`SELECT name, cash, realized_pnl FROM paper_accounts WHERE name = ${name}`,
     (rows) => (rows[0] === undefined ? undefined : readAccount(rows[0]))
   )
 
   const position = (symbol: string) =>
     Effect.map(
-      sql<Row>`SELECT symbol, quantity, average_cost, realized_pnl FROM paper_positions
+      sql`SELECT symbol, quantity, average_cost, realized_pnl FROM paper_positions
         WHERE account = ${name} AND symbol = ${symbol}`,
       (rows) => (rows[0] === undefined ? undefined : readPosition(rows[0]))
     )
 
-  const findOrder = (rows: ReadonlyArray<Row>) => (rows[0] === undefined ? undefined : readOrder(rows[0]))
+  const findOrder = (rows: ReadonlyArray<unknown>) => (rows[0] === undefined ? undefined : readOrder(rows[0]))
 
   const writeOrder = (o: PaperOrder) =>
     sql`UPDATE paper_orders SET
@@ -310,7 +324,7 @@ export const makeLedger = (sql: SqlClient.SqlClient, name: string): Ledger => {
         commission = ${format(o.commission)}
       WHERE id = ${o.id} AND account = ${name}`
 
-  const writePosition = (existing: boolean, p: PositionRow, at: number) =>
+  const writePosition = (existing: boolean, p: BookEntry, at: number) =>
     existing
       ? sql`UPDATE paper_positions SET
           quantity = ${format(p.quantity)},
@@ -334,23 +348,23 @@ export const makeLedger = (sql: SqlClient.SqlClient, name: string): Ledger => {
       })),
 
     positions: Effect.map(
-      sql<Row>`SELECT symbol, quantity, average_cost, realized_pnl FROM paper_positions
+      sql`SELECT symbol, quantity, average_cost, realized_pnl FROM paper_positions
         WHERE account = ${name} ORDER BY symbol`,
       (rows) => rows.map(readPosition)
     ),
 
     position,
 
-    order: (id) => Effect.map(sql<Row>`SELECT * FROM paper_orders WHERE account = ${name} AND id = ${id}`, findOrder),
+    order: (id) => Effect.map(sql`SELECT * FROM paper_orders WHERE account = ${name} AND id = ${id}`, findOrder),
 
     orderByClientId: (clientOrderId) =>
       Effect.map(
-        sql<Row>`SELECT * FROM paper_orders WHERE account = ${name} AND client_order_id = ${clientOrderId}`,
+        sql`SELECT * FROM paper_orders WHERE account = ${name} AND client_order_id = ${clientOrderId}`,
         findOrder
       ),
 
     openOrders: Effect.map(
-      sql<Row>`SELECT * FROM paper_orders WHERE account = ${name} AND ${sql.in("status", OPEN)}
+      sql`SELECT * FROM paper_orders WHERE account = ${name} AND ${sql.in("status", OPEN)}
         ORDER BY submitted_at, id`,
       (rows) => rows.map(readOrder)
     ),
@@ -358,8 +372,8 @@ export const makeLedger = (sql: SqlClient.SqlClient, name: string): Ledger => {
     nextOrderNumber: (at) =>
       Effect.gen(function*() {
         yield* sql`UPDATE paper_accounts SET order_seq = order_seq + 1, updated_at = ${at} WHERE name = ${name}`
-        const rows = yield* sql<Row>`SELECT order_seq FROM paper_accounts WHERE name = ${name}`
-        return integer(rows[0] ?? {}, "order_seq")
+        const rows = yield* sql`SELECT order_seq FROM paper_accounts WHERE name = ${name}`
+        return readOrderSeq(rows[0])
       }),
 
     insertOrder: (o) =>
@@ -396,9 +410,9 @@ export const makeLedger = (sql: SqlClient.SqlClient, name: string): Ledger => {
         return after
       }),
 
-    closeOrder: (order, status, reason, at) =>
+    cancelOrder: (order, reason, at) =>
       Effect.gen(function*() {
-        const after: PaperOrder = { ...order, status, reason, updatedAt: at }
+        const after: PaperOrder = { ...order, status: "canceled", reason, updatedAt: at }
         yield* writeOrder(after)
         return after
       })

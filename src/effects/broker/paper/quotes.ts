@@ -6,26 +6,22 @@
  * walk. Everything here is plain and synchronous; the broker calls it inside its own
  * lock, so the market never changes under a fill that is being booked.
  */
-import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import type * as Random from "effect/Random"
 import * as Result from "effect/Result"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { type CsvColumns, readCsv } from "../../../formats/csv.ts"
 import { parseJson } from "../../../formats/json.ts"
 import { Decimal, estimate, fromInteger, isPositive, ONE } from "../../../kernel/decimal.ts"
 import type { Side } from "../../../kernel/rebalance/deltas.ts"
 import { bySymbol, type Quote, type QuoteInput, validateQuotes } from "../../../kernel/rebalance/snapshot.ts"
 
-/** The paper layer was configured with something it cannot use; nothing was started. */
-export class PaperConfigError extends Data.TaggedError("PaperConfigError")<{
-  readonly message: string
-}> {}
-
 // ---------------------------------------------------------------------------
 // quote sources
 // ---------------------------------------------------------------------------
 
-/** A fixed list of quotes; they move only through `PaperControls.setQuotes`. */
+/** A fixed list of quotes; they move only through `PaperMarket.setQuotes`. */
 export interface StaticQuotes {
   readonly kind: "static"
   readonly quotes: ReadonlyArray<QuoteInput>
@@ -59,6 +55,9 @@ export interface RandomWalkQuotes {
 
 export type QuoteSource = StaticQuotes | FileQuotes | RandomWalkQuotes
 
+/** A walk's spread in basis points (default 10). */
+export const walkSpreadBps = (source: RandomWalkQuotes): number => source.spreadBps ?? 10
+
 // ---------------------------------------------------------------------------
 // reading quotes
 // ---------------------------------------------------------------------------
@@ -74,64 +73,39 @@ export const readQuotes = (where: string, input: unknown): Result.Result<Readonl
   return Result.isFailure(read) ? Result.fail(describe(where, read.failure)) : Result.succeed(read.success)
 }
 
-const CSV_COLUMNS = ["symbol", "bid", "ask", "last", "close"] as const
-
 /**
- * `symbol,bid,ask,last[,close]` with a header naming the columns; empty cells mean
- * no price. Cells stay text so the kernel reads the decimals exactly.
+ * `symbol,bid,ask,last[,close]` with a header naming the columns (any order, any case); empty
+ * cells mean no price. Cells stay text so the kernel reads the decimals exactly.
  */
-export const parseQuotesCsv = (text: string): Result.Result<ReadonlyArray<Record<string, string>>, string> => {
-  const lines = text.split(/\r?\n/)
-  let header: ReadonlyArray<string> | undefined
-  const rows: Array<Record<string, string>> = []
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!
-    if (line.trim() === "") continue
-    const cells = line.split(",").map((cell) => cell.trim().replace(/^"(.*)"$/, "$1"))
-    if (header === undefined) {
-      const names = cells.map((cell) => cell.toLowerCase())
-      const unknown = names.find((name) => !(CSV_COLUMNS as ReadonlyArray<string>).includes(name))
-      if (unknown !== undefined || !names.includes("symbol") || new Set(names).size !== names.length) {
-        return Result.fail(`line ${i + 1}: expected a header such as "symbol,bid,ask,last", got "${line}"`)
-      }
-      header = names
-      continue
-    }
-    if (cells.length !== header.length) {
-      return Result.fail(`line ${i + 1}: expected ${header.length} cells (${header.join(",")}), got ${cells.length}`)
-    }
-    const row: Record<string, string> = {}
-    header.forEach((name, column) => {
-      const cell = cells[column]!
-      if (cell !== "") row[name] = cell
-    })
-    rows.push(row)
-  }
-  return header === undefined
-    ? Result.fail("expected a \"symbol,bid,ask,last\" header, got an empty file")
-    : Result.succeed(rows)
+const CSV_COLUMNS: CsvColumns<"symbol", "bid" | "ask" | "last" | "close"> = {
+  required: ["symbol"],
+  optional: ["bid", "ask", "last", "close"],
+  others: "reject",
+  expected: "a header such as \"symbol,bid,ask,last\""
 }
 
 /** Reads a quote file: JSON or CSV, by extension or else by its first character. */
-export const loadQuoteFile = (path: string): Result.Result<ReadonlyArray<Quote>, string> => {
-  let text: string
-  try {
-    text = Fs.readFileSync(path, "utf8")
-  } catch (cause) {
-    return Result.fail(`cannot read quote file ${path}: ${cause instanceof Error ? cause.message : String(cause)}`)
-  }
-  const extension = Path.extname(path).toLowerCase()
-  const json = extension === ".json" || (extension !== ".csv" && /^\s*[[{]/.test(text))
-  const parsed = json ? parseJson(text) : parseQuotesCsv(text)
-  if (Result.isFailure(parsed)) return Result.fail(`quote file ${path}: ${parsed.failure}`)
-  return readQuotes(`quote file ${path}`, parsed.success)
-}
+export const loadQuoteFile = (path: string): Effect.Effect<ReadonlyArray<Quote>, string> =>
+  Effect.gen(function*() {
+    const text = yield* Effect.try({
+      try: () => Fs.readFileSync(path, "utf8"),
+      catch: (cause) => `cannot read quote file ${path}: ${cause instanceof Error ? cause.message : String(cause)}`
+    })
+    const extension = Path.extname(path).toLowerCase()
+    const json = extension === ".json" || (extension !== ".csv" && /^\s*[[{]/.test(text))
+    const parsed = yield* (json
+      ? Effect.fromResult(parseJson(text))
+      : Effect.map(Effect.mapError(readCsv(text, CSV_COLUMNS), (error) => error.message), (csv) => csv.rows)).pipe(
+        Effect.mapError((problem) => `quote file ${path}: ${problem}`)
+      )
+    return yield* Effect.fromResult(readQuotes(`quote file ${path}`, parsed))
+  })
 
 // ---------------------------------------------------------------------------
 // the market
 // ---------------------------------------------------------------------------
 
-export const CENT: Decimal = new Decimal("0.01")
+const CENT: Decimal = new Decimal("0.01")
 const BASIS_POINT: Decimal = new Decimal("0.0001")
 
 /**
@@ -200,7 +174,7 @@ export const makeMarket = (initial: ReadonlyArray<Quote>, walk: WalkSettings | u
 
 /** The starting quotes of a walk, validated like any other quotes. */
 export const walkStart = (source: RandomWalkQuotes): Result.Result<ReadonlyArray<Quote>, string> => {
-  const spread = source.spreadBps ?? 10
+  const spread = walkSpreadBps(source)
   if (!Number.isFinite(source.volatilityBps) || source.volatilityBps < 0) {
     return Result.fail(`random walk: expected volatilityBps >= 0, got ${source.volatilityBps}`)
   }

@@ -5,7 +5,7 @@
  * Each line is written with one synchronous write as soon as its answer arrives, so a
  * crash keeps everything recorded before it (at worst the last line is cut short, which
  * a replay reports). The file must not exist yet: a recording is evidence, and nothing
- * overwrites it. Secrets never reach the file: every line is scrubbed (see `scrub`).
+ * overwrites it. Secrets never reach the file: every line is scrubbed (see secrets.ts `scrub`).
  *
  * A recording that cannot be written once the run has started does not stop the run (a
  * half-done rebalance is worse than a half-written file): the problem is kept, writing
@@ -21,6 +21,7 @@ import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { Broker, type BrokerShape } from "../../Broker.ts"
 import { InputFileError } from "../../inputs.ts"
+import { scrub } from "../../secrets.ts"
 import {
   encodeArgs,
   encodeError,
@@ -29,7 +30,6 @@ import {
   type Header,
   type Method,
   type Outcome,
-  scrub,
   SESSION_FORMAT,
   SESSION_VERSION
 } from "./session.ts"
@@ -82,7 +82,7 @@ export const layer = (options: RecordingOptions): Layer.Layer<Broker | SessionLo
           try {
             Fs.writeSync(fd, `${JSON.stringify(scrub(event, secrets))}\n`)
           } catch (e) {
-            problem = `recording stopped: ${scrub((e as Error).message, secrets) as string}`
+            problem = `recording stopped: ${scrub((e as Error).message, secrets)}`
           }
         })
       // The broker is a venue of the registry, which a replay reads its capabilities from.

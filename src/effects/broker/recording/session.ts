@@ -118,7 +118,7 @@ export const BrokerErrorJson = Schema.Union([
   UnknownOutcome
 ])
 
-type Codec = Schema.Codec<any, any>
+type Codec = Schema.Codec<unknown, unknown>
 
 /**
  * Every Broker method a session holds: its arguments (as one object), its result, and
@@ -407,42 +407,4 @@ const readEvent = (
         `expected an event of type call, update or outcome, got ${JSON.stringify(typeOf(value) ?? null)}`
       )
   }
-}
-
-// ---------------------------------------------------------------------------
-// secrets
-// ---------------------------------------------------------------------------
-
-export const REDACTED = "[REDACTED]"
-
-/** Configured secrets shorter than this are not searched for inside strings. */
-export const MIN_SECRET_LENGTH = 6
-
-/** Keys whose values are credentials wherever they appear (headers, configs, payloads). */
-const SECRET_KEY =
-  /^(authorization|apca-api-key-id|apca-api-secret-key|key_id|secret_key|api[-_]?key(_id)?|api[-_]?secret|secret|token|access[-_]?token|password|account_number)$/i
-
-/**
- * A JSON value with every secret removed: values under credential-like keys, and every
- * occurrence of a configured secret (a key, a token, an account number) inside any string.
- */
-export const scrub = (value: unknown, secrets: ReadonlyArray<string>): unknown => {
-  // Longest first, so a secret that contains another is replaced whole; very short values
-  // (which would match inside decimals and ids) are left to the credential-named fields.
-  const words = secrets.filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
-  const walk = (v: unknown): unknown => {
-    if (typeof v === "string") return words.reduce((text, secret) => text.split(secret).join(REDACTED), v)
-    if (Array.isArray(v)) return v.map(walk)
-    if (typeof v === "object" && v !== null) {
-      const out: Record<string, unknown> = {}
-      for (const [key, inner] of Object.entries(v)) {
-        out[walk(key) as string] = SECRET_KEY.test(key)
-          ? REDACTED
-          : walk(inner)
-      }
-      return out
-    }
-    return v
-  }
-  return walk(value)
 }

@@ -48,7 +48,7 @@ import {
   Methods,
   type Session
 } from "../recording/session.ts"
-import { capabilities } from "../registry.ts"
+import { capabilitiesOf } from "../registry.ts"
 
 export interface RecordedCall {
   readonly method: Method
@@ -235,7 +235,7 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
           Stream.mapEffect((u) =>
             reached(u.line, u.update.order.clientOrderId).pipe(
               Effect.andThen(sleepUntil(u.t)),
-              Effect.map(() => decodeUpdate(renameIds(encodeUpdate(u.update), toReplayed)) as OrderUpdate)
+              Effect.map((): OrderUpdate => decodeUpdate(renameIds(encodeUpdate(u.update), toReplayed)))
             )
           ),
           // A live subscription never ends on its own; neither does a replayed one.
@@ -244,7 +244,7 @@ export const layer = (session: Session): Layer.Layer<Broker | ReplayControl> =>
 
       const broker: BrokerShape = {
         kind: session.header.broker,
-        capabilities: capabilities[session.header.broker],
+        capabilities: capabilitiesOf(session.header.broker),
         account: answer("account", null),
         positions: answer("positions", null),
         quotes: (symbols) => answer("quotes", { symbols }),

@@ -25,7 +25,8 @@ const order = (id: string, fields: Partial<BrokerOrder> = {}): BrokerOrder => ({
 })
 
 describe("finding a lost close", () => {
-  it("takes the earliest sell of the symbol for the held quantity submitted since the send, less the skew; not buys, other symbols, other sizes or older orders", () => {
+  it("takes the earliest sell of the symbol for the held quantity since the send, less the skew; nothing else", () => {
+    // Not buys, other symbols, other sizes or older orders.
     const closes = makeCloses()
     closes.sent("r1-ss-ARKK", { symbol: "ARKK", quantity: HELD, sentAt: SENT })
     const found = closes.claim("r1-ss-ARKK", [
@@ -75,7 +76,7 @@ describe("naming Alpaca's orders", () => {
     expect(closes.name(order("b2", { clientOrderId: "r1-bb-VTI" })).clientOrderId).toBe("r1-bb-VTI")
   })
 
-  it("while a close is unanswered, a sell of that symbol nobody is named for is held back (unnamed); buys and other symbols are not", () => {
+  it("while a close is unanswered, an unnamed sell of that symbol is held back; buys and other symbols are not", () => {
     const closes = makeCloses()
     expect(closes.unnamed(order("a1"))).toBe(false)
     closes.sent("r1-ss-ARKK", { symbol: "ARKK", quantity: HELD, sentAt: SENT })

@@ -32,7 +32,8 @@ describe("alpaca accounts in keel.yaml", () => {
     const r = await ws.run(["run", "--config", config, "--account", "demo"], { ...KEYS, MY_ALPACA_KEY: undefined })
     expect(r.code).toBe(2)
     expect(singleLine(r.stderr)).toBe(
-      "no-keys.yaml: accounts[0].broker.keyIdEnv: expected the environment variable MY_ALPACA_KEY to hold the Alpaca API key id, got nothing"
+      "no-keys.yaml: accounts[0].broker.keyIdEnv: " +
+        "expected the environment variable MY_ALPACA_KEY to hold the Alpaca API key id, got nothing"
     )
     const secret = await ws.run([
       "run",
@@ -70,7 +71,7 @@ describe("alpaca accounts in keel.yaml", () => {
       ["x", "expected number, got \"x\""]
     ] as const
   ) {
-    it(`requestsPerMinute: ${JSON.stringify(value)} is refused (never replaced by the default): exit 2, one line naming the field and the value`, async () => {
+    it(`requestsPerMinute: ${JSON.stringify(value)} is refused (never defaulted): exit 2, one line naming field and value`, async () => {
       const config = alpaca("rpm.yaml", { tradingUrl: "http://127.0.0.1:9", requestsPerMinute: value })
       const r = await ws.run(["run", "--config", config, "--account", "demo", "--execute"], KEYS)
       expect(r.code).toBe(2)

@@ -40,7 +40,8 @@ import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll } from "vitest"
 import { parse } from "yaml"
 import { Broker, type BrokerShape, type OrderRequest } from "../../../../src/effects/Broker.ts"
-import { type AlpacaConfig, layer } from "../../../../src/effects/broker/alpaca/layer.ts"
+import type { AlpacaConfig } from "../../../../src/effects/broker/alpaca/config.ts"
+import { layer } from "../../../../src/effects/broker/alpaca/layer.ts"
 import { toBrokerOrder } from "../../../../src/effects/broker/alpaca/orders.ts"
 import * as Alpaca from "../../../../src/effects/broker/alpaca/schemas.ts"
 import { Decimal, format } from "../../../../src/kernel/decimal.ts"
@@ -93,7 +94,7 @@ const recording = Layer.effect(HttpClient.HttpClient)(Effect.gen(function*() {
     HttpClient.tap((response) =>
       Effect.sync(() => {
         const raw = response.headers["sl-violations"]
-        const violations: ReadonlyArray<Violation> = raw === undefined ? [] : JSON.parse(raw)
+        const violations = raw === undefined ? [] : JSON.parse(raw) as ReadonlyArray<Violation>
         exchanges.push({
           method: response.request.method,
           url: new URL(`${response.request.url}?${UrlParams.toString(response.request.urlParams)}`),
@@ -165,7 +166,8 @@ const d = (text: string) => new Decimal(text)
 // ---------------------------------------------------------------------------
 
 describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
-  it.live("GET /v2/account: valid request; the generated account (decimals \"string\", no non_marginable_buying_power) is refused field by field", () =>
+  it.live("GET /v2/account: valid request; the generated account is refused field by field", () =>
+    // Its decimals are "string", and it has no non_marginable_buying_power.
     Effect.gen(function*() {
       const { exit, exchanges: sent } = yield* run((b) => b.account)
       expectValid(sent)
@@ -195,8 +197,8 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
       expectValid(sent)
       expect(success(exit)).toEqual({
         isOpen: true,
-        nextOpen: Date.parse("2019-08-24T14:15:22Z"),
-        nextClose: Date.parse("2019-08-24T14:15:22Z")
+        nextOpen: Option.some(Date.parse("2019-08-24T14:15:22Z")),
+        nextClose: Option.some(Date.parse("2019-08-24T14:15:22Z"))
       })
     }))
 
@@ -286,7 +288,8 @@ describe("Alpaca adapter against Alpaca's published spec (Prism)", () => {
       expect(Exit.isSuccess(refused.exit)).toBe(true)
     }))
 
-  it.live("a sell that closes the position is DELETE /v2/positions/{symbol}, valid, sent once; its lost-answer lookup (GET /v2/orders?status=all&symbols&after&direction) is valid too", () =>
+  it.live("a close is DELETE /v2/positions/{symbol}, valid, sent once; its lost-answer lookup (GET /v2/orders) is valid too", () =>
+    // The lookup: GET /v2/orders?status=all&symbols&after&direction.
     Effect.gen(function*() {
       const close: OrderRequest = {
         ...request,
@@ -405,7 +408,9 @@ describe("Alpaca's documented examples (the specs' x-examples)", () => {
       ])
     }))
 
-  it.effect("Assets: the example decodes (the 2022 spec has the component but no /v2/assets path; the emulator's answers are checked against the component in alpaca-emulator.test.ts)", () =>
+  it.effect("Assets: the example decodes", () =>
+    // The 2022 spec has the component but no /v2/assets path; the emulator's answers are checked
+    // against the component in emulator.test.ts.
     Effect.gen(function*() {
       const asset = yield* Alpaca.decode(Alpaca.Asset, "asset")(tradingExample("Assets", "example-1"))
       expect(asset).toEqual({ symbol: "AAPL", tradable: true, fractionable: true })

@@ -242,7 +242,9 @@ const expectedOf = (
     sells: brief(sells),
     buys: brief(buys),
     positions: Object.fromEntries(
-      [...held].filter(([, q]) => q.gt(ZERO)).map(([s, q]) => [s, format(q)]).sort(([a], [b]) => (a! < b! ? -1 : 1))
+      [...held].filter(([, q]) => q.gt(ZERO)).map(([s, q]): [string, string] => [s, format(q)]).sort(([a], [b]) =>
+        a < b ? -1 : 1
+      )
     ),
     cash: format(cash)
   }
@@ -652,7 +654,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(run.stderr).toContain("no latest trades for ARKK")
   })
 
-  it("shares: fractional with VNQ not fractionable at Alpaca: VNQ bought in whole shares, the others fractional, nothing rejected", async () => {
+  it("shares: fractional, VNQ not fractionable at Alpaca: VNQ in whole shares, the others fractional, none rejected", async () => {
     const { emu, ws, start } = await setup(
       { ...FROM_CASH, fractionable: ["VTI", "VXUS", "BND", "ARKK"] },
       FRACTIONAL_POLICY
@@ -678,7 +680,7 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(calls(lines, "assets")).toHaveLength(1)
   })
 
-  it("a whole-share account holding ARKK 40.5 (untargeted): the position is closed by one DELETE /v2/positions/ARKK and is gone", async () => {
+  it("a whole-share account holding ARKK 40.5 (untargeted): one DELETE /v2/positions/ARKK closes it", async () => {
     const { emu, ws, start } = await setup(DRIFTED_FRACTIONAL_ARKK)
     const expected = expectedOf(start)
     expect(expected.sells).toContainEqual({ symbol: "ARKK", quantity: "40.5" })
@@ -737,7 +739,8 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     ])
   })
 
-  it("a lost POST answer, then one 404 on GET /v2/orders:by_client_order_id: the resend is refused as a duplicate, looked up again, tracked; placed once, filled, nothing rejected", async () => {
+  it("a lost POST answer, then a 404 on the lookup by client order id: the resend is refused, looked up again, tracked", async () => {
+    // Placed once, filled, nothing rejected.
     const { emu, ws, start } = await setup(FROM_CASH)
     const expected = expectedOf(start)
     emu.faults.next({ method: "POST", path: "/v2/orders" }, { loseAnswer: true })

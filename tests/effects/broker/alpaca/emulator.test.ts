@@ -1,3 +1,6 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access,
+   @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return
+   -- the emulator's and Prism's JSON answers are read loosely here: each assertion checks the shape it reads */
 /**
  * The Alpaca emulator (tests/support/alpaca-emulator.ts), checked twice:
  *
@@ -32,7 +35,6 @@
  *    place the order exactly once), and the trade_updates websocket (binary frames,
  *    handshake, events, dropped sockets).
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -46,70 +48,15 @@ import {
   type OrderJson,
   startAlpacaEmulator
 } from "../../../support/alpaca-emulator.ts"
+import { type Prism, startPrism } from "../../../support/prism.ts"
 
 const ROOT = fileURLToPath(new URL("../../../..", import.meta.url))
-const PRISM = `${ROOT}node_modules/.bin/prism`
 const TRADING_SPEC = `${ROOT}tests/fixtures/alpaca/trading-openapi.yaml`
 const DATA_SPEC = `${ROOT}tests/fixtures/alpaca/market-data-openapi.yaml`
 
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
-
-interface Prism {
-  readonly url: string
-  readonly stop: () => Promise<void>
-}
-
-/** `prism proxy SPEC UPSTREAM --errors` on an ephemeral port; resolves once it listens. */
-const startPrism = (spec: string, upstream: string): Promise<Prism> =>
-  new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [
-      PRISM,
-      "proxy",
-      spec,
-      upstream,
-      "-h",
-      "127.0.0.1",
-      "-p",
-      "0",
-      "--errors"
-    ], {
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let output = ""
-    let done = false
-    const stop = () =>
-      new Promise<void>((res) => {
-        if (child.exitCode !== null || child.signalCode !== null) return res()
-        child.once("exit", () => res())
-        child.kill()
-      })
-    const timer = setTimeout(() => {
-      if (done) return
-      done = true
-      void stop()
-      reject(new Error(`Prism did not start within 20 s:\n${output}`))
-    }, 20_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString("utf8")
-      // Strip colour codes, then look for the line Prism prints once it listens.
-      const match = /Prism is listening on (http:\/\/[\d.]+:\d+)/.exec(output.replace(/\x1b\[[0-9;]*m/g, ""))
-      if (match !== null && match[1] !== undefined && !done) {
-        done = true
-        clearTimeout(timer)
-        resolve({ url: match[1], stop })
-      }
-    }
-    child.stdout?.on("data", onData)
-    child.stderr?.on("data", onData)
-    child.once("exit", (code) => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      reject(new Error(`Prism exited (${code}):\n${output}`))
-    })
-  })
 
 interface Reply {
   readonly status: number
@@ -236,7 +183,10 @@ describe("the emulator against Alpaca's 2022 OpenAPI documents (Prism validating
       fractionable: ["SPY", "AAPL"]
     })
     auth = { keyId: emu.keyId, secretKey: emu.secretKey }
-    ;[trading, data] = await Promise.all([startPrism(TRADING_SPEC, emu.tradingUrl), startPrism(DATA_SPEC, emu.dataUrl)])
+    ;[trading, data] = await Promise.all([
+      startPrism(TRADING_SPEC, { upstream: emu.tradingUrl }),
+      startPrism(DATA_SPEC, { upstream: emu.dataUrl })
+    ])
   }, 30_000)
   afterAll(async () => {
     await Promise.all([trading?.stop(), data?.stop()])
@@ -475,7 +425,7 @@ describe("GET /v2/assets/{symbol} against the spec's Assets component (Prism val
       quotes: QUOTES,
       fractionable: ["SPY", "AAPL"]
     })
-    trading = await startPrism(join(dir, "trading-with-assets.yaml"), emu.tradingUrl)
+    trading = await startPrism(join(dir, "trading-with-assets.yaml"), { upstream: emu.tradingUrl })
   }, 30_000)
   afterAll(async () => {
     await trading?.stop()
@@ -677,7 +627,7 @@ describe("orders, cash and positions", () => {
     expect(filled).toMatchObject({ filled_qty: "0.00199992", filled_avg_price: "500.02" })
   })
 
-  it("Alpaca's $1 minimum holds for fractional qty buys too (at the ask, or the limit price); whole shares and sells are not held to it", async () => {
+  it("Alpaca's $1 minimum holds for fractional qty buys too (at the ask, or the limit); not whole shares or sells", async () => {
     const emu = await start({
       positions: { SPY: "0.001" },
       quotes: { ...QUOTES, PENNY: { bid: "0.40", ask: "0.41" } },
@@ -727,7 +677,8 @@ describe("orders, cash and positions", () => {
       })
   })
 
-  it("DELETE /v2/positions/{symbol}: a real market sell of all that is held, under Alpaca's own client_order_id; it fills, on the stream too; a second close is 404", async () => {
+  it("DELETE /v2/positions/{symbol}: a market sell of all that is held, under Alpaca's own client_order_id", async () => {
+    // It fills, on the stream too; a second close is 404.
     const emu = await start({ positions: { AAPL: "40.5" } })
     const auth = authOf(emu)
     const stream = await connect(emu.streamUrl)

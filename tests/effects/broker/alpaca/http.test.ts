@@ -19,12 +19,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import { Broker, type BrokerShape, type OrderRequest } from "../../../../src/effects/Broker.ts"
-import {
-  type AlpacaConfig,
-  AlpacaDefaults,
-  type AlpacaTuning,
-  layer
-} from "../../../../src/effects/broker/alpaca/layer.ts"
+import { type AlpacaConfig, AlpacaDefaults } from "../../../../src/effects/broker/alpaca/config.ts"
+import { type AlpacaTuning, layer } from "../../../../src/effects/broker/alpaca/layer.ts"
+import { REDACTED } from "../../../../src/effects/secrets.ts"
 import { Decimal, format } from "../../../../src/kernel/decimal.ts"
 
 const KEY_ID = "PKHTTPTESTKEY0042"
@@ -379,7 +376,7 @@ describe("a sell that closes the position", () => {
   const closing = (fields: Record<string, unknown> = {}) =>
     order({ id: ALPACA_ID, client_order_id: ALPACA_CLIENT_ID, symbol: "ARKK", side: "sell", qty: "40.5", ...fields })
 
-  it.live("is one DELETE, never a POST, even for a fractional holding on a whole-share account; every answer names it by the caller's id", () =>
+  it.live("is one DELETE, never a POST, even for a fractional holding on a whole-share account; named by the caller's id", () =>
     Effect.gen(function*() {
       fallback = (r) =>
         r.method === "DELETE"
@@ -416,7 +413,7 @@ describe("a sell that closes the position", () => {
       expect(received[0]!.body).toBe("")
     }))
 
-  it.live("a lost answer (500) is UnknownOutcome and is never sent again; the lookup finds the order among the symbol's orders since the send", () =>
+  it.live("a lost answer (500) is UnknownOutcome, never sent again; found among the symbol's orders since the send", () =>
     Effect.gen(function*() {
       const before = yield* Clock.currentTimeMillis
       let sent = 0
@@ -470,7 +467,8 @@ describe("a sell that closes the position", () => {
       ])
     }))
 
-  it.live("a lost answer with no such order is OrderNotFound (never by client id); sent again and refused (404: the position is gone), the first send is still looked for", () =>
+  it.live("a lost answer with no such order is OrderNotFound (never by client id); refused when sent again (404)", () =>
+    // The position is gone; the first send is still looked for.
     Effect.gen(function*() {
       yield* withBroker((b) =>
         Effect.gen(function*() {
@@ -701,7 +699,7 @@ describe("rate limits", () => {
       )
     }))
 
-  it.effect("the client-side limit: requestsPerMinute in any 60 s window", () =>
+  it.effect("the client-side limit: requestsPerMinute a minute, from the first request; one beyond waits for the next minute", () =>
     Effect.gen(function*() {
       fallback = () => ({ status: 200, body: [] })
       yield* withBroker(
@@ -773,7 +771,7 @@ describe("credentials", () => {
       const rejected = yield* Effect.flip(withBroker((b) => b.placeOrder(request)))
       expect(rejected).toMatchObject({
         _tag: "OrderRejected",
-        reason: "key <redacted> with secret <redacted> is not allowed"
+        reason: `key ${REDACTED} with secret ${REDACTED} is not allowed`
       })
       noSecrets(rejected)
       const read = yield* Effect.flip(withBroker((b) => b.account))

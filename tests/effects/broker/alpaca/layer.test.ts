@@ -20,7 +20,8 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { afterEach } from "vitest"
 import { Broker, type BrokerShape, type OrderRequest, type OrderUpdate } from "../../../../src/effects/Broker.ts"
-import { type AlpacaConfig, layer } from "../../../../src/effects/broker/alpaca/layer.ts"
+import type { AlpacaConfig } from "../../../../src/effects/broker/alpaca/config.ts"
+import { layer } from "../../../../src/effects/broker/alpaca/layer.ts"
 import { Decimal, format } from "../../../../src/kernel/decimal.ts"
 import { type AlpacaEmulator, type EmulatorOptions, startAlpacaEmulator } from "../../../support/alpaca-emulator.ts"
 
@@ -135,7 +136,8 @@ describe("a sell that closes the position, against the emulator", () => {
       expect([format(fill.fill!.quantity), format(fill.fill!.price)]).toEqual(["40.5", "48.9"])
     })))
 
-  it.live("a lost answer: found among ARKK's orders since the send, never sent again; updates before it was found are dropped, later ones named", () =>
+  it.live("a lost answer: found among ARKK's orders since the send, never sent again; later updates named", () =>
+    // Updates from before it was found are dropped.
     Effect.scoped(Effect.gen(function*() {
       const emu = yield* start({ positions: { ARKK: "40.5", VTI: "2" }, fillDelayMillis: 600, partialFill: 2 })
       const updates: Array<OrderUpdate> = []
@@ -178,7 +180,7 @@ describe("a sell that closes the position, against the emulator", () => {
       expect(emu.positions().map((p) => p.symbol)).toEqual(["VTI"])
     })))
 
-  it.live("a lost answer of a close that never arrived is OrderNotFound; sent again, a close of a position already gone is OrderRejected", () =>
+  it.live("a lost close that never arrived is OrderNotFound; sent again, a close of a position already gone is OrderRejected", () =>
     Effect.scoped(Effect.gen(function*() {
       const emu = yield* start({ positions: { ARKK: "40.5" } })
       yield* withBroker(emu, (broker) =>

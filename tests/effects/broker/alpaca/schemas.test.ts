@@ -7,11 +7,11 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type { OrderRequest } from "../../../../src/effects/Broker.ts"
-import { streamUrlFor } from "../../../../src/effects/broker/alpaca/layer.ts"
+import { streamUrlFor } from "../../../../src/effects/broker/alpaca/config.ts"
 import { oneSided, toQuotes, withTrades } from "../../../../src/effects/broker/alpaca/marketData.ts"
 import { orderBody, orderStatus, toBrokerOrder } from "../../../../src/effects/broker/alpaca/orders.ts"
 import * as Alpaca from "../../../../src/effects/broker/alpaca/schemas.ts"
-import { readFrame, reconnectDelay, tradeUpdateOf } from "../../../../src/effects/broker/alpaca/stream.ts"
+import { readFrame, tradeUpdateOf } from "../../../../src/effects/broker/alpaca/stream.ts"
 import { Decimal, format } from "../../../../src/kernel/decimal.ts"
 
 const d = (text: string) => new Decimal(text)
@@ -683,25 +683,6 @@ describe("trade_updates", () => {
     expect(readFrame(new Uint8Array([0xff, 0xfe]))).toEqual(Result.fail("trade_updates: a frame that is not JSON text"))
     const noStream = readFrame(JSON.stringify({ data: {} }))
     expect(Result.isFailure(noStream) && noStream.failure).toContain(`Missing key\n  at ["stream"]`)
-  })
-
-  it("reconnect delays double from the base, jittered by ±20%, never above the cap", () => {
-    const reconnect = { baseMillis: 500, maxDelayMillis: 30_000, stableMillis: 60_000 }
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 50, 2_000].map((n) => reconnectDelay(reconnect, n, 0.5))).toEqual([
-      500,
-      1_000,
-      2_000,
-      4_000,
-      8_000,
-      16_000,
-      30_000,
-      30_000,
-      30_000,
-      30_000
-    ])
-    expect([reconnectDelay(reconnect, 0, 0), reconnectDelay(reconnect, 0, 0.999_999)]).toEqual([400, 600])
-    expect([reconnectDelay(reconnect, 5, 0), reconnectDelay(reconnect, 5, 0.999_999)]).toEqual([12_800, 19_200])
-    expect(reconnectDelay(reconnect, 6, 0.999_999)).toBe(30_000)
   })
 
   it("the stream URL of a trading host", () => {

@@ -68,7 +68,10 @@ const startServer = async (options: {
     const connection: Connection = { socket, messages: [], at: Date.now() }
     connections.push(connection)
     socket.on("message", (raw) => {
-      const message = JSON.parse(String(raw)) as { action: string; data: Record<string, unknown> }
+      const message = JSON.parse(Buffer.from(raw as Buffer).toString("utf8")) as {
+        action: string
+        data: Record<string, unknown>
+      }
       connection.messages.push(message)
       if (message.action === "authenticate") {
         const answer = options.answerAuth?.(index) ?? "authorized"

@@ -1,103 +1,43 @@
-import { afterAll, assert, describe, expect, it } from "@effect/vitest"
+/**
+ * The paper venue: fills, costs, books, limits, latency and partial fills, restarts on the same
+ * database, a closed market, quote files and random walks. Faults in front of it are the faults
+ * decorator's (tests/effects/broker/faults).
+ */
+import { assert, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
-import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
-import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
-import { Broker, type OrderRequest, type OrderUpdate } from "../../../../src/effects/Broker.ts"
-import * as Paper from "../../../../src/effects/broker/paper/layer.ts"
-import * as SqliteClient from "../../../../src/effects/sql/SqliteClient.ts"
+import { Broker, type VenueConfigError } from "../../../../src/effects/Broker.ts"
+import type * as Paper from "../../../../src/effects/broker/paper/layer.ts"
 import { Decimal, format } from "../../../../src/kernel/decimal.ts"
+import {
+  base,
+  d,
+  database,
+  drain,
+  paper,
+  paperControls,
+  rejection,
+  request,
+  same,
+  tempFiles,
+  watch
+} from "./fixtures.ts"
 
-const tmpRoot = Fs.mkdtempSync(Path.join(Os.tmpdir(), "keel-paper-test-"))
-afterAll(() => Fs.rmSync(tmpRoot, { recursive: true, force: true }))
-
-let fileCounter = 0
-const freshFile = () => Path.join(tmpRoot, `case-${++fileCounter}`, "paper.db")
-
-/** A real SQLite file with the paper migrations applied, as the merged loader will do. */
-const database = (filename: string) =>
-  Layer.effectDiscard(Migrator.make({})({ loader: Migrator.fromRecord(Paper.paperMigrations) })).pipe(
-    Layer.provideMerge(SqliteClient.layer({ filename }))
-  )
-
-const paper = (filename: string, config: Paper.PaperConfig) =>
-  Paper.layer(config).pipe(Layer.provideMerge(database(filename)))
-
-const base: Paper.PaperConfig = {
-  account: "test",
-  startingCash: "10000",
-  quotes: {
-    kind: "static",
-    quotes: [
-      { symbol: "AAPL", bid: "99.90", ask: "100.00", last: "99.95" },
-      { symbol: "MSFT", bid: "399.50", ask: "400.50", last: "400.00" }
-    ]
-  },
-  slippageBps: 5,
-  commission: { perOrder: "1", perShare: "0.01" }
-}
-
-const d = (s: string): Decimal => new Decimal(s)
-
-/** Compares exactly: equal decimals, however they are written. */
-const same = (actual: Decimal | undefined, expected: string) => {
-  assert.isDefined(actual, `expected ${expected}, got nothing`)
-  assert.isTrue(actual!.eq(expected), `expected ${expected}, got ${actual === undefined ? "nothing" : format(actual)}`)
-}
-
-let orderCounter = 0
-const request = (fields: Partial<OrderRequest> = {}): OrderRequest => ({
-  clientOrderId: `c-${++orderCounter}`,
-  symbol: "AAPL",
-  side: "buy",
-  quantity: d("10"),
-  type: "market",
-  timeInForce: "day",
-  ...fields
-})
-
-/**
- * Subscribes to the broker's updates; every update lands in the queue. `startImmediately`
- * matters: it subscribes before the fork returns, where a plain fork would subscribe
- * only once the fiber first runs and miss what is published before.
- */
-const watch = Effect.gen(function*() {
-  const broker = yield* Broker
-  const queue = yield* Queue.unbounded<OrderUpdate>()
-  yield* broker.updates.pipe(
-    Stream.runForEach((update) => Queue.offer(queue, update)),
-    Effect.forkChild({ startImmediately: true })
-  )
-  return queue
-})
-
-/** Lets background fibers run without moving the clock, then returns what arrived. */
-const drain = (queue: Queue.Queue<OrderUpdate>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 20; i++) yield* Effect.yieldNow
-    return yield* Queue.clear(queue)
-  })
-
-const rejection = <A, E>(effect: Effect.Effect<A, E>) =>
-  Effect.map(Effect.flip(effect), (error) => {
-    const e = error as { _tag?: string; reason?: string }
-    assert.strictEqual(e._tag, "OrderRejected", `expected OrderRejected, got ${String(e._tag)}`)
-    return e.reason ?? ""
-  })
+const files = tempFiles("keel-paper-test-")
+const freshFile = files.freshFile
+const tmpRoot = files.root
 
 describe("paper broker", () => {
   it.effect("a market buy fills at ask + slippage with commission; cash, position and average cost are exact", () =>
     Effect.gen(function*() {
       const broker = yield* Broker
-      const controls = yield* Paper.PaperControls
+      const controls = yield* paperControls
       const updates = yield* watch
       const placed = yield* broker.placeOrder(request({ clientOrderId: "buy-1" }))
       expect(placed.status).toBe("accepted")
@@ -133,7 +73,7 @@ describe("paper broker", () => {
   it.effect("a sell realizes P&L net of commission against the average cost", () =>
     Effect.gen(function*() {
       const broker = yield* Broker
-      const controls = yield* Paper.PaperControls
+      const controls = yield* paperControls
       const updates = yield* watch
       yield* broker.placeOrder(request({ quantity: d("10") }))
       yield* Queue.take(updates)
@@ -238,7 +178,7 @@ describe("paper broker", () => {
   it.effect("a limit order that is not marketable rests, then is canceled; a marketable one fills at the bounded price", () =>
     Effect.gen(function*() {
       const broker = yield* Broker
-      const controls = yield* Paper.PaperControls
+      const controls = yield* paperControls
       const updates = yield* watch
       const resting = yield* broker.placeOrder(request({ type: "limit", limitPrice: d("99.99"), quantity: d("5") }))
       yield* TestClock.adjust("1 hour")
@@ -273,7 +213,7 @@ describe("paper broker", () => {
   it.effect("partial fills: N chunks, each after the latency, with an exact final state", () =>
     Effect.gen(function*() {
       const broker = yield* Broker
-      const controls = yield* Paper.PaperControls
+      const controls = yield* paperControls
       const updates = yield* watch
       const placed = yield* broker.placeOrder(request({ quantity: d("10") }))
       expect((yield* Queue.take(updates)).kind).toBe("accepted")
@@ -355,7 +295,7 @@ describe("paper broker", () => {
   it.effect("a buy whose price ran away before its fill is canceled rather than overdrawing cash", () =>
     Effect.gen(function*() {
       const broker = yield* Broker
-      const controls = yield* Paper.PaperControls
+      const controls = yield* paperControls
       const updates = yield* watch
       // 9 × (100.05 + 0.01) + 1 = 901.54 fits in 1000 when placed
       const placed = yield* broker.placeOrder(request({ quantity: d("9") }))
@@ -420,7 +360,7 @@ describe("paper broker", () => {
 
       const secondRun = Effect.gen(function*() {
         const broker = yield* Broker
-        const controls = yield* Paper.PaperControls
+        const controls = yield* paperControls
         const updates = yield* watch
         // the starting cash of an existing account is ignored
         const account = yield* broker.account
@@ -457,61 +397,10 @@ describe("paper broker", () => {
       expect(rows).toEqual([{ cash: "8706.32", order_seq: 3 }])
     }))
 
-  it.effect("a lost answer: the order is placed, placeOrder says UnknownOutcome, and the client id finds it", () =>
-    Effect.gen(function*() {
-      const broker = yield* Broker
-      const controls = yield* Paper.PaperControls
-      const updates = yield* watch
-      yield* controls.loseNextPlaceAnswers(1)
-      const lost = yield* Effect.flip(broker.placeOrder(request({ clientOrderId: "lost", quantity: d("2") })))
-      expect(lost._tag).toBe("UnknownOutcome")
-      const found = yield* broker.getOrderByClientId("lost")
-      expect(found.clientOrderId).toBe("lost")
-      same(found.quantity, "2")
-      expect((yield* Queue.take(updates)).kind).toBe("accepted")
-      expect((yield* Queue.take(updates)).kind).toBe("fill")
-      expect((yield* broker.getOrderByClientId("lost")).status).toBe("filled")
-      // resubmitting the same intent is refused, as at a real broker
-      expect(yield* rejection(broker.placeOrder(request({ clientOrderId: "lost" })))).toContain("already used")
-      // only one answer was lost
-      const ok = yield* broker.placeOrder(request({ clientOrderId: "answered", quantity: d("1") }))
-      expect(ok.clientOrderId).toBe("answered")
-    }).pipe(Effect.provide(paper(freshFile(), base))))
-
-  it.effect("injected connection failures and rate limits fail the next calls without reaching the venue", () =>
-    Effect.gen(function*() {
-      const broker = yield* Broker
-      const controls = yield* Paper.PaperControls
-      yield* controls.failNextCalls(2)
-      const failed = yield* Effect.flip(broker.placeOrder(request({ clientOrderId: "never-sent" })))
-      expect(failed._tag).toBe("BrokerConnectionError")
-      expect((yield* Effect.flip(broker.account))._tag).toBe("BrokerConnectionError")
-      same((yield* broker.account).cash, "10000")
-      // a failed call never placed anything: the client id is still free
-      expect((yield* Effect.flip(broker.getOrderByClientId("never-sent")))._tag).toBe("OrderNotFound")
-      yield* broker.placeOrder(request({ clientOrderId: "never-sent", quantity: d("1") }))
-
-      yield* controls.rateLimitNextCalls(1, 1500)
-      const limited = yield* Effect.flip(broker.quotes(["AAPL"]))
-      assert.strictEqual(limited._tag, "RateLimited")
-      if (limited._tag === "RateLimited") expect(limited.retryAfterMillis).toBe(1500)
-      expect((yield* broker.quotes(["AAPL"])).length).toBe(1)
-      expect(yield* controls.calls).toBe(7)
-    }).pipe(Effect.provide(paper(freshFile(), base))))
-
-  it.effect("lost answers and failures can be armed from the config", () =>
-    Effect.gen(function*() {
-      const broker = yield* Broker
-      expect((yield* Effect.flip(broker.clock))._tag).toBe("BrokerConnectionError")
-      const lost = yield* Effect.flip(broker.placeOrder(request({ clientOrderId: "cfg-lost", quantity: d("1") })))
-      expect(lost._tag).toBe("UnknownOutcome")
-      expect((yield* broker.getOrderByClientId("cfg-lost")).clientOrderId).toBe("cfg-lost")
-    }).pipe(Effect.provide(paper(freshFile(), { ...base, faults: { failNextCalls: 1, loseNextPlaceAnswers: 1 } }))))
-
   it.effect("a closed market reports it, accepts orders and fills them only once it opens", () =>
     Effect.gen(function*() {
       const broker = yield* Broker
-      const controls = yield* Paper.PaperControls
+      const controls = yield* paperControls
       const updates = yield* watch
       yield* TestClock.adjust("10 seconds")
       const clock = yield* broker.clock
@@ -529,7 +418,7 @@ describe("paper broker", () => {
 
   it.effect("quotes from a JSON file and from a CSV file; unknown symbols are left out", () =>
     Effect.gen(function*() {
-      const dir = Path.join(tmpRoot, `quotes-${++fileCounter}`)
+      const dir = Path.join(tmpRoot, `quotes-${files.next()}`)
       Fs.mkdirSync(dir, { recursive: true })
       const json = Path.join(dir, "quotes.json")
       Fs.writeFileSync(
@@ -557,8 +446,8 @@ describe("paper broker", () => {
 
       Fs.writeFileSync(csv, "symbol,bid,ask,last\nVTI,abc,250.20,250.15\n")
       const error = yield* Effect.flip(read(csv))
-      assert.strictEqual(error._tag, "PaperConfigError")
-      expect((error as Paper.PaperConfigError).message).toContain("quotes[0].bid")
+      assert.strictEqual(error._tag, "VenueConfigError")
+      expect((error as VenueConfigError).message).toContain("quotes[0].bid")
     }))
 
   it.effect("a seeded random walk is reproducible, moves per quotes() call, and stays on the cent grid", () =>
@@ -600,7 +489,7 @@ describe("paper broker", () => {
       quotes: { kind: "random-walk", seed: 7, start: { AAA: "50.00" }, volatilityBps: 100, spreadBps: 20 }
     }))))
 
-  it.effect("an invalid config fails the layer with PaperConfigError", () =>
+  it.effect("an invalid config fails the layer with VenueConfigError", () =>
     Effect.gen(function*() {
       const fail = (config: Paper.PaperConfig) => Effect.flip(Effect.provide(Effect.void, paper(freshFile(), config)))
       const messages = [
@@ -608,7 +497,7 @@ describe("paper broker", () => {
         yield* fail({ ...base, partialFills: 0 }),
         yield* fail({ ...base, rejectionRate: 2 }),
         yield* fail({ ...base, quotes: { kind: "file", path: Path.join(tmpRoot, "missing.json") } })
-      ].map((e) => (e as Paper.PaperConfigError).message)
+      ].map((e) => (e as VenueConfigError).message)
       expect(messages[0]).toContain("startingCash")
       expect(messages[1]).toContain("partialFills")
       expect(messages[2]).toContain("rejectionRate")

@@ -1,0 +1,78 @@
+/**
+ * The paper venue's block in keel.yaml (`broker: { kind: paper, … }`) and the layer's config
+ * it gives. Amounts may be written as strings or numbers; the layer reads them exactly.
+ */
+import * as Schema from "effect/Schema"
+import type { VenueContext } from "../../Broker.ts"
+import { knownFields } from "../../configFields.ts"
+import type { PaperConfig } from "./layer.ts"
+
+/** Whether the simulated market is open: always, or never (orders wait, a run stops at its guards). */
+export const MarketOpen = Schema.Literals(["always", "never"])
+export type MarketOpen = typeof MarketOpen.Type
+
+const Amount = Schema.Union([Schema.String, Schema.Number])
+
+const RandomWalk = knownFields(
+  "a random walk field",
+  Schema.Struct({
+    seed: Schema.Number,
+    prices: Schema.Record(Schema.String, Amount),
+    volatilityBps: Schema.optionalKey(Schema.Number)
+  })
+)
+
+export const Config = knownFields(
+  "a paper broker field",
+  Schema.Struct({
+    kind: Schema.Literal("paper"),
+    /** Cash of a new paper account (default 100000); an existing account keeps its own. */
+    startingCash: Schema.optionalKey(Amount),
+    /** Quotes file (JSON or CSV `symbol,bid,ask,last`), relative to keel.yaml. */
+    quotes: Schema.optionalKey(Schema.String),
+    /** Or a seeded random walk from these prices. */
+    randomWalk: Schema.optionalKey(RandomWalk),
+    slippageBps: Schema.optionalKey(Schema.Number),
+    commissionPerOrder: Schema.optionalKey(Amount),
+    commissionPerShare: Schema.optionalKey(Amount),
+    fillLatencySeconds: Schema.optionalKey(Schema.Number),
+    partialFills: Schema.optionalKey(Schema.Number),
+    rejectionRate: Schema.optionalKey(Schema.Number),
+    rejectionSeed: Schema.optionalKey(Schema.Number),
+    marketOpen: Schema.optionalKey(MarketOpen)
+  })
+)
+export type Config = typeof Config.Type
+
+/** Defaults of the block, documented in the README. */
+export const PaperDefaults = {
+  startingCash: "100000",
+  quotes: "quotes.csv",
+  volatilityBps: 50
+} as const
+
+const resolve = (dir: string, file: string): string => (file.startsWith("/") ? file : `${dir}/${file}`)
+
+/** The layer's config of an account's paper block. */
+export const paperConfig = (broker: Config, context: VenueContext): PaperConfig => ({
+  account: context.account,
+  startingCash: String(broker.startingCash ?? PaperDefaults.startingCash),
+  quotes: broker.randomWalk !== undefined
+    ? {
+      kind: "random-walk",
+      seed: broker.randomWalk.seed,
+      start: Object.fromEntries(Object.entries(broker.randomWalk.prices).map(([s, p]) => [s, String(p)])),
+      volatilityBps: broker.randomWalk.volatilityBps ?? PaperDefaults.volatilityBps
+    }
+    : { kind: "file", path: resolve(context.dir, broker.quotes ?? PaperDefaults.quotes) },
+  ...(broker.slippageBps === undefined ? {} : { slippageBps: broker.slippageBps }),
+  commission: {
+    ...(broker.commissionPerOrder === undefined ? {} : { perOrder: String(broker.commissionPerOrder) }),
+    ...(broker.commissionPerShare === undefined ? {} : { perShare: String(broker.commissionPerShare) })
+  },
+  ...(broker.fillLatencySeconds === undefined ? {} : { fillLatency: `${broker.fillLatencySeconds} seconds` as const }),
+  ...(broker.partialFills === undefined ? {} : { partialFills: broker.partialFills }),
+  ...(broker.rejectionRate === undefined ? {} : { rejectionRate: broker.rejectionRate }),
+  ...(broker.rejectionSeed === undefined ? {} : { seed: broker.rejectionSeed }),
+  ...(broker.marketOpen === undefined ? {} : { marketOpen: broker.marketOpen })
+})

@@ -1,0 +1,72 @@
+/**
+ * Secrets (API keys, account numbers, webhook URLs with tokens): read from the environment as
+ * redacted Config, never from keel.yaml, and scrubbed from everything that leaves the process
+ * (error messages, logs, recordings).
+ */
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import { InputFileError } from "./inputs.ts"
+
+/** What a scrubbed secret reads as. */
+export const REDACTED = "[REDACTED]"
+
+/** Secrets shorter than this are not searched for inside strings (they would match inside decimals and ids). */
+const MIN_SECRET_LENGTH = 6
+
+/** Keys whose values are credentials wherever they appear (headers, configs, payloads). */
+const SECRET_KEY = new RegExp(
+  "^(authorization|apca-api-key-id|apca-api-secret-key|key_id|secret_key|api[-_]?key(_id)?|api[-_]?secret|secret" +
+    "|token|access[-_]?token|password|account_number)$",
+  "i"
+)
+
+/**
+ * `value` with every secret removed: each occurrence of one of `secrets` inside any string
+ * (longest first, so a secret that contains another is replaced whole) and, in a JSON value,
+ * the values under credential-like keys at any depth.
+ */
+export function scrub(value: string, secrets: ReadonlyArray<string>): string
+export function scrub(value: unknown, secrets: ReadonlyArray<string>): unknown
+export function scrub(value: unknown, secrets: ReadonlyArray<string>): unknown {
+  const words = secrets.filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") return words.reduce((text, secret) => text.split(secret).join(REDACTED), v)
+    if (Array.isArray(v)) return v.map(walk)
+    if (typeof v === "object" && v !== null) {
+      const out: Record<string, unknown> = {}
+      for (const [key, inner] of Object.entries(v)) {
+        out[walk(key) as string] = SECRET_KEY.test(key)
+          ? REDACTED
+          : walk(inner)
+      }
+      return out
+    }
+    return v
+  }
+  return walk(value)
+}
+
+/** Where a config names the variable of a secret, for the one line that says it is missing. */
+export interface SecretSource {
+  /** The config file. */
+  readonly file: string
+  /** The field naming the variable, e.g. `accounts[0].broker.keyIdEnv`. */
+  readonly field: string
+  readonly variable: string
+  /** What the variable holds, e.g. "the Alpaca API key id". */
+  readonly what: string
+}
+
+/** A secret from the environment, redacted; missing or empty is one line naming the file, the field and the variable, never a value. */
+export const secretFromEnv = (source: SecretSource): Effect.Effect<Redacted.Redacted<string>, InputFileError> =>
+  Config.Redacted(source.variable).pipe(
+    Effect.flatMap((value) => (Redacted.value(value).trim() === "" ? Effect.fail(undefined) : Effect.succeed(value))),
+    Effect.mapError(() =>
+      new InputFileError({
+        file: source.file,
+        detail:
+          `${source.field}: expected the environment variable ${source.variable} to hold ${source.what}, got nothing`
+      })
+    )
+  )
