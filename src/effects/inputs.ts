@@ -109,12 +109,30 @@ export const decodeShape = <A>(schema: Schema.Codec<A, unknown>, data: unknown):
   const first = issues(decoded.failure.issue).issues[0]
   const path = (first?.path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment))
   const at = path.reduce<string>((at, key) => join(at, typeof key === "number" ? key : String(key)), "")
-  // An unexpected key is named by itself; anything else by its value.
-  const got = first?.message === UNKNOWN_SNAPSHOT_FIELD ? show(path[path.length - 1]) : show(valueAt(data, path))
+  // An unexpected key is named by itself (a typo must be seen as written); anything else by its value.
+  const unexpected = firstLeaf(decoded.failure.issue)._tag === "UnexpectedKey"
+  const got = unexpected ? show(path[path.length - 1]) : show(valueAt(data, path))
   // Schema's own messages start with "Expected …"; the line already says "expected".
   const message = first?.message ?? "a different structure"
   const expected = message === "Missing key" ? "this required field" : message.replace(/^Expected /, "")
   return Result.fail(`${at === "" ? "" : `${at}: `}expected ${expected}, got ${got}`)
+}
+
+/** The first problem Schema found, under the pointers, filters and unions that lead to it. */
+const firstLeaf = (issue: SchemaIssue.Issue): SchemaIssue.Issue => {
+  switch (issue._tag) {
+    case "Pointer":
+    case "Filter":
+    case "Encoding":
+      return firstLeaf(issue.issue)
+    case "Composite":
+    case "AnyOf": {
+      const inner = issue.issues[0]
+      return inner === undefined ? issue : firstLeaf(inner)
+    }
+    default:
+      return issue
+  }
 }
 
 const valueAt = (data: unknown, path: ReadonlyArray<PropertyKey>): unknown => {

@@ -10,13 +10,10 @@ import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import * as SchemaIssue from "effect/SchemaIssue"
 import { BrokerConfig } from "../effects/broker/registry.ts"
 import { knownFields } from "../effects/configFields.ts"
 import { decodeShape, InputFileError } from "../effects/inputs.ts"
 import { OnOpenOrders } from "../effects/Store.ts"
-import { show } from "../kernel/errors.ts"
-import { join } from "../kernel/input.ts"
 import * as TargetsConfig from "./targetsConfig.ts"
 
 const Account = knownFields(
@@ -83,44 +80,6 @@ export const ConfigDefaults = {
   webhookTimeoutSeconds: 10
 } as const
 
-/** The first problem of a decoding that failed, and where it is. */
-const firstIssue = (
-  issue: SchemaIssue.Issue,
-  path: ReadonlyArray<PropertyKey> = []
-): { readonly issue: SchemaIssue.Issue; readonly path: ReadonlyArray<PropertyKey> } => {
-  switch (issue._tag) {
-    case "Pointer":
-      return firstIssue(issue.issue, [...path, ...issue.path])
-    case "Filter":
-    case "Encoding":
-      return firstIssue(issue.issue, path)
-    case "Composite":
-    case "AnyOf": {
-      const inner = issue.issues[0]
-      return inner === undefined ? { issue, path } : firstIssue(inner, path)
-    }
-    default:
-      return { issue, path }
-  }
-}
-
-/**
- * keel.yaml against its Schema: unknown fields are errors (a typo must not pass as a default).
- * Like the input files', the line names an unknown field by itself, with the fields that level
- * has; any other problem reads as `decodeShape` words it.
- */
-const decodeConfig = (data: unknown): Result.Result<KeelConfig, string> => {
-  const decoded = decodeShape(KeelConfig as Schema.Codec<KeelConfig, unknown>, data)
-  if (Result.isSuccess(decoded)) return decoded
-  const failed = Schema.decodeUnknownResult(KeelConfig, { onExcessProperty: "error" })(data)
-  if (Result.isSuccess(failed)) return decoded
-  const { issue, path } = firstIssue(failed.failure.issue)
-  const key = path.at(-1)
-  if (issue._tag !== "UnexpectedKey" || typeof key !== "string") return decoded
-  const at = path.reduce<string>((at, k) => join(at, typeof k === "number" ? k : String(k)), "")
-  return Result.fail(`${at}: expected ${SchemaIssue.defaultLeafHook(issue)}, got ${show(key)}`)
-}
-
 export interface LoadedConfig {
   readonly file: string
   /** The folder of the file: relative paths inside it are resolved against it. */
@@ -141,7 +100,7 @@ export const loadConfig = (file: string) =>
       ? (yield* Effect.promise(() => import("../formats/json.ts"))).parseJson(text)
       : (yield* Effect.promise(() => import("../formats/yaml.ts"))).parseYaml(text)
     if (Result.isFailure(parsed)) return yield* fail(parsed.failure)
-    const decoded = decodeConfig(parsed.success)
+    const decoded = decodeShape(KeelConfig as Schema.Codec<KeelConfig, unknown>, parsed.success)
     if (Result.isFailure(decoded)) return yield* fail(decoded.failure)
     const names = new Set<string>()
     for (const [i, account] of decoded.success.accounts.entries()) {

@@ -585,7 +585,7 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
       [
         { momentum: { history: "prices.csv", universe: ["QQQ"], lookback: 20 } },
         "accounts[0].targets.momentum.lookback: expected a momentum source field (name, history, universe, " +
-        "lookbackDays, top, weighting, positiveOnly, maxStaleDays), got 20"
+        "lookbackDays, top, weighting, positiveOnly, maxStaleDays), got \"lookback\""
       ],
       [
         { regime: { history: "regime.csv", strategies: { growth: "growth.csv" } } },
