@@ -7,6 +7,15 @@ import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { RunMode } from "./Store.ts"
 
+/**
+ * What went wrong in a run, counted on its summary: orders the broker refused (`rejected`),
+ * and the stop of a run that could not go on: a broker call that failed (`broker`), a guard
+ * (market closed, open orders left by an earlier run: `guard`), orders not finished in time
+ * (`timeout`).
+ */
+export const ErrorCategory = Schema.Literals(["rejected", "broker", "guard", "timeout"])
+export type ErrorCategory = typeof ErrorCategory.Type
+
 export interface RunSummary {
   readonly runId: string
   readonly account: string
@@ -18,8 +27,8 @@ export interface RunSummary {
   readonly orders: { readonly placed: number; readonly filled: number; readonly failed: number }
   readonly cash: { readonly before: string; readonly after: string }
   readonly warnings: ReadonlyArray<string>
-  /** Error counts by category (broker, store, timeout, guard, input). */
-  readonly errors: Readonly<Record<string, number>>
+  /** Error counts by category; a category that did not occur is absent. */
+  readonly errors: Readonly<Partial<Record<ErrorCategory, number>>>
 }
 
 export class NotifyError extends Schema.TaggedError<NotifyError>()("NotifyError", {

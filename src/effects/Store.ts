@@ -12,6 +12,7 @@ import type { Decimal } from "../kernel/decimal.ts"
 import type { Side } from "../kernel/rebalance/deltas.ts"
 import type { Phase } from "../kernel/rebalance/orders.ts"
 import type { Position } from "../kernel/rebalance/snapshot.ts"
+import type { Attribution } from "../kernel/rebalance/targets.ts"
 import { OrderStatus, type OrderUpdateKind } from "./Broker.ts"
 
 /** A preview plans and stores the plan; an execution places the orders too. */
@@ -56,6 +57,16 @@ export interface Run {
   readonly finishedAt?: number
 }
 
+/** A run's plans: the plan from the start snapshot, and the buys re-planned after the sells settled. */
+export const PlanStage = Schema.Literals(["plan", "buy-replan"])
+export type PlanStage = typeof PlanStage.Type
+
+/** A plan as stored: its stage, and the plan as JSON text (`rebalance plan --json`'s document). */
+export interface StoredPlan {
+  readonly phase: PlanStage
+  readonly json: string
+}
+
 export interface StepRecord {
   readonly runId: string
   readonly seq: number
@@ -78,6 +89,11 @@ export interface OrderIntent {
   readonly quantity: Decimal
   /** The price the plan assumed. */
   readonly price: Decimal
+  /**
+   * The attribution of the order the kernel planned (strategy → weight; empty for plain
+   * targets). None: unknown, for an intent stored before Keel kept it whose plans did not tell.
+   */
+  readonly attribution: Option.Option<Attribution>
   readonly status: IntentStatus
   readonly brokerOrderId?: string
   readonly filledQuantity: Decimal
@@ -141,11 +157,10 @@ export interface StoreShape {
   /** Newest first. */
   readonly listRuns: (account: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<Run>, StoreError>
   readonly steps: (runId: string) => Effect.Effect<ReadonlyArray<StepRecord>, StoreError>
-  /** Plans as JSON text, by phase ("plan" and "buy-replan"). */
-  readonly savePlan: (runId: string, phase: string, json: string) => Effect.Effect<void, StoreError>
-  readonly plans: (
-    runId: string
-  ) => Effect.Effect<ReadonlyArray<{ readonly phase: string; readonly json: string }>, StoreError>
+  /** Appends a plan; a later plan of the same stage is kept next to the first. */
+  readonly savePlan: (runId: string, phase: PlanStage, json: string) => Effect.Effect<void, StoreError>
+  /** In the order they were saved. */
+  readonly plans: (runId: string) => Effect.Effect<ReadonlyArray<StoredPlan>, StoreError>
   /** Inserts an intent; a client order id can be stored only once, ever. */
   readonly saveIntent: (intent: OrderIntent) => Effect.Effect<void, StoreError>
   readonly updateIntent: (clientOrderId: string, change: IntentChange) => Effect.Effect<void, StoreError>

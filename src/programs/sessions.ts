@@ -8,7 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Outcome, Placed, Planned } from "../effects/broker/recording/session.ts"
-import { Store, type StoreError } from "../effects/Store.ts"
+import { type PlanStage, Store, type StoreError } from "../effects/Store.ts"
 import { format, isZero } from "../kernel/decimal.ts"
 import { heldAfterFills } from "../kernel/rebalance/reconcile.ts"
 
@@ -26,6 +26,7 @@ export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError,
     const store = yield* Store
     const run = yield* store.getRun(runId)
     const plans = yield* store.plans(runId)
+    const planned = (stage: PlanStage) => plannedOf(plans.find((p) => p.phase === stage)?.json)
     const intents = yield* store.intents(runId)
     const accounts = yield* store.accounts(runId)
     const final = accounts.find((a) => a.stage === "final")
@@ -33,8 +34,8 @@ export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError,
     return {
       status: Option.match(run, { onNone: () => "unknown", onSome: (r) => r.status }),
       step: Option.match(run, { onNone: () => "unknown", onSome: (r) => r.step }),
-      plan: plannedOf(plans.find((p) => p.phase === "plan")?.json),
-      buyReplan: plannedOf(plans.find((p) => p.phase === "buy-replan")?.json),
+      plan: planned("plan"),
+      buyReplan: planned("buy-replan"),
       orders: intents.map((i) => ({
         clientOrderId: i.clientOrderId,
         phase: i.phase,

@@ -8,14 +8,12 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { HttpSourceDefaults } from "../effects/targets/http.ts"
 import type { TargetsSource } from "../effects/targets/resolve.ts"
-import * as Decimal from "../kernel/decimal.ts"
+import { DecimalFromInput, DecimalInput, readsAsDecimal } from "../formats/decimal.ts"
+import { isNegative, ONE } from "../kernel/decimal.ts"
 import { HttpUrl } from "./urls.ts"
 
-const Amount = Schema.Union([Schema.String, Schema.Number])
 /** A decimal written as a string or a number, checked here so a typo is named, never defaulted. */
-const DecimalAmount = Amount.check(
-  Schema.makeFilter((v: string | number) => typeof Decimal.parseDecimal(v) !== "string", { expected: "a decimal" })
-)
+const CheckedDecimal = DecimalInput.check(readsAsDecimal({ expected: "a decimal" }))
 const Unit = Schema.optionalKey(Schema.Literals(["fraction", "percent"]))
 
 /** A struct whose unknown keys are named with the fields it knows (a typo must not read as "no excess property"). */
@@ -90,14 +88,8 @@ const HttpSource = Schema.Struct({
       normalize: Schema.optionalKey(Schema.Boolean),
       /** How far from 1 the answer's sum may be: a fraction of the whole, below 1. */
       tolerance: Schema.optionalKey(
-        DecimalAmount.check(
-          Schema.makeFilter(
-            (v: string | number) => {
-              const d = Decimal.parseDecimal(v)
-              return typeof d !== "string" && !Decimal.isNegative(d) && d.lt(Decimal.ONE)
-            },
-            { expected: "a tolerance from 0 up to (not including) 1" }
-          )
+        CheckedDecimal.check(
+          readsAsDecimal({ expected: "a tolerance from 0 up to (not including) 1" }, (d) => !isNegative(d) && d.lt(ONE))
         )
       )
     })
@@ -163,7 +155,11 @@ const BlendSource = Schema.Struct({
         Schema.Array(
           known(
             "strategy",
-            Schema.Struct({ name: required(Schema.NonEmptyString), share: required(Amount), source: required(Nested) })
+            Schema.Struct({
+              name: required(Schema.NonEmptyString),
+              share: required(DecimalInput),
+              source: required(Nested)
+            })
           )
         )
       )
@@ -179,9 +175,9 @@ const RegimeSource = Schema.Struct({
       benchmark: Schema.optionalKey(Schema.NonEmptyString),
       trendDays: Schema.optionalKey(Schema.Number),
       volatilityIndex: Schema.optionalKey(Schema.NullOr(Schema.NonEmptyString)),
-      indexThreshold: Schema.optionalKey(Amount),
+      indexThreshold: Schema.optionalKey(DecimalInput),
       realizedDays: Schema.optionalKey(Schema.Number),
-      realizedThreshold: Schema.optionalKey(Amount),
+      realizedThreshold: Schema.optionalKey(DecimalInput),
       maxStaleDays: Schema.optionalKey(Schema.Number),
       strategies: required(Schema.Record(Schema.String, Nested)),
       map: required(Schema.Union([MapFile, Schema.Record(Schema.String, Schema.String)]))
@@ -253,7 +249,10 @@ export const toSource = (config: SourceConfig, at: (file: string) => string): Ta
         mapping: { ...HttpSourceDefaults.mapping, ...defined(h.mapping ?? {}) },
         unit: h.unit ?? "fraction",
         normalize: h.normalize ?? false,
-        tolerance: h.tolerance === undefined ? HttpSourceDefaults.tolerance : parseAmount(h.tolerance)
+        // Checked by the Schema above (CheckedDecimal).
+        tolerance: h.tolerance === undefined
+          ? HttpSourceDefaults.tolerance
+          : Schema.decodeSync(DecimalFromInput)(h.tolerance)
       }
     }
   }
@@ -301,6 +300,3 @@ export const toSource = (config: SourceConfig, at: (file: string) => string): Ta
     })
   }
 }
-
-/** A decimal the Schema has already checked (DecimalAmount). */
-const parseAmount = (value: string | number): Decimal.Decimal => Decimal.parseDecimal(value) as Decimal.Decimal

@@ -1,5 +1,5 @@
 /**
- * The Store's schema, as effect/sql migrations (`Migrator.fromRecord`, ids 1..6).
+ * The Store's schema, as effect/sql migrations (`Migrator.fromRecord`, ids 1..7).
  *
  * Portable on purpose: the same statements run on SQLite today and Postgres later.
  * - Decimals are TEXT in plain notation (never REAL/NUMERIC: no float, no rescaling).
@@ -7,21 +7,109 @@
  * - No AUTOINCREMENT/SERIAL: ordered child rows get `seq`, counted per run by the
  *   store itself, so a row's position never depends on the engine.
  * - One statement per call: drivers that prepare statements run only one at a time.
+ * - A column filled from older rows is filled here in TypeScript, through the store's own
+ *   column codecs (columns.ts), never with an engine's JSON functions.
  *
- * Ids stay small: other modules (the paper broker, from 101) share the same
- * migrations table. Never edit a migration that has shipped; add the next id.
+ * They are recorded in effect/sql's default migrations table (`effect_sql_migrations`), which
+ * is the Store's alone: the Migrator only applies ids above the highest one recorded, so two
+ * modules cannot share a table (a venue's higher ids would hide the Store's next migration).
+ * A venue that keeps tables migrates them with its own table (the paper venue:
+ * `keel_paper_migrations`). Never edit a migration that has shipped; add the next id.
  */
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
+import type { SqlError } from "effect/sql/SqlError"
+import { DecimalFromInput } from "../../formats/decimal.ts"
+import type { Attribution } from "../../kernel/rebalance/targets.ts"
+import type { PlanStage } from "../Store.ts"
+import { AttributionJson } from "./columns.ts"
 
 /** What `Migrator.fromRecord` takes: `<id>_<name>` → the migration. */
-export type MigrationRecord = Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>
+type MigrationRecord = Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>
 
 /** Runs the statements in order, one call each. */
 const statements = (...make: ReadonlyArray<(sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     for (const statement of make) yield* statement(sql)
+  })
+
+// ---------------------------------------------------------------------------
+// 0007: the attribution of intents stored before the column, from their run's plans
+// ---------------------------------------------------------------------------
+
+/**
+ * The orders of a stored plan (`rebalance plan --json`'s document), as far as the backfill reads
+ * them: an order without attribution has none (plain targets); phase and side are matched as
+ * text. A plan in which any order does not read tells nothing.
+ */
+const StoredPlanOrders = Schema.fromJsonString(Schema.Struct({
+  orders: Schema.Array(Schema.Struct({
+    phase: Schema.String,
+    symbol: Schema.String,
+    side: Schema.String,
+    attribution: Schema.optionalKey(Schema.Array(Schema.Struct({ strategy: Schema.String, weight: DecimalFromInput })))
+  }))
+}))
+
+const PlanRow = Schema.Struct({ phase: Schema.String, plan_json: Schema.String })
+const IntentRow = Schema.Struct({
+  client_order_id: Schema.String,
+  phase: Schema.String,
+  symbol: Schema.String,
+  side: Schema.String
+})
+const RunIdRow = Schema.Struct({ run_id: Schema.String })
+
+/** Rows that read; a damaged one is left out (its intent keeps an unknown attribution). */
+const readRows = <A>(schema: Schema.Codec<A, unknown>) => {
+  const decode = Schema.decodeUnknownResult(schema)
+  return (rows: ReadonlyArray<unknown>): Array<A> =>
+    rows.flatMap((row) => {
+      const read = decode(row)
+      return Result.isSuccess(read) ? [read.success] : []
+    })
+}
+
+const orderKey = (phase: string, symbol: string, side: string): string => JSON.stringify([phase, symbol, side])
+
+/** (phase, symbol, side) → attribution of a stored plan's orders; undefined when the plan does not read. */
+const planAttributions = (json: string): ReadonlyMap<string, Attribution> | undefined => {
+  const plan = Schema.decodeUnknownResult(StoredPlanOrders)(json)
+  if (Result.isFailure(plan)) return undefined
+  return new Map(plan.success.orders.map((o) => [orderKey(o.phase, o.symbol, o.side), o.attribution ?? []]))
+}
+
+const encodeAttribution = Schema.encodeUnknownResult(AttributionJson)
+
+/**
+ * Each intent gets the attribution of the order it was sent for: sell-phase intents from the
+ * run's last `plan`, buy-phase ones from its last `buy-replan` when there is one (what the buys
+ * were sent from), else from its `plan`; matched on phase, symbol and side. An intent whose plan
+ * is missing, does not read, or has no such order keeps NULL: unknown.
+ */
+const backfillAttribution = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError> =>
+  Effect.gen(function*() {
+    const runs = readRows(RunIdRow)(yield* sql`SELECT DISTINCT run_id FROM order_intents`.withoutTransform)
+    for (const { run_id } of runs) {
+      const plans = new Map<string, ReadonlyMap<string, Attribution> | undefined>()
+      const stored = yield* sql`SELECT phase, plan_json FROM plans WHERE run_id = ${run_id} ORDER BY seq`
+        .withoutTransform
+      for (const plan of readRows(PlanRow)(stored)) plans.set(plan.phase, planAttributions(plan.plan_json))
+      const intents = yield* sql`SELECT client_order_id, phase, symbol, side FROM order_intents
+        WHERE run_id = ${run_id}`.withoutTransform
+      for (const intent of readRows(IntentRow)(intents)) {
+        const stage: PlanStage = intent.phase === "buy" && plans.has("buy-replan") ? "buy-replan" : "plan"
+        const found = plans.get(stage)?.get(orderKey(intent.phase, intent.symbol, intent.side))
+        const column = found === undefined ? undefined : encodeAttribution(Option.some(found))
+        if (column === undefined || Result.isFailure(column)) continue
+        yield* sql`UPDATE order_intents SET attribution = ${column.success}
+          WHERE client_order_id = ${intent.client_order_id}`.withoutTransform
+      }
+    }
   })
 
 export const storeMigrations: MigrationRecord = {
@@ -119,5 +207,11 @@ export const storeMigrations: MigrationRecord = {
         recorded_at BIGINT NOT NULL,
         PRIMARY KEY (run_id, seq)
       )`
+  ),
+  "0007_intent_attribution": statements(
+    // attribution: JSON text of [{ "strategy": …, "weight": "<decimal>" }] (columns.ts); `[]` for
+    // plain targets; NULL when unknown. Intents stored before it get it from their run's plans.
+    (sql) => sql`ALTER TABLE order_intents ADD COLUMN attribution TEXT`,
+    backfillAttribution
   )
 }

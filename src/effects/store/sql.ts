@@ -3,7 +3,7 @@
  * client), Postgres later, with the same statements.
  *
  * The database is a boundary like any file: every row read is decoded with Schema
- * (decimals through `parseDecimal`), and a row that does not decode is a
+ * (the column codecs of columns.ts), and a row that does not decode is a
  * StoreError naming its table and column, never a half-built value. Writes are
  * encoded through the same row schemas, so nothing is stored that could not be
  * read back (a decimal outside Keel's limits, a fractional timestamp).
@@ -21,15 +21,14 @@ import { hasProperty } from "effect/Predicate"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
-import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, SqlError, UnknownError } from "effect/sql/SqlError"
+import { DecimalText } from "../../formats/decimal.ts"
 import { Side } from "../../kernel/rebalance/deltas.ts"
 import { Phase } from "../../kernel/rebalance/orders.ts"
 import { OrderUpdateKind } from "../Broker.ts"
-import { DecimalText } from "../DecimalText.ts"
-import * as SqliteClient from "../sql/SqliteClient.ts"
+import { Integer } from "../sql/columns.ts"
 import {
   type AccountRecord,
   AccountStage,
@@ -37,6 +36,7 @@ import {
   type IntentChange,
   IntentStatus,
   type OrderIntent,
+  PlanStage,
   type Run,
   RunMode,
   RunStatus,
@@ -46,36 +46,8 @@ import {
   StoreError,
   type StoreShape
 } from "../Store.ts"
-import { type MigrationRecord, storeMigrations } from "./migrations.ts"
-
-// ---------------------------------------------------------------------------
-// column codecs
-// ---------------------------------------------------------------------------
-
-/**
- * An INTEGER/BIGINT column as a JS number. Drivers disagree on the JS type: SQLite
- * gives numbers (bigints under `SafeIntegers`), Postgres gives int8 as a string.
- */
-const Integer = Schema.Union([Schema.Number, Schema.BigInt, Schema.String]).pipe(Schema.decodeTo(
-  Schema.Number,
-  SchemaTransformation.transformEffect<number, number | bigint | string>({
-    decode: (value, options) => {
-      const n = typeof value === "string" ? (/^-?\d+$/.test(value) ? Number(value) : Number.NaN) : Number(value)
-      return Number.isSafeInteger(n)
-        ? Effect.succeed(n)
-        : Effect.fail(new SchemaIssue.InvalidValue({ expected: "a whole number" }, value, options))
-    },
-    encode: (n, options) =>
-      Number.isSafeInteger(n)
-        ? Effect.succeed(n)
-        : Effect.fail(new SchemaIssue.InvalidValue({ expected: "a whole number" }, n, options))
-  })
-))
-
-/** account_states.positions: JSON text of [{ symbol, quantity: "<decimal>" }]. */
-const PositionsJson = Schema.fromJsonString(
-  Schema.Array(Schema.Struct({ symbol: Schema.String, quantity: DecimalText }))
-)
+import { AttributionJson, PositionsJson } from "./columns.ts"
+import { storeMigrations } from "./migrations.ts"
 
 // ---------------------------------------------------------------------------
 // rows (column names exactly as in migrations.ts)
@@ -103,7 +75,7 @@ const StepRow = Schema.Struct({
 const PlanRow = Schema.Struct({
   run_id: Schema.String,
   seq: Integer,
-  phase: Schema.String,
+  phase: PlanStage,
   plan_json: Schema.String
 })
 
@@ -116,6 +88,7 @@ const IntentRow = Schema.Struct({
   side: Side,
   quantity: DecimalText,
   price: DecimalText,
+  attribution: AttributionJson,
   status: IntentStatus,
   broker_order_id: Schema.NullOr(Schema.String),
   filled_quantity: DecimalText,
@@ -191,6 +164,7 @@ const toIntent = (row: typeof IntentRow.Type): OrderIntent => ({
   side: row.side,
   quantity: row.quantity,
   price: row.price,
+  attribution: row.attribution,
   status: row.status,
   ...(row.broker_order_id === null ? {} : { brokerOrderId: row.broker_order_id }),
   filledQuantity: row.filled_quantity,
@@ -421,7 +395,7 @@ export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient>
         )
     )
 
-  const savePlan = (runId: string, phase: string, json: string) =>
+  const savePlan = (runId: string, phase: PlanStage, json: string) =>
     op(
       "savePlan",
       sql.withTransaction(
@@ -462,6 +436,7 @@ export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient>
           side: intent.side,
           quantity: intent.quantity,
           price: intent.price,
+          attribution: intent.attribution,
           status: intent.status,
           broker_order_id: intent.brokerOrderId ?? null,
           filled_quantity: intent.filledQuantity,
@@ -502,8 +477,8 @@ export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient>
   const intents = (runId: string) =>
     op(
       "intents",
-      sql`SELECT client_order_id, run_id, seq, phase, symbol, side, quantity, price, status, broker_order_id,
-            filled_quantity, average_fill_price, reason, created_at, updated_at
+      sql`SELECT client_order_id, run_id, seq, phase, symbol, side, quantity, price, attribution, status,
+            broker_order_id, filled_quantity, average_fill_price, reason, created_at, updated_at
           FROM order_intents WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
         Effect.flatMap(decodeRows("intents", "order_intents", IntentRow, ["client_order_id"])),
         Effect.map((rows) => rows.map(toIntent))
@@ -581,36 +556,31 @@ export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient>
 })
 
 // ---------------------------------------------------------------------------
-// migrations and layers
+// migrations and the layer
 // ---------------------------------------------------------------------------
 
 /**
- * Runs the store's migrations, plus `extra` ones (another module's, ids ≥ 101)
- * through the same loader; returns the ids it applied. A failed migration is a
- * SqlError whose message names it.
+ * Runs the store's migrations (migrations.ts) in effect/sql's default migrations table, which is
+ * the store's alone. A failed migration is a SqlError whose message names it.
  */
-export const migrate = (
-  extra: MigrationRecord = {}
-): Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, SqlError, SqlClient.SqlClient> =>
-  Migrator.make({})({ loader: Migrator.fromRecord({ ...storeMigrations, ...extra }) }).pipe(
-    Effect.catchTag("MigrationError", (error) =>
-      Effect.fail(
-        new SqlError({
-          reason: new UnknownError({
-            cause: error,
-            message: isSqlError(error.cause) ? `${error.message}: ${error.cause.message}` : error.message,
-            operation: "migrate"
-          })
+const migrate: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Migrator.make({})({
+  loader: Migrator.fromRecord(storeMigrations)
+}).pipe(
+  Effect.asVoid,
+  Effect.catchTag("MigrationError", (error) =>
+    Effect.fail(
+      new SqlError({
+        reason: new UnknownError({
+          cause: error,
+          message: isSqlError(error.cause) ? `${error.message}: ${error.cause.message}` : error.message,
+          operation: "migrate"
         })
-      ))
-  )
+      })
+    ))
+)
 
 /** Migrates, then provides the Store over whichever SqlClient is given. */
 export const layer: Layer.Layer<Store, SqlError, SqlClient.SqlClient> = Layer.effect(
   Store,
-  Effect.andThen(migrate(), makeSqlStore)
+  Effect.andThen(migrate, makeSqlStore)
 )
-
-/** The Store on a SQLite file (or ":memory:"), closed with the layer. */
-export const layerSqlite = (filename: string): Layer.Layer<Store, SqlError> =>
-  layer.pipe(Layer.provide(SqliteClient.layer({ filename })))

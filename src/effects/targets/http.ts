@@ -28,6 +28,7 @@ import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import { DecimalInput } from "../../formats/decimal.ts"
 import { parseJson } from "../../formats/json.ts"
 import { type Decimal, parseDecimal } from "../../kernel/decimal.ts"
 import { join } from "../../kernel/input.ts"
@@ -113,8 +114,6 @@ const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
 /** Anything beside the mapped fields passes: a service may add fields without breaking its clients. */
 const Rest = [Schema.Record(Schema.String, Schema.Unknown)] as const
 
-const Weight = Schema.Union([Schema.String, Schema.Number])
-
 /**
  * The answer's shape for a mapping: `{ data: { weights: [ { ticker, pct } ] } }` for
  * `list: data.weights, symbol: ticker, weight: pct`.
@@ -124,7 +123,7 @@ const listAnswer = (mapping: HttpSource["mapping"], path: ReadonlyArray<string>)
   const entry = Schema.StructWithRest(
     Schema.Struct({
       [symbol]: Schema.String.pipe(Schema.annotateKey({ messageMissingKey: `a symbol (mapping.symbol ${symbol})` })),
-      [weight]: Weight.annotate({ message: "a weight (a decimal as a string or a number)" }).pipe(
+      [weight]: DecimalInput.annotate({ message: "a weight (a decimal as a string or a number)" }).pipe(
         Schema.annotateKey({ messageMissingKey: `a weight (mapping.weight ${weight})` })
       )
     }),
@@ -148,7 +147,7 @@ const listAnswer = (mapping: HttpSource["mapping"], path: ReadonlyArray<string>)
 const mapAnswer = (list: string): Schema.Codec<unknown, unknown> =>
   Schema.Record(
     Schema.String,
-    Weight.annotate({
+    DecimalInput.annotate({
       message: `a weight (a decimal; without ${list}, the answer is read as a map from symbol to weight)`
     })
   ).annotate({

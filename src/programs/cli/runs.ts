@@ -8,12 +8,13 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import { InputFileError } from "../../effects/inputs.ts"
-import { type Run, Store } from "../../effects/Store.ts"
+import { type OrderIntent, type Run, Store } from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
+import type { Attribution } from "../../kernel/rebalance/targets.ts"
 import { primaryStrategy } from "../../kernel/strategies/blend.ts"
-import { intentAttributions } from "../accountPnl.ts"
 import { ConfigDefaults, loadConfig } from "../config.ts"
 import { databaseFile, storeLayer } from "../layers.ts"
+import { attributed } from "./plan.ts"
 import { configFlag, jsonFlag } from "./run.ts"
 
 /** The Store of the config; with no config file at the default path, the default store. */
@@ -33,6 +34,10 @@ const runLine = (r: Run): string =>
   }${r.reason === undefined ? "" : `  ${r.reason}`}`
 
 const runJson = (r: Run) => ({ ...r, reason: r.reason ?? null, finishedAt: r.finishedAt ?? null })
+
+/** An intent's strategy and attribution for `--json`, as the plan shows its order's (none when unknown). */
+const intentAttribution = (intent: OrderIntent) =>
+  attributed({ attribution: Option.getOrElse(intent.attribution, (): Attribution => []) })
 
 export const statusCommand = Command.make(
   "status",
@@ -55,16 +60,6 @@ export const statusCommand = Command.make(
       const run = found.value
       const steps = yield* store.steps(run.id)
       const intents = yield* store.intents(run.id)
-      const attributions = yield* intentAttributions(run.id)
-      const attributed = (clientOrderId: string) => {
-        const attribution = attributions.get(clientOrderId) ?? []
-        return attribution.length === 0
-          ? {}
-          : {
-            strategy: primaryStrategy({ attribution }) ?? null,
-            attribution: attribution.map((a) => ({ strategy: a.strategy, weight: format(a.weight) }))
-          }
-      }
       if (flags.json) {
         yield* Console.log(
           JSON.stringify(
@@ -82,7 +77,7 @@ export const statusCommand = Command.make(
                 filledQuantity: format(i.filledQuantity),
                 averageFillPrice: i.averageFillPrice === undefined ? null : format(i.averageFillPrice),
                 reason: i.reason ?? null,
-                ...attributed(i.clientOrderId)
+                ...intentAttribution(i)
               }))
             },
             null,
@@ -108,9 +103,10 @@ export const statusCommand = Command.make(
             } filled ${format(i.filledQuantity)}` +
               (i.averageFillPrice === undefined ? "" : ` @ ${format(i.averageFillPrice)}`) +
               (i.reason === undefined ? "" : `  (${i.reason})`) +
-              (attributions.has(i.clientOrderId)
-                ? `  [${primaryStrategy({ attribution: attributions.get(i.clientOrderId)! }) ?? ""}]`
-                : "")
+              Option.match(i.attribution, {
+                onNone: () => "",
+                onSome: (attribution) => `  [${primaryStrategy({ attribution }) ?? ""}]`
+              })
           )
         }
       }

@@ -9,7 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Broker, type BrokerOrder, isTerminal } from "../../effects/Broker.ts"
-import { type AccountStage, type OnOpenOrders, Store, type StoreError } from "../../effects/Store.ts"
+import { type AccountStage, type OnOpenOrders, type PlanStage, Store, type StoreError } from "../../effects/Store.ts"
 import { type Decimal, format, isZero, max, ZERO } from "../../kernel/decimal.ts"
 import type { Order, Phase } from "../../kernel/rebalance/orders.ts"
 import { type Policy, withVenueRules } from "../../kernel/rebalance/policy.ts"
@@ -73,7 +73,7 @@ const saveAccount = (runId: string, stage: AccountStage, snapshot: BrokerSnapsho
     yield* (yield* Store).saveAccount({ runId, stage, cash, equity, positions, at: yield* Clock.currentTimeMillis })
   })
 
-const savePlan = (runId: string, phase: "plan" | "buy-replan", plan: Rebalance) =>
+const savePlan = (runId: string, phase: PlanStage, plan: Rebalance) =>
   Effect.flatMap(Store, (store) => store.savePlan(runId, phase, JSON.stringify(planJson(plan))))
 
 /** What the kernel plans from: the cash and the positions actually held. */

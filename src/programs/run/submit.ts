@@ -1,7 +1,7 @@
 /**
  * The submit protocol: how one of the kernel's orders reaches the broker.
  *
- * - Every intent is written to the Store *before* it is sent.
+ * - Every intent is written to the Store *before* it is sent, with the attribution of its order.
  * - A submit whose answer is lost (UnknownOutcome, or a connection error mid-submit) is
  *   never blindly retried: the order is looked up by client order id first, and sent again
  *   (same id, which a broker refuses if it did arrive) only when the broker has no trace of it.
@@ -58,6 +58,7 @@ export const submit = (
       side: order.side,
       quantity: order.quantity,
       price: order.price,
+      attribution: Option.some(order.attribution),
       status: "pending",
       filledQuantity: order.quantity.minus(order.quantity),
       createdAt: now,

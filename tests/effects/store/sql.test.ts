@@ -2,6 +2,7 @@ import { afterAll, assert, describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -34,9 +35,10 @@ const dec = (text: string): Decimal => {
   return d
 }
 
-/** Decimals → their text, recursively, so results compare by exact value and shape. */
+/** Decimals → their text, recursively (inside Options too), so results compare by exact value and shape. */
 const plain = (value: unknown): unknown => {
   if (value instanceof Decimal) return format(value)
+  if (Option.isOption(value)) return Option.map(value, plain)
   if (Array.isArray(value)) return value.map(plain)
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]))
@@ -71,6 +73,10 @@ const sellIntent = (runId: string, clientOrderId = "keel-r1-sell-1"): OrderInten
   side: "sell",
   quantity: dec("0.000001"),
   price: dec("123456789.123456789"),
+  attribution: Option.some([
+    { strategy: "core", weight: dec("0.36") },
+    { strategy: "outer/growth", weight: dec("0.00000000000000000001") }
+  ]),
   status: "pending",
   filledQuantity: dec("0"),
   createdAt: T0 + 10,
@@ -85,6 +91,8 @@ const buyIntent = (runId: string): OrderIntent => ({
   side: "buy",
   quantity: dec("12.5"),
   price: dec("72.31"),
+  // Plain targets: no attribution (which is not the same as an unknown one).
+  attribution: Option.some([]),
   status: "unknown",
   brokerOrderId: "broker-77",
   filledQuantity: dec("0.5"),
@@ -182,6 +190,10 @@ const expectFullRun = (runId: string) =>
         side: "sell",
         quantity: "0.000001",
         price: "123456789.123456789",
+        attribution: Option.some([
+          { strategy: "core", weight: "0.36" },
+          { strategy: "outer/growth", weight: "0.00000000000000000001" }
+        ]),
         status: "filled",
         brokerOrderId: "broker-1",
         filledQuantity: "0.000001",
@@ -197,6 +209,7 @@ const expectFullRun = (runId: string) =>
         side: "buy",
         quantity: "12.5",
         price: "72.31",
+        attribution: Option.some([]),
         status: "unknown",
         brokerOrderId: "broker-77",
         filledQuantity: "0.5",
@@ -222,28 +235,33 @@ const expectFullRun = (runId: string) =>
     ])
   })
 
+/** Tables and indexes, and the ids the store's migrations table records. */
+const describeSchema = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const schema = yield* sql<{ type: string; name: string; sql: string | null }>`
+    SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`
+  const recorded = yield* sql<{ migration_id: number; name: string }>`
+    SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id`
+  return { schema, recorded }
+})
+
+/** Opens the Store (which migrates) on a file, runs `effect` with the raw SqlClient too, and closes it. */
+const onFile = <A, E>(file: string, effect: Effect.Effect<A, E, Store | SqlClient.SqlClient>) =>
+  Effect.provide(effect, storeWithSql(file))
+
 describe("migrations", () => {
-  it.effect("apply once on a file; a second run on the same file changes nothing", () =>
+  it.effect("apply once on a file; opening the same file again changes nothing", () =>
     Effect.gen(function*() {
       const file = freshFile()
-      const migrateAndDescribe = Effect.gen(function*() {
-        const applied = yield* StoreSql.migrate()
-        const sql = yield* SqlClient.SqlClient
-        const schema = yield* sql<{ type: string; name: string; sql: string | null }>`
-          SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`
-        const recorded = yield* sql<{ migration_id: number; name: string }>`
-          SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id`
-        return { applied, schema, recorded }
-      }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
-
-      const first = yield* migrateAndDescribe
-      expect(first.applied).toEqual([
+      const first = yield* onFile(file, describeSchema)
+      expect(first.recorded.map((r) => [r.migration_id, r.name])).toEqual([
         [1, "runs"],
         [2, "run_steps"],
         [3, "plans"],
         [4, "order_intents"],
         [5, "fills"],
-        [6, "account_states"]
+        [6, "account_states"],
+        [7, "intent_attribution"]
       ])
       expect(first.schema.filter((o) => o.type === "table").map((o) => o.name)).toEqual([
         "account_states",
@@ -257,10 +275,8 @@ describe("migrations", () => {
       expect(first.schema.filter((o) => o.type === "index").map((o) => o.name)).toEqual(
         expect.arrayContaining(["fills_by_order", "runs_by_account", "runs_by_started"])
       )
-      expect(first.recorded.map((r) => r.migration_id)).toEqual([1, 2, 3, 4, 5, 6])
 
-      const second = yield* migrateAndDescribe
-      expect(second.applied).toEqual([])
+      const second = yield* onFile(file, describeSchema)
       expect(second.schema).toEqual(first.schema)
       expect(second.recorded).toEqual(first.recorded)
     }))
@@ -268,35 +284,173 @@ describe("migrations", () => {
   it.effect("the Store layer migrates on every open, and keeps the data", () =>
     Effect.gen(function*() {
       const file = freshFile()
-      yield* Effect.provide(Effect.flatMap(Store, (s) => s.startRun(run("r1"))), StoreSql.layerSqlite(file))
-      const again = yield* Effect.provide(Effect.flatMap(Store, (s) => s.getRun("r1")), StoreSql.layerSqlite(file))
+      yield* onFile(file, Effect.flatMap(Store, (s) => s.startRun(run("r1"))))
+      const again = yield* onFile(file, Effect.flatMap(Store, (s) => s.getRun("r1")))
       expect(Option.isSome(again)).toBe(true)
     }))
 
-  it.effect("another module's migrations (ids >= 101) run through the same loader after the store's", () =>
+  it.effect("the store's migrations table is its own: a module migrating with its own table neither hides nor is hidden", () =>
     Effect.gen(function*() {
       const file = freshFile()
-      const paper = {
-        "0101_paper_orders": Effect.gen(function*() {
-          const sql = yield* SqlClient.SqlClient
-          yield* sql`CREATE TABLE paper_orders (id TEXT PRIMARY KEY)`
-        })
-      }
-      const [first, second, third] = yield* Effect.all([
-        StoreSql.migrate(),
-        StoreSql.migrate(paper),
-        StoreSql.migrate(paper)
-      ]).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
-      expect(first.length).toBe(Object.keys(storeMigrations).length)
-      expect(second).toEqual([[101, "paper_orders"]])
-      expect(third).toEqual([])
+      const otherModule = Migrator.make({})({
+        loader: Migrator.fromRecord({
+          "0101_other_orders": Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE other_orders (id TEXT)`)
+        }),
+        table: "keel_other_migrations"
+      }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
+
+      expect(yield* otherModule).toEqual([[101, "other_orders"]])
+      // Its id 101 is not in the store's table, so every store migration still applies.
+      const store = yield* onFile(file, describeSchema)
+      expect(store.recorded.map((r) => r.migration_id)).toEqual(Object.keys(storeMigrations).map((_, i) => i + 1))
+      expect(store.schema.map((o) => o.name)).toEqual(expect.arrayContaining(["other_orders", "keel_other_migrations"]))
+      expect(yield* otherModule).toEqual([])
     }))
 
-  it.effect("store migration ids stay below the 101 reserved for other modules", () =>
+  it.effect("store migration ids count 1, 2, … with no gap (the Migrator applies only ids above the highest recorded)", () =>
     Effect.sync(() => {
       const ids = Object.keys(storeMigrations).map((key) => Number(key.split("_")[0]))
       expect(ids).toEqual(ids.map((_, i) => i + 1))
-      expect(Math.max(...ids)).toBeLessThan(101)
+    }))
+})
+
+describe("0007_intent_attribution on a database written before it", () => {
+  /** The migrations that had shipped before 0007, exactly as they shipped (a shipped migration is never edited). */
+  const previous = Object.fromEntries(Object.entries(storeMigrations).filter(([key]) => Number(key.slice(0, 4)) < 7))
+
+  /** An order of a stored plan, as `rebalance plan --json` wrote it (attribution only when there is some). */
+  const order = (phase: string, side: string, symbol: string, attribution?: ReadonlyArray<unknown>) => ({
+    symbol,
+    side,
+    quantity: "1",
+    price: "10",
+    value: "10",
+    phase,
+    ...(attribution === undefined ? {} : { strategy: "?", attribution })
+  })
+  const planText = (orders: ReadonlyArray<unknown>) =>
+    JSON.stringify({
+      equity: "1000",
+      cash: { before: "1000", after: "990", reserve: "0" },
+      plan: [],
+      orders,
+      warnings: []
+    })
+
+  /** A database at migration 6 with runs, plans and intents written as the store wrote them then (no attribution column). */
+  const oldDatabase = (file: string) =>
+    Effect.gen(function*() {
+      yield* Migrator.make({})({ loader: Migrator.fromRecord(previous) })
+      const sql = yield* SqlClient.SqlClient
+      const runs = ["blend", "plain", "damaged", "bad-replan", "no-plans", "twice"]
+      for (const id of runs) {
+        yield* sql`INSERT INTO runs (id, account, mode, status, step, reason, started_at, finished_at)
+          VALUES (${id}, 'acct-1', 'execute', 'completed', 'done', NULL, ${T0}, ${T0 + 1})`
+      }
+      const plans: ReadonlyArray<readonly [string, string, string]> = [
+        [
+          "blend",
+          "plan",
+          planText([
+            order("sell", "sell", "VTI", [{ strategy: "core", weight: "0.3" }, { strategy: "growth", weight: "0.1" }]),
+            order("buy", "buy", "BND", [{ strategy: "core", weight: "0.2" }]),
+            order("buy", "buy", "GLD", [{ strategy: "growth", weight: "0.19" }])
+          ])
+        ],
+        // The buys were sent from the re-plan: BND's attribution changed; GLD's weight is a JSON number.
+        [
+          "blend",
+          "buy-replan",
+          planText([
+            order("buy", "buy", "BND", [{ strategy: "core", weight: "0.25" }]),
+            order("buy", "buy", "GLD", [{ strategy: "growth", weight: 0.19 }])
+          ])
+        ],
+        ["plain", "plan", planText([order("sell", "sell", "VTI"), order("buy", "buy", "BND")])],
+        ["damaged", "plan", "{\"orders\": [ not json"],
+        ["bad-replan", "plan", planText([order("sell", "sell", "VTI", [{ strategy: "core", weight: "1" }])])],
+        ["bad-replan", "buy-replan", planText([order("buy", "buy", "BND", [{ strategy: "core", weight: "abc" }])])],
+        ["twice", "plan", planText([order("sell", "sell", "VTI", [{ strategy: "first", weight: "1" }])])],
+        ["twice", "plan", planText([order("sell", "sell", "VTI", [{ strategy: "second", weight: "1" }])])]
+      ]
+      for (const [seq, [runId, phase, json]] of plans.entries()) {
+        yield* sql`INSERT INTO plans (run_id, seq, phase, plan_json) VALUES (${runId}, ${seq + 1}, ${phase}, ${json})`
+      }
+      const intents: ReadonlyArray<readonly [string, string, string, string]> = [
+        ["blend", "blend-sell-VTI", "sell", "VTI"],
+        ["blend", "blend-buy-BND", "buy", "BND"],
+        ["blend", "blend-buy-GLD", "buy", "GLD"],
+        ["blend", "blend-buy-VXUS", "buy", "VXUS"],
+        ["plain", "plain-sell-VTI", "sell", "VTI"],
+        ["plain", "plain-buy-BND", "buy", "BND"],
+        ["damaged", "damaged-sell-VTI", "sell", "VTI"],
+        ["bad-replan", "bad-replan-sell-VTI", "sell", "VTI"],
+        ["bad-replan", "bad-replan-buy-BND", "buy", "BND"],
+        ["no-plans", "no-plans-sell-VTI", "sell", "VTI"],
+        ["twice", "twice-sell-VTI", "sell", "VTI"]
+      ]
+      for (const [seq, [runId, id, side, symbol]] of intents.entries()) {
+        yield* sql`INSERT INTO order_intents (client_order_id, run_id, seq, phase, symbol, side, quantity, price,
+            status, broker_order_id, filled_quantity, average_fill_price, reason, created_at, updated_at)
+          VALUES (${id}, ${runId}, ${seq + 1}, ${side}, ${symbol}, ${side}, '1', '10', 'filled', NULL, '1', '10',
+            NULL, ${T0}, ${T0})`
+      }
+    }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
+
+  it.effect("fills each intent's attribution from its run's plans; what they cannot tell stays unknown", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* oldDatabase(file)
+      const { intents, recorded, column } = yield* onFile(
+        file,
+        Effect.gen(function*() {
+          const store = yield* Store
+          const sql = yield* SqlClient.SqlClient
+          const runs = yield* store.listRuns(undefined, 10)
+          const intents = (yield* Effect.forEach(runs, (r) => store.intents(r.id))).flat()
+          const column = yield* sql<{ client_order_id: string; attribution: string | null }>`
+            SELECT client_order_id, attribution FROM order_intents WHERE run_id = 'blend' ORDER BY seq`
+          return { intents, recorded: (yield* describeSchema).recorded, column }
+        })
+      )
+      expect(recorded.map((r) => r.migration_id)).toEqual([1, 2, 3, 4, 5, 6, 7])
+      const attribution = Object.fromEntries(intents.map((i) => [i.clientOrderId, plain(i.attribution)]))
+      expect(attribution).toStrictEqual({
+        "blend-sell-VTI": Option.some([{ strategy: "core", weight: "0.3" }, { strategy: "growth", weight: "0.1" }]),
+        "blend-buy-BND": Option.some([{ strategy: "core", weight: "0.25" }]),
+        "blend-buy-GLD": Option.some([{ strategy: "growth", weight: "0.19" }]),
+        // Not in the re-plan the buys were sent from.
+        "blend-buy-VXUS": Option.none(),
+        // Plain targets: no attribution, which is known.
+        "plain-sell-VTI": Option.some([]),
+        "plain-buy-BND": Option.some([]),
+        "damaged-sell-VTI": Option.none(),
+        "bad-replan-sell-VTI": Option.some([{ strategy: "core", weight: "1" }]),
+        "bad-replan-buy-BND": Option.none(),
+        "no-plans-sell-VTI": Option.none(),
+        // The last plan stored under a stage is the one the run went on with.
+        "twice-sell-VTI": Option.some([{ strategy: "second", weight: "1" }])
+      })
+      // The column holds what the store writes: JSON text with decimal weights as text, or NULL.
+      expect(column).toEqual([
+        {
+          client_order_id: "blend-sell-VTI",
+          attribution: `[{"strategy":"core","weight":"0.3"},{"strategy":"growth","weight":"0.1"}]`
+        },
+        { client_order_id: "blend-buy-BND", attribution: `[{"strategy":"core","weight":"0.25"}]` },
+        { client_order_id: "blend-buy-GLD", attribution: `[{"strategy":"growth","weight":"0.19"}]` },
+        { client_order_id: "blend-buy-VXUS", attribution: null }
+      ])
+    }))
+
+  it.effect("a database whose store had no intents migrates too, and new intents carry their attribution", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* Migrator.make({})({ loader: Migrator.fromRecord(previous) }).pipe(
+        Effect.provide(SqliteClient.layer({ filename: file }))
+      )
+      yield* onFile(file, writeFullRun("after-7"))
+      yield* onFile(file, expectFullRun("after-7"))
     }))
 })
 
@@ -333,19 +487,28 @@ describe("file store", () => {
       const [start] = yield* sql<{ positions: string }>`
         SELECT positions FROM account_states WHERE run_id = 'mem-r2' AND stage = 'start'`
       expect(start?.positions).toBe(`[{"symbol":"VTI","quantity":"3.000001"},{"symbol":"BND","quantity":"-2"}]`)
+      const attributions = yield* sql<{ attribution: string | null }>`
+        SELECT attribution FROM order_intents WHERE run_id = 'mem-r2' ORDER BY seq`
+      expect(attributions).toEqual([
+        {
+          attribution:
+            `[{"strategy":"core","weight":"0.36"},{"strategy":"outer/growth","weight":"0.00000000000000000001"}]`
+        },
+        { attribution: "[]" }
+      ])
     }).pipe(Effect.provide(storeWithSql(freshFile()))))
 
   it.effect("round-trips a full run on a SQLite file", () =>
     Effect.gen(function*() {
       const file = freshFile()
-      yield* writeFullRun("file-r1").pipe(Effect.provide(StoreSql.layerSqlite(file)))
-      yield* expectFullRun("file-r1").pipe(Effect.provide(StoreSql.layerSqlite(file)))
+      yield* onFile(file, writeFullRun("file-r1"))
+      yield* onFile(file, expectFullRun("file-r1"))
     }))
 
   it.effect("a run survives closing the layer and reopening the same file (process restart)", () =>
     Effect.gen(function*() {
       const file = freshFile()
-      const inProcess = <A, E>(effect: Effect.Effect<A, E, Store>) => Effect.provide(effect, StoreSql.layerSqlite(file))
+      const inProcess = <A, E>(effect: Effect.Effect<A, E, Store>) => onFile(file, effect)
 
       // Process 1: the run starts, reaches "sell-phase" and writes an intent, then dies.
       yield* inProcess(Effect.gen(function*() {
@@ -409,6 +572,23 @@ describe("intents", () => {
 
       expect((yield* store.intents("r1")).map(plain)).toStrictEqual([plain(sellIntent("r1", "dup-1"))])
       expect(yield* store.intents("r2")).toEqual([])
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("an unknown attribution is stored as NULL and read back unknown, apart from no attribution ([])", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      const sql = yield* SqlClient.SqlClient
+      yield* store.startRun(run("r1"))
+      yield* store.saveIntent({ ...sellIntent("r1", "unknown-1"), attribution: Option.none() })
+      yield* store.saveIntent({ ...sellIntent("r1", "plain-1"), attribution: Option.some([]) })
+      expect((yield* store.intents("r1")).map((i) => [i.clientOrderId, i.attribution])).toStrictEqual([
+        ["unknown-1", Option.none()],
+        ["plain-1", Option.some([])]
+      ])
+      expect(yield* sql`SELECT attribution FROM order_intents ORDER BY seq`).toEqual([
+        { attribution: null },
+        { attribution: "[]" }
+      ])
     }).pipe(Effect.provide(storeWithSql(":memory:"))))
 
   it.effect("the primary key alone rejects a duplicate (the guard holds for a concurrent writer)", () =>
@@ -622,6 +802,28 @@ describe("corrupt rows", () => {
         (store) => store.accounts("r1")
       )
       expect(error.message).toContain("account_states.positions[0].quantity")
+    }))
+
+  it.effect("an attribution that is not JSON, or whose weight is not a decimal, names the column, element and row", () =>
+    Effect.gen(function*() {
+      const notJson = yield* damaged(
+        (sql) => sql`UPDATE order_intents SET attribution = 'core' WHERE client_order_id = 'keel-r1-sell-1'`,
+        (store) => store.intents("r1")
+      )
+      expect(notJson.message).toContain(
+        `corrupt value in order_intents.attribution (row client_order_id="keel-r1-sell-1")`
+      )
+
+      const weight = yield* damaged(
+        (sql) =>
+          sql`UPDATE order_intents SET attribution = '[{"strategy":"core","weight":0.5}]'
+            WHERE client_order_id = 'keel-r1-buy-1'`,
+        (store) => store.intents("r1")
+      )
+      expect(weight.message).toBe(
+        `corrupt value in order_intents.attribution[0].weight (row client_order_id="keel-r1-buy-1"): ` +
+          "Expected string, got 0.5"
+      )
     }))
 
   it.effect("positions that are not JSON, an unknown status or mode, and a bad or fractional time are caught", () =>
