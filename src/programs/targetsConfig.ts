@@ -6,19 +6,15 @@
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import { HttpUrl, knownFields } from "../effects/configFields.ts"
 import { HttpSourceDefaults } from "../effects/targets/http.ts"
 import type { TargetsSource } from "../effects/targets/resolve.ts"
 import { DecimalFromInput, DecimalInput, readsAsDecimal } from "../formats/decimal.ts"
 import { isNegative, ONE } from "../kernel/decimal.ts"
-import { HttpUrl } from "./urls.ts"
 
 /** A decimal written as a string or a number, checked here so a typo is named, never defaulted. */
 const CheckedDecimal = DecimalInput.check(readsAsDecimal({ expected: "a decimal" }))
 const Unit = Schema.optionalKey(Schema.Literals(["fraction", "percent"]))
-
-/** A struct whose unknown keys are named with the fields it knows (a typo must not read as "no excess property"). */
-const known = <S extends Schema.Struct<Schema.Struct.Fields>>(label: string, struct: S): S["Rebuild"] =>
-  struct.annotate({ messageUnexpectedKey: `a ${label} field (${Object.keys(struct.fields).join(", ")})` })
 
 /** A field that must be there. */
 const required = <S extends Schema.Top>(schema: S): S["Rebuild"] =>
@@ -40,14 +36,14 @@ const TargetsFile = FileOf("targets", [".json", ".yaml", ".yml", ".csv"])
 const HistoryFile = FileOf("history", [".csv"])
 const MapFile = FileOf("regime map", [".json", ".yaml", ".yml"])
 
-const FileSource = known(
-  "file source",
+const FileSource = knownFields(
+  "a file source field",
   Schema.Struct({ file: required(TargetsFile), unit: Unit, normalize: Schema.optionalKey(Schema.Boolean) })
 )
 
 const HttpSource = Schema.Struct({
-  http: known(
-    "http source",
+  http: knownFields(
+    "a http source field",
     Schema.Struct({
       url: required(HttpUrl),
       /** Header name → environment variable that holds its value. */
@@ -68,8 +64,8 @@ const HttpSource = Schema.Struct({
         )
       ),
       mapping: Schema.optionalKey(
-        known(
-          "mapping",
+        knownFields(
+          "a mapping field",
           Schema.Struct({
             /** A dotted path to the list in the answer, e.g. `data.weights`. */
             list: Schema.optionalKey(
@@ -97,8 +93,8 @@ const HttpSource = Schema.Struct({
 })
 
 const MomentumSource = Schema.Struct({
-  momentum: known(
-    "momentum source",
+  momentum: knownFields(
+    "a momentum source field",
     Schema.Struct({
       /** The strategy's name in attribution (default "momentum"). */
       name: Schema.optionalKey(Schema.NonEmptyString),
@@ -147,14 +143,14 @@ export type SourceConfig =
 const Nested: Schema.Codec<SourceConfig> = Schema.suspend((): Schema.Codec<SourceConfig> => Source)
 
 const BlendSource = Schema.Struct({
-  blend: known(
-    "blend",
+  blend: knownFields(
+    "a blend field",
     Schema.Struct({
       onStrategyFailure: Schema.optionalKey(Schema.Literals(["fail", "cash"])),
       strategies: required(
         Schema.Array(
-          known(
-            "strategy",
+          knownFields(
+            "a strategy field",
             Schema.Struct({
               name: required(Schema.NonEmptyString),
               share: required(DecimalInput),
@@ -168,8 +164,8 @@ const BlendSource = Schema.Struct({
 })
 
 const RegimeSource = Schema.Struct({
-  regime: known(
-    "regime source",
+  regime: knownFields(
+    "a regime source field",
     Schema.Struct({
       history: required(HistoryFile),
       benchmark: Schema.optionalKey(Schema.NonEmptyString),

@@ -119,7 +119,8 @@ console.log(JSON.stringify({
 
 /**
  * The run program on the paper venue and a SQLite file: 1000 cash, AAA and BBB half each, so it buys
- * 50 AAA at 10 and 20 BBB at 25. The Notifier is the consumer's own.
+ * 50 AAA at 10 and 20 BBB at 25. `storeLayer` migrates the Store's tables, the paper layer its own
+ * on the same SqlClient. The Notifier is the consumer's own.
  */
 const PROGRAM_CONSUMER = `
 import * as Effect from "effect/Effect"

@@ -14,6 +14,7 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import type { Broker } from "../../src/effects/Broker.ts"
+import * as Faults from "../../src/effects/broker/faults/layer.ts"
 import * as Paper from "../../src/effects/broker/paper/layer.ts"
 import { Notifier, type RunSummary } from "../../src/effects/Notifier.ts"
 import type { Store, StoreError } from "../../src/effects/Store.ts"
@@ -50,11 +51,16 @@ export const tempFiles = (prefix: string) => {
 }
 
 /**
- * Everything the program needs, as the CLI wires it: Store (SQLite file + all
- * migrations), the paper broker on the same SqlClient, and the recording Notifier.
+ * Everything the program needs, as the CLI wires it: Store (SQLite file + its migrations), the
+ * paper venue on the same SqlClient (it migrates its own tables) under the faults decorator
+ * (none armed; `Faults.FaultControls` arms them), and the recording Notifier. The venue's
+ * `PaperMarket` and `Books` are provided too, for scenarios that move the market or read the books.
  */
 export const programLayer = (filename: string, config: Paper.PaperConfig) =>
-  Layer.mergeAll(Paper.layer(config).pipe(Layer.provideMerge(storeLayer(filename))), recordingNotifier)
+  Layer.mergeAll(
+    Faults.layer().pipe(Layer.provideMerge(Paper.layer(config)), Layer.provideMerge(storeLayer(filename))),
+    recordingNotifier
+  )
 
 /** A run request as a test writes it: targets and policy as raw input, the way keel.yaml gives them. */
 export interface RunInput extends Omit<RunRequest, "targets" | "policy"> {

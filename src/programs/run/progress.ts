@@ -10,6 +10,7 @@ import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type { BrokerOrder } from "../../effects/Broker.ts"
+import type { ErrorCategory } from "../../effects/Notifier.ts"
 import { type RunStatus, type RunStep, Store, type StoreError } from "../../effects/Store.ts"
 import { type Decimal, ZERO } from "../../kernel/decimal.ts"
 import type { Rebalance } from "../../kernel/rebalance/rebalance.ts"
@@ -48,7 +49,7 @@ export const initialProgress = (runId: string, notes: ReadonlyArray<string>): Pr
 /** Why a run stopped early: the status it ends with, the error category for the summary, and how far it got. */
 export class Stop extends Data.TaggedError("Stop")<{
   readonly status: Exclude<RunStatus, "running" | "completed">
-  readonly category: "broker" | "guard" | "timeout"
+  readonly category: Exclude<ErrorCategory, "rejected">
   readonly reason: string
   readonly progress: Progress
 }> {}

@@ -12,7 +12,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type { Broker, BrokerOrder } from "../../effects/Broker.ts"
-import { Notifier, type RunSummary } from "../../effects/Notifier.ts"
+import { type ErrorCategory, Notifier, type RunSummary } from "../../effects/Notifier.ts"
 import { type Run, type RunMode, type RunStatus, Store, type StoreError } from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
 import type { Rebalance } from "../../kernel/rebalance/rebalance.ts"
@@ -183,9 +183,12 @@ const summarize = (
   }
 }
 
-const errorCounts = (stop: Stop | undefined, rejections: number): Readonly<Record<string, number>> => {
-  const out: Record<string, number> = {}
-  if (rejections > 0) out["rejected"] = rejections
+const errorCounts = (
+  stop: Stop | undefined,
+  rejections: number
+): Readonly<Partial<Record<ErrorCategory, number>>> => {
+  const out: Partial<Record<ErrorCategory, number>> = {}
+  if (rejections > 0) out.rejected = rejections
   if (stop !== undefined) out[stop.category] = (out[stop.category] ?? 0) + 1
   return out
 }

@@ -14,7 +14,7 @@ import * as Option from "effect/Option"
 import { Broker, type BrokerOrder } from "../../effects/Broker.ts"
 import { Store, type StoreError } from "../../effects/Store.ts"
 import type { Order } from "../../kernel/rebalance/orders.ts"
-import { clientOrderId } from "./ids.ts"
+import { clientOrderId, clientOrderIdLength } from "./ids.ts"
 import { applyAnswer, forget, track, type Tracker } from "./tracker.ts"
 
 /** Why the run cannot go on sending orders. */
@@ -48,7 +48,7 @@ export const submit = (
   Effect.gen(function*() {
     const broker = yield* Broker
     const store = yield* Store
-    const id = clientOrderId(tracker.runId, order.phase, order.side, order.symbol)
+    const id = clientOrderId(tracker.runId, order, clientOrderIdLength(broker.capabilities))
     const now = yield* Clock.currentTimeMillis
     yield* store.saveIntent({
       clientOrderId: id,

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { planJson } from "../../../src/programs/cli/plan.ts"
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url))
 const SOURCE_BIN = join(ROOT, "src/programs/rebalance.ts")
@@ -24,6 +25,11 @@ const write = (name: string, text: string): string => {
   writeFileSync(join(dir, name), text)
   return name
 }
+
+/** The document `plan --json` prints. */
+type PlanJson = ReturnType<typeof planJson>
+
+const planOf = (stdout: string): PlanJson => JSON.parse(stdout) as PlanJson
 
 interface Run {
   readonly code: number | null
@@ -82,7 +88,7 @@ describe("the built bin", () => {
   it("plans the example", async () => {
     const r = await run([...EXAMPLE, "--json"], BUILT_BIN)
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout).orders).toEqual(EXAMPLE_ORDERS)
+    expect(planOf(r.stdout).orders).toEqual(EXAMPLE_ORDERS)
   })
 })
 
@@ -92,7 +98,7 @@ describe.concurrent("rebalance plan --json", () => {
     expect(r.stderr).toBe("")
     expect(r.code).toBe(0)
     expect(r.stdout.trimStart().startsWith("{")).toBe(true)
-    const out = JSON.parse(r.stdout)
+    const out = planOf(r.stdout)
     expect(Object.keys(out)).toEqual(["equity", "cash", "plan", "orders", "warnings"])
     expect(out.equity).toBe("46714.7")
     expect(out.cash).toEqual({ before: "2500", after: "1489.52", reserve: "467.147" })
@@ -176,7 +182,7 @@ describe.concurrent("rebalance plan --json", () => {
       "--json"
     ])
     expect(r.code).toBe(0)
-    const out = JSON.parse(r.stdout)
+    const out = planOf(r.stdout)
     expect(out.orders).toEqual([])
     expect(out.plan).toEqual([
       {
@@ -201,7 +207,7 @@ describe.concurrent("rebalance plan --json", () => {
     write("none.json", "{}")
     const r = await run(["plan", "--snapshot", "unpriced.json", "--targets", "none.json", "--json"])
     expect(r.code).toBe(0)
-    const out = JSON.parse(r.stdout)
+    const out = planOf(r.stdout)
     expect(out.plan).toEqual([
       {
         symbol: "Z",

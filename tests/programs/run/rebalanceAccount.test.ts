@@ -11,11 +11,12 @@
  */
 import { afterAll, assert, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import { Broker } from "../../../src/effects/Broker.ts"
+import { Books, Broker } from "../../../src/effects/Broker.ts"
+import * as Faults from "../../../src/effects/broker/faults/layer.ts"
 import * as Paper from "../../../src/effects/broker/paper/layer.ts"
 import { RunStep, Store, StoreError } from "../../../src/effects/Store.ts"
 import { Decimal, format } from "../../../src/kernel/decimal.ts"
@@ -82,6 +83,15 @@ const withLayer = <A, E, R, ROut, E2>(
   effect: Effect.Effect<A, E, R>,
   layer: Layer.Layer<ROut, E2, never>
 ): Effect.Effect<A, E | E2, Exclude<R, ROut>> => Effect.provide(effect, layer, { local: true })
+
+/** The Broker it is given, as a venue whose client order ids may be at most `length` characters. */
+const shorterIds = (length: number) =>
+  Layer.effect(Broker)(
+    Effect.gen(function*() {
+      const broker = yield* Broker
+      return { ...broker, capabilities: { ...broker.capabilities, clientOrderIdLength: length } }
+    })
+  )
 
 const d = (text: string): Decimal => new Decimal(text)
 
@@ -150,8 +160,8 @@ const seedAndDrift = Effect.gen(function*() {
   const seeded = yield* drive(request({ targets: { VTI: "0.8", BND: "0.1" } }))
   expect(seeded.run.status).toBe("completed")
   expect(yield* held).toEqual([["BND", "99"], ["VTI", "40"]])
-  same((yield* (yield* Paper.PaperControls).books).cash, "992.63", "cash after seeding")
-  yield* (yield* Paper.PaperControls).setQuotes([VTI_UP])
+  same((yield* (yield* Books).books).cash, "992.63", "cash after seeding")
+  yield* (yield* Paper.PaperMarket).setQuotes([VTI_UP])
   return seeded
 })
 
@@ -161,7 +171,7 @@ const faultless = Effect.suspend(() =>
     Effect.gen(function*() {
       const outcome = yield* drive(request())
       expect(outcome.run.status).toBe("completed")
-      return { calls: yield* (yield* Paper.PaperControls).calls, held: yield* held }
+      return { calls: yield* (yield* Faults.FaultControls).calls, held: yield* held }
     }),
     programLayer(files.freshFile(), config())
   )
@@ -170,7 +180,7 @@ const faultless = Effect.suspend(() =>
 /** Drifted holdings, the market closed, and a run whose two sells wait until it times out. */
 const timedOutWithOpenSells = Effect.gen(function*() {
   yield* seedAndDrift
-  yield* (yield* Paper.PaperControls).setMarketOpen(false)
+  yield* (yield* Paper.PaperMarket).setMarketOpen(false)
   return yield* drive({ ...SELL_BOTH, ignoreMarketHours: true })
 })
 
@@ -225,7 +235,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           ])
 
           // 10000 − (299 × 10.03 + 1) − (25 × 200.31 + 1) = 1991.28
-          same((yield* (yield* Paper.PaperControls).books).cash, "1991.28", "broker cash")
+          same((yield* (yield* Books).books).cash, "1991.28", "broker cash")
           expect(plain(s.accounts.map((a) => [a.stage, a.cash, a.positions]))).toEqual([
             ["start", "10000", []],
             ["after-sells", "10000", []],
@@ -401,7 +411,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         for (const intent of s.intents) assert.match(intent.brokerOrderId ?? "", /^paper-acct-\d+$/)
 
         expect(yield* held).toEqual([["BND", "99"], ["VTI", "40"]])
-        same((yield* (yield* Paper.PaperControls).books).cash, "992.63")
+        same((yield* (yield* Books).books).cash, "992.63")
         expect(s.accounts.map((a) => a.stage)).toEqual(["start"])
         expect(outcome.summary).toMatchObject({
           status: "timed_out",
@@ -421,7 +431,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       Effect.gen(function*() {
         const outcome = yield* timedOutWithOpenSells
         expect(outcome.run.status).toBe("timed_out")
-        same((yield* (yield* Paper.PaperControls).books).cash, "992.63")
+        same((yield* (yield* Books).books).cash, "992.63")
         expect(outcome.summary.cash).toEqual({ before: "992.63", after: "992.63" })
       }),
       programLayer(files.freshFile(), config())
@@ -521,7 +531,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           ["VTI", "49", "rejected", "insufficient buying power: the order needs 9816.19, buying power is 9805"]
         ])
         expect(yield* held).toEqual([])
-        same((yield* (yield* Paper.PaperControls).books).cash, "9805")
+        same((yield* (yield* Books).books).cash, "9805")
         expect(outcome.summary.orders).toEqual({ placed: 0, filled: 0, failed: 1 })
         expect(outcome.summary.errors).toEqual({ rejected: 1 })
       }),
@@ -541,7 +551,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           yield* advance("5 seconds")
           const waiting = (yield* store.listRuns(ACCOUNT, 10)).find((r) => r.status === "running")!
           expect([waiting.status, waiting.step]).toEqual(["running", "sell-wait"])
-          yield* (yield* Paper.PaperControls).failNextCalls(1, "connection reset by peer")
+          yield* (yield* Faults.FaultControls).failNextCalls(1, "connection reset by peer")
           const outcome = yield* finish(fiber)
 
           expect(outcome.run.id).toBe(waiting.id)
@@ -618,7 +628,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         const open = yield* broker.openOrders
         expect(open).toHaveLength(2)
         expect(open.some((o) => old.includes(o.id))).toBe(false)
-        yield* (yield* Paper.PaperControls).setMarketOpen(true)
+        yield* (yield* Paper.PaperMarket).setMarketOpen(true)
         const outcome = yield* finish(fiber)
 
         expect(outcome.run.status).toBe("completed")
@@ -633,7 +643,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(outcome.summary.warnings).toContain("cancelled 2 open order(s) from an earlier run")
         expect(yield* held).toEqual([["BND", "54"], ["VTI", "15"]])
         // 992.63 + (45 × 9.98 − 1) + (25 × 219.68 − 1) = 992.63 + 448.10 + 5491.00
-        same((yield* (yield* Paper.PaperControls).books).cash, "6931.73")
+        same((yield* (yield* Books).books).cash, "6931.73")
         expect(yield* broker.openOrders).toEqual([])
       }),
       programLayer(files.freshFile(), config())
@@ -644,7 +654,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       const baseline = yield* faultless
       yield* withLayer(
         Effect.gen(function*() {
-          const controls = yield* Paper.PaperControls
+          const controls = yield* Faults.FaultControls
           const broker = yield* Broker
           yield* controls.loseNextPlaceAnswers(1)
           const outcome = yield* drive(request())
@@ -681,7 +691,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         const baseline = yield* faultless
         yield* withLayer(
           Effect.gen(function*() {
-            const controls = yield* Paper.PaperControls
+            const controls = yield* Faults.FaultControls
             yield* controls.loseNextPlaceAnswers(1)
             // The first lookup lags the venue: "no trace", so the program resends, which the
             // venue refuses (the id was used); the second lookup finds the order.
@@ -709,7 +719,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
   it.effect("8c. a refused resend whose order still cannot be found stops the run: the intent is unknown, nothing more is sent", () =>
     withLayer(
       Effect.gen(function*() {
-        const controls = yield* Paper.PaperControls
+        const controls = yield* Faults.FaultControls
         yield* controls.loseNextPlaceAnswers(1)
         yield* controls.missNextLookups(2)
         const outcome = yield* drive(request())
@@ -767,7 +777,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           ["BND", "accepted"],
           ["VTI", "accepted"]
         ])
-        yield* (yield* Paper.PaperControls).setMarketOpen(true)
+        yield* (yield* Paper.PaperMarket).setMarketOpen(true)
         const proceeded = yield* finish(fiber)
         expect(proceeded.run.status).toBe("completed")
         expect(yield* held).toEqual([["BND", "299"], ["VTI", "25"]])
@@ -842,6 +852,36 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       )
     ))
 
+  it.effect("10c. a venue that allows shorter client order ids than 48 gets ids within its limit, still one per intent", () =>
+    withLayer(
+      Effect.gen(function*() {
+        const broker = yield* Broker
+        expect(broker.capabilities.clientOrderIdLength).toBe(20)
+        const first = yield* drive(request({ targets: { [LONG_A]: "0.3", VTI: "0.3", BND: "0.2" } }))
+        const second = yield* drive(request({ targets: { [LONG_A]: "0.1", VTI: "0.1", BND: "0.1" } }))
+        const ids: Array<string> = []
+        for (const run of [first, second]) {
+          expect(run.run.status).toBe("completed")
+          for (const intent of (yield* stored(run.run.id)).intents) {
+            expect(intent.clientOrderId.length).toBeLessThanOrEqual(20)
+            expect(intent.status).toBe("filled")
+            expect((yield* broker.getOrderByClientId(intent.clientOrderId)).symbol).toBe(intent.symbol)
+            ids.push(intent.clientOrderId)
+          }
+        }
+        expect(ids).toHaveLength(6)
+        expect(new Set(ids).size).toBe(6)
+      }),
+      shorterIds(20).pipe(
+        Layer.provideMerge(
+          programLayer(
+            files.freshFile(),
+            config({ quotes: { kind: "static", quotes: [...QUOTES, { symbol: LONG_A, bid: "99.90", ask: "100.10" }] } })
+          )
+        )
+      )
+    ))
+
   it.effect("11. a preview stops after plan: the plan is stored, no intents, no broker orders", () =>
     withLayer(
       Effect.gen(function*() {
@@ -859,7 +899,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(yield* broker.openOrders).toEqual([])
         yield* noSuchOrder("paper-acct-1")
         expect(yield* held).toEqual([])
-        same((yield* (yield* Paper.PaperControls).books).cash, "10000")
+        same((yield* (yield* Books).books).cash, "10000")
         expect(outcome.summary).toMatchObject({
           mode: "preview",
           status: "completed",
@@ -876,8 +916,8 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       const before = yield* withLayer(
         Effect.gen(function*() {
           const completed = yield* drive(request({ targets: { VTI: "0.8", BND: "0.1" } }))
-          yield* (yield* Paper.PaperControls).setQuotes([VTI_UP])
-          yield* (yield* Paper.PaperControls).setMarketOpen(false)
+          yield* (yield* Paper.PaperMarket).setQuotes([VTI_UP])
+          yield* (yield* Paper.PaperMarket).setMarketOpen(false)
           const timedOut = yield* drive({ ...SELL_BOTH, ignoreMarketHours: true })
           expect([completed.run.status, timedOut.run.status]).toEqual(["completed", "timed_out"])
           return {

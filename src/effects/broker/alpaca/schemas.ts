@@ -21,8 +21,8 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaTransformation from "effect/SchemaTransformation"
+import { DecimalFromInput, DecimalText } from "../../../formats/decimal.ts"
 import { Side } from "../../../kernel/rebalance/deltas.ts"
-import { DecimalText } from "../../DecimalText.ts"
 
 // ---------------------------------------------------------------------------
 // leaves
@@ -32,16 +32,7 @@ import { DecimalText } from "../../DecimalText.ts"
  * A market-data price: a JSON number, read through its shortest round-trip text (`156.47` is
  * 156.47, never arithmetic), or, tolerated, a decimal string; either way as the kernel reads it.
  */
-export const Price = Schema.Union([Schema.Number, Schema.String]).pipe(
-  Schema.decodeTo(
-    DecimalText,
-    SchemaTransformation.transform<string, string | number>({
-      decode: (price) => String(price),
-      // Keel never sends these payloads back; encoding exists only to complete the schema.
-      encode: (text) => text
-    })
-  )
-)
+export const Price = DecimalFromInput
 
 /** An RFC 3339 timestamp (nanoseconds and offsets allowed), as epoch milliseconds. */
 export const Timestamp = Schema.String.pipe(Schema.decodeTo(

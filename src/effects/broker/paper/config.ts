@@ -3,6 +3,7 @@
  * it gives. Amounts may be written as strings or numbers; the layer reads them exactly.
  */
 import * as Schema from "effect/Schema"
+import { DecimalInput } from "../../../formats/decimal.ts"
 import type { VenueContext } from "../../Broker.ts"
 import { knownFields } from "../../configFields.ts"
 import type { PaperConfig } from "./layer.ts"
@@ -11,13 +12,11 @@ import type { PaperConfig } from "./layer.ts"
 export const MarketOpen = Schema.Literals(["always", "never"])
 export type MarketOpen = typeof MarketOpen.Type
 
-const Amount = Schema.Union([Schema.String, Schema.Number])
-
 const RandomWalk = knownFields(
   "a random walk field",
   Schema.Struct({
     seed: Schema.Number,
-    prices: Schema.Record(Schema.String, Amount),
+    prices: Schema.Record(Schema.String, DecimalInput),
     volatilityBps: Schema.optionalKey(Schema.Number)
   })
 )
@@ -27,14 +26,14 @@ export const Config = knownFields(
   Schema.Struct({
     kind: Schema.Literal("paper"),
     /** Cash of a new paper account (default 100000); an existing account keeps its own. */
-    startingCash: Schema.optionalKey(Amount),
+    startingCash: Schema.optionalKey(DecimalInput),
     /** Quotes file (JSON or CSV `symbol,bid,ask,last`), relative to keel.yaml. */
     quotes: Schema.optionalKey(Schema.String),
     /** Or a seeded random walk from these prices. */
     randomWalk: Schema.optionalKey(RandomWalk),
     slippageBps: Schema.optionalKey(Schema.Number),
-    commissionPerOrder: Schema.optionalKey(Amount),
-    commissionPerShare: Schema.optionalKey(Amount),
+    commissionPerOrder: Schema.optionalKey(DecimalInput),
+    commissionPerShare: Schema.optionalKey(DecimalInput),
     fillLatencySeconds: Schema.optionalKey(Schema.Number),
     partialFills: Schema.optionalKey(Schema.Number),
     rejectionRate: Schema.optionalKey(Schema.Number),

@@ -58,7 +58,6 @@ import {
   type OrderUpdate,
   VenueConfigError
 } from "../../Broker.ts"
-import * as Faults from "../faults/layer.ts"
 import { capabilities } from "./capabilities.ts"
 import type { MarketOpen } from "./config.ts"
 import { makeLedger, paperMigrations, type PaperOrder, toBrokerOrder } from "./ledger.ts"
@@ -185,18 +184,6 @@ export interface PaperMarketShape {
 
 export class PaperMarket extends Context.Service<PaperMarket, PaperMarketShape>()(
   "keel/effects/broker/PaperMarket"
-) {}
-
-/**
- * Compatibility, until the program's tests use PaperMarket, Books and Faults.FaultControls: one
- * service with all three, provided by `layer`.
- */
-export interface PaperControlsShape extends PaperMarketShape, Faults.FaultControlsShape {
-  readonly books: Effect.Effect<AccountBooks, BrokerConnectionError>
-}
-
-export class PaperControls extends Context.Service<PaperControls, PaperControlsShape>()(
-  "keel/effects/broker/PaperControls"
 ) {}
 
 // ---------------------------------------------------------------------------
@@ -595,37 +582,12 @@ const migratedVenue = (config: PaperConfig) =>
 type PaperLayerError = VenueConfigError | SqlError | Migrator.MigrationError
 
 /** The paper venue: its Broker, PaperMarket and Books, on an SqlClient; it migrates its own tables. */
-export const venueLayer = (
+export const layer = (
   config: PaperConfig
 ): Layer.Layer<Broker | PaperMarket | Books, PaperLayerError, SqlClient.SqlClient> =>
   Layer.effectContext(
     Effect.map(migratedVenue(config), ({ books, broker, market }) =>
       Context.make(Broker, broker).pipe(Context.add(PaperMarket, market), Context.add(Books, { books })))
-  )
-
-/**
- * The paper venue under the faults decorator (none armed), with the compatibility service
- * PaperControls (market, books and fault controls in one) beside PaperMarket, Books and
- * Faults.FaultControls. Once no test asks for PaperControls, this is `venueLayer`, and tests
- * that inject faults add `Faults.layer()` themselves.
- */
-export const layer = (
-  config: PaperConfig
-): Layer.Layer<
-  Broker | PaperMarket | Books | PaperControls | Faults.FaultControls,
-  PaperLayerError,
-  SqlClient.SqlClient
-> =>
-  Layer.effectContext(
-    Effect.map(migratedVenue(config), ({ books, broker, market }) => {
-      const faults = Faults.make(broker)
-      return Context.make(Broker, faults.broker).pipe(
-        Context.add(PaperMarket, market),
-        Context.add(Books, { books }),
-        Context.add(Faults.FaultControls, faults.controls),
-        Context.add(PaperControls, { ...market, ...faults.controls, books })
-      )
-    })
   )
 
 // ---------------------------------------------------------------------------

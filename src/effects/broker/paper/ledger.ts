@@ -16,10 +16,10 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
+import { DecimalText } from "../../../formats/decimal.ts"
 import { Decimal, format, isZero, ZERO } from "../../../kernel/decimal.ts"
 import { Side } from "../../../kernel/rebalance/deltas.ts"
 import { type BookEntry, type BrokerOrder, OrderStatus, OrderType, TimeInForce } from "../../Broker.ts"
-import { DecimalText } from "../../DecimalText.ts"
 import { Integer } from "../../sql/columns.ts"
 
 // ---------------------------------------------------------------------------

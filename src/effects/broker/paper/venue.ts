@@ -16,7 +16,7 @@ export const venue: Venue<typeof Config> = {
       layer: Layer.unwrap(
         Effect.map(
           Effect.promise(() => import("./layer.ts")),
-          (Paper) => Paper.venueLayer(paperConfig(config, context))
+          (Paper) => Paper.layer(paperConfig(config, context))
         )
       ),
       secrets: []

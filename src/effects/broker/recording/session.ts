@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
+import { DecimalText } from "../../../formats/decimal.ts"
 import { Side } from "../../../kernel/rebalance/deltas.ts"
 import {
   BrokerConnectionError,
@@ -27,7 +28,6 @@ import {
   TimeInForce,
   UnknownOutcome
 } from "../../Broker.ts"
-import { DecimalText } from "../../DecimalText.ts"
 import { decodeShape } from "../../inputs.ts"
 import { OnOpenOrders } from "../../Store.ts"
 import { venueKinds } from "../registry.ts"

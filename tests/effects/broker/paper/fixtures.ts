@@ -32,7 +32,7 @@ export const database = (filename: string) => SqliteClient.layer({ filename })
 
 /** The paper venue alone on a database file. */
 export const paper = (filename: string, config: Paper.PaperConfig) =>
-  Paper.venueLayer(config).pipe(Layer.provideMerge(database(filename)))
+  Paper.layer(config).pipe(Layer.provideMerge(database(filename)))
 
 /** The venue's market hooks and its books, in one object. */
 export const paperControls = Effect.gen(function*() {
