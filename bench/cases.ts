@@ -4,6 +4,7 @@
  * whole millionths, so the floating-point copies used by the quality yardsticks are the
  * same numbers the kernel reads as exact decimals.
  */
+import type { ShareMode } from "../src/kernel/index.ts"
 import type { Instance } from "./quality.ts"
 
 export const random = (seed: number): () => number => {
@@ -71,7 +72,7 @@ export const drifted = (
   n: number,
   equity: number,
   drift: number,
-  shares: "whole" | "fractional"
+  shares: ShareMode
 ): KernelInput => {
   const next = random(seed)
   const prices = pricesCents(next, n)

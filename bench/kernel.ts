@@ -7,7 +7,7 @@
  */
 import * as Result from "effect/Result"
 import { spawnSync } from "node:child_process"
-import { makeModel, planRebalance, rebalance, validateAccount, validateModel } from "../src/kernel/index.ts"
+import { planRebalance, rebalance, validateAccount, validateModel } from "../src/kernel/index.ts"
 import { cents, drifted, fromCash, instance, micro, pricesCents, random, symbol, weightsMicro } from "./cases.ts"
 import { greedyPortfolio, type Instance, leftover, optimum, trackingError } from "./quality.ts"
 
@@ -186,8 +186,8 @@ const main = () => {
   }
   const whole = results[0]!
   console.log(
-    `\nsingle-500-whole: leftover cash ${whole["leftoverCash"]} (greedy ${
-      whole["greedyLeftoverCash"]
+    `\nsingle-500-whole: leftover cash ${Number(whole["leftoverCash"])} (greedy ${
+      Number(whole["greedyLeftoverCash"])
     }), tracking error ${Number(whole["trackingError"]).toExponential(3)} (greedy ${
       Number(whole["greedyTrackingError"]).toExponential(3)
     })`

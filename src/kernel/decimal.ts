@@ -4,8 +4,13 @@
  * Keel uses its own big.js constructor so that its settings never leak into, or
  * depend on, other code in the same process. It is strict: a JavaScript number
  * can never silently become a money value, only a string can.
+ *
+ * The plan's per-symbol arithmetic goes through `multiply`, `add`, `subtract`, `sumOf`,
+ * `compare` and `differsByMore` below: the same exact results as big.js's methods, without
+ * their per-call copies (a plan of 500 symbols makes thousands of these operations).
  */
 import Big from "big.js"
+import * as Schema from "effect/Schema"
 
 export type Decimal = Big
 
@@ -41,8 +46,22 @@ export const DecimalLimits = { integerDigits: 15, decimalPlaces: 20 } as const
 const MAX_TEXT = 64
 const PLUS = 43
 
-/** Why an input is not a usable decimal, in words that fit "expected …". */
-export type DecimalProblem = "not-a-number" | "out-of-range"
+const SPACE = 32
+const TAB = 9
+const isBlank = (code: number): boolean => code === SPACE || code === TAB
+
+/**
+ * Spaces and tabs around a written value (a number, a date) are tolerated; other whitespace
+ * (a line break) is part of the value, and makes it invalid.
+ */
+export const trimBlanks = (text: string): string =>
+  text.length > 0 && (isBlank(text.charCodeAt(0)) || isBlank(text.charCodeAt(text.length - 1)))
+    ? text.replace(/^[ \t]+|[ \t]+$/g, "")
+    : text
+
+/** Why an input is not a usable decimal. */
+export const DecimalProblem = Schema.Literals(["not-a-number", "out-of-range"])
+export type DecimalProblem = typeof DecimalProblem.Type
 
 /**
  * Parses a decimal from a string or a JSON number. Numbers are read through their
@@ -50,8 +69,7 @@ export type DecimalProblem = "not-a-number" | "out-of-range"
  */
 export const parseDecimal = (input: unknown): Decimal | DecimalProblem => {
   let text: string
-  // Spaces and tabs around a number are tolerated; other whitespace (line breaks) is not a number.
-  if (typeof input === "string") text = input.replace(/^[ \t]+|[ \t]+$/g, "")
+  if (typeof input === "string") text = trimBlanks(input)
   else if (typeof input === "number" && Number.isFinite(input)) text = String(input)
   else return "not-a-number"
   if (text.length > MAX_TEXT) return "not-a-number"
@@ -109,18 +127,9 @@ const plain = (text: string): Decimal | undefined => {
     digits.push(digit)
   }
   if (seen === 0) return undefined
-  const d = Object.create(Decimal.prototype) as Decimal & { constructor: unknown }
-  d.s = sign
-  if (digits.length === 0) {
-    d.e = 0
-    d.c = [0]
-  } else {
-    while (digits[digits.length - 1] === 0) digits.pop()
-    d.e = (point < 0 ? seen : point) - leading - 1
-    d.c = digits
-  }
-  d.constructor = Decimal
-  return d
+  if (digits.length === 0) return normal(sign, 0, [0])
+  while (digits[digits.length - 1] === 0) digits.pop()
+  return normal(sign, (point < 0 ? seen : point) - leading - 1, digits)
 }
 
 export const isZero = (d: Decimal): boolean => d.c[0] === 0
@@ -129,7 +138,7 @@ export const isNegative = (d: Decimal): boolean => d.s < 0 && !isZero(d)
 
 export const isPositive = (d: Decimal): boolean => d.s > 0 && !isZero(d)
 
-export const max = (a: Decimal, b: Decimal): Decimal => (a.gte(b) ? a : b)
+export const max = (a: Decimal, b: Decimal): Decimal => (compare(a, b) >= 0 ? a : b)
 
 /** Digits after the decimal point, trailing zeros aside (`1.50` has 1; `12` has 0). */
 export const decimalPlaces = (d: Decimal): number => Math.max(0, d.c.length - 1 - d.e)
@@ -145,12 +154,198 @@ export const estimate = (d: Decimal): number => {
   return d.s < 0 ? -scaled : scaled
 }
 
-/** An exact decimal from a whole number of units chosen in floating point. */
-export const fromInteger = (n: number): Decimal => plain(n.toFixed(0)) ?? new Decimal(n.toFixed(0))
+/** An exact decimal from a whole number of units chosen in floating point (rounded to the nearest). */
+export const fromInteger = (n: number): Decimal =>
+  Number.isSafeInteger(n) ? integer(n) : plain(n.toFixed(0)) ?? new Decimal(n.toFixed(0))
+
+/** A safe integer in big.js's normal form, its digits taken arithmetically (no text). */
+const integer = (n: number): Decimal => (n === 0 ? ZERO : scaledInteger(n < 0 ? -1 : 1, n < 0 ? -n : n, 0))
+
+/** Powers of ten that a double holds exactly, 10^0 to 10^15. */
+const POWERS: ReadonlyArray<number> = Array.from({ length: 16 }, (_, i) => 10 ** i)
+
+/** Integers below 10^15 (15 digits) are exact in a double, and so are their sums. */
+const SAFE_DIGITS = 15
+const MAX_UNITS = 10 ** SAFE_DIGITS
+
+/** A safe integer is split at 10^8, so each half's digits come from 32-bit integer arithmetic. */
+const HALF_SPLIT = 100_000_000
+const HALF_DIGITS = 8
+
+/** Scratch for the digits of one integer, least significant first (16 for a safe integer). */
+const scratch = new Int8Array(16)
+
+/** The digits of a non-negative 32-bit integer, least significant first, from `at` in scratch; returns the new end. */
+const putDigits = (n: number, at: number, atLeast: number): number => {
+  let rest = n
+  let end = at
+  while (rest > 0 || end - at < atLeast) {
+    const next = (rest / 10) | 0
+    scratch[end++] = rest - next * 10
+    rest = next
+  }
+  return end
+}
+
+/** sign × n × 10^low in big.js's normal form (no leading or trailing zeros), for a positive safe integer n. */
+const scaledInteger = (sign: number, n: number, low: number): Decimal => {
+  let high = Math.floor(n / HALF_SPLIT)
+  let rest = n - high * HALF_SPLIT
+  // The quotient of doubles may round up by one near a multiple of 10^8.
+  if (rest < 0) {
+    high--
+    rest += HALF_SPLIT
+  }
+  const count = high > 0 ? putDigits(high, putDigits(rest, 0, HALF_DIGITS), 0) : putDigits(rest, 0, 0)
+  let zeros = 0
+  while (scratch[zeros] === 0) zeros++
+  const c: Array<number> = new Array<number>(count - zeros)
+  for (let i = 0; i < c.length; i++) c[i] = scratch[count - 1 - i] as number
+  return normal(sign, low + count - 1, c)
+}
+
+/** A decimal straight from big.js's documented normal form: sign, exponent, coefficient digits. */
+const normal = (s: number, e: number, c: Array<number>): Decimal => {
+  const d = Object.create(Decimal.prototype as object) as Decimal & { constructor: unknown }
+  d.s = s
+  d.e = e
+  d.c = c
+  d.constructor = Decimal
+  return d
+}
+
+// ---------------------------------------------------------------------------------------
+// Exact arithmetic for the per-symbol path. big.js copies its argument and builds digit
+// arrays on every operation; these give the same value, in the same form, from integers
+// held exactly in doubles when the operands are short, and ask big.js otherwise.
+// ---------------------------------------------------------------------------------------
+
+/** The coefficient's digits as one integer (exact: at most SAFE_DIGITS digits). */
+const coefficient = (c: ReadonlyArray<number>): number => {
+  let n = 0
+  for (let i = 0; i < c.length; i++) n = n * 10 + (c[i] as number)
+  return n
+}
+
+const isOne = (d: Decimal): boolean => d.s === 1 && d.e === 0 && d.c.length === 1 && d.c[0] === 1
+
+/** a × b, exactly: the same decimal as `a.times(b)`. */
+export const multiply = (a: Decimal, b: Decimal): Decimal => {
+  const ac = a.c
+  const bc = b.c
+  if (ac.length > SAFE_DIGITS || bc.length > SAFE_DIGITS) return a.times(b)
+  // One times a number is that number (a step of one share, a price without markup).
+  if (isOne(a)) return b
+  if (isOne(b)) return a
+  const sign = a.s === b.s ? 1 : -1
+  if (ac[0] === 0 || bc[0] === 0) return normal(sign, 0, [0])
+  const product = coefficient(ac) * coefficient(bc)
+  // Below 2^53 the double product of two exact integers is exact.
+  if (product > Number.MAX_SAFE_INTEGER) return a.times(b)
+  return scaledInteger(sign, product, a.e - ac.length + 1 + b.e - bc.length + 1)
+}
+
+/** a + b, exactly: the same decimal as `a.plus(b)`. */
+export const add = (a: Decimal, b: Decimal): Decimal => sum(a, b, b.s) ?? a.plus(b)
+
+/** a − b, exactly: the same decimal as `a.minus(b)`. */
+export const subtract = (a: Decimal, b: Decimal): Decimal => sum(a, b, -b.s) ?? a.minus(b)
+
+/** a + bSign × |b| from aligned integers; undefined when big.js must decide (long operands, a zero). */
+const sum = (a: Decimal, b: Decimal, bSign: number): Decimal | undefined => {
+  const ac = a.c
+  const bc = b.c
+  if (ac[0] === 0 || bc[0] === 0) return undefined
+  // The exponent of each operand's last digit; both are aligned to the lower one.
+  const aLow = a.e - ac.length + 1
+  const bLow = b.e - bc.length + 1
+  const low = aLow < bLow ? aLow : bLow
+  if (ac.length + aLow - low > SAFE_DIGITS || bc.length + bLow - low > SAFE_DIGITS) return undefined
+  const total = a.s * coefficient(ac) * (POWERS[aLow - low] as number) +
+    bSign * coefficient(bc) * (POWERS[bLow - low] as number)
+  if (total === 0) return undefined
+  return total < 0 ? scaledInteger(-1, -total, low) : scaledInteger(1, total, low)
+}
+
+/**
+ * Σ xs, exactly: the same decimal as adding them one by one with big.js. Short addends are
+ * summed as one integer held in a double (exact below 10^15); any other by big.js.
+ */
+export const sumOf = (xs: ReadonlyArray<Decimal>): Decimal => {
+  // The running integer counts units of 10^low.
+  let units = 0
+  let low = 0
+  let rest = ZERO
+  for (const x of xs) {
+    const c = x.c
+    if (c[0] === 0) continue
+    const xLow = x.e - c.length + 1
+    // Re-aligned to the finer of the two units, both parts must stay within SAFE_DIGITS digits.
+    const shift = units === 0 ? 0 : low - xLow
+    const fits = c.length + (xLow > low && units !== 0 ? xLow - low : 0) <= SAFE_DIGITS &&
+      (shift <= 0 || (shift < POWERS.length && Math.abs(units) * (POWERS[shift] as number) < MAX_UNITS))
+    if (!fits) {
+      rest = add(rest, x)
+      continue
+    }
+    if (units === 0) low = xLow
+    else if (shift > 0) {
+      units *= POWERS[shift] as number
+      low = xLow
+    }
+    units += x.s * coefficient(c) * (POWERS[xLow - low] as number)
+    if (Math.abs(units) >= MAX_UNITS) {
+      // Past what stays exact: hand the integer to big.js and start again.
+      rest = add(rest, scaledInteger(units < 0 ? -1 : 1, Math.abs(units), low))
+      units = 0
+    }
+  }
+  if (units === 0) return rest
+  const counted = scaledInteger(units < 0 ? -1 : 1, Math.abs(units), low)
+  return isZero(rest) ? counted : add(rest, counted)
+}
+
+/** The exponent of a decimal's last digit. */
+const lowest = (d: Decimal): number => d.e - d.c.length + 1
+
+/** |a − b| > limit, exactly (a drift band's test), without building a − b when the operands are short. */
+export const differsByMore = (a: Decimal, b: Decimal, limit: Decimal): boolean => {
+  const aLow = lowest(a)
+  const bLow = lowest(b)
+  const limitLow = lowest(limit)
+  const low = Math.min(aLow, bLow, limitLow)
+  if (
+    a.c.length + aLow - low > SAFE_DIGITS || b.c.length + bLow - low > SAFE_DIGITS ||
+    limit.c.length + limitLow - low > SAFE_DIGITS
+  ) {
+    const gap = subtract(a, b)
+    return compare(gap.s < 0 ? gap.neg() : gap, limit) > 0
+  }
+  const gap = a.s * coefficient(a.c) * (POWERS[aLow - low] as number) -
+    b.s * coefficient(b.c) * (POWERS[bLow - low] as number)
+  return Math.abs(gap) > limit.s * coefficient(limit.c) * (POWERS[limitLow - low] as number)
+}
+
+/** −1, 0 or 1 as a is below, equal to or above b: `a.cmp(b)` without copying b. */
+export const compare = (a: Decimal, b: Decimal): number => {
+  const ac = a.c
+  const bc = b.c
+  if (ac[0] === 0 || bc[0] === 0) return ac[0] === 0 ? (bc[0] === 0 ? 0 : -b.s) : a.s
+  if (a.s !== b.s) return a.s
+  const negative = a.s < 0
+  if (a.e !== b.e) return (a.e > b.e) !== negative ? 1 : -1
+  const shorter = ac.length < bc.length ? ac.length : bc.length
+  for (let i = 0; i < shorter; i++) {
+    if (ac[i] !== bc[i]) return ((ac[i] as number) > (bc[i] as number)) !== negative ? 1 : -1
+  }
+  return ac.length === bc.length ? 0 : (ac.length > bc.length) !== negative ? 1 : -1
+}
+
+export const isDecimal = (u: unknown): u is Decimal => u instanceof Decimal
 
 /** `count` steps of `step`, exactly (the common one-share step costs no multiplication). */
 export const stepsOf = (count: number, step: Decimal): Decimal =>
-  step === ONE || step.eq(ONE) ? fromInteger(count) : fromInteger(count).times(step)
+  step === ONE || compare(step, ONE) === 0 ? fromInteger(count) : multiply(fromInteger(count), step)
 
 /** Plain notation, never exponential, exactly as stored. */
 export const format = (d: Decimal): string => d.toFixed()

@@ -3,9 +3,19 @@
  * the same (fix the named file, field and value), so one tagged error carries where.
  */
 import * as Data from "effect/Data"
+import * as Schema from "effect/Schema"
 
 /** Which input the error is about, so a CLI can name the file it came from. */
-export type InputSource = "snapshot" | "targets" | "policy" | "strategies" | "replacements" | "history" | "regime"
+export const InputSource = Schema.Literals([
+  "snapshot",
+  "targets",
+  "policy",
+  "strategies",
+  "replacements",
+  "history",
+  "regime"
+])
+export type InputSource = typeof InputSource.Type
 
 export class InvalidInput extends Data.TaggedError("InvalidInput")<{
   readonly source: InputSource

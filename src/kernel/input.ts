@@ -2,15 +2,39 @@
  * Reading untrusted input (a parsed file, a caller's object) into kernel values.
  * Every reader returns a value or an InvalidInput naming the source, path and value;
  * none of them calls a method on the input, so no input can make them throw.
+ *
+ * Paths are built only when an error names them: valid input, the common case, never
+ * pays for the text of a path it does not need.
  */
 import * as Result from "effect/Result"
-import { type Decimal, isNegative, ONE, parseDecimal } from "./decimal.ts"
+import { compare, type Decimal, isNegative, ONE, parseDecimal } from "./decimal.ts"
 import { type InputSource, InvalidInput, quote, show } from "./errors.ts"
 
 export type Read<A> = Result.Result<A, InvalidInput>
 
-export const invalid = (source: InputSource, path: string, value: unknown, expected: string): Read<never> =>
-  Result.fail(new InvalidInput({ source, path, value: show(value), expected }))
+/** Where a value sits in its input: a path, or a place that builds its path only when asked. */
+export type Path = string | { readonly path: string }
+
+const pathText = (path: Path): string => (typeof path === "string" ? path : path.path)
+
+/** One key below another path. */
+class Step {
+  readonly parent: Path
+  readonly key: string | number
+  constructor(parent: Path, key: string | number) {
+    this.parent = parent
+    this.key = key
+  }
+  get path(): string {
+    return join(pathText(this.parent), this.key)
+  }
+}
+
+/** `join` for a path built only when an error names it. */
+export const subPath = (parent: Path, key: string | number): Path => new Step(parent, key)
+
+export const invalid = (source: InputSource, path: Path, value: unknown, expected: string): Read<never> =>
+  Result.fail(new InvalidInput({ source, path: pathText(path), value: show(value), expected }))
 
 export const isRecord = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
@@ -31,6 +55,9 @@ export const join = (path: string, key: string | number): string =>
     ? key
     : `${path}.${key}`
 
+/** Text in UTF-16 code unit order: the order of every sorted kernel list (never the locale's). */
+export const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
 export interface DecimalRule {
   readonly expected: string
   readonly accepts: (d: Decimal) => boolean
@@ -40,31 +67,71 @@ export const nonNegative: DecimalRule = { expected: "a non-negative decimal", ac
 
 export const fraction: DecimalRule = {
   expected: "a fraction between 0 and 1",
-  accepts: (d) => !isNegative(d) && d.lte(ONE)
+  accepts: (d) => !isNegative(d) && compare(d, ONE) <= 0
 }
 
-export const readDecimal = (source: InputSource, path: string, value: unknown, rule: DecimalRule): Read<Decimal> => {
+export const readDecimal = (source: InputSource, path: Path, value: unknown, rule: DecimalRule): Read<Decimal> => {
   const d = parseDecimal(value)
-  if (d === "not-a-number") return invalid(source, path, value, rule.expected)
+  if (typeof d !== "string" && rule.accepts(d)) return Result.succeed(d)
   if (d === "out-of-range") {
     return invalid(source, path, value, `${rule.expected} with at most 15 integer digits and 20 decimal places`)
   }
-  return rule.accepts(d) ? Result.succeed(d) : invalid(source, path, value, rule.expected)
+  return invalid(source, path, value, rule.expected)
 }
 
-/** A symbol: a non-empty string, surrounding spaces trimmed, case kept. */
-export const readSymbol = (source: InputSource, path: string, value: unknown): Read<string> => {
-  if (typeof value !== "string") return invalid(source, path, value, "a symbol (a non-empty string)")
-  const symbol = value.trim()
-  return symbol === "" ? invalid(source, path, value, "a symbol (a non-empty string)") : Result.succeed(symbol)
+const SYMBOL = "a symbol (a non-empty string)"
+
+/** A symbol: a non-empty string, surrounding spaces trimmed, case kept; undefined for anything else. */
+const symbolOf = (value: unknown): string | undefined => {
+  const symbol = typeof value === "string" ? value.trim() : ""
+  return symbol === "" ? undefined : symbol
 }
 
-/** The list form (`[{ symbol, … }]`) or the map form (`{ SYMBOL: … }`) of per-symbol input. */
-export interface Entry {
-  readonly path: string
+export const readSymbol = (source: InputSource, path: Path, value: unknown): Read<string> => {
+  const symbol = symbolOf(value)
+  return symbol === undefined ? invalid(source, path, value, SYMBOL) : Result.succeed(symbol)
+}
+
+/**
+ * One entry of per-symbol input, in the list form (`[{ symbol, … }]`) or the map form
+ * (`{ SYMBOL: … }`). An entry is also the Path of its value.
+ */
+export class Entry {
   readonly key: unknown
-  readonly keyPath: string
   readonly value: unknown
+  readonly #parent: string
+  /** The index in the list form, the key in the map form. */
+  readonly #at: string | number
+  readonly #keyField: string
+  readonly #valueField: string | undefined
+
+  constructor(
+    key: unknown,
+    value: unknown,
+    parent: string,
+    at: string | number,
+    keyField: string,
+    valueField: string | undefined
+  ) {
+    this.key = key
+    this.value = value
+    this.#parent = parent
+    this.#at = at
+    this.#keyField = keyField
+    this.#valueField = valueField
+  }
+
+  /** Where the value is: `positions[2].quantity` (list form), `positions.AAPL` (map form). */
+  get path(): string {
+    const at = join(this.#parent, this.#at)
+    return typeof this.#at === "string" || this.#valueField === undefined ? at : join(at, this.#valueField)
+  }
+
+  /** Where the symbol is: `positions[2].symbol` (list form), `positions.AAPL` (map form). */
+  get keyPath(): string {
+    const at = join(this.#parent, this.#at)
+    return typeof this.#at === "string" ? at : join(at, this.#keyField)
+  }
 }
 
 export const entries = (
@@ -78,32 +145,25 @@ export const entries = (
     const out: Array<Entry> = []
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i]
-      const at = join(path, i)
-      if (!isRecord(item)) return invalid(source, at, item, `an object with "${keyField}"`)
-      out.push({
-        path: valueField === undefined ? at : join(at, valueField),
-        key: field(item, keyField),
-        keyPath: join(at, keyField),
-        value: valueField === undefined ? item : field(item, valueField)
-      })
+      if (!isRecord(item)) return invalid(source, join(path, i), item, `an object with "${keyField}"`)
+      const itemValue = valueField === undefined ? item : field(item, valueField)
+      out.push(new Entry(field(item, keyField), itemValue, path, i, keyField, valueField))
     }
     return Result.succeed(out)
   }
   if (isRecord(value)) {
-    return Result.succeed(
-      Object.keys(value).map((key) => ({ path: join(path, key), key, keyPath: join(path, key), value: value[key] }))
-    )
+    return Result.succeed(Object.keys(value).map((key) => new Entry(key, value[key], path, key, keyField, valueField)))
   }
   return invalid(source, path, value, `a list of { ${keyField}, … } or a map from symbol to value`)
 }
 
 /** Symbols must be unique after trimming: two entries for one symbol are an error, not a merge. */
 export const uniqueSymbol = (source: InputSource, seen: Set<string>, entry: Entry): Read<string> => {
-  const symbol = readSymbol(source, entry.keyPath, entry.key)
-  if (Result.isFailure(symbol)) return passOn(symbol)
-  if (seen.has(symbol.success)) return invalid(source, entry.keyPath, entry.key, "each symbol at most once (duplicate)")
-  seen.add(symbol.success)
-  return symbol
+  const symbol = symbolOf(entry.key)
+  if (symbol === undefined) return invalid(source, entry.keyPath, entry.key, SYMBOL)
+  if (seen.has(symbol)) return invalid(source, entry.keyPath, entry.key, "each symbol at most once (duplicate)")
+  seen.add(symbol)
+  return Result.succeed(symbol)
 }
 
 /** Passes a failure on as the caller's own result type. */

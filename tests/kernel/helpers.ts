@@ -13,7 +13,9 @@ import {
   type InvalidInput,
   type Rebalance,
   rebalance,
-  type RebalanceInput
+  type RebalanceInput,
+  type ShareMode,
+  type TradeMode
 } from "../../src/kernel/index.ts"
 
 /** An exact decimal from its text (never from a JS number). */
@@ -127,14 +129,14 @@ export interface SymbolSpec {
 }
 
 export interface PolicyInputs {
-  shares?: "whole" | "fractional"
+  shares?: ShareMode
   quantityDecimals?: number
   cashReserve?: string
   minCash?: string
   driftBand?: string
   relativeDriftBand?: string
   minOrderValue?: string
-  mode?: "full" | "buy-only" | "sell-only"
+  mode?: TradeMode
   liquidateUntargeted?: boolean
   buyPriceBuffer?: string
 }
@@ -214,7 +216,7 @@ export const policyArb: fc.Arbitrary<PolicyInputs> = fc.record(
     buyPriceBuffer: fractionText(100, 4) // up to 0.01
   },
   { requiredKeys: [] }
-) as fc.Arbitrary<PolicyInputs>
+)
 
 export const scenarioArb = (o: ScenarioOptions = {}): fc.Arbitrary<Scenario> =>
   fc

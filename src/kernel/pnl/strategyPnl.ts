@@ -38,10 +38,11 @@
  * commission negative, not a kernel decimal, side neither buy nor sell, no symbol) is left
  * out and listed in `ignored` with the reason.
  */
-import { type Decimal, Decimal as D, isPositive, isZero, ZERO } from "../decimal.ts"
+import { type Decimal, isDecimal, isPositive, isZero, ONE, ZERO } from "../decimal.ts"
+import { byCodeUnits, isRecord } from "../input.ts"
 import type { Side } from "../rebalance/deltas.ts"
 import type { Attribution } from "../rebalance/targets.ts"
-import { apportion, divideDown } from "../strategies/blend.ts"
+import { apportion, credit, divideDown } from "../strategies/blend.ts"
 
 export interface AttributedFill {
   readonly symbol: string
@@ -161,10 +162,6 @@ interface Book {
   readonly holdings: Map<string, Holding>
 }
 
-const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-
-const isDecimal = (u: unknown): u is Decimal => u instanceof D
-
 /** Why a fill cannot be booked, or undefined when it can. */
 const problem = (fill: AttributedFill): string | undefined => {
   if (typeof fill !== "object" || fill === null) return "not a fill"
@@ -185,15 +182,14 @@ const contributors = (attribution: unknown, unattributed: string): ReadonlyArray
   const weights = new Map<string, Decimal>()
   if (Array.isArray(attribution)) {
     for (const a of attribution as ReadonlyArray<unknown>) {
-      if (typeof a !== "object" || a === null) continue
-      const { strategy, weight } = a as { strategy?: unknown; weight?: unknown }
+      if (!isRecord(a)) continue
+      const { strategy, weight } = a
       if (typeof strategy !== "string" || strategy === "" || !isDecimal(weight) || !isPositive(weight)) continue
-      const before = weights.get(strategy)
-      weights.set(strategy, before === undefined ? weight : before.plus(weight))
+      credit(weights, strategy, weight)
     }
   }
-  if (weights.size === 0) return [[unattributed, new D("1")]]
-  return [...weights.entries()].sort(([a], [b]) => byName(a, b))
+  if (weights.size === 0) return [[unattributed, ONE]]
+  return [...weights.entries()].sort(([a], [b]) => byCodeUnits(a, b))
 }
 
 const holdingOf = (book: Book, strategy: string): Holding => {
@@ -247,7 +243,7 @@ const sell = (book: Book, fill: AttributedFill): void => {
   if (isZero(book.quantity)) book.averageCost = ZERO
 
   const holders = [...book.holdings.entries()].filter(([, h]) => isPositive(h.quantity)).sort(([a], [b]) =>
-    byName(a, b)
+    byCodeUnits(a, b)
   )
   const sold = apportionWithin(matched, holders.map(([, h]) => h.quantity))
   const commissions = apportion(commission as Decimal, sold)
@@ -291,6 +287,13 @@ export const strategyPnl = (
   const unattributed = typeof options.unattributed === "string" && options.unattributed !== ""
     ? options.unattributed
     : StrategyPnlDefaults.unattributed
+  const { books, ignored } = replay(fills, unattributed)
+  const { symbols, holdings } = valueBooks(books, prices)
+  return { holdings, strategies: totals(holdings), symbols, ignored }
+}
+
+/** The fills booked one by one, each symbol's book and its strategies' holdings; the fills that cannot be booked. */
+const replay = (fills: ReadonlyArray<AttributedFill>, unattributed: string) => {
   const books = new Map<string, Book>()
   const ignored: Array<IgnoredFill> = []
   for (let index = 0; index < fills.length; index++) {
@@ -308,16 +311,17 @@ export const strategyPnl = (
     if (fill.side === "buy") buy(book, fill, unattributed)
     else sell(book, fill)
   }
+  return { books, ignored }
+}
 
-  const priceOf = (symbol: string): Decimal | undefined => {
-    const p = prices.get(symbol)
-    return isDecimal(p) ? p : undefined
-  }
+/** Each symbol's book and each strategy's holding of it, valued at the symbol's price; sorted. */
+const valueBooks = (books: ReadonlyMap<string, Book>, prices: ReadonlyMap<string, Decimal>) => {
   const symbols: Array<SymbolBook> = []
   const holdings: Array<StrategyHolding> = []
-  for (const symbol of [...books.keys()].sort(byName)) {
+  for (const symbol of [...books.keys()].sort(byCodeUnits)) {
     const book = books.get(symbol) as Book
-    const price = priceOf(symbol)
+    const listed = prices.get(symbol)
+    const price = isDecimal(listed) ? listed : undefined
     const costBasis = book.quantity.times(book.averageCost)
     symbols.push({
       symbol,
@@ -340,8 +344,12 @@ export const strategyPnl = (
       })
     }
   }
-  holdings.sort((a, b) => byName(a.strategy, b.strategy) || byName(a.symbol, b.symbol))
+  holdings.sort((a, b) => byCodeUnits(a.strategy, b.strategy) || byCodeUnits(a.symbol, b.symbol))
+  return { symbols, holdings }
+}
 
+/** Each strategy's totals over its holdings (sorted by strategy); no value when a holding has none. */
+const totals = (holdings: ReadonlyArray<StrategyHolding>): ReadonlyArray<StrategyTotals> => {
   const strategies: Array<StrategyTotals> = []
   for (let i = 0; i < holdings.length;) {
     const strategy = (holdings[i] as StrategyHolding).strategy
@@ -368,5 +376,5 @@ export const strategyPnl = (
       ...(value === undefined || unrealizedPnl === undefined ? {} : { value, unrealizedPnl })
     })
   }
-  return { holdings, strategies, symbols, ignored }
+  return strategies
 }

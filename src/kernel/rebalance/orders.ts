@@ -7,9 +7,21 @@
  * than minOrderValue is dropped with a warning; a dropped buy frees its cash for the others.
  */
 import * as Schema from "effect/Schema"
-import { type Decimal, estimate, format, isZero, stepsOf, ZERO } from "../decimal.ts"
+import {
+  add,
+  compare,
+  type Decimal,
+  estimate,
+  format,
+  isZero,
+  multiply,
+  stepsOf,
+  subtract,
+  sumOf,
+  ZERO
+} from "../decimal.ts"
 import { allocate, type Candidate } from "./allocation.ts"
-import { type Delta, sellQuantity, type Side } from "./deltas.ts"
+import { type BuyDelta, type Delta, type SellDelta, sellQuantity, type Side } from "./deltas.ts"
 import type { Plan, Reason } from "./plan.ts"
 import type { Attribution } from "./targets.ts"
 import { type Warning, warning } from "./warnings.ts"
@@ -47,206 +59,247 @@ export interface Orders {
   readonly warnings: ReadonlyArray<Warning>
 }
 
-const order = (delta: Delta, quantity: Decimal, price: Decimal, phase: Phase): Order => ({
+const order = (delta: Delta, quantity: Decimal, price: Decimal): Order => ({
   symbol: delta.line.symbol,
   side: delta.side,
   quantity,
   price,
-  value: quantity.times(price),
-  phase,
+  value: multiply(quantity, price),
+  phase: delta.side,
   attribution: delta.line.attribution
 })
 
+const sellOrder = (delta: SellDelta, quantity: Decimal): Order => order(delta, quantity, delta.line.prices.sell.price)
+
+const buyOrder = (delta: BuyDelta, steps: number): Order =>
+  order(delta, stepsOf(steps, delta.increment), delta.line.prices.buy.price)
+
+/** Why wanted trades produced no order, and the warnings that say so: what both phases report. */
+interface Report {
+  readonly minOrderValue: Decimal
+  readonly skipped: Map<string, Reason>
+  readonly warnings: Array<Warning>
+}
+
+/** An order worth less than minOrderValue: reported as dropped. */
+const tooSmall = (report: Report, o: Order): boolean => {
+  if (compare(o.value, report.minOrderValue) >= 0) return false
+  report.skipped.set(o.symbol, "below-min-order-value")
+  report.warnings.push(
+    warning(
+      "BELOW_MIN_ORDER_VALUE",
+      `${o.symbol}: ${o.side} worth ${format(o.value)} is below minOrderValue ${format(report.minOrderValue)}; dropped`,
+      o.symbol
+    )
+  )
+  return true
+}
+
+/** Beyond 2^52 steps a double cannot count one step at a time; no real order is that large. */
+const outOfRange = (report: Report, delta: Delta): boolean => {
+  if (delta.steps <= MAX_STEPS) return false
+  report.skipped.set(delta.line.symbol, "quantity-out-of-range")
+  report.warnings.push(
+    warning(
+      "QUANTITY_OUT_OF_RANGE",
+      `${delta.line.symbol}: the ${delta.side} would be more than 2^52 steps of ${format(delta.increment)}; not traded`,
+      delta.line.symbol
+    )
+  )
+  return true
+}
+
+/** Σ quantity × price of the orders. */
+const valueOf = (orders: ReadonlyArray<Order>): Decimal => sumOf(orders.map((o) => o.value))
+
+/** A sell order with the delta it came from. */
+interface Sale {
+  readonly order: Order
+  readonly delta: SellDelta
+}
+
 export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
   const policy = plan.model.policy
-  const warnings: Array<Warning> = []
-  const skipped = new Map<string, Reason>()
-  const small = (o: Order): boolean => {
-    if (!o.value.lt(policy.minOrderValue)) return false
-    skipped.set(o.symbol, "below-min-order-value")
-    warnings.push(
-      warning(
-        "BELOW_MIN_ORDER_VALUE",
-        `${o.symbol}: ${o.side} worth ${format(o.value)} is below minOrderValue ${
-          format(policy.minOrderValue)
-        }; dropped`,
-        o.symbol
-      )
-    )
-    return true
-  }
-
-  const sells: Array<Order> = []
-  const sellDeltas: Array<Delta> = []
-  let proceeds = ZERO
-  const buys: Array<Delta> = []
+  const report: Report = { minOrderValue: policy.minOrderValue, skipped: new Map(), warnings: [] }
+  const sales: Array<Sale> = []
+  const buys: Array<BuyDelta> = []
   for (const delta of planned) {
-    if (delta.steps > MAX_STEPS) {
-      // Beyond 2^52 steps a double cannot count one step at a time; no real order is that large.
-      skipped.set(delta.line.symbol, "quantity-out-of-range")
-      warnings.push(
-        warning(
-          "QUANTITY_OUT_OF_RANGE",
-          `${delta.line.symbol}: the ${delta.side} would be more than 2^52 steps of ${
-            format(delta.increment)
-          }; not traded`,
-          delta.line.symbol
-        )
-      )
-      continue
-    }
+    if (outOfRange(report, delta)) continue
     if (delta.side === "buy") {
       buys.push(delta)
       continue
     }
-    const quantity = sellQuantity(delta)
-    if (isZero(quantity)) {
-      skipped.set(delta.line.symbol, "rounds-to-current")
-      continue
-    }
-    const o = order(delta, quantity, delta.line.prices.sell!.price, "sell")
-    if (small(o)) continue
-    sells.push(o)
-    sellDeltas.push(delta)
-    proceeds = proceeds.plus(o.value)
+    const sale = sell(report, delta)
+    if (sale !== undefined) sales.push(sale)
   }
 
-  const available = plan.cash.plus(proceeds)
-  const budget = available.minus(plan.cashTarget)
-  const bought = buyOrders(plan, buys, budget, small, skipped, warnings)
-  let after = available
-  for (const o of bought) after = after.minus(o.value)
+  const available = add(plan.cash, valueOf(sales.map((sale) => sale.order)))
+  const bought = buyOrders(plan, buys, subtract(available, plan.cashTarget), report)
+  const afterBuys = subtract(available, valueOf(bought))
   // Only where buys are allowed: a sell-only plan may leave cash idle by design.
   const kept = policy.shares === "whole" && policy.mode === "full"
-    ? keepBack(sells, sellDeltas, after.minus(plan.cashTarget), policy.minOrderValue, skipped)
-    : sells
-  for (let i = 0; i < sells.length; i++) after = after.minus(sells[i]!.value).plus(kept[i]?.value ?? ZERO)
+    ? keepBack(sales, subtract(afterBuys, plan.cashTarget), report).filter((o): o is Order => o !== undefined)
+    : sales.map((sale) => sale.order)
+  // A sell that keepBack reduced or dropped raises less cash than was counted before the buys.
+  const after = add(subtract(afterBuys, valueOf(sales.map((sale) => sale.order))), valueOf(kept))
   return {
-    orders: [...kept.filter((o): o is Order => o !== undefined), ...bought],
+    orders: [...kept, ...bought],
     cash: { before: plan.cash, after, reserve: plan.reserve },
-    skipped,
-    warnings
+    skipped: report.skipped,
+    warnings: report.warnings
   }
+}
+
+const sell = (report: Report, delta: SellDelta): Sale | undefined => {
+  const quantity = sellQuantity(delta)
+  if (isZero(quantity)) {
+    report.skipped.set(delta.line.symbol, "rounds-to-current")
+    return undefined
+  }
+  const o = sellOrder(delta, quantity)
+  return tooSmall(report, o) ? undefined : { order: o, delta }
 }
 
 /**
  * Whole shares: a sell rounds to its nearest step without knowing what the buys leave. If
  * cash is left unspent and the sell took its symbol below target, selling one step less
  * may lower the error, or the plan's own re-plan would buy the step back at the ask; in
- * either case the sell gives the step back (while the unspent cash covers it). Liquidations are never reduced. Returns the sells
- * in the same order, undefined where a sell shrank to nothing.
+ * either case the sell gives the step back (while the unspent cash covers it). Liquidations
+ * are never reduced. Returns the sells in the same order, undefined where a sell shrank to
+ * nothing.
  */
 const keepBack = (
-  sells: ReadonlyArray<Order>,
-  deltas: ReadonlyArray<Delta>,
+  sales: ReadonlyArray<Sale>,
   spendable: Decimal,
-  minOrderValue: Decimal,
-  skipped: Map<string, Reason>
+  report: Report
 ): ReadonlyArray<Order | undefined> => {
   let unspent = spendable
-  return sells.map((sold, i) => {
-    const delta = deltas[i]!
-    const line = delta.line
-    if (isZero(line.targetValue)) return sold
-    const valuation = line.prices.valuation!.estimate
-    const stepSize = estimate(delta.increment)
-    const stepValue = stepSize * valuation
-    const stepProceeds = delta.increment.times(sold.price)
-    const buyPrice = line.prices.buy
-    const buyStep = buyPrice === undefined ? undefined : delta.increment.times(buyPrice.price)
-    const b = buyPrice === undefined ? 0 : stepSize * buyPrice.estimate
-    let steps = delta.steps
-    for (; steps > 0; steps--) {
-      const error = (estimate(line.quantity) - steps * stepSize) * valuation - estimate(line.targetValue)
-      const cash = estimate(unspent)
-      const s = stepSize * estimate(sold.price)
-      const symbolGain = stepValue * (2 * error + stepValue)
-      const keep = symbolGain + s * (s - 2 * cash)
-      // Selling one step less is always better than selling it and buying it back (the
-      // spread is lost), so it is also done whenever the re-plan would buy the step back.
-      const buyBack = buyStep === undefined || unspent.lt(buyStep) ? 0 : symbolGain + b * (b - 2 * cash)
-      if (!(error < 0 && (keep < 0 || buyBack < 0) && !unspent.lt(stepProceeds))) break
-      unspent = unspent.minus(stepProceeds)
-    }
-    if (steps === delta.steps) return sold
-    if (steps === 0) {
-      skipped.set(sold.symbol, "rounds-to-current")
+  return sales.map(({ delta, order: sold }) => {
+    if (isZero(delta.line.targetValue)) return sold
+    const given = giveBack(delta, sold, unspent)
+    unspent = given.unspent
+    if (given.steps === delta.steps) return sold
+    if (given.steps === 0) {
+      report.skipped.set(sold.symbol, "rounds-to-current")
       return undefined
     }
-    const reduced = order(delta, stepsOf(steps, delta.increment), sold.price, "sell")
-    if (!reduced.value.lt(minOrderValue)) return reduced
+    const reduced = sellOrder(delta, stepsOf(given.steps, delta.increment))
+    if (compare(reduced.value, report.minOrderValue) >= 0) return reduced
     // Too small to send: keep the sell as planned (its proceeds may already fund buys).
-    unspent = unspent.plus(sold.value.minus(reduced.value))
+    unspent = add(unspent, subtract(sold.value, reduced.value))
     return sold
   })
 }
 
+/**
+ * The steps a sell still sells once it gives steps back, one at a time, while a step given
+ * back lowers the error (or spares a buy-back at the ask) and the unspent cash covers it;
+ * and the cash then left unspent.
+ */
+const giveBack = (
+  delta: SellDelta,
+  sold: Order,
+  spendable: Decimal
+): { readonly steps: number; readonly unspent: Decimal } => {
+  const line = delta.line
+  const valuation = line.prices.valuation.estimate
+  const stepSize = estimate(delta.increment)
+  const stepValue = stepSize * valuation
+  const stepProceeds = multiply(delta.increment, sold.price)
+  const buyPrice = line.prices.buy
+  const buyStep = buyPrice === undefined ? undefined : multiply(delta.increment, buyPrice.price)
+  const buyStepCost = buyPrice === undefined ? 0 : stepSize * buyPrice.estimate
+  let unspent = spendable
+  let steps = delta.steps
+  for (; steps > 0; steps--) {
+    const error = (estimate(line.quantity) - steps * stepSize) * valuation - estimate(line.targetValue)
+    const cash = estimate(unspent)
+    const sellStep = stepSize * estimate(sold.price)
+    const symbolGain = stepValue * (2 * error + stepValue)
+    const keep = symbolGain + sellStep * (sellStep - 2 * cash)
+    // Selling one step less is always better than selling it and buying it back (the
+    // spread is lost), so it is also done whenever the re-plan would buy the step back.
+    const buyBack = buyStep === undefined || compare(unspent, buyStep) < 0
+      ? 0
+      : symbolGain + buyStepCost * (buyStepCost - 2 * cash)
+    if (!(error < 0 && (keep < 0 || buyBack < 0) && compare(unspent, stepProceeds) >= 0)) break
+    unspent = subtract(unspent, stepProceeds)
+  }
+  return { steps, unspent }
+}
+
 const buyOrders = (
   plan: Plan,
-  buys: ReadonlyArray<Delta>,
+  buys: ReadonlyArray<BuyDelta>,
   budget: Decimal,
-  small: (o: Order) => boolean,
-  skipped: Map<string, Reason>,
-  warnings: Array<Warning>
+  report: Report
 ): ReadonlyArray<Order> => {
   if (buys.length === 0) return []
-  if (!budget.gt(ZERO)) {
-    warnings.push(
+  if (compare(budget, ZERO) <= 0) {
+    report.warnings.push(
       warning("NO_CASH_FOR_BUYS", `cash after sells is at or below the cash target ${format(plan.cashTarget)}: no buys`)
     )
-    for (const delta of buys) skipped.set(delta.line.symbol, "no-cash")
+    for (const delta of buys) report.skipped.set(delta.line.symbol, "no-cash")
     return []
   }
   const search = plan.model.policy.shares === "whole"
   let active = buys
   for (;;) {
-    for (const delta of active) skipped.delete(delta.line.symbol)
-    const candidates: Array<Candidate> = active.map((delta) => {
-      const line = delta.line
-      const step = estimate(delta.increment)
-      const buyPrice = line.prices.buy!
-      return {
-        stepValue: step * line.prices.valuation!.estimate,
-        stepCost: step * buyPrice.estimate,
-        stepCostExact: delta.increment.times(buyPrice.price),
-        error: estimate(line.value!) - estimate(line.targetValue),
-        target: estimate(line.targetValue),
-        ideal: delta.steps
-      }
-    })
-    // The cash line's error before any buy is the whole budget: cash above its target.
-    const allocation = allocate(candidates, budget, estimate(budget), search)
-    const out: Array<Order> = []
-    const kept: Array<Delta> = []
-    let dropped = false
-    for (let i = 0; i < active.length; i++) {
-      const delta = active[i]!
-      const steps = allocation.steps[i]!
-      if (steps === 0) {
-        skipped.set(delta.line.symbol, Math.round(delta.steps) === 0 ? "rounds-to-current" : "no-cash")
-        continue
-      }
-      const o = order(delta, stepsOf(steps, delta.increment), delta.line.prices.buy!.price, "buy")
-      if (small(o)) {
-        dropped = true
-        continue
-      }
-      out.push(o)
-      kept.push(delta)
-    }
+    const round = buyRound(active, budget, search, report)
     // A dropped buy frees cash that the others may use: allocate again without it.
-    if (dropped) {
-      active = kept
+    if (round.dropped) {
+      active = round.kept
       continue
     }
-    if (allocation.trimmed) {
-      warnings.push(
+    if (round.trimmed) {
+      report.warnings.push(
         warning(
           "BUYS_TRIMMED",
           `cash for buys (${format(budget)} after the cash target) is short: buys trimmed pro rata`
         )
       )
     }
-    return out
+    return round.orders
+  }
+}
+
+/** One allocation of the budget over the buys: their orders, and the buys kept (none dropped as too small). */
+const buyRound = (active: ReadonlyArray<BuyDelta>, budget: Decimal, search: boolean, report: Report) => {
+  for (const delta of active) report.skipped.delete(delta.line.symbol)
+  // The cash line's error before any buy is the whole budget: cash above its target.
+  const allocation = allocate(active.map(candidate), budget, estimate(budget), search)
+  const orders: Array<Order> = []
+  const kept: Array<BuyDelta> = []
+  let dropped = false
+  for (let i = 0; i < active.length; i++) {
+    const delta = active[i]!
+    const steps = allocation.steps[i]!
+    if (steps === 0) {
+      report.skipped.set(delta.line.symbol, Math.round(delta.steps) === 0 ? "rounds-to-current" : "no-cash")
+      continue
+    }
+    const o = buyOrder(delta, steps)
+    if (tooSmall(report, o)) {
+      dropped = true
+      continue
+    }
+    orders.push(o)
+    kept.push(delta)
+  }
+  return { orders, kept, dropped, trimmed: allocation.trimmed }
+}
+
+const candidate = (delta: BuyDelta): Candidate => {
+  const line = delta.line
+  const step = estimate(delta.increment)
+  const buyPrice = line.prices.buy
+  const target = estimate(line.targetValue)
+  return {
+    stepValue: step * line.prices.valuation.estimate,
+    stepCost: step * buyPrice.estimate,
+    stepCostExact: multiply(delta.increment, buyPrice.price),
+    error: estimate(line.value) - target,
+    target,
+    ideal: delta.steps
   }
 }

@@ -8,11 +8,11 @@
  * bands are compared as values, and weights are derived only when read.
  */
 import * as Schema from "effect/Schema"
-import { type Decimal, format, isZero, max, ONE, ZERO } from "../decimal.ts"
+import { compare, type Decimal, differsByMore, format, isZero, max, multiply, ONE, sumOf, ZERO } from "../decimal.ts"
 import type { Policy } from "./policy.ts"
-import { NO_PRICES, type PriceBook, type Prices } from "./prices.ts"
+import { type BuyPrices, canBuy, canSell, NO_PRICES, type PriceBook, type Prices, type SellPrices } from "./prices.ts"
 import type { Account } from "./snapshot.ts"
-import type { Attribution, Targets } from "./targets.ts"
+import type { Attribution, Target, Targets } from "./targets.ts"
 import { type Warning, warning } from "./warnings.ts"
 
 /** Everything shared by the accounts that follow one model portfolio. */
@@ -28,22 +28,25 @@ export interface Model {
 export const Action = Schema.Literals(["buy", "sell", "hold"])
 export type Action = typeof Action.Type
 
-export type Reason =
-  | "below-target"
-  | "above-target"
-  | "at-target"
-  | "within-band"
-  | "untargeted"
-  | "untargeted-kept"
-  | "excluded"
-  | "no-price"
-  | "buy-only"
-  | "sell-only"
-  | "rounds-to-current"
-  | "below-min-order-value"
-  | "no-cash"
-  | "quantity-out-of-range"
-  | "reserve-leaves-no-room"
+/** Why a line's action is what it is: the plan's decision, or what became of a wanted trade. */
+export const Reason = Schema.Literals([
+  "below-target",
+  "above-target",
+  "at-target",
+  "within-band",
+  "untargeted",
+  "untargeted-kept",
+  "excluded",
+  "no-price",
+  "buy-only",
+  "sell-only",
+  "rounds-to-current",
+  "below-min-order-value",
+  "no-cash",
+  "quantity-out-of-range",
+  "reserve-leaves-no-room"
+])
+export type Reason = typeof Reason.Type
 
 export const describeReason: Readonly<Record<Reason, string>> = {
   "below-target": "below target",
@@ -63,68 +66,57 @@ export const describeReason: Readonly<Record<Reason, string>> = {
   "reserve-leaves-no-room": "the cash reserve leaves no room for this target"
 }
 
-export interface PlanLineFields {
+/** What every plan line says about its symbol, whatever the action. */
+export interface LineBasis {
   readonly symbol: string
   /** Held quantity. */
   readonly quantity: Decimal
+  readonly equity: Decimal
+  readonly targetWeight: Decimal
+  readonly targetValue: Decimal
+  readonly targeted: boolean
+  readonly attribution: Attribution
+}
+
+/** A symbol below its target that can be bought. */
+export interface BuyLine extends LineBasis {
+  readonly action: "buy"
+  readonly reason: "below-target"
+  readonly prices: BuyPrices
+  /** quantity × valuation price. */
+  readonly value: Decimal
+}
+
+/** A symbol above its target (or untargeted) that can be sold. */
+export interface SellLine extends LineBasis {
+  readonly action: "sell"
+  readonly reason: "above-target" | "untargeted"
+  readonly prices: SellPrices
+  /** quantity × valuation price. */
+  readonly value: Decimal
+}
+
+/** A symbol left as it is, and why. */
+export interface HoldLine extends LineBasis {
+  readonly action: "hold"
+  readonly reason: Reason
   readonly prices: Prices
   /** quantity × valuation price; undefined when the holding has no price. */
   readonly value: Decimal | undefined
-  readonly equity: Decimal
-  readonly targetWeight: Decimal
-  readonly targetValue: Decimal
-  readonly targeted: boolean
-  readonly action: Action
-  readonly reason: Reason
-  readonly attribution: Attribution
 }
 
-export class PlanLine implements PlanLineFields {
-  readonly symbol: string
-  readonly quantity: Decimal
-  readonly prices: Prices
-  readonly value: Decimal | undefined
-  readonly equity: Decimal
-  readonly targetWeight: Decimal
-  readonly targetValue: Decimal
-  readonly targeted: boolean
-  readonly action: Action
-  readonly reason: Reason
-  readonly attribution: Attribution
-  #weight: Decimal | undefined | null = null
+/** One symbol of a plan: the action carries the prices and value it needs. */
+export type PlanLine = BuyLine | SellLine | HoldLine
 
-  constructor(fields: PlanLineFields) {
-    this.symbol = fields.symbol
-    this.quantity = fields.quantity
-    this.prices = fields.prices
-    this.value = fields.value
-    this.equity = fields.equity
-    this.targetWeight = fields.targetWeight
-    this.targetValue = fields.targetValue
-    this.targeted = fields.targeted
-    this.action = fields.action
-    this.reason = fields.reason
-    this.attribution = fields.attribution
-  }
+/** The valuation price of a line's symbol, if it has one. */
+export const linePrice = (line: PlanLine): Decimal | undefined => line.prices.valuation?.price
 
-  /** Valuation price, if any. */
-  get price(): Decimal | undefined {
-    return this.prices.valuation?.price
-  }
+/** value ÷ equity: the symbol's weight now (one division, so only when read). */
+export const lineWeight = (line: PlanLine): Decimal | undefined =>
+  line.value === undefined ? undefined : isZero(line.equity) ? ZERO : line.value.div(line.equity)
 
-  /** value ÷ equity, derived on first read (one division). */
-  get weight(): Decimal | undefined {
-    if (this.#weight === null) {
-      this.#weight = this.value === undefined ? undefined : isZero(this.equity) ? ZERO : this.value.div(this.equity)
-    }
-    return this.#weight
-  }
-
-  /** weight − target weight. */
-  get drift(): Decimal | undefined {
-    return this.weight?.minus(this.targetWeight)
-  }
-}
+/** The weight now − the target weight. */
+export const lineDrift = (line: PlanLine): Decimal | undefined => lineWeight(line)?.minus(line.targetWeight)
 
 export interface Plan {
   readonly model: Model
@@ -139,12 +131,13 @@ export interface Plan {
   readonly warnings: ReadonlyArray<Warning>
 }
 
+/** A held or targeted symbol with its value, before any decision. */
 interface Row {
   readonly symbol: string
   readonly quantity: Decimal
   readonly prices: Prices
   readonly value: Decimal | undefined
-  readonly targetIndex: number
+  readonly target: Target | undefined
 }
 
 /** Held and targeted symbols, merged in symbol order, each with its value. */
@@ -153,20 +146,18 @@ const rows = (account: Account, model: Model): { rows: Array<Row>; equity: Decim
   const positions = account.positions
   const out: Array<Row> = []
   const warnings: Array<Warning> = []
-  let equity = account.cash
+  const priced: Array<Decimal> = [account.cash]
   let t = 0
   let p = 0
   while (t < targets.length || p < positions.length) {
     const target = targets[t]
     const position = positions[p]
-    const symbol = target === undefined
-      ? position!.symbol
-      : position === undefined || target.symbol < position.symbol
-      ? target.symbol
+    const symbol = position === undefined || (target !== undefined && target.symbol < position.symbol)
+      ? target!.symbol
       : position.symbol
-    const targetIndex = target?.symbol === symbol ? t++ : -1
+    const targeted = target?.symbol === symbol ? (t++, target) : undefined
     const quantity = position?.symbol === symbol ? (p++, position.quantity) : ZERO
-    if (targetIndex < 0 && isZero(quantity)) continue
+    if (targeted === undefined && isZero(quantity)) continue
     const prices = model.prices.get(symbol) ?? NO_PRICES
     let value: Decimal | undefined = ZERO
     if (!isZero(quantity)) {
@@ -181,25 +172,38 @@ const rows = (account: Account, model: Model): { rows: Array<Row>; equity: Decim
           )
         )
       } else {
-        value = quantity.times(valuation.price)
-        equity = equity.plus(value)
+        value = multiply(quantity, valuation.price)
+        priced.push(value)
       }
     }
-    out.push({ symbol, quantity, prices, value, targetIndex })
+    out.push({ symbol, quantity, prices, value, target: targeted })
   }
-  return { rows: out, equity, warnings }
+  return { rows: out, equity: sumOf(priced), warnings }
+}
+
+/** What every decision of one plan shares. */
+interface Terms {
+  readonly model: Model
+  readonly policy: Policy
+  readonly equity: Decimal
+  /** Target value per unit of weight. */
+  readonly perWeight: Decimal
+  /** driftBand × equity, when there is an absolute band. */
+  readonly absBand: Decimal | undefined
+  readonly relBand: Decimal | undefined
+  readonly warnings: Array<Warning>
 }
 
 /** Plans one account against a model. Total: validated inputs always give a plan. */
 export const plan = (account: Account, model: Model): Plan => {
   const { policy, targets } = model
   const { rows: all, equity, warnings } = rows(account, model)
-  const reserve = max(policy.cashReserve.times(equity), policy.minCash)
-  const cashByWeight = targets.cash.times(equity)
+  const reserve = max(multiply(policy.cashReserve, equity), policy.minCash)
+  const cashByWeight = multiply(targets.cash, equity)
   // Target value per unit of weight: equity, or what is left after the reserve when that is larger.
   let perWeight = equity
   const cashTarget = max(reserve, cashByWeight)
-  if (reserve.gt(cashByWeight) && !isZero(targets.total)) {
+  if (compare(reserve, cashByWeight) > 0 && !isZero(targets.total)) {
     const investable = equity.gt(reserve) ? equity.minus(reserve) : ZERO
     perWeight = targets.total.eq(ONE) ? investable : investable.div(targets.total)
     warnings.push(
@@ -211,105 +215,113 @@ export const plan = (account: Account, model: Model): Plan => {
       )
     )
   }
-  const absBand = isZero(policy.driftBand) ? undefined : policy.driftBand.times(equity)
-  const relBand = isZero(policy.relativeDriftBand) ? undefined : policy.relativeDriftBand
-  const lines: Array<PlanLine> = []
-  for (const row of all) {
-    const target = targets.weights[row.targetIndex]
-    const targetWeight = target?.weight ?? ZERO
-    const targetValue = targetWeight.times(perWeight)
-    const [action, reason] = decide(
-      row,
-      target !== undefined,
-      targetWeight,
-      targetValue,
-      model,
-      absBand,
-      relBand,
-      warnings
-    )
-    lines.push(
-      new PlanLine({
-        symbol: row.symbol,
-        quantity: row.quantity,
-        prices: row.prices,
-        value: row.value,
-        equity,
-        targetWeight,
-        targetValue,
-        targeted: target !== undefined,
-        action,
-        reason,
-        attribution: target?.attribution ?? []
-      })
-    )
+  const terms: Terms = {
+    model,
+    policy,
+    equity,
+    perWeight,
+    absBand: isZero(policy.driftBand) ? undefined : multiply(policy.driftBand, equity),
+    relBand: isZero(policy.relativeDriftBand) ? undefined : policy.relativeDriftBand,
+    warnings
   }
+  const lines = all.map((row) => decide(row, terms))
   return { model, equity, cash: account.cash, reserve, cashTarget, lines, warnings }
 }
 
-const decide = (
+/** The line of a row, with every field in one order (one object shape for every action). */
+const line = <L extends PlanLine>(
   row: Row,
-  targeted: boolean,
-  targetWeight: Decimal,
+  terms: Terms,
   targetValue: Decimal,
-  model: Model,
-  absBand: Decimal | undefined,
-  relBand: Decimal | undefined,
-  warnings: Array<Warning>
-): readonly [Action, Reason] => {
-  const { symbol, prices, value } = row
-  const policy = model.policy
-  if (policy.exclude.has(symbol)) return ["hold", "excluded"]
+  action: L["action"],
+  reason: L["reason"],
+  prices: L["prices"],
+  value: L["value"]
+): L =>
+  ({
+    symbol: row.symbol,
+    quantity: row.quantity,
+    equity: terms.equity,
+    targetWeight: row.target?.weight ?? ZERO,
+    targetValue,
+    targeted: row.target !== undefined,
+    attribution: row.target?.attribution ?? NO_ATTRIBUTION,
+    action,
+    reason,
+    prices,
+    value
+  }) as L
+
+const NO_ATTRIBUTION: Attribution = []
+
+const hold = (row: Row, terms: Terms, targetValue: Decimal, reason: Reason): HoldLine =>
+  line<HoldLine>(row, terms, targetValue, "hold", reason, row.prices, row.value)
+
+const decide = (row: Row, terms: Terms): PlanLine => {
+  const { symbol, prices, value, target } = row
+  const { policy, warnings } = terms
+  const targetValue = target === undefined ? ZERO : multiply(target.weight, terms.perWeight)
+  if (policy.exclude.has(symbol)) return hold(row, terms, targetValue, "excluded")
   if (value === undefined || prices.valuation === undefined) {
-    if (targeted && value !== undefined) {
+    if (target !== undefined && value !== undefined) {
       warnings.push(warning("NO_PRICE", `${symbol}: no bid, ask, last or close; not traded`, symbol))
     }
-    return ["hold", "no-price"]
+    return hold(row, terms, targetValue, "no-price")
   }
-  const held = !isZero(row.quantity)
-  if (!targeted) {
-    if (!policy.liquidateUntargeted) return ["hold", "untargeted-kept"]
-    return sell(symbol, prices, model, "untargeted", warnings)
+  if (target === undefined) {
+    if (!policy.liquidateUntargeted) return hold(row, terms, targetValue, "untargeted-kept")
+    return sell(row, terms, targetValue, value, "untargeted")
   }
-  const gap = value.minus(targetValue)
-  if (isZero(gap)) {
-    return ["hold", isZero(targetValue) && !isZero(targetWeight) ? "reserve-leaves-no-room" : "at-target"]
+  const side = compare(value, targetValue)
+  if (side === 0) {
+    const noRoom = isZero(targetValue) && !isZero(target.weight)
+    return hold(row, terms, targetValue, noRoom ? "reserve-leaves-no-room" : "at-target")
   }
-  if (held && (absBand !== undefined || relBand !== undefined)) {
-    const deviation = gap.abs()
-    const outside = (absBand !== undefined && deviation.gt(absBand)) ||
-      (relBand !== undefined && deviation.gt(relBand.times(targetValue)))
-    if (!outside) return ["hold", "within-band"]
+  if (!isZero(row.quantity) && withinBand(value, targetValue, terms)) {
+    return hold(row, terms, targetValue, "within-band")
   }
-  return gap.s < 0 ? buy(symbol, prices, policy, warnings) : sell(symbol, prices, model, "above-target", warnings)
+  return side < 0 ? buy(row, terms, targetValue, value) : sell(row, terms, targetValue, value, "above-target")
+}
+
+/** A held symbol whose value is off its target by no more than every drift band the policy sets (none: never). */
+const withinBand = (value: Decimal, targetValue: Decimal, terms: Terms): boolean => {
+  const { absBand, relBand } = terms
+  if (absBand === undefined && relBand === undefined) return false
+  const outside = (absBand !== undefined && differsByMore(value, targetValue, absBand)) ||
+    (relBand !== undefined && differsByMore(value, targetValue, multiply(relBand, targetValue)))
+  return !outside
 }
 
 const sell = (
-  symbol: string,
-  prices: Prices,
-  model: Model,
-  reason: Reason,
-  warnings: Array<Warning>
-): readonly [Action, Reason] => {
-  if (model.policy.mode === "buy-only" || model.buyPhase === true) return ["hold", "buy-only"]
-  if (prices.sell === undefined) {
+  row: Row,
+  terms: Terms,
+  targetValue: Decimal,
+  value: Decimal,
+  reason: SellLine["reason"]
+): PlanLine => {
+  const { symbol, prices } = row
+  const { model, warnings } = terms
+  if (model.policy.mode === "buy-only" || model.buyPhase === true) return hold(row, terms, targetValue, "buy-only")
+  if (!canSell(prices)) {
     warnings.push(warning("NO_SELL_PRICE", `${symbol}: a sell is wanted but there is no bid, last or close`, symbol))
-    return ["hold", "no-price"]
+    return hold(row, terms, targetValue, "no-price")
   }
   if (prices.sell.source !== "bid") {
     warnings.push(warning("SELL_PRICE_FALLBACK", `${symbol}: no bid; sell valued at ${prices.sell.source}`, symbol))
   }
-  return ["sell", reason]
+  return line<SellLine>(row, terms, targetValue, "sell", reason, prices, value)
 }
 
-const buy = (symbol: string, prices: Prices, policy: Policy, warnings: Array<Warning>): readonly [Action, Reason] => {
-  if (policy.mode === "sell-only") return ["hold", "sell-only"]
-  if (prices.buy === undefined) {
+const buy = (row: Row, terms: Terms, targetValue: Decimal, value: Decimal): PlanLine => {
+  const { symbol, prices } = row
+  const { policy, warnings } = terms
+  if (policy.mode === "sell-only") return hold(row, terms, targetValue, "sell-only")
+  if (!canBuy(prices)) {
     warnings.push(warning("NO_BUY_PRICE", `${symbol}: a buy is wanted but there is no ask, last or close`, symbol))
-    return ["hold", "no-price"]
+    return hold(row, terms, targetValue, "no-price")
   }
   if (prices.buy.source !== "ask") {
     warnings.push(warning("BUY_PRICE_FALLBACK", `${symbol}: no ask; buy sized at ${prices.buy.source}`, symbol))
   }
-  return ["buy", "below-target"]
+  return line<BuyLine>(row, terms, targetValue, "buy", "below-target", prices, value)
 }

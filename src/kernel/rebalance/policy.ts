@@ -4,7 +4,8 @@
  * policy plans the exact, unbuffered rebalance.
  */
 import * as Result from "effect/Result"
-import { type Decimal, isPositive, max, ONE, parseDecimal, ZERO } from "../decimal.ts"
+import * as Schema from "effect/Schema"
+import { type Decimal, decimalPlaces, isPositive, max, ONE, parseDecimal, ZERO } from "../decimal.ts"
 import {
   type DecimalRule,
   entries,
@@ -20,8 +21,13 @@ import {
   readSymbol
 } from "../input.ts"
 
-export type ShareMode = "whole" | "fractional"
-export type TradeMode = "full" | "buy-only" | "sell-only"
+/** Whole shares, or fractions of a share down to the policy's quantity decimals. */
+export const ShareMode = Schema.Literals(["whole", "fractional"])
+export type ShareMode = typeof ShareMode.Type
+
+/** Which sides may trade: both, or only buys, or only sells. */
+export const TradeMode = Schema.Literals(["full", "buy-only", "sell-only"])
+export type TradeMode = typeof TradeMode.Type
 
 export interface Policy {
   /** Whole shares, or fractions down to `quantityDecimals`. */
@@ -67,23 +73,6 @@ export const defaultPolicy: Policy = {
   weightTolerance: parseDecimal("0.000000001") as Decimal
 }
 
-/** The raw policy as it appears in a file: every field optional. */
-export interface PolicyInput {
-  readonly shares?: ShareMode
-  readonly quantityDecimals?: number
-  readonly lotSizes?: Readonly<Record<string, number | string>>
-  readonly cashReserve?: string | number
-  readonly minCash?: string | number
-  readonly driftBand?: string | number
-  readonly relativeDriftBand?: string | number
-  readonly minOrderValue?: string | number
-  readonly mode?: TradeMode
-  readonly liquidateUntargeted?: boolean
-  readonly exclude?: ReadonlyArray<string>
-  readonly buyPriceBuffer?: string | number
-  readonly weightTolerance?: string | number
-}
-
 const below1: DecimalRule = {
   expected: "a fraction from 0 up to (not including) 1",
   accepts: (d) => fraction.accepts(d) && d.lt(ONE)
@@ -98,50 +87,45 @@ type Reader = (value: unknown, path: string) => Read<unknown>
 
 const decimal = (rule: DecimalRule): Reader => (value, path) => readDecimal("policy", path, value, rule)
 
-const oneOf = (...options: ReadonlyArray<string>): Reader => (value, path) =>
-  typeof value === "string" && options.includes(value)
+const oneOf = (options: Schema.Literals<ReadonlyArray<string>>): Reader => (value, path) =>
+  typeof value === "string" && options.literals.includes(value)
     ? Result.succeed(value)
-    : invalid("policy", path, value, `one of ${options.join(", ")}`)
+    : invalid("policy", path, value, `one of ${options.literals.join(", ")}`)
 
 const readers: Readonly<Record<keyof Policy, Reader>> = {
-  shares: oneOf("whole", "fractional"),
+  shares: oneOf(ShareMode),
   quantityDecimals: (value, path) =>
     Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_QUANTITY_DECIMALS
       ? Result.succeed(value)
       : invalid("policy", path, value, `a whole number from 0 to ${MAX_QUANTITY_DECIMALS}`),
-  lotSizes: (value, path) => {
-    const items = entries("policy", path, value, "symbol", "lotSize")
-    if (Result.isFailure(items)) return passOn(items)
-    const lots = new Map<string, Decimal>()
-    for (const item of items.success) {
-      const symbol = readSymbol("policy", item.keyPath, item.key)
-      if (Result.isFailure(symbol)) return passOn(symbol)
-      const lot = parseDecimal(item.value)
-      if (typeof lot === "string" || !isPositive(lot) || lot.c.length - 1 > lot.e) {
-        return invalid("policy", item.path, item.value, "a whole lot size of at least 1")
+  lotSizes: (value, path) =>
+    Result.gen(function*() {
+      const lots = new Map<string, Decimal>()
+      for (const item of yield* entries("policy", path, value, "symbol", "lotSize")) {
+        const symbol = yield* readSymbol("policy", item.keyPath, item.key)
+        const lot = parseDecimal(item.value)
+        if (typeof lot === "string" || !isPositive(lot) || decimalPlaces(lot) > 0) {
+          return yield* invalid("policy", item.path, item.value, "a whole lot size of at least 1")
+        }
+        lots.set(symbol, lot)
       }
-      lots.set(symbol.success, lot)
-    }
-    return Result.succeed(lots)
-  },
+      return lots
+    }),
   cashReserve: decimal(below1),
   minCash: decimal(nonNegative),
   driftBand: decimal(fraction),
   relativeDriftBand: decimal(nonNegative),
   minOrderValue: decimal(nonNegative),
-  mode: oneOf("full", "buy-only", "sell-only"),
+  mode: oneOf(TradeMode),
   liquidateUntargeted: (value, path) =>
     typeof value === "boolean" ? Result.succeed(value) : invalid("policy", path, value, "true or false"),
-  exclude: (value, path) => {
-    if (!Array.isArray(value)) return invalid("policy", path, value, "a list of symbols")
-    const symbols = new Set<string>()
-    for (let i = 0; i < value.length; i++) {
-      const symbol = readSymbol("policy", `${path}[${i}]`, value[i])
-      if (Result.isFailure(symbol)) return passOn(symbol)
-      symbols.add(symbol.success)
-    }
-    return Result.succeed(symbols)
-  },
+  exclude: (value, path) =>
+    Result.gen(function*() {
+      if (!Array.isArray(value)) return yield* invalid("policy", path, value, "a list of symbols")
+      const symbols = new Set<string>()
+      for (let i = 0; i < value.length; i++) symbols.add(yield* readSymbol("policy", join(path, i), value[i]))
+      return symbols
+    }),
   buyPriceBuffer: decimal(below1),
   weightTolerance: decimal(tolerance)
 }

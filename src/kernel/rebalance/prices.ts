@@ -5,11 +5,14 @@
  * - sells: bid, else last or close (with a warning).
  * A symbol with no positive price at all has none of the three and is never traded.
  */
-import { type Decimal, estimate, HALF, ONE } from "../decimal.ts"
+import * as Schema from "effect/Schema"
+import { add, compare, type Decimal, estimate, HALF, multiply, ONE } from "../decimal.ts"
 import type { Policy } from "./policy.ts"
 import type { Quote } from "./snapshot.ts"
 
-export type PriceSource = "mid" | "bid" | "ask" | "last" | "close"
+/** Where a price came from: the quote's mid, one side of it, or a fallback (last, close). */
+export const PriceSource = Schema.Literals(["mid", "bid", "ask", "last", "close"])
+export type PriceSource = typeof PriceSource.Type
 
 export interface Priced {
   readonly price: Decimal
@@ -24,6 +27,24 @@ export interface Prices {
   readonly sell: Priced | undefined
 }
 
+/** The prices of a symbol that can be bought: valued, with a buy price. */
+export interface BuyPrices extends Prices {
+  readonly valuation: Priced
+  readonly buy: Priced
+}
+
+/** The prices of a symbol that can be sold: valued, with a sell price. */
+export interface SellPrices extends Prices {
+  readonly valuation: Priced
+  readonly sell: Priced
+}
+
+export const canBuy = (prices: Prices): prices is BuyPrices =>
+  prices.valuation !== undefined && prices.buy !== undefined
+
+export const canSell = (prices: Prices): prices is SellPrices =>
+  prices.valuation !== undefined && prices.sell !== undefined
+
 export type PriceBook = ReadonlyMap<string, Prices>
 
 const priced = (price: Decimal, source: PriceSource): Priced => ({ price, source, estimate: estimate(price) })
@@ -36,18 +57,21 @@ const fallback = (quote: Quote): Priced | undefined =>
     : undefined
 
 export const prices = (quote: Quote, buyMarkup: Decimal): Prices => {
-  const { ask, bid } = quote
+  const bid = quote.bid === undefined ? undefined : priced(quote.bid, "bid")
+  const ask = quote.ask === undefined ? undefined : priced(quote.ask, "ask")
   const other = fallback(quote)
-  const valuation = bid !== undefined && ask !== undefined
-    ? priced(bid.eq(ask) ? bid : bid.plus(ask).times(HALF), "mid")
-    : other ?? (bid !== undefined ? priced(bid, "bid") : ask !== undefined ? priced(ask, "ask") : undefined)
-  const buyBase = ask !== undefined ? priced(ask, "ask") : other
-  const buy = buyBase === undefined || buyMarkup.eq(ONE)
+  const valuation = bid !== undefined && ask !== undefined ? mid(bid, ask) : other ?? bid ?? ask
+  const buyBase = ask ?? other
+  const buy = buyBase === undefined || compare(buyMarkup, ONE) === 0
     ? buyBase
-    : priced(buyBase.price.times(buyMarkup), buyBase.source)
-  const sell = bid !== undefined ? priced(bid, "bid") : other
-  return { valuation, buy, sell }
+    : priced(multiply(buyBase.price, buyMarkup), buyBase.source)
+  return { valuation, buy, sell: bid ?? other }
 }
+
+const mid = (bid: Priced, ask: Priced): Priced =>
+  compare(bid.price, ask.price) === 0
+    ? { price: bid.price, source: "mid", estimate: bid.estimate }
+    : priced(multiply(add(bid.price, ask.price), HALF), "mid")
 
 export const NO_PRICES: Prices = { valuation: undefined, buy: undefined, sell: undefined }
 

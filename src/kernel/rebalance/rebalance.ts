@@ -5,10 +5,10 @@
  * order value, or no cash).
  */
 import * as Result from "effect/Result"
-import { type Decimal, isZero, ZERO } from "../decimal.ts"
+import { add, type Decimal, isZero, subtract } from "../decimal.ts"
 import { passOn, type Read } from "../input.ts"
 import { type Delta, deltas } from "./deltas.ts"
-import { type Orders, orders } from "./orders.ts"
+import { type Order, type Orders, orders } from "./orders.ts"
 import { type Action, type Model, type Plan, plan, type PlanLine, type Reason } from "./plan.ts"
 import { type Policy, validatePolicy } from "./policy.ts"
 import { priceBook } from "./prices.ts"
@@ -74,12 +74,11 @@ export const planRebalance = (account: Account, on: Model): Rebalance => {
 
 /** The whole pipeline from untrusted input: a rebalance, or the first InvalidInput. */
 export const rebalance = (input: RebalanceInput): Read<Rebalance> => {
-  const snapshot = input.snapshot
-  const account = validateAccount(snapshot)
+  const account = validateAccount(input.snapshot)
   if (Result.isFailure(account)) return passOn(account)
-  const on = validateModel(input.targets, (snapshot as { quotes?: unknown }).quotes, input.policy)
-  if (Result.isFailure(on)) return passOn(on)
-  return Result.succeed(planRebalance(account.success, on.success))
+  const model = validateModel(input.targets, (input.snapshot as { quotes?: unknown }).quotes, input.policy)
+  if (Result.isFailure(model)) return passOn(model)
+  return Result.succeed(planRebalance(account.success, model.success))
 }
 
 /**
@@ -88,21 +87,41 @@ export const rebalance = (input: RebalanceInput): Read<Rebalance> => {
  */
 export const planBuys = (account: Account, on: Model): Rebalance => planRebalance(account, { ...on, buyPhase: true })
 
+/** Held once the order (if any) fills at its quantity. */
+const finalQuantity = (held: Decimal, o: Order | undefined): Decimal =>
+  o === undefined
+    ? held
+    : o.side === "sell"
+    ? subtract(held, o.quantity)
+    : isZero(held)
+    ? o.quantity
+    : add(held, o.quantity)
+
+/**
+ * Each line's outcome. The deltas, the sell orders and the buy orders each come in the order
+ * of the plan's lines (a subset of them), so each is read by walking it alongside the lines.
+ */
 const lines = (planned: Plan, moves: ReadonlyArray<Delta>, placed: Orders): ReadonlyArray<Line> => {
-  const bySymbol = new Map<string, { side: string; quantity: Decimal }>()
-  for (const o of placed.orders) bySymbol.set(o.symbol, o)
-  const targets = new Map<string, Decimal>()
-  for (const d of moves) targets.set(d.line.symbol, d.targetQuantity)
+  const orders = placed.orders
+  const firstBuy = orders.findIndex((o) => o.phase === "buy")
+  const sellEnd = firstBuy < 0 ? orders.length : firstBuy
+  let delta = 0
+  let sell = 0
+  let buy = sellEnd
   return planned.lines.map((line) => {
-    const o = bySymbol.get(line.symbol)
-    const change = o === undefined ? ZERO : o.side === "buy" ? o.quantity : o.quantity.neg()
+    const move = moves[delta]?.line === line ? moves[delta++] : undefined
+    const o = sell < sellEnd && orders[sell]!.symbol === line.symbol
+      ? orders[sell++]
+      : orders[buy]?.symbol === line.symbol
+      ? orders[buy++]
+      : undefined
     const skip = placed.skipped.get(line.symbol)
     return {
       line,
       action: o === undefined ? "hold" : line.action,
       reason: o === undefined && skip !== undefined ? skip : line.reason,
-      finalQuantity: isZero(line.quantity) ? change : line.quantity.plus(change),
-      targetQuantity: targets.get(line.symbol) ?? line.quantity
+      finalQuantity: finalQuantity(line.quantity, o),
+      targetQuantity: move?.targetQuantity ?? line.quantity
     }
   })
 }

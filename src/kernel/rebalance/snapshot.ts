@@ -5,6 +5,7 @@
 import * as Result from "effect/Result"
 import { type Decimal, type DecimalInput, isZero } from "../decimal.ts"
 import {
+  byCodeUnits,
   entries,
   field,
   invalid,
@@ -13,6 +14,7 @@ import {
   passOn,
   type Read,
   readDecimal,
+  subPath,
   uniqueSymbol
 } from "../input.ts"
 
@@ -36,10 +38,6 @@ export interface Account {
   readonly positions: ReadonlyArray<Position>
 }
 
-export interface Snapshot extends Account {
-  readonly quotes: ReadonlyArray<Quote>
-}
-
 export interface PositionInput {
   readonly symbol: string
   readonly quantity: DecimalInput
@@ -53,17 +51,7 @@ export interface QuoteInput {
   readonly close?: DecimalInput
 }
 
-export interface AccountInput {
-  readonly cash: DecimalInput
-  readonly positions?: ReadonlyArray<PositionInput> | Readonly<Record<string, DecimalInput>>
-}
-
-export interface SnapshotInput extends AccountInput {
-  readonly quotes?: ReadonlyArray<QuoteInput> | Readonly<Record<string, Omit<QuoteInput, "symbol">>>
-}
-
-export const bySymbol = <A extends { readonly symbol: string }>(a: A, b: A): number =>
-  a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0
+export const bySymbol = <A extends { readonly symbol: string }>(a: A, b: A): number => byCodeUnits(a.symbol, b.symbol)
 
 const PRICE_FIELDS = ["bid", "ask", "last", "close"] as const
 
@@ -79,7 +67,7 @@ export const validateAccount = (input: unknown): Read<Account> => {
   for (const item of items.success) {
     const symbol = uniqueSymbol("snapshot", seen, item)
     if (Result.isFailure(symbol)) return passOn(symbol)
-    const quantity = readDecimal("snapshot", item.path, item.value, nonNegative)
+    const quantity = readDecimal("snapshot", item, item.value, nonNegative)
     if (Result.isFailure(quantity)) return passOn(quantity)
     positions.push({ symbol: symbol.success, quantity: quantity.success })
   }
@@ -104,19 +92,11 @@ export const validateQuotes = (input: unknown): Read<ReadonlyArray<Quote>> => {
     for (const name of PRICE_FIELDS) {
       const value = field(item.value, name)
       if (value === undefined || value === null) continue
-      const price = readDecimal("snapshot", `${item.path}.${name}`, value, nonNegative)
+      const price = readDecimal("snapshot", subPath(item, name), value, nonNegative)
       if (Result.isFailure(price)) return passOn(price)
       if (!isZero(price.success)) quote[name] = price.success
     }
     quotes.push(quote)
   }
   return Result.succeed(quotes.sort(bySymbol))
-}
-
-export const validateSnapshot = (input: unknown): Read<Snapshot> => {
-  const account = validateAccount(input)
-  if (Result.isFailure(account)) return passOn(account)
-  const quotes = validateQuotes(field(input as Record<string, unknown>, "quotes"))
-  if (Result.isFailure(quotes)) return passOn(quotes)
-  return Result.succeed({ ...account.success, quotes: quotes.success })
 }

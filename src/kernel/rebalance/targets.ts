@@ -3,8 +3,9 @@
  * the remainder is the cash target.
  */
 import * as Result from "effect/Result"
-import { type Decimal, type DecimalInput, ONE, ZERO } from "../decimal.ts"
+import { add, compare, type Decimal, ONE, ZERO } from "../decimal.ts"
 import {
+  byCodeUnits,
   entries,
   field,
   fraction,
@@ -37,23 +38,17 @@ export interface Targets {
   readonly cash: Decimal
 }
 
-export type TargetsInput =
-  | ReadonlyArray<{
-    readonly symbol: string
-    readonly weight: DecimalInput
-    readonly attribution?: ReadonlyArray<{ readonly strategy: string; readonly weight: DecimalInput }>
-  }>
-  | Readonly<Record<string, DecimalInput>>
+const NO_ATTRIBUTION: Read<Attribution> = Result.succeed([])
 
 /**
  * The attribution of a list entry, when it has one: `[{ strategy, weight }]`, each
  * strategy once, summing exactly to the entry's weight (a resolved blend says where
  * every part of a weight came from; anything else is a corrupted input).
  */
-const readAttribution = (item: unknown, at: string, weight: Decimal): Read<Attribution> => {
+const readAttribution = (item: unknown, index: number, weight: Decimal): Read<Attribution> => {
   const raw = isRecord(item) ? field(item, "attribution") : undefined
-  if (raw === undefined) return Result.succeed([])
-  const path = join(at, "attribution")
+  if (raw === undefined) return NO_ATTRIBUTION
+  const path = join(join("", index), "attribution")
   if (!Array.isArray(raw)) return invalid("targets", path, raw, "a list of { strategy, weight }")
   const out: Array<{ strategy: string; weight: Decimal }> = []
   let sum = ZERO
@@ -70,12 +65,12 @@ const readAttribution = (item: unknown, at: string, weight: Decimal): Read<Attri
     )
     if (Result.isFailure(w)) return passOn(w)
     out.push({ strategy, weight: w.success })
-    sum = sum.plus(w.success)
+    sum = add(sum, w.success)
   }
-  if (!sum.eq(weight)) {
+  if (compare(sum, weight) !== 0) {
     return invalid("targets", path, sum.toFixed(), `attribution weights that sum to the weight ${weight.toFixed()}`)
   }
-  return Result.succeed(out.sort((a, b) => (a.strategy < b.strategy ? -1 : a.strategy > b.strategy ? 1 : 0)))
+  return Result.succeed(out.sort((a, b) => byCodeUnits(a.strategy, b.strategy)))
 }
 
 /** Targets as input again (weights and attribution as exact strings): what a session or artifact stores. */
@@ -94,20 +89,19 @@ export const validateTargets = (input: unknown, policy: Policy): Read<Targets> =
   const seen = new Set<string>()
   const weights: Array<Target> = []
   let total = ZERO
-  for (const [index, item] of items.success.entries()) {
+  for (let index = 0; index < items.success.length; index++) {
+    const item = items.success[index]!
     const symbol = uniqueSymbol("targets", seen, item)
     if (Result.isFailure(symbol)) return passOn(symbol)
     if (policy.exclude.has(symbol.success)) {
       return invalid("targets", item.keyPath, item.key, "a symbol that the policy does not exclude")
     }
-    const weight = readDecimal("targets", item.path, item.value, fraction)
+    const weight = readDecimal("targets", item, item.value, fraction)
     if (Result.isFailure(weight)) return passOn(weight)
-    const attribution = Array.isArray(input)
-      ? readAttribution(input[index], join("", index), weight.success)
-      : Result.succeed([])
+    const attribution = Array.isArray(input) ? readAttribution(input[index], index, weight.success) : NO_ATTRIBUTION
     if (Result.isFailure(attribution)) return passOn(attribution)
     weights.push({ symbol: symbol.success, weight: weight.success, attribution: attribution.success })
-    total = total.plus(weight.success)
+    total = add(total, weight.success)
   }
   if (total.gt(ONE.plus(policy.weightTolerance))) {
     return invalid(

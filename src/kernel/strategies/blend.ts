@@ -7,9 +7,20 @@
  * exact apportioning of a total over parts (used by replacement sets and momentum).
  */
 import * as Result from "effect/Result"
-import { Decimal, type DecimalInput, format, isPositive, isZero, ONE, parseDecimal, ZERO } from "../decimal.ts"
+import * as Schema from "effect/Schema"
+import {
+  Decimal,
+  type DecimalInput,
+  format,
+  isDecimal,
+  isPositive,
+  isZero,
+  ONE,
+  parseDecimal,
+  ZERO
+} from "../decimal.ts"
 import { type InputSource, show } from "../errors.ts"
-import { type DecimalRule, invalid, isRecord, join, passOn, type Read, readDecimal } from "../input.ts"
+import { byCodeUnits, type DecimalRule, invalid, isRecord, join, type Read, readDecimal } from "../input.ts"
 import { bySymbol } from "../rebalance/snapshot.ts"
 import type { Attribution, Target, Targets } from "../rebalance/targets.ts"
 
@@ -31,11 +42,13 @@ export const readStrategyName = (source: InputSource, path: string, value: unkno
   return name === "" || name.includes(NESTING) ? invalid(source, path, value, expected) : Result.succeed(name)
 }
 
-export type StrategyWarningCode =
+export const StrategyWarningCode = Schema.Literals([
   /** A blended strategy failed; with `onStrategyFailure: "cash"` its share stays in cash. */
-  | "STRATEGY_FAILED"
+  "STRATEGY_FAILED",
   /** A momentum strategy found no symbol it may hold: it holds cash. */
-  | "NO_POSITIVE_MOMENTUM"
+  "NO_POSITIVE_MOMENTUM"
+])
+export type StrategyWarningCode = typeof StrategyWarningCode.Type
 
 /** Like the plan's warnings (warnings.ts), but about a strategy rather than a symbol. */
 export interface StrategyWarning {
@@ -87,10 +100,44 @@ export const apportion = (total: Decimal, parts: ReadonlyArray<Decimal>): Readon
   return shares
 }
 
+/** Weight per symbol gathered from several parts (strategies, replacements), with where each part came from. */
+export type Gathered = Map<string, Gathering>
+
+/** One symbol's weight so far, and each strategy's part of it. */
+export interface Gathering {
+  weight: Decimal
+  readonly attribution: Map<string, Decimal>
+}
+
+/** The gathering of one symbol, started at 0 if it has none yet. */
+export const gathering = (gathered: Gathered, symbol: string): Gathering => {
+  let g = gathered.get(symbol)
+  if (g === undefined) {
+    g = { weight: ZERO, attribution: new Map() }
+    gathered.set(symbol, g)
+  }
+  return g
+}
+
+/** Adds weight to a strategy's part of an attribution. */
+export const credit = (attribution: Map<string, Decimal>, strategy: string, weight: Decimal): void => {
+  const before = attribution.get(strategy)
+  attribution.set(strategy, before === undefined ? weight : before.plus(weight))
+}
+
+/** The gathered weights as targets, each attribution in its canonical order. */
+export const gatheredTargets = (gathered: Gathered): Targets => {
+  const weights: Array<Target> = []
+  for (const [symbol, g] of gathered) {
+    weights.push({ symbol, weight: g.weight, attribution: sortAttribution(g.attribution) })
+  }
+  return makeTargets(weights)
+}
+
 /** Attribution in its canonical order: by strategy name (code units), each name once. */
-export const sortAttribution = (byStrategy: ReadonlyMap<string, Decimal>): Attribution =>
+const sortAttribution = (byStrategy: ReadonlyMap<string, Decimal>): Attribution =>
   [...byStrategy.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => byCodeUnits(a, b))
     .map(([strategy, weight]) => ({ strategy, weight }))
 
 /** Targets from weights: sorted by symbol, with their total and the cash left (never below 0). */
@@ -118,7 +165,9 @@ export const primaryStrategy = (target: { readonly attribution: Attribution }): 
 // The blend
 // ---------------------------------------------------------------------------------------
 
-export type OnStrategyFailure = "fail" | "cash"
+/** What a failed strategy does to its blend: fail it, or leave its share in cash (with a warning). */
+export const OnStrategyFailure = Schema.Literals(["fail", "cash"])
+export type OnStrategyFailure = typeof OnStrategyFailure.Type
 
 export interface BlendOptions {
   /** How far Σ shares may be from 1 (shares written to a few places, e.g. thirds). */
@@ -153,11 +202,6 @@ const shareRule: DecimalRule = {
   accepts: (d) => isPositive(d) && d.lte(ONE)
 }
 
-interface Combined {
-  weight: Decimal
-  readonly attribution: Map<string, Decimal>
-}
-
 /**
  * The part of a blend its configuration decides, checked before any strategy is loaded:
  * names (valid, each once) and shares (each in (0, 1], summing to 1 within the tolerance).
@@ -166,43 +210,37 @@ interface Combined {
 export const validateShares = (
   strategies: ReadonlyArray<{ readonly name: string; readonly share: Decimal | DecimalInput }>,
   options: Partial<BlendOptions> = {}
-): Read<ReadonlyArray<Decimal>> => {
-  const o: BlendOptions = { ...BlendDefaults, ...options }
-  const names = new Set<string>()
-  const shares: Array<Decimal> = []
-  let shareSum = ZERO
-  for (let i = 0; i < strategies.length; i++) {
-    const s: unknown = strategies[i]
-    if (!isRecord(s)) {
-      return invalid("strategies", join("", i), s, "a strategy with name, share and targets (or failed)")
+): Read<ReadonlyArray<Decimal>> =>
+  Result.gen(function*() {
+    const o: BlendOptions = { ...BlendDefaults, ...options }
+    const names = new Set<string>()
+    const shares: Array<Decimal> = []
+    let shareSum = ZERO
+    for (let i = 0; i < strategies.length; i++) {
+      const s: unknown = strategies[i]
+      if (!isRecord(s)) {
+        return yield* invalid("strategies", join("", i), s, "a strategy with name, share and targets (or failed)")
+      }
+      const at = join(join("", i), "name")
+      const name = yield* readStrategyName("strategies", at, s["name"])
+      if (names.has(name)) return yield* invalid("strategies", at, s["name"], "each strategy name once (duplicate)")
+      names.add(name)
+      const raw: unknown = s["share"]
+      const share = yield* readDecimal(
+        "strategies",
+        join(join("", name), "share"),
+        isDecimal(raw) ? format(raw) : raw,
+        shareRule
+      )
+      shares.push(share)
+      shareSum = shareSum.plus(share)
     }
-    const name = readStrategyName("strategies", join(join("", i), "name"), s["name"])
-    if (Result.isFailure(name)) return passOn(name)
-    if (names.has(name.success)) {
-      return invalid("strategies", join(join("", i), "name"), s["name"], "each strategy name once (duplicate)")
+    if (shareSum.minus(ONE).abs().gt(o.shareTolerance)) {
+      const expected = `shares that sum to 1 (tolerance ${format(o.shareTolerance)})`
+      return yield* invalid("strategies", "sum of shares", format(shareSum), expected)
     }
-    names.add(name.success)
-    const raw: unknown = s["share"]
-    const share = readDecimal(
-      "strategies",
-      join(join("", name.success), "share"),
-      isDecimal(raw) ? format(raw) : raw,
-      shareRule
-    )
-    if (Result.isFailure(share)) return passOn(share)
-    shares.push(share.success)
-    shareSum = shareSum.plus(share.success)
-  }
-  if (shareSum.minus(ONE).abs().gt(o.shareTolerance)) {
-    return invalid(
-      "strategies",
-      "sum of shares",
-      format(shareSum),
-      `shares that sum to 1 (tolerance ${format(o.shareTolerance)})`
-    )
-  }
-  return Result.succeed(shares)
-}
+    return shares
+  })
 
 /** What `blend` expects when, with `onStrategyFailure: "cash"`, every strategy failed. */
 export const SOME_STRATEGY =
@@ -224,35 +262,29 @@ export const SOME_STRATEGY =
  * the value); with `"cash"`, every strategy failed (path empty, expected `SOME_STRATEGY`): a
  * warning must never stand for selling the whole account.
  */
-export const blend = (strategies: ReadonlyArray<BlendStrategy>, options: Partial<BlendOptions> = {}): Read<Blend> => {
-  const o: BlendOptions = { ...BlendDefaults, ...options }
-  const checked = validateShares(strategies, o)
-  if (Result.isFailure(checked)) return passOn(checked)
-  const shares = checked.success
-  if (o.onStrategyFailure === "cash" && strategies.length > 0 && strategies.every((s) => "failed" in s)) {
-    return invalid(
-      "strategies",
-      "",
-      `${String(strategies.length)} of ${String(strategies.length)} failed`,
-      SOME_STRATEGY
-    )
-  }
-  const warnings: Array<StrategyWarning> = []
-  const combined = new Map<string, Combined>()
-  for (let i = 0; i < strategies.length; i++) {
-    const s = strategies[i] as BlendStrategy
-    const name = s.name.trim()
-    const share = shares[i] as Decimal
-    if ("failed" in s) {
+export const blend = (strategies: ReadonlyArray<BlendStrategy>, options: Partial<BlendOptions> = {}): Read<Blend> =>
+  Result.gen(function*() {
+    const o: BlendOptions = { ...BlendDefaults, ...options }
+    const shares = yield* validateShares(strategies, o)
+    if (o.onStrategyFailure === "cash" && strategies.length > 0 && strategies.every((s) => "failed" in s)) {
+      const failed = `${String(strategies.length)} of ${String(strategies.length)} failed`
+      return yield* invalid("strategies", "", failed, SOME_STRATEGY)
+    }
+    const warnings: Array<StrategyWarning> = []
+    const combined: Gathered = new Map()
+    for (let i = 0; i < strategies.length; i++) {
+      const s = strategies[i] as BlendStrategy
+      const name = s.name.trim()
+      const share = shares[i] as Decimal
+      if (!("failed" in s)) {
+        for (const t of s.targets.weights) add(combined, t, name, share)
+        continue
+      }
       if (o.onStrategyFailure === "fail") {
-        return invalid(
-          "strategies",
-          join("", name),
-          s.failed,
-          `a strategy that produced targets (it failed; onStrategyFailure: cash would keep its share ${
-            format(share)
-          } in cash)`
-        )
+        const expected = `a strategy that produced targets (it failed; onStrategyFailure: cash would keep its share ${
+          format(share)
+        } in cash)`
+        return yield* invalid("strategies", join("", name), s.failed, expected)
       }
       warnings.push({
         code: "STRATEGY_FAILED",
@@ -261,31 +293,13 @@ export const blend = (strategies: ReadonlyArray<BlendStrategy>, options: Partial
           format(share)
         } stays in cash`
       })
-      continue
     }
-    for (const t of s.targets.weights) add(combined, t, name, share)
-  }
-  const weights: Array<Target> = []
-  for (const [symbol, c] of combined) {
-    weights.push({ symbol, weight: c.weight, attribution: sortAttribution(c.attribution) })
-  }
-  return Result.succeed({ targets: makeTargets(weights), warnings })
-}
-
-const isDecimal = (u: unknown): u is Decimal => u instanceof Decimal
-
-const credit = (attribution: Map<string, Decimal>, strategy: string, weight: Decimal): void => {
-  const before = attribution.get(strategy)
-  attribution.set(strategy, before === undefined ? weight : before.plus(weight))
-}
+    return { targets: gatheredTargets(combined), warnings }
+  })
 
 /** Adds share × one strategy target to the combined weights, with its attribution. */
-const add = (combined: Map<string, Combined>, t: Target, name: string, share: Decimal): void => {
-  let c = combined.get(t.symbol)
-  if (c === undefined) {
-    c = { weight: ZERO, attribution: new Map() }
-    combined.set(t.symbol, c)
-  }
+const add = (combined: Gathered, t: Target, name: string, share: Decimal): void => {
+  const c = gathering(combined, t.symbol)
   c.weight = c.weight.plus(share.times(t.weight))
   if (t.attribution.length === 0) {
     credit(c.attribution, name, share.times(t.weight))

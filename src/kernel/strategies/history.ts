@@ -4,18 +4,21 @@
  * in days with integer arithmetic: no Date object, no time zone, no clock.
  */
 import * as Result from "effect/Result"
-import { type Decimal, isPositive } from "../decimal.ts"
+import { type Decimal, isPositive, trimBlanks } from "../decimal.ts"
 import type { InputSource } from "../errors.ts"
 import {
+  byCodeUnits,
   type DecimalRule,
   field,
   invalid,
   isRecord,
   join,
   passOn,
+  type Path,
   type Read,
   readDecimal,
-  readSymbol
+  readSymbol,
+  subPath
 } from "../input.ts"
 
 export interface Close {
@@ -56,9 +59,9 @@ export const dayNumber = (date: string): number | undefined => {
 }
 
 /** A date read from input: text `YYYY-MM-DD` (spaces around it trimmed) that is a real calendar day. */
-export const readDate = (source: InputSource, path: string, value: unknown): Read<string> => {
+const readDate = (source: InputSource, path: Path, value: unknown): Read<string> => {
   if (typeof value !== "string") return invalid(source, path, value, DATE_EXPECTED)
-  const date = value.replace(/^[ \t]+|[ \t]+$/g, "")
+  const date = trimBlanks(value)
   return dayNumber(date) === undefined ? invalid(source, path, value, DATE_EXPECTED) : Result.succeed(date)
 }
 
@@ -68,34 +71,41 @@ const positive: DecimalRule = { expected: "a positive decimal", accepts: isPosit
  * Validates rows `[{ date, symbol, close }]` (CSV `date,symbol,close`), source `history`:
  * a real date, a symbol, a positive close, and at most one row per (date, symbol). Other
  * fields (open, volume, …) are ignored: vendors' files carry them. Rows may come in any order.
+ * (A history may hold many rows: rows are read in the plain form, without Result.gen.)
  */
 export const validateHistory = (input: unknown): Read<PriceHistory> => {
   if (!Array.isArray(input)) return invalid("history", "", input, "a list of { date, symbol, close }")
   const series = new Map<string, Array<Close>>()
   const seen = new Set<string>()
   for (let i = 0; i < input.length; i++) {
-    const row: unknown = input[i]
-    const at = join("", i)
-    if (!isRecord(row)) return invalid("history", at, row, "an object with date, symbol and close")
-    const date = readDate("history", join(at, "date"), field(row, "date"))
-    if (Result.isFailure(date)) return passOn(date)
-    const symbol = readSymbol("history", join(at, "symbol"), field(row, "symbol"))
-    if (Result.isFailure(symbol)) return passOn(symbol)
-    const close = readDecimal("history", join(at, "close"), field(row, "close"), positive)
-    if (Result.isFailure(close)) return passOn(close)
+    const row = readRow(input[i], i)
+    if (Result.isFailure(row)) return passOn(row)
+    const { symbol, close } = row.success
     // A date has no spaces, so "date symbol" identifies the pair.
-    const key = `${date.success} ${symbol.success}`
-    if (seen.has(key)) return invalid("history", at, key, "one row per date and symbol (duplicate)")
+    const key = `${close.date} ${symbol}`
+    if (seen.has(key)) return invalid("history", join("", i), key, "one row per date and symbol (duplicate)")
     seen.add(key)
-    let closes = series.get(symbol.success)
+    let closes = series.get(symbol)
     if (closes === undefined) {
       closes = []
-      series.set(symbol.success, closes)
+      series.set(symbol, closes)
     }
-    closes.push({ date: date.success, close: close.success })
+    closes.push(close)
   }
-  for (const closes of series.values()) closes.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0))
+  for (const closes of series.values()) closes.sort((a, b) => byCodeUnits(a.date, b.date))
   return Result.succeed(series)
+}
+
+const readRow = (row: unknown, index: number): Read<{ readonly symbol: string; readonly close: Close }> => {
+  const at = subPath("", index)
+  if (!isRecord(row)) return invalid("history", at, row, "an object with date, symbol and close")
+  const date = readDate("history", subPath(at, "date"), field(row, "date"))
+  if (Result.isFailure(date)) return passOn(date)
+  const symbol = readSymbol("history", subPath(at, "symbol"), field(row, "symbol"))
+  if (Result.isFailure(symbol)) return passOn(symbol)
+  const close = readDecimal("history", subPath(at, "close"), field(row, "close"), positive)
+  if (Result.isFailure(close)) return passOn(close)
+  return Result.succeed({ symbol: symbol.success, close: { date: date.success, close: close.success } })
 }
 
 /** The date a reading is made as of, and how stale its history may be. */
@@ -107,18 +117,14 @@ export interface AsOf {
 }
 
 /** Checks a caller's `asOf` and `maxStaleDays` once (source `history`). */
-export const readAsOf = (asOf: unknown, maxStaleDays: unknown): Read<AsOf> => {
-  const date = readDate("history", "asOf", asOf)
-  if (Result.isFailure(date)) return passOn(date)
-  if (!Number.isSafeInteger(maxStaleDays) || (maxStaleDays as number) < 0) {
-    return invalid("history", "maxStaleDays", maxStaleDays, "a whole number of days, at least 0")
-  }
-  return Result.succeed({
-    asOf: date.success,
-    day: dayNumber(date.success) as number,
-    maxStaleDays: maxStaleDays as number
+export const readAsOf = (asOf: unknown, maxStaleDays: unknown): Read<AsOf> =>
+  Result.gen(function*() {
+    const date = yield* readDate("history", "asOf", asOf)
+    if (!Number.isSafeInteger(maxStaleDays) || (maxStaleDays as number) < 0) {
+      return yield* invalid("history", "maxStaleDays", maxStaleDays, "a whole number of days, at least 0")
+    }
+    return { asOf: date, day: dayNumber(date) as number, maxStaleDays: maxStaleDays as number }
   })
-}
 
 /**
  * The last `count` closes of a symbol dated on or before `asOf` (later rows are ignored, so a

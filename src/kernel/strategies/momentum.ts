@@ -3,14 +3,16 @@
  * are attributed to the strategy's name, ready to be blended with other strategies.
  */
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import { type Decimal, isPositive, ONE, ZERO } from "../decimal.ts"
-import { invalid, join, passOn, type Read, readSymbol } from "../input.ts"
+import { byCodeUnits, invalid, join, type Read, readSymbol } from "../input.ts"
 import type { Target, Targets } from "../rebalance/targets.ts"
 import { apportion, makeTargets, readStrategyName, type StrategyWarning } from "./blend.ts"
 import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
 
 /** `equal`: 1/K each; `score`: in proportion to the return. */
-export type MomentumWeighting = "equal" | "score"
+export const MomentumWeighting = Schema.Literals(["equal", "score"])
+export type MomentumWeighting = typeof MomentumWeighting.Type
 
 export interface MomentumOptions {
   /** N: the return is close_t ÷ close_{t−N} − 1, N closes (trading days) back. */
@@ -76,23 +78,30 @@ export interface Momentum {
  * repeated universe symbol, invalid options; and (source `history`) a symbol with missing,
  * stale or too short history (it needs N + 1 closes).
  */
-export const momentum = (input: MomentumInput, options: Partial<MomentumOptions> = {}): Read<Momentum> => {
-  const checked = validateMomentum(input, options)
-  if (Result.isFailure(checked)) return passOn(checked)
-  const { strategy, universe, options: o, when } = checked.success
+export const momentum = (input: MomentumInput, options: Partial<MomentumOptions> = {}): Read<Momentum> =>
+  Result.gen(function*() {
+    const { strategy, universe, options: o, when } = yield* validateMomentum(input, options)
+    const scored: Array<Omit<MomentumScore, "rank" | "weight">> = []
+    for (const symbol of universe) {
+      const purpose = `${String(o.lookbackDays)}-day momentum`
+      const closes = yield* lastCloses(input.history, symbol, when, o.lookbackDays + 1, purpose)
+      const from = closes[0] as Close
+      const to = closes[closes.length - 1] as Close
+      scored.push({ symbol, return: to.close.div(from.close).minus(ONE), from, to })
+    }
+    return holdLeaders(strategy, o, scored)
+  })
 
-  const scored: Array<Omit<MomentumScore, "rank" | "weight">> = []
-  for (const symbol of universe) {
-    const closes = lastCloses(input.history, symbol, when, o.lookbackDays + 1, `${String(o.lookbackDays)}-day momentum`)
-    if (Result.isFailure(closes)) return passOn(closes)
-    const from = closes.success[0] as Close
-    const to = closes.success[closes.success.length - 1] as Close
-    scored.push({ symbol, return: to.close.div(from.close).minus(ONE), from, to })
-  }
+/** Ranks the scored universe and holds its leaders. */
+const holdLeaders = (
+  strategy: string,
+  o: MomentumOptions,
+  scored: Array<Omit<MomentumScore, "rank" | "weight">>
+): Momentum => {
   scored.sort((a, b) => {
     // a.to/a.from vs b.to/b.from, exactly (closes are positive).
     const c = b.to.close.times(a.from.close).cmp(a.to.close.times(b.from.close))
-    return c !== 0 ? c : a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0
+    return c !== 0 ? c : byCodeUnits(a.symbol, b.symbol)
   })
   const leaders = scored.slice(0, o.top)
   const held = o.weighting === "score" || o.positiveOnly ? leaders.filter((s) => isPositive(s.return)) : leaders
@@ -114,7 +123,7 @@ export const momentum = (input: MomentumInput, options: Partial<MomentumOptions>
     ]
     : []
   const ranking = scored.map((s, i) => ({ ...s, rank: i + 1, weight: weightOf.get(s.symbol) ?? ZERO }))
-  return Result.succeed({ targets: makeTargets(targets), ranking, warnings })
+  return { targets: makeTargets(targets), ranking, warnings }
 }
 
 /** A momentum strategy's configuration, checked: what `momentum` reads the history with. */
@@ -133,53 +142,53 @@ export interface MomentumConfig {
 export const validateMomentum = (
   input: Omit<MomentumInput, "history">,
   options: Partial<MomentumOptions> = {}
-): Read<MomentumConfig> => {
-  const o: MomentumOptions = { ...MomentumDefaults, ...options }
-  const name = readStrategyName("strategies", "name", input.strategy)
-  if (Result.isFailure(name)) return passOn(name)
-  const strategy = name.success
-  const at = (key: string): string => join(join("", strategy), key)
-  const checked = checkOptions(o, at)
-  if (Result.isFailure(checked)) return passOn(checked)
-  const when = readAsOf(input.asOf, o.maxStaleDays)
-  if (Result.isFailure(when)) return passOn(when)
-  const universe = readUniverse(input.universe, at("universe"))
-  if (Result.isFailure(universe)) return passOn(universe)
-  return Result.succeed({ strategy, universe: universe.success, options: o, when: when.success })
-}
+): Read<MomentumConfig> =>
+  Result.gen(function*() {
+    const o: MomentumOptions = { ...MomentumDefaults, ...options }
+    const strategy = yield* readStrategyName("strategies", "name", input.strategy)
+    const at = (key: string): string => join(join("", strategy), key)
+    yield* checkOptions(o, at)
+    const when = yield* readAsOf(input.asOf, o.maxStaleDays)
+    const universe = yield* readUniverse(input.universe, at("universe"))
+    return { strategy, universe, options: o, when }
+  })
 
-const checkOptions = (o: MomentumOptions, at: (key: string) => string): Read<MomentumOptions> => {
-  const whole = (key: "lookbackDays" | "top", least: number): Read<number> =>
-    Number.isSafeInteger(o[key]) && o[key] >= least
-      ? Result.succeed(o[key])
-      : invalid("strategies", at(key), o[key], `a whole number, at least ${String(least)}`)
-  const lookback = whole("lookbackDays", 1)
-  if (Result.isFailure(lookback)) return passOn(lookback)
-  const top = whole("top", 1)
-  if (Result.isFailure(top)) return passOn(top)
-  if (o.weighting !== "equal" && o.weighting !== "score") {
-    return invalid("strategies", at("weighting"), o.weighting, "one of equal, score")
-  }
-  if (typeof o.positiveOnly !== "boolean") {
-    return invalid("strategies", at("positiveOnly"), o.positiveOnly, "true or false")
-  }
-  return Result.succeed(o)
-}
-
-const readUniverse = (universe: unknown, path: string): Read<ReadonlyArray<string>> => {
-  if (!Array.isArray(universe) || universe.length === 0) {
-    return invalid("strategies", path, universe, "a non-empty list of symbols")
-  }
-  const symbols: Array<string> = []
-  const seen = new Set<string>()
-  for (let i = 0; i < universe.length; i++) {
-    const symbol = readSymbol("strategies", join(path, i), universe[i])
-    if (Result.isFailure(symbol)) return passOn(symbol)
-    if (seen.has(symbol.success)) {
-      return invalid("strategies", join(path, i), universe[i], "each symbol once (duplicate)")
+const checkOptions = (o: MomentumOptions, at: (key: string) => string): Read<MomentumOptions> =>
+  Result.gen(function*() {
+    const whole = (key: "lookbackDays" | "top", least: number): Read<number> =>
+      Number.isSafeInteger(o[key]) && o[key] >= least
+        ? Result.succeed(o[key])
+        : invalid("strategies", at(key), o[key], `a whole number, at least ${String(least)}`)
+    yield* whole("lookbackDays", 1)
+    yield* whole("top", 1)
+    if (!Schema.is(MomentumWeighting)(o.weighting)) {
+      return yield* invalid(
+        "strategies",
+        at("weighting"),
+        o.weighting,
+        `one of ${MomentumWeighting.literals.join(", ")}`
+      )
     }
-    seen.add(symbol.success)
-    symbols.push(symbol.success)
-  }
-  return Result.succeed(symbols)
-}
+    if (typeof o.positiveOnly !== "boolean") {
+      return yield* invalid("strategies", at("positiveOnly"), o.positiveOnly, "true or false")
+    }
+    return o
+  })
+
+const readUniverse = (universe: unknown, path: string): Read<ReadonlyArray<string>> =>
+  Result.gen(function*() {
+    if (!Array.isArray(universe) || universe.length === 0) {
+      return yield* invalid("strategies", path, universe, "a non-empty list of symbols")
+    }
+    const symbols: Array<string> = []
+    const seen = new Set<string>()
+    for (let i = 0; i < universe.length; i++) {
+      const symbol = yield* readSymbol("strategies", join(path, i), universe[i])
+      if (seen.has(symbol)) {
+        return yield* invalid("strategies", join(path, i), universe[i], "each symbol once (duplicate)")
+      }
+      seen.add(symbol)
+      symbols.push(symbol)
+    }
+    return symbols
+  })

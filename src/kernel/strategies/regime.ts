@@ -5,13 +5,24 @@
  * at the division places, for display only.
  */
 import * as Result from "effect/Result"
-import { Decimal, type DecimalInput, format, fromInteger, ONE, parseDecimal, ZERO } from "../decimal.ts"
-import { field, invalid, isRecord, join, nonNegative, passOn, type Read, readDecimal, readSymbol } from "../input.ts"
+import * as Schema from "effect/Schema"
+import { Decimal, type DecimalInput, format, fromInteger, isDecimal, ONE, ZERO } from "../decimal.ts"
+import { field, invalid, isRecord, join, nonNegative, type Read, readDecimal, readSymbol } from "../input.ts"
 import { readStrategyName } from "./blend.ts"
 import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
 
-export const REGIMES = ["uptrend_low_vol", "uptrend_high_vol", "downtrend_low_vol", "downtrend_high_vol"] as const
-export type Regime = (typeof REGIMES)[number]
+/** Trend × volatility: what the classifier reads from the history. */
+export const Regime = Schema.Literals([
+  "uptrend_low_vol",
+  "uptrend_high_vol",
+  "downtrend_low_vol",
+  "downtrend_high_vol"
+])
+export type Regime = typeof Regime.Type
+
+/** How volatility was measured: a volatility index's level, or the benchmark's realized volatility. */
+export const VolatilityMeasure = Schema.Literals(["index", "realized"])
+export type VolatilityMeasure = typeof VolatilityMeasure.Type
 
 export interface RegimeOptions {
   /** Its last close against its simple moving average gives the trend. */
@@ -41,9 +52,9 @@ export const RegimeDefaults: RegimeOptions = {
   benchmark: "SPY",
   trendDays: 200,
   volatilityIndex: "VIX",
-  indexThreshold: parseDecimal("20") as Decimal,
+  indexThreshold: new Decimal("20"),
   realizedDays: 20,
-  realizedThreshold: parseDecimal("0.2") as Decimal,
+  realizedThreshold: new Decimal("0.2"),
   annualizationDays: 252,
   maxStaleDays: HistoryDefaults.maxStaleDays
 }
@@ -61,7 +72,7 @@ export interface TrendReading {
 }
 
 export interface VolatilityReading {
-  readonly measure: "index" | "realized"
+  readonly measure: VolatilityMeasure
   /** The index, or the benchmark whose returns were measured. */
   readonly symbol: string
   readonly date: string
@@ -101,49 +112,53 @@ export const readRegime = (
   history: PriceHistory,
   asOf: string,
   options: Partial<RegimeOptions> = {}
-): Read<RegimeReading> => {
-  const checked = validateRegimeOptions(asOf, options)
-  if (Result.isFailure(checked)) return passOn(checked)
-  const { options: o, when } = checked.success
-  const { benchmark, trendDays, volatilityIndex, threshold } = o
+): Read<RegimeReading> =>
+  Result.gen(function*() {
+    const { options: o, when } = yield* validateRegimeOptions(asOf, options)
+    const { benchmark, trendDays } = o
+    const trend = readTrend(
+      yield* lastCloses(history, benchmark, when, trendDays, `${String(trendDays)}-day average`),
+      o
+    )
+    const volatility = yield* readVolatility(history, when, o)
+    return { regime: classify(trend.up, volatility.high), asOf: when.asOf, trend, volatility }
+  })
 
-  const trendCloses = lastCloses(history, benchmark, when, trendDays, `${String(trendDays)}-day average`)
-  if (Result.isFailure(trendCloses)) return passOn(trendCloses)
-  const closes = trendCloses.success
+/** The benchmark's last close against its simple moving average over `closes`. */
+const readTrend = (closes: ReadonlyArray<Close>, o: RegimeSettings): TrendReading => {
   const last = closes[closes.length - 1] as Close
   let total = ZERO
   for (const c of closes) total = total.plus(c.close)
-  const n = fromInteger(trendDays)
-  const trend: TrendReading = {
-    symbol: benchmark,
+  const n = fromInteger(o.trendDays)
+  return {
+    symbol: o.benchmark,
     date: last.date,
     close: last.close,
     sma: total.div(n),
-    days: trendDays,
+    days: o.trendDays,
     up: last.close.times(n).gte(total)
   }
-
-  let volatility: VolatilityReading
-  if (volatilityIndex !== undefined) {
-    const index = lastCloses(history, volatilityIndex, when, 1, "volatility index")
-    if (Result.isFailure(index)) return passOn(index)
-    const c = index.success[0] as Close
-    volatility = {
-      measure: "index",
-      symbol: volatilityIndex,
-      date: c.date,
-      level: c.close,
-      threshold,
-      high: c.close.gt(threshold)
-    }
-  } else {
-    const days = o.realizedDays
-    const window = lastCloses(history, benchmark, when, days + 1, `${String(days)}-day realized volatility`)
-    if (Result.isFailure(window)) return passOn(window)
-    volatility = realized(window.success, days, fromInteger(o.annualizationDays), threshold, benchmark)
-  }
-  return Result.succeed({ regime: classify(trend.up, volatility.high), asOf: when.asOf, trend, volatility })
 }
+
+/** The volatility index's last close, or the benchmark's realized volatility, against the threshold. */
+const readVolatility = (history: PriceHistory, when: AsOf, o: RegimeSettings): Read<VolatilityReading> =>
+  Result.gen(function*() {
+    const { benchmark, volatilityIndex, threshold } = o
+    if (volatilityIndex !== undefined) {
+      const c = (yield* lastCloses(history, volatilityIndex, when, 1, "volatility index"))[0] as Close
+      return {
+        measure: "index",
+        symbol: volatilityIndex,
+        date: c.date,
+        level: c.close,
+        threshold,
+        high: c.close.gt(threshold)
+      }
+    }
+    const days = o.realizedDays
+    const window = yield* lastCloses(history, benchmark, when, days + 1, `${String(days)}-day realized volatility`)
+    return realized(window, days, fromInteger(o.annualizationDays), threshold, benchmark)
+  })
 
 const realized = (
   closes: ReadonlyArray<Close>,
@@ -193,7 +208,7 @@ const whole = (path: string, value: unknown, least: number): Read<number> =>
     : invalid("regime", path, value, `a whole number, at least ${String(least)}`)
 
 const readThreshold = (path: string, value: unknown): Read<Decimal> =>
-  readDecimal("regime", path, value instanceof Decimal ? format(value) : value, nonNegative)
+  readDecimal("regime", path, isDecimal(value) ? format(value) : value, nonNegative)
 
 /**
  * The classifier's options and the day it reads as of, checked without any history, so a
@@ -203,46 +218,36 @@ const readThreshold = (path: string, value: unknown): Read<Decimal> =>
 export const validateRegimeOptions = (
   asOf: string,
   options: Partial<RegimeOptions> = {}
-): Read<{ readonly options: RegimeSettings; readonly when: AsOf }> => {
-  const o = readOptions({ ...RegimeDefaults, ...options })
-  if (Result.isFailure(o)) return passOn(o)
-  const when = readAsOf(asOf, o.success.maxStaleDays)
-  if (Result.isFailure(when)) return passOn(when)
-  return Result.succeed({ options: o.success, when: when.success })
-}
+): Read<{ readonly options: RegimeSettings; readonly when: AsOf }> =>
+  Result.gen(function*() {
+    const o = yield* readOptions({ ...RegimeDefaults, ...options })
+    return { options: o, when: yield* readAsOf(asOf, o.maxStaleDays) }
+  })
 
 /** Options from a caller (or a config): checked, so no input can make the arithmetic throw. */
-const readOptions = (o: RegimeOptions): Read<RegimeSettings> => {
-  const benchmark = readSymbol("regime", "benchmark", o.benchmark)
-  if (Result.isFailure(benchmark)) return passOn(benchmark)
-  const trendDays = whole("trendDays", o.trendDays, 1)
-  if (Result.isFailure(trendDays)) return passOn(trendDays)
-  // Two returns at least: a sample standard deviation divides by n − 1.
-  const realizedDays = whole("realizedDays", o.realizedDays, 2)
-  if (Result.isFailure(realizedDays)) return passOn(realizedDays)
-  const annualizationDays = whole("annualizationDays", o.annualizationDays, 1)
-  if (Result.isFailure(annualizationDays)) return passOn(annualizationDays)
-  let volatilityIndex: string | undefined
-  let threshold: Read<Decimal>
-  if (o.volatilityIndex === undefined) {
-    threshold = readThreshold("realizedThreshold", o.realizedThreshold)
-  } else {
-    const index = readSymbol("regime", "volatilityIndex", o.volatilityIndex)
-    if (Result.isFailure(index)) return passOn(index)
-    volatilityIndex = index.success
-    threshold = readThreshold("indexThreshold", o.indexThreshold)
-  }
-  if (Result.isFailure(threshold)) return passOn(threshold)
-  return Result.succeed({
-    benchmark: benchmark.success,
-    trendDays: trendDays.success,
-    volatilityIndex,
-    threshold: threshold.success,
-    realizedDays: realizedDays.success,
-    annualizationDays: annualizationDays.success,
-    maxStaleDays: o.maxStaleDays
+const readOptions = (o: RegimeOptions): Read<RegimeSettings> =>
+  Result.gen(function*() {
+    const benchmark = yield* readSymbol("regime", "benchmark", o.benchmark)
+    const trendDays = yield* whole("trendDays", o.trendDays, 1)
+    // Two returns at least: a sample standard deviation divides by n − 1.
+    const realizedDays = yield* whole("realizedDays", o.realizedDays, 2)
+    const annualizationDays = yield* whole("annualizationDays", o.annualizationDays, 1)
+    const volatilityIndex = o.volatilityIndex === undefined
+      ? undefined
+      : yield* readSymbol("regime", "volatilityIndex", o.volatilityIndex)
+    const threshold = volatilityIndex === undefined
+      ? yield* readThreshold("realizedThreshold", o.realizedThreshold)
+      : yield* readThreshold("indexThreshold", o.indexThreshold)
+    return {
+      benchmark,
+      trendDays,
+      volatilityIndex,
+      threshold,
+      realizedDays,
+      annualizationDays,
+      maxStaleDays: o.maxStaleDays
+    }
   })
-}
 
 // ---------------------------------------------------------------------------------------
 // Regime → strategy
@@ -250,7 +255,7 @@ const readOptions = (o: RegimeOptions): Read<RegimeSettings> => {
 
 export type RegimeMap = ReadonlyMap<Regime, string>
 
-const isRegime = (key: string): key is Regime => (REGIMES as ReadonlyArray<string>).includes(key)
+const isRegime = Schema.is(Regime)
 
 /**
  * Validates `{ uptrend_low_vol: strategyName, … }` (source `regime`). An unknown regime name
@@ -258,21 +263,21 @@ const isRegime = (key: string): key is Regime => (REGIMES as ReadonlyArray<strin
  * which is an error only when it is the one selected (`strategyFor`). With `strategies`, each
  * name must be one of them.
  */
-export const validateRegimeMap = (input: unknown, strategies?: ReadonlyArray<string>): Read<RegimeMap> => {
-  if (!isRecord(input)) return invalid("regime", "", input, "a map from regime to strategy name")
-  const map = new Map<Regime, string>()
-  for (const key of Object.keys(input)) {
-    const path = join("", key)
-    if (!isRegime(key)) return invalid("regime", path, key, `a regime (${REGIMES.join(", ")})`)
-    const name = readStrategyName("regime", path, field(input, key))
-    if (Result.isFailure(name)) return passOn(name)
-    if (strategies !== undefined && !strategies.includes(name.success)) {
-      return invalid("regime", path, name.success, `a defined strategy (${strategies.join(", ")})`)
+export const validateRegimeMap = (input: unknown, strategies?: ReadonlyArray<string>): Read<RegimeMap> =>
+  Result.gen(function*() {
+    if (!isRecord(input)) return yield* invalid("regime", "", input, "a map from regime to strategy name")
+    const map = new Map<Regime, string>()
+    for (const key of Object.keys(input)) {
+      const path = join("", key)
+      if (!isRegime(key)) return yield* invalid("regime", path, key, `a regime (${Regime.literals.join(", ")})`)
+      const name = yield* readStrategyName("regime", path, field(input, key))
+      if (strategies !== undefined && !strategies.includes(name)) {
+        return yield* invalid("regime", path, name, `a defined strategy (${strategies.join(", ")})`)
+      }
+      map.set(key, name)
     }
-    map.set(key, name.success)
-  }
-  return Result.succeed(map)
-}
+    return map
+  })
 
 /** The strategy of the selected regime; a regime the mapping leaves out is an error naming it. */
 export const strategyFor = (map: RegimeMap, regime: Regime): Read<string> => {

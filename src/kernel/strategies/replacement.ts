@@ -4,20 +4,11 @@
  * scale: 3 }]`. The scale keeps the exposure: 0.3 of TQQQ becomes 0.9 of QQQ.
  */
 import * as Result from "effect/Result"
-import { type Decimal, isPositive, ONE, ZERO } from "../decimal.ts"
-import {
-  type DecimalRule,
-  field,
-  invalid,
-  isRecord,
-  join,
-  passOn,
-  type Read,
-  readDecimal,
-  readSymbol
-} from "../input.ts"
+import * as Schema from "effect/Schema"
+import { type Decimal, isPositive, ONE, sumOf, ZERO } from "../decimal.ts"
+import { type DecimalRule, field, invalid, isRecord, join, type Read, readDecimal, readSymbol } from "../input.ts"
 import type { Attribution, Target, Targets } from "../rebalance/targets.ts"
-import { apportion, makeTargets, sortAttribution } from "./blend.ts"
+import { apportion, credit, type Gathered, gatheredTargets, gathering } from "./blend.ts"
 
 export interface Replacement {
   readonly source: string
@@ -31,9 +22,8 @@ export interface Replacement {
  * it to the other targets; `cash` leaves it in cash, for a leveraged substitute whose smaller
  * weight holds the same exposure.
  */
-export type FreedWeight = "reinvest" | "cash"
-
-export const FREED_WEIGHT: ReadonlyArray<FreedWeight> = ["reinvest", "cash"]
+export const FreedWeight = Schema.Literals(["reinvest", "cash"])
+export type FreedWeight = typeof FreedWeight.Type
 
 export interface ReplacementSet {
   /** In the order written. */
@@ -51,7 +41,10 @@ export interface Substitution {
   readonly scale: Decimal
   /** The source's weight, all of which left it. */
   readonly weightMoved: Decimal
-  /** What the target received: weightMoved × scale, less its part of an excess (or, with nothing kept to take it, plus its part of freed weight). */
+  /**
+   * What the target received: weightMoved × scale, less its part of an excess (or, with
+   * nothing kept to take it, plus its part of freed weight).
+   */
   readonly weightAdded: Decimal
 }
 
@@ -75,75 +68,85 @@ const positive: DecimalRule = { expected: "a positive decimal", accepts: isPosit
  * named twice in a set (which of the two would apply is not obvious). A set name is trimmed
  * and may appear once.
  */
-export const validateReplacements = (input: unknown): Read<ReplacementSets> => {
-  const sets = new Map<string, ReplacementSet>()
-  if (input === undefined || input === null) return Result.succeed(sets)
-  if (!isRecord(input)) return invalid("replacements", "", input, `a map from set name to ${RULE}`)
-  for (const key of Object.keys(input)) {
-    const path = join("", key)
-    const name = key.trim()
-    if (name === "") return invalid("replacements", path, key, "a set name (a non-empty string)")
-    if (sets.has(name)) return invalid("replacements", path, key, "each set name once (duplicate)")
-    const set = readSet(path, field(input, key))
-    if (Result.isFailure(set)) return passOn(set)
-    sets.set(name, set.success)
-  }
-  return Result.succeed(sets)
+export const validateReplacements = (input: unknown): Read<ReplacementSets> =>
+  Result.gen(function*() {
+    const sets = new Map<string, ReplacementSet>()
+    if (input === undefined || input === null) return sets
+    if (!isRecord(input)) return yield* invalid("replacements", "", input, `a map from set name to ${RULE}`)
+    for (const key of Object.keys(input)) {
+      const path = join("", key)
+      const name = key.trim()
+      if (name === "") return yield* invalid("replacements", path, key, "a set name (a non-empty string)")
+      if (sets.has(name)) return yield* invalid("replacements", path, key, "each set name once (duplicate)")
+      sets.set(name, yield* readSet(path, field(input, key)))
+    }
+    return sets
+  })
+
+const readSet = (path: string, value: unknown): Read<ReplacementSet> =>
+  Result.gen(function*() {
+    if (Array.isArray(value)) return { rules: yield* readRules(path, value), freed: "reinvest" as const }
+    if (!isRecord(value)) return yield* invalid("replacements", path, value, `${RULE}, or { rules, freed }`)
+    yield* onlyFields(path, value, SET_FIELDS, "a replacement set field")
+    const rawFreed = field(value, "freed")
+    const freed = FreedWeight.literals.find((f) => f === rawFreed)
+    if (rawFreed !== undefined && freed === undefined) {
+      return yield* invalid("replacements", join(path, "freed"), rawFreed, FreedWeight.literals.join(" or "))
+    }
+    return { rules: yield* readRules(join(path, "rules"), field(value, "rules")), freed: freed ?? "reinvest" }
+  })
+
+/** A field other than `fields` is an error: a typo must not pass silently. */
+const onlyFields = (
+  path: string,
+  value: Record<string, unknown>,
+  fields: ReadonlyArray<string>,
+  what: string
+): Read<void> => {
+  const unknown = Object.keys(value).find((key) => !fields.includes(key))
+  return unknown === undefined
+    ? Result.void
+    : invalid("replacements", join(path, unknown), unknown, `${what} (${fields.join(", ")})`)
 }
 
-const readSet = (path: string, value: unknown): Read<ReplacementSet> => {
-  if (Array.isArray(value)) {
-    const rules = readRules(path, value)
-    return Result.isFailure(rules) ? passOn(rules) : Result.succeed({ rules: rules.success, freed: "reinvest" })
-  }
-  if (!isRecord(value)) return invalid("replacements", path, value, `${RULE}, or { rules, freed }`)
-  for (const key of Object.keys(value)) {
-    if (!(SET_FIELDS as ReadonlyArray<string>).includes(key)) {
-      return invalid("replacements", join(path, key), key, `a replacement set field (${SET_FIELDS.join(", ")})`)
+const readRules = (path: string, value: unknown): Read<ReadonlyArray<Replacement>> =>
+  Result.gen(function*() {
+    if (!Array.isArray(value)) return yield* invalid("replacements", path, value, RULE)
+    const rules: Array<Replacement> = []
+    const sources = new Set<string>()
+    for (let i = 0; i < value.length; i++) {
+      const rule = yield* readRule(join(path, i), value[i], sources)
+      sources.add(rule.source)
+      rules.push(rule)
     }
-  }
-  const rawFreed = field(value, "freed")
-  const freed = FREED_WEIGHT.find((f) => f === rawFreed)
-  if (rawFreed !== undefined && freed === undefined) {
-    return invalid("replacements", join(path, "freed"), rawFreed, FREED_WEIGHT.join(" or "))
-  }
-  const rules = readRules(join(path, "rules"), field(value, "rules"))
-  return Result.isFailure(rules) ? passOn(rules) : Result.succeed({ rules: rules.success, freed: freed ?? "reinvest" })
-}
+    return rules
+  })
 
-const readRules = (path: string, value: unknown): Read<ReadonlyArray<Replacement>> => {
-  if (!Array.isArray(value)) return invalid("replacements", path, value, RULE)
-  const rules: Array<Replacement> = []
-  const sources = new Set<string>()
-  for (let i = 0; i < value.length; i++) {
-    const item: unknown = value[i]
-    const at = join(path, i)
-    if (!isRecord(item)) return invalid("replacements", at, item, "an object with source, target and scale")
-    for (const key of Object.keys(item)) {
-      if (!(RULE_FIELDS as ReadonlyArray<string>).includes(key)) {
-        return invalid("replacements", join(at, key), key, `a replacement field (${RULE_FIELDS.join(", ")})`)
-      }
+/** One rule; its source must not be one of `sources` (those of the rules before it). */
+const readRule = (at: string, item: unknown, sources: ReadonlySet<string>): Read<Replacement> =>
+  Result.gen(function*() {
+    if (!isRecord(item)) return yield* invalid("replacements", at, item, "an object with source, target and scale")
+    yield* onlyFields(at, item, RULE_FIELDS, "a replacement field")
+    const source = yield* readSymbol("replacements", join(at, "source"), field(item, "source"))
+    if (sources.has(source)) {
+      const duplicate = "each source once per set (duplicate)"
+      return yield* invalid("replacements", join(at, "source"), field(item, "source"), duplicate)
     }
-    const source = readSymbol("replacements", join(at, "source"), field(item, "source"))
-    if (Result.isFailure(source)) return passOn(source)
-    if (sources.has(source.success)) {
-      return invalid("replacements", join(at, "source"), field(item, "source"), "each source once per set (duplicate)")
-    }
-    sources.add(source.success)
-    const target = readSymbol("replacements", join(at, "target"), field(item, "target"))
-    if (Result.isFailure(target)) return passOn(target)
-    if (target.success === source.success) {
-      return invalid("replacements", join(at, "target"), field(item, "target"), "a target different from the source")
+    const target = yield* readSymbol("replacements", join(at, "target"), field(item, "target"))
+    if (target === source) {
+      return yield* invalid(
+        "replacements",
+        join(at, "target"),
+        field(item, "target"),
+        "a target different from the source"
+      )
     }
     const rawScale = field(item, "scale")
     const scale = rawScale === undefined
-      ? Result.succeed(ONE)
-      : readDecimal("replacements", join(at, "scale"), rawScale, positive)
-    if (Result.isFailure(scale)) return passOn(scale)
-    rules.push({ source: source.success, target: target.success, scale: scale.success })
-  }
-  return Result.succeed(rules)
-}
+      ? ONE
+      : yield* readDecimal("replacements", join(at, "scale"), rawScale, positive)
+    return { source, target, scale }
+  })
 
 /** A named set; an unknown name is an error that lists the known ones. */
 export const replacementSet = (sets: ReplacementSets, name: string): Read<ReplacementSet> => {
@@ -191,58 +194,28 @@ export const replacementSet = (sets: ReplacementSets, name: string): Read<Replac
  * (no target that is also a source) is idempotent: applying it twice is applying it once.
  */
 export const applyReplacements = (targets: Targets, set: ReplacementSet): Replaced => {
-  const bySymbol = new Map(targets.weights.map((t) => [t.symbol, t] as const))
-  const matched: Array<{ readonly rule: Replacement; readonly from: Target }> = []
-  const sources = new Set<string>()
-  for (const rule of set.rules) {
-    const from = bySymbol.get(rule.source)
-    if (from === undefined || sources.has(rule.source)) continue
-    matched.push({ rule, from })
-    sources.add(rule.source)
-  }
+  const matched = matches(targets, set)
   if (matched.length === 0) return { targets, substitutions: [] }
-
-  let original = ZERO
-  for (const t of targets.weights) original = original.plus(t.weight)
+  const sources = new Set(matched.map((m) => m.rule.source))
   const kept = targets.weights.filter((t) => !sources.has(t.symbol))
-  let keptWeights: ReadonlyArray<Decimal> = kept.map((t) => t.weight)
-  let added: ReadonlyArray<Decimal> = matched.map((m) => m.from.weight.times(m.rule.scale))
-  const keptSum = sum(keptWeights)
-  const addedSum = sum(added)
-  const after = keptSum.plus(addedSum)
-  if (after.gt(original) || (after.lt(original) && set.freed === "reinvest")) {
-    if (addedSum.lte(original) && isPositive(keptSum)) {
-      keptWeights = apportion(original.minus(addedSum), keptWeights)
-    } else {
-      keptWeights = kept.map(() => ZERO)
-      added = apportion(original, added)
-    }
-  }
-
-  const merged = new Map<string, { weight: Decimal; readonly attribution: Map<string, Decimal> }>()
-  const credit = (symbol: string, weight: Decimal, attribution: Attribution): void => {
-    let m = merged.get(symbol)
-    if (m === undefined) {
-      m = { weight: ZERO, attribution: new Map() }
-      merged.set(symbol, m)
-    }
+  const weights = keepTotal(sumOf(targets.weights.map((t) => t.weight)), kept, matched, set.freed)
+  const merged: Gathered = new Map()
+  const give = (symbol: string, weight: Decimal, attribution: Attribution): void => {
+    const m = gathering(merged, symbol)
     m.weight = m.weight.plus(weight)
-    for (const a of attribution) {
-      const before = m.attribution.get(a.strategy)
-      m.attribution.set(a.strategy, before === undefined ? a.weight : before.plus(a.weight))
-    }
+    for (const a of attribution) credit(m.attribution, a.strategy, a.weight)
   }
   for (let i = 0; i < kept.length; i++) {
     const t = kept[i] as Target
-    const weight = keptWeights[i] as Decimal
-    credit(t.symbol, weight, weight.eq(t.weight) ? t.attribution : rescale(t.attribution, weight))
+    const weight = weights.kept[i] as Decimal
+    give(t.symbol, weight, weight.eq(t.weight) ? t.attribution : rescale(t.attribution, weight))
   }
   const substitutions: Array<Substitution> = []
   for (let i = 0; i < matched.length; i++) {
-    const { rule, from } = matched[i] as (typeof matched)[number]
-    const weight = added[i] as Decimal
+    const { rule, from } = matched[i] as Match
+    const weight = weights.added[i] as Decimal
     const scaled = from.attribution.map((a) => ({ strategy: a.strategy, weight: a.weight.times(rule.scale) }))
-    credit(rule.target, weight, weight.eq(from.weight.times(rule.scale)) ? scaled : rescale(scaled, weight))
+    give(rule.target, weight, weight.eq(from.weight.times(rule.scale)) ? scaled : rescale(scaled, weight))
     substitutions.push({
       source: rule.source,
       target: rule.target,
@@ -251,20 +224,51 @@ export const applyReplacements = (targets: Targets, set: ReplacementSet): Replac
       weightAdded: weight
     })
   }
-  const weights: Array<Target> = []
-  for (const [symbol, m] of merged) {
-    weights.push({ symbol, weight: m.weight, attribution: sortAttribution(m.attribution) })
+  return { targets: gatheredTargets(merged), substitutions }
+}
+
+/** A rule whose source is targeted, with that target. */
+interface Match {
+  readonly rule: Replacement
+  readonly from: Target
+}
+
+/** The rules whose source is targeted, in the set's order; of two rules for one source, the first. */
+const matches = (targets: Targets, set: ReplacementSet): ReadonlyArray<Match> => {
+  const bySymbol = new Map(targets.weights.map((t) => [t.symbol, t] as const))
+  const matched: Array<Match> = []
+  const sources = new Set<string>()
+  for (const rule of set.rules) {
+    const from = bySymbol.get(rule.source)
+    if (from === undefined || sources.has(rule.source)) continue
+    matched.push({ rule, from })
+    sources.add(rule.source)
   }
-  return { targets: makeTargets(weights), substitutions }
+  return matched
 }
 
-/** Applies the named set: `replacementSet` then `applyReplacements`. */
-export const applyReplacementSet = (targets: Targets, sets: ReplacementSets, name: string): Read<Replaced> => {
-  const set = replacementSet(sets, name)
-  return Result.isFailure(set) ? passOn(set) : Result.succeed(applyReplacements(targets, set.success))
+/**
+ * The kept weights and the weights the targets receive (source × scale), adjusted so the sum
+ * stays at the original total: an excess taken from the kept weights (or, past them, from
+ * the moved ones), freed weight given to them, unless it stays in cash.
+ */
+const keepTotal = (
+  original: Decimal,
+  kept: ReadonlyArray<Target>,
+  matched: ReadonlyArray<Match>,
+  freed: FreedWeight
+): { readonly kept: ReadonlyArray<Decimal>; readonly added: ReadonlyArray<Decimal> } => {
+  const keptWeights = kept.map((t) => t.weight)
+  const added = matched.map((m) => m.from.weight.times(m.rule.scale))
+  const keptSum = sumOf(keptWeights)
+  const addedSum = sumOf(added)
+  const after = keptSum.plus(addedSum)
+  if (!(after.gt(original) || (after.lt(original) && freed === "reinvest"))) return { kept: keptWeights, added }
+  if (addedSum.lte(original) && isPositive(keptSum)) {
+    return { kept: apportion(original.minus(addedSum), keptWeights), added }
+  }
+  return { kept: kept.map(() => ZERO), added: apportion(original, added) }
 }
-
-const sum = (xs: ReadonlyArray<Decimal>): Decimal => xs.reduce((s, x) => s.plus(x), ZERO)
 
 /** An attribution scaled to a new weight, in proportion, summing to it exactly. */
 const rescale = (attribution: Attribution, weight: Decimal): Attribution => {

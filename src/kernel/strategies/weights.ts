@@ -11,22 +11,36 @@
  * resolved targets.
  */
 import * as Result from "effect/Result"
-import { Decimal, isPositive, ONE, ZERO } from "../decimal.ts"
+import * as Schema from "effect/Schema"
+import { Decimal, isPositive, ONE, sumOf, ZERO } from "../decimal.ts"
 import type { InputSource } from "../errors.ts"
-import { entries, invalid, nonNegative, passOn, type Read, readDecimal, uniqueSymbol } from "../input.ts"
+import {
+  type DecimalRule,
+  entries,
+  invalid,
+  nonNegative,
+  passOn,
+  type Read,
+  readDecimal,
+  uniqueSymbol
+} from "../input.ts"
 import type { Target, Targets } from "../rebalance/targets.ts"
 import { apportion, divideDown, makeTargets } from "./blend.ts"
 
-export type WeightUnit = "fraction" | "percent"
+/** How a source writes weights: fractions of 1, or percentages. */
+export const WeightUnit = Schema.Literals(["fraction", "percent"])
+export type WeightUnit = typeof WeightUnit.Type
 
 /** How a source's sum of weights is checked. */
-export type WeightSum =
+export const WeightSum = Schema.Literals([
   /** At most 1 + tolerance; the rest is the cash target (a targets file). */
-  | "partial"
+  "partial",
   /** 1 within the tolerance, either side (a signal service's full allocation). */
-  | "full"
+  "full",
   /** Any positive sum: the numbers are proportions, scaled to sum to exactly 1. */
-  | "normalize"
+  "normalize"
+])
+export type WeightSum = typeof WeightSum.Type
 
 export interface WeightsOptions {
   readonly unit: WeightUnit
@@ -62,6 +76,10 @@ export const readWeights = (
   const whole = percent ? HUNDRED : ONE
   const items = entries(source, "", input, fields.symbol, fields.weight)
   if (Result.isFailure(items)) return passOn(items)
+  const rule: DecimalRule = {
+    expected: percent ? "a percentage between 0 and 100" : "a fraction between 0 and 1",
+    accepts: (d) => nonNegative.accepts(d) && (options.sum === "normalize" || d.lte(whole))
+  }
   const seen = new Set<string>()
   const symbols: Array<string> = []
   const written: Array<Decimal> = []
@@ -69,10 +87,7 @@ export const readWeights = (
   for (const item of items.success) {
     const symbol = uniqueSymbol(source, seen, item)
     if (Result.isFailure(symbol)) return passOn(symbol)
-    const weight = readDecimal(source, item.path, item.value, {
-      expected: percent ? "a percentage between 0 and 100" : "a fraction between 0 and 1",
-      accepts: (d) => nonNegative.accepts(d) && (options.sum === "normalize" || d.lte(whole))
-    })
+    const weight = readDecimal(source, item, item.value, rule)
     if (Result.isFailure(weight)) return passOn(weight)
     symbols.push(symbol.success)
     written.push(weight.success)
@@ -121,7 +136,7 @@ export const scaleDownToOne = (targets: Targets): Targets => {
     targets.weights.map((t) => {
       if (t.attribution.length === 0) return { ...t, weight: divideDown(t.weight, total) }
       const attribution = t.attribution.map((a) => ({ strategy: a.strategy, weight: divideDown(a.weight, total) }))
-      return { symbol: t.symbol, weight: attribution.reduce((sum, a) => sum.plus(a.weight), ZERO), attribution }
+      return { symbol: t.symbol, weight: sumOf(attribution.map((a) => a.weight)), attribution }
     })
   )
 }
@@ -143,6 +158,6 @@ export const atMostPlaces = (targets: Targets, places: number = TARGET_PLACES): 
         strategy: a.strategy,
         weight: a.weight.round(places, Decimal.roundDown)
       }))
-      return { symbol: t.symbol, weight: attribution.reduce((sum, a) => sum.plus(a.weight), ZERO), attribution }
+      return { symbol: t.symbol, weight: sumOf(attribution.map((a) => a.weight)), attribution }
     })
   )

@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { explain, type InputFile, readInput } from "../../effects/inputs.ts"
 import { type Decimal, format } from "../../kernel/decimal.ts"
-import { describeReason } from "../../kernel/rebalance/plan.ts"
+import { describeReason, linePrice, lineWeight } from "../../kernel/rebalance/plan.ts"
 import { type Rebalance, rebalance } from "../../kernel/rebalance/rebalance.ts"
 import type { Attribution } from "../../kernel/rebalance/targets.ts"
 import { primaryStrategy } from "../../kernel/strategies/blend.ts"
@@ -38,9 +38,9 @@ export const planJson = (result: Rebalance) => ({
   plan: result.lines.map(({ line, action, reason, targetQuantity, finalQuantity }) => ({
     symbol: line.symbol,
     quantity: format(line.quantity),
-    price: orNull(line.price),
+    price: orNull(linePrice(line)),
     value: orNull(line.value),
-    weight: orNull(line.weight),
+    weight: orNull(lineWeight(line)),
     targetWeight: format(line.targetWeight),
     targetQuantity: format(targetQuantity),
     finalQuantity: format(finalQuantity),
@@ -90,7 +90,7 @@ export const planTable = (result: Rebalance): string => {
     const order = bySymbol.get(line.symbol)
     return [
       line.symbol,
-      `${percent(line.weight)} → ${percent(line.targetWeight)}`,
+      `${percent(lineWeight(line))} → ${percent(line.targetWeight)}`,
       action,
       describeReason[reason],
       order === undefined ? "" : format(order.quantity),

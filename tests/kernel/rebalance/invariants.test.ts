@@ -242,7 +242,7 @@ describe("kernel invariants", () => {
             isMultiple(l.targetQuantity.minus(l.line.quantity), step),
             () => `${l.line.symbol}: target ${format(l.targetQuantity)} is not held ± whole steps`
           )
-          const ideal = l.line.targetValue.div(l.line.price!)
+          const ideal = l.line.targetValue.div(d.line.prices.valuation.price)
           const slack = step.div(dec("2")).plus(estimateSlack(ideal))
           const capped = d.side === "sell" && l.targetQuantity.lt(step)
           check(
@@ -270,7 +270,7 @@ describe("kernel invariants", () => {
         const sides = new Set(r.orders.orders.map((o) => o.side))
         if (mode === "buy-only") check(!sides.has("sell"), () => "buy-only sold")
         if (mode === "sell-only") check(!sides.has("buy"), () => "sell-only bought")
-        const excluded = ((input.policy as { exclude?: Array<string> }).exclude ?? []) as Array<string>
+        const excluded = (input.policy as { exclude?: Array<string> }).exclude ?? []
         for (const symbol of excluded) {
           check(!r.orders.orders.some((o) => o.symbol === symbol), () => `${symbol} is excluded but traded`)
           const line = r.lines.find((l) => l.line.symbol === symbol)

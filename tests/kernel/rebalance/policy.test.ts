@@ -9,6 +9,7 @@ import {
   makeModel,
   planRebalance,
   type RebalanceInput,
+  type ShareMode,
   validatePolicy,
   validateTargets,
   withVenueRules
@@ -16,7 +17,7 @@ import {
 import { failure, flat, lineOf, orderRows, outcome, run, warningRows } from "../helpers.ts"
 
 describe("policy: shares", () => {
-  const input = (shares: "whole" | "fractional"): RebalanceInput => ({
+  const input = (shares: ShareMode): RebalanceInput => ({
     snapshot: { cash: "1000", quotes: flat({ A: "300" }) },
     targets: { A: "1" },
     policy: { shares }

@@ -2,7 +2,7 @@
  * Which price is used for what, the fallbacks, every warning code, and unpriced holdings.
  */
 import { describe, expect, it } from "vitest"
-import { format, type Priced, type RebalanceInput } from "../../../src/kernel/index.ts"
+import { format, linePrice, lineWeight, type Priced, type RebalanceInput } from "../../../src/kernel/index.ts"
 import { flat, lineOf, orderRows, outcome, run, warningRows } from "../helpers.ts"
 
 const shown = (
@@ -59,8 +59,8 @@ describe("warnings, one per code", () => {
     expect(format(r.plan.equity)).toBe("100")
     const x = lineOf(r, "X")
     expect(x.line.value).toBeUndefined()
-    expect(x.line.weight).toBeUndefined()
-    expect(x.line.price).toBeUndefined()
+    expect(lineWeight(x.line)).toBeUndefined()
+    expect(linePrice(x.line)).toBeUndefined()
     expect(outcome(r, "X")).toEqual(["hold", "no-price", "5"])
     expect(orderRows(r)).toEqual([["buy", "A", "5", "10", "50"]])
     expect(warningRows(r)).toEqual([["UNPRICED_HOLDING", "X"]])

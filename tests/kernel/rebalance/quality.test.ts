@@ -207,8 +207,8 @@ describe("allocation quality", () => {
         for (const l of r.lines) {
           if (l.line.action !== "buy") continue
           const step = stepOf(input.policy as object, l.line.symbol)
-          if (l.finalQuantity.plus(step).times(l.line.price!).gt(l.line.targetValue)) continue
-          const cost = step.times(l.line.prices.buy!.price)
+          if (l.finalQuantity.plus(step).times(l.line.prices.valuation.price).gt(l.line.targetValue)) continue
+          const cost = step.times(l.line.prices.buy.price)
           check(
             spendable.lt(cost),
             () =>

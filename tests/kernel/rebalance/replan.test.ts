@@ -4,7 +4,7 @@
  */
 import fc from "fast-check"
 import { describe, it } from "vitest"
-import { format, type Rebalance, type RebalanceInput } from "../../../src/kernel/index.ts"
+import { format, type Rebalance, type RebalanceInput, type ShareMode } from "../../../src/kernel/index.ts"
 import {
   build,
   check,
@@ -21,7 +21,7 @@ import {
 } from "../helpers.ts"
 
 /** One price per symbol, no buffer, no minimum order value, no reserve, no relative band. */
-const settings = (shares?: "whole" | "fractional"): ScenarioOptions => ({
+const settings = (shares?: ShareMode): ScenarioOptions => ({
   oneprice: true,
   policy: {
     ...(shares === undefined ? {} : { shares }),

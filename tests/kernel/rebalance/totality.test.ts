@@ -23,7 +23,7 @@ const attempt = (input: RebalanceInput): unknown => {
   try {
     return rebalance(input)
   } catch (e) {
-    throw new Error(`rebalance threw: ${e instanceof Error ? `${e.name}: ${e.message}` : show(e)}`)
+    throw new Error(`rebalance threw: ${e instanceof Error ? `${e.name}: ${e.message}` : show(e)}`, { cause: e })
   }
 }
 

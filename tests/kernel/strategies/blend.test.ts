@@ -14,6 +14,7 @@ import {
   defaultPolicy,
   format,
   type InvalidInput,
+  OnStrategyFailure,
   primaryStrategy,
   SOME_STRATEGY,
   type Targets,
@@ -83,7 +84,7 @@ const caseArb = (failures: boolean): fc.Arbitrary<Case> =>
         strategies: shares.map((share, i): BlendStrategy =>
           failed[i] === null || failed[i] === undefined
             ? { name: NAMES[i]!, share, targets: targets[i]! }
-            : { name: NAMES[i]!, share, failed: failed[i]! }
+            : { name: NAMES[i]!, share, failed: failed[i] }
         )
       }))
   )
@@ -203,46 +204,53 @@ describe("blend: properties", () => {
     )
   })
 
-  it("failed strategies: fail mode names the first failed strategy; cash mode keeps its share in cash and warns for each, unless all failed", () => {
-    // Protects: a failure is never silent — either an error naming the strategy, or a warning naming it with its reason —
-    // and a warning never stands for liquidating the whole account (every strategy failed is an error in cash mode too).
-    fc.assert(
-      fc.property(caseArb(true), ({ strategies }) => {
-        const failed = strategies.filter((s) => "failed" in s)
-        const failing = blend(strategies)
-        if (failed.length === 0) {
-          check(Result.isSuccess(failing), () => "no failure, yet an error")
-        } else {
-          const e = err(failing)
-          const first = failed[0] as BlendStrategy & { failed: string }
-          check(e.source === "strategies" && e.path === first.name && e.message.includes(first.name), () => e.message)
-        }
-        const cash = blend(strategies, { onStrategyFailure: "cash" })
-        if (failed.length === strategies.length) {
-          const e = err(cash)
-          check(e.source === "strategies" && e.path === "" && e.expected === SOME_STRATEGY, () => e.message)
-          return
-        }
-        const b = ok(cash)
-        check(b.warnings.length === failed.length, () => "one warning per failed strategy")
-        b.warnings.forEach((w, i) => {
-          const f = failed[i] as BlendStrategy & { failed: string }
-          check(w.code === "STRATEGY_FAILED" && w.strategy === f.name && w.message.includes(f.failed), () => w.message)
-        })
-        const loaded = strategies.filter((s) => "targets" in s)
-        const expected = sum(loaded.map((s) => ("targets" in s ? shareOf(s).times(s.targets.total) : D0)))
-        check(b.targets.total.eq(expected), () => "failed shares must stay in cash")
-        for (const t of b.targets.weights) {
-          check(
-            t.attribution.every((a) => !failed.some((f) => f.name === a.strategy)),
-            () => "a failed strategy is attributed"
-          )
-        }
-        attributionExplains(b.targets)
-      }),
-      RUNS
-    )
-  })
+  it(
+    "failed strategies: fail mode names the first failed strategy; cash mode" +
+      " keeps its share in cash and warns for each, unless all failed",
+    () => {
+      // Protects: a failure is never silent — either an error naming the strategy, or a warning naming it with its reason —
+      // and a warning never stands for liquidating the whole account (every strategy failed is an error in cash mode too).
+      fc.assert(
+        fc.property(caseArb(true), ({ strategies }) => {
+          const failed = strategies.filter((s) => "failed" in s)
+          const failing = blend(strategies)
+          if (failed.length === 0) {
+            check(Result.isSuccess(failing), () => "no failure, yet an error")
+          } else {
+            const e = err(failing)
+            const first = failed[0] as BlendStrategy & { failed: string }
+            check(e.source === "strategies" && e.path === first.name && e.message.includes(first.name), () => e.message)
+          }
+          const cash = blend(strategies, { onStrategyFailure: "cash" })
+          if (failed.length === strategies.length) {
+            const e = err(cash)
+            check(e.source === "strategies" && e.path === "" && e.expected === SOME_STRATEGY, () => e.message)
+            return
+          }
+          const b = ok(cash)
+          check(b.warnings.length === failed.length, () => "one warning per failed strategy")
+          b.warnings.forEach((w, i) => {
+            const f = failed[i] as BlendStrategy & { failed: string }
+            check(
+              w.code === "STRATEGY_FAILED" && w.strategy === f.name && w.message.includes(f.failed),
+              () => w.message
+            )
+          })
+          const loaded = strategies.filter((s) => "targets" in s)
+          const expected = sum(loaded.map((s) => ("targets" in s ? shareOf(s).times(s.targets.total) : D0)))
+          check(b.targets.total.eq(expected), () => "failed shares must stay in cash")
+          for (const t of b.targets.weights) {
+            check(
+              t.attribution.every((a) => !failed.some((f) => f.name === a.strategy)),
+              () => "a failed strategy is attributed"
+            )
+          }
+          attributionExplains(b.targets)
+        }),
+        RUNS
+      )
+    }
+  )
 
   it("shares that do not sum to 1 (beyond the tolerance) are an error at 'sum of shares'", () => {
     // Protects: an allocation that over- or under-invests is rejected rather than silently renormalised.
@@ -352,7 +360,8 @@ describe("blend: examples", () => {
       { name: "momentum", share: "0.3", failed: "no price history for XLK" }
     ]
     expect(err(blend(strategies)).message).toBe(
-      "strategies: momentum: expected a strategy that produced targets (it failed; onStrategyFailure: cash would keep its share 0.3 in cash), got \"no price history for XLK\""
+      "strategies: momentum: expected a strategy that produced targets (it failed;" +
+        " onStrategyFailure: cash would keep its share 0.3 in cash), got \"no price history for XLK\""
     )
     const b = ok(blend(strategies, { onStrategyFailure: "cash" }))
     expect(b.warnings).toEqual([{
@@ -425,7 +434,7 @@ describe("blend: totality", () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.anything(), fc.anything(), fc.option(fc.anything())), { maxLength: 4 }),
-        fc.constantFrom<"fail" | "cash">("fail", "cash"),
+        fc.constantFrom(...OnStrategyFailure.literals),
         (raw, mode) => {
           const strategies = raw.map(([name, share, failed]) =>
             (failed === null ? { name, share, targets: t } : { name, share, failed }) as unknown as BlendStrategy

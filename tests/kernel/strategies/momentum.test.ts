@@ -8,10 +8,10 @@ import { describe, expect, it } from "vitest"
 import {
   type Decimal,
   format,
-  type InvalidInput,
   type Momentum,
   momentum,
   type MomentumOptions,
+  MomentumWeighting,
   type PriceHistory,
   type Read,
   validateHistory,
@@ -51,7 +51,7 @@ const caseArb: fc.Arbitrary<Case> = fc
     lookbackDays: fc.integer({ min: 1, max: 6 }),
     extra: fc.integer({ min: 0, max: 3 }),
     top: fc.integer({ min: 1, max: 10 }),
-    weighting: fc.constantFrom<"equal" | "score">("equal", "score"),
+    weighting: fc.constantFrom(...MomentumWeighting.literals),
     positiveOnly: fc.boolean()
   })
   .chain(({ universe, lookbackDays, extra, top, weighting, positiveOnly }) =>
@@ -193,48 +193,53 @@ describe("momentum: properties", () => {
 })
 
 describe("momentum: configuration checked without history", () => {
-  it("validateMomentum fails exactly when momentum fails on its configuration, with the same error; otherwise only the history can fail", () => {
-    // Protects: a momentum strategy's configuration can be checked before its history is read (eagerly, for every strategy of a blend or regime), missing nothing the run would refuse.
-    const h = historyOf({ QQQ: ["10", "11", "12", "13"], XLK: ["20", "19", "18", "17"] })
-    const option = <A>(a: fc.Arbitrary<A>) => fc.oneof(a, fc.anything())
-    fc.assert(
-      fc.property(
-        option(fc.constantFrom("rotation", "a/b", "")),
-        option(fc.constantFrom<ReadonlyArray<string>>(["QQQ", "XLK"], ["QQQ", "QQQ"], [], ["QQQ", "ARKK"])),
-        fc.record(
-          {
-            lookbackDays: option(fc.integer({ min: 0, max: 5 })),
-            top: option(fc.integer({ min: 0, max: 3 })),
-            weighting: option(fc.constantFrom("equal", "score")),
-            positiveOnly: option(fc.boolean()),
-            maxStaleDays: option(fc.integer({ min: -1, max: 5 }))
-          },
-          { requiredKeys: [] }
+  it(
+    "validateMomentum fails exactly when momentum fails on its configuration," +
+      " with the same error; otherwise only the history can fail",
+    () => {
+      // Protects: a momentum strategy's configuration can be checked before its history is read (eagerly, for every
+      // strategy of a blend or regime), missing nothing the run would refuse.
+      const h = historyOf({ QQQ: ["10", "11", "12", "13"], XLK: ["20", "19", "18", "17"] })
+      const option = <A>(a: fc.Arbitrary<A>) => fc.oneof(a, fc.anything())
+      fc.assert(
+        fc.property(
+          option(fc.constantFrom("rotation", "a/b", "")),
+          option(fc.constantFrom<ReadonlyArray<string>>(["QQQ", "XLK"], ["QQQ", "QQQ"], [], ["QQQ", "ARKK"])),
+          fc.record(
+            {
+              lookbackDays: option(fc.integer({ min: 0, max: 5 })),
+              top: option(fc.integer({ min: 0, max: 3 })),
+              weighting: option(fc.constantFrom("equal", "score")),
+              positiveOnly: option(fc.boolean()),
+              maxStaleDays: option(fc.integer({ min: -1, max: 5 }))
+            },
+            { requiredKeys: [] }
+          ),
+          (strategy, universe, options) => {
+            const input = {
+              strategy: strategy as string,
+              universe: universe as ReadonlyArray<string>,
+              asOf: dateAt(AS_OF)
+            }
+            const checked = validateMomentum(input, options as Partial<MomentumOptions>)
+            const result = momentum({ ...input, history: h }, options as Partial<MomentumOptions>)
+            if (Result.isFailure(checked)) {
+              check(
+                Result.isFailure(result) && result.failure.message === checked.failure.message,
+                () => checked.failure.message
+              )
+            } else if (Result.isFailure(result)) {
+              check(
+                result.failure.source === "history" && result.failure.path !== "maxStaleDays",
+                () => result.failure.message
+              )
+            }
+          }
         ),
-        (strategy, universe, options) => {
-          const input = {
-            strategy: strategy as string,
-            universe: universe as ReadonlyArray<string>,
-            asOf: dateAt(AS_OF)
-          }
-          const checked = validateMomentum(input, options as Partial<MomentumOptions>)
-          const result = momentum({ ...input, history: h }, options as Partial<MomentumOptions>)
-          if (Result.isFailure(checked)) {
-            check(
-              Result.isFailure(result) && result.failure.message === checked.failure.message,
-              () => checked.failure.message
-            )
-          } else if (Result.isFailure(result)) {
-            check(
-              result.failure.source === "history" && result.failure.path !== "maxStaleDays",
-              () => result.failure.message
-            )
-          }
-        }
-      ),
-      RUNS
-    )
-  })
+        RUNS
+      )
+    }
+  )
 })
 
 describe("momentum: examples", () => {

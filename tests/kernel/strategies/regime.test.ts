@@ -8,11 +8,9 @@ import { describe, expect, it } from "vitest"
 import {
   dayNumber,
   format,
-  type InvalidInput,
   type PriceHistory,
   type Read,
   readRegime,
-  type Regime,
   type RegimeOptions,
   type RegimeReading,
   strategyFor,
@@ -37,8 +35,6 @@ const SMALL: Partial<RegimeOptions> = { trendDays: 5, realizedDays: 4 }
 
 const closesArb = (min: number, max: number): fc.Arbitrary<Array<string>> =>
   fc.array(fc.integer({ min: 1, max: 50_000 }).map((c) => scaled(c, 2)), { minLength: min, maxLength: max })
-
-const regimeOf = (r: Read<RegimeReading>): Regime => ok(r).regime
 
 describe("history: validation", () => {
   it("validates rows, groups them per symbol and sorts by date; extra fields are ignored", () => {
@@ -338,42 +334,48 @@ describe("regime: examples", () => {
 })
 
 describe("regime: configuration checked without history", () => {
-  it("validateRegimeOptions fails exactly when readRegime fails on its options, with the same error; otherwise only the history can fail", () => {
-    // Protects: a regime's configuration (an unselected strategy's too) can be checked before any history is read, and that check misses nothing the reading would refuse.
-    const h = history(series("SPY", ["100", "101", "102", "103", "104", "105"], 10), series("VIX", ["15"], 10))
-    const option = <A>(a: fc.Arbitrary<A>) => fc.oneof(a, fc.anything())
-    fc.assert(
-      fc.property(
-        fc.record(
-          {
-            benchmark: option(fc.constantFrom("SPY", "QQQ")),
-            trendDays: option(fc.integer({ min: -1, max: 8 })),
-            volatilityIndex: option(fc.constantFrom("VIX", undefined)),
-            indexThreshold: option(fc.constantFrom("20", -1)),
-            realizedDays: option(fc.integer({ min: 0, max: 4 })),
-            maxStaleDays: option(fc.integer({ min: -1, max: 5 }))
-          },
-          { requiredKeys: [] }
-        ),
-        (options) => {
-          const checked = validateRegimeOptions(dateAt(10), options as Partial<RegimeOptions>)
-          const read = readRegime(h, dateAt(10), options as Partial<RegimeOptions>)
-          if (Result.isFailure(checked)) {
-            check(
-              Result.isFailure(read) && read.failure.message === checked.failure.message,
-              () => checked.failure.message
-            )
-          } else if (Result.isFailure(read)) {
-            check(
-              read.failure.source === "history" && read.failure.path !== "maxStaleDays" && read.failure.path !== "asOf",
-              () => read.failure.message
-            )
+  it(
+    "validateRegimeOptions fails exactly when readRegime fails on its options," +
+      " with the same error; otherwise only the history can fail",
+    () => {
+      // Protects: a regime's configuration (an unselected strategy's too) can be checked before any history is read, and
+      // that check misses nothing the reading would refuse.
+      const h = history(series("SPY", ["100", "101", "102", "103", "104", "105"], 10), series("VIX", ["15"], 10))
+      const option = <A>(a: fc.Arbitrary<A>) => fc.oneof(a, fc.anything())
+      fc.assert(
+        fc.property(
+          fc.record(
+            {
+              benchmark: option(fc.constantFrom("SPY", "QQQ")),
+              trendDays: option(fc.integer({ min: -1, max: 8 })),
+              volatilityIndex: option(fc.constantFrom("VIX", undefined)),
+              indexThreshold: option(fc.constantFrom("20", -1)),
+              realizedDays: option(fc.integer({ min: 0, max: 4 })),
+              maxStaleDays: option(fc.integer({ min: -1, max: 5 }))
+            },
+            { requiredKeys: [] }
+          ),
+          (options) => {
+            const checked = validateRegimeOptions(dateAt(10), options as Partial<RegimeOptions>)
+            const read = readRegime(h, dateAt(10), options as Partial<RegimeOptions>)
+            if (Result.isFailure(checked)) {
+              check(
+                Result.isFailure(read) && read.failure.message === checked.failure.message,
+                () => checked.failure.message
+              )
+            } else if (Result.isFailure(read)) {
+              check(
+                read.failure.source === "history" && read.failure.path !== "maxStaleDays" &&
+                  read.failure.path !== "asOf",
+                () => read.failure.message
+              )
+            }
           }
-        }
-      ),
-      RUNS
-    )
-  })
+        ),
+        RUNS
+      )
+    }
+  )
 })
 
 describe("regime: mapping", () => {

@@ -8,16 +8,15 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
   applyReplacements,
-  applyReplacementSet,
   blend,
   type Decimal,
   defaultPolicy,
   format,
   type FreedWeight,
-  type InvalidInput,
   type Read,
   type Replaced,
   type ReplacementSet,
+  replacementSet,
   type ReplacementSets,
   type Targets,
   validateReplacements,
@@ -30,6 +29,10 @@ const HELD = ["A", "B", "C", "D", "E", "F"] as const
 const ELSEWHERE = ["X", "Y", "Z"] as const
 
 const targetsOf = (weights: Record<string, string>): Targets => ok(validateTargets(weights, defaultPolicy))
+
+/** A named set applied as the targets resolver applies it: `replacementSet`, then `applyReplacements`. */
+const applyNamed = (targets: Targets, sets: ReplacementSets, name: string): Read<Replaced> =>
+  Result.map(replacementSet(sets, name), (set) => applyReplacements(targets, set))
 
 /** Plain targets: weights in millionths over a subset of HELD, summing to at most 1. */
 const plainArb: fc.Arbitrary<Targets> = fc
@@ -125,7 +128,8 @@ describe("replacement: properties", () => {
   })
 
   it("freed: cash: the sum is min(original, kept + Σ moved × scale), exactly", () => {
-    // Protects: the opt-in for leveraged substitutes never invests more than the targets did, leaves freed weight in cash, and loses nothing to rounding.
+    // Protects: the opt-in for leveraged substitutes never invests more than the targets did, leaves freed weight in
+    // cash, and loses nothing to rounding.
     fc.assert(
       fc.property(targetsArb, rulesArb(ALL, ALL).map(setOf("cash")), (targets, set) => {
         const r = applyReplacements(targets, set)
@@ -198,7 +202,8 @@ describe("replacement: properties", () => {
   })
 
   it("by default, weight freed by scales ≤ 1 goes to the kept symbols in proportion; targets receive exactly source × scale", () => {
-    // Protects: freed weight is reinvested the way an excess is taken: pro rata over the kept weights, none shrinking, none favoured beyond rounding.
+    // Protects: freed weight is reinvested the way an excess is taken: pro rata over the kept weights, none shrinking,
+    // none favoured beyond rounding.
     const atMostOne = fc.oneof(
       fc.constantFrom("1", "0.5", "0.25"),
       fc.integer({ min: 1, max: 1000 }).map((u) => scaled(u, 3))
@@ -320,7 +325,7 @@ describe("replacement: examples", () => {
   it("TQQQ ×3 → QQQ: the excess comes from the other weights in proportion; the sum stays exactly 1", () => {
     // 0.3 × 3 = 0.9 to QQQ; the kept 0.2 (QQQ's own) + 0.5 (BND) = 0.7 must shrink to 0.1:
     // factor 0.1/0.7 rounded down at 12 places, the last 1e-12 to the largest (BND).
-    const r = ok(applyReplacementSet(targetsOf({ TQQQ: "0.3", QQQ: "0.2", BND: "0.5" }), sets, "ira"))
+    const r = ok(applyNamed(targetsOf({ TQQQ: "0.3", QQQ: "0.2", BND: "0.5" }), sets, "ira"))
     expect(rows(r)).toEqual([
       ["BND", "0.071428571429"],
       ["QQQ", "0.928571428571"]
@@ -332,7 +337,7 @@ describe("replacement: examples", () => {
   })
 
   it("moves larger than the total: the others go to 0 and the moved weight is scaled to the original total", () => {
-    const r = ok(applyReplacementSet(targetsOf({ TQQQ: "0.5", BND: "0.4" }), sets, "ira"))
+    const r = ok(applyNamed(targetsOf({ TQQQ: "0.5", BND: "0.4" }), sets, "ira"))
     expect(rows(r)).toEqual([
       ["BND", "0"],
       ["QQQ", "0.9"]
@@ -341,7 +346,7 @@ describe("replacement: examples", () => {
   })
 
   it("scale 1 is a plain move: merged into a target already held, nothing squeezed, cash unchanged", () => {
-    const r = ok(applyReplacementSet(targetsOf({ VTI: "0.3", ITOT: "0.2", BND: "0.4" }), sets, "taxable"))
+    const r = ok(applyNamed(targetsOf({ VTI: "0.3", ITOT: "0.2", BND: "0.4" }), sets, "taxable"))
     expect(rows(r)).toEqual([
       ["BND", "0.4"],
       ["ITOT", "0.5"]
@@ -351,14 +356,14 @@ describe("replacement: examples", () => {
 
   it("a scale below 1 keeps the total: the freed weight goes to the kept symbols in proportion", () => {
     // VTI 0.5 → VUG 0.25 frees 0.25; BND is the only kept symbol: 0.3 + 0.25. The total stays 0.8.
-    const r = ok(applyReplacementSet(targetsOf({ VTI: "0.5", BND: "0.3" }), sets, "growth"))
+    const r = ok(applyNamed(targetsOf({ VTI: "0.5", BND: "0.3" }), sets, "growth"))
     expect(rows(r)).toEqual([
       ["BND", "0.55"],
       ["VUG", "0.25"]
     ])
     expect(format(r.targets.total)).toBe("0.8")
     // Two kept symbols share it 3:1: A 0.6 → B 0.3 frees 0.3, so C 0.3 + 0.225 and D 0.1 + 0.075.
-    const two = ok(applyReplacementSet(targetsOf({ A: "0.6", C: "0.3", D: "0.1" }), sets, "half"))
+    const two = ok(applyNamed(targetsOf({ A: "0.6", C: "0.3", D: "0.1" }), sets, "half"))
     expect(rows(two)).toEqual([
       ["B", "0.3"],
       ["C", "0.525"],
@@ -368,13 +373,13 @@ describe("replacement: examples", () => {
   })
 
   it("a scale below 1 with nothing kept: the moved targets are scaled back up to the total", () => {
-    const r = ok(applyReplacementSet(targetsOf({ A: "0.6" }), sets, "half"))
+    const r = ok(applyNamed(targetsOf({ A: "0.6" }), sets, "half"))
     expect(rows(r)).toEqual([["B", "0.6"]])
     expect(format(r.substitutions[0]!.weightAdded)).toBe("0.6")
   })
 
   it("freed: cash keeps the old behaviour: the freed weight stays in cash", () => {
-    const r = ok(applyReplacementSet(targetsOf({ A: "0.8", C: "0.2" }), sets, "halfToCash"))
+    const r = ok(applyNamed(targetsOf({ A: "0.8", C: "0.2" }), sets, "halfToCash"))
     expect(rows(r)).toEqual([
       ["B", "0.4"],
       ["C", "0.2"]
@@ -382,7 +387,7 @@ describe("replacement: examples", () => {
     expect(format(r.targets.cash)).toBe("0.4")
     // An excess is still taken from the kept weights.
     const lev = ok(
-      applyReplacementSet(
+      applyNamed(
         targetsOf({ A: "0.6", C: "0.4" }),
         ok(validateReplacements({ x: { freed: "cash", rules: [{ source: "A", target: "B", scale: 2 }] } })),
         "x"
@@ -395,12 +400,12 @@ describe("replacement: examples", () => {
   })
 
   it("chains apply once, to the original weights: A→B, B→C moves A to B and B's own weight to C", () => {
-    const r = ok(applyReplacementSet(targetsOf({ A: "0.2", B: "0.3", C: "0.1" }), sets, "chain"))
+    const r = ok(applyNamed(targetsOf({ A: "0.2", B: "0.3", C: "0.1" }), sets, "chain"))
     expect(rows(r)).toEqual([
       ["B", "0.2"],
       ["C", "0.4"]
     ])
-    const swapped = ok(applyReplacementSet(targetsOf({ A: "0.2", B: "0.3" }), sets, "swap"))
+    const swapped = ok(applyNamed(targetsOf({ A: "0.2", B: "0.3" }), sets, "swap"))
     // A's 0.2 × 2 = 0.4 to B and B's 0.3 to A: 0.7 ≤ 0.5? no — 0.7 > 0.5, nothing kept, so both scale by 0.5/0.7.
     expect(format(swapped.targets.total)).toBe("0.5")
     expect(rows(swapped)).toEqual([
@@ -417,7 +422,7 @@ describe("replacement: examples", () => {
         targets: targetsOf({ QQQ: "0.4", BND: "0.6" })
       }])
     ).targets
-    const r = ok(applyReplacementSet(t, sets, "ira"))
+    const r = ok(applyNamed(t, sets, "ira"))
     // Total 0.6; TQQQ's 0.1 × 3 = 0.3 to QQQ, so the kept 0.5 (core's QQQ 0.2, BND 0.3) shrinks to 0.3.
     expect(
       r.targets.weights.map((x) => [
@@ -433,15 +438,15 @@ describe("replacement: examples", () => {
 
   it("no match, or an empty set, is the identity", () => {
     const t = targetsOf({ SPY: "1" })
-    expect(ok(applyReplacementSet(t, sets, "ira")).targets).toBe(t)
-    expect(ok(applyReplacementSet(t, sets, "empty")).substitutions).toEqual([])
+    expect(ok(applyNamed(t, sets, "ira")).targets).toBe(t)
+    expect(ok(applyNamed(t, sets, "empty")).substitutions).toEqual([])
   })
 
   it("an unknown set names it and lists the known ones", () => {
-    expect(err(applyReplacementSet(targetsOf({ SPY: "1" }), sets, "roth")).message).toBe(
+    expect(err(applyNamed(targetsOf({ SPY: "1" }), sets, "roth")).message).toBe(
       "replacements: roth: expected a defined replacement set (chain, empty, growth, half, halfToCash, ira, swap, taxable), got \"roth\""
     )
-    expect(err(applyReplacementSet(targetsOf({ SPY: "1" }), new Map(), "roth")).expected).toBe(
+    expect(err(applyNamed(targetsOf({ SPY: "1" }), new Map(), "roth")).expected).toBe(
       "a defined replacement set (none are defined)"
     )
   })

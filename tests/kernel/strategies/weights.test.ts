@@ -7,7 +7,12 @@ import * as Result from "effect/Result"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { blend, format } from "../../../src/kernel/index.ts"
-import { readWeights, scaleDownToOne, type WeightsOptions } from "../../../src/kernel/strategies/weights.ts"
+import {
+  readWeights,
+  scaleDownToOne,
+  type WeightsOptions,
+  type WeightSum
+} from "../../../src/kernel/strategies/weights.ts"
 import { check, D0, D1, dec, err, ok, scaled, sum } from "../helpers.ts"
 
 const RUNS = { numRuns: 500 }
@@ -65,29 +70,34 @@ describe("readWeights: properties", () => {
     )
   })
 
-  it("whatever passes sums to at most 1: a sum above 1 is scaled down, each weight at most what was written, within 1e-12 per weight of 1", () => {
-    // Protects: no source can hand on weights summing above 1, so no later check (blend, replacement, the policy) blames another file for a source's excess.
-    fc.assert(
-      fc.property(nearOneArb, fc.constantFrom<"partial" | "full">("partial", "full"), (w, mode) => {
-        const r = readWeights("targets", w, { unit: "fraction", sum: mode, tolerance: dec("0.001") })
-        fc.pre(Result.isSuccess(r))
-        const { targets, scaledDown } = ok(r)
-        const s = total(w)
-        check(scaledDown === s.gt(D1), () => `scaledDown ${String(scaledDown)} for Σ ${format(s)}`)
-        check(!targets.total.gt(D1), () => `Σ ${format(targets.total)} above 1`)
-        for (const t of targets.weights) {
-          check(!t.weight.lt(D0) && !t.weight.gt(dec(w[t.symbol]!)), () => `${t.symbol}: ${format(t.weight)}`)
-        }
-        if (scaledDown) {
-          check(
-            D1.minus(targets.total).lte(dec("1e-12").times(dec(String(targets.weights.length)))),
-            () => `Σ ${format(targets.total)} lost too much`
-          )
-        } else check(targets.total.eq(s), () => "a sum at most 1 must pass unchanged")
-      }),
-      RUNS
-    )
-  })
+  it(
+    "whatever passes sums to at most 1: a sum above 1 is scaled down, each" +
+      " weight at most what was written, within 1e-12 per weight of 1",
+    () => {
+      // Protects: no source can hand on weights summing above 1, so no later check (blend, replacement, the policy) blames
+      // another file for a source's excess.
+      fc.assert(
+        fc.property(nearOneArb, fc.constantFrom<WeightSum>("partial", "full"), (w, mode) => {
+          const r = readWeights("targets", w, { unit: "fraction", sum: mode, tolerance: dec("0.001") })
+          fc.pre(Result.isSuccess(r))
+          const { targets, scaledDown } = ok(r)
+          const s = total(w)
+          check(scaledDown === s.gt(D1), () => `scaledDown ${String(scaledDown)} for Σ ${format(s)}`)
+          check(!targets.total.gt(D1), () => `Σ ${format(targets.total)} above 1`)
+          for (const t of targets.weights) {
+            check(!t.weight.lt(D0) && !t.weight.gt(dec(w[t.symbol]!)), () => `${t.symbol}: ${format(t.weight)}`)
+          }
+          if (scaledDown) {
+            check(
+              D1.minus(targets.total).lte(dec("1e-12").times(dec(String(targets.weights.length)))),
+              () => `Σ ${format(targets.total)} lost too much`
+            )
+          } else check(targets.total.eq(s), () => "a sum at most 1 must pass unchanged")
+        }),
+        RUNS
+      )
+    }
+  )
 
   it("percent: the same weights read as fractions × 0.01, exactly, and the sum is judged (and named) in percent", () => {
     // Protects: unit: percent reads exactly what a fractions file would, and its errors speak the file's own unit.
