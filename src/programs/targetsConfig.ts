@@ -11,10 +11,13 @@ import { HttpSourceDefaults } from "../effects/targets/http.ts"
 import type { TargetsSource } from "../effects/targets/resolve.ts"
 import { DecimalFromInput, DecimalInput, readsAsDecimal } from "../formats/decimal.ts"
 import { isNegative, ONE } from "../kernel/decimal.ts"
+import { OnStrategyFailure } from "../kernel/strategies/blend.ts"
+import { MomentumWeighting } from "../kernel/strategies/momentum.ts"
+import { WeightUnit } from "../kernel/strategies/weights.ts"
 
 /** A decimal written as a string or a number, checked here so a typo is named, never defaulted. */
 const CheckedDecimal = DecimalInput.check(readsAsDecimal({ expected: "a decimal" }))
-const Unit = Schema.optionalKey(Schema.Literals(["fraction", "percent"]))
+const Unit = Schema.optionalKey(WeightUnit)
 
 /** A field that must be there. */
 const required = <S extends Schema.Top>(schema: S): S["Rebuild"] =>
@@ -102,7 +105,7 @@ const MomentumSource = Schema.Struct({
       universe: required(Schema.Array(Schema.String)),
       lookbackDays: Schema.optionalKey(Schema.Number),
       top: Schema.optionalKey(Schema.Number),
-      weighting: Schema.optionalKey(Schema.Literals(["equal", "score"])),
+      weighting: Schema.optionalKey(MomentumWeighting),
       positiveOnly: Schema.optionalKey(Schema.Boolean),
       maxStaleDays: Schema.optionalKey(Schema.Number)
     })
@@ -146,7 +149,7 @@ const BlendSource = Schema.Struct({
   blend: knownFields(
     "a blend field",
     Schema.Struct({
-      onStrategyFailure: Schema.optionalKey(Schema.Literals(["fail", "cash"])),
+      onStrategyFailure: Schema.optionalKey(OnStrategyFailure),
       strategies: required(
         Schema.Array(
           knownFields(

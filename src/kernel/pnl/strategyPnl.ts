@@ -1,7 +1,7 @@
 /**
  * Paper P&L per strategy: the account's fills, each carrying the attribution of the order
  * it filled, replayed into one book per (strategy, symbol), with the same average-cost rules
- * as the paper broker's books (effects/broker/paper-ledger.ts `bookFill`):
+ * as the paper broker's books (effects/broker/paper/ledger.ts `bookFill`):
  *
  * - a buy adds its full cost, quantity × price + commission, to the cost basis, and the
  *   symbol's average cost becomes basis ÷ quantity (rounded at the kernel's 12 places);

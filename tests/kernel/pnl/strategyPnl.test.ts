@@ -5,7 +5,8 @@
  */
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { bookFill, type PositionRow } from "../../../src/effects/broker/paper/ledger.ts"
+import type { BookEntry } from "../../../src/effects/Broker.ts"
+import { bookFill } from "../../../src/effects/broker/paper/ledger.ts"
 import {
   apportionWithin,
   type AttributedFill,
@@ -274,8 +275,8 @@ const pricesArb = fc.record(
 ).map((m) => new Map(Object.entries(m).filter(([, p]) => p !== "0").map(([s, p]) => [s, dec(p)])))
 
 /** The paper broker's books for the same fills, by symbol. */
-const paperBooks = (fills: ReadonlyArray<AttributedFill>): Map<string, PositionRow> => {
-  const books = new Map<string, PositionRow>()
+const paperBooks = (fills: ReadonlyArray<AttributedFill>): Map<string, BookEntry> => {
+  const books = new Map<string, BookEntry>()
   for (const f of fills) {
     const before = books.get(f.symbol) ?? { symbol: f.symbol, quantity: D0, averageCost: D0, realizedPnl: D0 }
     books.set(f.symbol, bookFill(D0, before, f).position)

@@ -86,9 +86,6 @@ export const paperMigrations: Record<string, Effect.Effect<void, unknown, SqlCli
 // rows
 // ---------------------------------------------------------------------------
 
-/** Compatibility for tests/kernel/pnl/strategyPnl.test.ts: a position row is a Broker `BookEntry`. */
-export type PositionRow = BookEntry
-
 export interface AccountRow {
   readonly name: string
   readonly cash: Decimal
