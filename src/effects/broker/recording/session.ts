@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import { DecimalText } from "../../../formats/decimal.ts"
 import { Side } from "../../../kernel/rebalance/deltas.ts"
+import { Phase } from "../../../kernel/rebalance/orders.ts"
 import {
   BrokerConnectionError,
   OrderNotFound,
@@ -29,7 +30,7 @@ import {
   UnknownOutcome
 } from "../../Broker.ts"
 import { decodeShape } from "../../inputs.ts"
-import { OnOpenOrders } from "../../Store.ts"
+import { IntentStatus, OnOpenOrders } from "../../Store.ts"
 import { venueKinds } from "../registry.ts"
 
 export const SESSION_FORMAT = "keel-session"
@@ -197,8 +198,8 @@ const UpdateJson = Schema.Struct({
 
 /** A planned order, as the outcome line keeps it. */
 export const PlannedJson = Schema.Struct({
-  phase: Schema.String,
-  side: Schema.String,
+  phase: Phase,
+  side: Side,
   symbol: Schema.String,
   quantity: Schema.String
 })
@@ -207,11 +208,8 @@ export type Planned = typeof PlannedJson.Type
 /** A placed order (its intent) as it ended. */
 export const PlacedJson = Schema.Struct({
   clientOrderId: Schema.String,
-  phase: Schema.String,
-  side: Schema.String,
-  symbol: Schema.String,
-  quantity: Schema.String,
-  status: Schema.String,
+  ...PlannedJson.fields,
+  status: IntentStatus,
   filledQuantity: Schema.String
 })
 export type Placed = typeof PlacedJson.Type
