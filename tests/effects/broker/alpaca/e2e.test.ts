@@ -1,5 +1,5 @@
 /**
- * End to end against a stateful local Alpaca emulator (tests/support/alpaca-emulator.ts):
+ * End to end against a stateful local Alpaca emulator (tests/support/alpacaEmulator.ts):
  * `rebalance run --account X --execute --json --record session.jsonl` as a real process,
  * pointed at the emulator's trading, market-data and trade_updates URLs, under injected
  * faults. For every scenario:
@@ -32,7 +32,7 @@ import {
   type EmulatorOptions,
   type QuoteInput,
   startAlpacaEmulator
-} from "../../../support/alpaca-emulator.ts"
+} from "../../../support/alpacaEmulator.ts"
 import { type CliResult, type OutcomeJson, parseJson, type Workspace, workspace } from "../../../support/cli.ts"
 
 // ---------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
    @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return
    -- the emulator's and Prism's JSON answers are read loosely here: each assertion checks the shape it reads */
 /**
- * The Alpaca emulator (tests/support/alpaca-emulator.ts), checked twice:
+ * The Alpaca emulator (tests/support/alpacaEmulator.ts), checked twice:
  *
  * 1. against Alpaca's published OpenAPI documents (tests/fixtures/alpaca/, the 2022 specs):
  *    every endpoint Keel uses is called through Prism running as a validating proxy
@@ -47,7 +47,7 @@ import {
   type EmulatorOptions,
   type OrderJson,
   startAlpacaEmulator
-} from "../../../support/alpaca-emulator.ts"
+} from "../../../support/alpacaEmulator.ts"
 import { type Prism, startPrism } from "../../../support/prism.ts"
 
 const ROOT = fileURLToPath(new URL("../../../..", import.meta.url))

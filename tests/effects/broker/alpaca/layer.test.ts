@@ -1,5 +1,5 @@
 /**
- * The Alpaca adapter against the stateful emulator (tests/support/alpaca-emulator.ts), over
+ * The Alpaca adapter against the stateful emulator (tests/support/alpacaEmulator.ts), over
  * real HTTP and a real websocket on 127.0.0.1:
  *
  * - a sell that closes the position goes out as DELETE /v2/positions/{symbol} and is known by
@@ -23,7 +23,7 @@ import { Broker, type BrokerShape, type OrderRequest, type OrderUpdate } from ".
 import type { AlpacaConfig } from "../../../../src/effects/broker/alpaca/config.ts"
 import { layer } from "../../../../src/effects/broker/alpaca/layer.ts"
 import { Decimal, format } from "../../../../src/kernel/decimal.ts"
-import { type AlpacaEmulator, type EmulatorOptions, startAlpacaEmulator } from "../../../support/alpaca-emulator.ts"
+import { type AlpacaEmulator, type EmulatorOptions, startAlpacaEmulator } from "../../../support/alpacaEmulator.ts"
 
 const emulators: Array<AlpacaEmulator> = []
 afterEach(async () => {

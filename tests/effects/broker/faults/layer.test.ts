@@ -13,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import { Broker } from "../../../../src/effects/Broker.ts"
 import * as Alpaca from "../../../../src/effects/broker/alpaca/layer.ts"
 import * as Faults from "../../../../src/effects/broker/faults/layer.ts"
-import { type AlpacaEmulator, startAlpacaEmulator } from "../../../support/alpaca-emulator.ts"
+import { type AlpacaEmulator, startAlpacaEmulator } from "../../../support/alpacaEmulator.ts"
 import { base, d, paper, rejection, request, same, tempFiles, watch } from "../paper/fixtures.ts"
 
 const { freshFile } = tempFiles("keel-faults-test-")
