@@ -31,7 +31,7 @@ import * as Schema from "effect/Schema"
 import { DecimalInput } from "../../formats/decimal.ts"
 import { parseJson } from "../../formats/json.ts"
 import { type Decimal, parseDecimal } from "../../kernel/decimal.ts"
-import { join } from "../../kernel/input.ts"
+import { isRecord, join } from "../../kernel/input.ts"
 import type { Targets } from "../../kernel/rebalance/targets.ts"
 import { readWeights, scaledDownNote, type WeightUnit } from "../../kernel/strategies/weights.ts"
 import { decodeShape, InputFileError } from "../inputs.ts"
@@ -223,8 +223,7 @@ export const fetchTargets = (source: HttpSource): Effect.Effect<Fetched, InputFi
     const data = body.success
     const { list, symbol, weight } = source.mapping
     const path = list.split(".")
-    const listed = typeof data === "object" && data !== null && !Array.isArray(data) &&
-      Object.hasOwn(data, path[0] as string)
+    const listed = isRecord(data) && Object.hasOwn(data, path[0] as string)
     const shaped = decodeShape(listed ? listAnswer(source.mapping, path) : mapAnswer(list), data)
     if (Result.isFailure(shaped)) return yield* fail(shaped.failure)
     let input: unknown = shaped.success

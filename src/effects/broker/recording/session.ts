@@ -16,6 +16,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import { DecimalText } from "../../../formats/decimal.ts"
+import { isRecord } from "../../../kernel/input.ts"
 import { Side } from "../../../kernel/rebalance/deltas.ts"
 import { Phase } from "../../../kernel/rebalance/orders.ts"
 import {
@@ -325,13 +326,10 @@ const parseLine = (raw: string): Result.Result<unknown, string> => {
   }
 }
 
-const typeOf = (value: unknown): unknown =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)["type"]
-    : undefined
+const typeOf = (value: unknown): unknown => (isRecord(value) ? value["type"] : undefined)
 
 const checkHeader = (value: unknown): Result.Result<Header, string> => {
-  const record = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {}
+  const record = isRecord(value) ? value : {}
   if (typeOf(value) !== "header" || record["format"] !== SESSION_FORMAT) {
     return Result.fail(
       `expected a ${SESSION_FORMAT} header (the first line of a file written by --record), got ${

@@ -36,6 +36,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import { isRecord } from "../../../kernel/input.ts"
 import { Broker, type BrokerShape, type OrderUpdate } from "../../Broker.ts"
 import {
   type CallEvent,
@@ -74,7 +75,7 @@ export class ReplayControl
 /** JSON with object keys sorted, for comparing values regardless of key order. */
 export const canonical = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === "object" && v !== null && !Array.isArray(v)
+    isRecord(v)
       ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : v)
 
