@@ -24,7 +24,7 @@ import {
   validateTargets
 } from "../src/kernel/index.ts"
 import { readWeights } from "../src/kernel/strategies/weights.ts"
-import { planJson } from "../src/programs/cli/plan.ts"
+import { planJson } from "../src/programs/documents/plan.ts"
 import { build, mixedArb } from "../tests/kernel/helpers.ts"
 import { cents, drifted, fromCash, instance, micro, pricesCents, random, symbol, weightsMicro } from "./cases.ts"
 

@@ -5,7 +5,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type { RunMode } from "./Store.ts"
+import type { RunMode, RunStatus, RunStep } from "./Store.ts"
 
 /**
  * What went wrong in a run, counted on its summary: orders the broker refused (`rejected`),
@@ -20,9 +20,9 @@ export interface RunSummary {
   readonly runId: string
   readonly account: string
   readonly mode: RunMode
-  readonly status: string
+  readonly status: Exclude<RunStatus, "running">
   /** Where the run stopped, and why, when it did not complete. */
-  readonly step: string
+  readonly step: RunStep
   readonly reason?: string
   readonly orders: { readonly placed: number; readonly filled: number; readonly failed: number }
   readonly cash: { readonly before: string; readonly after: string }

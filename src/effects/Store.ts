@@ -27,6 +27,10 @@ export type OnOpenOrders = typeof OnOpenOrders.Type
 export const RunStatus = Schema.Literals(["running", "completed", "failed", "timed_out", "aborted"])
 export type RunStatus = typeof RunStatus.Type
 
+/** How a run ended: every status but `running`. */
+export const FinalStatus = RunStatus.pick(["completed", "failed", "timed_out", "aborted"])
+export type FinalStatus = typeof FinalStatus.Type
+
 /** The program's steps, in order; `status` shows the last one a run reached. */
 export const RunStep = Schema.Literals([
   "load",
@@ -149,7 +153,7 @@ export interface StoreShape {
   readonly recordStep: (runId: string, step: RunStep, detail: string, at: number) => Effect.Effect<void, StoreError>
   readonly finishRun: (
     runId: string,
-    status: Exclude<RunStatus, "running">,
+    status: FinalStatus,
     reason: string | undefined,
     at: number
   ) => Effect.Effect<void, StoreError>

@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaTransformation from "effect/SchemaTransformation"
-import { type Decimal, type DecimalProblem, format, isDecimal, parseDecimal } from "../kernel/decimal.ts"
+import { Decimal, type DecimalProblem, format, isDecimal, parseDecimal } from "../kernel/decimal.ts"
 
 const expectedDecimal = (problem: DecimalProblem): string =>
   problem === "out-of-range" ? "a decimal within Keel's limits (15 integer digits, 20 places)" : "a decimal"
@@ -43,6 +43,26 @@ const throughText = <E extends string | number>() =>
 
 /** A decimal as plain text (a database column, a session file, the Trading API's amounts) ⇄ Decimal. */
 export const DecimalText = Schema.String.pipe(Schema.decodeTo(DecimalValue, throughText<string>()))
+
+/**
+ * Any decimal as plain text ⇄ Decimal, exactly, without Keel's input limits: for the documents
+ * Keel writes from what it computed (plans, outcomes). A product of two inputs can carry more
+ * places than any input may (a 20-place quantity times a 20-place price), and a plan that the
+ * kernel made must always print; what such a document holds reads back digit for digit.
+ */
+export const ComputedDecimalText = Schema.String.pipe(Schema.decodeTo(
+  DecimalValue,
+  SchemaTransformation.transformEffect<Decimal, string>({
+    decode: (written, options) =>
+      PLAIN_DECIMAL.test(written)
+        ? Effect.succeed(new Decimal(written))
+        : Effect.fail(new SchemaIssue.InvalidValue({ expected: "a decimal in plain notation" }, written, options)),
+    encode: (d) => Effect.succeed(format(d))
+  })
+))
+
+/** `-12.5`, `0.000…1`: what `format` writes, and nothing else. */
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/
 
 /**
  * A decimal as written in JSON or YAML: a string or a number, not read yet. For values that

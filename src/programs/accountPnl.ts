@@ -10,8 +10,9 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type { AccountBooks } from "../effects/Broker.ts"
 import { type FillRecord, type OrderIntent, Store, type StoreError } from "../effects/Store.ts"
-import { type Decimal, format, isPositive } from "../kernel/decimal.ts"
+import { type Decimal, format, isPositive, ZERO } from "../kernel/decimal.ts"
 import { byCodeUnits } from "../kernel/input.ts"
 import {
   type AttributedFill,
@@ -107,3 +108,26 @@ export const accountStrategyPnl = <E, R>(
     }
     return { ...result, warnings }
   })
+
+/**
+ * Where the recorded fills do not rebuild the venue's books exactly (a fill the Store never
+ * saw), by symbol: one warning each.
+ */
+export const booksWarnings = (books: AccountBooks, report: StrategyPnlReport): ReadonlyArray<string> => {
+  const bookBySymbol = new Map(books.positions.map((p) => [p.symbol, p]))
+  const rebuilt = new Map(report.symbols.map((s) => [s.symbol, s]))
+  return [...new Set([...bookBySymbol.keys(), ...rebuilt.keys()])].sort().flatMap((symbol) => {
+    const book = bookBySymbol.get(symbol)
+    const mine = rebuilt.get(symbol)
+    const quantity = mine?.quantity ?? ZERO
+    const realized = mine?.realizedPnl ?? ZERO
+    const bookQuantity = book?.quantity ?? ZERO
+    const bookRealized = book?.realizedPnl ?? ZERO
+    return quantity.eq(bookQuantity) && realized.eq(bookRealized)
+      ? []
+      : [
+        `${symbol}: the recorded fills give quantity ${format(quantity)} and realized P&L ${format(realized)}, ` +
+        `the venue's books ${format(bookQuantity)} and ${format(bookRealized)} (fills missing from the store)`
+      ]
+  })
+}

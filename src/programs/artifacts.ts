@@ -5,35 +5,14 @@
  */
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
+import * as Schema from "effect/Schema"
 import { writeCsv } from "../formats/csv.ts"
-import { format } from "../kernel/decimal.ts"
-import { attributed, planJson } from "./cli/plan.ts"
+import { printed } from "./documents/document.ts"
+import { outcomeDocument, ResultDocument, RunOrderDocument, runOrders } from "./documents/outcome.ts"
+import { PlanDocument } from "./documents/plan.ts"
+import { ResolvedTargetsDocument } from "./documents/resolvedTargets.ts"
 import { day } from "./run/ids.ts"
 import type { RunOutcome } from "./run/rebalanceAccount.ts"
-
-/** Each order of a run as the broker last reported it (a rejected one never reached it). */
-export const orderRows = (outcome: RunOutcome) => {
-  const known = new Map(outcome.orders.map((o) => [o.clientOrderId, o]))
-  return outcome.submitted.map((s) => {
-    const o = known.get(s.clientOrderId) ?? s.placed
-    return {
-      clientOrderId: s.clientOrderId,
-      phase: s.order.phase,
-      symbol: s.order.symbol,
-      side: s.order.side,
-      quantity: format(s.order.quantity),
-      assumedPrice: format(s.order.price),
-      status: o?.status ?? "rejected",
-      filledQuantity: o === undefined ? "0" : format(o.filledQuantity),
-      averageFillPrice: o?.averageFillPrice === undefined ? null : format(o.averageFillPrice),
-      reason: s.rejection ?? o?.reason ?? null,
-      ...attributed(s.order)
-    }
-  })
-}
-
-export const discrepancyRows = (outcome: RunOutcome) =>
-  outcome.discrepancies.map((d) => ({ symbol: d.symbol, expected: format(d.expected), actual: format(d.actual) }))
 
 /** The columns of orders.csv, in order. */
 const ORDER_COLUMNS = [
@@ -51,11 +30,16 @@ const ORDER_COLUMNS = [
   "attribution"
 ] as const
 
-/** orders.csv: one row per order of the run; unknown values are empty cells, attribution `strategy=weight` pairs. */
-export const ordersCsv = (outcome: RunOutcome): Effect.Effect<string> =>
+const encodeOrder = Schema.encodeSync(RunOrderDocument)
+
+/**
+ * orders.csv: one row per order of the run, its cells as the order's document writes them;
+ * unknown values are empty cells, attribution `strategy=weight` pairs.
+ */
+const ordersCsv = (outcome: RunOutcome): Effect.Effect<string> =>
   writeCsv(
     ORDER_COLUMNS,
-    orderRows(outcome).map((r) => ({
+    runOrders(outcome).map((order) => encodeOrder(order)).map((r) => ({
       client_order_id: r.clientOrderId,
       phase: r.phase,
       symbol: r.symbol,
@@ -71,23 +55,26 @@ export const ordersCsv = (outcome: RunOutcome): Effect.Effect<string> =>
     }))
   )
 
-export const resultJson = (outcome: RunOutcome) => ({
-  run: outcome.run,
-  summary: outcome.summary,
-  buyReplan: outcome.buys === undefined ? null : planJson(outcome.buys),
-  discrepancies: discrepancyRows(outcome)
-})
+/** A document as a file: printed, ending in a line break. */
+const file = <A, E>(schema: Schema.Codec<A, E>) => {
+  const print = printed(schema)
+  return (document: A): string => `${print(document)}\n`
+}
 
-/** Writes the run's folder and returns its path; `targets` is the resolved targets document. */
-export const writeArtifacts = (root: string, outcome: RunOutcome, targets: unknown) =>
+const planFile = file(Schema.NullOr(PlanDocument))
+const resultFile = file(ResultDocument)
+const targetsFile = file(ResolvedTargetsDocument)
+
+/** Writes the run's folder and returns its path; `targets` are the run's resolved targets. */
+export const writeArtifacts = (root: string, outcome: RunOutcome, targets: ResolvedTargetsDocument) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const dir = `${root}/${outcome.run.account}/${day(outcome.run.startedAt)}/${outcome.run.id}`
+    const document = outcomeDocument(outcome, dir)
     yield* fs.makeDirectory(dir, { recursive: true })
-    const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
-    yield* fs.writeFileString(`${dir}/plan.json`, json(outcome.plan === undefined ? null : planJson(outcome.plan)))
+    yield* fs.writeFileString(`${dir}/plan.json`, planFile(document.plan ?? null))
     yield* fs.writeFileString(`${dir}/orders.csv`, yield* ordersCsv(outcome))
-    yield* fs.writeFileString(`${dir}/result.json`, json(resultJson(outcome)))
-    yield* fs.writeFileString(`${dir}/targets.json`, json(targets))
+    yield* fs.writeFileString(`${dir}/result.json`, resultFile(document))
+    yield* fs.writeFileString(`${dir}/targets.json`, targetsFile(targets))
     return dir
   })

@@ -73,6 +73,8 @@ export type AccountConfig = typeof Account.Type
 
 /** Defaults, in one place and documented in the README. */
 export const ConfigDefaults = {
+  /** The config file, in the working directory. */
+  file: "keel.yaml",
   sqlite: ".keel/keel.db",
   artifacts: "artifacts",
   fillSeconds: 60,

@@ -8,7 +8,9 @@
  * account). effect/sql's Migrator only applies ids above the highest one already applied, so
  * one shared table would silently skip a later Store migration once a paper migration had run.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import type * as SqlClient from "effect/sql/SqlClient"
@@ -23,7 +25,7 @@ import { secretFromEnv } from "../effects/secrets.ts"
 import * as SqliteClient from "../effects/sql/SqliteClient.ts"
 import type { Store } from "../effects/Store.ts"
 import * as SqlStore from "../effects/store/sql.ts"
-import { type AccountConfig, ConfigDefaults, type LoadedConfig } from "./config.ts"
+import { type AccountConfig, ConfigDefaults, loadConfig, type LoadedConfig } from "./config.ts"
 
 /** The database file of a config; like the artifacts folder, relative to the working directory (where `.keel/` lives). */
 export const databaseFile = (loaded: LoadedConfig): string => loaded.config.store?.sqlite ?? ConfigDefaults.sqlite
@@ -31,6 +33,15 @@ export const databaseFile = (loaded: LoadedConfig): string => loaded.config.stor
 /** SQLite with the Store's tables migrated, and the Store on it (a venue that keeps tables migrates its own). */
 export const storeLayer = (filename: string): Layer.Layer<Store | SqlClient.SqlClient, SqlError> =>
   SqlStore.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
+
+/** The Store of a config file; with no config file at the default path, the default store. */
+export const configuredStore = (config: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const exists = yield* fs.exists(config).pipe(Effect.orElseSucceed(() => false))
+    if (!exists && config === ConfigDefaults.file) return storeLayer(ConfigDefaults.sqlite)
+    return storeLayer(databaseFile(yield* loadConfig(config)))
+  })
 
 /**
  * The account's Broker, from its venue's block: a failure (a live host without `live: true`, a
@@ -85,4 +96,20 @@ export const notifierLayer = (
           )
       })
     })
+  )
+
+/**
+ * The Layers of one account: Store and the given broker on the configured database, and
+ * the notifiers (on stderr when stdout carries JSON).
+ */
+export const accountLayers = <ROut, E>(
+  loaded: LoadedConfig,
+  json: boolean,
+  broker: Layer.Layer<ROut, E, SqlClient.SqlClient | HttpClient.HttpClient>
+) =>
+  Layer.mergeAll(
+    broker.pipe(Layer.provideMerge(storeLayer(databaseFile(loaded)))),
+    notifierLayer(loaded, { stderr: json })
+  ).pipe(
+    Layer.provide(NodeHttpClient.layerUndici)
   )

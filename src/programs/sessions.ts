@@ -7,18 +7,27 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { Outcome, Placed, Planned } from "../effects/broker/recording/session.ts"
-import { type PlanStage, Store, type StoreError } from "../effects/Store.ts"
+import * as Schema from "effect/Schema"
+import * as Struct from "effect/Struct"
+import { OutcomeJson, type Placed, type Planned, PlannedJson } from "../effects/broker/recording/session.ts"
+import { type PlanStage, Store, StoreError } from "../effects/Store.ts"
 import { format, isZero } from "../kernel/decimal.ts"
 import { heldAfterFills } from "../kernel/rebalance/reconcile.ts"
 
-export type OutcomeLine = Omit<Outcome, "type" | "t">
+/** The run as a session's outcome line tells it, without the line's type and time. */
+export const OutcomeLine = OutcomeJson.mapFields(Struct.omit(["type", "t"]))
+export type OutcomeLine = typeof OutcomeLine.Type
 
-const plannedOf = (json: string | undefined): ReadonlyArray<Planned> | null => {
-  if (json === undefined) return null
-  const orders = (JSON.parse(json) as { readonly orders: ReadonlyArray<Planned> }).orders
-  return orders.map(({ phase, side, symbol, quantity }) => ({ phase, side, symbol, quantity }))
-}
+/** The orders of a stored plan (the plan document, src/programs/documents/plan.ts), as an outcome line keeps them. */
+const decodePlanned = Schema.decodeUnknownEffect(
+  Schema.fromJsonString(Schema.Struct({ orders: Schema.Array(PlannedJson) }))
+)
+
+const plannedOf = (json: string | undefined): Effect.Effect<ReadonlyArray<Planned> | null, StoreError> =>
+  json === undefined ? Effect.succeed(null) : decodePlanned(json).pipe(
+    Effect.map((plan) => plan.orders),
+    Effect.mapError((e) => new StoreError({ operation: "plans", message: `a stored plan is not a plan: ${e.message}` }))
+  )
 
 /** The run's plan, buy re-plan, intents and final positions, from the Store. */
 export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError, Store> =>
@@ -27,6 +36,8 @@ export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError,
     const run = yield* store.getRun(runId)
     const plans = yield* store.plans(runId)
     const planned = (stage: PlanStage) => plannedOf(plans.find((p) => p.phase === stage)?.json)
+    const plan = yield* planned("plan")
+    const buyReplan = yield* planned("buy-replan")
     const intents = yield* store.intents(runId)
     const accounts = yield* store.accounts(runId)
     const final = accounts.find((a) => a.stage === "final")
@@ -34,8 +45,8 @@ export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError,
     return {
       status: Option.match(run, { onNone: () => "unknown", onSome: (r) => r.status }),
       step: Option.match(run, { onNone: () => "unknown", onSome: (r) => r.step }),
-      plan: planned("plan"),
-      buyReplan: planned("buy-replan"),
+      plan,
+      buyReplan,
       orders: intents.map((i) => ({
         clientOrderId: i.clientOrderId,
         phase: i.phase,

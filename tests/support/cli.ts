@@ -22,10 +22,11 @@ import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parse, stringify } from "yaml"
-import type { RunSummary } from "../../src/effects/Notifier.ts"
-import type { RunMode } from "../../src/effects/Store.ts"
-import type { Side } from "../../src/kernel/rebalance/deltas.ts"
-import type { Phase } from "../../src/kernel/rebalance/orders.ts"
+import type { OutcomeDocument, ResultDocument } from "../../src/programs/documents/outcome.ts"
+import type { PlanDocument } from "../../src/programs/documents/plan.ts"
+import type { ByStrategyDocument, PositionsDocument } from "../../src/programs/documents/positions.ts"
+import type { ResolvedTargetsDocument } from "../../src/programs/documents/resolvedTargets.ts"
+import type { HistoryDocument, StatusDocument } from "../../src/programs/documents/runs.ts"
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 export const SOURCE_BIN = join(ROOT, "src/programs/rebalance.ts")
@@ -149,82 +150,38 @@ export const readCsv = (text: string): Array<Record<string, string>> => {
   return rows.map((row) => Object.fromEntries(row.split(",").map((cell, i) => [columns[i] ?? `#${i}`, cell])))
 }
 
-/** What `run --json` prints (src/programs/cli/run.ts `outcomeJson`), as far as the tests read it. */
-export interface OrderJson {
-  readonly clientOrderId: string
-  readonly phase: Phase
-  readonly symbol: string
-  readonly side: Side
-  readonly quantity: string
-  readonly status: string
-  readonly filledQuantity: string
-  readonly averageFillPrice: string | null
-  readonly reason: string | null
-}
+/** What `run --json` prints (src/programs/documents/outcome.ts). */
+export type OutcomeJson = typeof OutcomeDocument.Encoded
 
-export interface RunJson {
-  readonly id: string
-  readonly account: string
-  readonly mode: RunMode
-  readonly status: string
-  readonly step: string
-  readonly reason?: string | null
-  readonly startedAt: number
-  readonly finishedAt?: number | null
-}
+/** result.json: the outcome's run, summary, buy re-plan and discrepancies. */
+export type ResultJson = typeof ResultDocument.Encoded
+
+/** The run as `run --json` and result.json tell it. */
+export type RunJson = OutcomeJson["run"]
+
+/** An order of the run, as `run --json` prints it. */
+export type OrderJson = OutcomeJson["orders"][number]
 
 /** The summary as --json prints it: the Notifier's RunSummary. */
-export type SummaryJson = RunSummary
+export type SummaryJson = OutcomeJson["summary"]
 
-export interface PlanJson {
-  readonly equity: string
-  readonly cash: { readonly before: string; readonly after: string; readonly reserve: string }
-  readonly plan: ReadonlyArray<
-    { readonly symbol: string; readonly quantity: string; readonly action: string; readonly reason: string }
-  >
-  readonly orders: ReadonlyArray<{
-    readonly symbol: string
-    readonly side: string
-    readonly quantity: string
-    readonly price: string
-    readonly value: string
-    readonly phase: string
-  }>
-  readonly warnings: ReadonlyArray<unknown>
-}
+/** The plan document: `plan --json`, each plan of `run --json`, plan.json (src/programs/documents/plan.ts). */
+export type PlanJson = typeof PlanDocument.Encoded
 
-export interface OutcomeJson {
-  readonly run: RunJson
-  readonly summary: SummaryJson
-  readonly plan: PlanJson | null
-  readonly buyReplan: PlanJson | null
-  readonly orders: ReadonlyArray<OrderJson>
-  readonly discrepancies: ReadonlyArray<unknown>
-  readonly artifacts: string
-}
+/** What `status --json` prints (src/programs/documents/runs.ts). */
+export type StatusJson = typeof StatusDocument.Encoded
 
-/** What `status --json` prints. */
-export interface StatusJson {
-  readonly run: RunJson
-  readonly steps: ReadonlyArray<{ readonly step: string; readonly at: number; readonly detail: unknown }>
-  readonly intents: ReadonlyArray<OrderJson & { readonly brokerOrderId: string | null }>
-}
+/** What `history --json` prints: stored runs, whose unknown reason and finish are null. */
+export type HistoryJson = typeof HistoryDocument.Encoded
 
-/** What `positions --json` prints. */
-export interface PositionsJson {
-  readonly account: string
-  readonly cash: string
-  readonly realizedPnl: string
-  readonly positions: ReadonlyArray<{
-    readonly symbol: string
-    readonly quantity: string
-    readonly averageCost: string
-    readonly price: string | null
-    readonly value: string | null
-    readonly unrealizedPnl: string | null
-    readonly realizedPnl: string
-  }>
-}
+/** What `positions --json` prints (src/programs/documents/positions.ts). */
+export type PositionsJson = typeof PositionsDocument.Encoded
+
+/** What `positions --by-strategy --json` prints. */
+export type ByStrategyJson = typeof ByStrategyDocument.Encoded
+
+/** What `targets --json` prints, and targets.json (src/programs/documents/resolvedTargets.ts). */
+export type TargetsJson = typeof ResolvedTargetsDocument.Encoded
 
 /** stdout that is exactly one JSON value (JSON.parse rejects anything before or after it). */
 export const parseJson = <A>(stdout: string): A => JSON.parse(stdout) as A

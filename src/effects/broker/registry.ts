@@ -18,9 +18,11 @@ export const venues = byKind({
   alpaca
 })
 
-export type VenueKind = keyof typeof venues
+export const venueKinds = Object.keys(venues) as ReadonlyArray<keyof typeof venues>
 
-export const venueKinds = Object.keys(venues) as ReadonlyArray<VenueKind>
+/** The kind that names a venue (keel.yaml's `broker.kind`, a session header's `broker`). */
+export const VenueKind = Schema.Literals(venueKinds)
+export type VenueKind = typeof VenueKind.Type
 
 /** A venue's block in keel.yaml, whichever venue it names. */
 export type BrokerConfig = (typeof venues)[VenueKind]["Config"]["Type"]
@@ -42,7 +44,7 @@ export const brokerOf = (config: BrokerConfig, context: VenueContext) => venueOf
  */
 export const BrokerConfig = Schema.StructWithRest(
   Schema.Struct({
-    kind: Schema.Literals(venueKinds).annotate({ message: venueKinds.map((k) => JSON.stringify(k)).join(" or ") })
+    kind: VenueKind.annotate({ message: venueKinds.map((k) => JSON.stringify(k)).join(" or ") })
   }),
   [Schema.Record(Schema.String, Schema.Unknown)]
 ).pipe(Schema.decodeTo(Schema.Union(Object.values(venues).map((venue) => venue.Config))))

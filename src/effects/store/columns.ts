@@ -5,6 +5,7 @@
  * text. (The codecs every SQL module shares, such as `Integer`, are in ../sql/columns.ts.)
  */
 import * as Schema from "effect/Schema"
+import { AttributionJson } from "../../formats/attribution.ts"
 import { DecimalText } from "../../formats/decimal.ts"
 
 /** account_states.positions: JSON text of [{ symbol, quantity: "<decimal>" }]. */
@@ -17,6 +18,4 @@ export const PositionsJson = Schema.fromJsonString(
  * `Attribution` of the order (`[]` for plain targets); NULL when it is unknown (an intent
  * stored before the column, whose run's plans could not tell).
  */
-export const AttributionJson = Schema.OptionFromNullOr(
-  Schema.fromJsonString(Schema.Array(Schema.Struct({ strategy: Schema.String, weight: DecimalText })))
-)
+export const AttributionColumn = Schema.OptionFromNullOr(Schema.fromJsonString(AttributionJson))

@@ -25,7 +25,7 @@ import type { SqlError } from "effect/sql/SqlError"
 import { DecimalFromInput } from "../../formats/decimal.ts"
 import type { Attribution } from "../../kernel/rebalance/targets.ts"
 import type { PlanStage } from "../Store.ts"
-import { AttributionJson } from "./columns.ts"
+import { AttributionColumn } from "./columns.ts"
 
 /** What `Migrator.fromRecord` takes: `<id>_<name>` → the migration. */
 type MigrationRecord = Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>>
@@ -83,7 +83,7 @@ const planAttributions = (json: string): ReadonlyMap<string, Attribution> | unde
   return new Map(plan.success.orders.map((o) => [orderKey(o.phase, o.symbol, o.side), o.attribution ?? []]))
 }
 
-const encodeAttribution = Schema.encodeUnknownResult(AttributionJson)
+const encodeAttribution = Schema.encodeUnknownResult(AttributionColumn)
 
 /**
  * Each intent gets the attribution of the order it was sent for: sell-phase intents from the

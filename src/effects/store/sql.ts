@@ -46,7 +46,7 @@ import {
   StoreError,
   type StoreShape
 } from "../Store.ts"
-import { AttributionJson, PositionsJson } from "./columns.ts"
+import { AttributionColumn, PositionsJson } from "./columns.ts"
 import { storeMigrations } from "./migrations.ts"
 
 // ---------------------------------------------------------------------------
@@ -88,7 +88,7 @@ const IntentRow = Schema.Struct({
   side: Side,
   quantity: DecimalText,
   price: DecimalText,
-  attribution: AttributionJson,
+  attribution: AttributionColumn,
   status: IntentStatus,
   broker_order_id: Schema.NullOr(Schema.String),
   filled_quantity: DecimalText,

@@ -2,7 +2,8 @@
  * `rebalance plan`: read the snapshot, targets and policy files, run the kernel once,
  * and print the plan as a table for people or as one JSON object for programs.
  * Every amount is printed exactly as the kernel computed it; only the weights in the
- * table are rounded, to percent with two places, for reading.
+ * table are rounded, to percent with two places, for reading (render.ts); the JSON is the
+ * plan document (src/programs/documents/plan.ts).
  */
 import { Command, Flag } from "effect/cli"
 import * as Console from "effect/Console"
@@ -10,78 +11,12 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { explain, type InputFile, readInput } from "../../effects/inputs.ts"
-import { type Decimal, format } from "../../kernel/decimal.ts"
-import { describeReason, linePrice, lineWeight } from "../../kernel/rebalance/plan.ts"
+import { format } from "../../kernel/decimal.ts"
+import { describeReason, lineWeight } from "../../kernel/rebalance/plan.ts"
 import { type Rebalance, rebalance } from "../../kernel/rebalance/rebalance.ts"
-import type { Attribution } from "../../kernel/rebalance/targets.ts"
-import { primaryStrategy } from "../../kernel/strategies/blend.ts"
-
-const orNull = (d: Decimal | undefined): string | null => (d === undefined ? null : format(d))
-
-/** Strategy and attribution, only when the targets carry attribution (a plain file has none). */
-export const attributed = (x: { readonly attribution: Attribution }) =>
-  x.attribution.length === 0
-    ? {}
-    : {
-      strategy: primaryStrategy(x) ?? null,
-      attribution: x.attribution.map((a) => ({ strategy: a.strategy, weight: format(a.weight) }))
-    }
-
-/** The `--json` document: every decimal as a string, unknown values as null. */
-export const planJson = (result: Rebalance) => ({
-  equity: format(result.plan.equity),
-  cash: {
-    before: format(result.orders.cash.before),
-    after: format(result.orders.cash.after),
-    reserve: format(result.orders.cash.reserve)
-  },
-  plan: result.lines.map(({ line, action, reason, targetQuantity, finalQuantity }) => ({
-    symbol: line.symbol,
-    quantity: format(line.quantity),
-    price: orNull(linePrice(line)),
-    value: orNull(line.value),
-    weight: orNull(lineWeight(line)),
-    targetWeight: format(line.targetWeight),
-    targetQuantity: format(targetQuantity),
-    finalQuantity: format(finalQuantity),
-    action,
-    reason,
-    ...attributed(line)
-  })),
-  orders: result.orders.orders.map((o) => ({
-    symbol: o.symbol,
-    side: o.side,
-    quantity: format(o.quantity),
-    price: format(o.price),
-    value: format(o.value),
-    phase: o.phase,
-    ...attributed(o)
-  })),
-  warnings: result.warnings.map((w) =>
-    w.symbol === undefined
-      ? { code: w.code, message: w.message }
-      : { code: w.code, symbol: w.symbol, message: w.message }
-  )
-})
-
-const HUNDRED = "100"
-
-const percent = (d: Decimal | undefined): string => (d === undefined ? "?" : `${d.times(HUNDRED).round(2).toFixed(2)}%`)
-
-/** Columns padded to their widest cell; `right` columns hold numbers. */
-const table = (
-  header: ReadonlyArray<string>,
-  rows: ReadonlyArray<ReadonlyArray<string>>,
-  right: ReadonlySet<number>
-): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)))
-  const render = (row: ReadonlyArray<string>) =>
-    row
-      .map((cell, i) => (right.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd()
-  return [render(header), ...rows.map(render)].join("\n")
-}
+import { printed } from "../documents/document.ts"
+import { PlanDocument, planDocument } from "../documents/plan.ts"
+import { left, percent, right, section, table } from "./render.ts"
 
 /** The plan for people: one row per symbol, then cash and warnings. */
 export const planTable = (result: Rebalance): string => {
@@ -98,18 +33,27 @@ export const planTable = (result: Rebalance): string => {
     ]
   })
   const { before, after, reserve } = result.orders.cash
-  const out = [
+  return [
     `Equity ${format(result.plan.equity)}`,
     "",
-    table(["SYMBOL", "WEIGHT → TARGET", "ACTION", "REASON", "QUANTITY", "ORDER VALUE"], rows, new Set([4, 5])),
+    ...table(
+      [
+        left("SYMBOL"),
+        left("WEIGHT → TARGET"),
+        left("ACTION"),
+        left("REASON"),
+        right("QUANTITY"),
+        right("ORDER VALUE")
+      ],
+      rows
+    ),
     "",
-    `Cash: before ${format(before)}, after ${format(after)}, reserve ${format(reserve)}`
-  ]
-  if (result.warnings.length > 0) {
-    out.push("", "Warnings:", ...result.warnings.map((w) => `  ${w.code}: ${w.message}`))
-  }
-  return out.join("\n")
+    `Cash: before ${format(before)}, after ${format(after)}, reserve ${format(reserve)}`,
+    ...section("Warnings:", result.warnings.map((w) => `${w.code}: ${w.message}`))
+  ].join("\n")
 }
+
+const printPlan = printed(PlanDocument)
 
 export const planCommand = Command.make(
   "plan",
@@ -134,6 +78,6 @@ export const planCommand = Command.make(
       if (file === undefined) return yield* Effect.die(result.failure)
       return yield* explain(file, result.failure)
     }
-    yield* Console.log(flags.json ? JSON.stringify(planJson(result.success), null, 2) : planTable(result.success))
+    yield* Console.log(flags.json ? printPlan(planDocument(result.success)) : planTable(result.success))
   })
 ).pipe(Command.withDescription("Plan the orders that bring an account to its target weights"))

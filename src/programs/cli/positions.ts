@@ -17,18 +17,25 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { type AccountBooks, Books, Broker } from "../../effects/Broker.ts"
+import { Books, Broker } from "../../effects/Broker.ts"
 import { capabilitiesOf, venueKinds } from "../../effects/broker/registry.ts"
 import { InputFileError } from "../../effects/inputs.ts"
-import { type Decimal, format, isZero, ONE, ZERO } from "../../kernel/decimal.ts"
-import { StrategyPnlDefaults } from "../../kernel/pnl/strategyPnl.ts"
+import { type Decimal, format, ONE } from "../../kernel/decimal.ts"
 import { prices } from "../../kernel/rebalance/prices.ts"
-import { accountStrategyPnl, type StrategyPnlReport } from "../accountPnl.ts"
+import { accountStrategyPnl, booksWarnings } from "../accountPnl.ts"
 import { type AccountConfig, findAccount, loadConfig, type LoadedConfig } from "../config.ts"
+import { printed } from "../documents/document.ts"
+import {
+  ByStrategyDocument,
+  byStrategyDocument,
+  heldSymbols,
+  type Holding,
+  PositionsDocument,
+  positionsDocument
+} from "../documents/positions.ts"
 import { brokerLayer, databaseFile, storeLayer } from "../layers.ts"
-import { configFlag, jsonFlag } from "./run.ts"
-
-const orNull = (d: Decimal | undefined): string | null => (d === undefined ? null : format(d))
+import { accountFlag, configFlag, jsonFlag } from "./flags.ts"
+import { amount, left, right, section, table } from "./render.ts"
 
 /** Quotes → valuation price (mid, else last, else close, else the one side), as the kernel values. */
 const valuation = (symbols: ReadonlyArray<string>) =>
@@ -77,99 +84,56 @@ const booksLayer = (loaded: LoadedConfig, account: AccountConfig) =>
     )
   })
 
-/** The `--by-strategy --json` document. */
-const byStrategyJson = (account: string, books: AccountBooks, report: StrategyPnlReport) => {
-  const warnings = [...report.warnings]
-  // The recorded fills should rebuild the venue's books exactly; say where they do not.
-  const bookBySymbol = new Map(books.positions.map((p) => [p.symbol, p]))
-  const rebuilt = new Map(report.symbols.map((s) => [s.symbol, s]))
-  for (const symbol of [...new Set([...bookBySymbol.keys(), ...rebuilt.keys()])].sort()) {
-    const book = bookBySymbol.get(symbol)
-    const mine = rebuilt.get(symbol)
-    const quantity = mine?.quantity ?? ZERO
-    const realized = mine?.realizedPnl ?? ZERO
-    if (!quantity.eq(book?.quantity ?? ZERO) || !realized.eq(book?.realizedPnl ?? ZERO)) {
-      warnings.push(
-        `${symbol}: the recorded fills give quantity ${format(quantity)} and realized P&L ${
-          format(realized)
-        }, the venue's books ${format(book?.quantity ?? ZERO)} and ${
-          format(book?.realizedPnl ?? ZERO)
-        } (fills missing from the store)`
-      )
-    }
-  }
-  let realizedPnl = ZERO
-  for (const t of report.strategies) realizedPnl = realizedPnl.plus(t.realizedPnl)
-  return {
-    account,
-    unattributed: StrategyPnlDefaults.unattributed,
-    realizedPnl: format(realizedPnl),
-    strategies: report.strategies.map((t) => ({
-      strategy: t.strategy,
-      positions: report.holdings
-        .filter((h) => h.strategy === t.strategy && (!isZero(h.quantity) || !isZero(h.realizedPnl)))
-        .map((h) => ({
-          symbol: h.symbol,
-          quantity: format(h.quantity),
-          averageCost: format(h.averageCost),
-          costBasis: format(h.costBasis),
-          price: orNull(h.price),
-          value: orNull(h.value),
-          unrealizedPnl: orNull(h.unrealizedPnl),
-          realizedPnl: format(h.realizedPnl)
-        })),
-      totals: {
-        costBasis: format(t.costBasis),
-        value: orNull(t.value),
-        unrealizedPnl: orNull(t.unrealizedPnl),
-        realizedPnl: format(t.realizedPnl)
-      }
-    })),
-    warnings
-  }
-}
+/** Holdings for people: one row per symbol, `?` where a holding has no price. */
+const holdingsTable = (holdings: ReadonlyArray<Holding>): ReadonlyArray<string> =>
+  table(
+    [
+      left("SYMBOL"),
+      right("QUANTITY"),
+      right("AVG COST"),
+      right("PRICE"),
+      right("VALUE"),
+      right("UNREALIZED"),
+      right("REALIZED")
+    ],
+    holdings.map((h) => [
+      h.symbol,
+      format(h.quantity),
+      format(h.averageCost),
+      amount(h.price),
+      amount(h.value),
+      amount(h.unrealizedPnl),
+      format(h.realizedPnl)
+    ])
+  )
 
-/** Columns padded to their widest cell; the first is left-aligned, the rest (numbers) right-aligned. */
-const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)))
-  const render = (row: ReadonlyArray<string>) =>
-    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ").trimEnd()
-  return [render(header), ...rows.map(render)].join("\n")
-}
+const positionsTable = (doc: PositionsDocument): string =>
+  [
+    `Account ${doc.account}: cash ${format(doc.cash)}, realized P&L ${format(doc.realizedPnl)}`,
+    "",
+    ...holdingsTable(doc.positions)
+  ].join("\n")
 
-const byStrategyTable = (doc: ReturnType<typeof byStrategyJson>): string => {
-  const out = [`Account ${doc.account} by strategy: realized P&L ${doc.realizedPnl}`]
-  if (doc.strategies.length === 0) out.push("", "No recorded fills.")
-  for (const s of doc.strategies) {
-    out.push(
+const byStrategyTable = (doc: ByStrategyDocument): string =>
+  [
+    `Account ${doc.account} by strategy: realized P&L ${format(doc.realizedPnl)}`,
+    ...(doc.strategies.length === 0 ? ["", "No recorded fills."] : []),
+    ...doc.strategies.flatMap((s) => [
       "",
-      `Strategy ${s.strategy}: value ${s.totals.value ?? "?"}, unrealized ${
-        s.totals.unrealizedPnl ?? "?"
-      }, realized ${s.totals.realizedPnl}`,
-      table(
-        ["SYMBOL", "QUANTITY", "AVG COST", "PRICE", "VALUE", "UNREALIZED", "REALIZED"],
-        s.positions.map((
-          r
-        ) => [
-          r.symbol,
-          r.quantity,
-          r.averageCost,
-          r.price ?? "?",
-          r.value ?? "?",
-          r.unrealizedPnl ?? "?",
-          r.realizedPnl
-        ])
-      )
-    )
-  }
-  if (doc.warnings.length > 0) out.push("", "Warnings:", ...doc.warnings.map((w) => `  ${w}`))
-  return out.join("\n")
-}
+      `Strategy ${s.strategy}: value ${amount(s.totals.value)}, unrealized ${amount(s.totals.unrealizedPnl)}, ` +
+      `realized ${format(s.totals.realizedPnl)}`,
+      ...holdingsTable(s.positions)
+    ]),
+    ...section("Warnings:", doc.warnings)
+  ].join("\n")
+
+const printPositions = printed(PositionsDocument)
+const printByStrategy = printed(ByStrategyDocument)
 
 export const positionsCommand = Command.make(
   "positions",
   {
-    account: Flag.String("account").pipe(Flag.withDescription("Account name in the config")),
+    account: accountFlag,
     config: configFlag,
     json: jsonFlag,
     byStrategy: Flag.Boolean("by-strategy").pipe(
@@ -186,46 +150,14 @@ export const positionsCommand = Command.make(
         const doc = yield* Effect.gen(function*() {
           const books = yield* venueBooks
           const report = yield* accountStrategyPnl(account.name, valuation)
-          return byStrategyJson(account.name, books, report)
+          return byStrategyDocument(account.name, report, [...report.warnings, ...booksWarnings(books, report)])
         }).pipe(Effect.provide(layer))
-        return yield* Console.log(flags.json ? JSON.stringify(doc, null, 2) : byStrategyTable(doc))
+        return yield* Console.log(flags.json ? printByStrategy(doc) : byStrategyTable(doc))
       }
-      const report = yield* Effect.gen(function*() {
+      const doc = yield* Effect.gen(function*() {
         const books = yield* venueBooks
-        const held = books.positions.filter((p) => !isZero(p.quantity) || !isZero(p.realizedPnl))
-        const valued = yield* valuation(held.map((p) => p.symbol))
-        const rows = held.map((p) => {
-          const price = valued.get(p.symbol)
-          const value = price === undefined ? undefined : p.quantity.times(price)
-          return {
-            symbol: p.symbol,
-            quantity: format(p.quantity),
-            averageCost: format(p.averageCost),
-            price: price === undefined ? null : format(price),
-            value: value === undefined ? null : format(value),
-            unrealizedPnl: value === undefined ? null : format(value.minus(p.quantity.times(p.averageCost))),
-            realizedPnl: format(p.realizedPnl)
-          }
-        })
-        return {
-          account: account.name,
-          cash: format(books.cash),
-          realizedPnl: format(books.realizedPnl),
-          positions: rows
-        }
+        return positionsDocument(account.name, books, yield* valuation(heldSymbols(books)))
       }).pipe(Effect.provide(layer))
-      if (flags.json) return yield* Console.log(JSON.stringify(report, null, 2))
-      const lines = [
-        `Account ${report.account}: cash ${report.cash}, realized P&L ${report.realizedPnl}`,
-        "",
-        "SYMBOL    QUANTITY   AVG COST      PRICE        VALUE   UNREALIZED     REALIZED",
-        ...report.positions.map(
-          (r) =>
-            `${r.symbol.padEnd(8)}${r.quantity.padStart(10)}${r.averageCost.padStart(11)}${
-              (r.price ?? "?").padStart(11)
-            }${(r.value ?? "?").padStart(13)}${(r.unrealizedPnl ?? "?").padStart(13)}${r.realizedPnl.padStart(13)}`
-        )
-      ]
-      yield* Console.log(lines.join("\n"))
+      yield* Console.log(flags.json ? printPositions(doc) : positionsTable(doc))
     })
 ).pipe(Command.withDescription("Holdings, average cost and P&L of an account"))

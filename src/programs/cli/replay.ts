@@ -31,32 +31,18 @@ import { Store } from "../../effects/Store.ts"
 import type { InvalidInput } from "../../kernel/errors.ts"
 import { validatePolicy } from "../../kernel/rebalance/policy.ts"
 import { validateTargets } from "../../kernel/rebalance/targets.ts"
+import { printed } from "../documents/document.ts"
+import { type ReplayReport, ReplayReportDocument } from "../documents/replay.ts"
 import { storeLayer } from "../layers.ts"
 import { rebalanceAccount, type RunRequest } from "../run/rebalanceAccount.ts"
-import { outcomeDifferences, type OutcomeLine, outcomeOf } from "../sessions.ts"
-import { jsonFlag } from "./run.ts"
+import { outcomeDifferences, outcomeOf } from "../sessions.ts"
+import { jsonFlag } from "./flags.ts"
+import { indent } from "./render.ts"
 
 /** How far virtual time may run before a replay is declared stuck (recorded runs wait minutes, not days). */
 export const ReplayLimits = { step: "1 minute", virtualLimitMillis: 7 * 24 * 60 * 60 * 1000 } as const
 
-export interface ReplayReport {
-  readonly file: string
-  readonly identical: boolean
-  readonly header: {
-    readonly account: string
-    readonly broker: string
-    readonly keel: string
-    readonly startedAt: string
-  }
-  /** The line a crash cut short; the lines before it were replayed. */
-  readonly truncatedLine: number | null
-  readonly divergence: Replay.Divergence | null
-  /** Recorded calls the program never made. */
-  readonly unmatched: ReadonlyArray<{ readonly line: number; readonly method: string; readonly args: unknown }>
-  readonly differences: ReadonlyArray<string>
-  readonly recorded: OutcomeLine | null
-  readonly replayed: OutcomeLine | null
-}
+export type { ReplayReport } from "../documents/replay.ts"
 
 /**
  * The run a session recorded. Its header keeps the targets and policy as they were given;
@@ -162,36 +148,40 @@ const replay = (session: Session, request: RunRequest): Effect.Effect<ReplayRepo
 const call = (c: { readonly method: string; readonly args: unknown }): string =>
   `${c.method}${c.args === null ? "" : ` ${JSON.stringify(c.args)}`}`
 
-export const describeReport = (report: ReplayReport): string => {
-  const lines = [
-    `${report.file}: ${
-      report.identical ? "identical" : "different"
-    } (account ${report.header.account}, ${report.header.broker} broker, recorded ${report.header.startedAt} by keel ${report.header.keel})`
-  ]
-  if (report.truncatedLine !== null) {
-    lines.push(
-      `  line ${report.truncatedLine} is cut short (the recording stopped mid-write); the lines before it were replayed`
-    )
-  }
+/** What a replay found, one line each: where it diverged, what it did not replay, every difference. */
+const findings = (report: ReplayReport): ReadonlyArray<string> => {
   const d = report.divergence
-  if (d !== null) {
-    lines.push(
-      d.expected === undefined
-        ? `  diverged after the last recorded call: the program called ${call(d.made)}; the recording has no more calls`
-        : `  diverged at line ${d.expected.line}: the program called ${call(d.made)}; the recording expected ${
-          call(d.expected)
-        }`
-    )
-  }
-  if (report.recorded === null) {
-    lines.push(
-      "  the recording has no outcome line: only the broker calls were compared, not the plan, orders or positions"
-    )
-  }
-  for (const u of report.unmatched) lines.push(`  line ${u.line}: recorded ${call(u)} was never made`)
-  for (const difference of report.differences) lines.push(`  ${difference}`)
-  return lines.join("\n")
+  return [
+    ...(report.truncatedLine === null
+      ? []
+      : [
+        `line ${report.truncatedLine} is cut short (the recording stopped mid-write); the lines before it were replayed`
+      ]),
+    ...(d === null
+      ? []
+      : [
+        d.expected === undefined
+          ? `diverged after the last recorded call: the program called ${call(d.made)}; the recording has no more calls`
+          : `diverged at line ${d.expected.line}: the program called ${call(d.made)}; the recording expected ${
+            call(d.expected)
+          }`
+      ]),
+    ...(report.recorded === null
+      ? ["the recording has no outcome line: only the broker calls were compared, not the plan, orders or positions"]
+      : []),
+    ...report.unmatched.map((u) => `line ${u.line}: recorded ${call(u)} was never made`),
+    ...report.differences
+  ]
 }
+
+const describeReport = (report: ReplayReport): string =>
+  [
+    `${report.file}: ${report.identical ? "identical" : "different"} (account ${report.header.account}, ` +
+    `${report.header.broker} broker, recorded ${report.header.startedAt} by keel ${report.header.keel})`,
+    ...indent(findings(report))
+  ].join("\n")
+
+const printReport = printed(ReplayReportDocument)
 
 /** Different: already reported; the CLI sets exit code 1. */
 export class ReplayDifferent extends Data.TaggedError("ReplayDifferent") {}
@@ -206,7 +196,7 @@ export const replayCommand = Command.make(
     Effect.gen(function*() {
       const session = yield* readSession(file)
       const report = yield* replaySession(session)
-      yield* Console.log(json ? JSON.stringify(report, null, 2) : describeReport(report))
+      yield* Console.log(json ? printReport(report) : describeReport(report))
       if (!report.identical) return yield* Effect.fail(new ReplayDifferent())
     })
 ).pipe(

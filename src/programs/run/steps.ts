@@ -17,7 +17,7 @@ import { makeModel, planBuys, planRebalance, type Rebalance } from "../../kernel
 import { reconcile } from "../../kernel/rebalance/reconcile.ts"
 import { type Account, bySymbol, type Position, type Quote } from "../../kernel/rebalance/snapshot.ts"
 import type { Targets } from "../../kernel/rebalance/targets.ts"
-import { planJson } from "../cli/plan.ts"
+import { storedPlan } from "../documents/plan.ts"
 import { brokerStop, type Progress, step, Stop, withWarnings } from "./progress.ts"
 import { submit } from "./submit.ts"
 import type { Tracker } from "./tracker.ts"
@@ -67,14 +67,27 @@ const readBroker = (symbols: ReadonlyArray<string>) =>
     } satisfies BrokerSnapshot
   })
 
-const saveAccount = (runId: string, stage: AccountStage, snapshot: BrokerSnapshot) =>
+/**
+ * The account at a stage of the run: read from the broker (a failure stops the run) and saved
+ * in the Store under that stage.
+ */
+const snapshotAt = (stage: AccountStage, symbols: ReadonlyArray<string>, progress: Progress) =>
   Effect.gen(function*() {
+    const snapshot = yield* readBroker(symbols).pipe(Effect.mapError(brokerStop("snapshot", progress)))
     const { cash, equity, positions } = snapshot
-    yield* (yield* Store).saveAccount({ runId, stage, cash, equity, positions, at: yield* Clock.currentTimeMillis })
+    yield* (yield* Store).saveAccount({
+      runId: progress.runId,
+      stage,
+      cash,
+      equity,
+      positions,
+      at: yield* Clock.currentTimeMillis
+    })
+    return snapshot
   })
 
 const savePlan = (runId: string, phase: PlanStage, plan: Rebalance) =>
-  Effect.flatMap(Store, (store) => store.savePlan(runId, phase, JSON.stringify(planJson(plan))))
+  Effect.flatMap(Store, (store) => Effect.flatMap(storedPlan(plan), (json) => store.savePlan(runId, phase, json)))
 
 /** What the kernel plans from: the cash and the positions actually held. */
 const accountOf = (snapshot: BrokerSnapshot): Account => ({
@@ -114,10 +127,9 @@ export const snapshot = (
   step("snapshot", loaded.progress, (progress) =>
     Effect.gen(function*() {
       const broker = yield* Broker
-      const start = yield* readBroker(loaded.symbols).pipe(Effect.mapError(brokerStop("snapshot", progress)))
+      const start = yield* snapshotAt("start", loaded.symbols, progress)
       const open = yield* broker.openOrders.pipe(Effect.mapError(brokerStop("open orders", progress)))
       const known: Progress = { ...progress, cash: { before: start.cash, after: start.cash } }
-      yield* saveAccount(progress.runId, "start", start)
       const venue = yield* venuePolicy(request.policy, universe(loaded.symbols, start.positions), known)
       return { ...venue, start, open }
     }))
@@ -333,8 +345,7 @@ export const replanBuys = (
 ): Effect.Effect<Planned, Stop | StoreError, Broker | Store> =>
   step("replan-buys", progress, (progress) =>
     Effect.gen(function*() {
-      const fresh = yield* readBroker(loaded.symbols).pipe(Effect.mapError(brokerStop("snapshot", progress)))
-      yield* saveAccount(progress.runId, "after-sells", fresh)
+      const fresh = yield* snapshotAt("after-sells", loaded.symbols, progress)
       const buys = planBuys(accountOf(fresh), makeModel(request.targets, fresh.quotes, snapshotted.policy))
       yield* savePlan(progress.runId, "buy-replan", buys)
       return { progress: { ...progress, cash: { ...progress.cash, after: fresh.cash }, buys }, plan: buys }
@@ -352,8 +363,7 @@ export const finalSnapshot = (
 ): Effect.Effect<Finished, Stop | StoreError, Broker | Store> =>
   step("final-snapshot", progress, (progress) =>
     Effect.gen(function*() {
-      const final = yield* readBroker(loaded.symbols).pipe(Effect.mapError(brokerStop("snapshot", progress)))
-      yield* saveAccount(progress.runId, "final", final)
+      const final = yield* snapshotAt("final", loaded.symbols, progress)
       return { progress: { ...progress, cash: { ...progress.cash, after: final.cash } }, final }
     }))
 

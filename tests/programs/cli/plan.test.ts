@@ -9,7 +9,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { planJson } from "../../../src/programs/cli/plan.ts"
+import type { PlanJson } from "../../support/cli.ts"
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url))
 const SOURCE_BIN = join(ROOT, "src/programs/rebalance.ts")
@@ -25,9 +25,6 @@ const write = (name: string, text: string): string => {
   writeFileSync(join(dir, name), text)
   return name
 }
-
-/** The document `plan --json` prints. */
-type PlanJson = ReturnType<typeof planJson>
 
 const planOf = (stdout: string): PlanJson => JSON.parse(stdout) as PlanJson
 

@@ -13,6 +13,7 @@
 import { afterAll, describe, expect, it } from "vitest"
 import { Decimal } from "../../../src/kernel/decimal.ts"
 import {
+  type ByStrategyJson,
   firstAccount,
   type OutcomeJson,
   parseJson,
@@ -21,32 +22,6 @@ import {
   type Workspace,
   workspace
 } from "../../support/cli.ts"
-
-interface ByStrategyJson {
-  readonly account: string
-  readonly unattributed: string
-  readonly realizedPnl: string
-  readonly strategies: ReadonlyArray<{
-    readonly strategy: string
-    readonly positions: ReadonlyArray<{
-      readonly symbol: string
-      readonly quantity: string
-      readonly averageCost: string
-      readonly costBasis: string
-      readonly price: string | null
-      readonly value: string | null
-      readonly unrealizedPnl: string | null
-      readonly realizedPnl: string
-    }>
-    readonly totals: {
-      readonly costBasis: string
-      readonly value: string | null
-      readonly unrealizedPnl: string | null
-      readonly realizedPnl: string
-    }
-  }>
-  readonly warnings: ReadonlyArray<string>
-}
 
 const workspaces: Array<Workspace> = []
 afterAll(() => {

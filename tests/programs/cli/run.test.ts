@@ -21,14 +21,16 @@ import {
   EXAMPLE_FILES,
   EXAMPLES,
   firstAccount,
+  type HistoryJson,
   type OutcomeJson,
   parseJson,
   type PlanJson,
   type PositionsJson,
   readCsv,
-  type RunJson,
+  type ResultJson,
   singleLine,
   type StatusJson,
+  type TargetsJson,
   type Workspace,
   workspace
 } from "../../support/cli.ts"
@@ -106,13 +108,10 @@ describe("one paper account through run, status, history and positions (in order
     expect(plan.cash).toEqual({ before: "100000", after: "2020.82", reserve: "1000" })
     // orders.csv: the header and no order.
     expect(ws.read(`${artifacts}/orders.csv`).trimEnd().split("\n")).toHaveLength(1)
-    const result = JSON.parse(ws.read(`${artifacts}/result.json`)) as { run: RunJson; summary: OutcomeJson["summary"] }
+    const result = JSON.parse(ws.read(`${artifacts}/result.json`)) as ResultJson
     expect(result.run).toMatchObject({ id, account: "demo", mode: "preview", status: "completed", step: "done" })
     expect(result.summary.orders).toEqual({ placed: 0, filled: 0, failed: 0 })
-    const targets = JSON.parse(ws.read(`${artifacts}/targets.json`)) as {
-      weights: ReadonlyArray<{ symbol: string; weight: string; strategy: unknown; attribution: unknown }>
-      cash: string
-    }
+    const targets = JSON.parse(ws.read(`${artifacts}/targets.json`)) as TargetsJson
     expect(targets.weights).toEqual(
       [["BND", "0.25"], ["GLD", "0.08"], ["VTI", "0.45"], ["VXUS", "0.2"]].map(([symbol, weight]) => ({
         symbol,
@@ -189,10 +188,7 @@ describe("one paper account through run, status, history and positions (in order
         average_fill_price: FILL_PRICES[row["symbol"] ?? ""]
       })
     }
-    const result = JSON.parse(ws.read(`${out.artifacts}/result.json`)) as {
-      run: RunJson
-      summary: OutcomeJson["summary"]
-    }
+    const result = JSON.parse(ws.read(`${out.artifacts}/result.json`)) as ResultJson
     expect(result.run).toEqual(out.run)
     expect(result.summary).toEqual(out.summary)
   })
@@ -258,7 +254,7 @@ describe("one paper account through run, status, history and positions (in order
   it("history --json lists the runs newest first; --limit and --account filter them", async () => {
     const r = await ws.run(["history", "--json", "--config", config])
     expect(r.code).toBe(0)
-    const runs = parseJson<ReadonlyArray<RunJson>>(r.stdout)
+    const runs = parseJson<HistoryJson>(r.stdout)
     expect(runs.map((x) => [x.id, x.mode, x.status, x.step])).toEqual([
       [ids.third, "execute", "completed", "done"],
       [ids.execute, "execute", "completed", "done"],
@@ -268,10 +264,10 @@ describe("one paper account through run, status, history and positions (in order
     expect(started).toEqual([...started].sort((a, b) => b - a))
 
     const limited = await ws.run(["history", "--json", "--limit", "1"])
-    expect(parseJson<ReadonlyArray<RunJson>>(limited.stdout).map((x) => x.id)).toEqual([ids.third])
+    expect(parseJson<HistoryJson>(limited.stdout).map((x) => x.id)).toEqual([ids.third])
     const other = await ws.run(["history", "--json", "--account", "someone-else"])
     expect(other.code).toBe(0)
-    expect(parseJson<ReadonlyArray<RunJson>>(other.stdout)).toEqual([])
+    expect(parseJson<HistoryJson>(other.stdout)).toEqual([])
   })
 
   it("positions --json shows the held quantities with average cost (commission included) and realized P&L", async () => {
@@ -366,7 +362,7 @@ describe("rebalance demo", () => {
     )
     const history = await ws.run(["history", "--json"])
     expect(history.code).toBe(0)
-    expect(parseJson<ReadonlyArray<RunJson>>(history.stdout).map((x) => x.mode)).toEqual([
+    expect(parseJson<HistoryJson>(history.stdout).map((x) => x.mode)).toEqual([
       "execute",
       "preview",
       "execute",
@@ -593,7 +589,7 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
 
     // The artifacts of a stopped run say where it stopped.
     const [folder] = ws.files("artifacts").filter((f) => f.endsWith("/result.json"))
-    const result = JSON.parse(ws.read(folder ?? "?")) as { run: RunJson }
+    const result = JSON.parse(ws.read(folder ?? "?")) as ResultJson
     expect(result.run).toMatchObject({ id: s.run.id, status: "aborted", step: "guards", reason: s.run.reason })
 
     const positions = await ws.run(["positions", "--account", "demo", "--json", "--config", config])

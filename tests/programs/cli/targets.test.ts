@@ -19,9 +19,20 @@
 import { copyFileSync } from "node:fs"
 import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, assert, beforeAll, describe, expect, it } from "vitest"
 import { stringify } from "yaml"
-import { type OutcomeJson, parseJson, readCsv, ROOT, singleLine, type Workspace, workspace } from "../../support/cli.ts"
+import {
+  type OutcomeJson,
+  parseJson,
+  type PlanJson,
+  readCsv,
+  ROOT,
+  singleLine,
+  type StatusJson,
+  type TargetsJson,
+  type Workspace,
+  workspace
+} from "../../support/cli.ts"
 import { listen } from "../../support/loopback.ts"
 
 const FIXTURES = join(ROOT, "tests/fixtures/targets")
@@ -157,63 +168,7 @@ const REGIME_SOURCE = {
   }
 }
 
-interface Weight {
-  readonly symbol: string
-  readonly weight: string
-  readonly strategy: string | null
-  readonly attribution: ReadonlyArray<{ readonly strategy: string; readonly weight: string }>
-}
-
-interface TargetsDoc {
-  readonly asOf: string
-  readonly weights: ReadonlyArray<Weight>
-  readonly total: string
-  readonly cash: string
-  readonly regime: {
-    readonly regime: string
-    readonly strategy: string
-    readonly asOf: string
-    readonly trend: {
-      readonly symbol: string
-      readonly date: string
-      readonly close: string
-      readonly sma: string
-      readonly days: number
-      readonly up: boolean
-    }
-    readonly volatility: {
-      readonly measure: string
-      readonly symbol: string
-      readonly date: string
-      readonly level: string
-      readonly threshold: string
-      readonly high: boolean
-    }
-  } | null
-  readonly momentum: ReadonlyArray<{
-    readonly strategy: string
-    readonly ranking: ReadonlyArray<
-      {
-        readonly rank: number
-        readonly symbol: string
-        readonly return: string
-        readonly from: string
-        readonly to: string
-        readonly weight: string
-      }
-    >
-  }>
-  readonly substitutions: ReadonlyArray<
-    {
-      readonly source: string
-      readonly target: string
-      readonly scale: string
-      readonly weightMoved: string
-      readonly weightAdded: string
-    }
-  >
-  readonly warnings: ReadonlyArray<string>
-}
+type Weight = TargetsJson["weights"][number]
 
 const BLENDED_WEIGHTS: ReadonlyArray<Weight> = [
   { symbol: "BND", weight: "0.21", strategy: "core", attribution: [{ strategy: "core", weight: "0.21" }] },
@@ -243,7 +198,7 @@ describe("rebalance targets: resolved weights without a broker or a store", () =
     const r = await ws.run(["targets", "--account", "blended", "--json"])
     expect(r.stderr).toBe("")
     expect(r.code).toBe(0)
-    const doc = parseJson<TargetsDoc>(r.stdout)
+    const doc = parseJson<TargetsJson>(r.stdout)
     expect(doc.asOf).toBe(TODAY)
     expect(doc.weights).toEqual(BLENDED_WEIGHTS)
     expect(doc.total).toBe("0.93")
@@ -294,7 +249,7 @@ describe("rebalance targets: resolved weights without a broker or a store", () =
   it("a regime account shows the regime, its indicators and the chosen strategy", async () => {
     const json = await ws.run(["targets", "--account", "regime", "--json"])
     expect(json.code).toBe(0)
-    const doc = parseJson<TargetsDoc>(json.stdout)
+    const doc = parseJson<TargetsJson>(json.stdout)
     expect(doc.regime).toEqual({
       regime: "uptrend_low_vol",
       strategy: "growth",
@@ -325,11 +280,7 @@ describe("rebalance run on blended targets: attribution in the orders, the artif
   it("--execute --json: every order carries its strategy and attribution", async () => {
     const r = await ws.run(["run", "--account", "blended", "--execute", "--json"])
     expect(r.code).toBe(0)
-    const out = parseJson<
-      OutcomeJson & {
-        orders: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: Weight["attribution"] }>
-      }
-    >(r.stdout)
+    const out = parseJson<OutcomeJson>(r.stdout)
     expect(out.run.status).toBe("completed")
     expect(out.orders.map((o) => o.symbol).sort()).toEqual(["BND", "IAU", "QQQ", "VTI"])
     for (const o of out.orders) {
@@ -337,10 +288,8 @@ describe("rebalance run on blended targets: attribution in the orders, the artif
       expect(o, o.symbol).toMatchObject({ status: "filled", strategy: w?.strategy, attribution: w?.attribution })
     }
     // The plan's lines and orders too.
-    const planned = out.plan as unknown as {
-      plan: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: unknown }>
-      orders: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: unknown }>
-    }
+    const planned = out.plan
+    assert.isNotNull(planned)
     for (const line of [...planned.plan, ...planned.orders]) {
       const w = byStrategy.get(line.symbol)
       expect(line, line.symbol).toMatchObject({ strategy: w?.strategy, attribution: w?.attribution })
@@ -357,13 +306,13 @@ describe("rebalance run on blended targets: attribution in the orders, the artif
     })
 
     // targets.json: the resolved document, attribution included.
-    const targets = JSON.parse(ws.read(`${out.artifacts}/targets.json`)) as TargetsDoc
+    const targets = JSON.parse(ws.read(`${out.artifacts}/targets.json`)) as TargetsJson
     expect(targets.weights).toEqual(BLENDED_WEIGHTS)
     expect(targets.substitutions).toHaveLength(1)
     expect(targets.momentum[0]?.strategy).toBe("leaders")
 
     // plan.json.
-    const planJson = JSON.parse(ws.read(`${out.artifacts}/plan.json`)) as typeof planned
+    const planJson = JSON.parse(ws.read(`${out.artifacts}/plan.json`)) as PlanJson
     expect(planJson.orders.find((o) => o.symbol === "VTI")).toMatchObject({
       strategy: "core",
       attribution: byStrategy.get("VTI")?.attribution
@@ -377,7 +326,7 @@ describe("rebalance run on blended targets: attribution in the orders, the artif
       ) as Array<{ phase: string; plan_json: string }>
       expect(stored.map((p) => p.phase)).toEqual(["plan", "buy-replan"])
       for (const p of stored) {
-        const plan = JSON.parse(p.plan_json) as typeof planned
+        const plan = JSON.parse(p.plan_json) as PlanJson
         expect(plan.orders.length, p.phase).toBeGreaterThan(0)
         for (const line of [...plan.plan, ...plan.orders]) {
           expect(line, `${p.phase} ${line.symbol}`).toMatchObject({
@@ -393,9 +342,7 @@ describe("rebalance run on blended targets: attribution in the orders, the artif
     // `rebalance status` tells each order intent's strategy and attribution.
     const status = await ws.run(["status", out.run.id, "--json"])
     expect(status.code).toBe(0)
-    const intents = (JSON.parse(status.stdout) as {
-      intents: ReadonlyArray<{ symbol: string; strategy?: string; attribution?: unknown }>
-    }).intents
+    const intents = parseJson<StatusJson>(status.stdout).intents
     expect(intents.map((i) => i.symbol).sort()).toEqual(["BND", "IAU", "QQQ", "VTI"])
     for (const i of intents) {
       expect(i, i.symbol).toMatchObject({
@@ -640,7 +587,7 @@ describe("a source that cannot be resolved: exit 2, one stderr line naming the s
     ws.write("good.yaml", keelYaml([account("good", { http: { url: `${server.base}/weights` } })]))
     const r = await ws.run(["targets", "--account", "good", "--config", "good.yaml", "--json"])
     expect(r.code).toBe(0)
-    expect(parseJson<TargetsDoc>(r.stdout).weights.map((w) => [w.symbol, w.weight])).toEqual([["BND", "0.3"], [
+    expect(parseJson<TargetsJson>(r.stdout).weights.map((w) => [w.symbol, w.weight])).toEqual([["BND", "0.3"], [
       "VTI",
       "0.7"
     ]])
@@ -665,7 +612,7 @@ describe("sums within a source's tolerance never fail the run in keel.yaml's nam
       const targets = await ws.run(["targets", "--account", "signals", "--json"])
       expect(targets.stderr).toBe("")
       expect(targets.code).toBe(0)
-      const doc = parseJson<TargetsDoc>(targets.stdout)
+      const doc = parseJson<TargetsJson>(targets.stdout)
       expect(doc.weights.map((w) => [w.symbol, w.weight])).toEqual([
         ["BND", "0.499975001249"],
         ["VTI", "0.50002499875"]
@@ -690,7 +637,7 @@ describe("sums within a source's tolerance never fail the run in keel.yaml's nam
       ws.write("keel.yaml", keelYaml([account("loose", "over5.csv", { policy: { weightTolerance: 0.0001 } })]))
       const r = await ws.run(["targets", "--account", "loose", "--json"])
       expect(r.code).toBe(0)
-      expect(parseJson<TargetsDoc>(r.stdout).warnings).toEqual([
+      expect(parseJson<TargetsJson>(r.stdout).warnings).toEqual([
         `${ws.dir}/over5.csv: weights sum to 1.00005, above 1 (within the policy's weightTolerance): scaled down to sum to 1`
       ])
     }
@@ -753,7 +700,7 @@ describe("the worked example in examples/strategies", () => {
     const r = await ws.run(["targets", "--account", "blended", "--config", config, "--json"])
     expect(r.stderr).toBe("")
     expect(r.code).toBe(0)
-    const doc = parseJson<TargetsDoc>(r.stdout)
+    const doc = parseJson<TargetsJson>(r.stdout)
     expect(doc.weights.map((w) => [w.symbol, w.weight, w.strategy])).toEqual([
       ["BND", "0.2", "core"],
       ["IAU", "0.064", "core"],
@@ -770,7 +717,7 @@ describe("the worked example in examples/strategies", () => {
   it("regime: SPY above its 20-day average and VIX at 15.1 → uptrend_low_vol → growth (momentum)", async () => {
     const r = await ws.run(["targets", "--account", "regime", "--config", config, "--json"])
     expect(r.code).toBe(0)
-    const doc = parseJson<TargetsDoc>(r.stdout)
+    const doc = parseJson<TargetsJson>(r.stdout)
     expect(doc.regime).toMatchObject({
       regime: "uptrend_low_vol",
       strategy: "growth",

@@ -20,9 +20,9 @@ import * as Faults from "../../../src/effects/broker/faults/layer.ts"
 import * as Paper from "../../../src/effects/broker/paper/layer.ts"
 import { RunStep, Store, StoreError } from "../../../src/effects/Store.ts"
 import { Decimal, format } from "../../../src/kernel/decimal.ts"
-import type { planJson } from "../../../src/programs/cli/plan.ts"
 import { CLIENT_ORDER_ID_LENGTH } from "../../../src/programs/run/ids.ts"
 import type { RunRequest } from "../../../src/programs/run/rebalanceAccount.ts"
+import type { PlanJson } from "../../support/cli.ts"
 import {
   advance,
   drive,
@@ -113,8 +113,6 @@ const plain = (value: unknown): unknown => {
   }
   return value
 }
-
-type PlanJson = ReturnType<typeof planJson>
 
 /** Everything the Store holds about one run. */
 const stored = (runId: string) =>

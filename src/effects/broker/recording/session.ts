@@ -32,7 +32,7 @@ import {
 } from "../../Broker.ts"
 import { decodeShape } from "../../inputs.ts"
 import { IntentStatus, OnOpenOrders } from "../../Store.ts"
-import { venueKinds } from "../registry.ts"
+import { VenueKind } from "../registry.ts"
 
 export const SESSION_FORMAT = "keel-session"
 /** Bumped on any change a reader of an older version could misread. */
@@ -147,7 +147,9 @@ export const Methods = {
   openOrders: { args: Schema.Null, result: Schema.Array(BrokerOrderJson), writes: false }
 } as const satisfies Record<string, { readonly args: Codec; readonly result: Codec; readonly writes: boolean }>
 
-export type Method = keyof typeof Methods
+/** A Broker method, as a session line names it. */
+export const Method = Schema.Literals(Object.keys(Methods) as ReadonlyArray<keyof typeof Methods>)
+export type Method = typeof Method.Type
 const METHOD_NAMES = Object.keys(Methods) as ReadonlyArray<Method>
 
 // ---------------------------------------------------------------------------
@@ -173,7 +175,7 @@ export const HeaderJson = Schema.Struct({
   account: Schema.String,
   /** The recorded broker's kind ("paper", "alpaca"): a replay answers as that kind. */
   /** The recorded venue's kind: a replay answers with its capabilities. */
-  broker: Schema.Literals(venueKinds),
+  broker: VenueKind,
   run: RunOptionsJson,
   policy: Schema.Unknown,
   targets: Schema.Unknown

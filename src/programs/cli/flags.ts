@@ -1,0 +1,15 @@
+/** The flags several commands share, declared once so that each reads and documents them the same way. */
+import { Flag } from "effect/cli"
+import { ConfigDefaults } from "../config.ts"
+
+export const configFlag = Flag.String("config").pipe(
+  Flag.withDescription(`Keel config file (default ./${ConfigDefaults.file})`),
+  Flag.withDefault(ConfigDefaults.file)
+)
+
+export const jsonFlag = Flag.Boolean("json").pipe(
+  Flag.withDescription("Print one JSON object on stdout"),
+  Flag.withDefault(false)
+)
+
+export const accountFlag = Flag.String("account").pipe(Flag.withDescription("Account name in the config"))

@@ -1,0 +1,64 @@
+/**
+ * Runs as the Store keeps them: `rebalance status --json` (a run, its steps and its order
+ * intents) and `rebalance history --json` (runs, newest first).
+ */
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Struct from "effect/Struct"
+import { IntentStatus, type OrderIntent, type Run, RunStep, type StepRecord } from "../../effects/Store.ts"
+import { ComputedDecimalText } from "../../formats/decimal.ts"
+import { Side } from "../../kernel/rebalance/deltas.ts"
+import { Phase } from "../../kernel/rebalance/orders.ts"
+import type { Attribution } from "../../kernel/rebalance/targets.ts"
+import { attributed, AttributedFields } from "./attribution.ts"
+import { NullWhenUnknown } from "./document.ts"
+import { RunDocument } from "./outcome.ts"
+
+/** A run as stored: a reason and a finish that are not known (yet) are null. */
+export const StoredRunDocument = RunDocument.mapFields(
+  Struct.assign({ reason: NullWhenUnknown(Schema.String), finishedAt: NullWhenUnknown(Schema.Number) })
+)
+
+/** A step the run reached; its detail (counts, ids, the error) is the JSON the run recorded. */
+const StepDocument = Schema.Struct({
+  step: RunStep,
+  at: Schema.Number,
+  detail: Schema.flip(Schema.fromJsonString(Schema.Unknown))
+})
+
+/** An order intent: what Keel last knew of the order it stands for. */
+const IntentDocument = Schema.Struct({
+  clientOrderId: Schema.String,
+  phase: Phase,
+  symbol: Schema.String,
+  side: Side,
+  quantity: ComputedDecimalText,
+  status: IntentStatus,
+  brokerOrderId: NullWhenUnknown(Schema.String),
+  filledQuantity: ComputedDecimalText,
+  averageFillPrice: NullWhenUnknown(ComputedDecimalText),
+  reason: NullWhenUnknown(Schema.String),
+  ...AttributedFields
+})
+
+export const StatusDocument = Schema.Struct({
+  run: StoredRunDocument,
+  steps: Schema.Array(StepDocument),
+  intents: Schema.Array(IntentDocument)
+})
+export type StatusDocument = typeof StatusDocument.Type
+
+/** Runs, newest first. */
+export const HistoryDocument = Schema.Array(StoredRunDocument)
+
+/** An intent's strategy and attribution, as the plan shows its order's (none when unknown). */
+const intentDocument = ({ attribution, ...intent }: OrderIntent): typeof IntentDocument.Type => ({
+  ...intent,
+  ...attributed({ attribution: Option.getOrElse(attribution, (): Attribution => []) })
+})
+
+export const statusDocument = (
+  run: Run,
+  steps: ReadonlyArray<StepRecord>,
+  intents: ReadonlyArray<OrderIntent>
+): StatusDocument => ({ run, steps, intents: intents.map(intentDocument) })
