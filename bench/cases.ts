@@ -92,3 +92,28 @@ export const drifted = (
     policy: { shares, driftBand: "0.001", minOrderValue: "1" }
   }
 }
+
+/**
+ * Many accounts on one model portfolio of `n` symbols (the batch case): a third inside a 1%
+ * band, the rest drifted up to ±30%, each with up to 2% of its equity in cash; raw input.
+ */
+export const batchAccounts = (accounts: number, n = 30) => {
+  const next = random(4)
+  const prices = pricesCents(next, n)
+  const weights = weightsMicro(next, n, 980_000)
+  const quotes = prices.map((c, i) => ({ symbol: symbol(i), bid: cents(c - 2), ask: cents(c + 2) }))
+  const targets = Object.fromEntries(weights.map((w, i) => [symbol(i), micro(w)]))
+  const raw = Array.from({ length: accounts }, () => {
+    const equity = 20_000 + Math.floor(next() * 2_000_000)
+    // Mixed drift: a third of the accounts sit inside the band, the rest drift up to ±30%.
+    const drift = next() < 1 / 3 ? 0.005 : 0.3
+    return {
+      cash: String(Math.floor(equity * 0.02 * next())),
+      positions: prices.map((c, i) => ({
+        symbol: symbol(i),
+        quantity: String(Math.floor(((weights[i]! / 1e6) * equity * (1 + drift * (2 * next() - 1))) / (c / 100)))
+      }))
+    }
+  })
+  return { quotes, targets, policy: { driftBand: "0.01", minOrderValue: "1" }, accounts: raw }
+}

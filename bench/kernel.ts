@@ -8,7 +8,7 @@
 import * as Result from "effect/Result"
 import { spawnSync } from "node:child_process"
 import { planRebalance, rebalance, validateAccount, validateModel } from "../src/kernel/index.ts"
-import { cents, drifted, fromCash, instance, micro, pricesCents, random, symbol, weightsMicro } from "./cases.ts"
+import { batchAccounts, drifted, fromCash, instance, symbol } from "./cases.ts"
 import { greedyPortfolio, type Instance, leftover, optimum, trackingError } from "./quality.ts"
 
 interface CaseResult {
@@ -90,25 +90,9 @@ const cases: Record<string, () => CaseResult> = {
   "batch-10000x30": () => {
     const accounts = 10_000
     const n = 30
-    const next = random(4)
-    const prices = pricesCents(next, n)
-    const weights = weightsMicro(next, n, 980_000)
-    const quotes = prices.map((c, i) => ({ symbol: symbol(i), bid: cents(c - 2), ask: cents(c + 2) }))
-    const targets = Object.fromEntries(weights.map((w, i) => [symbol(i), micro(w)]))
-    const raw = Array.from({ length: accounts }, () => {
-      const equity = 20_000 + Math.floor(next() * 2_000_000)
-      // Mixed drift: a third of the accounts sit inside the band, the rest drift up to ±30%.
-      const drift = next() < 1 / 3 ? 0.005 : 0.3
-      return {
-        cash: String(Math.floor(equity * 0.02 * next())),
-        positions: prices.map((c, i) => ({
-          symbol: symbol(i),
-          quantity: String(Math.floor(((weights[i]! / 1e6) * equity * (1 + drift * (2 * next() - 1))) / (c / 100)))
-        }))
-      }
-    })
+    const { quotes, targets, policy, accounts: raw } = batchAccounts(accounts, n)
     const batch = () => {
-      const shared = validateModel(targets, quotes, { driftBand: "0.01", minOrderValue: "1" })
+      const shared = validateModel(targets, quotes, policy)
       if (Result.isFailure(shared)) throw new Error(shared.failure.message)
       let orders = 0
       for (const account of raw) {
