@@ -143,7 +143,10 @@ export interface Capabilities {
   readonly marketClock: MarketClockSource
   /** The venue pushes order updates (`updates`); without it, waiting relies on polls alone. */
   readonly orderUpdates: boolean
-  /** The longest client order id the venue accepts. */
+  /**
+   * The longest client order id the venue accepts: at least 8, the length of the digest form a run
+   * uses for an id it has to cut (`~` and 7 characters; programs/run/ids.ts).
+   */
   readonly clientOrderIdLength: number
   /** The venue keeps the account's books (average cost and realized P&L per symbol); its layer provides `Books`. */
   readonly books: boolean
@@ -267,10 +270,11 @@ export interface VenueBroker {
  * What each venue folder gives the registry: the Schema of its keel.yaml block (`kind` names the
  * venue), its capabilities, and its Broker from a decoded block. `layer` checks what the block
  * needs from outside the file (credentials in the environment) before any run starts, and
- * loads the venue's modules only then.
+ * loads the venue's modules only then. It is a method, so its parameter is checked bivariantly:
+ * any venue is a `Venue` of the union of every venue's block, as the registry looks it up.
  */
 export interface Venue<Config extends Schema.Top & { readonly Type: { readonly kind: string } }> {
   readonly Config: Config
   readonly capabilities: Capabilities
-  readonly layer: (config: Config["Type"], context: VenueContext) => Effect.Effect<VenueBroker, InputFileError>
+  layer(config: Config["Type"], context: VenueContext): Effect.Effect<VenueBroker, InputFileError>
 }

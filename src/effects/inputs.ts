@@ -28,6 +28,9 @@ export class InputFileError extends Data.TaggedError("InputFileError")<{
   }
 }
 
+/** A file a config names, relative to the config's folder (`dir`) unless it is absolute. */
+export const inConfigDir = (dir: string, file: string): string => (file.startsWith("/") ? file : `${dir}/${file}`)
+
 /** A parsed input file, ready for the kernel. */
 export interface InputFile {
   readonly source: InputSource

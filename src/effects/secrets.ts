@@ -11,7 +11,10 @@ import { InputFileError } from "./inputs.ts"
 /** What a scrubbed secret reads as. */
 export const REDACTED = "[REDACTED]"
 
-/** Secrets shorter than this are not searched for inside strings (they would match inside decimals and ids). */
+/**
+ * In a recording, secrets shorter than this are not searched for inside strings (they would
+ * match inside decimals and ids). An error or log message passes 1: every credential goes.
+ */
 const MIN_SECRET_LENGTH = 6
 
 /** Keys whose values are credentials wherever they appear (headers, configs, payloads). */
@@ -21,15 +24,21 @@ const SECRET_KEY = new RegExp(
   "i"
 )
 
+export interface ScrubOptions {
+  /** Shorter secrets are left inside strings (default: the recording rule, 6; messages pass 1). */
+  readonly minLength?: number
+}
+
 /**
- * `value` with every secret removed: each occurrence of one of `secrets` inside any string
- * (longest first, so a secret that contains another is replaced whole) and, in a JSON value,
- * the values under credential-like keys at any depth.
+ * `value` with every secret removed: each occurrence of one of `secrets` (of at least
+ * `minLength` characters) inside any string, longest first, so a secret that contains another
+ * is replaced whole; and, in a JSON value, the values under credential-like keys at any depth.
  */
-export function scrub(value: string, secrets: ReadonlyArray<string>): string
-export function scrub(value: unknown, secrets: ReadonlyArray<string>): unknown
-export function scrub(value: unknown, secrets: ReadonlyArray<string>): unknown {
-  const words = secrets.filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)
+export function scrub(value: string, secrets: ReadonlyArray<string>, options?: ScrubOptions): string
+export function scrub(value: unknown, secrets: ReadonlyArray<string>, options?: ScrubOptions): unknown
+export function scrub(value: unknown, secrets: ReadonlyArray<string>, options: ScrubOptions = {}): unknown {
+  const minLength = Math.max(options.minLength ?? MIN_SECRET_LENGTH, 1)
+  const words = secrets.filter((s) => s.length >= minLength).sort((a, b) => b.length - a.length)
   const walk = (v: unknown): unknown => {
     if (typeof v === "string") return words.reduce((text, secret) => text.split(secret).join(REDACTED), v)
     if (Array.isArray(v)) return v.map(walk)

@@ -6,16 +6,13 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
-import { explain, InputFileError, readInput } from "../effects/inputs.ts"
+import { explain, inConfigDir, InputFileError, readInput } from "../effects/inputs.ts"
 import { resolveTargets } from "../effects/targets/resolve.ts"
 import { validatePolicy } from "../kernel/rebalance/policy.ts"
 import { targetsInput, validateTargets } from "../kernel/rebalance/targets.ts"
 import type { AccountConfig, LoadedConfig } from "./config.ts"
 import { day } from "./run/ids.ts"
 import { toSource } from "./targetsConfig.ts"
-
-/** Where an account's input files are: relative to keel.yaml. */
-const inConfigDir = (loaded: LoadedConfig) => (file: string) => (file.startsWith("/") ? file : `${loaded.dir}/${file}`)
 
 /**
  * The account's targets (resolved from their sources, replacement set applied) and policy,
@@ -24,7 +21,7 @@ const inConfigDir = (loaded: LoadedConfig) => (file: string) => (file.startsWith
  */
 export const accountInputs = (loaded: LoadedConfig, account: AccountConfig) =>
   Effect.gen(function*() {
-    const at = inConfigDir(loaded)
+    const at = (file: string) => inConfigDir(loaded.dir, file)
     const index = loaded.config.accounts.indexOf(account)
     const policyFile = typeof account.policy === "string" ? yield* readInput("policy", at(account.policy)) : undefined
     const policyData = policyFile === undefined ? account.policy : policyFile.data

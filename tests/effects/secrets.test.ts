@@ -40,6 +40,12 @@ describe("scrub", () => {
       `key ${REDACTED} and ${REDACTED}, ${REDACTED} again; 42`
     )
   })
+
+  it("messages pass minLength 1: a short secret goes too, inside any string", () => {
+    expect(scrub("key AK42 refused (AK42)", ["AK42", ""], { minLength: 1 })).toBe(
+      `key ${REDACTED} refused (${REDACTED})`
+    )
+  })
 })
 
 describe("secretFromEnv", () => {

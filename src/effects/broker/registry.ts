@@ -31,8 +31,7 @@ export type BrokerConfig = (typeof venues)[VenueKind]["Config"]["Type"]
 export const capabilitiesOf = (kind: VenueKind): Capabilities => venues[kind].capabilities
 
 /** The venue a block names. */
-const venueOf = (config: BrokerConfig): Venue<Schema.Top & { readonly Type: BrokerConfig }> =>
-  venues[config.kind] as unknown as Venue<Schema.Top & { readonly Type: BrokerConfig }>
+const venueOf = (config: BrokerConfig): Venue<Schema.Top & { readonly Type: BrokerConfig }> => venues[config.kind]
 
 /** The Broker of an account's block (its credentials checked first). */
 export const brokerOf = (config: BrokerConfig, context: VenueContext) => venueOf(config).layer(config, context)

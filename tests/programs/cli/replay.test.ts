@@ -362,6 +362,27 @@ describe("bad session files", () => {
       /^[^\n]*bad-targets\.jsonl: the header's targets: \[0\]\.weight: expected a fraction .*, got "-1"$/
     ))
 
+  it("a header whose poll interval is 0 (a replay that would never end): exit 2, one line naming the field", () =>
+    exit2(
+      "poll-0.jsonl",
+      original.replace("\"pollIntervalMillis\":5000", "\"pollIntervalMillis\":0"),
+      /^[^\n]*poll-0\.jsonl: line 1: run\.pollIntervalMillis: expected a number of milliseconds above 0, got 0$/
+    ))
+
+  it("a header whose fill timeout is negative: exit 2, one line naming the field", () =>
+    exit2(
+      "timeout.jsonl",
+      original.replace("\"fillTimeoutMillis\":60000", "\"fillTimeoutMillis\":-1"),
+      /^[^\n]*timeout\.jsonl: line 1: run\.fillTimeoutMillis: expected a number of milliseconds above 0, got -1$/
+    ))
+
+  it("a header whose start is outside a Date's range: exit 2, one line naming the field, no stack trace", () =>
+    exit2(
+      "started.jsonl",
+      original.replace(/"startedAt":\d+/, "\"startedAt\":-1e20"),
+      /^[^\n]*started\.jsonl: line 1: startedAt: expected epoch milliseconds \(a whole number from 0 to 8\.64e15\), got -10{20}$/
+    ))
+
   it("a missing file: exit 2", async () => {
     const cli = await runCli(["replay", join(tmp, "nope.jsonl")], { cwd: tmp })
     expect(cli.code).toBe(2)

@@ -7,12 +7,18 @@
  *   from their Redacted values at the last moment. Both header names are added to the
  *   redacted header names, and every message this module builds is scrubbed of both values.
  * - **Rate limits**: one limit per API host (trading, market data) of `requestsPerMinute`
- *   requests a minute, through Effect's RateLimiter (effect/persistence, in memory, on Effect's
- *   Clock): fixed windows of a minute from the first request of a busy spell, a request beyond
- *   the limit waiting for the next window. It also obeys Alpaca's headers: once a response says
- *   `X-Ratelimit-Remaining: 0`, the next request waits until `X-Ratelimit-Reset` (epoch
- *   seconds); a 429 blocks the same way (or for `Retry-After`). Those waits are capped
- *   (`maxRateLimitWaitMillis`) against clock skew.
+ *   requests a minute, through Effect's fixed-window RateLimiter (effect/persistence, in
+ *   memory, on Effect's Clock). That is a counter per host, not a sliding window: it starts
+ *   with the first request after the last counter expired, each request counted adds a minute
+ *   / `requestsPerMinute` to its life (a full counter lasts a minute from its first request),
+ *   and a request beyond the limit waits until it expires. So a burst across a counter's end can
+ *   send up to twice `requestsPerMinute` within 60 s (limit 2: one request at 0 s and two at
+ *   31 s all go out by 31 s). Alpaca's own limit holds then: once a response says
+ *   `X-Ratelimit-Remaining: 0`, or on a 429, every later request waits until
+ *   `X-Ratelimit-Reset` (epoch seconds; or `Retry-After`), each wait capped
+ *   (`maxRateLimitWaitMillis`) against clock skew. A refused read is retried here; a refused
+ *   POST is not: it is answered RateLimited, and the program sends it again after the wait with
+ *   the same client order id.
  * - **Retries** (only through `sendIdempotent`): 429, 5xx, timeouts and connection errors are
  *   retried with the adapter's backoff (backoff.ts) and a bounded number of attempts. `send`
  *   never retries anything; order submission goes through it.
@@ -199,7 +205,7 @@ export const makeRest = (settings: RestSettings): Effect.Effect<AlpacaRest, neve
       data: settings.dataUrl.replace(/\/+$/, "")
     }
     const secrets = [Redacted.value(settings.keyId), Redacted.value(settings.secretKey)]
-    const scrubbed = (text: string): string => scrub(text, secrets)
+    const scrubbed = (text: string): string => scrub(text, secrets, { minLength: 1 })
     const timeout = Duration.millis(settings.requestTimeoutMillis)
 
     const request = (api: Api, endpoint: Endpoint) => {

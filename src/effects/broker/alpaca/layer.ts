@@ -53,28 +53,32 @@ import {
 import { capabilities } from "./capabilities.ts"
 import { makeCloses } from "./closes.ts"
 import { type AlpacaConfig, AlpacaDefaults } from "./config.ts"
-import { type AlpacaRest, type Answer, type Api, type Endpoint, makeRest, type RestError } from "./http.ts"
+import {
+  type AlpacaRest,
+  type Answer,
+  type Api,
+  type Endpoint,
+  makeRest,
+  type RestError,
+  type RetrySettings
+} from "./http.ts"
 import { oneSided, toQuotes, withTrades } from "./marketData.ts"
 import { orderBody, toBrokerOrder } from "./orders.ts"
 import * as Alpaca from "./schemas.ts"
-import { tradeUpdates } from "./stream.ts"
+import { type StreamSettings, tradeUpdates } from "./stream.ts"
 
 /** Timing knobs that `layer` takes from AlpacaDefaults unless given (tests shorten them). */
 export interface AlpacaTuning {
   readonly requestTimeoutMillis: number
-  readonly retry: { readonly times: number; readonly baseMillis: number; readonly maxDelayMillis: number }
+  readonly retry: RetrySettings
   readonly maxRateLimitWaitMillis: number
-  readonly reconnect: { readonly baseMillis: number; readonly maxDelayMillis: number; readonly stableMillis: number }
+  readonly reconnect: StreamSettings["reconnect"]
   readonly handshakeTimeoutMillis: number
 }
 
 // ---------------------------------------------------------------------------
 // the broker
 // ---------------------------------------------------------------------------
-
-export interface AlpacaBroker extends BrokerShape {
-  readonly kind: "alpaca"
-}
 
 const chunks = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> => {
   const out: Array<ReadonlyArray<A>> = []
@@ -90,7 +94,7 @@ const rateLimited = (error: { readonly retryAfterMillis: number }) =>
 export const make = (
   config: AlpacaConfig,
   tuning?: Partial<AlpacaTuning>
-): Effect.Effect<AlpacaBroker, never, HttpClient.HttpClient> =>
+): Effect.Effect<BrokerShape, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const settings = { ...AlpacaDefaults, ...tuning }
     const rest: AlpacaRest = yield* makeRest({
@@ -371,7 +375,7 @@ export const make = (
         Stream.filter((update) => !closes.unnamed(update.order)),
         Stream.map((update) => ({ ...update, order: named(update.order) }))
       )
-    } satisfies AlpacaBroker
+    } satisfies BrokerShape
   })
 
 /** The Alpaca Broker. `tuning` overrides AlpacaDefaults' timings (tests). */

@@ -97,7 +97,7 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
         openTimeout: Duration.millis(settings.handshakeTimeoutMillis)
       })
       const secrets = [Redacted.value(settings.keyId), Redacted.value(settings.secretKey)]
-      const scrubbed = (text: string) => scrub(text, secrets)
+      const scrubbed = (text: string) => scrub(text, secrets, { minLength: 1 })
 
       /** One connection, from opening the socket to its end; never fails. */
       const connection: Effect.Effect<Ended> = Effect.suspend(() => {
@@ -112,7 +112,7 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
           const handle = (frame: string | Uint8Array) =>
             Effect.gen(function*() {
               const message = readFrame(frame)
-              if (Result.isFailure(message)) return yield* Effect.logWarning(message.failure)
+              if (Result.isFailure(message)) return yield* Effect.logWarning(scrubbed(message.failure))
               const { stream, data } = message.success
               if (stream === "authorization") {
                 const auth = yield* decodeAuthorization(data)

@@ -22,9 +22,7 @@ import {
 /** Faults armed from the start (the same counters `FaultControls` sets). */
 export interface ArmedFaults {
   readonly failNextCalls?: number
-  readonly rateLimitNextCalls?: number
   readonly loseNextPlaceAnswers?: number
-  readonly missNextLookups?: number
 }
 
 export interface FaultControlsShape {
@@ -51,7 +49,7 @@ export class FaultControls extends Context.Service<FaultControls, FaultControlsS
 ) {}
 
 /** `inner` with faults in front of it, and the controls that arm them. */
-export const make = (
+const make = (
   inner: BrokerShape,
   armed: ArmedFaults = {}
 ): { readonly broker: BrokerShape; readonly controls: FaultControlsShape } => {
@@ -60,10 +58,10 @@ export const make = (
     calls: 0,
     failNext: armed.failNextCalls ?? 0,
     failMessage: defaultMessage,
-    rateLimitNext: armed.rateLimitNextCalls ?? 0,
+    rateLimitNext: 0,
     retryAfterMillis: 0,
     loseNext: armed.loseNextPlaceAnswers ?? 0,
-    missNext: armed.missNextLookups ?? 0
+    missNext: 0
   }
 
   /** Every call passes the connection faults first, as a real connection would fail first. */

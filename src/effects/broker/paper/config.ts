@@ -6,6 +6,7 @@ import * as Schema from "effect/Schema"
 import { DecimalInput } from "../../../formats/decimal.ts"
 import type { VenueContext } from "../../Broker.ts"
 import { knownFields } from "../../configFields.ts"
+import { inConfigDir } from "../../inputs.ts"
 import type { PaperConfig } from "./layer.ts"
 
 /** Whether the simulated market is open: always, or never (orders wait, a run stops at its guards). */
@@ -50,8 +51,6 @@ export const PaperDefaults = {
   volatilityBps: 50
 } as const
 
-const resolve = (dir: string, file: string): string => (file.startsWith("/") ? file : `${dir}/${file}`)
-
 /** The layer's config of an account's paper block. */
 export const paperConfig = (broker: Config, context: VenueContext): PaperConfig => ({
   account: context.account,
@@ -63,7 +62,7 @@ export const paperConfig = (broker: Config, context: VenueContext): PaperConfig 
       start: Object.fromEntries(Object.entries(broker.randomWalk.prices).map(([s, p]) => [s, String(p)])),
       volatilityBps: broker.randomWalk.volatilityBps ?? PaperDefaults.volatilityBps
     }
-    : { kind: "file", path: resolve(context.dir, broker.quotes ?? PaperDefaults.quotes) },
+    : { kind: "file", path: inConfigDir(context.dir, broker.quotes ?? PaperDefaults.quotes) },
   ...(broker.slippageBps === undefined ? {} : { slippageBps: broker.slippageBps }),
   commission: {
     ...(broker.commissionPerOrder === undefined ? {} : { perOrder: String(broker.commissionPerOrder) }),

@@ -75,9 +75,6 @@ import {
   walkStart
 } from "./quotes.ts"
 
-export { paperMigrations, type PaperOrder } from "./ledger.ts"
-export type { QuoteSource } from "./quotes.ts"
-
 // ---------------------------------------------------------------------------
 // config
 // ---------------------------------------------------------------------------

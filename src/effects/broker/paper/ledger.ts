@@ -16,7 +16,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
-import { DecimalText } from "../../../formats/decimal.ts"
+import { ComputedDecimalText, DecimalText } from "../../../formats/decimal.ts"
 import { Decimal, format, isZero, ZERO } from "../../../kernel/decimal.ts"
 import { Side } from "../../../kernel/rebalance/deltas.ts"
 import { type BookEntry, type BrokerOrder, OrderStatus, OrderType, TimeInForce } from "../../Broker.ts"
@@ -121,16 +121,23 @@ export const toBrokerOrder = (o: PaperOrder): BrokerOrder => ({
 })
 
 // Rows are decoded with the columns' Schemas (decimals as the kernel reads them, enums as the
-// Broker defines them). A row that does not read back is a corrupted database, not an expected
+// Broker defines them). What the ledger computed (cash, costs, P&L, fill prices, sums of
+// quantities) reads as `ComputedDecimalText`: a product of an average cost at 12 places and a
+// quantity can carry more places than an input may. What the request carried reads as
+// `DecimalText`. A row that does not read back is a corrupted database, not an expected
 // failure: it dies, naming its table.
 
-const AccountColumns = Schema.Struct({ name: Schema.String, cash: DecimalText, realized_pnl: DecimalText })
+const AccountColumns = Schema.Struct({
+  name: Schema.String,
+  cash: ComputedDecimalText,
+  realized_pnl: ComputedDecimalText
+})
 
 const PositionColumns = Schema.Struct({
   symbol: Schema.String,
-  quantity: DecimalText,
-  average_cost: DecimalText,
-  realized_pnl: DecimalText
+  quantity: ComputedDecimalText,
+  average_cost: ComputedDecimalText,
+  realized_pnl: ComputedDecimalText
 })
 
 const OrderColumns = Schema.Struct({
@@ -143,14 +150,14 @@ const OrderColumns = Schema.Struct({
   limit_price: Schema.NullOr(DecimalText),
   time_in_force: TimeInForce,
   status: OrderStatus,
-  filled_quantity: DecimalText,
-  average_fill_price: Schema.NullOr(DecimalText),
+  filled_quantity: ComputedDecimalText,
+  average_fill_price: Schema.NullOr(ComputedDecimalText),
   reason: Schema.NullOr(Schema.String),
   submitted_at: Integer,
   updated_at: Integer,
-  reserve_price: DecimalText,
+  reserve_price: ComputedDecimalText,
   fill_count: Integer,
-  commission: DecimalText
+  commission: ComputedDecimalText
 })
 
 const OrderSeqColumns = Schema.Struct({ order_seq: Integer })

@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaTransformation from "effect/SchemaTransformation"
-import { DecimalText } from "../../../formats/decimal.ts"
+import { ComputedDecimalText, DecimalText } from "../../../formats/decimal.ts"
 import { isRecord } from "../../../kernel/input.ts"
 import { Side } from "../../../kernel/rebalance/deltas.ts"
 import { Phase } from "../../../kernel/rebalance/orders.ts"
@@ -52,7 +52,12 @@ export const QuoteJson = Schema.Struct({
   close: Schema.optionalKey(DecimalText)
 })
 
-export const AccountStateJson = Schema.Struct({ cash: DecimalText, buyingPower: DecimalText, equity: DecimalText })
+/** Equity is the venue's computed value (paper values an unquoted holding at quantity × average cost). */
+export const AccountStateJson = Schema.Struct({
+  cash: DecimalText,
+  buyingPower: DecimalText,
+  equity: ComputedDecimalText
+})
 
 /**
  * An instant that may never come: null. Sessions recorded before the clock said so wrote the last
@@ -150,19 +155,30 @@ export const Methods = {
 /** A Broker method, as a session line names it. */
 export const Method = Schema.Literals(Object.keys(Methods) as ReadonlyArray<keyof typeof Methods>)
 export type Method = typeof Method.Type
-const METHOD_NAMES = Object.keys(Methods) as ReadonlyArray<Method>
 
 // ---------------------------------------------------------------------------
 // lines
 // ---------------------------------------------------------------------------
+
+/** A wait of the run: a replay with a poll interval of 0 would never end. */
+const PositiveMillis = Schema.Number.check(
+  Schema.makeFilter((n: number) => Number.isFinite(n) && n > 0, { expected: "a number of milliseconds above 0" })
+)
+
+/** An instant a JavaScript Date can hold. */
+const EpochMillis = Schema.Number.check(
+  Schema.makeFilter((n: number) => Number.isInteger(n) && n >= 0 && n <= LAST_DATE_MILLIS, {
+    expected: "epoch milliseconds (a whole number from 0 to 8.64e15)"
+  })
+)
 
 /** What the program was asked to do: enough to run it again exactly. */
 export const RunOptionsJson = Schema.Struct({
   execute: Schema.Boolean,
   ignoreMarketHours: Schema.Boolean,
   onOpenOrders: OnOpenOrders,
-  fillTimeoutMillis: Schema.Number,
-  pollIntervalMillis: Schema.Number
+  fillTimeoutMillis: PositiveMillis,
+  pollIntervalMillis: PositiveMillis
 })
 
 export const HeaderJson = Schema.Struct({
@@ -171,9 +187,8 @@ export const HeaderJson = Schema.Struct({
   version: Schema.Number,
   keel: Schema.String,
   /** Epoch milliseconds of the session's start; every `t` counts from here. */
-  startedAt: Schema.Number,
+  startedAt: EpochMillis,
   account: Schema.String,
-  /** The recorded broker's kind ("paper", "alpaca"): a replay answers as that kind. */
   /** The recorded venue's kind: a replay answers with its capabilities. */
   broker: VenueKind,
   run: RunOptionsJson,
@@ -185,7 +200,7 @@ export type Header = typeof HeaderJson.Type
 const CallJson = Schema.Struct({
   type: Schema.Literal("call"),
   t: Schema.Number,
-  method: Schema.Literals(METHOD_NAMES),
+  method: Method,
   args: Schema.Unknown,
   result: Schema.optionalKey(Schema.Unknown),
   error: Schema.optionalKey(Schema.Unknown)

@@ -699,7 +699,7 @@ describe("rate limits", () => {
       )
     }))
 
-  it.effect("the client-side limit: requestsPerMinute a minute, from the first request; one beyond waits for the next minute", () =>
+  it.effect("the client-side limit (a fixed window): requestsPerMinute go out, one beyond waits until a minute after the first", () =>
     Effect.gen(function*() {
       fallback = () => ({ status: 200, body: [] })
       yield* withBroker(
@@ -717,6 +717,35 @@ describe("rate limits", () => {
             yield* TestClock.adjust("1 second")
             yield* Fiber.join(third)
             expect(count("GET", "/v2/positions")).toBe(3)
+          }),
+        { requestsPerMinute: 2 },
+        {}
+      )
+    }))
+
+  it.effect("a fixed window, not a sliding one: limit 2, one request at 0 s and two at 31 s all go out by 31 s", () =>
+    Effect.gen(function*() {
+      fallback = () => ({ status: 200, body: [] })
+      yield* withBroker(
+        (b) =>
+          Effect.gen(function*() {
+            const start = yield* Clock.currentTimeMillis
+            yield* b.positions
+            yield* TestClock.adjust("31 seconds")
+            yield* b.positions
+            yield* b.positions
+            // Three requests within 60 s with a limit of 2, without waiting: the counter of the
+            // first (a minute / 2 long) had ended, and a new one started at 31 s.
+            expect(count("GET", "/v2/positions")).toBe(3)
+            expect((yield* Clock.currentTimeMillis) - start).toBe(31_000)
+            // The new counter is full now: the next waits until a minute after 31 s.
+            const fourth = yield* Effect.forkChild(b.positions)
+            yield* TestClock.adjust("59 seconds")
+            yield* realPause(100)
+            expect(count("GET", "/v2/positions")).toBe(3)
+            yield* TestClock.adjust("1 second")
+            yield* Fiber.join(fourth)
+            expect(count("GET", "/v2/positions")).toBe(4)
           }),
         { requestsPerMinute: 2 },
         {}
@@ -782,6 +811,14 @@ describe("credentials", () => {
       fallback = () => ({ status: 200, body: { is_open: SECRET, id: KEY_ID } })
       noSecrets(yield* Effect.flip(withBroker((b) => b.clock)))
       noSecrets(yield* Effect.flip(withBroker((b) => b.placeOrder(request))))
+    }))
+
+  it.live("a short key (4 characters) is removed from an error message too", () =>
+    Effect.gen(function*() {
+      fallback = () => ({ status: 403, body: { message: "key AK42 is not allowed" } })
+      const rejected = yield* Effect.flip(withBroker((b) => b.placeOrder(request), { keyId: Redacted.make("AK42") }))
+      expect(rejected).toMatchObject({ _tag: "OrderRejected", reason: `key ${REDACTED} is not allowed` })
+      expect(JSON.stringify(rejected)).not.toContain("AK42")
     }))
 
   it.live("a host that refuses connections is BrokerConnectionError, without the credentials", () =>

@@ -16,7 +16,6 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { afterEach } from "vitest"
 import { Broker, type BrokerShape, type OrderRequest, type OrderUpdate } from "../../../../src/effects/Broker.ts"
@@ -24,6 +23,7 @@ import type { AlpacaConfig } from "../../../../src/effects/broker/alpaca/config.
 import { layer } from "../../../../src/effects/broker/alpaca/layer.ts"
 import { Decimal, format } from "../../../../src/kernel/decimal.ts"
 import { type AlpacaEmulator, type EmulatorOptions, startAlpacaEmulator } from "../../../support/alpacaEmulator.ts"
+import { config } from "./fixtures.ts"
 
 const emulators: Array<AlpacaEmulator> = []
 afterEach(async () => {
@@ -42,17 +42,6 @@ const start = (options: EmulatorOptions = {}) =>
     emulators.push(emu)
     return emu
   })
-
-const config = (emu: AlpacaEmulator, overrides: Partial<AlpacaConfig> = {}): AlpacaConfig => ({
-  tradingUrl: emu.tradingUrl,
-  dataUrl: emu.dataUrl,
-  streamUrl: emu.streamUrl,
-  feed: "iex",
-  keyId: Redacted.make(emu.keyId),
-  secretKey: Redacted.make(emu.secretKey),
-  fractional: false,
-  ...overrides
-})
 
 const withBroker = <A, E, R>(
   emu: AlpacaEmulator,

@@ -9,11 +9,11 @@ import * as Effect from "effect/Effect"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
-import * as Redacted from "effect/Redacted"
 import { Broker } from "../../../../src/effects/Broker.ts"
 import * as Alpaca from "../../../../src/effects/broker/alpaca/layer.ts"
 import * as Faults from "../../../../src/effects/broker/faults/layer.ts"
 import { type AlpacaEmulator, startAlpacaEmulator } from "../../../support/alpacaEmulator.ts"
+import { config } from "../alpaca/fixtures.ts"
 import { base, d, paper, rejection, request, same, tempFiles, watch } from "../paper/fixtures.ts"
 
 const { freshFile } = tempFiles("keel-faults-test-")
@@ -94,15 +94,7 @@ describe("faults in front of the Alpaca adapter (emulator)", () => {
   const faultyAlpaca = (emu: AlpacaEmulator) =>
     Faults.layer().pipe(
       Layer.provideMerge(
-        Alpaca.layer({
-          tradingUrl: emu.tradingUrl,
-          dataUrl: emu.dataUrl,
-          streamUrl: emu.streamUrl,
-          feed: "iex",
-          keyId: Redacted.make(emu.keyId),
-          secretKey: Redacted.make(emu.secretKey),
-          fractional: false
-        })
+        Alpaca.layer(config(emu))
       ),
       Layer.provide(FetchHttpClient.layer)
     )

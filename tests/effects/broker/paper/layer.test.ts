@@ -107,6 +107,31 @@ describe("paper broker", () => {
       same(after.cash, "10095.70")
     }).pipe(Effect.provide(paper(freshFile(), base))))
 
+  it.effect("computed values past 20 places (realized P&L of a fractional sell) read back from the ledger", () =>
+    Effect.gen(function*() {
+      const broker = yield* Broker
+      const controls = yield* paperControls
+      const updates = yield* watch
+      yield* broker.placeOrder(request({ quantity: d("3") }))
+      yield* Queue.take(updates)
+      yield* Queue.take(updates)
+      same((yield* controls.books).positions[0]?.averageCost, "100.333333333333") // 301 / 3, at 12 places
+      yield* broker.placeOrder(request({ side: "sell", quantity: d("0.123456789") }))
+      yield* Queue.take(updates)
+      yield* Queue.take(updates)
+      const books = yield* controls.books
+      // 0.123456789 × 99.99 − 1 − 0.123456789 × 100.333333333333: 21 places
+      same(books.realizedPnl, "-1.042386830889958847737")
+      same(books.positions[0]?.realizedPnl, "-1.042386830889958847737")
+      same(books.cash, "9710.34444433211")
+      same((yield* broker.account).cash, "9710.34444433211")
+    }).pipe(Effect.provide(paper(freshFile(), {
+      ...base,
+      quotes: { kind: "static", quotes: [{ symbol: "AAPL", bid: "99.99", ask: "100.00" }] },
+      slippageBps: 0,
+      commission: { perOrder: "1" }
+    }))))
+
   it.effect("refuses a buy the account cannot pay for, counting open orders' reserved cost", () =>
     Effect.gen(function*() {
       const broker = yield* Broker
