@@ -4,7 +4,8 @@
  * whole millionths, so the floating-point copies used by the quality yardsticks are the
  * same numbers the kernel reads as exact decimals.
  */
-import type { ShareMode } from "../src/kernel/index.ts"
+import * as Result from "effect/Result"
+import { planRebalance, type ShareMode, validateAccount, validateModel } from "../src/kernel/index.ts"
 import type { Instance } from "./quality.ts"
 
 export const random = (seed: number): () => number => {
@@ -116,4 +117,33 @@ export const batchAccounts = (accounts: number, n = 30) => {
     }
   })
   return { quotes, targets, policy: { driftBand: "0.01", minOrderValue: "1" }, accounts: raw }
+}
+
+/** single-500-whole's instance: 500 symbols bought from cash (the quality yardsticks read it too). */
+export const wholeInstance = (): Instance => instance(1, 500, 1_000_000)
+
+/** The single-account cases of the benchmark, by name, as raw kernel input. */
+export const singleCases = {
+  "single-500-whole": () => fromCash(wholeInstance()),
+  "single-500-drift": () => drifted(2, 500, 2_000_000, 0.2, "whole"),
+  "single-5000-fractional": () => drifted(3, 5000, 20_000_000, 0.2, "fractional")
+} as const satisfies Record<string, () => KernelInput>
+
+/**
+ * The batch case over `accounts` accounts: a run validates the shared model once, then validates
+ * and plans every account, and returns how many orders they make.
+ */
+export const batchRun = (accounts: number, n = 30): () => number => {
+  const { quotes, targets, policy, accounts: raw } = batchAccounts(accounts, n)
+  return () => {
+    const shared = validateModel(targets, quotes, policy)
+    if (Result.isFailure(shared)) throw new Error(shared.failure.message)
+    let orders = 0
+    for (const account of raw) {
+      const valid = validateAccount(account)
+      if (Result.isFailure(valid)) throw new Error(valid.failure.message)
+      orders += planRebalance(valid.success, shared.success).orders.orders.length
+    }
+    return orders
+  }
 }

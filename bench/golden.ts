@@ -11,6 +11,7 @@ import {
   defaultPolicy,
   format,
   type InvalidInput,
+  isDecimal,
   type Rebalance,
   rebalance,
   type RebalanceInput,
@@ -26,7 +27,7 @@ import {
 import { readWeights } from "../src/kernel/strategies/weights.ts"
 import { planJson } from "../src/programs/documents/plan.ts"
 import { build, mixedArb } from "../tests/kernel/helpers.ts"
-import { cents, drifted, fromCash, instance, micro, pricesCents, random, symbol, weightsMicro } from "./cases.ts"
+import { cents, fromCash, instance, micro, pricesCents, random, singleCases, symbol, weightsMicro } from "./cases.ts"
 
 const out: Array<string> = []
 const emit = (name: string, text: string): void => {
@@ -52,8 +53,8 @@ const value = (r: Result.Result<unknown, InvalidInput>): string =>
         ? [...v.entries()]
         : v instanceof Set
         ? [...v]
-        : typeof v === "object" && v !== null && "c" in v && "e" in v && "s" in v
-        ? format(v as never)
+        : isDecimal(v)
+        ? format(v)
         : v)
 
 const section = process.argv[2] ?? "all"
@@ -103,9 +104,7 @@ if (section === "all" || section === "sized") {
 }
 
 if (section === "all" || section === "bench") {
-  emit("single-500-whole", rendered(rebalance(fromCash(instance(1, 500, 1_000_000)))))
-  emit("single-500-drift", rendered(rebalance(drifted(2, 500, 2_000_000, 0.2, "whole"))))
-  emit("single-5000-fractional", rendered(rebalance(drifted(3, 5000, 20_000_000, 0.2, "fractional"))))
+  for (const [name, input] of Object.entries(singleCases)) emit(name, rendered(rebalance(input())))
   for (let seed = 1; seed <= 300; seed++) {
     const inst = instance(1000 + seed, 6, 5_000 + seed * 37, 1_000, 60_000)
     emit(`quality-${seed}`, rendered(rebalance(fromCash(inst))))

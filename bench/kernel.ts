@@ -7,8 +7,8 @@
  */
 import * as Result from "effect/Result"
 import { spawnSync } from "node:child_process"
-import { planRebalance, rebalance, validateAccount, validateModel } from "../src/kernel/index.ts"
-import { batchAccounts, drifted, fromCash, instance, symbol } from "./cases.ts"
+import { rebalance } from "../src/kernel/index.ts"
+import { batchRun, fromCash, instance, singleCases, symbol, wholeInstance } from "./cases.ts"
 import { greedyPortfolio, type Instance, leftover, optimum, trackingError } from "./quality.ts"
 
 interface CaseResult {
@@ -74,7 +74,7 @@ const round = (x: number, places = 3): number => Math.round(x * 10 ** places) / 
 
 const cases: Record<string, () => CaseResult> = {
   "single-500-whole": () => {
-    const inst = instance(1, 500, 1_000_000)
+    const inst = wholeInstance()
     const shares = kernelShares(inst)
     const greedy = greedyPortfolio(inst)
     return single("single-500-whole", fromCash(inst), 500, 200, {
@@ -84,24 +84,12 @@ const cases: Record<string, () => CaseResult> = {
       greedyTrackingError: trackingError(inst, greedy)
     })
   },
-  "single-500-drift": () => single("single-500-drift", drifted(2, 500, 2_000_000, 0.2, "whole"), 500, 200),
-  "single-5000-fractional": () =>
-    single("single-5000-fractional", drifted(3, 5000, 20_000_000, 0.2, "fractional"), 5000, 30),
+  "single-500-drift": () => single("single-500-drift", singleCases["single-500-drift"](), 500, 200),
+  "single-5000-fractional": () => single("single-5000-fractional", singleCases["single-5000-fractional"](), 5000, 30),
   "batch-10000x30": () => {
     const accounts = 10_000
     const n = 30
-    const { quotes, targets, policy, accounts: raw } = batchAccounts(accounts, n)
-    const batch = () => {
-      const shared = validateModel(targets, quotes, policy)
-      if (Result.isFailure(shared)) throw new Error(shared.failure.message)
-      let orders = 0
-      for (const account of raw) {
-        const valid = validateAccount(account)
-        if (Result.isFailure(valid)) throw new Error(valid.failure.message)
-        orders += planRebalance(valid.success, shared.success).orders.orders.length
-      }
-      return orders
-    }
+    const batch = batchRun(accounts, n)
     const medianMs = time(5, 1, batch)
     return {
       name: "batch-10000x30",

@@ -5,33 +5,20 @@
  * (CPU time is steadier than wall time when other processes share the cores).
  */
 import * as Result from "effect/Result"
-import { planRebalance, rebalance, validateAccount, validateModel } from "../src/kernel/index.ts"
-import { batchAccounts, drifted, fromCash, instance } from "./cases.ts"
+import { rebalance } from "../src/kernel/index.ts"
+import { batchRun, singleCases } from "./cases.ts"
 
 const plan = (input: Parameters<typeof rebalance>[0]) => () => {
   const result = rebalance(input)
   if (Result.isFailure(result)) throw new Error(result.failure.message)
 }
 
-/** The batch case of bench/kernel.ts, with fewer accounts (`accounts`). */
-const batch = (accounts: number) => {
-  const { quotes, targets, policy, accounts: raw } = batchAccounts(accounts)
-  return () => {
-    const shared = validateModel(targets, quotes, policy)
-    if (Result.isFailure(shared)) throw new Error(shared.failure.message)
-    for (const account of raw) {
-      const valid = validateAccount(account)
-      if (Result.isFailure(valid)) throw new Error(valid.failure.message)
-      planRebalance(valid.success, shared.success)
-    }
-  }
-}
-
 const cases: Record<string, () => () => void> = {
-  "single-500-whole": () => plan(fromCash(instance(1, 500, 1_000_000))),
-  "single-500-drift": () => plan(drifted(2, 500, 2_000_000, 0.2, "whole")),
-  "single-5000-fractional": () => plan(drifted(3, 5000, 20_000_000, 0.2, "fractional")),
-  "batch-1000x30": () => batch(1000)
+  "single-500-whole": () => plan(singleCases["single-500-whole"]()),
+  "single-500-drift": () => plan(singleCases["single-500-drift"]()),
+  "single-5000-fractional": () => plan(singleCases["single-5000-fractional"]()),
+  // The batch case of bench/kernel.ts, with fewer accounts.
+  "batch-1000x30": () => batchRun(1000)
 }
 
 const median = (xs: Array<number>): number => xs.slice().sort((a, b) => a - b)[xs.length >> 1]!

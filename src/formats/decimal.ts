@@ -13,10 +13,20 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaTransformation from "effect/SchemaTransformation"
-import { Decimal, type DecimalProblem, format, isDecimal, parseDecimal } from "../kernel/decimal.ts"
+import {
+  Decimal,
+  DecimalLimits,
+  type DecimalProblem,
+  format,
+  isDecimal,
+  limitProblem,
+  parseDecimal
+} from "../kernel/decimal.ts"
 
 const expectedDecimal = (problem: DecimalProblem): string =>
-  problem === "out-of-range" ? "a decimal within Keel's limits (15 integer digits, 20 places)" : "a decimal"
+  problem === "out-of-range"
+    ? `a decimal within Keel's limits (${DecimalLimits.integerDigits} integer digits, ${DecimalLimits.decimalPlaces} places)`
+    : "a decimal"
 
 const DecimalValue = Schema.declare(isDecimal, { expected: "Decimal" })
 
@@ -34,10 +44,10 @@ const throughText = <E extends string | number>() =>
     },
     encode: (d, options) => {
       const text = format(d)
-      const back = parseDecimal(text)
-      return typeof back === "string"
-        ? Effect.fail(new SchemaIssue.InvalidValue({ expected: expectedDecimal(back) }, text, options))
-        : Effect.succeed(text as E)
+      const problem = limitProblem(d)
+      return problem === undefined
+        ? Effect.succeed(text as E)
+        : Effect.fail(new SchemaIssue.InvalidValue({ expected: expectedDecimal(problem) }, text, options))
     }
   })
 

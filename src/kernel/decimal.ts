@@ -83,9 +83,12 @@ export const parseDecimal = (input: unknown): Decimal | DecimalProblem => {
     }
   }
   if (isZero(d)) return ZERO
-  if (d.e >= DecimalLimits.integerDigits || decimalPlaces(d) > DecimalLimits.decimalPlaces) return "out-of-range"
-  return d
+  return limitProblem(d) ?? d
 }
+
+/** Why a decimal is outside `DecimalLimits`, if it is: what `parseDecimal` would say of its text. */
+export const limitProblem = (d: Decimal): DecimalProblem | undefined =>
+  d.e >= DecimalLimits.integerDigits || decimalPlaces(d) > DecimalLimits.decimalPlaces ? "out-of-range" : undefined
 
 const ZERO_CODE = 48
 const DOT = 46
@@ -146,10 +149,8 @@ export const decimalPlaces = (d: Decimal): number => Math.max(0, d.c.length - 1 
 /** A double-precision estimate, used only to choose quantities; money stays exact. */
 export const estimate = (d: Decimal): number => {
   // Horner over the digit array: faster than toString + parseFloat, and deterministic.
-  const c = d.c
-  let n = 0
-  for (let i = 0; i < c.length; i++) n = n * 10 + (c[i] as number)
-  const shift = d.e - (c.length - 1)
+  const n = coefficient(d.c)
+  const shift = lowest(d)
   const scaled = shift >= 0 ? n * 10 ** shift : n / 10 ** -shift
   return d.s < 0 ? -scaled : scaled
 }
@@ -220,12 +221,21 @@ const normal = (s: number, e: number, c: Array<number>): Decimal => {
 // held exactly in doubles when the operands are short, and ask big.js otherwise.
 // ---------------------------------------------------------------------------------------
 
-/** The coefficient's digits as one integer (exact: at most SAFE_DIGITS digits). */
+/** The coefficient's digits as one integer (exact up to SAFE_DIGITS digits; an estimate beyond). */
 const coefficient = (c: ReadonlyArray<number>): number => {
   let n = 0
   for (let i = 0; i < c.length; i++) n = n * 10 + (c[i] as number)
   return n
 }
+
+/** The exponent of a decimal's last digit. */
+const lowest = (d: Decimal): number => d.e - d.c.length + 1
+
+/** Does |d| counted in units of 10^low (at or below its last digit) stay within SAFE_DIGITS digits? */
+const fitsAligned = (d: Decimal, low: number): boolean => d.e - low < SAFE_DIGITS
+
+/** |d| in units of 10^low: exact in a double when `fitsAligned(d, low)`. */
+const unitsOf = (d: Decimal, low: number): number => coefficient(d.c) * (POWERS[lowest(d) - low] as number)
 
 const isOne = (d: Decimal): boolean => d.s === 1 && d.e === 0 && d.c.length === 1 && d.c[0] === 1
 
@@ -242,7 +252,7 @@ export const multiply = (a: Decimal, b: Decimal): Decimal => {
   const product = coefficient(ac) * coefficient(bc)
   // Below 2^53 the double product of two exact integers is exact.
   if (product > Number.MAX_SAFE_INTEGER) return a.times(b)
-  return scaledInteger(sign, product, a.e - ac.length + 1 + b.e - bc.length + 1)
+  return scaledInteger(sign, product, lowest(a) + lowest(b))
 }
 
 /** a + b, exactly: the same decimal as `a.plus(b)`. */
@@ -253,16 +263,13 @@ export const subtract = (a: Decimal, b: Decimal): Decimal => sum(a, b, -b.s) ?? 
 
 /** a + bSign × |b| from aligned integers; undefined when big.js must decide (long operands, a zero). */
 const sum = (a: Decimal, b: Decimal, bSign: number): Decimal | undefined => {
-  const ac = a.c
-  const bc = b.c
-  if (ac[0] === 0 || bc[0] === 0) return undefined
-  // The exponent of each operand's last digit; both are aligned to the lower one.
-  const aLow = a.e - ac.length + 1
-  const bLow = b.e - bc.length + 1
+  if (isZero(a) || isZero(b)) return undefined
+  // Both operands are aligned to the lower of their last digits.
+  const aLow = lowest(a)
+  const bLow = lowest(b)
   const low = aLow < bLow ? aLow : bLow
-  if (ac.length + aLow - low > SAFE_DIGITS || bc.length + bLow - low > SAFE_DIGITS) return undefined
-  const total = a.s * coefficient(ac) * (POWERS[aLow - low] as number) +
-    bSign * coefficient(bc) * (POWERS[bLow - low] as number)
+  if (!fitsAligned(a, low) || !fitsAligned(b, low)) return undefined
+  const total = a.s * unitsOf(a, low) + bSign * unitsOf(b, low)
   if (total === 0) return undefined
   return total < 0 ? scaledInteger(-1, -total, low) : scaledInteger(1, total, low)
 }
@@ -277,12 +284,11 @@ export const sumOf = (xs: ReadonlyArray<Decimal>): Decimal => {
   let low = 0
   let rest = ZERO
   for (const x of xs) {
-    const c = x.c
-    if (c[0] === 0) continue
-    const xLow = x.e - c.length + 1
+    if (isZero(x)) continue
+    const xLow = lowest(x)
     // Re-aligned to the finer of the two units, both parts must stay within SAFE_DIGITS digits.
     const shift = units === 0 ? 0 : low - xLow
-    const fits = c.length + (xLow > low && units !== 0 ? xLow - low : 0) <= SAFE_DIGITS &&
+    const fits = fitsAligned(x, shift < 0 ? low : xLow) &&
       (shift <= 0 || (shift < POWERS.length && Math.abs(units) * (POWERS[shift] as number) < MAX_UNITS))
     if (!fits) {
       rest = add(rest, x)
@@ -293,7 +299,7 @@ export const sumOf = (xs: ReadonlyArray<Decimal>): Decimal => {
       units *= POWERS[shift] as number
       low = xLow
     }
-    units += x.s * coefficient(c) * (POWERS[xLow - low] as number)
+    units += x.s * unitsOf(x, low)
     if (Math.abs(units) >= MAX_UNITS) {
       // Past what stays exact: hand the integer to big.js and start again.
       rest = add(rest, scaledInteger(units < 0 ? -1 : 1, Math.abs(units), low))
@@ -305,25 +311,15 @@ export const sumOf = (xs: ReadonlyArray<Decimal>): Decimal => {
   return isZero(rest) ? counted : add(rest, counted)
 }
 
-/** The exponent of a decimal's last digit. */
-const lowest = (d: Decimal): number => d.e - d.c.length + 1
-
 /** |a − b| > limit, exactly (a drift band's test), without building a − b when the operands are short. */
 export const differsByMore = (a: Decimal, b: Decimal, limit: Decimal): boolean => {
-  const aLow = lowest(a)
-  const bLow = lowest(b)
-  const limitLow = lowest(limit)
-  const low = Math.min(aLow, bLow, limitLow)
-  if (
-    a.c.length + aLow - low > SAFE_DIGITS || b.c.length + bLow - low > SAFE_DIGITS ||
-    limit.c.length + limitLow - low > SAFE_DIGITS
-  ) {
+  const low = Math.min(lowest(a), lowest(b), lowest(limit))
+  if (!fitsAligned(a, low) || !fitsAligned(b, low) || !fitsAligned(limit, low)) {
     const gap = subtract(a, b)
     return compare(gap.s < 0 ? gap.neg() : gap, limit) > 0
   }
-  const gap = a.s * coefficient(a.c) * (POWERS[aLow - low] as number) -
-    b.s * coefficient(b.c) * (POWERS[bLow - low] as number)
-  return Math.abs(gap) > limit.s * coefficient(limit.c) * (POWERS[limitLow - low] as number)
+  const gap = a.s * unitsOf(a, low) - b.s * unitsOf(b, low)
+  return Math.abs(gap) > limit.s * unitsOf(limit, low)
 }
 
 /** −1, 0 or 1 as a is below, equal to or above b: `a.cmp(b)` without copying b. */

@@ -7,7 +7,8 @@
  * pays for the text of a path it does not need.
  */
 import * as Result from "effect/Result"
-import { compare, type Decimal, isNegative, ONE, parseDecimal } from "./decimal.ts"
+import type * as Schema from "effect/Schema"
+import { compare, type Decimal, DecimalLimits, isNegative, ONE, parseDecimal } from "./decimal.ts"
 import { type InputSource, InvalidInput, quote, show } from "./errors.ts"
 
 export type Read<A> = Result.Result<A, InvalidInput>
@@ -74,9 +75,24 @@ export const readDecimal = (source: InputSource, path: Path, value: unknown, rul
   const d = parseDecimal(value)
   if (typeof d !== "string" && rule.accepts(d)) return Result.succeed(d)
   if (d === "out-of-range") {
-    return invalid(source, path, value, `${rule.expected} with at most 15 integer digits and 20 decimal places`)
+    const { integerDigits, decimalPlaces } = DecimalLimits
+    const limits = `at most ${integerDigits} integer digits and ${decimalPlaces} decimal places`
+    return invalid(source, path, value, `${rule.expected} with ${limits}`)
   }
   return invalid(source, path, value, rule.expected)
+}
+
+/** One of the strings of a `Schema.Literals` (an enum), exactly as written. */
+export const readLiteral = <const L extends ReadonlyArray<string>>(
+  source: InputSource,
+  path: Path,
+  value: unknown,
+  schema: Schema.Literals<L>
+): Read<L[number]> => {
+  const literal = schema.literals.find((l) => l === value)
+  return literal === undefined
+    ? invalid(source, path, value, `one of ${schema.literals.join(", ")}`)
+    : Result.succeed(literal)
 }
 
 const SYMBOL = "a symbol (a non-empty string)"
@@ -123,14 +139,18 @@ export class Entry {
 
   /** Where the value is: `positions[2].quantity` (list form), `positions.AAPL` (map form). */
   get path(): string {
-    const at = join(this.#parent, this.#at)
-    return typeof this.#at === "string" || this.#valueField === undefined ? at : join(at, this.#valueField)
+    return this.#pathOf(this.#valueField)
   }
 
   /** Where the symbol is: `positions[2].symbol` (list form), `positions.AAPL` (map form). */
   get keyPath(): string {
+    return this.#pathOf(this.#keyField)
+  }
+
+  /** The entry's own path, with `itemField` below it in the list form (when there is one). */
+  #pathOf(itemField: string | undefined): string {
     const at = join(this.#parent, this.#at)
-    return typeof this.#at === "string" ? at : join(at, this.#keyField)
+    return typeof this.#at === "string" || itemField === undefined ? at : join(at, itemField)
   }
 }
 

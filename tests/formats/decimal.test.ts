@@ -37,6 +37,14 @@ describe("DecimalText", () => {
       `fails: Expected a decimal within Keel's limits (15 integer digits, 20 places), got "0.000000000000000000001"`
     )
   })
+
+  // Regression: encoding re-read the written text, and text longer than any decimal within the
+  // limits is refused before parsing, so a decimal far out of range was called "not a decimal".
+  it("names the limits when it refuses to write a decimal far beyond them", () => {
+    expect(encoded(DecimalText, new Decimal("1e70"))).toBe(
+      `fails: Expected a decimal within Keel's limits (15 integer digits, 20 places), got "1${"0".repeat(70)}"`
+    )
+  })
 })
 
 describe("DecimalFromInput", () => {

@@ -19,7 +19,7 @@
  * is decided exactly whenever the estimate is too close to call, so the budget holds.
  * Ties go to the earlier symbol, so the result never depends on input order.
  */
-import { add, type Decimal, estimate, fromInteger, isPositive, multiply, stepsOf, ZERO } from "../decimal.ts"
+import { add, type Decimal, estimate, isPositive, stepsOf, subtract, ZERO } from "../decimal.ts"
 
 export interface Candidate {
   /** Valuation value of one step. */
@@ -71,10 +71,28 @@ const exactCost = (candidates: ReadonlyArray<Candidate>, steps: ReadonlyArray<nu
   let cost = ZERO
   for (let i = 0; i < candidates.length; i++) {
     const count = steps[i]!
-    if (count > 0) cost = add(cost, multiply(fromInteger(count), candidates[i]!.stepCostExact))
+    if (count > 0) cost = add(cost, stepsOf(count, candidates[i]!.stepCostExact))
   }
   return cost
 }
+
+/** Do the steps, and an `extra` cost if any, fit the budget exactly? */
+const fitsExactly = (
+  candidates: ReadonlyArray<Candidate>,
+  steps: ReadonlyArray<number>,
+  budget: Budget,
+  extra?: Decimal
+): boolean => {
+  const cost = exactCost(candidates, steps)
+  return !(extra === undefined ? cost : add(cost, extra)).gt(budget.exact)
+}
+
+/**
+ * The estimated budget check: does a cost fit in `room`? Undefined when the estimate is
+ * within `slack` of the room, too close to call: then `fitsExactly` decides.
+ */
+const fitsByEstimate = (cost: number, room: number, slack: number): boolean | undefined =>
+  cost <= room - slack ? true : cost <= room + slack ? undefined : false
 
 /** The estimated cost of the steps. */
 const costOf = (candidates: ReadonlyArray<Candidate>, steps: ReadonlyArray<number>): number => {
@@ -104,7 +122,7 @@ export const allocate = (
   // After a trim, what the rounding left is handed out in bulk first, so the whole-share
   // search below only ever has a few steps left to try, however cheap a step is.
   const spent = trimmed ? largestRemainders(candidates, start, money) : start.spent
-  if (search) improve(new Search(candidates, steps, lower, money, spent, cashError), cashError, trimmed)
+  if (search) improve(new Search(candidates, steps, lower, money, spent, cashError), trimmed)
   return { steps, trimmed }
 }
 
@@ -126,9 +144,9 @@ const floors = (candidates: ReadonlyArray<Candidate>, budget: Budget): Start => 
   const lower = candidates.map(lowOf)
   const spent = costOf(candidates, steps)
   const slack = BUDGET_SLACK * (budget.estimate + spent)
-  const overBudget = spent > budget.estimate + slack ||
-    (spent > budget.estimate - slack && exactCost(candidates, steps).gt(budget.exact))
-  if (!overBudget) return { steps, lower, spent, slack, trimmed: false, share: 1 }
+  if (fitsByEstimate(spent, budget.estimate, slack) ?? fitsExactly(candidates, steps, budget)) {
+    return { steps, lower, spent, slack, trimmed: false, share: 1 }
+  }
   // Pro rata on what each buy wants (its ideal steps), not on its rounded-down steps, so
   // a buy's share of the cash never depends on where its rounding fell.
   let wanted = 0
@@ -180,21 +198,17 @@ const largestRemainders = (candidates: ReadonlyArray<Candidate>, start: Start, b
     .map((c, i) => ({ i, remainder: share * c.ideal - steps[i]! }))
     .filter((x) => steps[x.i]! < floorOf(candidates[x.i]!))
     .sort((x, y) => y.remainder - x.remainder || x.i - y.i)
-  const add = (i: number, count: number): boolean => {
+  const buySteps = (i: number, count: number): boolean => {
+    if (count <= 0) return false
     const cost = count * candidates[i]!.stepCost
-    const room = budget.estimate - spent
-    if (count <= 0 || cost > room + slack) return false
-    if (
-      cost > room - slack &&
-      exactCost(candidates, steps).plus(stepsOf(count, candidates[i]!.stepCostExact)).gt(budget.exact)
-    ) {
-      return false
-    }
+    const fits = fitsByEstimate(cost, budget.estimate - spent, slack) ??
+      fitsExactly(candidates, steps, budget, stepsOf(count, candidates[i]!.stepCostExact))
+    if (!fits) return false
     steps[i] = steps[i]! + count
     spent += cost
     return true
   }
-  for (const { i } of order) add(i, 1)
+  for (const { i } of order) buySteps(i, 1)
   // Whatever is still left buys as many steps as fit, in the same order, so no buy still
   // below its target is left with cash that could pay for one of its steps.
   for (const { i } of order) {
@@ -202,7 +216,7 @@ const largestRemainders = (candidates: ReadonlyArray<Candidate>, start: Start, b
     const room = floorOf(c) - steps[i]!
     // The quotient is an estimate: try one more step first (each try is settled exactly).
     const count = Math.min(room, Math.floor((budget.estimate - spent) / c.stepCost))
-    if (!(count < room && add(i, count + 1)) && !add(i, count)) add(i, count - 1)
+    if (!(count < room && buySteps(i, count + 1)) && !buySteps(i, count)) buySteps(i, count - 1)
   }
   return spent
 }
@@ -226,8 +240,8 @@ class Search {
   readonly error: Array<number>
   /** Σ error over the buys. */
   errorSum: number
-  /** Cash after the buys − the cash target. */
-  cashError: number
+  /** Cash before any buy − the cash target. */
+  readonly cashErrorBefore: number
   spent: number
   readonly budget: Budget
   readonly slack: number
@@ -240,7 +254,7 @@ class Search {
     lower: ReadonlyArray<number>,
     budget: Budget,
     spent: number,
-    cashError: number
+    cashErrorBefore: number
   ) {
     this.candidates = candidates
     this.size = candidates.length
@@ -253,7 +267,7 @@ class Search {
     this.upper = candidates.map(highOf)
     this.start = steps.slice()
     this.error = candidates.map((c, i) => c.error + steps[i]! * c.stepValue)
-    this.cashError = cashError - spent
+    this.cashErrorBefore = cashErrorBefore
     let scale = 0
     for (let i = 0; i < this.size; i++) scale = Math.max(scale, this.stepValue[i]!, this.stepCost[i]!)
     this.noise = GAIN_NOISE * scale * scale
@@ -268,7 +282,11 @@ class Search {
     this.error[i] = this.error[i]! + by * this.stepValue[i]!
     this.errorSum += by * this.stepValue[i]!
     this.spent += by * this.stepCost[i]!
-    this.cashError -= by * this.stepCost[i]!
+  }
+
+  /** Cash after the buys − the cash target. */
+  get cashError(): number {
+    return this.cashErrorBefore - this.spent
   }
 
   /** Moves every buy back to `to`. */
@@ -281,20 +299,18 @@ class Search {
     return this.budget.estimate - this.spent + this.slack
   }
 
-  /** Does an extra cost (buy `add`, drop `drop` unless −1) still fit? Exact when too close to call. */
-  fits(extra: number, add: number, drop: number): boolean {
-    const room = this.budget.estimate - this.spent
-    if (extra <= room - this.slack) return true
-    if (extra > room + this.slack) return false
-    let cost = exactCost(this.candidates, this.steps).plus(this.candidates[add]!.stepCostExact)
-    if (drop >= 0) cost = cost.minus(this.candidates[drop]!.stepCostExact)
-    return !cost.gt(this.budget.exact)
+  /** Does an extra cost (buy `buy`, drop `drop` unless −1) still fit? Exact when too close to call. */
+  fits(extra: number, buy: number, drop: number): boolean {
+    const fits = fitsByEstimate(extra, this.budget.estimate - this.spent, this.slack)
+    if (fits !== undefined) return fits
+    const bought = this.candidates[buy]!.stepCostExact
+    const net = drop < 0 ? bought : subtract(bought, this.candidates[drop]!.stepCostExact)
+    return fitsExactly(this.candidates, this.steps, this.budget, net)
   }
 
   /** Are the current steps within the budget? Exact when too close to call. */
   withinBudget(): boolean {
-    return this.spent <= this.budget.estimate - this.slack ||
-      !exactCost(this.candidates, this.steps).gt(this.budget.exact)
+    return this.spent <= this.budget.estimate - this.slack || fitsExactly(this.candidates, this.steps, this.budget)
   }
 
   objective(): number {
@@ -327,10 +343,10 @@ class Search {
 }
 
 /** Exhaustive search of the box for few buys; sweep (and a deficit-first start), then polish, for many. */
-const improve = (search: Search, cashError: number, trimmed: boolean): void => {
+const improve = (search: Search, trimmed: boolean): void => {
   // Trimmed buys start far below their box, so they take the search below instead.
   if (search.size <= EXACT_CANDIDATES && !trimmed) {
-    exhaustive(search, cashError)
+    exhaustive(search)
     return
   }
   sweep(search)
@@ -344,7 +360,6 @@ const improve = (search: Search, cashError: number, trimmed: boolean): void => {
   topUp(search, deficitFirst(search))
   polish(search)
   if (search.objective() <= firstObjective - search.noise) return
-  search.moveTo(search.start)
   search.moveTo(first)
 }
 
@@ -558,19 +573,19 @@ const ascending = (keys: ReadonlyArray<number>): Int32Array => {
 
 /**
  * Tries every combination of steps within [lower, upper] that fits the budget, keeping the
- * first best in symbol order. `cashError` is the cash line's error before any buy.
+ * first best in symbol order.
  */
-const exhaustive = (search: Search, cashError: number): void => {
-  const { candidates, size, steps, stepValue, stepCost, budget, slack } = search
+const exhaustive = (search: Search): void => {
+  const { candidates, size, steps, stepValue, stepCost, budget, slack, cashErrorBefore } = search
   const start = search.start
   const current = steps.slice()
   let best = Number.POSITIVE_INFINITY
   const visit = (i: number, spent: number, error: number): void => {
     if (i === size) {
-      const cash = cashError - spent
+      const cash = cashErrorBefore - spent
       const total = error + cash * cash
       // A combination too close to the budget to call in doubles is settled exactly.
-      if (total < best && (spent <= budget.estimate - slack || !exactCost(candidates, current).gt(budget.exact))) {
+      if (total < best && (fitsByEstimate(spent, budget.estimate, slack) ?? fitsExactly(candidates, current, budget))) {
         best = total
         for (let j = 0; j < size; j++) steps[j] = current[j]!
       }

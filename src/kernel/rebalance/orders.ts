@@ -13,12 +13,12 @@ import {
   type Decimal,
   estimate,
   format,
+  isPositive,
   isZero,
   multiply,
   stepsOf,
   subtract,
-  sumOf,
-  ZERO
+  sumOf
 } from "../decimal.ts"
 import { allocate, type Candidate } from "./allocation.ts"
 import { type BuyDelta, type Delta, type SellDelta, sellQuantity, type Side } from "./deltas.ts"
@@ -133,7 +133,8 @@ export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
     if (sale !== undefined) sales.push(sale)
   }
 
-  const available = add(plan.cash, valueOf(sales.map((sale) => sale.order)))
+  const proceeds = valueOf(sales.map((sale) => sale.order))
+  const available = add(plan.cash, proceeds)
   const bought = buyOrders(plan, buys, subtract(available, plan.cashTarget), report)
   const afterBuys = subtract(available, valueOf(bought))
   // Only where buys are allowed: a sell-only plan may leave cash idle by design.
@@ -141,7 +142,7 @@ export const orders = (plan: Plan, planned: ReadonlyArray<Delta>): Orders => {
     ? keepBack(sales, subtract(afterBuys, plan.cashTarget), report).filter((o): o is Order => o !== undefined)
     : sales.map((sale) => sale.order)
   // A sell that keepBack reduced or dropped raises less cash than was counted before the buys.
-  const after = add(subtract(afterBuys, valueOf(sales.map((sale) => sale.order))), valueOf(kept))
+  const after = add(subtract(afterBuys, proceeds), valueOf(kept))
   return {
     orders: [...kept, ...bought],
     cash: { before: plan.cash, after, reserve: plan.reserve },
@@ -209,12 +210,14 @@ const giveBack = (
   const buyPrice = line.prices.buy
   const buyStep = buyPrice === undefined ? undefined : multiply(delta.increment, buyPrice.price)
   const buyStepCost = buyPrice === undefined ? 0 : stepSize * buyPrice.estimate
+  const held = estimate(line.quantity)
+  const target = estimate(line.targetValue)
+  const sellStep = stepSize * estimate(sold.price)
   let unspent = spendable
   let steps = delta.steps
   for (; steps > 0; steps--) {
-    const error = (estimate(line.quantity) - steps * stepSize) * valuation - estimate(line.targetValue)
+    const error = (held - steps * stepSize) * valuation - target
     const cash = estimate(unspent)
-    const sellStep = stepSize * estimate(sold.price)
     const symbolGain = stepValue * (2 * error + stepValue)
     const keep = symbolGain + sellStep * (sellStep - 2 * cash)
     // Selling one step less is always better than selling it and buying it back (the
@@ -235,7 +238,7 @@ const buyOrders = (
   report: Report
 ): ReadonlyArray<Order> => {
   if (buys.length === 0) return []
-  if (compare(budget, ZERO) <= 0) {
+  if (!isPositive(budget)) {
     report.warnings.push(
       warning("NO_CASH_FOR_BUYS", `cash after sells is at or below the cash target ${format(plan.cashTarget)}: no buys`)
     )
@@ -244,11 +247,13 @@ const buyOrders = (
   }
   const search = plan.model.policy.shares === "whole"
   let active = buys
+  let candidates = buys.map(candidate)
   for (;;) {
-    const round = buyRound(active, budget, search, report)
+    const round = buyRound(active, candidates, budget, search, report)
     // A dropped buy frees cash that the others may use: allocate again without it.
     if (round.dropped) {
-      active = round.kept
+      active = active.filter((_, i) => round.kept[i])
+      candidates = candidates.filter((_, i) => round.kept[i])
       continue
     }
     if (round.trimmed) {
@@ -263,13 +268,22 @@ const buyOrders = (
   }
 }
 
-/** One allocation of the budget over the buys: their orders, and the buys kept (none dropped as too small). */
-const buyRound = (active: ReadonlyArray<BuyDelta>, budget: Decimal, search: boolean, report: Report) => {
+/**
+ * One allocation of the budget over the buys (`candidates` are theirs, in the same order): their
+ * orders, and which buys are kept (each not dropped as too small).
+ */
+const buyRound = (
+  active: ReadonlyArray<BuyDelta>,
+  candidates: ReadonlyArray<Candidate>,
+  budget: Decimal,
+  search: boolean,
+  report: Report
+) => {
   for (const delta of active) report.skipped.delete(delta.line.symbol)
   // The cash line's error before any buy is the whole budget: cash above its target.
-  const allocation = allocate(active.map(candidate), budget, estimate(budget), search)
+  const allocation = allocate(candidates, budget, estimate(budget), search)
   const orders: Array<Order> = []
-  const kept: Array<BuyDelta> = []
+  const kept = active.map(() => false)
   let dropped = false
   for (let i = 0; i < active.length; i++) {
     const delta = active[i]!
@@ -284,7 +298,7 @@ const buyRound = (active: ReadonlyArray<BuyDelta>, budget: Decimal, search: bool
       continue
     }
     orders.push(o)
-    kept.push(delta)
+    kept[i] = true
   }
   return { orders, kept, dropped, trimmed: allocation.trimmed }
 }

@@ -149,12 +149,13 @@ const rows = (account: Account, model: Model): { rows: Array<Row>; equity: Decim
   const priced: Array<Decimal> = [account.cash]
   let t = 0
   let p = 0
-  while (t < targets.length || p < positions.length) {
+  for (;;) {
     const target = targets[t]
     const position = positions[p]
-    const symbol = position === undefined || (target !== undefined && target.symbol < position.symbol)
-      ? target!.symbol
-      : position.symbol
+    const symbol = target !== undefined && (position === undefined || target.symbol < position.symbol)
+      ? target.symbol
+      : position?.symbol
+    if (symbol === undefined) break
     const targeted = target?.symbol === symbol ? (t++, target) : undefined
     const quantity = position?.symbol === symbol ? (p++, position.quantity) : ZERO
     if (targeted === undefined && isZero(quantity)) continue
@@ -228,34 +229,37 @@ export const plan = (account: Account, model: Model): Plan => {
   return { model, equity, cash: account.cash, reserve, cashTarget, lines, warnings }
 }
 
-/** The line of a row, with every field in one order (one object shape for every action). */
-const line = <L extends PlanLine>(
+/**
+ * A row's line: what every line says, then what its action adds, with every field in one order
+ * (one object shape for every action, built in one step). Its type is exactly what it was given,
+ * so where it is returned TypeScript checks that it is a BuyLine, a SellLine or a HoldLine.
+ */
+const line = <A extends Action, R extends Reason, P extends Prices, V extends Decimal | undefined>(
   row: Row,
   terms: Terms,
   targetValue: Decimal,
-  action: L["action"],
-  reason: L["reason"],
-  prices: L["prices"],
-  value: L["value"]
-): L =>
-  ({
-    symbol: row.symbol,
-    quantity: row.quantity,
-    equity: terms.equity,
-    targetWeight: row.target?.weight ?? ZERO,
-    targetValue,
-    targeted: row.target !== undefined,
-    attribution: row.target?.attribution ?? NO_ATTRIBUTION,
-    action,
-    reason,
-    prices,
-    value
-  }) as L
+  action: A,
+  reason: R,
+  prices: P,
+  value: V
+) => ({
+  symbol: row.symbol,
+  quantity: row.quantity,
+  equity: terms.equity,
+  targetWeight: row.target?.weight ?? ZERO,
+  targetValue,
+  targeted: row.target !== undefined,
+  attribution: row.target?.attribution ?? NO_ATTRIBUTION,
+  action,
+  reason,
+  prices,
+  value
+})
 
 const NO_ATTRIBUTION: Attribution = []
 
 const hold = (row: Row, terms: Terms, targetValue: Decimal, reason: Reason): HoldLine =>
-  line<HoldLine>(row, terms, targetValue, "hold", reason, row.prices, row.value)
+  line(row, terms, targetValue, "hold", reason, row.prices, row.value)
 
 const decide = (row: Row, terms: Terms): PlanLine => {
   const { symbol, prices, value, target } = row
@@ -309,7 +313,7 @@ const sell = (
   if (prices.sell.source !== "bid") {
     warnings.push(warning("SELL_PRICE_FALLBACK", `${symbol}: no bid; sell valued at ${prices.sell.source}`, symbol))
   }
-  return line<SellLine>(row, terms, targetValue, "sell", reason, prices, value)
+  return line(row, terms, targetValue, "sell", reason, prices, value)
 }
 
 const buy = (row: Row, terms: Terms, targetValue: Decimal, value: Decimal): PlanLine => {
@@ -323,5 +327,5 @@ const buy = (row: Row, terms: Terms, targetValue: Decimal, value: Decimal): Plan
   if (prices.buy.source !== "ask") {
     warnings.push(warning("BUY_PRICE_FALLBACK", `${symbol}: no ask; buy sized at ${prices.buy.source}`, symbol))
   }
-  return line<BuyLine>(row, terms, targetValue, "buy", "below-target", prices, value)
+  return line(row, terms, targetValue, "buy", "below-target", prices, value)
 }

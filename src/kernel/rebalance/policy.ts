@@ -5,7 +5,7 @@
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { type Decimal, decimalPlaces, isPositive, max, ONE, parseDecimal, ZERO } from "../decimal.ts"
+import { Decimal, decimalPlaces, isPositive, max, ONE, parseDecimal, ZERO } from "../decimal.ts"
 import {
   type DecimalRule,
   entries,
@@ -18,6 +18,7 @@ import {
   passOn,
   type Read,
   readDecimal,
+  readLiteral,
   readSymbol
 } from "../input.ts"
 
@@ -57,6 +58,12 @@ export interface Policy {
   readonly weightTolerance: Decimal
 }
 
+/**
+ * The default tolerance on a sum that should be 1 (target weights, a blend's shares): tight
+ * enough that only rounding in written numbers passes.
+ */
+export const ROUNDING_TOLERANCE: Decimal = new Decimal("0.000000001")
+
 export const defaultPolicy: Policy = {
   shares: "whole",
   quantityDecimals: 6,
@@ -70,7 +77,7 @@ export const defaultPolicy: Policy = {
   liquidateUntargeted: true,
   exclude: new Set(),
   buyPriceBuffer: ZERO,
-  weightTolerance: parseDecimal("0.000000001") as Decimal
+  weightTolerance: ROUNDING_TOLERANCE
 }
 
 const below1: DecimalRule = {
@@ -87,13 +94,8 @@ type Reader = (value: unknown, path: string) => Read<unknown>
 
 const decimal = (rule: DecimalRule): Reader => (value, path) => readDecimal("policy", path, value, rule)
 
-const oneOf = (options: Schema.Literals<ReadonlyArray<string>>): Reader => (value, path) =>
-  typeof value === "string" && options.literals.includes(value)
-    ? Result.succeed(value)
-    : invalid("policy", path, value, `one of ${options.literals.join(", ")}`)
-
 const readers: Readonly<Record<keyof Policy, Reader>> = {
-  shares: oneOf(ShareMode),
+  shares: (value, path) => readLiteral("policy", path, value, ShareMode),
   quantityDecimals: (value, path) =>
     Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_QUANTITY_DECIMALS
       ? Result.succeed(value)
@@ -116,7 +118,7 @@ const readers: Readonly<Record<keyof Policy, Reader>> = {
   driftBand: decimal(fraction),
   relativeDriftBand: decimal(nonNegative),
   minOrderValue: decimal(nonNegative),
-  mode: oneOf(TradeMode),
+  mode: (value, path) => readLiteral("policy", path, value, TradeMode),
   liquidateUntargeted: (value, path) =>
     typeof value === "boolean" ? Result.succeed(value) : invalid("policy", path, value, "true or false"),
   exclude: (value, path) =>
@@ -173,6 +175,6 @@ export const increment = (policy: Policy, symbol: string): Decimal =>
 const ONE_SHARE = ONE
 const steps: ReadonlyArray<Decimal> = Array.from(
   { length: MAX_QUANTITY_DECIMALS + 1 },
-  (_, d) => parseDecimal(`1e-${d}`) as Decimal
+  (_, d) => new Decimal(`1e-${d}`)
 )
 const fractionalStep = (decimals: number): Decimal => steps[decimals] ?? ONE_SHARE

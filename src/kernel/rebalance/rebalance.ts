@@ -6,7 +6,7 @@
  */
 import * as Result from "effect/Result"
 import { add, type Decimal, isZero, subtract } from "../decimal.ts"
-import { passOn, type Read } from "../input.ts"
+import { field, isRecord, passOn, type Read } from "../input.ts"
 import { type Delta, deltas } from "./deltas.ts"
 import { type Order, type Orders, orders } from "./orders.ts"
 import { type Action, type Model, type Plan, plan, type PlanLine, type Reason } from "./plan.ts"
@@ -76,7 +76,8 @@ export const planRebalance = (account: Account, on: Model): Rebalance => {
 export const rebalance = (input: RebalanceInput): Read<Rebalance> => {
   const account = validateAccount(input.snapshot)
   if (Result.isFailure(account)) return passOn(account)
-  const model = validateModel(input.targets, (input.snapshot as { quotes?: unknown }).quotes, input.policy)
+  const quotes = isRecord(input.snapshot) ? field(input.snapshot, "quotes") : undefined
+  const model = validateModel(input.targets, quotes, input.policy)
   if (Result.isFailure(model)) return passOn(model)
   return Result.succeed(planRebalance(account.success, model.success))
 }

@@ -38,11 +38,6 @@ export interface Account {
   readonly positions: ReadonlyArray<Position>
 }
 
-export interface PositionInput {
-  readonly symbol: string
-  readonly quantity: DecimalInput
-}
-
 export interface QuoteInput {
   readonly symbol: string
   readonly bid?: DecimalInput

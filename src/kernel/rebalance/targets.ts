@@ -11,10 +11,10 @@ import {
   fraction,
   invalid,
   isRecord,
-  join,
   passOn,
   type Read,
   readDecimal,
+  subPath,
   uniqueSymbol
 } from "../input.ts"
 import type { Policy } from "./policy.ts"
@@ -48,18 +48,18 @@ const NO_ATTRIBUTION: Read<Attribution> = Result.succeed([])
 const readAttribution = (item: unknown, index: number, weight: Decimal): Read<Attribution> => {
   const raw = isRecord(item) ? field(item, "attribution") : undefined
   if (raw === undefined) return NO_ATTRIBUTION
-  const path = join(join("", index), "attribution")
+  const path = subPath(subPath("", index), "attribution")
   if (!Array.isArray(raw)) return invalid("targets", path, raw, "a list of { strategy, weight }")
   const out: Array<{ strategy: string; weight: Decimal }> = []
   let sum = ZERO
   for (const [i, part] of raw.entries()) {
     const strategy = isRecord(part) ? field(part, "strategy") : undefined
     if (typeof strategy !== "string" || strategy === "" || out.some((o) => o.strategy === strategy)) {
-      return invalid("targets", join(join(path, i), "strategy"), strategy, "a strategy name, each once")
+      return invalid("targets", subPath(subPath(path, i), "strategy"), strategy, "a strategy name, each once")
     }
     const w = readDecimal(
       "targets",
-      join(join(path, i), "weight"),
+      subPath(subPath(path, i), "weight"),
       isRecord(part) ? field(part, "weight") : undefined,
       fraction
     )

@@ -8,19 +8,10 @@
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import {
-  Decimal,
-  type DecimalInput,
-  format,
-  isDecimal,
-  isPositive,
-  isZero,
-  ONE,
-  parseDecimal,
-  ZERO
-} from "../decimal.ts"
+import { Decimal, type DecimalInput, format, isDecimal, isPositive, isZero, ONE, sumOf, ZERO } from "../decimal.ts"
 import { type InputSource, show } from "../errors.ts"
 import { byCodeUnits, type DecimalRule, invalid, isRecord, join, type Read, readDecimal } from "../input.ts"
+import { ROUNDING_TOLERANCE } from "../rebalance/policy.ts"
 import { bySymbol } from "../rebalance/snapshot.ts"
 import type { Attribution, Target, Targets } from "../rebalance/targets.ts"
 
@@ -77,26 +68,17 @@ export const divideDown = (a: Decimal, b: Decimal): Decimal => {
  */
 export const apportion = (total: Decimal, parts: ReadonlyArray<Decimal>): ReadonlyArray<Decimal> => {
   if (parts.length === 0) return []
-  let sum = ZERO
+  const sum = sumOf(parts)
   let largest = 0
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i] as Decimal
-    sum = sum.plus(part)
-    if (part.gt(parts[largest] as Decimal)) largest = i
-  }
+  for (let i = 0; i < parts.length; i++) if ((parts[i] as Decimal).gt(parts[largest] as Decimal)) largest = i
   const shares: Array<Decimal> = new Array<Decimal>(parts.length)
-  let given = ZERO
   if (isZero(sum)) {
     shares.fill(ZERO)
     largest = 0
   } else {
-    for (let i = 0; i < parts.length; i++) {
-      const share = divideDown((parts[i] as Decimal).times(total), sum)
-      shares[i] = share
-      given = given.plus(share)
-    }
+    for (let i = 0; i < parts.length; i++) shares[i] = divideDown((parts[i] as Decimal).times(total), sum)
   }
-  shares[largest] = (shares[largest] as Decimal).plus(total.minus(given))
+  shares[largest] = (shares[largest] as Decimal).plus(total.minus(sumOf(shares)))
   return shares
 }
 
@@ -142,8 +124,7 @@ const sortAttribution = (byStrategy: ReadonlyMap<string, Decimal>): Attribution 
 
 /** Targets from weights: sorted by symbol, with their total and the cash left (never below 0). */
 export const makeTargets = (weights: ReadonlyArray<Target>): Targets => {
-  let total = ZERO
-  for (const t of weights) total = total.plus(t.weight)
+  const total = sumOf(weights.map((t) => t.weight))
   return { weights: [...weights].sort(bySymbol), total, cash: total.gte(ONE) ? ZERO : ONE.minus(total) }
 }
 
@@ -177,11 +158,11 @@ export interface BlendOptions {
 }
 
 /**
- * Defaults: failing loudly is the safe choice for money; the tolerance matches the targets'
+ * Defaults: failing loudly is the safe choice for money; the tolerance is the targets' default
  * `weightTolerance`, tight enough that only rounding in written shares passes.
  */
 export const BlendDefaults: BlendOptions = {
-  shareTolerance: parseDecimal("0.000000001") as Decimal,
+  shareTolerance: ROUNDING_TOLERANCE,
   onStrategyFailure: "fail"
 }
 
@@ -277,7 +258,7 @@ export const blend = (strategies: ReadonlyArray<BlendStrategy>, options: Partial
       const name = s.name.trim()
       const share = shares[i] as Decimal
       if (!("failed" in s)) {
-        for (const t of s.targets.weights) add(combined, t, name, share)
+        for (const t of s.targets.weights) contribute(combined, t, name, share)
         continue
       }
       if (o.onStrategyFailure === "fail") {
@@ -298,7 +279,7 @@ export const blend = (strategies: ReadonlyArray<BlendStrategy>, options: Partial
   })
 
 /** Adds share × one strategy target to the combined weights, with its attribution. */
-const add = (combined: Gathered, t: Target, name: string, share: Decimal): void => {
+const contribute = (combined: Gathered, t: Target, name: string, share: Decimal): void => {
   const c = gathering(combined, t.symbol)
   c.weight = c.weight.plus(share.times(t.weight))
   if (t.attribution.length === 0) {

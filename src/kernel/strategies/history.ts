@@ -58,11 +58,19 @@ export const dayNumber = (date: string): number | undefined => {
   return era * 146097 + doe - 719468
 }
 
-/** A date read from input: text `YYYY-MM-DD` (spaces around it trimmed) that is a real calendar day. */
-const readDate = (source: InputSource, path: Path, value: unknown): Read<string> => {
+/**
+ * A date read from input: text `YYYY-MM-DD` (spaces around it trimmed) that is a real calendar
+ * day; with its `dayNumber`.
+ */
+const readDate = (
+  source: InputSource,
+  path: Path,
+  value: unknown
+): Read<{ readonly date: string; readonly day: number }> => {
   if (typeof value !== "string") return invalid(source, path, value, DATE_EXPECTED)
   const date = trimBlanks(value)
-  return dayNumber(date) === undefined ? invalid(source, path, value, DATE_EXPECTED) : Result.succeed(date)
+  const day = dayNumber(date)
+  return day === undefined ? invalid(source, path, value, DATE_EXPECTED) : Result.succeed({ date, day })
 }
 
 const positive: DecimalRule = { expected: "a positive decimal", accepts: isPositive }
@@ -105,7 +113,7 @@ const readRow = (row: unknown, index: number): Read<{ readonly symbol: string; r
   if (Result.isFailure(symbol)) return passOn(symbol)
   const close = readDecimal("history", subPath(at, "close"), field(row, "close"), positive)
   if (Result.isFailure(close)) return passOn(close)
-  return Result.succeed({ symbol: symbol.success, close: { date: date.success, close: close.success } })
+  return Result.succeed({ symbol: symbol.success, close: { date: date.success.date, close: close.success } })
 }
 
 /** The date a reading is made as of, and how stale its history may be. */
@@ -119,11 +127,11 @@ export interface AsOf {
 /** Checks a caller's `asOf` and `maxStaleDays` once (source `history`). */
 export const readAsOf = (asOf: unknown, maxStaleDays: unknown): Read<AsOf> =>
   Result.gen(function*() {
-    const date = yield* readDate("history", "asOf", asOf)
+    const { date, day } = yield* readDate("history", "asOf", asOf)
     if (!Number.isSafeInteger(maxStaleDays) || (maxStaleDays as number) < 0) {
       return yield* invalid("history", "maxStaleDays", maxStaleDays, "a whole number of days, at least 0")
     }
-    return { asOf: date, day: dayNumber(date) as number, maxStaleDays: maxStaleDays as number }
+    return { asOf: date, day, maxStaleDays: maxStaleDays as number }
   })
 
 /**
@@ -140,7 +148,7 @@ export const lastCloses = (
   count: number,
   purpose: string
 ): Read<ReadonlyArray<Close>> => {
-  const path = join("", symbol)
+  const path = subPath("", symbol)
   const all = history.get(symbol) ?? []
   let end = all.length
   while (end > 0 && (all[end - 1] as Close).date > asOf.asOf) end--

@@ -5,7 +5,7 @@
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { type Decimal, isPositive, ONE, ZERO } from "../decimal.ts"
-import { byCodeUnits, invalid, join, type Read, readSymbol } from "../input.ts"
+import { byCodeUnits, invalid, join, type Read, readLiteral, readSymbol } from "../input.ts"
 import type { Target, Targets } from "../rebalance/targets.ts"
 import { apportion, makeTargets, readStrategyName, type StrategyWarning } from "./blend.ts"
 import { type AsOf, type Close, HistoryDefaults, lastCloses, type PriceHistory, readAsOf } from "./history.ts"
@@ -106,11 +106,11 @@ const holdLeaders = (
   const leaders = scored.slice(0, o.top)
   const held = o.weighting === "score" || o.positiveOnly ? leaders.filter((s) => isPositive(s.return)) : leaders
   const weights = apportion(ONE, o.weighting === "score" ? held.map((s) => s.return) : held.map(() => ONE))
-  const weightOf = new Map(held.map((s, i) => [s.symbol, weights[i] as Decimal] as const))
-  const targets: Array<Target> = held.map((s) => {
-    const weight = weightOf.get(s.symbol) as Decimal
+  const targets: Array<Target> = held.map((s, i) => {
+    const weight = weights[i] as Decimal
     return { symbol: s.symbol, weight, attribution: [{ strategy, weight }] }
   })
+  const weightOf = new Map(targets.map((t) => [t.symbol, t.weight]))
   const warnings: Array<StrategyWarning> = held.length === 0
     ? [
       {
@@ -161,14 +161,7 @@ const checkOptions = (o: MomentumOptions, at: (key: string) => string): Read<Mom
         : invalid("strategies", at(key), o[key], `a whole number, at least ${String(least)}`)
     yield* whole("lookbackDays", 1)
     yield* whole("top", 1)
-    if (!Schema.is(MomentumWeighting)(o.weighting)) {
-      return yield* invalid(
-        "strategies",
-        at("weighting"),
-        o.weighting,
-        `one of ${MomentumWeighting.literals.join(", ")}`
-      )
-    }
+    yield* readLiteral("strategies", at("weighting"), o.weighting, MomentumWeighting)
     if (typeof o.positiveOnly !== "boolean") {
       return yield* invalid("strategies", at("positiveOnly"), o.positiveOnly, "true or false")
     }

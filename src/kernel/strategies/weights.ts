@@ -12,7 +12,7 @@
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { Decimal, isPositive, ONE, sumOf, ZERO } from "../decimal.ts"
+import { Decimal, isPositive, ONE, sumOf } from "../decimal.ts"
 import type { InputSource } from "../errors.ts"
 import {
   type DecimalRule,
@@ -83,7 +83,6 @@ export const readWeights = (
   const seen = new Set<string>()
   const symbols: Array<string> = []
   const written: Array<Decimal> = []
-  let total = ZERO
   for (const item of items.success) {
     const symbol = uniqueSymbol(source, seen, item)
     if (Result.isFailure(symbol)) return passOn(symbol)
@@ -91,8 +90,8 @@ export const readWeights = (
     if (Result.isFailure(weight)) return passOn(weight)
     symbols.push(symbol.success)
     written.push(weight.success)
-    total = total.plus(weight.success)
   }
+  const total = sumOf(written)
   // Exact: a percentage × 0.01 needs no rounding (a division would round at 12 places).
   const fractions = percent ? written.map((w) => w.times(PER_CENT)) : written
   const slack = whole.times(options.tolerance)

@@ -174,29 +174,29 @@ const weightish: fc.Arbitrary<unknown> = sometimes(
   decimalish
 )
 
+/** Symbols a reader must not trip on: empty or blank, spaces around, a line break, path syntax, Object.prototype names, non-ASCII. */
+const ODD_SYMBOLS = [
+  " A",
+  "A ",
+  " AAPL",
+  "\tB",
+  "",
+  " ",
+  "\t",
+  "A\nB",
+  "A.B",
+  "A[0]",
+  "__proto__",
+  "constructor",
+  "toString",
+  "hasOwnProperty",
+  "é",
+  "😀"
+]
+
 const symbolish: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 12, arbitrary: fc.constantFrom("A", "B", "C", "a", "AAPL") },
-  {
-    weight: 2,
-    arbitrary: fc.constantFrom(
-      " A",
-      "A ",
-      " AAPL",
-      "\tB",
-      "",
-      " ",
-      "\t",
-      "A\nB",
-      "A.B",
-      "A[0]",
-      "__proto__",
-      "constructor",
-      "toString",
-      "hasOwnProperty",
-      "é",
-      "😀"
-    )
-  },
+  { weight: 2, arbitrary: fc.constantFrom(...ODD_SYMBOLS) },
   { weight: 1, arbitrary: fc.string({ maxLength: 4 }) },
   {
     weight: 1,
@@ -214,25 +214,7 @@ const symbolish: fc.Arbitrary<unknown> = fc.oneof(
 /** Keys for the map form: strings only (object keys), often duplicates after trimming. */
 const keyish: fc.Arbitrary<string> = fc.oneof(
   { weight: 12, arbitrary: fc.constantFrom("A", "B", "C", "a", "AAPL") },
-  {
-    weight: 2,
-    arbitrary: fc.constantFrom(
-      " A",
-      "A ",
-      " AAPL",
-      "\tB",
-      " ",
-      "\t",
-      "",
-      "A\nB",
-      "A.B",
-      "A[0]",
-      "__proto__",
-      "constructor",
-      "toString",
-      "é"
-    )
-  },
+  { weight: 2, arbitrary: fc.constantFrom(...ODD_SYMBOLS) },
   { weight: 1, arbitrary: fc.string({ maxLength: 4 }) }
 )
 
