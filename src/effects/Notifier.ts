@@ -5,7 +5,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type { RunMode, RunStatus, RunStep } from "./Store.ts"
+import { FinalStatus, RunMode, RunStep } from "./Store.ts"
 
 /**
  * What went wrong in a run, counted on its summary: orders the broker refused (`rejected`),
@@ -16,20 +16,22 @@ import type { RunMode, RunStatus, RunStep } from "./Store.ts"
 export const ErrorCategory = Schema.Literals(["rejected", "broker", "guard", "timeout"])
 export type ErrorCategory = typeof ErrorCategory.Type
 
-export interface RunSummary {
-  readonly runId: string
-  readonly account: string
-  readonly mode: RunMode
-  readonly status: Exclude<RunStatus, "running">
+/** A run's summary: what a notification tells, and `rebalance run --json` prints. */
+export const RunSummary = Schema.Struct({
+  runId: Schema.String,
+  account: Schema.String,
+  mode: RunMode,
+  status: FinalStatus,
   /** Where the run stopped, and why, when it did not complete. */
-  readonly step: RunStep
-  readonly reason?: string
-  readonly orders: { readonly placed: number; readonly filled: number; readonly failed: number }
-  readonly cash: { readonly before: string; readonly after: string }
-  readonly warnings: ReadonlyArray<string>
+  step: RunStep,
+  reason: Schema.optionalKey(Schema.String),
+  orders: Schema.Struct({ placed: Schema.Number, filled: Schema.Number, failed: Schema.Number }),
+  cash: Schema.Struct({ before: Schema.String, after: Schema.String }),
+  warnings: Schema.Array(Schema.String),
   /** Error counts by category; a category that did not occur is absent. */
-  readonly errors: Readonly<Partial<Record<ErrorCategory, number>>>
-}
+  errors: Schema.Record(ErrorCategory, Schema.optionalKey(Schema.Number))
+})
+export type RunSummary = typeof RunSummary.Type
 
 export class NotifyError extends Schema.TaggedError<NotifyError>()("NotifyError", {
   notifier: Schema.String,

@@ -48,18 +48,20 @@ export const RunStep = Schema.Literals([
 ])
 export type RunStep = typeof RunStep.Type
 
-export interface Run {
-  readonly id: string
-  readonly account: string
-  readonly mode: RunMode
-  readonly status: RunStatus
-  readonly step: RunStep
+/** A run: its account and mode, where it stands, and when it started and finished. */
+export const Run = Schema.Struct({
+  id: Schema.String,
+  account: Schema.String,
+  mode: RunMode,
+  status: RunStatus,
+  step: RunStep,
   /** Why the run stopped, when it did not complete. */
-  readonly reason?: string
+  reason: Schema.optionalKey(Schema.String),
   /** Epoch milliseconds. */
-  readonly startedAt: number
-  readonly finishedAt?: number
-}
+  startedAt: Schema.Number,
+  finishedAt: Schema.optionalKey(Schema.Number)
+})
+export type Run = typeof Run.Type
 
 /** A run's plans: the plan from the start snapshot, and the buys re-planned after the sells settled. */
 export const PlanStage = Schema.Literals(["plan", "buy-replan"])
@@ -67,7 +69,7 @@ export type PlanStage = typeof PlanStage.Type
 
 /** A plan as stored: its stage, and the plan as JSON text (`rebalance plan --json`'s document). */
 export interface StoredPlan {
-  readonly phase: PlanStage
+  readonly stage: PlanStage
   readonly json: string
 }
 
@@ -162,7 +164,7 @@ export interface StoreShape {
   readonly listRuns: (account: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<Run>, StoreError>
   readonly steps: (runId: string) => Effect.Effect<ReadonlyArray<StepRecord>, StoreError>
   /** Appends a plan; a later plan of the same stage is kept next to the first. */
-  readonly savePlan: (runId: string, phase: PlanStage, json: string) => Effect.Effect<void, StoreError>
+  readonly savePlan: (runId: string, stage: PlanStage, json: string) => Effect.Effect<void, StoreError>
   /** In the order they were saved. */
   readonly plans: (runId: string) => Effect.Effect<ReadonlyArray<StoredPlan>, StoreError>
   /** Inserts an intent; a client order id can be stored only once, ever. */

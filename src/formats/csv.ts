@@ -97,16 +97,18 @@ const startOf = (text: string, line: number): number => {
 }
 
 /**
- * Reads every record of `text`. At a syntax error, the records before it (whole, so
- * they read again on their own) are read once more: a problem on an earlier line is
- * reported first, as a reader going down the file meets it.
+ * Reads every record of `text`. At a syntax error, the records before it are read once
+ * more: a problem on an earlier line is reported first, as a reader going down the file
+ * meets it. The error's line is where its record starts, so the text before it ends with
+ * a whole record, which read once already and cannot fail.
  */
 const rowsIn = (text: string): Effect.Effect<Pick<Decoded, "rows" | "broken">> =>
   recordsIn(text).pipe(
     Effect.map((records) => ({ rows: rowsOf(records), broken: undefined })),
     Effect.catchTag("CsvError", (error) =>
-      rowsIn(text.slice(0, startOf(text, error.line))).pipe(
-        Effect.map(({ rows, broken }) => ({ rows, broken: broken ?? error.line }))
+      recordsIn(text.slice(0, startOf(text, error.line))).pipe(
+        Effect.orDie,
+        Effect.map((records) => ({ rows: rowsOf(records), broken: error.line }))
       ))
   )
 

@@ -79,7 +79,7 @@ export const attributedFills = (account: string): Effect.Effect<AttributedFills,
   })
 
 /** The symbols an account's fills touched, sorted (to ask for their quotes). */
-export const symbolsOf = (fills: ReadonlyArray<AttributedFill>): ReadonlyArray<string> =>
+const symbolsOf = (fills: ReadonlyArray<AttributedFill>): ReadonlyArray<string> =>
   [...new Set(fills.map((f) => f.symbol))].sort(byCodeUnits)
 
 /**

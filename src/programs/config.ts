@@ -47,6 +47,11 @@ const Notifier = Schema.Union([
   })
 ])
 
+/** A wait in seconds: 0 would poll the broker in a tight loop, and give the orders no time to fill. */
+const Seconds = Schema.Number.check(
+  Schema.makeFilter((n: number) => Number.isFinite(n) && n > 0, { expected: "a number of seconds above 0" })
+)
+
 const KeelConfig = knownFields(
   "a config field",
   Schema.Struct({
@@ -59,8 +64,8 @@ const KeelConfig = knownFields(
       knownFields(
         "a timeouts field",
         Schema.Struct({
-          fillSeconds: Schema.optionalKey(Schema.Number),
-          pollSeconds: Schema.optionalKey(Schema.Number)
+          fillSeconds: Schema.optionalKey(Seconds),
+          pollSeconds: Schema.optionalKey(Seconds)
         })
       )
     ),

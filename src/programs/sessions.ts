@@ -35,7 +35,7 @@ export const outcomeOf = (runId: string): Effect.Effect<OutcomeLine, StoreError,
     const store = yield* Store
     const run = yield* store.getRun(runId)
     const plans = yield* store.plans(runId)
-    const planned = (stage: PlanStage) => plannedOf(plans.find((p) => p.phase === stage)?.json)
+    const planned = (stage: PlanStage) => plannedOf(plans.findLast((p) => p.stage === stage)?.json)
     const plan = yield* planned("plan")
     const buyReplan = yield* planned("buy-replan")
     const intents = yield* store.intents(runId)

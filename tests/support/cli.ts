@@ -1,11 +1,8 @@
 /**
- * The `rebalance` CLI as a real process, for the run/status/history/positions/demo and
- * webhook tests: the source entry runs on the Node that runs vitest (Node 24, via npx),
- * in a temp directory of its own, with the environment the test gives it.
- *
- * Same approach as tests/programs/cli/plan.test.ts (execFile on `process.execPath`, asynchronous so a
- * test's own HTTP server keeps answering while the CLI runs); that file keeps its own
- * copy because it may not be edited.
+ * The `rebalance` CLI as a real process, for the CLI and webhook tests: the source entry (or
+ * the built bin) runs on the Node that runs vitest (Node 24, via npx), in a temp directory of
+ * its own, with the environment the test gives it. `execFile` on `process.execPath`,
+ * asynchronous, so a test's own HTTP server keeps answering while the CLI runs.
  */
 import { execFile } from "node:child_process"
 import {
@@ -44,8 +41,11 @@ export interface CliOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
 }
 
-/** Runs `rebalance ARGS` in `cwd`; resolves with the exit code and both streams, never rejects. */
-export const runCli = (args: ReadonlyArray<string>, options: CliOptions): Promise<CliResult> => {
+/**
+ * Runs `rebalance ARGS` in `cwd` (the source entry unless `bin` names another); resolves with the
+ * exit code and both streams, never rejects.
+ */
+export const runCli = (args: ReadonlyArray<string>, options: CliOptions, bin = SOURCE_BIN): Promise<CliResult> => {
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries({ ...process.env, ...options.env })) {
     if (value !== undefined) env[key] = value
@@ -53,7 +53,7 @@ export const runCli = (args: ReadonlyArray<string>, options: CliOptions): Promis
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [SOURCE_BIN, ...args],
+      [bin, ...args],
       { cwd: options.cwd, env, encoding: "utf8" },
       (error, stdout, stderr) => {
         resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })

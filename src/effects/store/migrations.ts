@@ -83,7 +83,8 @@ const planAttributions = (json: string): ReadonlyMap<string, Attribution> | unde
   return new Map(plan.success.orders.map((o) => [orderKey(o.phase, o.symbol, o.side), o.attribution ?? []]))
 }
 
-const encodeAttribution = Schema.encodeUnknownResult(AttributionColumn)
+/** Weights that decoded within Keel's limits always encode. */
+const encodeAttribution = Schema.encodeSync(AttributionColumn)
 
 /**
  * Each intent gets the attribution of the order it was sent for: sell-phase intents from the
@@ -95,18 +96,18 @@ const backfillAttribution = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlE
   Effect.gen(function*() {
     const runs = readRows(RunIdRow)(yield* sql`SELECT DISTINCT run_id FROM order_intents`.withoutTransform)
     for (const { run_id } of runs) {
-      const plans = new Map<string, ReadonlyMap<string, Attribution> | undefined>()
       const stored = yield* sql`SELECT phase, plan_json FROM plans WHERE run_id = ${run_id} ORDER BY seq`
         .withoutTransform
-      for (const plan of readRows(PlanRow)(stored)) plans.set(plan.phase, planAttributions(plan.plan_json))
+      // The last plan of each stage is the one that counts: only it is decoded.
+      const last = new Map(readRows(PlanRow)(stored).map((plan) => [plan.phase, plan.plan_json]))
+      const plans = new Map([...last].map(([stage, json]) => [stage, planAttributions(json)]))
       const intents = yield* sql`SELECT client_order_id, phase, symbol, side FROM order_intents
         WHERE run_id = ${run_id}`.withoutTransform
       for (const intent of readRows(IntentRow)(intents)) {
         const stage: PlanStage = intent.phase === "buy" && plans.has("buy-replan") ? "buy-replan" : "plan"
         const found = plans.get(stage)?.get(orderKey(intent.phase, intent.symbol, intent.side))
-        const column = found === undefined ? undefined : encodeAttribution(Option.some(found))
-        if (column === undefined || Result.isFailure(column)) continue
-        yield* sql`UPDATE order_intents SET attribution = ${column.success}
+        if (found === undefined) continue
+        yield* sql`UPDATE order_intents SET attribution = ${encodeAttribution(Option.some(found))}
           WHERE client_order_id = ${intent.client_order_id}`.withoutTransform
       }
     }

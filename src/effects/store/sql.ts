@@ -33,6 +33,7 @@ import {
   type AccountRecord,
   AccountStage,
   type FillRecord,
+  type FinalStatus,
   type IntentChange,
   IntentStatus,
   type OrderIntent,
@@ -343,7 +344,7 @@ export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient>
     "runs",
     Schema.Struct({ status: RunStatus, reason: Schema.NullOr(Schema.String), finished_at: Integer })
   )
-  const finishRun = (runId: string, status: Exclude<RunStatus, "running">, reason: string | undefined, at: number) =>
+  const finishRun = (runId: string, status: FinalStatus, reason: string | undefined, at: number) =>
     op(
       "finishRun",
       Effect.gen(function*() {
@@ -395,11 +396,17 @@ export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient>
         )
     )
 
-  const savePlan = (runId: string, phase: PlanStage, json: string) =>
+  const savePlan = (runId: string, stage: PlanStage, json: string) =>
     op(
       "savePlan",
       sql.withTransaction(
-        insertNext("savePlan", "plans", PlanRow, runId, (seq) => ({ run_id: runId, seq, phase, plan_json: json }))
+        insertNext(
+          "savePlan",
+          "plans",
+          PlanRow,
+          runId,
+          (seq) => ({ run_id: runId, seq, phase: stage, plan_json: json })
+        )
       )
     )
 
@@ -408,7 +415,7 @@ export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient>
       "plans",
       sql`SELECT run_id, seq, phase, plan_json FROM plans WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
         Effect.flatMap(decodeRows("plans", "plans", PlanRow, ["run_id", "seq"])),
-        Effect.map((rows) => rows.map((row) => ({ phase: row.phase, json: row.plan_json })))
+        Effect.map((rows) => rows.map((row) => ({ stage: row.phase, json: row.plan_json })))
       )
     )
 

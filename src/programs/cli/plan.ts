@@ -16,6 +16,7 @@ import { describeReason, lineWeight } from "../../kernel/rebalance/plan.ts"
 import { type Rebalance, rebalance } from "../../kernel/rebalance/rebalance.ts"
 import { printed } from "../documents/document.ts"
 import { PlanDocument, planDocument } from "../documents/plan.ts"
+import { jsonFlag } from "./flags.ts"
 import { left, percent, right, section, table } from "./render.ts"
 
 /** The plan for people: one row per symbol, then cash and warnings. */
@@ -63,7 +64,7 @@ export const planCommand = Command.make(
     ),
     targets: Flag.String("targets").pipe(Flag.withDescription("Target weights by symbol (.json, .yaml, .csv)")),
     policy: Flag.String("policy").pipe(Flag.withDescription("Rebalancing policy (.json, .yaml)"), Flag.optional),
-    json: Flag.Boolean("json").pipe(Flag.withDescription("Print one JSON object on stdout"), Flag.withDefault(false))
+    json: jsonFlag
   },
   Effect.fnUntraced(function*(flags) {
     // Read in a fixed order, so the first problem reported is always the same one.

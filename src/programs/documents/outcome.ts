@@ -6,8 +6,8 @@
 import * as Schema from "effect/Schema"
 import * as Struct from "effect/Struct"
 import { OrderStatus } from "../../effects/Broker.ts"
-import { ErrorCategory, type RunSummary } from "../../effects/Notifier.ts"
-import { FinalStatus, type Run, RunMode, RunStatus, RunStep } from "../../effects/Store.ts"
+import { RunSummary } from "../../effects/Notifier.ts"
+import { Run } from "../../effects/Store.ts"
 import { ComputedDecimalText } from "../../formats/decimal.ts"
 import { ZERO } from "../../kernel/decimal.ts"
 import { Side } from "../../kernel/rebalance/deltas.ts"
@@ -16,33 +16,6 @@ import type { RunOutcome } from "../run/rebalanceAccount.ts"
 import { attributed, AttributedFields } from "./attribution.ts"
 import { NullWhenUnknown } from "./document.ts"
 import { PlanDocument, planIfMade } from "./plan.ts"
-
-/** The run as it ended; `reason` only for a run that stopped. */
-export const RunDocument = Schema.Struct({
-  id: Schema.String,
-  account: Schema.String,
-  mode: RunMode,
-  status: RunStatus,
-  step: RunStep,
-  reason: Schema.optionalKey(Schema.String),
-  startedAt: Schema.Number,
-  finishedAt: Schema.optionalKey(Schema.Number)
-}) satisfies Schema.Codec<Run, unknown>
-
-/** The Notifier's summary of the run. (Its status and step are plain strings in `RunSummary`.) */
-export const SummaryDocument = Schema.Struct({
-  runId: Schema.String,
-  account: Schema.String,
-  mode: RunMode,
-  status: FinalStatus,
-  step: RunStep,
-  reason: Schema.optionalKey(Schema.String),
-  orders: Schema.Struct({ placed: Schema.Number, filled: Schema.Number, failed: Schema.Number }),
-  cash: Schema.Struct({ before: Schema.String, after: Schema.String }),
-  warnings: Schema.Array(Schema.String),
-  /** Only the categories that occurred. */
-  errors: Schema.Record(ErrorCategory, Schema.optionalKey(Schema.Number))
-}) satisfies Schema.Codec<RunSummary, unknown>
 
 /** Each order of a run as the broker last reported it, with the price the plan assumed (orders.csv's rows). */
 export const RunOrderDocument = Schema.Struct({
@@ -69,8 +42,10 @@ const DiscrepancyDocument = Schema.Struct({
 })
 
 export const OutcomeDocument = Schema.Struct({
-  run: RunDocument,
-  summary: SummaryDocument,
+  /** The run as it ended; `reason` only for a run that stopped. */
+  run: Run,
+  /** The Notifier's summary of the run. */
+  summary: RunSummary,
   plan: NullWhenUnknown(PlanDocument),
   buyReplan: NullWhenUnknown(PlanDocument),
   orders: Schema.Array(RunOrderDocument.mapFields(Struct.omit(["assumedPrice"]))),

@@ -3,9 +3,7 @@
  * each of its plans (a replay compares their orders), and a run's plan.json artifact. Every
  * amount exactly as the kernel computed it.
  */
-import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { StoreError } from "../../effects/Store.ts"
 import { ComputedDecimalText } from "../../formats/decimal.ts"
 import { Side } from "../../kernel/rebalance/deltas.ts"
 import { Phase } from "../../kernel/rebalance/orders.ts"
@@ -94,14 +92,10 @@ const encodePlan = Schema.encodeSync(PlanDocument)
 /** The plan document as a JSON value. */
 export const planJson = (result: Rebalance): typeof PlanDocument.Encoded => encodePlan(planDocument(result))
 
-const encodeStored = Schema.encodeEffect(Schema.fromJsonString(PlanDocument))
+const encodeStored = Schema.encodeSync(Schema.fromJsonString(PlanDocument))
 
 /**
- * The plan as the Store keeps it: the document as JSON text on one line. A plan with an amount
- * beyond Keel's decimal limits (products of inputs with many places) cannot be stored: the run
- * then fails at its plan, rather than store what it could not read back.
+ * The plan as the Store keeps it: the document as JSON text on one line. Computed amounts
+ * always print; the only bounded values, attribution weights, come from validated targets.
  */
-export const storedPlan = (result: Rebalance): Effect.Effect<string, StoreError> =>
-  encodeStored(planDocument(result)).pipe(
-    Effect.mapError((e) => new StoreError({ operation: "savePlan", message: `the plan: ${e.message}` }))
-  )
+export const storedPlan = (result: Rebalance): string => encodeStored(planDocument(result))

@@ -5,17 +5,16 @@
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Struct from "effect/Struct"
-import { IntentStatus, type OrderIntent, type Run, RunStep, type StepRecord } from "../../effects/Store.ts"
+import { IntentStatus, type OrderIntent, Run, RunStep, type StepRecord } from "../../effects/Store.ts"
 import { ComputedDecimalText } from "../../formats/decimal.ts"
 import { Side } from "../../kernel/rebalance/deltas.ts"
 import { Phase } from "../../kernel/rebalance/orders.ts"
 import type { Attribution } from "../../kernel/rebalance/targets.ts"
 import { attributed, AttributedFields } from "./attribution.ts"
 import { NullWhenUnknown } from "./document.ts"
-import { RunDocument } from "./outcome.ts"
 
 /** A run as stored: a reason and a finish that are not known (yet) are null. */
-export const StoredRunDocument = RunDocument.mapFields(
+export const StoredRunDocument = Run.mapFields(
   Struct.assign({ reason: NullWhenUnknown(Schema.String), finishedAt: NullWhenUnknown(Schema.Number) })
 )
 

@@ -11,7 +11,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type { BrokerOrder } from "../../effects/Broker.ts"
 import type { ErrorCategory } from "../../effects/Notifier.ts"
-import { type RunStatus, type RunStep, Store, type StoreError } from "../../effects/Store.ts"
+import { type FinalStatus, type RunStep, Store, type StoreError } from "../../effects/Store.ts"
 import { type Decimal, ZERO } from "../../kernel/decimal.ts"
 import type { Rebalance } from "../../kernel/rebalance/rebalance.ts"
 import type { Discrepancy } from "../../kernel/rebalance/reconcile.ts"
@@ -48,7 +48,7 @@ export const initialProgress = (runId: string, notes: ReadonlyArray<string>): Pr
 
 /** Why a run stopped early: the status it ends with, the error category for the summary, and how far it got. */
 export class Stop extends Data.TaggedError("Stop")<{
-  readonly status: Exclude<RunStatus, "running" | "completed">
+  readonly status: Exclude<FinalStatus, "completed">
   readonly category: Exclude<ErrorCategory, "rejected">
   readonly reason: string
   readonly progress: Progress
@@ -81,5 +81,5 @@ export const step = <A, E, R>(
   })
 
 /** The progress with more warnings, in the order they arose. */
-export const withWarnings = (progress: Progress, warnings: ReadonlyArray<string>): Progress =>
+export const withWarnings = <P extends Progress>(progress: P, warnings: ReadonlyArray<string>): P =>
   warnings.length === 0 ? progress : { ...progress, warnings: [...progress.warnings, ...warnings] }

@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type { Broker, BrokerOrder } from "../../effects/Broker.ts"
 import { type ErrorCategory, Notifier, type RunSummary } from "../../effects/Notifier.ts"
-import { type Run, type RunMode, type RunStatus, Store, type StoreError } from "../../effects/Store.ts"
+import { type FinalStatus, type Run, type RunMode, Store, type StoreError } from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
 import type { Rebalance } from "../../kernel/rebalance/rebalance.ts"
 import type { Discrepancy } from "../../kernel/rebalance/reconcile.ts"
@@ -68,18 +68,18 @@ export const rebalanceAccount = (
 const steps = (request: RunRequest, begun: Progress) =>
   Effect.gen(function*() {
     const loaded = yield* load(request, begun)
-    const snapshotted = yield* snapshot(request, loaded)
-    const guarded = yield* guards(request, snapshotted)
+    const [started, snapshotted] = yield* snapshot(request, loaded)
+    const guarded = yield* guards(request, snapshotted.open, started)
     const planned = yield* plan(request, snapshotted, guarded)
-    if (!request.execute) return planned.progress
+    if (!request.execute) return planned
     const tracker = yield* follow(begun.runId)
-    const sold = yield* sellPhase(tracker, snapshotted, planned)
+    const sold = yield* sellPhase(tracker, snapshotted.start, planned)
     const sellsDone = yield* awaitPhase(request, "sell", tracker, sold)
-    const replanned = yield* replanBuys(request, loaded, snapshotted, sellsDone)
+    const replanned = yield* replanBuys(request, snapshotted.policy, sellsDone)
     const bought = yield* buyPhase(tracker, replanned)
     const buysDone = yield* awaitPhase(request, "buy", tracker, bought)
-    const finished = yield* finalSnapshot(loaded, buysDone)
-    return yield* reconcileFills(snapshotted, finished)
+    const [finished, final] = yield* finalSnapshot(request, buysDone)
+    return yield* reconcileFills(snapshotted.start, final, finished)
   })
 
 /** Where the steps left the run: completed, or stopped early. */
@@ -121,7 +121,7 @@ const finish = (request: RunRequest, startedAt: number, ended: Ended) =>
     const store = yield* Store
     const notifier = yield* Notifier
     const { stop } = ended
-    const status: Exclude<RunStatus, "running"> = stop === undefined ? "completed" : stop.status
+    const status: FinalStatus = stop === undefined ? "completed" : stop.status
     const finishedAt = yield* Clock.currentTimeMillis
     const progress = stop === undefined ? yield* step("done", ended.progress, Effect.succeed) : ended.progress
     yield* store.finishRun(progress.runId, status, stop?.reason, finishedAt)
@@ -153,7 +153,7 @@ const finish = (request: RunRequest, startedAt: number, ended: Ended) =>
 const summarize = (
   request: RunRequest,
   progress: Progress,
-  status: Exclude<RunStatus, "running">,
+  status: FinalStatus,
   stop: Stop | undefined
 ): RunSummary => {
   const rejected = progress.submitted.filter((s) => s.placed === undefined)

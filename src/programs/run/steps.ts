@@ -1,8 +1,9 @@
 /**
  * The run's steps, each a named function: load, snapshot, guards, plan, the sell phase,
  * waiting for a phase's orders, re-planning the buys, the buy phase, the final snapshot
- * and reconciling. A step takes what the steps before it produced and returns what the
- * next needs, along with the run's `Progress` (progress.ts).
+ * and reconciling. A step takes the run's current `Progress` (progress.ts) and returns it
+ * grown; a snapshot step also returns what later steps need that the progress does not
+ * hold (the start account, its open orders, the venue's policy; the final positions).
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -50,44 +51,36 @@ export interface BrokerSnapshot {
 }
 
 /** The targets' symbols and those held, sorted: what a run prices. */
-const universe = (symbols: ReadonlyArray<string>, positions: ReadonlyArray<Position>): ReadonlyArray<string> =>
-  [...new Set([...symbols, ...positions.map((p) => p.symbol)])].sort()
+const universe = (request: RunRequest, positions: ReadonlyArray<Position>): ReadonlyArray<string> =>
+  [...new Set([...request.targets.weights.map((t) => t.symbol), ...positions.map((p) => p.symbol)])].sort()
 
-const readBroker = (symbols: ReadonlyArray<string>) =>
+/** The account and the market for its symbols, as the broker reports them (a failure stops the run). */
+const readBroker = (request: RunRequest, progress: Progress) =>
   Effect.gen(function*() {
     const broker = yield* Broker
     const account = yield* broker.account
     const positions = yield* broker.positions
-    const quotes = yield* broker.quotes(universe(symbols, positions))
+    const quotes = yield* broker.quotes(universe(request, positions))
     return {
       cash: account.cash,
       equity: account.equity,
       positions: [...positions].sort(bySymbol),
       quotes: [...quotes].sort(bySymbol)
     } satisfies BrokerSnapshot
-  })
+  }).pipe(Effect.mapError(brokerStop("snapshot", progress)))
 
-/**
- * The account at a stage of the run: read from the broker (a failure stops the run) and saved
- * in the Store under that stage.
- */
-const snapshotAt = (stage: AccountStage, symbols: ReadonlyArray<string>, progress: Progress) =>
+/** Saves the account in the Store under a stage of the run. */
+const saveAccount = (runId: string, stage: AccountStage, { cash, equity, positions }: BrokerSnapshot) =>
   Effect.gen(function*() {
-    const snapshot = yield* readBroker(symbols).pipe(Effect.mapError(brokerStop("snapshot", progress)))
-    const { cash, equity, positions } = snapshot
-    yield* (yield* Store).saveAccount({
-      runId: progress.runId,
-      stage,
-      cash,
-      equity,
-      positions,
-      at: yield* Clock.currentTimeMillis
-    })
-    return snapshot
+    yield* (yield* Store).saveAccount({ runId, stage, cash, equity, positions, at: yield* Clock.currentTimeMillis })
   })
 
-const savePlan = (runId: string, phase: PlanStage, plan: Rebalance) =>
-  Effect.flatMap(Store, (store) => Effect.flatMap(storedPlan(plan), (json) => store.savePlan(runId, phase, json)))
+/** The account at a stage of the run: read from the broker, then saved in the Store under that stage. */
+const snapshotAt = (stage: AccountStage, request: RunRequest, progress: Progress) =>
+  Effect.tap(readBroker(request, progress), (snapshot) => saveAccount(progress.runId, stage, snapshot))
+
+const savePlan = (runId: string, stage: PlanStage, plan: Rebalance) =>
+  Effect.flatMap(Store, (store) => store.savePlan(runId, stage, storedPlan(plan)))
 
 /** What the kernel plans from: the cash and the positions actually held. */
 const accountOf = (snapshot: BrokerSnapshot): Account => ({
@@ -95,23 +88,12 @@ const accountOf = (snapshot: BrokerSnapshot): Account => ({
   positions: snapshot.positions.filter((p) => !isZero(p.quantity))
 })
 
-export interface Loaded {
-  readonly progress: Progress
-  /** The targets' symbols, which every snapshot prices. */
-  readonly symbols: ReadonlyArray<string>
-}
+/** Load: the targets and policy are validated already. */
+export const load = (request: RunRequest, progress: Progress): Effect.Effect<Progress, StoreError, Store> =>
+  step("load", progress, Effect.succeed, { account: request.account })
 
-/** Load: the targets and policy are validated already; what the run prices is the targets' symbols. */
-export const load = (request: RunRequest, progress: Progress): Effect.Effect<Loaded, StoreError, Store> =>
-  step(
-    "load",
-    progress,
-    (progress) => Effect.succeed({ progress, symbols: request.targets.weights.map((t) => t.symbol) }),
-    { account: request.account }
-  )
-
+/** What the run learnt at its start, beyond its progress: later steps plan and reconcile from it. */
 export interface Snapshotted {
-  readonly progress: Progress
   readonly start: BrokerSnapshot
   /** Open orders at the broker, left by an earlier run (or placed outside Keel). */
   readonly open: ReadonlyArray<BrokerOrder>
@@ -119,19 +101,23 @@ export interface Snapshotted {
   readonly policy: Policy
 }
 
-/** Snapshot: the account at the start (saved), its open orders, and the policy under the venue's rules. */
+/**
+ * Snapshot: the account at the start, its open orders, then the start saved (a run whose
+ * open orders cannot be read stores no account), and the policy under the venue's rules.
+ */
 export const snapshot = (
   request: RunRequest,
-  loaded: Loaded
-): Effect.Effect<Snapshotted, Stop | StoreError, Broker | Store> =>
-  step("snapshot", loaded.progress, (progress) =>
+  progress: Progress
+): Effect.Effect<readonly [Progress, Snapshotted], Stop | StoreError, Broker | Store> =>
+  step("snapshot", progress, (progress) =>
     Effect.gen(function*() {
       const broker = yield* Broker
-      const start = yield* snapshotAt("start", loaded.symbols, progress)
+      const start = yield* readBroker(request, progress)
       const open = yield* broker.openOrders.pipe(Effect.mapError(brokerStop("open orders", progress)))
+      yield* saveAccount(progress.runId, "start", start)
       const known: Progress = { ...progress, cash: { before: start.cash, after: start.cash } }
-      const venue = yield* venuePolicy(request.policy, universe(loaded.symbols, start.positions), known)
-      return { ...venue, start, open }
+      const venue = yield* venuePolicy(request.policy, universe(request, start.positions), known)
+      return [venue.progress, { start, open, policy: venue.policy }] as const
     }))
 
 /**
@@ -161,16 +147,15 @@ const venuePolicy = (policy: Policy, symbols: ReadonlyArray<string>, progress: P
 /** Guards: the market is open (or the run only previews), and open orders are dealt with as the request says. */
 export const guards = (
   request: RunRequest,
-  snapshotted: Snapshotted
+  open: ReadonlyArray<BrokerOrder>,
+  progress: Progress
 ): Effect.Effect<Progress, Stop | StoreError, Broker | Store> =>
   step(
     "guards",
-    snapshotted.progress,
+    progress,
     (progress) =>
-      marketHours(request, progress).pipe(
-        Effect.flatMap((progress) => openOrders(request, snapshotted.open, progress))
-      ),
-    { openOrders: snapshotted.open.length }
+      marketHours(request, progress).pipe(Effect.flatMap((progress) => openOrders(request, open, progress))),
+    { openOrders: open.length }
   )
 
 const marketHours = (request: RunRequest, progress: Progress) =>
@@ -227,10 +212,11 @@ const openOrders = (request: RunRequest, open: ReadonlyArray<BrokerOrder>, progr
     return withWarnings(progress, [`cancelled ${open.length} open order(s) from an earlier run`])
   })
 
-export interface Planned {
-  readonly progress: Progress
-  readonly plan: Rebalance
-}
+/** The progress once the plan is made. */
+export type Planned = Progress & { readonly plan: Rebalance }
+
+/** The progress once the buys are re-planned. */
+export type Replanned = Progress & { readonly buys: Rebalance }
 
 /** Plan: the kernel's plan from the start snapshot, saved; a preview ends here. */
 export const plan = (
@@ -246,35 +232,29 @@ export const plan = (
       const cash = request.execute ? progress.cash : { ...progress.cash, after: planned.orders.cash.after }
       const next = withWarnings({ ...progress, plan: planned, cash }, planned.warnings.map((w) => w.message))
       yield* savePlan(progress.runId, "plan", planned)
-      return { progress: next, plan: planned }
+      return next
     }))
 
 /** The sell phase: the plan's sells. A sell of everything the account held at the start closes the position. */
 export const sellPhase = (
   tracker: Tracker,
-  snapshotted: Snapshotted,
+  start: BrokerSnapshot,
   planned: Planned
 ): Effect.Effect<Progress, Stop | StoreError, Broker | Store> =>
   sendPhase(
     "sell",
     tracker,
     planned.plan.orders.orders.filter((o) => o.phase === "sell"),
-    new Map(snapshotted.start.positions.map((p) => [p.symbol, p.quantity])),
-    planned.progress
+    new Map(start.positions.map((p) => [p.symbol, p.quantity])),
+    planned
   )
 
 /** The buy phase: the re-planned buys. */
 export const buyPhase = (
   tracker: Tracker,
-  replanned: Planned
+  replanned: Replanned
 ): Effect.Effect<Progress, Stop | StoreError, Broker | Store> =>
-  sendPhase(
-    "buy",
-    tracker,
-    replanned.plan.orders.orders.filter((o) => o.phase === "buy"),
-    new Map(),
-    replanned.progress
-  )
+  sendPhase("buy", tracker, replanned.buys.orders.orders.filter((o) => o.phase === "buy"), new Map(), replanned)
 
 /**
  * A phase's orders, sent one by one (each intent stored first). A sell of everything `held`
@@ -339,41 +319,36 @@ export const awaitPhase = (
 /** Re-plan the buys: a fresh snapshot (saved), and the buys planned from the cash the sells really left. */
 export const replanBuys = (
   request: RunRequest,
-  loaded: Loaded,
-  snapshotted: Snapshotted,
+  policy: Policy,
   progress: Progress
-): Effect.Effect<Planned, Stop | StoreError, Broker | Store> =>
+): Effect.Effect<Replanned, Stop | StoreError, Broker | Store> =>
   step("replan-buys", progress, (progress) =>
     Effect.gen(function*() {
-      const fresh = yield* snapshotAt("after-sells", loaded.symbols, progress)
-      const buys = planBuys(accountOf(fresh), makeModel(request.targets, fresh.quotes, snapshotted.policy))
+      const fresh = yield* snapshotAt("after-sells", request, progress)
+      const buys = planBuys(accountOf(fresh), makeModel(request.targets, fresh.quotes, policy))
       yield* savePlan(progress.runId, "buy-replan", buys)
-      return { progress: { ...progress, cash: { ...progress.cash, after: fresh.cash }, buys }, plan: buys }
+      return { ...progress, cash: { ...progress.cash, after: fresh.cash }, buys }
     }))
 
-export interface Finished {
-  readonly progress: Progress
-  readonly final: BrokerSnapshot
-}
-
-/** Final snapshot: the account as the broker reports it after the run (saved). */
+/** Final snapshot: the account as the broker reports it after the run (saved); its positions, to reconcile. */
 export const finalSnapshot = (
-  loaded: Loaded,
+  request: RunRequest,
   progress: Progress
-): Effect.Effect<Finished, Stop | StoreError, Broker | Store> =>
+): Effect.Effect<readonly [Progress, ReadonlyArray<Position>], Stop | StoreError, Broker | Store> =>
   step("final-snapshot", progress, (progress) =>
     Effect.gen(function*() {
-      const final = yield* snapshotAt("final", loaded.symbols, progress)
-      return { progress: { ...progress, cash: { ...progress.cash, after: final.cash } }, final }
+      const final = yield* snapshotAt("final", request, progress)
+      return [{ ...progress, cash: { ...progress.cash, after: final.cash } }, final.positions] as const
     }))
 
 /** Reconcile: start + every fill against the final positions; each difference is a warning, never ignored. */
 export const reconcileFills = (
-  snapshotted: Snapshotted,
-  finished: Finished
+  start: BrokerSnapshot,
+  final: ReadonlyArray<Position>,
+  progress: Progress
 ): Effect.Effect<Progress, StoreError, Store> =>
-  step("reconcile", finished.progress, (progress) => {
-    const discrepancies = reconcile(snapshotted.start.positions, progress.orders, finished.final.positions)
+  step("reconcile", progress, (progress) => {
+    const discrepancies = reconcile(start.positions, progress.orders, final)
     return Effect.succeed(
       withWarnings(
         { ...progress, discrepancies },

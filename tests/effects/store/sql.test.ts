@@ -177,8 +177,8 @@ const expectFullRun = (runId: string) =>
       { runId, seq: 3, step: "done", detail: "{}", at: T0 + 60 }
     ])
     expect(yield* store.plans(runId)).toStrictEqual([
-      { phase: "plan", json: `{"orders":[{"symbol":"VTI","quantity":"0.000001"}]}` },
-      { phase: "buy-replan", json: `{"orders":[]}` }
+      { stage: "plan", json: `{"orders":[{"symbol":"VTI","quantity":"0.000001"}]}` },
+      { stage: "buy-replan", json: `{"orders":[]}` }
     ])
     const intents = yield* store.intents(runId)
     expect(intents.map(plain)).toStrictEqual([
@@ -441,6 +441,47 @@ describe("0007_intent_attribution on a database written before it", () => {
         { client_order_id: "blend-buy-GLD", attribution: `[{"strategy":"growth","weight":"0.19"}]` },
         { client_order_id: "blend-buy-VXUS", attribution: null }
       ])
+    }))
+
+  it.effect("is atomic: when the backfill fails, neither the column nor the migration is recorded; a retry applies it", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* oldDatabase(file)
+      const raw = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+        Effect.provide(effect, SqliteClient.layer({ filename: file }))
+      const columns = raw(Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        return (yield* sql<{ name: string }>`PRAGMA table_info(order_intents)`).map((c) => c.name)
+      }))
+      // The backfill's UPDATE of one intent is refused.
+      yield* raw(
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql`CREATE TRIGGER refuse_backfill BEFORE UPDATE ON order_intents
+          WHEN OLD.client_order_id = 'blend-buy-GLD' BEGIN SELECT RAISE(ABORT, 'backfill refused'); END`)
+      )
+
+      const failed = yield* Effect.flip(onFile(file, Effect.void))
+      expect(failed.message).toContain("backfill refused")
+      expect(yield* columns).not.toContain("attribution")
+      const before = yield* raw(Effect.map(describeSchema, (s) => s.recorded.map((r) => r.migration_id)))
+      expect(before).toEqual([1, 2, 3, 4, 5, 6])
+
+      yield* raw(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP TRIGGER refuse_backfill`))
+      const after = yield* onFile(
+        file,
+        Effect.gen(function*() {
+          const intents = yield* (yield* Store).intents("blend")
+          return { intents, recorded: (yield* describeSchema).recorded.map((r) => r.migration_id) }
+        })
+      )
+      expect(after.recorded).toEqual([1, 2, 3, 4, 5, 6, 7])
+      expect(yield* columns).toContain("attribution")
+      expect(Object.fromEntries(after.intents.map((i) => [i.clientOrderId, plain(i.attribution)]))).toStrictEqual({
+        "blend-sell-VTI": Option.some([{ strategy: "core", weight: "0.3" }, { strategy: "growth", weight: "0.1" }]),
+        "blend-buy-BND": Option.some([{ strategy: "core", weight: "0.25" }]),
+        "blend-buy-GLD": Option.some([{ strategy: "growth", weight: "0.19" }]),
+        "blend-buy-VXUS": Option.none()
+      })
     }))
 
   it.effect("a database whose store had no intents migrates too, and new intents carry their attribution", () =>

@@ -3,16 +3,13 @@
  * runs .ts) for every output and error case. Files are real, in a temp dir; expected
  * numbers are worked out by hand in the comments.
  */
-import { execFile, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { PlanJson } from "../../support/cli.ts"
+import { type CliResult, type PlanJson, ROOT, runCli } from "../../support/cli.ts"
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url))
-const SOURCE_BIN = join(ROOT, "src/programs/rebalance.ts")
 const BUILT_BIN = join(ROOT, "dist/programs/rebalance.js")
 
 const dir = mkdtempSync(join(tmpdir(), "keel-cli-"))
@@ -28,19 +25,8 @@ const write = (name: string, text: string): string => {
 
 const planOf = (stdout: string): PlanJson => JSON.parse(stdout) as PlanJson
 
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /** Runs the CLI in the temp dir, so messages name files as given (`snapshot.json`). */
-const run = (args: ReadonlyArray<string>, bin = SOURCE_BIN): Promise<Run> =>
-  new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: dir, encoding: "utf8" }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
-    })
-  })
+const run = (args: ReadonlyArray<string>, bin?: string): Promise<CliResult> => runCli(args, { cwd: dir }, bin)
 
 const EXAMPLE = ["plan", "--snapshot", "snapshot.json", "--targets", "targets.csv", "--policy", "policy.yaml"]
 

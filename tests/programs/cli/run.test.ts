@@ -432,6 +432,26 @@ const invalid: ReadonlyArray<InvalidCase> = [
     message: /^no-targets\.yaml: accounts\[0\]\.targets: expected this required field, got nothing$/
   },
   {
+    name: "a poll interval of 0 seconds (it would poll the broker in a tight loop)",
+    setup: (ws) =>
+      run(
+        ws.editConfig((c) => {
+          c.timeouts = { pollSeconds: 0 }
+        }, "poll.yaml")
+      ),
+    message: "poll.yaml: timeouts.pollSeconds: expected a number of seconds above 0, got 0"
+  },
+  {
+    name: "a negative fill timeout",
+    setup: (ws) =>
+      run(
+        ws.editConfig((c) => {
+          c.timeouts = { fillSeconds: -5, pollSeconds: 1 }
+        }, "fill.yaml")
+      ),
+    message: "fill.yaml: timeouts.fillSeconds: expected a number of seconds above 0, got -5"
+  },
+  {
     name: "an unknown --account name",
     setup: () => run("keel.yaml", "nobody"),
     message: "keel.yaml: accounts: expected an account named \"nobody\" (known: demo)"

@@ -2,7 +2,6 @@
  * The plan document from a kernel rebalance: unknown values null, attribution keys only for
  * targets that carry attribution, the same document stored on one line and printed indented.
  */
-import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { describe, expect, it } from "vitest"
@@ -60,9 +59,9 @@ describe("the plan document", () => {
     expect(doc.plan.find((l) => l.symbol === "B")).toMatchObject({ strategy: "x" })
   })
 
-  it("is stored as the same document on one line, and printed indented by two spaces", async () => {
+  it("is stored as the same document on one line, and printed indented by two spaces", () => {
     const result = planOf({ A: "0.5", B: "0.4" })
-    const stored = await Effect.runPromise(storedPlan(result))
+    const stored = storedPlan(result)
     expect(stored).not.toContain("\n")
     const text = printed(PlanDocument)(planDocument(result))
     expect(text.startsWith("{\n  \"equity\": \"1000\",")).toBe(true)

@@ -93,6 +93,16 @@ const shorterIds = (length: number) =>
     })
   )
 
+/** The Broker it is given, whose `openOrders` calls fail: the faults are armed just before each. */
+const openOrdersFail = Layer.effect(Broker)(
+  Effect.gen(function*() {
+    const broker = yield* Broker
+    const faults = yield* Faults.FaultControls
+    const openOrders = Effect.andThen(faults.failNextCalls(1, "connection reset by peer"), broker.openOrders)
+    return { ...broker, openOrders }
+  })
+)
+
 const d = (text: string): Decimal => new Decimal(text)
 
 /** Exact decimal equality, whatever the notation. */
@@ -127,7 +137,7 @@ const stored = (runId: string) =>
       intents: yield* store.intents(runId),
       fills: yield* store.fills(runId),
       accounts: yield* store.accounts(runId),
-      plans: plans.map((p) => ({ phase: p.phase, plan: JSON.parse(p.json) as PlanJson }))
+      plans: plans.map((p) => ({ stage: p.stage, plan: JSON.parse(p.json) as PlanJson }))
     }
   })
 
@@ -204,7 +214,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           expect(s.steps.map((x) => x.seq)).toEqual(ALL_STEPS.map((_, i) => i + 1))
 
           // Budget 10000 − 2000 (cash target); 300 BND + 25 VTI would cost 8005.50, so BND is trimmed to 299.
-          expect(s.plans.map((p) => p.phase)).toEqual(["plan", "buy-replan"])
+          expect(s.plans.map((p) => p.stage)).toEqual(["plan", "buy-replan"])
           const replan = s.plans[1]!.plan
           expect(ordersOf(replan)).toEqual(["buy 299 BND @ 10.01", "buy 25 VTI @ 200.1"])
           expect(replan.cash.before).toBe("10000")
@@ -353,8 +363,8 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         )
         same(afterSells.cash, "4506.51")
 
-        const plan = s.plans.find((p) => p.phase === "plan")!.plan
-        const replan = s.plans.find((p) => p.phase === "buy-replan")!.plan
+        const plan = s.plans.find((p) => p.stage === "plan")!.plan
+        const replan = s.plans.find((p) => p.stage === "buy-replan")!.plan
         expect(ordersOf(plan)).toEqual(["sell 16 VTI @ 219.9", "buy 428 BND @ 10.03002"])
         expect(replan.cash.before).toBe("4506.51")
         expect(ordersOf(replan)).toEqual(["buy 427 BND @ 10.03002"])
@@ -392,7 +402,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         const s = yield* stored(outcome.run.id)
         expect(s.run).toEqual(outcome.run)
         expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS.slice(0, 6))
-        expect(s.plans.map((p) => p.phase)).toEqual(["plan"])
+        expect(s.plans.map((p) => p.stage)).toEqual(["plan"])
         expect(s.intents.map((i) => [i.phase, i.side, i.symbol, format(i.quantity), i.status])).toEqual([
           ["sell", "sell", "BND", "45", "accepted"],
           ["sell", "sell", "VTI", "25", "accepted"]
@@ -472,7 +482,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           )
           same(afterSells.cash, expected.toFixed(), "after-sells cash")
           same(afterSells.cash, "4506.51")
-          const replan = s.plans.find((p) => p.phase === "buy-replan")!.plan
+          const replan = s.plans.find((p) => p.stage === "buy-replan")!.plan
           expect(replan.cash.before).toBe("4506.51")
           expect(ordersOf(replan)).toEqual(["buy 427 BND @ 10.03002"])
           // The buy was sent only after the last sell chunk.
@@ -568,7 +578,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           ]])
           expect(s.intents[0]!.brokerOrderId).toBe((yield* broker.getOrderByClientId(s.intents[0]!.clientOrderId)).id)
           expect(plain(s.fills.map((f) => [f.symbol, f.quantity, f.price]))).toEqual([["VTI", "16", "219.68"]])
-          expect(s.plans.map((p) => p.phase)).toEqual(["plan"])
+          expect(s.plans.map((p) => p.stage)).toEqual(["plan"])
           expect(s.accounts.map((a) => a.stage)).toEqual(["start"])
           expect(yield* held).toEqual([["BND", "99"], ["VTI", "24"]])
           expect(yield* broker.openOrders).toEqual([])
@@ -583,6 +593,22 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         programLayer(files.freshFile(), config({ fillLatency: "10 seconds" }))
       )
   )
+
+  it.effect("6b. the open orders cannot be read: the run fails at snapshot and stores no account", () =>
+    withLayer(
+      Effect.gen(function*() {
+        const outcome = yield* drive(request())
+        expect(outcome.run.status).toBe("failed")
+        expect(outcome.run.step).toBe("snapshot")
+        expect(outcome.run.reason).toBe("open orders: BrokerConnectionError: connection reset by peer")
+        const s = yield* stored(outcome.run.id)
+        expect(s.steps.map((x) => x.step)).toEqual(["load", "snapshot"])
+        expect(s.accounts).toEqual([])
+        expect(s.plans).toEqual([])
+        expect(s.intents).toEqual([])
+      }),
+      openOrdersFail.pipe(Layer.provideMerge(programLayer(files.freshFile(), config())))
+    ))
 
   it.effect("7a. open orders from an earlier run with onOpenOrders abort: aborted at guards, the orders left alone", () =>
     withLayer(
@@ -888,7 +914,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(outcome.run.status).toBe("completed")
         const s = yield* stored(outcome.run.id)
         expect(s.steps.map((x) => x.step)).toEqual(["load", "snapshot", "guards", "plan", "done"])
-        expect(s.plans.map((p) => p.phase)).toEqual(["plan"])
+        expect(s.plans.map((p) => p.stage)).toEqual(["plan"])
         expect(ordersOf(s.plans[0]!.plan)).toEqual(["buy 299 BND @ 10.01", "buy 25 VTI @ 200.1"])
         expect(s.intents).toEqual([])
         expect(s.fills).toEqual([])
