@@ -15,8 +15,16 @@ const projects: Record<string, ReadonlyArray<string>> = {
   /** The run and the CLI. */
   cli: ["tests/programs"],
   /** The packed package, installed into a scratch project as a consumer would. */
-  package: ["tests/package"]
+  package: ["tests/package"],
+  /** The chaos suite's seeded sample: real runs killed and recovered, concurrent pairs, Alpaca kills. */
+  chaos: ["tests/chaos"]
 }
+
+/**
+ * Projects that run once the others are done, with the machine to themselves: the chaos sample
+ * starts a few hundred processes, and would slow every test beside it.
+ */
+const afterTheRest: ReadonlySet<string> = new Set(["chaos"])
 
 const ROOT = fileURLToPath(new URL(".", import.meta.url))
 
@@ -33,7 +41,11 @@ export default defineConfig({
     testTimeout: 60_000,
     projects: Object.entries(projects).map(([name, roots]) => ({
       extends: true,
-      test: { name, include: roots.map((root) => `${root}/**/*.test.ts`) }
+      test: {
+        name,
+        include: roots.map((root) => `${root}/**/*.test.ts`),
+        sequence: { groupOrder: afterTheRest.has(name) ? 1 : 0 }
+      }
     }))
   }
 })

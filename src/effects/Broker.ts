@@ -64,6 +64,16 @@ export interface OrderRequest extends OrderFields {
   readonly closesPosition?: boolean
 }
 
+/** What a caller stored of an order it sent: enough to find it again at a venue that renamed it. */
+export interface SentOrder {
+  readonly symbol: string
+  readonly quantity: Decimal
+  /** It was sent as closing the position (`OrderRequest.closesPosition`). */
+  readonly closesPosition: boolean
+  /** No later than the order was sent (its intent was stored just before); epoch milliseconds. */
+  readonly sentAt: number
+}
+
 /** What a venue allows for one symbol. */
 export interface Asset {
   readonly symbol: string
@@ -201,8 +211,14 @@ export interface BrokerShape {
     request: OrderRequest
   ) => Effect.Effect<BrokerOrder, BrokerConnectionError | OrderRejected | RateLimited | UnknownOutcome>
   readonly getOrder: (id: string) => Effect.Effect<BrokerOrder, BrokerConnectionError | OrderNotFound | RateLimited>
+  /**
+   * The order sent under a client order id. `sent`: what the caller stored of it, for a venue that
+   * places some orders under ids of its own (Alpaca's position closes) and must find them by what
+   * was sent and when, in a process that did not send them (recovery after a crash).
+   */
   readonly getOrderByClientId: (
-    clientOrderId: string
+    clientOrderId: string,
+    sent?: SentOrder
   ) => Effect.Effect<BrokerOrder, BrokerConnectionError | OrderNotFound | RateLimited>
   readonly cancelOrder: (id: string) => Effect.Effect<void, BrokerConnectionError | OrderNotFound | RateLimited>
   readonly openOrders: Effect.Effect<ReadonlyArray<BrokerOrder>, BrokerConnectionError | RateLimited>

@@ -23,17 +23,22 @@ export type RunMode = typeof RunMode.Type
 export const OnOpenOrders = Schema.Literals(["cancel", "abort"])
 export type OnOpenOrders = typeof OnOpenOrders.Type
 
-/** `running` until the run ends; every other status is final. */
-export const RunStatus = Schema.Literals(["running", "completed", "failed", "timed_out", "aborted"])
+/**
+ * `running` until the run ends; every other status is final. `crashed`: the run's process died
+ * (or lost its lease) before it ended, and a later run or `rebalance recover` reconciled it with
+ * the broker and closed it.
+ */
+export const RunStatus = Schema.Literals(["running", "completed", "failed", "timed_out", "aborted", "crashed"])
 export type RunStatus = typeof RunStatus.Type
 
 /** How a run ended: every status but `running`. */
-export const FinalStatus = RunStatus.pick(["completed", "failed", "timed_out", "aborted"])
+export const FinalStatus = RunStatus.pick(["completed", "failed", "timed_out", "aborted", "crashed"])
 export type FinalStatus = typeof FinalStatus.Type
 
 /** The program's steps, in order; `status` shows the last one a run reached. */
 export const RunStep = Schema.Literals([
   "load",
+  "recover",
   "snapshot",
   "guards",
   "plan",
@@ -82,9 +87,18 @@ export interface StepRecord {
   readonly at: number
 }
 
-/** Status of an intent: what Keel last knew of the order it stands for. */
-export const IntentStatus = Schema.Literals(["pending", "unknown", ...OrderStatus.literals])
+/**
+ * Status of an intent: what Keel last knew of the order it stands for. `pending`: stored, maybe
+ * sent; `unknown`: sent, and the answer could not be settled; `unsent`: recovery found no trace of
+ * it at the venue (it never arrived), so it is final.
+ */
+export const IntentStatus = Schema.Literals(["pending", "unknown", "unsent", ...OrderStatus.literals])
 export type IntentStatus = typeof IntentStatus.Type
+
+/** Intent statuses after which nothing more can happen to the order. */
+export const isFinalIntent = (status: IntentStatus): boolean =>
+  status === "unsent" || status === "filled" || status === "canceled" || status === "rejected" ||
+  status === "expired"
 
 export interface OrderIntent {
   readonly clientOrderId: string
@@ -120,6 +134,7 @@ export interface IntentChange {
 
 export interface FillRecord {
   readonly clientOrderId: string
+  /** The run of the intent the fill belongs to (a fill booked by recovery keeps its order's run). */
   readonly runId: string
   readonly symbol: string
   readonly side: Side
@@ -127,6 +142,11 @@ export interface FillRecord {
   readonly quantity: Decimal
   readonly price: Decimal
   readonly commission: Decimal
+  /**
+   * The order's filled quantity at the venue once this fill is counted. With the client order id
+   * it keys the fill: booking the same (order, cumulative quantity) twice stores it once.
+   */
+  readonly cumulativeQuantity: Decimal
   readonly at: number
 }
 
@@ -146,34 +166,126 @@ export interface AccountRecord {
 /** The store could not be read or written. Nothing after it may assume the write happened. */
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   operation: Schema.String,
-  message: Schema.String
+  /** The cause in words (`disk I/O error`, `database is locked`, `corrupt value in …`). */
+  message: Schema.String,
+  /** The database, for the one line a user sees (a file path; a URL without its credentials). */
+  database: Schema.optionalKey(Schema.String)
 }) {}
 
+/**
+ * One writer per account: the run holding an account's lease is the only one that may write its
+ * runs, intents and fills. `token` grows with every grant of the account's lease (a fencing
+ * token): a write carries the lease it was made under, and a lease taken over refuses it.
+ */
+export interface Lease {
+  readonly account: string
+  readonly runId: string
+  readonly token: number
+}
+
+/** Who holds an account's lease, for the one line a second run prints and for `status`. */
+export const LeaseHolder = Schema.Struct({
+  account: Schema.String,
+  runId: Schema.String,
+  token: Schema.Number,
+  pid: Schema.Number,
+  host: Schema.String,
+  /** Epoch milliseconds. */
+  acquiredAt: Schema.Number,
+  heartbeatAt: Schema.Number,
+  /** The lease is free for the taking from this moment unless renewed. */
+  expiresAt: Schema.Number
+})
+export type LeaseHolder = typeof LeaseHolder.Type
+
+export interface LeaseRequest {
+  readonly account: string
+  readonly runId: string
+  readonly pid: number
+  readonly host: string
+  readonly at: number
+  readonly ttlMillis: number
+  /**
+   * Take the lease over from this run even if it has not expired: the caller has proved it dead
+   * (its process is gone on this host). Granted only if that run still holds the lease.
+   */
+  readonly replacing?: string
+}
+
+/** The account's lease is held by another run whose lease has not expired. */
+export class LeaseHeld extends Schema.TaggedError<LeaseHeld>()("LeaseHeld", {
+  holder: LeaseHolder
+}) {}
+
+/** The lease a write was made under is no longer held (it expired and was taken over): nothing was written. */
+export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {
+  account: Schema.String,
+  runId: Schema.String,
+  operation: Schema.String
+}) {}
+
+/** What a write of a run can fail with: the store, or a lease taken over. */
+export type StoreWriteError = StoreError | LeaseLost
+
 export interface StoreShape {
-  readonly startRun: (run: Run) => Effect.Effect<void, StoreError>
+  /** Grants the account's lease to a run: when free, expired, or `replacing` the run holding it. */
+  readonly acquireLease: (request: LeaseRequest) => Effect.Effect<Lease, LeaseHeld | StoreError>
+  /** Moves the lease's expiry to `at + ttlMillis`; LeaseLost when it was taken over. */
+  readonly renewLease: (lease: Lease, at: number, ttlMillis: number) => Effect.Effect<void, StoreWriteError>
+  /** Frees the lease if this lease still holds it (a lease taken over is left to its new holder). */
+  readonly releaseLease: (lease: Lease) => Effect.Effect<void, StoreError>
+  /** Who holds the account's lease, expired or not; none when it is free. */
+  readonly leaseHolder: (account: string) => Effect.Effect<Option.Option<LeaseHolder>, StoreError>
+  readonly startRun: (run: Run, lease: Lease) => Effect.Effect<void, StoreWriteError>
   /** Records that a run reached a step (appends a step record and moves the run's current step). */
-  readonly recordStep: (runId: string, step: RunStep, detail: string, at: number) => Effect.Effect<void, StoreError>
+  readonly recordStep: (
+    runId: string,
+    step: RunStep,
+    detail: string,
+    at: number,
+    lease: Lease
+  ) => Effect.Effect<void, StoreWriteError>
+  /** Ends a `running` run (its own, or a crashed one during recovery); a run already ended is left as it is. */
   readonly finishRun: (
     runId: string,
     status: FinalStatus,
     reason: string | undefined,
-    at: number
-  ) => Effect.Effect<void, StoreError>
+    at: number,
+    lease: Lease
+  ) => Effect.Effect<void, StoreWriteError>
   readonly getRun: (runId: string) => Effect.Effect<Option.Option<Run>, StoreError>
   /** Newest first. */
   readonly listRuns: (account: string | undefined, limit: number) => Effect.Effect<ReadonlyArray<Run>, StoreError>
+  /**
+   * The account's runs that recovery must look at, oldest first: those still `running`, and any
+   * other with an intent not final (`isFinalIntent`), the current run excluded.
+   */
+  readonly unsettledRuns: (account: string, exceptRunId: string) => Effect.Effect<ReadonlyArray<Run>, StoreError>
   readonly steps: (runId: string) => Effect.Effect<ReadonlyArray<StepRecord>, StoreError>
   /** Appends a plan; a later plan of the same stage is kept next to the first. */
-  readonly savePlan: (runId: string, stage: PlanStage, json: string) => Effect.Effect<void, StoreError>
+  readonly savePlan: (
+    runId: string,
+    stage: PlanStage,
+    json: string,
+    lease: Lease
+  ) => Effect.Effect<void, StoreWriteError>
   /** In the order they were saved. */
   readonly plans: (runId: string) => Effect.Effect<ReadonlyArray<StoredPlan>, StoreError>
   /** Inserts an intent; a client order id can be stored only once, ever. */
-  readonly saveIntent: (intent: OrderIntent) => Effect.Effect<void, StoreError>
-  readonly updateIntent: (clientOrderId: string, change: IntentChange) => Effect.Effect<void, StoreError>
+  readonly saveIntent: (intent: OrderIntent, lease: Lease) => Effect.Effect<void, StoreWriteError>
+  readonly updateIntent: (
+    clientOrderId: string,
+    change: IntentChange,
+    lease: Lease
+  ) => Effect.Effect<void, StoreWriteError>
   readonly intents: (runId: string) => Effect.Effect<ReadonlyArray<OrderIntent>, StoreError>
-  readonly saveFill: (fill: FillRecord) => Effect.Effect<void, StoreError>
+  /**
+   * Books a fill and its intent's new state in one transaction. A fill already booked under the
+   * same (client order id, cumulative quantity) is not stored again; the change still applies.
+   */
+  readonly bookFill: (fill: FillRecord, change: IntentChange, lease: Lease) => Effect.Effect<void, StoreWriteError>
   readonly fills: (runId: string) => Effect.Effect<ReadonlyArray<FillRecord>, StoreError>
-  readonly saveAccount: (record: AccountRecord) => Effect.Effect<void, StoreError>
+  readonly saveAccount: (record: AccountRecord, lease: Lease) => Effect.Effect<void, StoreWriteError>
   readonly accounts: (runId: string) => Effect.Effect<ReadonlyArray<AccountRecord>, StoreError>
 }
 

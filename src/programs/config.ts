@@ -5,6 +5,7 @@
  * the store and the artifacts folder are relative to the working directory. Secrets never
  * live here: the file names environment variables, read as redacted Config.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
@@ -14,6 +15,7 @@ import { BrokerConfig } from "../effects/broker/registry.ts"
 import { knownFields } from "../effects/configFields.ts"
 import { decodeShape, InputFileError } from "../effects/inputs.ts"
 import { OnOpenOrders } from "../effects/Store.ts"
+import type { LeaseSettings } from "./run/lease.ts"
 import * as TargetsConfig from "./targetsConfig.ts"
 
 const Account = knownFields(
@@ -65,7 +67,8 @@ const KeelConfig = knownFields(
         "a timeouts field",
         Schema.Struct({
           fillSeconds: Schema.optionalKey(Seconds),
-          pollSeconds: Schema.optionalKey(Seconds)
+          pollSeconds: Schema.optionalKey(Seconds),
+          leaseSeconds: Schema.optionalKey(Seconds)
         })
       )
     ),
@@ -84,6 +87,8 @@ export const ConfigDefaults = {
   artifacts: "artifacts",
   fillSeconds: 60,
   pollSeconds: 5,
+  /** An account lease lives this long without a heartbeat (a run renews it every third of it). */
+  leaseSeconds: 30,
   webhookTimeoutSeconds: 10
 } as const
 
@@ -132,3 +137,9 @@ export const findAccount = (loaded: LoadedConfig, name: string): Effect.Effect<A
     )
     : Effect.succeed(account)
 }
+
+/** The account lease of a run of this config: its life from `timeouts.leaseSeconds`, and how long to wait for a held one. */
+export const leaseSettings = (loaded: LoadedConfig, waitSeconds: number): LeaseSettings => ({
+  ttl: Duration.seconds(loaded.config.timeouts?.leaseSeconds ?? ConfigDefaults.leaseSeconds),
+  wait: Duration.seconds(waitSeconds)
+})

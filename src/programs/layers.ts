@@ -14,25 +14,33 @@ import * as FileSystem from "effect/FileSystem"
 import type * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import type * as SqlClient from "effect/sql/SqlClient"
-import type { SqlError } from "effect/sql/SqlError"
+import * as Fs from "node:fs"
 import type { VenueBroker } from "../effects/Broker.ts"
 import { brokerOf } from "../effects/broker/registry.ts"
-import type { InputFileError } from "../effects/inputs.ts"
+import { InputFileError } from "../effects/inputs.ts"
 import { Notifier, type NotifierShape } from "../effects/Notifier.ts"
 import * as ConsoleNotifier from "../effects/notifier/console.ts"
 import * as WebhookNotifier from "../effects/notifier/webhook.ts"
 import { secretFromEnv } from "../effects/secrets.ts"
-import * as SqliteClient from "../effects/sql/SqliteClient.ts"
-import type { Store } from "../effects/Store.ts"
-import * as SqlStore from "../effects/store/sql.ts"
+import type { Store, StoreError } from "../effects/Store.ts"
+import * as SqliteStore from "../effects/store/sqlite.ts"
 import { type AccountConfig, ConfigDefaults, loadConfig, type LoadedConfig } from "./config.ts"
 
 /** The database file of a config; like the artifacts folder, relative to the working directory (where `.keel/` lives). */
 export const databaseFile = (loaded: LoadedConfig): string => loaded.config.store?.sqlite ?? ConfigDefaults.sqlite
 
-/** SQLite with the Store's tables migrated, and the Store on it (a venue that keeps tables migrates its own). */
-export const storeLayer = (filename: string): Layer.Layer<Store | SqlClient.SqlClient, SqlError> =>
-  SqlStore.layer.pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
+/**
+ * SQLite with the Store's tables migrated, and the Store on it. A path that is a folder is the
+ * user's input (exit 2); a database that cannot be opened or is not Keel's is a StoreError.
+ */
+export const storeLayer = (
+  filename: string
+): Layer.Layer<Store | SqlClient.SqlClient, StoreError | InputFileError> =>
+  Layer.unwrap(Effect.suspend(() =>
+    Fs.statSync(filename, { throwIfNoEntry: false })?.isDirectory() === true
+      ? Effect.fail(new InputFileError({ file: filename, detail: "expected a database file, got a folder" }))
+      : Effect.succeed(SqliteStore.layer({ filename }))
+  ))
 
 /** The Store of a config file; with no config file at the default path, the default store. */
 export const configuredStore = (config: string) =>

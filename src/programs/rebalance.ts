@@ -4,8 +4,9 @@
  * not left to the CLI library (which exits 1 on a usage error):
  * 0 success (a plan, a completed run, an identical replay; warnings included),
  * 2 invalid input or usage, 3 a run that did not complete (failed, timed out or
- * aborted: already reported), 1 a replay that differs (already reported) or anything
- * unexpected.
+ * aborted: already reported; its account leased by another run; the store failing; a
+ * recovery that could not finish: one line each), 1 a replay that differs (already
+ * reported) or anything unexpected.
  * Every exit 2 prints exactly one line on stderr.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -16,12 +17,16 @@ import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import { demoCommand } from "./cli/demo.ts"
 import { historyCommand } from "./cli/history.ts"
+import { paperVenueCommand } from "./cli/paperVenue.ts"
 import { planCommand } from "./cli/plan.ts"
 import { positionsCommand } from "./cli/positions.ts"
+import { recoverCommand } from "./cli/recover.ts"
 import { replayCommand } from "./cli/replay.ts"
 import { runCommand } from "./cli/run.ts"
 import { statusCommand } from "./cli/status.ts"
 import { targetsCommand } from "./cli/targets.ts"
+import { leaseHeldMessage } from "./run/lease.ts"
+import { storeProblem } from "./run/problems.ts"
 import { keelVersion } from "./version.ts"
 
 export const ExitCode = { ok: 0, unexpected: 1, different: 1, invalid: 2, runNotCompleted: 3 } as const
@@ -33,11 +38,13 @@ export const cli = Command.make("rebalance").pipe(
     planCommand,
     targetsCommand,
     runCommand,
+    recoverCommand,
     replayCommand,
     statusCommand,
     historyCommand,
     positionsCommand,
-    demoCommand
+    demoCommand,
+    paperVenueCommand
   ])
 )
 
@@ -65,6 +72,12 @@ export const main = (argv: ReadonlyArray<string>) =>
       if (error._tag === "InputFileError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
       if (error._tag === "VenueConfigError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
       if (error._tag === "RunNotCompleted") return Effect.succeed(ExitCode.runNotCompleted)
+      if (error._tag === "LeaseHeld") {
+        return Console.error(leaseHeldMessage(error)).pipe(Effect.as(ExitCode.runNotCompleted))
+      }
+      if (error._tag === "LeaseLost" || error._tag === "StoreError" || error._tag === "RecoveryStopped") {
+        return Console.error(storeProblem(error)).pipe(Effect.as(ExitCode.runNotCompleted))
+      }
       if (error._tag === "ReplayDifferent") return Effect.succeed(ExitCode.different)
       if (error._tag === "ShowHelp") {
         const first = error.errors[0]

@@ -7,6 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as SqlClient from "effect/sql/SqlClient"
 import * as SqliteClient from "../../src/effects/sql/SqliteClient.ts"
 import { type FillRecord, type OrderIntent, Store } from "../../src/effects/Store.ts"
 import * as SqlStore from "../../src/effects/store/sql.ts"
@@ -17,7 +18,9 @@ import { accountStrategyPnl, attributedFills } from "../../src/programs/accountP
 const T0 = 1_700_000_000_000
 const d = (text: string) => new Decimal(text)
 
-const memoryStore = SqlStore.layer.pipe(Layer.provide(SqliteClient.layer({ filename: ":memory:" })))
+const memoryStore = SqlStore.layer({ database: ":memory:" }).pipe(
+  Layer.provideMerge(SqliteClient.layer({ filename: ":memory:" }))
+)
 
 const intent = (
   runId: string,
@@ -48,16 +51,29 @@ const fill = (runId: string, clientOrderId: string, symbol: string, at: number):
   quantity: d("10"),
   price: d("10"),
   commission: d("0"),
+  cumulativeQuantity: d("10"),
   at
 })
 
-/** Two runs of acct-1 (and one of another account, left out): a blend, an unknown attribution, a fill with no intent. */
+const filled = (at: number) => ({ status: "filled" as const, filledQuantity: d("10"), averageFillPrice: d("10"), at })
+
+/**
+ * Two runs of acct-1 (and one of another account, left out): a blend, an unknown attribution, a
+ * fill with no intent (the Store never books one: it stands for a row an older Keel left).
+ */
 const recorded = Effect.gen(function*() {
   const store = yield* Store
+  const leaseOf = (account: string) =>
+    store.acquireLease({ account, runId: `writer-${account}`, pid: 1, host: "test", at: T0, ttlMillis: 60_000 })
+  const leases = { "acct-1": yield* leaseOf("acct-1"), "acct-2": yield* leaseOf("acct-2") }
+  const r1 = leases["acct-1"]
   for (
     const [id, account, startedAt] of [["r1", "acct-1", T0], ["r2", "acct-1", T0 + 10], ["x", "acct-2", T0]] as const
   ) {
-    yield* store.startRun({ id, account, mode: "execute", status: "completed", step: "done", startedAt })
+    yield* store.startRun(
+      { id, account, mode: "execute", status: "completed", step: "done", startedAt },
+      leases[account]
+    )
   }
   yield* store.saveIntent(
     intent(
@@ -65,16 +81,24 @@ const recorded = Effect.gen(function*() {
       "r1-VTI",
       "VTI",
       Option.some([{ strategy: "core", weight: d("0.3") }, { strategy: "growth", weight: d("0.1") }])
-    )
+    ),
+    r1
   )
-  yield* store.saveIntent(intent("r1", "r1-BND", "BND", Option.none()))
-  yield* store.saveIntent(intent("r2", "r2-GLD", "GLD", Option.some([])))
-  yield* store.saveIntent(intent("x", "x-VTI", "VTI", Option.some([{ strategy: "other", weight: d("1") }])))
-  yield* store.saveFill(fill("r1", "r1-VTI", "VTI", T0 + 1))
-  yield* store.saveFill(fill("r1", "r1-BND", "BND", T0 + 2))
-  yield* store.saveFill(fill("r1", "r1-ghost", "VXUS", T0 + 3))
-  yield* store.saveFill(fill("r2", "r2-GLD", "GLD", T0 + 11))
-  yield* store.saveFill(fill("x", "x-VTI", "VTI", T0 + 1))
+  yield* store.saveIntent(intent("r1", "r1-BND", "BND", Option.none()), r1)
+  yield* store.saveIntent(intent("r2", "r2-GLD", "GLD", Option.some([])), r1)
+  yield* store.saveIntent(
+    intent("x", "x-VTI", "VTI", Option.some([{ strategy: "other", weight: d("1") }])),
+    leases["acct-2"]
+  )
+  yield* store.bookFill(fill("r1", "r1-VTI", "VTI", T0 + 1), filled(T0 + 1), r1)
+  yield* store.bookFill(fill("r1", "r1-BND", "BND", T0 + 2), filled(T0 + 2), r1)
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`INSERT INTO fills (run_id, seq, client_order_id, symbol, side, kind, quantity, price, commission,
+    cumulative_quantity, recorded_at) VALUES ('r1', 3, 'r1-ghost', 'VXUS', 'buy', 'fill', '10', '10', '0', '10', ${
+    T0 + 3
+  })`
+  yield* store.bookFill(fill("r2", "r2-GLD", "GLD", T0 + 11), filled(T0 + 11), r1)
+  yield* store.bookFill(fill("x", "x-VTI", "VTI", T0 + 1), filled(T0 + 1), leases["acct-2"])
 })
 
 describe("attributedFills", () => {

@@ -17,7 +17,7 @@ import type { Broker } from "../../src/effects/Broker.ts"
 import * as Faults from "../../src/effects/broker/faults/layer.ts"
 import * as Paper from "../../src/effects/broker/paper/layer.ts"
 import { Notifier, type RunSummary } from "../../src/effects/Notifier.ts"
-import type { Store, StoreError } from "../../src/effects/Store.ts"
+import type { LeaseHeld, Store, StoreWriteError } from "../../src/effects/Store.ts"
 import { validatePolicy } from "../../src/kernel/rebalance/policy.ts"
 import { validateTargets } from "../../src/kernel/rebalance/targets.ts"
 import { storeLayer } from "../../src/programs/layers.ts"
@@ -116,5 +116,5 @@ export const finish = <A, E>(
 export const drive = (
   request: RunRequest,
   options: { readonly step?: Duration.Input; readonly limit?: Duration.Input } = {}
-): Effect.Effect<RunOutcome, StoreError, Broker | Store | Notifier> =>
+): Effect.Effect<RunOutcome, StoreWriteError | LeaseHeld, Broker | Store | Notifier> =>
   Effect.flatMap(start(request), (fiber) => finish(fiber, options))

@@ -26,7 +26,11 @@
  *   `errcode`, so it would classify every node:sqlite error as UnknownError.
  *   We classify from `errcode` ourselves. This matters beyond diagnostics:
  *   the Migrator treats ConstraintError/UniqueViolation on its own table as
- *   "another migrator is running".
+ *   "another migrator is running". A fault of the file or the disk (locked,
+ *   read-only, I/O error, full, not a database) gets a short message in words,
+ *   and a failed open says why (a directory, permission denied, …).
+ * - Transactions start with `BEGIN IMMEDIATE` (see `make`), so two processes
+ *   writing one file wait for each other instead of failing.
  * - node:sqlite's `prepare` silently ignores everything after the first
  *   statement ("CREATE TABLE a(..); CREATE TABLE b(..)" creates only `a`).
  *   We detect the leftover text via `StatementSync.sourceSQL` and run the
@@ -107,25 +111,60 @@ export const driver = "keel-sqlite"
 // primary-key clash as unique_violation too, so both map to UniqueViolation.
 const SQLITE_CONSTRAINT_UNIQUE = 2067
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555
+const SQLITE_CANTOPEN = 14
+
+/**
+ * Primary result codes that are a fault of the file, the disk or another process rather than
+ * of the statement, in the few words a user reads (`StoreError.message`, a CLI's one line).
+ */
+const faults: ReadonlyMap<number, string> = new Map([
+  [5, "database is locked"], // SQLITE_BUSY
+  [6, "database table is locked"], // SQLITE_LOCKED
+  [8, "database is read-only"], // SQLITE_READONLY
+  [10, "disk I/O error"], // SQLITE_IOERR
+  [11, "database file is corrupt"], // SQLITE_CORRUPT
+  [13, "database or disk is full"], // SQLITE_FULL
+  [SQLITE_CANTOPEN, "cannot open the database file"],
+  [26, "not a SQLite database"] // SQLITE_NOTADB
+])
+
+/** What a file-system error code means for opening a database, in words. */
+const fileSystemFaults: ReadonlyMap<string, string> = new Map([
+  ["EACCES", "permission denied"],
+  ["EPERM", "permission denied"],
+  ["EROFS", "read-only file system"],
+  ["ENOSPC", "no space left on the disk"],
+  ["ENOTDIR", "a parent of the path is not a directory"],
+  ["EEXIST", "a parent of the path is not a directory"]
+])
 
 const errorMessage = (cause: unknown): string =>
   hasProperty(cause, "message") && typeof cause.message === "string" ? cause.message : String(cause)
 
+/** The SQLite result code node:sqlite reports (`errcode`), if the error came from SQLite. */
+const resultCode = (cause: unknown): number | undefined =>
+  hasProperty(cause, "errcode") && typeof cause.errcode === "number" ? cause.errcode : undefined
+
+/** SQLite's message, or for a fault the few words of `faults`. */
+const inWords = (cause: unknown): string => {
+  const code = resultCode(cause)
+  return (code === undefined ? undefined : faults.get(code & 0xff)) ?? errorMessage(cause)
+}
+
 const classify = (cause: unknown, operation: string): SqlErrorReason => {
-  const message = errorMessage(cause)
-  const props = { cause, message, operation }
-  const code = hasProperty(cause, "errcode") && typeof cause.errcode === "number" ? cause.errcode : undefined
+  const code = resultCode(cause)
+  const props = { cause, message: inWords(cause), operation }
   if (code === undefined) {
     return new UnknownError(props)
   }
   if (code === SQLITE_CONSTRAINT_UNIQUE || code === SQLITE_CONSTRAINT_PRIMARYKEY) {
-    const at = message.indexOf("constraint failed:")
-    const constraint = at === -1 ? "" : message.slice(at + "constraint failed:".length).trim()
+    const at = props.message.indexOf("constraint failed:")
+    const constraint = at === -1 ? "" : props.message.slice(at + "constraint failed:".length).trim()
     return new UniqueViolation({ ...props, constraint: constraint === "" ? "unknown" : constraint })
   }
   switch (code & 0xff) {
     case 1: // SQLITE_ERROR: syntax errors, but also "no such table" and friends
-      return /syntax error|incomplete input|unrecognized token/i.test(message)
+      return /syntax error|incomplete input|unrecognized token/i.test(props.message)
         ? new SqlSyntaxError(props)
         : new UnknownError(props)
     case 3: // SQLITE_PERM
@@ -134,7 +173,8 @@ const classify = (cause: unknown, operation: string): SqlErrorReason => {
     case 5: // SQLITE_BUSY
     case 6: // SQLITE_LOCKED
       return new LockTimeoutError(props)
-    case 14: // SQLITE_CANTOPEN
+    case SQLITE_CANTOPEN:
+    case 26: // SQLITE_NOTADB
       return new ConnectionError(props)
     case 19: // SQLITE_CONSTRAINT (foreign key, check, not null, ...)
       return new ConstraintError(props)
@@ -372,12 +412,38 @@ const makeConnection = (db: DatabaseSync, preparedCacheSize: number): SqliteConn
 
 const isMemory = (filename: string): boolean => filename === ":memory:" || filename === ""
 
+/**
+ * Why SQLite could not open the file, in words: it says only "cannot open"; the file system
+ * says whether the path is a directory or its folder may not be written.
+ */
+const cannotOpen = (file: string): string => {
+  const path = Path.resolve(file)
+  if (Fs.existsSync(path) && Fs.statSync(path).isDirectory()) return "is a directory"
+  try {
+    Fs.accessSync(Path.dirname(path), Fs.constants.W_OK)
+  } catch {
+    return "permission denied"
+  }
+  return faults.get(SQLITE_CANTOPEN)!
+}
+
+/** The cause of a failed open in words: the file system's, or SQLite's fault (it is locked, not a database…). */
+const openFailure = (file: string, cause: unknown): string => {
+  const fileSystem = hasProperty(cause, "code") && typeof cause.code === "string"
+    ? fileSystemFaults.get(cause.code)
+    : undefined
+  if (fileSystem !== undefined) return fileSystem
+  return resultCode(cause) === SQLITE_CANTOPEN ? cannotOpen(file) : inWords(cause)
+}
+
 const open = (config: SqliteClientConfig): Effect.Effect<DatabaseSync, SqlError> =>
   Effect.try({
     try: () => {
       const file = config.filename
       if (!isMemory(file)) {
         Fs.mkdirSync(Path.dirname(Path.resolve(file)), { recursive: true })
+        // SQLite would open a file it may not write read-only, and fail only at the first write.
+        if (Fs.existsSync(file)) Fs.accessSync(file, Fs.constants.R_OK | Fs.constants.W_OK)
       }
       const db = new DatabaseSync(file, {
         enableForeignKeyConstraints: true,
@@ -396,11 +462,7 @@ const open = (config: SqliteClientConfig): Effect.Effect<DatabaseSync, SqlError>
     },
     catch: (cause) =>
       new SqlError({
-        reason: new ConnectionError({
-          cause,
-          message: `Cannot open SQLite database ${config.filename}: ${errorMessage(cause)}`,
-          operation: "open"
-        })
+        reason: new ConnectionError({ cause, message: openFailure(config.filename, cause), operation: "open" })
       })
   })
 
@@ -446,6 +508,10 @@ export const make = (
       transformRows: config.transformResultNames === undefined
         ? undefined
         : Statement.defaultTransforms(config.transformResultNames).array,
+      // A transaction takes the write lock up front, waiting up to the busy timeout for
+      // another process's. A plain BEGIN would take it only at the first write, and in WAL mode
+      // a reader that must upgrade fails at once ("database is locked"), without waiting.
+      beginTransaction: "BEGIN IMMEDIATE",
       // SQLite prepares BEGIN/COMMIT/SAVEPOINT fine, so they hit the statement cache.
       prepareTransactionControls: true,
       releaseSavepoint: (name) => `RELEASE SAVEPOINT ${name}`

@@ -1,5 +1,5 @@
 /**
- * The Store's schema, as effect/sql migrations (`Migrator.fromRecord`, ids 1..7).
+ * The Store's schema, as effect/sql migrations (`Migrator.fromRecord`, ids 1..8).
  *
  * Portable on purpose: the same statements run on SQLite today and Postgres later.
  * - Decimals are TEXT in plain notation (never REAL/NUMERIC: no float, no rescaling).
@@ -22,8 +22,10 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
-import { DecimalFromInput } from "../../formats/decimal.ts"
+import { DecimalFromInput, DecimalText } from "../../formats/decimal.ts"
+import { add, type Decimal, isPositive, ZERO } from "../../kernel/decimal.ts"
 import type { Attribution } from "../../kernel/rebalance/targets.ts"
+import { Integer } from "../sql/columns.ts"
 import type { PlanStage } from "../Store.ts"
 import { AttributionColumn } from "./columns.ts"
 
@@ -110,6 +112,40 @@ const backfillAttribution = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlE
         yield* sql`UPDATE order_intents SET attribution = ${encodeAttribution(Option.some(found))}
           WHERE client_order_id = ${intent.client_order_id}`.withoutTransform
       }
+    }
+  })
+
+// ---------------------------------------------------------------------------
+// 0008: the key of fills booked before it, the running sum of their order's quantities
+// ---------------------------------------------------------------------------
+
+const FillQuantityRow = Schema.Struct({
+  run_id: Schema.String,
+  seq: Integer,
+  client_order_id: Schema.String,
+  quantity: DecimalText
+})
+const cumulativeText = Schema.encodeResult(DecimalText)
+
+/**
+ * The cumulative quantity of each fill an order had: its fills summed in the order they were
+ * booked (what the venue reports: the order's filled quantity once the fill is counted), as the
+ * store's canonical text. A fill whose quantity does not read, or is not above zero, keeps NULL:
+ * its row is damaged, and it must not take the key of another fill of its order.
+ */
+const backfillCumulativeQuantity = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError> =>
+  Effect.gen(function*() {
+    const rows = yield* sql`SELECT run_id, seq, client_order_id, quantity FROM fills ORDER BY run_id, seq`
+      .withoutTransform
+    const filled = new Map<string, Decimal>()
+    for (const fill of readRows(FillQuantityRow)(rows)) {
+      if (!isPositive(fill.quantity)) continue
+      const cumulative = add(filled.get(fill.client_order_id) ?? ZERO, fill.quantity)
+      filled.set(fill.client_order_id, cumulative)
+      const text = cumulativeText(cumulative)
+      if (Result.isFailure(text)) continue
+      yield* sql`UPDATE fills SET cumulative_quantity = ${text.success}
+        WHERE run_id = ${fill.run_id} AND seq = ${fill.seq}`.withoutTransform
     }
   })
 
@@ -214,5 +250,28 @@ export const storeMigrations: MigrationRecord = {
     // plain targets; NULL when unknown. Intents stored before it get it from their run's plans.
     (sql) => sql`ALTER TABLE order_intents ADD COLUMN attribution TEXT`,
     backfillAttribution
+  ),
+  "0008_account_leases": statements(
+    // One row per account that ever had a lease: the run holding it (NULL once released), the
+    // fencing token (grows with every grant, never reset), and who and until when.
+    (sql) =>
+      sql`CREATE TABLE account_leases (
+        account TEXT PRIMARY KEY,
+        run_id TEXT,
+        token BIGINT NOT NULL,
+        pid BIGINT NOT NULL,
+        host TEXT NOT NULL,
+        acquired_at BIGINT NOT NULL,
+        heartbeat_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      )`,
+    // A fill's key with its order: the order's filled quantity at the venue once the fill is
+    // counted (decimal text, canonical), so booking a fill twice stores it once. Filled here
+    // for older fills; NULL only for a damaged one (NULLs never clash in a UNIQUE index).
+    (sql) => sql`ALTER TABLE fills ADD COLUMN cumulative_quantity TEXT`,
+    backfillCumulativeQuantity,
+    (sql) => sql`CREATE UNIQUE INDEX fills_by_order_cumulative ON fills (client_order_id, cumulative_quantity)`,
+    // The unique index serves the look-ups by order too.
+    (sql) => sql`DROP INDEX fills_by_order`
   )
 }

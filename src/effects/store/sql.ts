@@ -8,6 +8,11 @@
  * encoded through the same row schemas, so nothing is stored that could not be
  * read back (a decimal outside Keel's limits, a fractional timestamp).
  *
+ * One writer per account: every write of a run's rows carries the lease it is made under
+ * (leases.ts), checked in the writing transaction, so a run whose lease was taken over writes
+ * nothing. Every StoreError names the database, and opening one that is not Keel's, or cannot
+ * be written, is a StoreError in words, never a SQL error.
+ *
  * Portability rules kept here: no `INSERT OR …`/`ON CONFLICT`, no engine-made ids
  * (`seq` is counted per run inside the writing transaction), `RETURNING` only to
  * learn whether an UPDATE found its row (SQLite ≥ 3.35 and Postgres both have it),
@@ -17,13 +22,10 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { hasProperty } from "effect/Predicate"
-import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import * as SchemaIssue from "effect/SchemaIssue"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
-import { isSqlError, SqlError, UnknownError } from "effect/sql/SqlError"
+import { isSqlError } from "effect/sql/SqlError"
 import { DecimalText } from "../../formats/decimal.ts"
 import { Side } from "../../kernel/rebalance/deltas.ts"
 import { Phase } from "../../kernel/rebalance/orders.ts"
@@ -36,6 +38,8 @@ import {
   type FinalStatus,
   type IntentChange,
   IntentStatus,
+  isFinalIntent,
+  type Lease,
   type OrderIntent,
   PlanStage,
   type Run,
@@ -48,7 +52,9 @@ import {
   type StoreShape
 } from "../Store.ts"
 import { AttributionColumn, PositionsJson } from "./columns.ts"
+import { makeLeases } from "./leases.ts"
 import { storeMigrations } from "./migrations.ts"
+import { decodeRows, encodeRow, operations, type RowSchema } from "./rows.ts"
 
 // ---------------------------------------------------------------------------
 // rows (column names exactly as in migrations.ts)
@@ -109,6 +115,7 @@ const FillRow = Schema.Struct({
   quantity: DecimalText,
   price: DecimalText,
   commission: DecimalText,
+  cumulative_quantity: DecimalText,
   recorded_at: Integer
 })
 
@@ -133,6 +140,8 @@ const IntentChangeRow = Schema.Struct({
 })
 
 const SeqRow = Schema.Struct({ next_seq: Integer })
+const AccountOfRow = Schema.Struct({ account: Schema.String })
+const IntentOwnerRow = Schema.Struct({ run_id: Schema.String, account: Schema.String })
 
 // ---------------------------------------------------------------------------
 // rows <-> domain
@@ -184,6 +193,7 @@ const toFill = (row: typeof FillRow.Type): FillRecord => ({
   quantity: row.quantity,
   price: row.price,
   commission: row.commission,
+  cumulativeQuantity: row.cumulative_quantity,
   at: row.recorded_at
 })
 
@@ -197,270 +207,263 @@ const toAccount = (row: typeof AccountRow.Type): AccountRecord => ({
 })
 
 // ---------------------------------------------------------------------------
-// errors and codecs at the boundary
-// ---------------------------------------------------------------------------
-
-const fromSqlError = (operation: string) => (error: SqlError): StoreError =>
-  new StoreError({ operation, message: `${error.reason._tag}: ${error.message}` })
-
-const formatPath = (path: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>): string =>
-  path.map((segment) => {
-    const key = typeof segment === "object" ? segment.key : segment
-    return typeof key === "number" ? `[${key}]` : `.${String(key)}`
-  }).join("")
-
-const issueFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
-/** Where ("<table>.<column>[…]") and what, for the first problem Schema reports. */
-const locateIssue = (table: string, issue: SchemaIssue.Issue): { readonly at: string; readonly message: string } => {
-  const first = issueFormatter(issue).issues[0]
-  return first === undefined
-    ? { at: table, message: "invalid row" }
-    : { at: `${table}${formatPath(first.path ?? [])}`, message: first.message }
-}
-
-type RowSchema<A, E> = Schema.Codec<A, E>
-
-/** `(client_order_id="x")`: which row, from its key columns as stored. */
-const describeKey = (row: unknown, keys: ReadonlyArray<string>): string => {
-  const parts = keys.map((key) => `${key}=${JSON.stringify(hasProperty(row, key) ? String(row[key]) : null)}`)
-  return parts.length === 0 ? "" : ` (row ${parts.join(", ")})`
-}
-
-/**
- * A read: rows → decoded values, or a StoreError naming the table, the column and
- * the row (by its `keys`).
- */
-const decodeRows = <A, E>(operation: string, table: string, schema: RowSchema<A, E>, keys: ReadonlyArray<string>) => {
-  const decode = Schema.decodeUnknownResult(schema, { reportInput: true })
-  return (rows: ReadonlyArray<unknown>): Effect.Effect<Array<A>, StoreError> => {
-    const out: Array<A> = []
-    for (const row of rows) {
-      const result = decode(row)
-      if (Result.isFailure(result)) {
-        const { at, message } = locateIssue(table, result.failure.issue)
-        const where = `${at}${describeKey(row, keys)}`
-        return Effect.fail(new StoreError({ operation, message: `corrupt value in ${where}: ${message}` }))
-      }
-      out.push(result.success)
-    }
-    return Effect.succeed(out)
-  }
-}
-
-/** A write: value → columns, or a StoreError saying which column cannot be stored. */
-const encodeRow = <A, E>(operation: string, table: string, schema: RowSchema<A, E>) => {
-  const encode = Schema.encodeUnknownResult(schema, { reportInput: true })
-  return (value: A): Effect.Effect<E, StoreError> => {
-    const result = encode(value)
-    if (Result.isSuccess(result)) return Effect.succeed(result.success)
-    const { at, message } = locateIssue(table, result.failure.issue)
-    return Effect.fail(new StoreError({ operation, message: `cannot store ${at}: ${message}` }))
-  }
-}
-
-// ---------------------------------------------------------------------------
 // the store
 // ---------------------------------------------------------------------------
 
 /** The tables whose rows are numbered per run by `seq`. */
 type SeqTable = "run_steps" | "plans" | "order_intents" | "fills" | "account_states"
 
-export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient> = Effect.gen(function*() {
-  const sql = yield* SqlClient.SqlClient
+/** The intent statuses after which nothing more can happen (`isFinalIntent`), for `unsettledRuns`. */
+const finalIntentStatuses = IntentStatus.literals.filter(isFinalIntent)
 
-  /** Wraps one Store operation: every SqlError becomes a StoreError naming the operation. */
-  const op = <A, R>(operation: string, effect: Effect.Effect<A, StoreError | SqlError, R>) =>
-    Effect.catchTag(effect, "SqlError", (error) => Effect.fail(fromSqlError(operation)(error)))
+export const makeSqlStore = (
+  options: { readonly database: string }
+): Effect.Effect<StoreShape, never, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const op = operations(options.database)
+    const leases = makeLeases(sql, op)
 
-  /** The next `seq` for a run; call it inside the transaction that inserts the row. */
-  const nextSeq = (operation: string, table: SeqTable, runId: string) =>
-    sql`SELECT COALESCE(MAX(seq), 0) + 1 AS next_seq FROM ${sql(table)} WHERE run_id = ${runId}`.withoutTransform.pipe(
-      Effect.flatMap(decodeRows(operation, table, SeqRow, [])),
-      Effect.map((rows) => rows[0]?.next_seq ?? 1)
-    )
+    /** The next `seq` for a run; call it inside the transaction that inserts the row. */
+    const nextSeq = (operation: string, table: SeqTable, runId: string) =>
+      sql`SELECT COALESCE(MAX(seq), 0) + 1 AS next_seq FROM ${sql(table)} WHERE run_id = ${runId}`.withoutTransform
+        .pipe(
+          Effect.flatMap(decodeRows(operation, table, SeqRow, [])),
+          Effect.map((rows) => rows[0]?.next_seq ?? 1)
+        )
 
-  /**
-   * Inserts a row numbered `seq` = next for its run. Run it inside a transaction,
-   * so the count and the insert cannot interleave with another writer's.
-   */
-  const insertNext = <A, E extends Record<string, unknown>>(
-    operation: string,
-    table: SeqTable,
-    schema: RowSchema<A, E>,
-    runId: string,
-    row: (seq: number) => A
-  ) => {
-    const encode = encodeRow(operation, table, schema)
-    return Effect.gen(function*() {
-      const seq = yield* nextSeq(operation, table, runId)
-      const columns = yield* encode(row(seq))
-      yield* sql`INSERT INTO ${sql(table)} ${sql.insert(columns)}`.withoutTransform
-    })
-  }
-
-  const notFound = (operation: string, what: string) => new StoreError({ operation, message: `no ${what}` })
-
-  const encodeRun = encodeRow("startRun", "runs", RunRow)
-  const startRun = (run: Run) =>
-    op(
-      "startRun",
-      Effect.gen(function*() {
-        const columns = yield* encodeRun({
-          id: run.id,
-          account: run.account,
-          mode: run.mode,
-          status: run.status,
-          step: run.step,
-          reason: run.reason ?? null,
-          started_at: run.startedAt,
-          finished_at: run.finishedAt ?? null
-        })
-        yield* sql`INSERT INTO runs ${sql.insert(columns)}`.withoutTransform
+    /**
+     * Inserts a row numbered `seq` = next for its run. Run it inside a transaction,
+     * so the count and the insert cannot interleave with another writer's.
+     */
+    const insertNext = <A, E extends Record<string, unknown>>(
+      operation: string,
+      table: SeqTable,
+      schema: RowSchema<A, E>,
+      runId: string,
+      row: (seq: number) => A
+    ) => {
+      const encode = encodeRow(operation, table, schema)
+      return Effect.gen(function*() {
+        const seq = yield* nextSeq(operation, table, runId)
+        const columns = yield* encode(row(seq))
+        yield* sql`INSERT INTO ${sql(table)} ${sql.insert(columns)}`.withoutTransform
       })
-    )
+    }
 
-  const encodeStep = encodeRow("recordStep", "runs", Schema.Struct({ step: RunStep }))
-  const recordStep = (runId: string, step: RunStep, detail: string, at: number) =>
-    op(
-      "recordStep",
+    const notFound = (operation: string, what: string) => new StoreError({ operation, message: `no ${what}` })
+
+    /** A write of a run's rows: in one transaction, after the run's account passed the lease's fence. */
+    const underLeaseOfRun = <A, E, R>(operation: string, lease: Lease, runId: string, write: Effect.Effect<A, E, R>) =>
       sql.withTransaction(Effect.gen(function*() {
-        const columns = yield* encodeStep({ step })
-        const moved = yield* sql`UPDATE runs SET step = ${columns.step} WHERE id = ${runId} RETURNING id`
-          .withoutTransform
-        if (moved.length === 0) return yield* notFound("recordStep", `run ${runId}`)
-        yield* insertNext("recordStep", "run_steps", StepRow, runId, (seq) => ({
-          run_id: runId,
-          seq,
-          step,
-          detail,
-          recorded_at: at
-        }))
+        const [run] = yield* sql`SELECT account FROM runs WHERE id = ${runId}`.withoutTransform.pipe(
+          Effect.flatMap(decodeRows(operation, "runs", AccountOfRow, []))
+        )
+        if (run === undefined) return yield* notFound(operation, `run ${runId}`)
+        yield* leases.fence(operation, lease, run.account)
+        return yield* write
       }))
-    )
 
-  const encodeFinish = encodeRow(
-    "finishRun",
-    "runs",
-    Schema.Struct({ status: RunStatus, reason: Schema.NullOr(Schema.String), finished_at: Integer })
-  )
-  const finishRun = (runId: string, status: FinalStatus, reason: string | undefined, at: number) =>
-    op(
-      "finishRun",
-      Effect.gen(function*() {
-        const c = yield* encodeFinish({ status, reason: reason ?? null, finished_at: at })
-        const done = yield* sql`UPDATE runs
-          SET status = ${c.status}, reason = ${c.reason}, finished_at = ${c.finished_at}
-          WHERE id = ${runId} RETURNING id`.withoutTransform
-        if (done.length === 0) return yield* notFound("finishRun", `run ${runId}`)
-      })
-    )
-
-  const runColumns = sql`id, account, mode, status, step, reason, started_at, finished_at`
-  const decodeRuns = (operation: string) => decodeRows(operation, "runs", RunRow, ["id"])
-
-  const getRun = (runId: string) =>
-    op(
-      "getRun",
-      sql`SELECT ${runColumns} FROM runs WHERE id = ${runId}`.withoutTransform.pipe(
-        Effect.flatMap(decodeRuns("getRun")),
-        Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toRun))
-      )
-    )
-
-  const listRuns = (account: string | undefined, limit: number) =>
-    op(
-      "listRuns",
-      Effect.gen(function*() {
-        if (!Number.isSafeInteger(limit) || limit < 0) {
-          const message = `limit must be a whole number ≥ 0, got ${limit}`
-          return yield* new StoreError({ operation: "listRuns", message })
-        }
-        // Newest first; runs started in the same millisecond by id, also descending.
-        const rows = account === undefined
-          ? yield* sql`SELECT ${runColumns} FROM runs
-              ORDER BY started_at DESC, id DESC LIMIT ${limit}`.withoutTransform
-          : yield* sql`SELECT ${runColumns} FROM runs WHERE account = ${account}
-              ORDER BY started_at DESC, id DESC LIMIT ${limit}`.withoutTransform
-        return (yield* decodeRuns("listRuns")(rows)).map(toRun)
-      })
-    )
-
-  const steps = (runId: string) =>
-    op(
-      "steps",
-      sql`SELECT run_id, seq, step, detail, recorded_at FROM run_steps WHERE run_id = ${runId} ORDER BY seq`
-        .withoutTransform.pipe(
-          Effect.flatMap(decodeRows("steps", "run_steps", StepRow, ["run_id", "seq"])),
-          Effect.map((rows) => rows.map(toStep))
-        )
-    )
-
-  const savePlan = (runId: string, stage: PlanStage, json: string) =>
-    op(
-      "savePlan",
-      sql.withTransaction(
-        insertNext(
-          "savePlan",
-          "plans",
-          PlanRow,
-          runId,
-          (seq) => ({ run_id: runId, seq, phase: stage, plan_json: json })
+    /** An intent's run and account, read inside the transaction that writes it; StoreError when there is none. */
+    const ownerOfIntent = (operation: string, clientOrderId: string) =>
+      sql`SELECT order_intents.run_id, runs.account FROM order_intents JOIN runs ON runs.id = order_intents.run_id
+        WHERE order_intents.client_order_id = ${clientOrderId}`.withoutTransform.pipe(
+        Effect.flatMap(decodeRows(operation, "order_intents", IntentOwnerRow, [])),
+        Effect.flatMap(([owner]) =>
+          owner === undefined
+            ? Effect.fail(notFound(operation, `intent with client order id ${clientOrderId}`))
+            : Effect.succeed(owner)
         )
       )
-    )
 
-  const plans = (runId: string) =>
-    op(
-      "plans",
-      sql`SELECT run_id, seq, phase, plan_json FROM plans WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
-        Effect.flatMap(decodeRows("plans", "plans", PlanRow, ["run_id", "seq"])),
-        Effect.map((rows) => rows.map((row) => ({ stage: row.phase, json: row.plan_json })))
-      )
-    )
-
-  const saveIntent = (intent: OrderIntent) =>
-    op(
-      "saveIntent",
-      sql.withTransaction(Effect.gen(function*() {
-        // The primary key is the real guard (it also holds against a concurrent
-        // writer); this look-up only gives the common case a clear message.
-        const existing =
-          yield* sql`SELECT client_order_id FROM order_intents WHERE client_order_id = ${intent.clientOrderId}`
-            .withoutTransform
-        if (existing.length > 0) {
-          return yield* new StoreError({
-            operation: "saveIntent",
-            message: `client order id ${intent.clientOrderId} is already stored; an id can be used only once`
+    const encodeRun = encodeRow("startRun", "runs", RunRow)
+    const startRun = (run: Run, lease: Lease) =>
+      op(
+        "startRun",
+        sql.withTransaction(Effect.gen(function*() {
+          yield* leases.fence("startRun", lease, run.account)
+          const columns = yield* encodeRun({
+            id: run.id,
+            account: run.account,
+            mode: run.mode,
+            status: run.status,
+            step: run.step,
+            reason: run.reason ?? null,
+            started_at: run.startedAt,
+            finished_at: run.finishedAt ?? null
           })
-        }
-        yield* insertNext("saveIntent", "order_intents", IntentRow, intent.runId, (seq) => ({
-          client_order_id: intent.clientOrderId,
-          run_id: intent.runId,
-          seq,
-          phase: intent.phase,
-          symbol: intent.symbol,
-          side: intent.side,
-          quantity: intent.quantity,
-          price: intent.price,
-          attribution: intent.attribution,
-          status: intent.status,
-          broker_order_id: intent.brokerOrderId ?? null,
-          filled_quantity: intent.filledQuantity,
-          average_fill_price: intent.averageFillPrice ?? null,
-          reason: intent.reason ?? null,
-          created_at: intent.createdAt,
-          updated_at: intent.updatedAt
+          yield* sql`INSERT INTO runs ${sql.insert(columns)}`.withoutTransform
         }))
-      }))
-    )
+      )
 
-  const encodeChange = encodeRow("updateIntent", "order_intents", IntentChangeRow)
-  const updateIntent = (clientOrderId: string, change: IntentChange) =>
-    op(
-      "updateIntent",
-      Effect.gen(function*() {
-        const c = yield* encodeChange({
+    const encodeStep = encodeRow("recordStep", "runs", Schema.Struct({ step: RunStep }))
+    const recordStep = (runId: string, step: RunStep, detail: string, at: number, lease: Lease) =>
+      op(
+        "recordStep",
+        underLeaseOfRun(
+          "recordStep",
+          lease,
+          runId,
+          Effect.gen(function*() {
+            const columns = yield* encodeStep({ step })
+            yield* sql`UPDATE runs SET step = ${columns.step} WHERE id = ${runId}`.withoutTransform
+            yield* insertNext("recordStep", "run_steps", StepRow, runId, (seq) => ({
+              run_id: runId,
+              seq,
+              step,
+              detail,
+              recorded_at: at
+            }))
+          })
+        )
+      )
+
+    const encodeFinish = encodeRow(
+      "finishRun",
+      "runs",
+      Schema.Struct({ status: RunStatus, reason: Schema.NullOr(Schema.String), finished_at: Integer })
+    )
+    const finishRun = (runId: string, status: FinalStatus, reason: string | undefined, at: number, lease: Lease) =>
+      op(
+        "finishRun",
+        underLeaseOfRun(
+          "finishRun",
+          lease,
+          runId,
+          Effect.gen(function*() {
+            const c = yield* encodeFinish({ status, reason: reason ?? null, finished_at: at })
+            // Only a run still running ends: how a run ended is never rewritten.
+            yield* sql`UPDATE runs SET status = ${c.status}, reason = ${c.reason}, finished_at = ${c.finished_at}
+              WHERE id = ${runId} AND status = 'running'`.withoutTransform
+          })
+        )
+      )
+
+    const runColumns = sql`id, account, mode, status, step, reason, started_at, finished_at`
+    const decodeRuns = (operation: string) => decodeRows(operation, "runs", RunRow, ["id"])
+
+    const getRun = (runId: string) =>
+      op(
+        "getRun",
+        sql`SELECT ${runColumns} FROM runs WHERE id = ${runId}`.withoutTransform.pipe(
+          Effect.flatMap(decodeRuns("getRun")),
+          Effect.map((rows) => Option.map(Option.fromNullishOr(rows[0]), toRun))
+        )
+      )
+
+    const listRuns = (account: string | undefined, limit: number) =>
+      op(
+        "listRuns",
+        Effect.gen(function*() {
+          if (!Number.isSafeInteger(limit) || limit < 0) {
+            const message = `limit must be a whole number ≥ 0, got ${limit}`
+            return yield* new StoreError({ operation: "listRuns", message })
+          }
+          // Newest first; runs started in the same millisecond by id, also descending.
+          const rows = account === undefined
+            ? yield* sql`SELECT ${runColumns} FROM runs
+                ORDER BY started_at DESC, id DESC LIMIT ${limit}`.withoutTransform
+            : yield* sql`SELECT ${runColumns} FROM runs WHERE account = ${account}
+                ORDER BY started_at DESC, id DESC LIMIT ${limit}`.withoutTransform
+          return (yield* decodeRuns("listRuns")(rows)).map(toRun)
+        })
+      )
+
+    const unsettledRuns = (account: string, exceptRunId: string) =>
+      op(
+        "unsettledRuns",
+        sql`SELECT ${runColumns} FROM runs
+          WHERE account = ${account} AND id <> ${exceptRunId} AND (status = 'running' OR EXISTS (
+            SELECT 1 FROM order_intents
+            WHERE order_intents.run_id = runs.id AND order_intents.status NOT IN ${sql.in(finalIntentStatuses)}))
+          ORDER BY started_at, id`.withoutTransform.pipe(
+          Effect.flatMap(decodeRuns("unsettledRuns")),
+          Effect.map((rows) => rows.map(toRun))
+        )
+      )
+
+    const steps = (runId: string) =>
+      op(
+        "steps",
+        sql`SELECT run_id, seq, step, detail, recorded_at FROM run_steps WHERE run_id = ${runId} ORDER BY seq`
+          .withoutTransform.pipe(
+            Effect.flatMap(decodeRows("steps", "run_steps", StepRow, ["run_id", "seq"])),
+            Effect.map((rows) => rows.map(toStep))
+          )
+      )
+
+    const savePlan = (runId: string, stage: PlanStage, json: string, lease: Lease) =>
+      op(
+        "savePlan",
+        underLeaseOfRun(
+          "savePlan",
+          lease,
+          runId,
+          insertNext(
+            "savePlan",
+            "plans",
+            PlanRow,
+            runId,
+            (seq) => ({ run_id: runId, seq, phase: stage, plan_json: json })
+          )
+        )
+      )
+
+    const plans = (runId: string) =>
+      op(
+        "plans",
+        sql`SELECT run_id, seq, phase, plan_json FROM plans WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
+          Effect.flatMap(decodeRows("plans", "plans", PlanRow, ["run_id", "seq"])),
+          Effect.map((rows) => rows.map((row) => ({ stage: row.phase, json: row.plan_json })))
+        )
+      )
+
+    const saveIntent = (intent: OrderIntent, lease: Lease) =>
+      op(
+        "saveIntent",
+        underLeaseOfRun(
+          "saveIntent",
+          lease,
+          intent.runId,
+          Effect.gen(function*() {
+            // The primary key is the real guard (it also holds against a concurrent
+            // writer); this look-up only gives the common case a clear message.
+            const existing =
+              yield* sql`SELECT client_order_id FROM order_intents WHERE client_order_id = ${intent.clientOrderId}`
+                .withoutTransform
+            if (existing.length > 0) {
+              return yield* new StoreError({
+                operation: "saveIntent",
+                message: `client order id ${intent.clientOrderId} is already stored; an id can be used only once`
+              })
+            }
+            yield* insertNext("saveIntent", "order_intents", IntentRow, intent.runId, (seq) => ({
+              client_order_id: intent.clientOrderId,
+              run_id: intent.runId,
+              seq,
+              phase: intent.phase,
+              symbol: intent.symbol,
+              side: intent.side,
+              quantity: intent.quantity,
+              price: intent.price,
+              attribution: intent.attribution,
+              status: intent.status,
+              broker_order_id: intent.brokerOrderId ?? null,
+              filled_quantity: intent.filledQuantity,
+              average_fill_price: intent.averageFillPrice ?? null,
+              reason: intent.reason ?? null,
+              created_at: intent.createdAt,
+              updated_at: intent.updatedAt
+            }))
+          })
+        )
+      )
+
+    /** Applies a change to an intent known to exist; absent fields keep their value. */
+    const applyChange = (operation: string, clientOrderId: string, change: IntentChange) => {
+      const encode = encodeRow(operation, "order_intents", IntentChangeRow)
+      return Effect.gen(function*() {
+        const c = yield* encode({
           status: change.status,
           broker_order_id: change.brokerOrderId ?? null,
           filled_quantity: change.filledQuantity ?? null,
@@ -468,126 +471,210 @@ export const makeSqlStore: Effect.Effect<StoreShape, never, SqlClient.SqlClient>
           reason: change.reason ?? null,
           updated_at: change.at
         })
-        const updated = yield* sql`UPDATE order_intents SET
+        yield* sql`UPDATE order_intents SET
             status = ${c.status},
             broker_order_id = COALESCE(${c.broker_order_id}, broker_order_id),
             filled_quantity = COALESCE(${c.filled_quantity}, filled_quantity),
             average_fill_price = COALESCE(${c.average_fill_price}, average_fill_price),
             reason = COALESCE(${c.reason}, reason),
             updated_at = ${c.updated_at}
-          WHERE client_order_id = ${clientOrderId}
-          RETURNING client_order_id`.withoutTransform
-        if (updated.length === 0) return yield* notFound("updateIntent", `intent with client order id ${clientOrderId}`)
+          WHERE client_order_id = ${clientOrderId}`.withoutTransform
       })
-    )
+    }
 
-  const intents = (runId: string) =>
-    op(
-      "intents",
-      sql`SELECT client_order_id, run_id, seq, phase, symbol, side, quantity, price, attribution, status,
-            broker_order_id, filled_quantity, average_fill_price, reason, created_at, updated_at
-          FROM order_intents WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
-        Effect.flatMap(decodeRows("intents", "order_intents", IntentRow, ["client_order_id"])),
-        Effect.map((rows) => rows.map(toIntent))
+    const updateIntent = (clientOrderId: string, change: IntentChange, lease: Lease) =>
+      op(
+        "updateIntent",
+        sql.withTransaction(Effect.gen(function*() {
+          const owner = yield* ownerOfIntent("updateIntent", clientOrderId)
+          yield* leases.fence("updateIntent", lease, owner.account)
+          yield* applyChange("updateIntent", clientOrderId, change)
+        }))
       )
-    )
 
-  const saveFill = (fill: FillRecord) =>
-    op(
-      "saveFill",
-      sql.withTransaction(insertNext("saveFill", "fills", FillRow, fill.runId, (seq) => ({
-        run_id: fill.runId,
-        seq,
-        client_order_id: fill.clientOrderId,
-        symbol: fill.symbol,
-        side: fill.side,
-        kind: fill.kind,
-        quantity: fill.quantity,
-        price: fill.price,
-        commission: fill.commission,
-        recorded_at: fill.at
-      })))
-    )
-
-  const fills = (runId: string) =>
-    op(
-      "fills",
-      sql`SELECT run_id, seq, client_order_id, symbol, side, kind, quantity, price, commission, recorded_at
-          FROM fills WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
-        Effect.flatMap(decodeRows("fills", "fills", FillRow, ["run_id", "seq"])),
-        Effect.map((rows) => rows.map(toFill))
+    const intents = (runId: string) =>
+      op(
+        "intents",
+        sql`SELECT client_order_id, run_id, seq, phase, symbol, side, quantity, price, attribution, status,
+              broker_order_id, filled_quantity, average_fill_price, reason, created_at, updated_at
+            FROM order_intents WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
+          Effect.flatMap(decodeRows("intents", "order_intents", IntentRow, ["client_order_id"])),
+          Effect.map((rows) => rows.map(toIntent))
+        )
       )
-    )
 
-  const saveAccount = (record: AccountRecord) =>
-    op(
-      "saveAccount",
-      sql.withTransaction(insertNext("saveAccount", "account_states", AccountRow, record.runId, (seq) => ({
-        run_id: record.runId,
-        seq,
-        stage: record.stage,
-        cash: record.cash,
-        equity: record.equity,
-        positions: record.positions.map((p) => ({ symbol: p.symbol, quantity: p.quantity })),
-        recorded_at: record.at
-      })))
-    )
+    const encodeFillKey = encodeRow("bookFill", "fills", Schema.Struct({ cumulative_quantity: DecimalText }))
+    /** Inserts the fill unless one of its order with the same cumulative quantity is stored. */
+    const insertFill = (fill: FillRecord) =>
+      Effect.gen(function*() {
+        const key = yield* encodeFillKey({ cumulative_quantity: fill.cumulativeQuantity })
+        const booked = yield* sql`SELECT seq FROM fills
+          WHERE client_order_id = ${fill.clientOrderId} AND cumulative_quantity = ${key.cumulative_quantity}`
+          .withoutTransform
+        if (booked.length > 0) return
+        yield* insertNext("bookFill", "fills", FillRow, fill.runId, (seq) => ({
+          run_id: fill.runId,
+          seq,
+          client_order_id: fill.clientOrderId,
+          symbol: fill.symbol,
+          side: fill.side,
+          kind: fill.kind,
+          quantity: fill.quantity,
+          price: fill.price,
+          commission: fill.commission,
+          cumulative_quantity: fill.cumulativeQuantity,
+          recorded_at: fill.at
+        }))
+      })
 
-  const accounts = (runId: string) =>
-    op(
-      "accounts",
-      sql`SELECT run_id, seq, stage, cash, equity, positions, recorded_at
-          FROM account_states WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
-        Effect.flatMap(decodeRows("accounts", "account_states", AccountRow, ["run_id", "seq"])),
-        Effect.map((rows) => rows.map(toAccount))
+    const bookFill = (fill: FillRecord, change: IntentChange, lease: Lease) =>
+      op(
+        "bookFill",
+        sql.withTransaction(Effect.gen(function*() {
+          const owner = yield* ownerOfIntent("bookFill", fill.clientOrderId)
+          yield* leases.fence("bookFill", lease, owner.account)
+          if (owner.run_id !== fill.runId) {
+            const message =
+              `the fill of ${fill.clientOrderId} names run ${fill.runId}, but its intent is run ${owner.run_id}'s`
+            return yield* new StoreError({ operation: "bookFill", message })
+          }
+          yield* insertFill(fill)
+          yield* applyChange("bookFill", fill.clientOrderId, change)
+        }))
       )
-    )
 
-  return Store.of({
-    startRun,
-    recordStep,
-    finishRun,
-    getRun,
-    listRuns,
-    steps,
-    savePlan,
-    plans,
-    saveIntent,
-    updateIntent,
-    intents,
-    saveFill,
-    fills,
-    saveAccount,
-    accounts
+    const fills = (runId: string) =>
+      op(
+        "fills",
+        sql`SELECT run_id, seq, client_order_id, symbol, side, kind, quantity, price, commission, cumulative_quantity,
+              recorded_at
+            FROM fills WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
+          Effect.flatMap(decodeRows("fills", "fills", FillRow, ["run_id", "seq"])),
+          Effect.map((rows) => rows.map(toFill))
+        )
+      )
+
+    const saveAccount = (record: AccountRecord, lease: Lease) =>
+      op(
+        "saveAccount",
+        underLeaseOfRun(
+          "saveAccount",
+          lease,
+          record.runId,
+          insertNext("saveAccount", "account_states", AccountRow, record.runId, (seq) => ({
+            run_id: record.runId,
+            seq,
+            stage: record.stage,
+            cash: record.cash,
+            equity: record.equity,
+            positions: record.positions.map((p) => ({ symbol: p.symbol, quantity: p.quantity })),
+            recorded_at: record.at
+          }))
+        )
+      )
+
+    const accounts = (runId: string) =>
+      op(
+        "accounts",
+        sql`SELECT run_id, seq, stage, cash, equity, positions, recorded_at
+            FROM account_states WHERE run_id = ${runId} ORDER BY seq`.withoutTransform.pipe(
+          Effect.flatMap(decodeRows("accounts", "account_states", AccountRow, ["run_id", "seq"])),
+          Effect.map((rows) => rows.map(toAccount))
+        )
+      )
+
+    return Store.of({
+      acquireLease: leases.acquireLease,
+      renewLease: leases.renewLease,
+      releaseLease: leases.releaseLease,
+      leaseHolder: leases.leaseHolder,
+      startRun,
+      recordStep,
+      finishRun,
+      getRun,
+      listRuns,
+      unsettledRuns,
+      steps,
+      savePlan,
+      plans,
+      saveIntent,
+      updateIntent,
+      intents,
+      bookFill,
+      fills,
+      saveAccount,
+      accounts
+    })
   })
-})
 
 // ---------------------------------------------------------------------------
-// migrations and the layer
+// opening: the database is Keel's, and migrated
 // ---------------------------------------------------------------------------
+
+/** The store's migrations by id → name, as the Migrator records them (`0008_account_leases` → 8, "account_leases"). */
+const migrationNames: ReadonlyMap<number, string> = new Map(
+  Object.keys(storeMigrations).map((key) => {
+    const at = key.indexOf("_")
+    return [Number(key.slice(0, at)), key.slice(at + 1)]
+  })
+)
+
+const TableRow = Schema.Struct({ name: Schema.String })
+const MigrationRow = Schema.Struct({ migration_id: Integer, name: Schema.String })
+
+/** The database's tables (SQLite's catalogue; Postgres's information_schema). */
+const tableNames = (sql: SqlClient.SqlClient) =>
+  sql.onDialectOrElse({
+    pg: () => sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()`,
+    orElse: () => sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+  }).withoutTransform.pipe(
+    Effect.flatMap(decodeRows("open", "tables", TableRow, [])),
+    Effect.map((rows) => rows.map((row) => row.name))
+  )
 
 /**
- * Runs the store's migrations (migrations.ts) in effect/sql's default migrations table, which is
- * the store's alone. A failed migration is a SqlError whose message names it.
+ * Why the database is not one the store may migrate: it holds tables but no record of the
+ * store's migrations (another program's database), records them under other names (another
+ * program's migrations), or records migrations this Keel does not know (a newer Keel's store).
  */
-const migrate: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Migrator.make({})({
-  loader: Migrator.fromRecord(storeMigrations)
-}).pipe(
-  Effect.asVoid,
-  Effect.catchTag("MigrationError", (error) =>
-    Effect.fail(
-      new SqlError({
-        reason: new UnknownError({
-          cause: error,
-          message: isSqlError(error.cause) ? `${error.message}: ${error.cause.message}` : error.message,
-          operation: "migrate"
-        })
-      })
-    ))
-)
+const foreignDatabase = (sql: SqlClient.SqlClient) =>
+  Effect.gen(function*() {
+    const tables = yield* tableNames(sql)
+    if (tables.length === 0) return undefined
+    if (!tables.includes("effect_sql_migrations")) return "not a Keel database"
+    const recorded = yield* sql`SELECT migration_id, name FROM effect_sql_migrations`.withoutTransform.pipe(
+      Effect.flatMap(decodeRows("open", "effect_sql_migrations", MigrationRow, ["migration_id"]))
+    )
+    for (const { migration_id, name } of recorded) {
+      const known = migrationNames.get(migration_id)
+      if (known === undefined) return "written by a newer version of Keel"
+      if (known !== name) return "not a Keel database"
+    }
+    return undefined
+  })
 
-/** Migrates, then provides the Store over whichever SqlClient is given. */
-export const layer: Layer.Layer<Store, SqlError, SqlClient.SqlClient> = Layer.effect(
-  Store,
-  Effect.andThen(migrate, makeSqlStore)
-)
+/** A failed migration in words: which one, and the cause as the client says it. */
+const migrationFailure = (error: Migrator.MigrationError): string =>
+  isSqlError(error.cause) ? `${error.message}: ${error.cause.message}` : error.message
+
+/**
+ * Checks that the database is Keel's (or new), then runs the store's migrations (migrations.ts)
+ * in effect/sql's default migrations table, which is the store's alone; all in one transaction.
+ */
+const open = (database: string): Effect.Effect<void, StoreError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const checkAndMigrate = Effect.gen(function*() {
+      const foreign = yield* foreignDatabase(sql)
+      if (foreign !== undefined) return yield* new StoreError({ operation: "open", message: foreign })
+      yield* Migrator.make({})({ loader: Migrator.fromRecord(storeMigrations) }).pipe(
+        Effect.catchTag("MigrationError", (error) =>
+          Effect.fail(new StoreError({ operation: "open", message: migrationFailure(error) })))
+      )
+    })
+    yield* operations(database)("open", sql.withTransaction(checkAndMigrate))
+  })
+
+/** Opens the database (checked and migrated), then provides the Store over whichever SqlClient is given. */
+export const layer = (options: { readonly database: string }): Layer.Layer<Store, StoreError, SqlClient.SqlClient> =>
+  Layer.effect(Store, Effect.andThen(open(options.database), makeSqlStore(options)))

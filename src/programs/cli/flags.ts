@@ -13,3 +13,10 @@ export const jsonFlag = Flag.Boolean("json").pipe(
 )
 
 export const accountFlag = Flag.String("account").pipe(Flag.withDescription("Account name in the config"))
+
+/** How long a run waits for its account while another run holds it: none by default (it stops at once). */
+export const waitFlag = Flag.Int("wait").pipe(
+  Flag.filter((seconds) => seconds >= 0, (seconds) => `--wait: expected seconds, at least 0, got ${seconds}`),
+  Flag.withDescription("Seconds to wait while another run holds the account (default 0: stop at once, exit 3)"),
+  Flag.withDefault(0)
+)

@@ -17,7 +17,7 @@ import type { RunStatus } from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
 import { accountInputs } from "../accountInputs.ts"
 import { writeArtifacts } from "../artifacts.ts"
-import { ConfigDefaults, findAccount, loadConfig } from "../config.ts"
+import { ConfigDefaults, findAccount, leaseSettings, loadConfig } from "../config.ts"
 import { printed } from "../documents/document.ts"
 import { OutcomeDocument, outcomeDocument, runOrders } from "../documents/outcome.ts"
 import { resolvedTargetsDocument } from "../documents/resolvedTargets.ts"
@@ -25,7 +25,7 @@ import { accountLayers, brokerLayer } from "../layers.ts"
 import { rebalanceAccount, type RunOutcome, type RunRequest } from "../run/rebalanceAccount.ts"
 import { outcomeOf } from "../sessions.ts"
 import { keelVersion } from "../version.ts"
-import { accountFlag, configFlag, jsonFlag } from "./flags.ts"
+import { accountFlag, configFlag, jsonFlag, waitFlag } from "./flags.ts"
 import { planTable } from "./plan.ts"
 import { left, right, section, table } from "./render.ts"
 
@@ -76,6 +76,8 @@ export interface RunOptions {
   readonly ignoreMarketHours: boolean
   /** A new session file to record the broker's answers in (see `rebalance replay`). */
   readonly record?: string | undefined
+  /** Seconds to wait while another run holds the account. */
+  readonly wait?: number
 }
 
 /** Loads the config, runs the program on the account's Layers, writes artifacts and prints. */
@@ -94,7 +96,8 @@ export const runAccount = (options: RunOptions) =>
       onOpenOrders: account.openOrders ?? "cancel",
       fillTimeout: `${timeouts?.fillSeconds ?? ConfigDefaults.fillSeconds} seconds`,
       pollInterval: `${timeouts?.pollSeconds ?? ConfigDefaults.pollSeconds} seconds`,
-      notes: inputs.resolved.warnings
+      notes: inputs.resolved.warnings,
+      lease: leaseSettings(loaded, options.wait ?? 0)
     }
     const recording = options.record === undefined
       ? undefined
@@ -157,6 +160,7 @@ export const runCommand = Command.make(
     ),
     config: configFlag,
     json: jsonFlag,
+    wait: waitFlag,
     ignoreMarketHours: Flag.Boolean("ignore-market-hours").pipe(
       Flag.withDescription("Simulated markets only (the paper venue): trade even when the market is closed"),
       Flag.withDefault(false)

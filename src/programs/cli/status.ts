@@ -7,12 +7,13 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InputFileError } from "../../effects/inputs.ts"
-import { type OrderIntent, type Run, type StepRecord, Store } from "../../effects/Store.ts"
+import { type LeaseHolder, type OrderIntent, type Run, type StepRecord, Store } from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
 import { primaryStrategy } from "../../kernel/strategies/blend.ts"
 import { printed } from "../documents/document.ts"
 import { StatusDocument, statusDocument } from "../documents/runs.ts"
 import { configuredStore } from "../layers.ts"
+import { isGone } from "../run/lease.ts"
 import { configFlag, jsonFlag } from "./flags.ts"
 import { indent, left, right, section, table, time } from "./render.ts"
 
@@ -43,10 +44,32 @@ const intentLines = (intents: ReadonlyArray<OrderIntent>): ReadonlyArray<string>
     ])
   )
 
-const describeRun = (run: Run, steps: ReadonlyArray<StepRecord>, intents: ReadonlyArray<OrderIntent>): string =>
+/**
+ * Whether a `running` run is alive: its process holds the account's lease, or nobody does and the
+ * next run of the account (or `rebalance recover`) recovers it and closes it as `crashed`.
+ */
+const liveness = (run: Run, holder: Option.Option<LeaseHolder>): ReadonlyArray<string> => {
+  if (run.status !== "running") return []
+  return Option.isSome(holder) && holder.value.runId === run.id && !isGone(holder.value)
+    ? [`Running in pid ${holder.value.pid} on ${holder.value.host}, last heartbeat ${time(holder.value.heartbeatAt)}`]
+    : [
+      `Not running: its process is gone (no lease on ${run.account}); ` +
+      `the next run of ${run.account}, or \`rebalance recover --account ${run.account}\`, recovers it`
+    ]
+}
+
+const describeRun = (
+  run: Run,
+  holder: Option.Option<LeaseHolder>,
+  steps: ReadonlyArray<StepRecord>,
+  intents: ReadonlyArray<OrderIntent>
+): string =>
   [
     `Run ${run.id} (${run.account}, ${run.mode}): ${run.status}, last step ${run.step}`,
-    ...(run.reason === undefined ? [] : [`Stopped because: ${run.reason}`]),
+    ...liveness(run, holder),
+    ...(run.reason === undefined
+      ? []
+      : [`${run.status === "crashed" ? "Recovery" : "Stopped because"}: ${run.reason}`]),
     `Started ${time(run.startedAt)}, finished ${time(run.finishedAt)}`,
     "",
     "Steps:",
@@ -82,8 +105,9 @@ export const statusCommand = Command.make(
       const run = yield* findRun(flags.run)
       const steps = yield* store.steps(run.id)
       const intents = yield* store.intents(run.id)
+      const holder = yield* store.leaseHolder(run.account)
       yield* Console.log(
-        flags.json ? printStatus(statusDocument(run, steps, intents)) : describeRun(run, steps, intents)
+        flags.json ? printStatus(statusDocument(run, steps, intents)) : describeRun(run, holder, steps, intents)
       )
     }).pipe((self) => Effect.flatMap(configuredStore(flags.config), (layer) => Effect.provide(self, layer)))
 ).pipe(Command.withDescription("Where a run stands and why it stopped (default: the latest run)"))

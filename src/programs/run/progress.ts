@@ -11,7 +11,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import type { BrokerOrder } from "../../effects/Broker.ts"
 import type { ErrorCategory } from "../../effects/Notifier.ts"
-import { type FinalStatus, type RunStep, Store, type StoreError } from "../../effects/Store.ts"
+import { type FinalStatus, type Lease, type RunStep, Store, type StoreWriteError } from "../../effects/Store.ts"
 import { type Decimal, ZERO } from "../../kernel/decimal.ts"
 import type { Rebalance } from "../../kernel/rebalance/rebalance.ts"
 import type { Discrepancy } from "../../kernel/rebalance/reconcile.ts"
@@ -20,6 +20,8 @@ import type { Submitted } from "./submit.ts"
 /** What a run has learnt so far: all its summary and outcome say, wherever it ends. */
 export interface Progress {
   readonly runId: string
+  /** The account lease the run writes under. */
+  readonly lease: Lease
   /** The last step entered: where the run ends if it stops. */
   readonly step: RunStep
   readonly warnings: ReadonlyArray<string>
@@ -34,8 +36,9 @@ export interface Progress {
 }
 
 /** A run that has just begun: at its first step, knowing nothing yet but the notes it was given. */
-export const initialProgress = (runId: string, notes: ReadonlyArray<string>): Progress => ({
-  runId,
+export const initialProgress = (lease: Lease, notes: ReadonlyArray<string>): Progress => ({
+  runId: lease.runId,
+  lease,
   step: "load",
   warnings: notes,
   cash: { before: ZERO, after: ZERO },
@@ -73,10 +76,16 @@ export const step = <A, E, R>(
   progress: Progress,
   body: (progress: Progress) => Effect.Effect<A, E, R>,
   detail: Readonly<Record<string, unknown>> = {}
-): Effect.Effect<A, E | StoreError, R | Store> =>
+): Effect.Effect<A, E | StoreWriteError, R | Store> =>
   Effect.gen(function*() {
     const store = yield* Store
-    yield* store.recordStep(progress.runId, name, JSON.stringify(detail), yield* Clock.currentTimeMillis)
+    yield* store.recordStep(
+      progress.runId,
+      name,
+      JSON.stringify(detail),
+      yield* Clock.currentTimeMillis,
+      progress.lease
+    )
     return yield* body({ ...progress, step: name })
   })
 

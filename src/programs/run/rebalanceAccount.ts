@@ -13,11 +13,12 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type { Broker, BrokerOrder } from "../../effects/Broker.ts"
 import { type ErrorCategory, Notifier, type RunSummary } from "../../effects/Notifier.ts"
-import { type FinalStatus, type Run, type RunMode, Store, type StoreError } from "../../effects/Store.ts"
+import { type FinalStatus, type Run, type RunMode, Store, type StoreWriteError } from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
 import type { Rebalance } from "../../kernel/rebalance/rebalance.ts"
 import type { Discrepancy } from "../../kernel/rebalance/reconcile.ts"
 import { makeRunId } from "./ids.ts"
+import { holdLease, LeaseDefaults, type LeaseHeld } from "./lease.ts"
 import { initialProgress, type Progress, step, type Stop } from "./progress.ts"
 import {
   awaitPhase,
@@ -27,6 +28,7 @@ import {
   load,
   plan,
   reconcileFills,
+  recover,
   replanBuys,
   type RunRequest,
   sellPhase,
@@ -50,7 +52,7 @@ export interface RunOutcome {
 
 export const rebalanceAccount = (
   request: RunRequest
-): Effect.Effect<RunOutcome, StoreError, Broker | Store | Notifier> =>
+): Effect.Effect<RunOutcome, StoreWriteError | LeaseHeld, Broker | Store | Notifier> =>
   Effect.scoped(
     Effect.gen(function*() {
       const begun = yield* begin(request)
@@ -58,7 +60,7 @@ export const rebalanceAccount = (
         Effect.map((progress): Ended => ({ progress, stop: undefined })),
         Effect.catchTag("Stop", (stop) => Effect.succeed<Ended>({ progress: stop.progress, stop })),
         // The Store itself failed: try once to mark the run failed, so it is not left "running".
-        Effect.tapError((e) => markFailed(begun.progress.runId, e))
+        Effect.tapError((e) => markFailed(begun.progress, e))
       )
       return yield* finish(request, begun.startedAt, ended)
     })
@@ -68,11 +70,12 @@ export const rebalanceAccount = (
 const steps = (request: RunRequest, begun: Progress) =>
   Effect.gen(function*() {
     const loaded = yield* load(request, begun)
-    const [started, snapshotted] = yield* snapshot(request, loaded)
+    const recovered = yield* recover(request, loaded)
+    const [started, snapshotted] = yield* snapshot(request, recovered)
     const guarded = yield* guards(request, snapshotted.open, started)
     const planned = yield* plan(request, snapshotted, guarded)
     if (!request.execute) return planned
-    const tracker = yield* follow(begun.runId)
+    const tracker = yield* follow(begun.lease)
     const sold = yield* sellPhase(tracker, snapshotted.start, planned)
     const sellsDone = yield* awaitPhase(request, "sell", tracker, sold)
     const replanned = yield* replanBuys(request, snapshotted.policy, sellsDone)
@@ -88,11 +91,12 @@ interface Ended {
   readonly stop: Stop | undefined
 }
 
-/** A new run in the Store, at its first step. */
+/** A new run in the Store, at its first step, holding its account's lease (for as long as the scope lasts). */
 const begin = (request: RunRequest) =>
   Effect.gen(function*() {
     const store = yield* Store
     const id = yield* makeRunId
+    const lease = yield* holdLease(request.account, id, request.lease ?? LeaseDefaults)
     const startedAt = yield* Clock.currentTimeMillis
     yield* store.startRun({
       id,
@@ -101,17 +105,20 @@ const begin = (request: RunRequest) =>
       status: "running",
       step: "load",
       startedAt
-    })
-    return { startedAt, progress: initialProgress(id, request.notes ?? []) }
+    }, lease)
+    return { startedAt, progress: initialProgress(lease, request.notes ?? []) }
   })
 
 const modeOf = (request: RunRequest): RunMode => (request.execute ? "execute" : "preview")
 
-const markFailed = (runId: string, e: StoreError) =>
+const markFailed = (progress: Progress, e: StoreWriteError) =>
   Effect.flatMap(
     Clock.currentTimeMillis,
     (at) =>
-      Effect.flatMap(Store, (store) => store.finishRun(runId, "failed", `store: ${e.operation}: ${e.message}`, at))
+      Effect.flatMap(
+        Store,
+        (store) => store.finishRun(progress.runId, "failed", `store: ${e.operation}: ${e.message}`, at, progress.lease)
+      )
   )
     .pipe(Effect.ignore)
 
@@ -124,7 +131,7 @@ const finish = (request: RunRequest, startedAt: number, ended: Ended) =>
     const status: FinalStatus = stop === undefined ? "completed" : stop.status
     const finishedAt = yield* Clock.currentTimeMillis
     const progress = stop === undefined ? yield* step("done", ended.progress, Effect.succeed) : ended.progress
-    yield* store.finishRun(progress.runId, status, stop?.reason, finishedAt)
+    yield* store.finishRun(progress.runId, status, stop?.reason, finishedAt, progress.lease)
     const summary = summarize(request, progress, status, stop)
     const notified = yield* notifier.notify(summary).pipe(Effect.result)
     const run: Run = {

@@ -10,7 +10,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Broker, type BrokerOrder, isTerminal } from "../../effects/Broker.ts"
-import { type AccountStage, type OnOpenOrders, type PlanStage, Store, type StoreError } from "../../effects/Store.ts"
+import {
+  type AccountStage,
+  type Lease,
+  type OnOpenOrders,
+  type PlanStage,
+  Store,
+  type StoreWriteError
+} from "../../effects/Store.ts"
 import { type Decimal, format, isZero, max, ZERO } from "../../kernel/decimal.ts"
 import type { Order, Phase } from "../../kernel/rebalance/orders.ts"
 import { type Policy, withVenueRules } from "../../kernel/rebalance/policy.ts"
@@ -19,7 +26,9 @@ import { reconcile } from "../../kernel/rebalance/reconcile.ts"
 import { type Account, bySymbol, type Position, type Quote } from "../../kernel/rebalance/snapshot.ts"
 import type { Targets } from "../../kernel/rebalance/targets.ts"
 import { storedPlan } from "../documents/plan.ts"
+import type { LeaseSettings } from "./lease.ts"
 import { brokerStop, type Progress, step, Stop, withWarnings } from "./progress.ts"
+import { cancelAndConfirm, describeRecovery, recoverAccount, type RecoveryOptions } from "./recovery.ts"
 import { submit } from "./submit.ts"
 import type { Tracker } from "./tracker.ts"
 import { waitFor } from "./wait.ts"
@@ -40,6 +49,8 @@ export interface RunRequest {
   readonly pollInterval: Duration.Input
   /** Said on the run's summary (warnings from resolving the targets, e.g. a strategy left in cash). */
   readonly notes?: ReadonlyArray<string>
+  /** How long the account lease lives without a heartbeat, and how long to wait for a held one (LeaseDefaults). */
+  readonly lease?: LeaseSettings
 }
 
 /** What the broker says of the account and of the market for its symbols, sorted by symbol. */
@@ -70,17 +81,18 @@ const readBroker = (request: RunRequest, progress: Progress) =>
   }).pipe(Effect.mapError(brokerStop("snapshot", progress)))
 
 /** Saves the account in the Store under a stage of the run. */
-const saveAccount = (runId: string, stage: AccountStage, { cash, equity, positions }: BrokerSnapshot) =>
+const saveAccount = (lease: Lease, stage: AccountStage, { cash, equity, positions }: BrokerSnapshot) =>
   Effect.gen(function*() {
-    yield* (yield* Store).saveAccount({ runId, stage, cash, equity, positions, at: yield* Clock.currentTimeMillis })
+    const at = yield* Clock.currentTimeMillis
+    yield* (yield* Store).saveAccount({ runId: lease.runId, stage, cash, equity, positions, at }, lease)
   })
 
 /** The account at a stage of the run: read from the broker, then saved in the Store under that stage. */
 const snapshotAt = (stage: AccountStage, request: RunRequest, progress: Progress) =>
-  Effect.tap(readBroker(request, progress), (snapshot) => saveAccount(progress.runId, stage, snapshot))
+  Effect.tap(readBroker(request, progress), (snapshot) => saveAccount(progress.lease, stage, snapshot))
 
-const savePlan = (runId: string, stage: PlanStage, plan: Rebalance) =>
-  Effect.flatMap(Store, (store) => store.savePlan(runId, stage, storedPlan(plan)))
+const savePlan = (lease: Lease, stage: PlanStage, plan: Rebalance) =>
+  Effect.flatMap(Store, (store) => store.savePlan(lease.runId, stage, storedPlan(plan), lease))
 
 /** What the kernel plans from: the cash and the positions actually held. */
 const accountOf = (snapshot: BrokerSnapshot): Account => ({
@@ -89,8 +101,47 @@ const accountOf = (snapshot: BrokerSnapshot): Account => ({
 })
 
 /** Load: the targets and policy are validated already. */
-export const load = (request: RunRequest, progress: Progress): Effect.Effect<Progress, StoreError, Store> =>
+export const load = (request: RunRequest, progress: Progress): Effect.Effect<Progress, StoreWriteError, Store> =>
   step("load", progress, Effect.succeed, { account: request.account })
+
+/** How recovery and the guards treat open orders: as the request says, a cancel confirmed within the fill timeout. */
+const recoveryOptions = (request: RunRequest): RecoveryOptions => ({
+  onOpenOrders: request.onOpenOrders,
+  cancelTimeout: request.fillTimeout,
+  pollInterval: request.pollInterval
+})
+
+/**
+ * Recover: every earlier run of the account that did not settle is reconciled with the broker
+ * (recovery.ts) before anything is planned. A preview never touches the account: it only says
+ * what an execution would recover.
+ */
+export const recover = (
+  request: RunRequest,
+  progress: Progress
+): Effect.Effect<Progress, Stop | StoreWriteError, Broker | Store> =>
+  step("recover", progress, (progress) =>
+    Effect.gen(function*() {
+      if (!request.execute) {
+        const unsettled = yield* (yield* Store).unsettledRuns(request.account, progress.runId)
+        return withWarnings(
+          progress,
+          unsettled.map((r) => `run ${r.id} (${r.status} at ${r.step}) is not settled; an execution recovers it first`)
+        )
+      }
+      const recovered = yield* recoverAccount(progress.lease, recoveryOptions(request)).pipe(
+        Effect.catchTag("RecoveryStopped", (e) =>
+          Effect.fail(
+            new Stop({
+              status: e.status,
+              category: e.status === "aborted" ? "guard" : "broker",
+              reason: e.reason,
+              progress
+            })
+          ))
+      )
+      return withWarnings(progress, recovered.map((r) => `run ${r.runId} ${describeRecovery(progress.runId, r)}`))
+    }))
 
 /** What the run learnt at its start, beyond its progress: later steps plan and reconcile from it. */
 export interface Snapshotted {
@@ -108,17 +159,40 @@ export interface Snapshotted {
 export const snapshot = (
   request: RunRequest,
   progress: Progress
-): Effect.Effect<readonly [Progress, Snapshotted], Stop | StoreError, Broker | Store> =>
+): Effect.Effect<readonly [Progress, Snapshotted], Stop | StoreWriteError, Broker | Store> =>
   step("snapshot", progress, (progress) =>
     Effect.gen(function*() {
       const broker = yield* Broker
       const start = yield* readBroker(request, progress)
       const open = yield* broker.openOrders.pipe(Effect.mapError(brokerStop("open orders", progress)))
-      yield* saveAccount(progress.runId, "start", start)
-      const known: Progress = { ...progress, cash: { before: start.cash, after: start.cash } }
+      yield* saveAccount(progress.lease, "start", start)
+      const known: Progress = withWarnings(
+        { ...progress, cash: { before: start.cash, after: start.cash } },
+        yield* newStoreNote(request, start, open, progress)
+      )
       const venue = yield* venuePolicy(request.policy, universe(request, start.positions), known)
       return [venue.progress, { start, open, policy: venue.policy }] as const
     }))
+
+/**
+ * A store that knows no earlier run of an account the venue shows holdings or open orders for is
+ * new (or was deleted): the run says so, and starts from the venue's truth, as always.
+ */
+const newStoreNote = (
+  request: RunRequest,
+  start: BrokerSnapshot,
+  open: ReadonlyArray<BrokerOrder>,
+  progress: Progress
+) =>
+  Effect.gen(function*() {
+    if (start.positions.length === 0 && open.length === 0) return []
+    const runs = yield* (yield* Store).listRuns(request.account, 2)
+    if (runs.some((r) => r.id !== progress.runId)) return []
+    return [
+      `the store knows no earlier run of ${request.account} (it is new): ` +
+      "the venue's positions and open orders are taken as they are"
+    ]
+  })
 
 /**
  * A fractional policy under the venue's rules: symbols it trades in whole shares only
@@ -149,7 +223,7 @@ export const guards = (
   request: RunRequest,
   open: ReadonlyArray<BrokerOrder>,
   progress: Progress
-): Effect.Effect<Progress, Stop | StoreError, Broker | Store> =>
+): Effect.Effect<Progress, Stop | StoreWriteError, Broker | Store> =>
   step(
     "guards",
     progress,
@@ -181,7 +255,7 @@ const openOrders = (request: RunRequest, open: ReadonlyArray<BrokerOrder>, progr
     if (!request.execute) {
       // A preview never touches the account: it only says what an execution would do.
       return withWarnings(progress, [
-        `${open.length} open order(s) from an earlier run; an execution would ${
+        `${open.length} open order(s) at the venue; an execution would ${
           request.onOpenOrders === "abort" ? "abort" : "cancel them"
         }`
       ])
@@ -190,26 +264,19 @@ const openOrders = (request: RunRequest, open: ReadonlyArray<BrokerOrder>, progr
       return yield* new Stop({
         status: "aborted",
         category: "guard",
-        reason: `${open.length} open order(s) from an earlier run`,
+        reason: `${open.length} open order(s) at the venue that no run of this store placed`,
         progress
       })
     }
-    const broker = yield* Broker
-    const store = yield* Store
-    yield* Effect.forEach(open, (o) => broker.cancelOrder(o.id), { discard: true }).pipe(
-      Effect.mapError(brokerStop("cancel open orders", progress))
+    yield* cancelAndConfirm(open, recoveryOptions(request)).pipe(
+      Effect.catchTag(
+        "RecoveryStopped",
+        (e) => Effect.fail(new Stop({ status: "failed", category: "broker", reason: e.reason, progress }))
+      )
     )
-    // The earlier run's intents say what became of their orders (an order placed
-    // outside Keel has no intent, and that is fine).
-    const at = yield* Clock.currentTimeMillis
-    yield* Effect.forEach(
-      open,
-      (o) =>
-        store.updateIntent(o.clientOrderId, { status: "canceled", reason: `cancelled by run ${progress.runId}`, at })
-          .pipe(Effect.ignore),
-      { discard: true }
-    )
-    return withWarnings(progress, [`cancelled ${open.length} open order(s) from an earlier run`])
+    return withWarnings(progress, [
+      `cancelled ${open.length} open order(s) at the venue that no run of this store placed`
+    ])
   })
 
 /** The progress once the plan is made. */
@@ -223,7 +290,7 @@ export const plan = (
   request: RunRequest,
   snapshotted: Snapshotted,
   progress: Progress
-): Effect.Effect<Planned, StoreError, Store> =>
+): Effect.Effect<Planned, StoreWriteError, Store> =>
   step("plan", progress, (progress) =>
     Effect.gen(function*() {
       const { policy, start } = snapshotted
@@ -231,7 +298,7 @@ export const plan = (
       // A preview reports the plan's cash; an execution only ever the broker's.
       const cash = request.execute ? progress.cash : { ...progress.cash, after: planned.orders.cash.after }
       const next = withWarnings({ ...progress, plan: planned, cash }, planned.warnings.map((w) => w.message))
-      yield* savePlan(progress.runId, "plan", planned)
+      yield* savePlan(progress.lease, "plan", planned)
       return next
     }))
 
@@ -240,7 +307,7 @@ export const sellPhase = (
   tracker: Tracker,
   start: BrokerSnapshot,
   planned: Planned
-): Effect.Effect<Progress, Stop | StoreError, Broker | Store> =>
+): Effect.Effect<Progress, Stop | StoreWriteError, Broker | Store> =>
   sendPhase(
     "sell",
     tracker,
@@ -253,7 +320,7 @@ export const sellPhase = (
 export const buyPhase = (
   tracker: Tracker,
   replanned: Replanned
-): Effect.Effect<Progress, Stop | StoreError, Broker | Store> =>
+): Effect.Effect<Progress, Stop | StoreWriteError, Broker | Store> =>
   sendPhase("buy", tracker, replanned.buys.orders.orders.filter((o) => o.phase === "buy"), new Map(), replanned)
 
 /**
@@ -266,7 +333,7 @@ const sendPhase = (
   orders: ReadonlyArray<Order>,
   held: ReadonlyMap<string, Decimal>,
   progress: Progress
-): Effect.Effect<Progress, Stop | StoreError, Broker | Store> =>
+): Effect.Effect<Progress, Stop | StoreWriteError, Broker | Store> =>
   step(
     `${phase}-phase`,
     progress,
@@ -293,7 +360,7 @@ export const awaitPhase = (
   phase: Phase,
   tracker: Tracker,
   progress: Progress
-): Effect.Effect<Progress, Stop | StoreError, Broker | Store> => {
+): Effect.Effect<Progress, Stop | StoreWriteError, Broker | Store> => {
   const ids = progress.submitted
     .filter((s) => s.order.phase === phase && s.placed !== undefined)
     .map((s) => s.clientOrderId)
@@ -321,12 +388,12 @@ export const replanBuys = (
   request: RunRequest,
   policy: Policy,
   progress: Progress
-): Effect.Effect<Replanned, Stop | StoreError, Broker | Store> =>
+): Effect.Effect<Replanned, Stop | StoreWriteError, Broker | Store> =>
   step("replan-buys", progress, (progress) =>
     Effect.gen(function*() {
       const fresh = yield* snapshotAt("after-sells", request, progress)
       const buys = planBuys(accountOf(fresh), makeModel(request.targets, fresh.quotes, policy))
-      yield* savePlan(progress.runId, "buy-replan", buys)
+      yield* savePlan(progress.lease, "buy-replan", buys)
       return { ...progress, cash: { ...progress.cash, after: fresh.cash }, buys }
     }))
 
@@ -334,7 +401,7 @@ export const replanBuys = (
 export const finalSnapshot = (
   request: RunRequest,
   progress: Progress
-): Effect.Effect<readonly [Progress, ReadonlyArray<Position>], Stop | StoreError, Broker | Store> =>
+): Effect.Effect<readonly [Progress, ReadonlyArray<Position>], Stop | StoreWriteError, Broker | Store> =>
   step("final-snapshot", progress, (progress) =>
     Effect.gen(function*() {
       const final = yield* snapshotAt("final", request, progress)
@@ -346,7 +413,7 @@ export const reconcileFills = (
   start: BrokerSnapshot,
   final: ReadonlyArray<Position>,
   progress: Progress
-): Effect.Effect<Progress, StoreError, Store> =>
+): Effect.Effect<Progress, StoreWriteError, Store> =>
   step("reconcile", progress, (progress) => {
     const discrepancies = reconcile(start.positions, progress.orders, final)
     return Effect.succeed(

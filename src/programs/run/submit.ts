@@ -12,7 +12,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Broker, type BrokerOrder } from "../../effects/Broker.ts"
-import { Store, type StoreError } from "../../effects/Store.ts"
+import { Store, type StoreWriteError } from "../../effects/Store.ts"
 import type { Order } from "../../kernel/rebalance/orders.ts"
 import { clientOrderId, clientOrderIdLength } from "./ids.ts"
 import { applyAnswer, forget, track, type Tracker } from "./tracker.ts"
@@ -34,7 +34,7 @@ const MAX_SUBMITS = 2
 type Settle = (
   attempt: number,
   afterLoss?: boolean
-) => Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store>
+) => Effect.Effect<Submitted, ExecutionHalted | StoreWriteError, Broker | Store>
 
 /**
  * Stores the intent, sends it, and settles a lost answer by looking the order up.
@@ -44,7 +44,7 @@ export const submit = (
   tracker: Tracker,
   order: Order,
   closesPosition = false
-): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
+): Effect.Effect<Submitted, ExecutionHalted | StoreWriteError, Broker | Store> =>
   Effect.gen(function*() {
     const broker = yield* Broker
     const store = yield* Store
@@ -63,7 +63,7 @@ export const submit = (
       filledQuantity: order.quantity.minus(order.quantity),
       createdAt: now,
       updatedAt: now
-    })
+    }, tracker.lease)
     yield* track(tracker, pendingOrder(id, order, now))
     const send = broker.placeOrder({
       clientOrderId: id,
@@ -75,7 +75,7 @@ export const submit = (
       ...(closesPosition ? { closesPosition } : {})
     })
     const adopt = (placed: BrokerOrder) =>
-      Effect.as(applyAnswer(tracker, id, placed), { clientOrderId: id, order, placed } satisfies Submitted)
+      Effect.as(applyAnswer(tracker, placed), { clientOrderId: id, order, placed } satisfies Submitted)
     /** `afterLoss`: this send follows a lost answer that the broker had no trace of. */
     const settle: Settle = (attempt, afterLoss = false) =>
       send.pipe(
@@ -90,48 +90,55 @@ export const submit = (
               const found = yield* findByClientId(id)
               if (found !== undefined && Option.isSome(found)) return yield* adopt(found.value)
               return yield* halt(
+                tracker,
                 id,
                 `the resend after a lost answer was refused (${e.reason}) and the order cannot be found`
               )
             }
-            yield* store.updateIntent(id, { status: "rejected", reason: e.reason, at: yield* Clock.currentTimeMillis })
+            const at = yield* Clock.currentTimeMillis
+            yield* store.updateIntent(id, { status: "rejected", reason: e.reason, at }, tracker.lease)
             yield* forget(tracker, id)
             return { clientOrderId: id, order, placed: undefined, rejection: e.reason } satisfies Submitted
           })),
         Effect.catchTags({
-          UnknownOutcome: () => lookUp(id, attempt, adopt, settle),
-          BrokerConnectionError: () => lookUp(id, attempt, adopt, settle),
+          UnknownOutcome: () => lookUp(tracker, id, attempt, adopt, settle),
+          BrokerConnectionError: () => lookUp(tracker, id, attempt, adopt, settle),
           RateLimited: (e) =>
             // A 429 means the request was refused before it was handled: waiting and sending again is safe.
             attempt < MAX_SUBMITS
               ? Effect.sleep(e.retryAfterMillis).pipe(Effect.andThen(settle(attempt + 1)))
-              : halt(id, "rate limited")
+              : halt(tracker, id, "rate limited")
         })
       )
     return yield* settle(1)
   })
 
 /** The intent's status is unknown: the run stops sending, and says which order and why. */
-const halt = (id: string, why: string) =>
+const halt = (tracker: Tracker, id: string, why: string) =>
   Effect.gen(function*() {
     const store = yield* Store
-    yield* store.updateIntent(id, { status: "unknown", reason: why, at: yield* Clock.currentTimeMillis })
+    yield* store.updateIntent(id, { status: "unknown", reason: why, at: yield* Clock.currentTimeMillis }, tracker.lease)
     return yield* Effect.fail(new ExecutionHalted({ reason: `order ${id}: ${why}` }))
   })
 
 /** A lost answer: the order found is adopted; no trace of it is sent again (once); no answer stops the run. */
 const lookUp = (
+  tracker: Tracker,
   id: string,
   attempt: number,
-  adopt: (placed: BrokerOrder) => Effect.Effect<Submitted, StoreError, Store>,
+  adopt: (placed: BrokerOrder) => Effect.Effect<Submitted, StoreWriteError, Store>,
   settle: Settle
-): Effect.Effect<Submitted, ExecutionHalted | StoreError, Broker | Store> =>
+): Effect.Effect<Submitted, ExecutionHalted | StoreWriteError, Broker | Store> =>
   Effect.gen(function*() {
     const found = yield* findByClientId(id)
-    if (found === undefined) return yield* halt(id, "the submit's answer was lost and the order could not be looked up")
-    if (Option.isSome(found)) return yield* adopt(found.value)
+    if (found === undefined) {
+      return yield* halt(tracker, id, "the submit's answer was lost and the order could not be looked up")
+    }
+    if (Option.isSome(found)) {
+      return yield* adopt(found.value)
+    }
     if (attempt >= MAX_SUBMITS) {
-      return yield* halt(id, "the submit's answer was lost twice and the broker has no trace of it")
+      return yield* halt(tracker, id, "the submit's answer was lost twice and the broker has no trace of it")
     }
     return yield* settle(attempt + 1, true)
   })

@@ -14,7 +14,7 @@ import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Stream from "effect/Stream"
 import { Broker, type BrokerOrder, type Fill, isTerminal } from "../../effects/Broker.ts"
-import { Store, type StoreError } from "../../effects/Store.ts"
+import { type IntentChange, type Lease, Store, type StoreWriteError } from "../../effects/Store.ts"
 import { type Decimal, ZERO } from "../../kernel/decimal.ts"
 
 /** What Keel knows of each order of this run, by client order id. */
@@ -25,6 +25,8 @@ export interface Tracker {
   /** Offered whenever an order's state moves, so a waiter wakes without polling. */
   readonly signal: Queue.Queue<void>
   readonly runId: string
+  /** The account lease every write of the run is made under. */
+  readonly lease: Lease
   /**
    * Held while an order's news is applied (stream update, submit answer, poll), so the
    * furthest-along state is the one the Store ends with, whichever arrives last.
@@ -41,14 +43,15 @@ interface Booked {
  * Starts following the broker's updates for this run (in the caller's scope). Started
  * before the first order is sent, so no update of ours is published before we listen.
  */
-export const follow = (runId: string): Effect.Effect<Tracker, never, Broker | Store | Scope.Scope> =>
+export const follow = (lease: Lease): Effect.Effect<Tracker, never, Broker | Store | Scope.Scope> =>
   Effect.gen(function*() {
     const broker = yield* Broker
     const tracker: Tracker = {
       orders: yield* Ref.make<ReadonlyMap<string, BrokerOrder>>(new Map()),
       booked: yield* Ref.make<ReadonlyMap<string, Booked>>(new Map()),
       signal: yield* Queue.unbounded<void>(),
-      runId,
+      runId: lease.runId,
+      lease,
       lock: yield* Semaphore.make(1)
     }
     // A stream failure (dropped socket) only ends the stream: polling keeps waiting correct.
@@ -81,51 +84,48 @@ export const knownOrders = (
   Effect.map(Ref.get(tracker.orders), (m) => ids.flatMap((id) => (m.has(id) ? [m.get(id)!] : [])))
 
 /**
- * Applies what became known of one order (a stream update, or a poll's answer), under the
- * lock. Fill rows go to the Store first and the intent's status next; only then is the state
- * tracked as seen. So a fill that could not be saved stops here, and the next update or poll,
- * still seeing news, saves it.
+ * Applies what became known of one order (a stream update, a submit's answer, or a poll's), under
+ * the lock. A fill beyond what is booked is saved with the intent's new state in one transaction;
+ * only then is the state tracked as seen. So a fill that could not be saved stops here, and the
+ * next update or poll, still seeing news, saves it.
  */
 export const applyNews = (
   tracker: Tracker,
   order: BrokerOrder,
   at: number,
   fill: Fill | undefined
-): Effect.Effect<void, StoreError, Store> =>
+): Effect.Effect<void, StoreWriteError, Store> =>
   tracker.lock.withPermit(Effect.gen(function*() {
-    const store = yield* Store
-    const known = yield* Ref.get(tracker.orders)
-    if (!known.has(order.clientOrderId)) return
-    yield* bookFills(tracker, order, at, fill)
-    if (isBehind(known.get(order.clientOrderId), order)) return
-    yield* store.updateIntent(order.clientOrderId, changeOf(order, at))
+    const seen = (yield* Ref.get(tracker.orders)).get(order.clientOrderId)
+    if (seen === undefined) return
+    const ahead = !isBehind(seen, order)
+    const change = changeOf(ahead ? order : seen, at)
+    const booked = yield* bookFills(tracker, order, at, fill, change)
+    if (!ahead) return
+    if (!booked) yield* (yield* Store).updateIntent(order.clientOrderId, change, tracker.lease)
     yield* Ref.update(tracker.orders, (m) => new Map(m).set(order.clientOrderId, order))
     yield* Queue.offer(tracker.signal, undefined)
   }))
 
 /**
- * The broker's answer to a submit: the order is tracked from here on and its intent says
- * so. An update may have overtaken the answer: the Store gets the furthest-along state.
+ * The broker's answer to a submit: the order is tracked from here on and its intent says so,
+ * with any fill the answer already reports. An update may have overtaken the answer: the Store
+ * gets the furthest-along state.
  */
 export const applyAnswer = (
   tracker: Tracker,
-  clientOrderId: string,
   placed: BrokerOrder
-): Effect.Effect<void, StoreError, Store> =>
-  tracker.lock.withPermit(Effect.gen(function*() {
-    yield* mergeKnown(tracker, placed)
-    const known = (yield* Ref.get(tracker.orders)).get(clientOrderId) ?? placed
-    yield* (yield* Store).updateIntent(clientOrderId, changeOf(known, yield* Clock.currentTimeMillis))
-  }))
+): Effect.Effect<void, StoreWriteError, Store> =>
+  Effect.flatMap(Clock.currentTimeMillis, (at) => applyNews(tracker, placed, at, undefined))
 
 /**
  * Saves a fill row for whatever of the order's filled quantity is not booked yet, once,
- * whichever path saw it first: the update stream (with the fill's own price and
- * commission) or a poll (the price implied by the order's average fill price; the
- * commission is not known there and is booked as 0). A stream update arriving after a poll
- * booked its fill adds nothing.
+ * whichever path saw it first, together with the intent's `change`: the update stream (with
+ * the fill's own price and commission) or a submit's answer or a poll (the price implied by
+ * the order's average fill price; the commission is not known there and is booked as 0). A
+ * stream update arriving after a poll booked its fill adds nothing. True when a fill was saved.
  */
-const bookFills = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill | undefined) =>
+const bookFills = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill | undefined, change: IntentChange) =>
   // Claim and save are one step: an interruption between them would book a fill never saved.
   Effect.uninterruptible(Effect.gen(function*() {
     const claimed = yield* Ref.modify(
@@ -145,22 +145,28 @@ const bookFills = (tracker: Tracker, order: BrokerOrder, at: number, fill: Fill 
         ]
       }
     )
-    if (claimed === undefined) return
+    if (claimed === undefined) return false
     const exact = fill !== undefined && fill.quantity.eq(claimed.quantity)
-    yield* (yield* Store).saveFill({
-      clientOrderId: order.clientOrderId,
-      runId: tracker.runId,
-      symbol: order.symbol,
-      side: order.side,
-      kind: order.status === "filled" ? "fill" : "partial_fill",
-      quantity: claimed.quantity,
-      price: exact ? fill.price : claimed.cost.div(claimed.quantity),
-      commission: exact ? fill.commission : ZERO,
-      at
-    }).pipe(
+    yield* (yield* Store).bookFill(
+      {
+        clientOrderId: order.clientOrderId,
+        runId: tracker.runId,
+        symbol: order.symbol,
+        side: order.side,
+        kind: order.status === "filled" ? "fill" : "partial_fill",
+        quantity: claimed.quantity,
+        price: exact ? fill.price : claimed.cost.div(claimed.quantity),
+        commission: exact ? fill.commission : ZERO,
+        cumulativeQuantity: order.filledQuantity,
+        at
+      },
+      change,
+      tracker.lease
+    ).pipe(
       // Not stored (failed, or interrupted): not booked either, so the next update or poll stores it.
       Effect.onError(() => Ref.update(tracker.booked, (m) => new Map(m).set(order.clientOrderId, claimed.before)))
     )
+    return true
   }))
 
 /** An order state older than the one already known (a late update after a poll): never applied. */
@@ -169,14 +175,8 @@ const isBehind = (seen: BrokerOrder | undefined, order: BrokerOrder): boolean =>
   seen.id !== "" &&
   ((isTerminal(seen.status) && !isTerminal(order.status)) || seen.filledQuantity.gt(order.filledQuantity))
 
-/** Keeps the furthest-along view of an order (an update may have overtaken the answer). */
-const mergeKnown = (tracker: Tracker, placed: BrokerOrder) =>
-  Ref.update(
-    tracker.orders,
-    (m) => (isBehind(m.get(placed.clientOrderId), placed) ? m : new Map(m).set(placed.clientOrderId, placed))
-  )
-
-const changeOf = (order: BrokerOrder, at: number) => ({
+/** The intent's state from the broker's order. */
+export const changeOf = (order: BrokerOrder, at: number): IntentChange => ({
   status: order.status,
   brokerOrderId: order.id,
   filledQuantity: order.filledQuantity,

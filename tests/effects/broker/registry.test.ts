@@ -31,7 +31,7 @@ afterAll(() => Fs.rmSync(root, { recursive: true, force: true }))
 
 /** A block of each venue, as keel.yaml would hold it (the type makes a new venue add its own). */
 const blocks: Record<VenueKind, unknown> = {
-  paper: { kind: "paper", randomWalk: { seed: 1, prices: { AAPL: "100" } } },
+  paper: { kind: "paper", books: Path.join(root, "paper-books.db"), randomWalk: { seed: 1, prices: { AAPL: "100" } } },
   alpaca: { kind: "alpaca" }
 }
 

@@ -12,7 +12,9 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
 import * as SqliteClient from "../../../src/effects/sql/SqliteClient.ts"
+import { runScript, startTogether } from "./processes.ts"
 
 const tmpRoot = Fs.mkdtempSync(Path.join(Os.tmpdir(), "keel-sqlite-test-"))
 afterAll(() => Fs.rmSync(tmpRoot, { recursive: true, force: true }))
@@ -481,6 +483,7 @@ describe("file database", () => {
         return yield* expectSqlError(sql`INSERT INTO t VALUES ('blocked')`)
       }).pipe(Effect.provide(SqliteClient.layer({ filename: file, busyTimeout: "20 millis" })))
       expect(blocked.reason._tag).toBe("LockTimeoutError")
+      expect(blocked.message).toBe("database is locked")
       expect(blocked.isRetryable).toBe(true)
 
       yield* Fiber.join(fiber)
@@ -501,6 +504,50 @@ describe("file database", () => {
       )
       expect(error.reason._tag).toBe("ConnectionError")
       expect(error.reason.operation).toBe("open")
+      expect(error.message).toBe("is a directory")
       expect(error.reason.cause).toBeInstanceOf(Error)
+    }))
+
+  it.effect("says in a few words what is wrong with the file or the disk", () =>
+    Effect.gen(function*() {
+      const garbage = freshFile()
+      Fs.mkdirSync(Path.dirname(garbage), { recursive: true })
+      Fs.writeFileSync(garbage, "not a database, just text ".repeat(20))
+      const notADatabase = yield* expectSqlError(Effect.provide(Effect.void, SqliteClient.layer({ filename: garbage })))
+      expect([notADatabase.reason._tag, notADatabase.message]).toEqual(["ConnectionError", "not a SQLite database"])
+
+      const full = yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`CREATE TABLE t (x TEXT)`
+        const [pages] = yield* sql<{ page_count: number }>`PRAGMA page_count`
+        yield* sql.unsafe(`PRAGMA max_page_count = ${pages?.page_count ?? 0}`)
+        return yield* expectSqlError(sql`INSERT INTO t VALUES (${"x".repeat(64 * 1024)})`)
+      }).pipe(Effect.provide(SqliteClient.layer({ filename: freshFile() })))
+      expect(full.message).toBe("database or disk is full")
+      // The SQLite error stays the cause, for whoever needs its details.
+      expect((full.reason.cause as { errcode?: number }).errcode).toBe(13)
+    }))
+})
+
+describe("two processes on one file", () => {
+  it.live("transactions that read then write wait for each other: no update is lost, no lock is reported", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`CREATE TABLE counter (n INTEGER NOT NULL)`
+        yield* sql`INSERT INTO counter VALUES (0)`
+      }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
+
+      const script = fileURLToPath(new URL("counterWriter.ts", import.meta.url))
+      const args = [file, "60", startTogether()]
+      const results = yield* Effect.promise(() => Promise.all([runScript(script, args), runScript(script, args)]))
+      expect(results).toEqual([{ code: 0, stdout: "", stderr: "" }, { code: 0, stdout: "", stderr: "" }])
+
+      const rows = yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        return yield* sql`SELECT n FROM counter`
+      }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
+      expect(rows).toEqual([{ n: 120 }])
     }))
 })

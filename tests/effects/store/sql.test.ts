@@ -1,160 +1,58 @@
-import { afterAll, assert, describe, expect, it, layer } from "@effect/vitest"
+import { assert, describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import * as SqliteClient from "../../../src/effects/sql/SqliteClient.ts"
-import {
-  type AccountRecord,
-  type FillRecord,
-  type OrderIntent,
-  type Run,
-  Store,
-  StoreError
-} from "../../../src/effects/Store.ts"
+import { type FinalStatus, type IntentStatus, type Run, Store, type StoreError } from "../../../src/effects/Store.ts"
 import { storeMigrations } from "../../../src/effects/store/migrations.ts"
 import * as StoreSql from "../../../src/effects/store/sql.ts"
-import { Decimal, format, parseDecimal } from "../../../src/kernel/decimal.ts"
+import { format } from "../../../src/kernel/decimal.ts"
+import {
+  accountFinal,
+  accountStart,
+  buyIntent,
+  dec,
+  expectStoreError,
+  fill,
+  onFile,
+  plain,
+  run,
+  sellIntent,
+  storeWithSql,
+  T0,
+  takeLease,
+  tempFiles
+} from "./fixtures.ts"
 
-const tmpRoot = Fs.mkdtempSync(Path.join(Os.tmpdir(), "keel-store-test-"))
-afterAll(() => Fs.rmSync(tmpRoot, { recursive: true, force: true }))
-
-let fileCounter = 0
-const freshFile = () => Path.join(tmpRoot, `case-${++fileCounter}`, "keel.db")
-
-/** The Store plus the raw SqlClient (to inspect or damage rows behind the Store's back). */
-const storeWithSql = (filename: string) => Layer.provideMerge(StoreSql.layer, SqliteClient.layer({ filename }))
-
-const dec = (text: string): Decimal => {
-  const d = parseDecimal(text)
-  if (typeof d === "string") throw new Error(`bad test decimal ${text}`)
-  return d
-}
-
-/** Decimals → their text, recursively (inside Options too), so results compare by exact value and shape. */
-const plain = (value: unknown): unknown => {
-  if (value instanceof Decimal) return format(value)
-  if (Option.isOption(value)) return Option.map(value, plain)
-  if (Array.isArray(value)) return value.map(plain)
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]))
-  }
-  return value
-}
-
-/** Fails the test unless `effect` fails with a StoreError; returns it. */
-const expectStoreError = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Effect.flip(effect), (error) => {
-    assert.instanceOf(error, StoreError)
-    return Effect.succeed(error)
-  })
-
-const T0 = 1_700_000_000_000
-
-const run = (id: string, overrides: Partial<Run> = {}): Run => ({
-  id,
-  account: "acct-1",
-  mode: "execute",
-  status: "running",
-  step: "load",
-  startedAt: T0,
-  ...overrides
-})
-
-const sellIntent = (runId: string, clientOrderId = "keel-r1-sell-1"): OrderIntent => ({
-  clientOrderId,
-  runId,
-  phase: "sell",
-  symbol: "VTI",
-  side: "sell",
-  quantity: dec("0.000001"),
-  price: dec("123456789.123456789"),
-  attribution: Option.some([
-    { strategy: "core", weight: dec("0.36") },
-    { strategy: "outer/growth", weight: dec("0.00000000000000000001") }
-  ]),
-  status: "pending",
-  filledQuantity: dec("0"),
-  createdAt: T0 + 10,
-  updatedAt: T0 + 10
-})
-
-const buyIntent = (runId: string): OrderIntent => ({
-  clientOrderId: "keel-r1-buy-1",
-  runId,
-  phase: "buy",
-  symbol: "BND",
-  side: "buy",
-  quantity: dec("12.5"),
-  price: dec("72.31"),
-  // Plain targets: no attribution (which is not the same as an unknown one).
-  attribution: Option.some([]),
-  status: "unknown",
-  brokerOrderId: "broker-77",
-  filledQuantity: dec("0.5"),
-  averageFillPrice: dec("72.30"),
-  reason: "lost answer",
-  createdAt: T0 + 20,
-  updatedAt: T0 + 21
-})
-
-const fill = (runId: string): FillRecord => ({
-  clientOrderId: "keel-r1-sell-1",
-  runId,
-  symbol: "VTI",
-  side: "sell",
-  kind: "fill",
-  quantity: dec("0.000001"),
-  price: dec("123456789.123456789"),
-  commission: dec("0.00000000000000000001"),
-  at: T0 + 40
-})
-
-const accountStart = (runId: string): AccountRecord => ({
-  runId,
-  stage: "start",
-  cash: dec("1000.01"),
-  equity: dec("123456789012345.12345678901234567891"),
-  positions: [{ symbol: "VTI", quantity: dec("3.000001") }, { symbol: "BND", quantity: dec("-2") }],
-  at: T0 + 1
-})
-
-const accountFinal = (runId: string): AccountRecord => ({
-  runId,
-  stage: "final",
-  cash: dec("1123.4567"),
-  equity: dec("2000"),
-  positions: [],
-  at: T0 + 50
-})
+const freshFile = tempFiles("keel-store-test-")
 
 /** Writes one complete run (steps, plans, intents and their updates, fills, account states) through the Store. */
 const writeFullRun = (runId: string) =>
   Effect.gen(function*() {
     const store = yield* Store
-    yield* store.startRun(run(runId))
-    yield* store.saveAccount(accountStart(runId))
-    yield* store.recordStep(runId, "snapshot", `{"positions":2}`, T0 + 2)
-    yield* store.recordStep(runId, "plan", "{}", T0 + 3)
-    yield* store.savePlan(runId, "plan", `{"orders":[{"symbol":"VTI","quantity":"0.000001"}]}`)
-    yield* store.saveIntent(sellIntent(runId))
-    yield* store.updateIntent("keel-r1-sell-1", { status: "accepted", brokerOrderId: "broker-1", at: T0 + 30 })
-    yield* store.updateIntent("keel-r1-sell-1", {
+    const lease = yield* takeLease(runId)
+    yield* store.startRun(run(runId), lease)
+    yield* store.saveAccount(accountStart(runId), lease)
+    yield* store.recordStep(runId, "snapshot", `{"positions":2}`, T0 + 2, lease)
+    yield* store.recordStep(runId, "plan", "{}", T0 + 3, lease)
+    yield* store.savePlan(runId, "plan", `{"orders":[{"symbol":"VTI","quantity":"0.000001"}]}`, lease)
+    yield* store.saveIntent(sellIntent(runId), lease)
+    yield* store.updateIntent("keel-r1-sell-1", { status: "accepted", brokerOrderId: "broker-1", at: T0 + 30 }, lease)
+    const filled = {
       status: "filled",
       filledQuantity: dec("0.000001"),
       averageFillPrice: dec("123456789.123456789"),
       at: T0 + 40
-    })
-    yield* store.saveFill(fill(runId))
-    yield* store.savePlan(runId, "buy-replan", `{"orders":[]}`)
-    yield* store.saveIntent(buyIntent(runId))
-    yield* store.saveAccount(accountFinal(runId))
-    yield* store.recordStep(runId, "done", "{}", T0 + 60)
-    yield* store.finishRun(runId, "completed", undefined, T0 + 61)
+    } as const
+    yield* store.bookFill(fill(runId), filled, lease)
+    yield* store.savePlan(runId, "buy-replan", `{"orders":[]}`, lease)
+    yield* store.saveIntent(buyIntent(runId), lease)
+    yield* store.saveAccount(accountFinal(runId), lease)
+    yield* store.recordStep(runId, "done", "{}", T0 + 60, lease)
+    yield* store.finishRun(runId, "completed", undefined, T0 + 61, lease)
   })
 
 /** Reads back what `writeFullRun` wrote and asserts it is exactly that. */
@@ -245,9 +143,9 @@ const describeSchema = Effect.gen(function*() {
   return { schema, recorded }
 })
 
-/** Opens the Store (which migrates) on a file, runs `effect` with the raw SqlClient too, and closes it. */
-const onFile = <A, E>(file: string, effect: Effect.Effect<A, E, Store | SqlClient.SqlClient>) =>
-  Effect.provide(effect, storeWithSql(file))
+/** The store's migrations before `id`, exactly as they shipped (a shipped migration is never edited). */
+const migrationsBefore = (id: number) =>
+  Object.fromEntries(Object.entries(storeMigrations).filter(([key]) => Number(key.slice(0, 4)) < id))
 
 describe("migrations", () => {
   it.effect("apply once on a file; opening the same file again changes nothing", () =>
@@ -261,9 +159,11 @@ describe("migrations", () => {
         [4, "order_intents"],
         [5, "fills"],
         [6, "account_states"],
-        [7, "intent_attribution"]
+        [7, "intent_attribution"],
+        [8, "account_leases"]
       ])
       expect(first.schema.filter((o) => o.type === "table").map((o) => o.name)).toEqual([
+        "account_leases",
         "account_states",
         "effect_sql_migrations",
         "fills",
@@ -273,7 +173,7 @@ describe("migrations", () => {
         "runs"
       ])
       expect(first.schema.filter((o) => o.type === "index").map((o) => o.name)).toEqual(
-        expect.arrayContaining(["fills_by_order", "runs_by_account", "runs_by_started"])
+        expect.arrayContaining(["fills_by_order_cumulative", "runs_by_account", "runs_by_started"])
       )
 
       const second = yield* onFile(file, describeSchema)
@@ -284,7 +184,10 @@ describe("migrations", () => {
   it.effect("the Store layer migrates on every open, and keeps the data", () =>
     Effect.gen(function*() {
       const file = freshFile()
-      yield* onFile(file, Effect.flatMap(Store, (s) => s.startRun(run("r1"))))
+      yield* onFile(
+        file,
+        Effect.flatMap(takeLease("r1"), (lease) => Effect.flatMap(Store, (s) => s.startRun(run("r1"), lease)))
+      )
       const again = yield* onFile(file, Effect.flatMap(Store, (s) => s.getRun("r1")))
       expect(Option.isSome(again)).toBe(true)
     }))
@@ -292,6 +195,10 @@ describe("migrations", () => {
   it.effect("the store's migrations table is its own: a module migrating with its own table neither hides nor is hidden", () =>
     Effect.gen(function*() {
       const file = freshFile()
+      // A store as an earlier Keel left it (migrations 1..7), then a module that migrates its own tables.
+      yield* Migrator.make({})({ loader: Migrator.fromRecord(migrationsBefore(8)) }).pipe(
+        Effect.provide(SqliteClient.layer({ filename: file }))
+      )
       const otherModule = Migrator.make({})({
         loader: Migrator.fromRecord({
           "0101_other_orders": Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE other_orders (id TEXT)`)
@@ -300,7 +207,7 @@ describe("migrations", () => {
       }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
 
       expect(yield* otherModule).toEqual([[101, "other_orders"]])
-      // Its id 101 is not in the store's table, so every store migration still applies.
+      // Its id 101 is not in the store's table, so the store's next migration still applies.
       const store = yield* onFile(file, describeSchema)
       expect(store.recorded.map((r) => r.migration_id)).toEqual(Object.keys(storeMigrations).map((_, i) => i + 1))
       expect(store.schema.map((o) => o.name)).toEqual(expect.arrayContaining(["other_orders", "keel_other_migrations"]))
@@ -315,8 +222,7 @@ describe("migrations", () => {
 })
 
 describe("0007_intent_attribution on a database written before it", () => {
-  /** The migrations that had shipped before 0007, exactly as they shipped (a shipped migration is never edited). */
-  const previous = Object.fromEntries(Object.entries(storeMigrations).filter(([key]) => Number(key.slice(0, 4)) < 7))
+  const previous = migrationsBefore(7)
 
   /** An order of a stored plan, as `rebalance plan --json` wrote it (attribution only when there is some). */
   const order = (phase: string, side: string, symbol: string, attribution?: ReadonlyArray<unknown>) => ({
@@ -413,7 +319,7 @@ describe("0007_intent_attribution on a database written before it", () => {
           return { intents, recorded: (yield* describeSchema).recorded, column }
         })
       )
-      expect(recorded.map((r) => r.migration_id)).toEqual([1, 2, 3, 4, 5, 6, 7])
+      expect(recorded.map((r) => r.migration_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
       const attribution = Object.fromEntries(intents.map((i) => [i.clientOrderId, plain(i.attribution)]))
       expect(attribution).toStrictEqual({
         "blend-sell-VTI": Option.some([{ strategy: "core", weight: "0.3" }, { strategy: "growth", weight: "0.1" }]),
@@ -474,7 +380,7 @@ describe("0007_intent_attribution on a database written before it", () => {
           return { intents, recorded: (yield* describeSchema).recorded.map((r) => r.migration_id) }
         })
       )
-      expect(after.recorded).toEqual([1, 2, 3, 4, 5, 6, 7])
+      expect(after.recorded).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
       expect(yield* columns).toContain("attribution")
       expect(Object.fromEntries(after.intents.map((i) => [i.clientOrderId, plain(i.attribution)]))).toStrictEqual({
         "blend-sell-VTI": Option.some([{ strategy: "core", weight: "0.3" }, { strategy: "growth", weight: "0.1" }]),
@@ -492,6 +398,90 @@ describe("0007_intent_attribution on a database written before it", () => {
       )
       yield* onFile(file, writeFullRun("after-7"))
       yield* onFile(file, expectFullRun("after-7"))
+    }))
+})
+
+describe("0008_account_leases on a database written before it", () => {
+  /** A database at migration 7 with fills as the store booked them then (no cumulative quantity). */
+  const oldDatabase = (file: string) =>
+    Effect.gen(function*() {
+      yield* Migrator.make({})({ loader: Migrator.fromRecord(migrationsBefore(8)) })
+      const sql = yield* SqlClient.SqlClient
+      for (const id of ["r1", "damaged"]) {
+        yield* sql`INSERT INTO runs (id, account, mode, status, step, reason, started_at, finished_at)
+          VALUES (${id}, 'acct-1', 'execute', 'completed', 'done', NULL, ${T0}, ${T0 + 1})`
+      }
+      const fills: ReadonlyArray<readonly [string, string, string]> = [
+        ["r1", "r1-VTI", "1.50"],
+        ["r1", "r1-BND", "7"],
+        ["r1", "r1-VTI", "2.25"],
+        ["r1", "r1-VTI", "0.25"],
+        ["damaged", "d-VTI", "2"],
+        ["damaged", "d-VTI", "abc"],
+        ["damaged", "d-VTI", "0"],
+        ["damaged", "d-VTI", "1"]
+      ]
+      for (const [seq, [runId, order, quantity]] of fills.entries()) {
+        yield* sql`INSERT INTO fills (run_id, seq, client_order_id, symbol, side, kind, quantity, price, commission,
+            recorded_at)
+          VALUES (${runId}, ${seq + 1}, ${order}, 'VTI', 'buy', 'partial_fill', ${quantity}, '10', '0', ${T0 + seq})`
+      }
+    }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
+
+  const cumulative = Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      sql<{ client_order_id: string; cumulative_quantity: string | null }>`
+      SELECT client_order_id, cumulative_quantity FROM fills ORDER BY seq`.withoutTransform
+  )
+
+  it.effect("keys each fill by the running sum of its order's quantities, in the order they were booked", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* oldDatabase(file)
+      const { fills, column } = yield* onFile(
+        file,
+        Effect.gen(function*() {
+          return { fills: yield* (yield* Store).fills("r1"), column: yield* cumulative }
+        })
+      )
+      expect(fills.map((f) => [f.clientOrderId, format(f.cumulativeQuantity)])).toEqual([
+        ["r1-VTI", "1.5"],
+        ["r1-BND", "7"],
+        ["r1-VTI", "3.75"],
+        ["r1-VTI", "4"]
+      ])
+      // Canonical text; a fill whose quantity does not read, or is zero, keeps no key and takes no other's.
+      expect(column.map((row) => row.cumulative_quantity)).toEqual(["1.5", "7", "3.75", "4", "2", null, null, "3"])
+    }))
+
+  it.effect("is atomic: when the backfill fails, nothing of it is left and it is not recorded; a retry applies it", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* oldDatabase(file)
+      const raw = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
+        Effect.provide(effect, SqliteClient.layer({ filename: file }))
+      yield* raw(Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql`CREATE TRIGGER refuse_backfill BEFORE UPDATE ON fills
+          WHEN OLD.quantity = '7' BEGIN SELECT RAISE(ABORT, 'backfill refused'); END`))
+
+      const failed = yield* Effect.flip(onFile(file, Effect.void))
+      expect(failed).toMatchObject({ operation: "open", database: file })
+      expect(failed.message).toContain("backfill refused")
+      const left = yield* raw(Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const columns = (yield* sql<{ name: string }>`PRAGMA table_info(fills)`).map((c) => c.name)
+        const tables = (yield* describeSchema).schema.map((o) => o.name)
+        return { columns, tables, recorded: (yield* describeSchema).recorded.map((r) => r.migration_id) }
+      }))
+      expect(left.columns).not.toContain("cumulative_quantity")
+      expect(left.tables).not.toContain("account_leases")
+      expect(left.tables).toContain("fills_by_order")
+      expect(left.recorded).toEqual([1, 2, 3, 4, 5, 6, 7])
+
+      yield* raw(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP TRIGGER refuse_backfill`))
+      const column = yield* onFile(file, cumulative)
+      expect(column.map((row) => row.cumulative_quantity)).toEqual(["1.5", "7", "3.75", "4", "2", null, null, "3"])
     }))
 })
 
@@ -554,10 +544,11 @@ describe("file store", () => {
       // Process 1: the run starts, reaches "sell-phase" and writes an intent, then dies.
       yield* inProcess(Effect.gen(function*() {
         const store = yield* Store
-        yield* store.startRun(run("crash-1", { step: "load" }))
-        yield* store.recordStep("crash-1", "plan", "{}", T0 + 1)
-        yield* store.recordStep("crash-1", "sell-phase", "{}", T0 + 2)
-        yield* store.saveIntent(sellIntent("crash-1", "crash-1-sell"))
+        const lease = yield* takeLease("crash-1")
+        yield* store.startRun(run("crash-1", { step: "load" }), lease)
+        yield* store.recordStep("crash-1", "plan", "{}", T0 + 1, lease)
+        yield* store.recordStep("crash-1", "sell-phase", "{}", T0 + 2, lease)
+        yield* store.saveIntent(sellIntent("crash-1", "crash-1-sell"), lease)
       }))
       // Nothing of the old connection is left open: the WAL was checkpointed away.
       expect(Fs.existsSync(`${file}-wal`)).toBe(false)
@@ -565,6 +556,7 @@ describe("file store", () => {
       // Process 2: finds the run where it stopped, and carries on numbering its steps.
       yield* inProcess(Effect.gen(function*() {
         const store = yield* Store
+        const lease = yield* takeLease("restart-1")
         const found = yield* store.getRun("crash-1")
         assert.isTrue(Option.isSome(found))
         if (Option.isSome(found)) {
@@ -574,10 +566,10 @@ describe("file store", () => {
         const intents = yield* store.intents("crash-1")
         expect(intents.map(plain)).toStrictEqual([plain(sellIntent("crash-1", "crash-1-sell"))])
         // Still the same id forever: a restarted run cannot reuse it.
-        yield* expectStoreError(store.saveIntent(sellIntent("crash-1", "crash-1-sell")))
-        yield* store.updateIntent("crash-1-sell", { status: "unknown", reason: "restart", at: T0 + 100 })
-        yield* store.recordStep("crash-1", "sell-wait", "{}", T0 + 101)
-        yield* store.finishRun("crash-1", "aborted", "restarted", T0 + 102)
+        yield* expectStoreError(store.saveIntent(sellIntent("crash-1", "crash-1-sell"), lease))
+        yield* store.updateIntent("crash-1-sell", { status: "unknown", reason: "restart", at: T0 + 100 }, lease)
+        yield* store.recordStep("crash-1", "sell-wait", "{}", T0 + 101, lease)
+        yield* store.finishRun("crash-1", "aborted", "restarted", T0 + 102, lease)
       }))
 
       // Process 3: reads the finished run.
@@ -601,15 +593,18 @@ describe("intents", () => {
   it.effect("a client order id is stored once, ever: a duplicate is a StoreError and changes nothing", () =>
     Effect.gen(function*() {
       const store = yield* Store
-      yield* store.startRun(run("r1"))
-      yield* store.startRun(run("r2"))
-      yield* store.saveIntent(sellIntent("r1", "dup-1"))
+      const lease = yield* takeLease("r1")
+      yield* store.startRun(run("r1"), lease)
+      yield* store.startRun(run("r2"), lease)
+      yield* store.saveIntent(sellIntent("r1", "dup-1"), lease)
 
-      const again = yield* expectStoreError(store.saveIntent({ ...sellIntent("r1", "dup-1"), quantity: dec("5") }))
+      const again = yield* expectStoreError(
+        store.saveIntent({ ...sellIntent("r1", "dup-1"), quantity: dec("5") }, lease)
+      )
       expect(again.operation).toBe("saveIntent")
       expect(again.message).toContain("dup-1")
       // Not even under another run.
-      yield* expectStoreError(store.saveIntent(sellIntent("r2", "dup-1")))
+      yield* expectStoreError(store.saveIntent(sellIntent("r2", "dup-1"), lease))
 
       expect((yield* store.intents("r1")).map(plain)).toStrictEqual([plain(sellIntent("r1", "dup-1"))])
       expect(yield* store.intents("r2")).toEqual([])
@@ -618,10 +613,11 @@ describe("intents", () => {
   it.effect("an unknown attribution is stored as NULL and read back unknown, apart from no attribution ([])", () =>
     Effect.gen(function*() {
       const store = yield* Store
+      const lease = yield* takeLease("r1")
       const sql = yield* SqlClient.SqlClient
-      yield* store.startRun(run("r1"))
-      yield* store.saveIntent({ ...sellIntent("r1", "unknown-1"), attribution: Option.none() })
-      yield* store.saveIntent({ ...sellIntent("r1", "plain-1"), attribution: Option.some([]) })
+      yield* store.startRun(run("r1"), lease)
+      yield* store.saveIntent({ ...sellIntent("r1", "unknown-1"), attribution: Option.none() }, lease)
+      yield* store.saveIntent({ ...sellIntent("r1", "plain-1"), attribution: Option.some([]) }, lease)
       expect((yield* store.intents("r1")).map((i) => [i.clientOrderId, i.attribution])).toStrictEqual([
         ["unknown-1", Option.none()],
         ["plain-1", Option.some([])]
@@ -635,9 +631,10 @@ describe("intents", () => {
   it.effect("the primary key alone rejects a duplicate (the guard holds for a concurrent writer)", () =>
     Effect.gen(function*() {
       const store = yield* Store
+      const lease = yield* takeLease("r1")
       const sql = yield* SqlClient.SqlClient
-      yield* store.startRun(run("r1"))
-      yield* store.saveIntent(sellIntent("r1", "dup-2"))
+      yield* store.startRun(run("r1"), lease)
+      yield* store.saveIntent(sellIntent("r1", "dup-2"), lease)
       const error = yield* Effect.flip(sql`INSERT INTO order_intents
         (client_order_id, run_id, seq, phase, symbol, side, quantity, price, status, filled_quantity,
          created_at, updated_at)
@@ -648,16 +645,17 @@ describe("intents", () => {
   it.effect("updateIntent changes status, filled quantity and average price; absent fields keep their value", () =>
     Effect.gen(function*() {
       const store = yield* Store
-      yield* store.startRun(run("r1"))
-      yield* store.saveIntent(sellIntent("r1", "u-1"))
+      const lease = yield* takeLease("r1")
+      yield* store.startRun(run("r1"), lease)
+      yield* store.saveIntent(sellIntent("r1", "u-1"), lease)
 
-      yield* store.updateIntent("u-1", { status: "accepted", brokerOrderId: "b-9", at: T0 + 1 })
+      yield* store.updateIntent("u-1", { status: "accepted", brokerOrderId: "b-9", at: T0 + 1 }, lease)
       yield* store.updateIntent("u-1", {
         status: "partially_filled",
         filledQuantity: dec("0.0000005"),
         averageFillPrice: dec("99.999999999999999999"),
         at: T0 + 2
-      })
+      }, lease)
       const [partial] = yield* store.intents("r1")
       expect(plain(partial)).toMatchObject({
         status: "partially_filled",
@@ -668,7 +666,7 @@ describe("intents", () => {
         createdAt: T0 + 10
       })
 
-      yield* store.updateIntent("u-1", { status: "canceled", reason: "day ended", at: T0 + 3 })
+      yield* store.updateIntent("u-1", { status: "canceled", reason: "day ended", at: T0 + 3 }, lease)
       const [canceled] = yield* store.intents("r1")
       expect(plain(canceled)).toStrictEqual({
         ...(plain(sellIntent("r1", "u-1")) as object),
@@ -680,7 +678,7 @@ describe("intents", () => {
         updatedAt: T0 + 3
       })
 
-      const missing = yield* expectStoreError(store.updateIntent("no-such-id", { status: "filled", at: T0 }))
+      const missing = yield* expectStoreError(store.updateIntent("no-such-id", { status: "filled", at: T0 }, lease))
       expect(missing.operation).toBe("updateIntent")
       expect(missing.message).toContain("no-such-id")
     }).pipe(Effect.provide(storeWithSql(":memory:"))))
@@ -688,18 +686,21 @@ describe("intents", () => {
   it.effect("a decimal that could not be read back is refused at write time, and nothing is stored", () =>
     Effect.gen(function*() {
       const store = yield* Store
-      yield* store.startRun(run("r1"))
+      const lease = yield* takeLease("r1")
+      yield* store.startRun(run("r1"), lease)
       // 21 decimal places: beyond Keel's limit, so parseDecimal would reject it on read.
       const tooFine = dec("0.00000000000000000001").times(dec("0.1"))
-      const error = yield* expectStoreError(store.saveIntent({ ...sellIntent("r1", "fine-1"), quantity: tooFine }))
+      const error = yield* expectStoreError(
+        store.saveIntent({ ...sellIntent("r1", "fine-1"), quantity: tooFine }, lease)
+      )
       expect(error.operation).toBe("saveIntent")
       expect(error.message).toContain("order_intents.quantity")
       expect(yield* store.intents("r1")).toEqual([])
       // The failed attempt did not burn the id.
-      yield* store.saveIntent(sellIntent("r1", "fine-1"))
+      yield* store.saveIntent(sellIntent("r1", "fine-1"), lease)
       expect((yield* store.intents("r1")).length).toBe(1)
 
-      const badTime = yield* expectStoreError(store.startRun(run("r2", { startedAt: 1.5 })))
+      const badTime = yield* expectStoreError(store.startRun(run("r2", { startedAt: 1.5 }), lease))
       expect(badTime.message).toContain("runs.started_at")
       expect(Option.isNone(yield* store.getRun("r2"))).toBe(true)
     }).pipe(Effect.provide(storeWithSql(":memory:"))))
@@ -709,10 +710,12 @@ describe("runs", () => {
   it.effect("listRuns is newest first (ties by id, descending), filtered by account, limited", () =>
     Effect.gen(function*() {
       const store = yield* Store
-      yield* store.startRun(run("a", { account: "acct-1", startedAt: 100 }))
-      yield* store.startRun(run("b", { account: "acct-2", startedAt: 300 }))
-      yield* store.startRun(run("c", { account: "acct-1", startedAt: 200 }))
-      yield* store.startRun(run("d", { account: "acct-1", startedAt: 200, mode: "preview" }))
+      const lease = yield* takeLease("r1")
+      const other = yield* takeLease("b", "acct-2")
+      yield* store.startRun(run("a", { account: "acct-1", startedAt: 100 }), lease)
+      yield* store.startRun(run("b", { account: "acct-2", startedAt: 300 }), other)
+      yield* store.startRun(run("c", { account: "acct-1", startedAt: 200 }), lease)
+      yield* store.startRun(run("d", { account: "acct-1", startedAt: 200, mode: "preview" }), lease)
 
       const ids = (runs: ReadonlyArray<Run>) => runs.map((r) => r.id)
       expect(ids(yield* store.listRuns(undefined, 10))).toEqual(["b", "d", "c", "a"])
@@ -733,11 +736,12 @@ describe("runs", () => {
   it.effect("recordStep appends seq 1, 2, … per run and moves the run's step", () =>
     Effect.gen(function*() {
       const store = yield* Store
-      yield* store.startRun(run("r1"))
-      yield* store.startRun(run("r2"))
-      yield* store.recordStep("r1", "snapshot", "{}", T0 + 1)
-      yield* store.recordStep("r2", "snapshot", "{}", T0 + 2)
-      yield* store.recordStep("r1", "guards", `{"ok":true}`, T0 + 3)
+      const lease = yield* takeLease("r1")
+      yield* store.startRun(run("r1"), lease)
+      yield* store.startRun(run("r2"), lease)
+      yield* store.recordStep("r1", "snapshot", "{}", T0 + 1, lease)
+      yield* store.recordStep("r2", "snapshot", "{}", T0 + 2, lease)
+      yield* store.recordStep("r1", "guards", `{"ok":true}`, T0 + 3, lease)
       expect((yield* store.steps("r1")).map((s) => [s.seq, s.step, s.detail])).toEqual([
         [1, "snapshot", "{}"],
         [2, "guards", `{"ok":true}`]
@@ -749,11 +753,12 @@ describe("runs", () => {
   it.effect("recordStep is one transaction: when the step cannot be appended the run's step does not move", () =>
     Effect.gen(function*() {
       const store = yield* Store
+      const lease = yield* takeLease("r1")
       const sql = yield* SqlClient.SqlClient
-      yield* store.startRun(run("r1"))
-      yield* store.recordStep("r1", "snapshot", "{}", T0 + 1)
+      yield* store.startRun(run("r1"), lease)
+      yield* store.recordStep("r1", "snapshot", "{}", T0 + 1, lease)
       yield* sql`DROP TABLE run_steps`
-      const error = yield* expectStoreError(store.recordStep("r1", "guards", "{}", T0 + 2))
+      const error = yield* expectStoreError(store.recordStep("r1", "guards", "{}", T0 + 2, lease))
       expect(error.operation).toBe("recordStep")
       expect(Option.map(yield* store.getRun("r1"), (r) => r.step)).toEqual(Option.some("snapshot"))
     }).pipe(Effect.provide(storeWithSql(":memory:"))))
@@ -761,42 +766,49 @@ describe("runs", () => {
   it.effect("writes for an unknown run, or a second run with the same id, are StoreErrors", () =>
     Effect.gen(function*() {
       const store = yield* Store
-      yield* store.startRun(run("r1"))
+      const lease = yield* takeLease("r1")
+      yield* store.startRun(run("r1"), lease)
 
-      const dup = yield* expectStoreError(store.startRun(run("r1")))
+      const dup = yield* expectStoreError(store.startRun(run("r1"), lease))
       expect(dup.operation).toBe("startRun")
-      expect(dup.message).toContain("UniqueViolation")
+      expect(dup.message).toBe("UNIQUE constraint failed: runs.id")
 
-      const step = yield* expectStoreError(store.recordStep("ghost", "plan", "{}", T0))
+      const step = yield* expectStoreError(store.recordStep("ghost", "plan", "{}", T0, lease))
       expect(step).toMatchObject({ operation: "recordStep", message: "no run ghost" })
       expect(yield* store.steps("ghost")).toEqual([])
 
-      const finish = yield* expectStoreError(store.finishRun("ghost", "failed", "x", T0))
+      const finish = yield* expectStoreError(store.finishRun("ghost", "failed", "x", T0, lease))
       expect(finish.operation).toBe("finishRun")
 
-      // Foreign keys: nothing may hang off a run that does not exist.
-      expect((yield* expectStoreError(store.saveFill(fill("ghost")))).operation).toBe("saveFill")
-      expect((yield* expectStoreError(store.saveIntent(sellIntent("ghost")))).operation).toBe("saveIntent")
-      expect((yield* expectStoreError(store.saveAccount(accountFinal("ghost")))).operation).toBe("saveAccount")
-      expect((yield* expectStoreError(store.savePlan("ghost", "plan", "{}"))).operation).toBe("savePlan")
+      // Nothing may hang off a run, or an intent, that does not exist.
+      const filled = { status: "filled", at: T0 } as const
+      expect(yield* expectStoreError(store.bookFill(fill("ghost"), filled, lease))).toMatchObject({
+        operation: "bookFill",
+        message: "no intent with client order id keel-r1-sell-1"
+      })
+      expect((yield* expectStoreError(store.saveIntent(sellIntent("ghost"), lease))).operation).toBe("saveIntent")
+      expect((yield* expectStoreError(store.saveAccount(accountFinal("ghost"), lease))).operation).toBe("saveAccount")
+      expect((yield* expectStoreError(store.savePlan("ghost", "plan", "{}", lease))).operation).toBe("savePlan")
     }).pipe(Effect.provide(storeWithSql(":memory:"))))
 
-  it.effect("finishRun records status, reason and time; a later finish without a reason clears it", () =>
+  it.effect("finishRun records status, reason and time, once: a run that ended stays as it ended", () =>
     Effect.gen(function*() {
       const store = yield* Store
-      yield* store.startRun(run("r1"))
-      yield* store.finishRun("r1", "timed_out", "sells did not fill", T0 + 9)
+      const lease = yield* takeLease("r1")
+      yield* store.startRun(run("r1"), lease)
+      yield* store.finishRun("r1", "timed_out", "sells did not fill", T0 + 9, lease)
       expect(Option.getOrUndefined(yield* store.getRun("r1"))).toStrictEqual({
         ...run("r1"),
         status: "timed_out",
         reason: "sells did not fill",
         finishedAt: T0 + 9
       })
-      yield* store.finishRun("r1", "completed", undefined, T0 + 10)
+      yield* store.finishRun("r1", "crashed", undefined, T0 + 10, lease)
       expect(Option.getOrUndefined(yield* store.getRun("r1"))).toStrictEqual({
         ...run("r1"),
-        status: "completed",
-        finishedAt: T0 + 10
+        status: "timed_out",
+        reason: "sells did not fill",
+        finishedAt: T0 + 9
       })
     }).pipe(Effect.provide(storeWithSql(":memory:"))))
 })
@@ -915,11 +927,106 @@ describe("generic SqlClient", () => {
       yield* writeFullRun("r1")
       yield* expectFullRun("r1")
     }).pipe(Effect.provide(Layer.provideMerge(
-      StoreSql.layer,
+      StoreSql.layer({ database: ":memory:" }),
       SqliteClient.layer({
         filename: ":memory:",
         transformResultNames: (name) => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
         transformQueryNames: (name) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
       })
     ))))
+})
+
+describe("bookFill", () => {
+  /** A run with one sell intent (keel-r1-sell-1), and its lease. */
+  const withIntent = Effect.gen(function*() {
+    const store = yield* Store
+    const lease = yield* takeLease("r1")
+    yield* store.startRun(run("r1"), lease)
+    yield* store.saveIntent({ ...sellIntent("r1"), quantity: dec("1") }, lease)
+    return { store, lease }
+  })
+  const part = (quantity: string, cumulative: string) => ({
+    ...fill("r1"),
+    kind: "partial_fill" as const,
+    quantity: dec(quantity),
+    cumulativeQuantity: dec(cumulative)
+  })
+  const partially = (filled: string, at: number) =>
+    ({ status: "partially_filled", filledQuantity: dec(filled), at }) as const
+
+  it.effect("books a fill once per (order, cumulative quantity), and applies the intent's change every time", () =>
+    Effect.gen(function*() {
+      const { lease, store } = yield* withIntent
+      yield* store.bookFill(part("0.4", "0.4"), partially("0.4", T0 + 41), lease)
+      // The same fill again (a replayed update, recovery after a crash): not stored twice.
+      yield* store.bookFill(part("0.4", "0.4"), partially("0.4", T0 + 42), lease)
+      yield* store.bookFill(part("0.6", "1.00"), { status: "filled", filledQuantity: dec("1"), at: T0 + 43 }, lease)
+      // The key is the decimal, not its spelling.
+      yield* store.bookFill(part("0.6", "1"), { status: "filled", filledQuantity: dec("1"), at: T0 + 44 }, lease)
+
+      expect((yield* store.fills("r1")).map((f) => [format(f.quantity), format(f.cumulativeQuantity)])).toEqual([
+        ["0.4", "0.4"],
+        ["0.6", "1"]
+      ])
+      const [intent] = yield* store.intents("r1")
+      expect(plain(intent)).toMatchObject({ status: "filled", filledQuantity: "1", updatedAt: T0 + 44 })
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("is one transaction: when the intent cannot be updated, the fill is not booked either", () =>
+    Effect.gen(function*() {
+      const { lease, store } = yield* withIntent
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE TRIGGER refuse_update BEFORE UPDATE ON order_intents
+        BEGIN SELECT RAISE(ABORT, 'intent update refused'); END`
+      const error = yield* expectStoreError(store.bookFill(part("0.4", "0.4"), partially("0.4", T0 + 41), lease))
+      expect(error).toMatchObject({ operation: "bookFill", message: "intent update refused", database: ":memory:" })
+      expect(yield* store.fills("r1")).toEqual([])
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+
+  it.effect("refuses a fill that names another run than its intent's, and books nothing", () =>
+    Effect.gen(function*() {
+      const { lease, store } = yield* withIntent
+      yield* store.startRun(run("r2"), lease)
+      const error = yield* expectStoreError(
+        store.bookFill({ ...part("0.4", "0.4"), runId: "r2" }, partially("0.4", T0 + 41), lease)
+      )
+      expect(error.message).toBe("the fill of keel-r1-sell-1 names run r2, but its intent is run r1's")
+      expect(yield* store.fills("r2")).toEqual([])
+      expect((yield* store.intents("r1"))[0]?.status).toBe("pending")
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+})
+
+describe("unsettledRuns", () => {
+  it.effect("are the account's runs still running or with an intent not final, oldest first, the current run excepted", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      const lease = yield* takeLease("current")
+      /** A run of acct-1 that ended `status`, with intents left in `intents`. */
+      const ended = (
+        id: string,
+        startedAt: number,
+        status: FinalStatus | "running",
+        intents: ReadonlyArray<IntentStatus>
+      ) =>
+        Effect.gen(function*() {
+          yield* store.startRun(run(id, { startedAt }), lease)
+          for (const [i, intentStatus] of intents.entries()) {
+            yield* store.saveIntent({ ...sellIntent(id, `${id}-${i}`), status: intentStatus }, lease)
+          }
+          if (status !== "running") yield* store.finishRun(id, status, undefined, startedAt + 1, lease)
+        })
+      yield* ended("open-order", 300, "completed", ["filled", "accepted"])
+      yield* ended("crashed-earlier", 100, "running", [])
+      yield* ended("clean", 200, "completed", ["filled", "canceled", "rejected", "expired", "unsent"])
+      yield* ended("unknown-answer", 400, "failed", ["unknown"])
+      yield* ended("never-sent", 500, "crashed", ["pending"])
+      yield* ended("current", 600, "running", ["pending"])
+      const other = yield* takeLease("elsewhere", "acct-2")
+      yield* store.startRun(run("elsewhere", { account: "acct-2", startedAt: 50 }), other)
+
+      const unsettled = yield* store.unsettledRuns("acct-1", "current")
+      expect(unsettled.map((r) => r.id)).toEqual(["crashed-earlier", "open-order", "unknown-answer", "never-sent"])
+      expect(unsettled[0]).toStrictEqual(run("crashed-earlier", { startedAt: 100 }))
+      expect(yield* store.unsettledRuns("acct-3", "current")).toEqual([])
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
 })

@@ -47,7 +47,7 @@ afterAll(() => {
 
 /** An executed run that completes reaches every step, in order. */
 const EXECUTE_STEPS = RunStep.literals
-const PREVIEW_STEPS = ["load", "snapshot", "guards", "plan", "done"]
+const PREVIEW_STEPS = ["load", "recover", "snapshot", "guards", "plan", "done"]
 
 /** The plan for a new account (see the header), in plan.json's order. */
 const FIRST_ORDERS = [
@@ -99,6 +99,7 @@ describe("one paper account through run, status, history and positions (in order
     expect(ws.files()).toEqual(
       [
         ".keel/keel.db",
+        ".keel/paper/demo.db",
         ...EXAMPLE_FILES,
         ...["orders.csv", "plan.json", "result.json", "targets.json"].map((f) => `${artifacts}/${f}`)
       ].sort()
@@ -322,7 +323,8 @@ describe.concurrent("where files go", () => {
     const r = await ws.run(["run", "--account", "demo", "--config", "conf/keel.yaml", "--json"])
     expect(r.code).toBe(0)
     const out = parseJson<OutcomeJson>(r.stdout)
-    expect(ws.files(".keel")).toEqual([".keel/keel.db"])
+    // The paper venue's books are its own file, beside Keel's store, like the store relative to the working directory.
+    expect(ws.files(".keel")).toEqual([".keel/keel.db", ".keel/paper/demo.db"])
     expect(ws.files("artifacts")).toHaveLength(4)
     expect(ws.exists(out.artifacts)).toBe(true)
     expect(ws.files("conf")).toEqual(EXAMPLE_FILES.map((f) => `conf/${f}`).sort())
@@ -604,7 +606,7 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
     const s = parseJson<StatusJson>(status.stdout)
     expect(s.run).toMatchObject({ account: "demo", mode: "execute", status: "aborted", step: "guards" })
     expect(s.run.reason).toMatch(/^the market is closed/)
-    expect(s.steps.map((x) => x.step)).toEqual(["load", "snapshot", "guards"])
+    expect(s.steps.map((x) => x.step)).toEqual(["load", "recover", "snapshot", "guards"])
     expect(s.intents).toEqual([])
 
     // The artifacts of a stopped run say where it stopped.
@@ -671,8 +673,8 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
     expect(next.code).toBe(3)
     expect(parseJson<OutcomeJson>(next.stdout).run).toMatchObject({
       status: "aborted",
-      step: "guards",
-      reason: "4 open order(s) from an earlier run"
+      step: "recover",
+      reason: `4 open order(s) of earlier run ${out.run.id}; \`rebalance recover --account demo\` cancels them`
     })
 
     // With the default (cancel) and an open market, the next run cancels them with a warning and completes.
@@ -686,13 +688,16 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
     const after = await ws.run(run(open).concat("--execute", "--json"))
     expect(after.code).toBe(0)
     const completed = parseJson<OutcomeJson>(after.stdout)
-    expect(completed.summary.warnings).toContain("cancelled 4 open order(s) from an earlier run")
+    expect(completed.summary.warnings).toContain(
+      `run ${out.run.id} (timed_out at buy-wait) left orders unsettled; settled by ${completed.run.id}: ` +
+        "4 order(s) found at the venue, 0 fill(s) booked, 4 intent(s) closed, 4 open order(s) cancelled"
+    )
     expect(completed.summary.cash).toEqual({ before: "100000", after: "1991.94" })
     // The timed-out run's intents now say what became of their orders.
     const cancelled = parseJson<StatusJson>((await ws.run(["status", out.run.id, "--json", "--config", config])).stdout)
     expect(cancelled.run).toMatchObject({ status: "timed_out", step: "buy-wait" })
     expect(cancelled.intents.map((i) => [i.symbol, i.status, i.reason])).toEqual(
-      out.orders.map((o) => [o.symbol, "canceled", `cancelled by run ${completed.run.id}`])
+      out.orders.map((o) => [o.symbol, "canceled", "canceled by the client"])
     )
   })
 
@@ -705,7 +710,9 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
     const preview = await ws.run(run(config).concat("--ignore-market-hours", "--json"))
     expect(preview.code).toBe(0)
     expect(parseJson<OutcomeJson>(preview.stdout).summary.warnings).toEqual([
-      "4 open order(s) from an earlier run; an execution would cancel them"
+      `run ${parseJson<OutcomeJson>(timedOut.stdout).run.id} (timed_out at buy-wait) is not settled; ` +
+      "an execution recovers it first",
+      "4 open order(s) at the venue; an execution would cancel them"
     ])
     const abort = ws.editConfig(
       (c) => {
@@ -715,6 +722,6 @@ describe.concurrent("a run that does not complete exits 3 and says where it stop
       "closed.yaml"
     )
     const next = await ws.run(run(abort).concat("--execute", "--ignore-market-hours", "--json"))
-    expect(parseJson<OutcomeJson>(next.stdout).run).toMatchObject({ status: "aborted", step: "guards" })
+    expect(parseJson<OutcomeJson>(next.stdout).run).toMatchObject({ status: "aborted", step: "recover" })
   })
 })

@@ -297,10 +297,10 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         let refusals = 1
         const flaky = {
           ...store,
-          saveFill: (fill: Parameters<typeof store.saveFill>[0]) =>
+          bookFill: (...args: Parameters<typeof store.bookFill>) =>
             refusals-- > 0
-              ? Effect.fail(new StoreError({ operation: "saveFill", message: "disk full (test)" }))
-              : store.saveFill(fill)
+              ? Effect.fail(new StoreError({ operation: "bookFill", message: "disk full (test)" }))
+              : store.bookFill(...args)
         }
         const outcome = yield* drive(request(), { step: "1 second" }).pipe(
           Effect.provideService(Broker, { ...broker, updates: Stream.never }),
@@ -401,7 +401,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
         const s = yield* stored(outcome.run.id)
         expect(s.run).toEqual(outcome.run)
-        expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS.slice(0, 6))
+        expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS.slice(0, 7))
         expect(s.plans.map((p) => p.stage)).toEqual(["plan"])
         expect(s.intents.map((i) => [i.phase, i.side, i.symbol, format(i.quantity), i.status])).toEqual([
           ["sell", "sell", "BND", "45", "accepted"],
@@ -568,7 +568,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
           expect(outcome.run.reason).toBe("snapshot: BrokerConnectionError: connection reset by peer")
           const s = yield* stored(outcome.run.id)
           expect(s.run).toEqual(outcome.run)
-          expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS.slice(0, 7))
+          expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS.slice(0, 8))
           const broker = yield* Broker
           expect(s.intents.map((i) => [i.phase, i.symbol, format(i.quantity), i.status])).toEqual([[
             "sell",
@@ -602,7 +602,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(outcome.run.step).toBe("snapshot")
         expect(outcome.run.reason).toBe("open orders: BrokerConnectionError: connection reset by peer")
         const s = yield* stored(outcome.run.id)
-        expect(s.steps.map((x) => x.step)).toEqual(["load", "snapshot"])
+        expect(s.steps.map((x) => x.step)).toEqual(["load", "recover", "snapshot"])
         expect(s.accounts).toEqual([])
         expect(s.plans).toEqual([])
         expect(s.intents).toEqual([])
@@ -610,7 +610,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       openOrdersFail.pipe(Layer.provideMerge(programLayer(files.freshFile(), config())))
     ))
 
-  it.effect("7a. open orders from an earlier run with onOpenOrders abort: aborted at guards, the orders left alone", () =>
+  it.effect("7a. open orders of an earlier run with onOpenOrders abort: aborted at recover, the orders left alone", () =>
     withLayer(
       Effect.gen(function*() {
         const first = yield* timedOutWithOpenSells
@@ -620,21 +620,22 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
 
         const outcome = yield* drive({ ...SELL_BOTH, ignoreMarketHours: true, onOpenOrders: "abort" })
         expect(outcome.run.status).toBe("aborted")
-        expect(outcome.run.step).toBe("guards")
-        expect(outcome.run.reason).toBe("2 open order(s) from an earlier run")
+        expect(outcome.run.step).toBe("recover")
+        expect(outcome.run.reason).toBe(
+          `2 open order(s) of earlier run ${first.run.id}; \`rebalance recover --account ${ACCOUNT}\` cancels them`
+        )
         const s = yield* stored(outcome.run.id)
-        expect(s.steps.map((x) => x.step)).toEqual(["load", "snapshot", "guards"])
-        expect(JSON.parse(s.steps[2]!.detail)).toEqual({ openOrders: 2 })
+        expect(s.steps.map((x) => x.step)).toEqual(["load", "recover"])
         expect(s.intents).toEqual([])
         expect(s.plans).toEqual([])
         expect((yield* broker.openOrders).map((o) => o.id)).toEqual(before)
-        expect(outcome.summary).toMatchObject({ status: "aborted", step: "guards", errors: { guard: 1 } })
+        expect(outcome.summary).toMatchObject({ status: "aborted", step: "recover", errors: { guard: 1 } })
         expect((yield* stored(first.run.id)).intents.map((i) => i.status)).toEqual(["accepted", "accepted"])
       }),
       programLayer(files.freshFile(), config())
     ))
 
-  it.effect("7b. open orders from an earlier run with onOpenOrders cancel: the broker reports them canceled and the run proceeds", () =>
+  it.effect("7b. open orders of an earlier run with onOpenOrders cancel: recovery cancels and settles them, and the run proceeds", () =>
     withLayer(
       Effect.gen(function*() {
         const first = yield* timedOutWithOpenSells
@@ -658,13 +659,18 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(outcome.run.status).toBe("completed")
         const s = yield* stored(outcome.run.id)
         expect(s.steps.map((x) => x.step)).toEqual(ALL_STEPS)
-        expect(JSON.parse(s.steps[2]!.detail)).toEqual({ openOrders: 2 })
+        // Recovery cancelled them before the snapshot: the guards see none.
+        expect(JSON.parse(s.steps[3]!.detail)).toEqual({ openOrders: 0 })
+        expect((yield* stored(first.run.id)).intents.map((i) => i.status)).toEqual(["canceled", "canceled"])
         expect(s.intents.map((i) => [i.symbol, format(i.quantity), i.status])).toEqual([
           ["BND", "45", "filled"],
           ["VTI", "25", "filled"]
         ])
         expect(s.intents.map((i) => i.brokerOrderId).some((id) => old.includes(id!))).toBe(false)
-        expect(outcome.summary.warnings).toContain("cancelled 2 open order(s) from an earlier run")
+        expect(outcome.summary.warnings).toContain(
+          `run ${first.run.id} (timed_out at sell-wait) left orders unsettled; settled by ${outcome.run.id}: ` +
+            "2 order(s) found at the venue, 0 fill(s) booked, 2 intent(s) closed, 2 open order(s) cancelled"
+        )
         expect(yield* held).toEqual([["BND", "54"], ["VTI", "15"]])
         // 992.63 + (45 × 9.98 − 1) + (25 × 219.68 − 1) = 992.63 + 448.10 + 5491.00
         same((yield* (yield* Books).books).cash, "6931.73")
@@ -785,7 +791,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(closed.run.step).toBe("guards")
         expect(closed.run.reason).toBe("the market is closed (next open never)")
         const s = yield* stored(closed.run.id)
-        expect(s.steps.map((x) => x.step)).toEqual(["load", "snapshot", "guards"])
+        expect(s.steps.map((x) => x.step)).toEqual(["load", "recover", "snapshot", "guards"])
         expect(s.intents).toEqual([])
         expect(s.plans).toEqual([])
         yield* noSuchOrder("paper-acct-1")
@@ -913,7 +919,7 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         expect(outcome.run.mode).toBe("preview")
         expect(outcome.run.status).toBe("completed")
         const s = yield* stored(outcome.run.id)
-        expect(s.steps.map((x) => x.step)).toEqual(["load", "snapshot", "guards", "plan", "done"])
+        expect(s.steps.map((x) => x.step)).toEqual(["load", "recover", "snapshot", "guards", "plan", "done"])
         expect(s.plans.map((p) => p.stage)).toEqual(["plan"])
         expect(ordersOf(s.plans[0]!.plan)).toEqual(["buy 299 BND @ 10.01", "buy 25 VTI @ 200.1"])
         expect(s.intents).toEqual([])

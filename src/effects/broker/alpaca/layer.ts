@@ -48,6 +48,7 @@ import {
   OrderRejected,
   type OrderRequest,
   RateLimited,
+  type SentOrder,
   UnknownOutcome
 } from "../../Broker.ts"
 import { capabilities } from "./capabilities.ts"
@@ -232,10 +233,15 @@ export const make = (
         )
       )
 
-    const getOrderByClientId = (clientOrderId: string) =>
+    const getOrderByClientId = (clientOrderId: string, sent?: SentOrder) =>
       Effect.suspend(() => {
         const closeId = closes.orderIdOf(clientOrderId)
         if (closeId !== undefined) return lookUp(clientOrderId, { method: "GET", path: orderPath(closeId) })
+        // A close sent by a process that is gone: found as a lost close is, from what was stored of it.
+        if (sent?.closesPosition === true && closes.lost(clientOrderId) === undefined) {
+          closes.sent(clientOrderId, { symbol: sent.symbol, quantity: sent.quantity, sentAt: sent.sentAt })
+          closes.answerLost(clientOrderId)
+        }
         const lost = closes.lost(clientOrderId)
         if (lost !== undefined) return findClose(clientOrderId, lost.symbol, lost.sentAt)
         return lookUp(clientOrderId, {

@@ -99,9 +99,9 @@ const make = (
         })
       })),
     getOrder: (id) => call(inner.getOrder(id)),
-    getOrderByClientId: (clientOrderId) =>
+    getOrderByClientId: (clientOrderId, sent) =>
       call(Effect.suspend(() => {
-        if (state.missNext <= 0) return inner.getOrderByClientId(clientOrderId)
+        if (state.missNext <= 0) return inner.getOrderByClientId(clientOrderId, sent)
         state.missNext--
         return Effect.fail(new OrderNotFound({ id: clientOrderId }))
       })),

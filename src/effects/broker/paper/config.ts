@@ -1,6 +1,7 @@
 /**
- * The paper venue's block in keel.yaml (`broker: { kind: paper, … }`) and the layer's config
- * it gives. Amounts may be written as strings or numbers; the layer reads them exactly.
+ * The paper venue's block in keel.yaml (`broker: { kind: paper, … }`), the layer's config it
+ * gives, and where the account's books live. Amounts may be written as strings or numbers; the
+ * layer reads them exactly.
  */
 import * as Schema from "effect/Schema"
 import { DecimalInput } from "../../../formats/decimal.ts"
@@ -26,6 +27,8 @@ export const Config = knownFields(
   "a paper broker field",
   Schema.Struct({
     kind: Schema.Literal("paper"),
+    /** The account's books (SQLite), relative to the working directory like `store.sqlite`. */
+    books: Schema.optionalKey(Schema.String),
     /** Cash of a new paper account (default 100000); an existing account keeps its own. */
     startingCash: Schema.optionalKey(DecimalInput),
     /** Quotes file (JSON or CSV `symbol,bid,ask,last`), relative to keel.yaml. */
@@ -48,8 +51,14 @@ export type Config = typeof Config.Type
 export const PaperDefaults = {
   startingCash: "100000",
   quotes: "quotes.csv",
-  volatilityBps: 50
+  volatilityBps: 50,
+  /** Beside Keel's store, never in it: deleting the store must not reset the account. */
+  books: (account: string) => `.keel/paper/${account}.db`
 } as const
+
+/** The account's books file: the block's `books`, else one file per account under `.keel/paper/`. */
+export const booksFile = (broker: Config, context: VenueContext): string =>
+  broker.books ?? PaperDefaults.books(context.account)
 
 /** The layer's config of an account's paper block. */
 export const paperConfig = (broker: Config, context: VenueContext): PaperConfig => ({

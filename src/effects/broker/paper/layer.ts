@@ -5,14 +5,19 @@
  * account cannot pay for, a sell of shares it does not hold, a reused client order id,
  * a symbol without a quote), fills asynchronously after a latency and possibly in
  * parts, charges slippage and commission, and keeps its books in SQL so that the next
- * run continues from the same cash, positions and open orders.
+ * run continues from the same cash, positions and open orders. Keel gives it a SQLite file
+ * of its own (`layerFile`), never its Store's: deleting the store does not reset the account.
  *
  * Time is Effect's Clock and randomness is Effect's Random with a seed, so tests drive
  * fills with TestClock and every run with the same seed and calls is the same run.
  *
  * Concurrency: every change to the books (place, fill, cancel) runs under one lock,
- * in one SQL transaction, and publishes its update before the lock is released, so
- * subscribers see updates in the order the books changed.
+ * in one SQL transaction that re-reads what it depends on, and publishes its update before
+ * the lock is released, so subscribers see updates in the order the books changed. Other
+ * processes may use the same books (a run and `rebalance paper-venue`): their transactions
+ * take turns, and what they change is seen by reads, not on this process's update stream.
+ * Books another process holds past the busy timeout are RateLimited: nothing was changed,
+ * and the same call may be sent again after the wait.
  *
  * Failures of the connection (lost answers, refused calls, lagging lookups) are not the
  * venue's: tests put the faults decorator (broker/faults) in front of it, as of any venue.
@@ -22,12 +27,12 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
 import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Migrator from "effect/sql/Migrator"
@@ -35,7 +40,7 @@ import * as SqlClient from "effect/sql/SqlClient"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import * as Stream from "effect/Stream"
 import {
-  Decimal,
+  type Decimal,
   type DecimalInput,
   decimalPlaces,
   format,
@@ -56,13 +61,22 @@ import {
   OrderRejected,
   type OrderRequest,
   type OrderUpdate,
+  RateLimited,
   VenueConfigError
 } from "../../Broker.ts"
+import * as SqliteClient from "../../sql/SqliteClient.ts"
 import { capabilities } from "./capabilities.ts"
 import type { MarketOpen } from "./config.ts"
-import { makeLedger, paperMigrations, type PaperOrder, toBrokerOrder } from "./ledger.ts"
 import {
-  fillPrice,
+  isLocked,
+  LOCKED_BOOKS_RETRY_MILLIS,
+  makeLedger,
+  paperMigrations,
+  type PaperOrder,
+  toBrokerOrder
+} from "./ledger.ts"
+import { makeMatcher, type MatcherSettings } from "./matcher.ts"
+import {
   fromBps,
   loadQuoteFile,
   makeMarket,
@@ -109,14 +123,9 @@ export interface PaperConfig {
   readonly nonFractionable?: ReadonlyArray<string>
 }
 
-interface Settings {
+interface Settings extends MatcherSettings {
   readonly account: string
   readonly startingCash: Decimal
-  readonly slip: Decimal
-  readonly perOrder: Decimal
-  readonly perShare: Decimal
-  readonly fillLatency: Duration.Duration
-  readonly partialFills: number
   readonly rejectionRate: number
   readonly seed: string | number
   readonly marketOpen: boolean
@@ -190,25 +199,17 @@ export class PaperMarket extends Context.Service<PaperMarket, PaperMarketShape>(
 const toConnectionError = (error: SqlError) =>
   new BrokerConnectionError({ message: `paper ledger unavailable: ${error.message}` })
 
-/**
- * The next chunk of an order split into `parts`: an equal share rounded down to the
- * order's own precision (at least one unit of it), the last chunk taking the rest.
- */
-const nextChunk = (order: PaperOrder, parts: number): Decimal => {
-  const remaining = order.quantity.minus(order.filledQuantity)
-  if (order.fillCount + 1 >= parts) return remaining
-  const places = decimalPlaces(order.quantity)
-  const unit = new Decimal(`1e-${places}`)
-  const share = order.quantity.div(new Decimal(String(parts))).round(places, Decimal.roundDown)
-  const chunk = share.gt(unit) ? share : unit
-  return chunk.lt(remaining) ? chunk : remaining
-}
+/** Locked books refused the call before handling it (see `isLocked`); any other failure is the connection's. */
+const toBrokerError = (error: SqlError): RateLimited | BrokerConnectionError =>
+  isLocked(error) ? new RateLimited({ retryAfterMillis: LOCKED_BOOKS_RETRY_MILLIS }) : toConnectionError(error)
 
 /** The paper venue: its broker, its market's controls and its books; all live as long as the scope. */
 export interface PaperVenue {
   readonly broker: BrokerShape
   readonly market: PaperMarketShape
   readonly books: Effect.Effect<AccountBooks, BrokerConnectionError>
+  /** Fills the open orders of the books this venue is not filling yet (see matcher.ts `sweep`). */
+  readonly sweep: Effect.Effect<void, SqlError>
 }
 
 /** Builds the paper venue on a database whose paper tables are migrated (`paperMigrations`). */
@@ -226,10 +227,6 @@ export const make = (
     const lock = yield* Semaphore.make(1)
     const pubsub = yield* PubSub.unbounded<OrderUpdate>()
     yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
-    const fills = yield* FiberMap.make<string>()
-    // Fill fibers run with the services the layer was built with, never a caller's
-    // (a caller inside its own SQL transaction must not lend it to a fill).
-    const services = yield* Effect.context<never>()
 
     const state = {
       open: settings.marketOpen,
@@ -250,9 +247,16 @@ export const make = (
     /** Runs a change to the books: one at a time, and never cut off between commit and publish. */
     const exclusive = <A, E>(effect: Effect.Effect<A, E>) => lock.withPermits(1)(Effect.uninterruptible(effect))
 
-    /** A call to the venue. The ledger is its back end: when the ledger fails, the venue is unreachable. */
-    const call = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<E, SqlError> | BrokerConnectionError> =>
-      Effect.mapError(effect, (error) => isSqlError(error) ? toConnectionError(error) : (error as Exclude<E, SqlError>))
+    const matcher = yield* makeMatcher({ settings, sql, ledger, market, state, exclusive, publish })
+
+    /**
+     * A call to the venue. The ledger is its back end: locked books are busy (RateLimited), and
+     * when the ledger fails otherwise, the venue is unreachable.
+     */
+    const call = <A, E>(
+      effect: Effect.Effect<A, E>
+    ): Effect.Effect<A, Exclude<E, SqlError> | BrokerConnectionError | RateLimited> =>
+      Effect.mapError(effect, (error) => isSqlError(error) ? toBrokerError(error) : (error as Exclude<E, SqlError>))
 
     /** Buying power an open buy holds: what its unfilled rest costs at its reserve price. */
     const reserved = (order: PaperOrder): Decimal => {
@@ -268,8 +272,9 @@ export const make = (
     const buyingPowerOf = (cash: Decimal, open: ReadonlyArray<PaperOrder>): Decimal =>
       open.reduce((left, order) => left.minus(reserved(order)), cash)
 
-    // Under the lock, so cash, open orders and positions are read between two changes.
-    const accountState = lock.withPermits(1)(Effect.gen(function*() {
+    // Under the lock and in one transaction, so cash, open orders and positions are read
+    // between two changes, this process's or another's.
+    const accountState = lock.withPermits(1)(sql.withTransaction(Effect.gen(function*() {
       const books = yield* ledger.account
       if (books === undefined) return yield* Effect.die(new Error(`paper account ${settings.account} is missing`))
       const open = yield* ledger.openOrders
@@ -282,7 +287,7 @@ export const make = (
         equity = equity.plus(p.quantity.times(price))
       }
       return { cash: books.cash, buyingPower: buyingPowerOf(books.cash, open), equity }
-    }))
+    })))
 
     // -- placing ------------------------------------------------------------
 
@@ -389,81 +394,9 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         const order = toBrokerOrder(yield* sql.withTransaction(admit(request, now)))
         yield* publish({ kind: "accepted", order, at: now })
-        yield* startFilling(order.id)
+        yield* matcher.fill(order.id)
         return order
       }))
-
-    // -- filling ------------------------------------------------------------
-
-    type Step = "next-chunk" | "wait-for-market" | "done"
-
-    /** One fill attempt: books the next chunk if the order can fill now. */
-    const fillOnce = (id: string): Effect.Effect<Step, SqlError> =>
-      exclusive(Effect.gen(function*() {
-        if (!state.open) return "wait-for-market" as const
-        const now = yield* Clock.currentTimeMillis
-        const outcome = yield* sql.withTransaction(Effect.gen(function*() {
-          const order = yield* ledger.order(id)
-          if (order === undefined || isTerminal(order.status)) return undefined
-          const price = fillPrice(order, market.get(order.symbol), settings.slip)
-          if (price === undefined) return "wait-for-market" as const
-          const quantity = nextChunk(order, settings.partialFills)
-          const commission = quantity.times(settings.perShare).plus(order.fillCount === 0 ? settings.perOrder : ZERO)
-          // The price may have moved since the order was accepted: a cash account
-          // never goes below zero, and nothing is ever sold short.
-          if (order.side === "buy") {
-            const cash = (yield* ledger.account)?.cash ?? ZERO
-            const cost = quantity.times(price).plus(commission)
-            if (cost.gt(cash)) {
-              const reason = `insufficient cash at fill: ${format(cost)} needed, ${format(cash)} available`
-              return { kind: "canceled" as const, order: yield* ledger.cancelOrder(order, reason, now) }
-            }
-          } else {
-            const held = (yield* ledger.position(order.symbol))?.quantity ?? ZERO
-            if (quantity.gt(held)) {
-              const reason = `insufficient quantity at fill: ${format(quantity)} needed, ${format(held)} held`
-              return { kind: "canceled" as const, order: yield* ledger.cancelOrder(order, reason, now) }
-            }
-          }
-          const fill = { side: order.side, quantity, price, commission }
-          const after = yield* ledger.recordFill(order, fill, now)
-          return {
-            kind: after.status === "filled" ? "fill" as const : "partial_fill" as const,
-            order: after,
-            fill: { quantity, price, commission }
-          }
-        }))
-        if (outcome === undefined) return "done" as const
-        if (outcome === "wait-for-market") return outcome
-        yield* publish({ ...outcome, order: toBrokerOrder(outcome.order), at: now })
-        return isTerminal(outcome.order.status) ? "done" as const : "next-chunk" as const
-      }))
-
-    /** Waits out the latency, then fills as soon as the market allows, chunk by chunk. */
-    const fillLoop = (id: string) =>
-      Effect.gen(function*() {
-        for (;;) {
-          yield* Duration.isZero(settings.fillLatency) ? Effect.yieldNow : Effect.sleep(settings.fillLatency)
-          for (;;) {
-            const moved = state.moved
-            const step = yield* fillOnce(id)
-            if (step === "done") return
-            if (step === "next-chunk") break
-            yield* Deferred.await(moved)
-          }
-        }
-      }).pipe(
-        Effect.catchTag(
-          "SqlError",
-          (error) =>
-            Effect.logError(`paper broker: stopped filling order ${id}; it resumes when the broker restarts`, error)
-        )
-      )
-
-    const startFilling = (id: string) =>
-      FiberMap.run(fills, id, Effect.provideContext(fillLoop(id), services), { onlyIfMissing: true }).pipe(
-        Effect.asVoid
-      )
 
     // -- canceling ----------------------------------------------------------
 
@@ -479,7 +412,7 @@ export const make = (
           }))
           if (canceled !== undefined) yield* publish({ kind: "canceled", order: toBrokerOrder(canceled), at: now })
         }))
-        yield* FiberMap.remove(fills, id)
+        yield* matcher.stop(id)
       })
 
     // -- reading ------------------------------------------------------------
@@ -552,16 +485,19 @@ export const make = (
         }))
     }
 
-    const books = call(Effect.gen(function*() {
-      const account = yield* ledger.account
-      const positions = yield* ledger.positions
-      return { cash: account?.cash ?? ZERO, realizedPnl: account?.realizedPnl ?? ZERO, positions }
-    }))
+    const books = Effect.mapError(
+      sql.withTransaction(Effect.gen(function*() {
+        const account = yield* ledger.account
+        const positions = yield* ledger.positions
+        return { cash: account?.cash ?? ZERO, realizedPnl: account?.realizedPnl ?? ZERO, positions }
+      })),
+      toConnectionError
+    )
 
     // Orders left open by the previous run carry on, from their next chunk.
-    for (const order of yield* ledger.openOrders) yield* startFilling(order.id)
+    yield* matcher.sweep
 
-    return { broker, market: controls, books }
+    return { broker, market: controls, books, sweep: matcher.sweep }
   })
 
 /**
@@ -576,9 +512,12 @@ const migratedVenue = (config: PaperConfig) =>
     Effect.andThen(make(config))
   )
 
-type PaperLayerError = VenueConfigError | SqlError | Migrator.MigrationError
+export type PaperLayerError = VenueConfigError | SqlError | Migrator.MigrationError
 
-/** The paper venue: its Broker, PaperMarket and Books, on an SqlClient; it migrates its own tables. */
+/**
+ * The paper venue: its Broker, PaperMarket and Books, on the SqlClient it is given (an embedding
+ * program's, a test's); it migrates its own tables there. Keel itself uses `layerFile`.
+ */
 export const layer = (
   config: PaperConfig
 ): Layer.Layer<Broker | PaperMarket | Books, PaperLayerError, SqlClient.SqlClient> =>
@@ -586,6 +525,44 @@ export const layer = (
     Effect.map(migratedVenue(config), ({ books, broker, market }) =>
       Context.make(Broker, broker).pipe(Context.add(PaperMarket, market), Context.add(Books, { books })))
   )
+
+/**
+ * Books that cannot be opened or migrated (a folder, no permission, locked past the busy timeout)
+ * are named with their file, in one line for the user.
+ */
+export const onBooksFile =
+  (filename: string) => <A>(books: Layer.Layer<A, PaperLayerError>): Layer.Layer<A, VenueConfigError> =>
+    Layer.catchTag(books, ["SqlError", "MigrationError"], (error) =>
+      Layer.effectContext<A, VenueConfigError, never>(
+        Effect.fail(
+          new VenueConfigError({ message: `paper broker: cannot use the books ${filename}: ${error.message}` })
+        )
+      ))
+
+/** The paper venue on a SQLite file of its own, as a broker keeps its books apart from its clients'. */
+export const layerFile = (
+  config: PaperConfig,
+  books: SqliteClient.SqliteClientConfig
+): Layer.Layer<Broker | PaperMarket | Books, VenueConfigError> =>
+  layer(config).pipe(Layer.provide(SqliteClient.layer(books)), onBooksFile(books.filename))
+
+/**
+ * The venue's matcher alone, while no run is active (`rebalance paper-venue`): it fills the open
+ * orders of the books as a run's venue would, and every `sweepEvery` it looks for open orders it
+ * is not filling yet, such as those another process placed since. A sweep that fails is logged;
+ * the next one tries again.
+ */
+export const matcherLayer = (
+  config: PaperConfig,
+  sweepEvery: Duration.Input
+): Layer.Layer<never, PaperLayerError, SqlClient.SqlClient> =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const venue = yield* migratedVenue(config)
+    const sweep = venue.sweep.pipe(
+      Effect.catchTag("SqlError", (error) => Effect.logWarning(`paper venue ${config.account}: sweep failed`, error))
+    )
+    yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(sweepEvery)))
+  }))
 
 // ---------------------------------------------------------------------------
 // helpers

@@ -1,6 +1,7 @@
 /**
  * The paper account's books: cash, positions and orders, kept in SQL so that the next
- * run (a new layer on the same database) continues where the last one ended.
+ * run (a new layer on the same database) continues where the last one ended. Keel runs them
+ * in a file of their own (`books:` in keel.yaml), as a broker's books are never the client's.
  *
  * Only portable SQL is used, so the Postgres client can run the same migrations:
  * decimals are TEXT (exact, as written by big.js), times are BIGINT epoch milliseconds
@@ -15,7 +16,7 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SqlClient from "effect/sql/SqlClient"
-import type { SqlError } from "effect/sql/SqlError"
+import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import { ComputedDecimalText, DecimalText } from "../../../formats/decimal.ts"
 import { Decimal, format, isZero, ZERO } from "../../../kernel/decimal.ts"
 import { Side } from "../../../kernel/rebalance/deltas.ts"
@@ -81,6 +82,19 @@ export const paperMigrations: Record<string, Effect.Effect<void, unknown, SqlCli
     yield* sql`CREATE INDEX paper_orders_by_status ON paper_orders (account, status)`
   })
 }
+
+// ---------------------------------------------------------------------------
+// locks
+// ---------------------------------------------------------------------------
+
+/**
+ * Another process held the books longer than the SQLite client's busy timeout: the
+ * transaction never committed, so the change may be tried again as it was.
+ */
+export const isLocked = (error: unknown): boolean => isSqlError(error) && error.reason._tag === "LockTimeoutError"
+
+/** How long to wait before trying books that were locked again (a fill, or the client's resend of an order). */
+export const LOCKED_BOOKS_RETRY_MILLIS = 1_000
 
 // ---------------------------------------------------------------------------
 // rows

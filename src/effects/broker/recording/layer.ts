@@ -125,8 +125,9 @@ export const layer = (options: RecordingOptions): Layer.Layer<Broker | SessionLo
         assets: (symbols) => recorded("assets", { symbols }, inner.assets(symbols)),
         placeOrder: (request) => recorded("placeOrder", request, inner.placeOrder(request)),
         getOrder: (id) => recorded("getOrder", { id }, inner.getOrder(id)),
-        getOrderByClientId: (clientOrderId) =>
-          recorded("getOrderByClientId", { clientOrderId }, inner.getOrderByClientId(clientOrderId)),
+        // What the caller stored of the order only helps the venue find it: the call is recorded by its id.
+        getOrderByClientId: (clientOrderId, sent) =>
+          recorded("getOrderByClientId", { clientOrderId }, inner.getOrderByClientId(clientOrderId, sent)),
         cancelOrder: (id) =>
           recorded("cancelOrder", { id }, Effect.as(inner.cancelOrder(id), null)).pipe(Effect.asVoid),
         openOrders: recorded("openOrders", null, inner.openOrders),

@@ -4,7 +4,6 @@
  */
 import { afterAll, assert } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
@@ -27,12 +26,11 @@ export const tempFiles = (prefix: string) => {
   }
 }
 
-/** A real SQLite file; the paper venue migrates its own tables on it. */
+/** A real SQLite file, to read what the venue wrote in its books. */
 export const database = (filename: string) => SqliteClient.layer({ filename })
 
-/** The paper venue alone on a database file. */
-export const paper = (filename: string, config: Paper.PaperConfig) =>
-  Paper.layer(config).pipe(Layer.provideMerge(database(filename)))
+/** The paper venue on its own books file, as Keel builds it. */
+export const paper = (filename: string, config: Paper.PaperConfig) => Paper.layerFile(config, { filename })
 
 /** The venue's market hooks and its books, in one object. */
 export const paperControls = Effect.gen(function*() {

@@ -12,8 +12,10 @@ import * as SqlClient from "effect/sql/SqlClient"
 import { TestClock } from "effect/testing"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
+import { DatabaseSync } from "node:sqlite"
 import { Broker, type VenueConfigError } from "../../../../src/effects/Broker.ts"
-import type * as Paper from "../../../../src/effects/broker/paper/layer.ts"
+import * as Paper from "../../../../src/effects/broker/paper/layer.ts"
+import { LOCKED_BOOKS_RETRY_MILLIS } from "../../../../src/effects/broker/paper/ledger.ts"
 import { Decimal, format } from "../../../../src/kernel/decimal.ts"
 import {
   base,
@@ -32,6 +34,21 @@ import {
 const files = tempFiles("keel-paper-test-")
 const freshFile = files.freshFile
 const tmpRoot = files.root
+
+/** Another connection holds the books' write lock for the scope, as another process's transaction would. */
+const holdBooks = (file: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const db = new DatabaseSync(file)
+      db.exec("BEGIN IMMEDIATE")
+      return db
+    }),
+    (db) => Effect.sync(() => db.close())
+  )
+
+/** The venue on its books file, giving up on another connection's lock after a short busy timeout. */
+const impatient = (file: string, config: Paper.PaperConfig) =>
+  Paper.layerFile(config, { filename: file, busyTimeout: "50 millis" })
 
 describe("paper broker", () => {
   it.effect("a market buy fills at ask + slippage with commission; cash, position and average cost are exact", () =>
@@ -422,6 +439,45 @@ describe("paper broker", () => {
       expect(rows).toEqual([{ cash: "8706.32", order_seq: 3 }])
     }))
 
+  it.effect("books locked past the busy timeout: placeOrder is RateLimited and stores nothing; once free, the same id is placed", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* Effect.gen(function*() {
+        const broker = yield* Broker
+        const refused = yield* Effect.scoped(Effect.andThen(
+          holdBooks(file),
+          Effect.flip(broker.placeOrder(request({ clientOrderId: "locked-1" })))
+        ))
+        expect(refused).toMatchObject({ _tag: "RateLimited", retryAfterMillis: LOCKED_BOOKS_RETRY_MILLIS })
+        expect((yield* Effect.flip(broker.getOrderByClientId("locked-1")))._tag).toBe("OrderNotFound")
+        const placed = yield* broker.placeOrder(request({ clientOrderId: "locked-1" }))
+        // the refused attempt used no order number
+        expect(placed.id).toBe("paper-test-1")
+        expect(placed.status).toBe("accepted")
+      }).pipe(Effect.provide(impatient(file, base)))
+    }))
+
+  it.effect("a fill that finds the books locked is tried again after a pause, and fills once they are free", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* Effect.gen(function*() {
+        const broker = yield* Broker
+        const updates = yield* watch
+        const placed = yield* broker.placeOrder(request({ quantity: d("1") }))
+        yield* Queue.take(updates)
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* holdBooks(file)
+          yield* TestClock.adjust("1 second")
+          expect(yield* drain(updates)).toEqual([])
+        }))
+        expect((yield* broker.getOrder(placed.id)).status).toBe("accepted")
+        yield* TestClock.adjust(LOCKED_BOOKS_RETRY_MILLIS)
+        const fill = yield* Queue.take(updates)
+        expect(fill.kind).toBe("fill")
+        same(fill.order.filledQuantity, "1")
+      }).pipe(Effect.provide(impatient(file, { ...base, fillLatency: "1 second" })))
+    }))
+
   it.effect("a closed market reports it, accepts orders and fills them only once it opens", () =>
     Effect.gen(function*() {
       const broker = yield* Broker
@@ -522,7 +578,7 @@ describe("paper broker", () => {
         yield* fail({ ...base, partialFills: 0 }),
         yield* fail({ ...base, rejectionRate: 2 }),
         yield* fail({ ...base, quotes: { kind: "file", path: Path.join(tmpRoot, "missing.json") } })
-      ].map((e) => (e as VenueConfigError).message)
+      ].map((e) => e.message)
       expect(messages[0]).toContain("startingCash")
       expect(messages[1]).toContain("partialFills")
       expect(messages[2]).toContain("rejectionRate")
