@@ -5,31 +5,24 @@
  * kill then lands at that step, which the report says. A run that ends before its kill point is a
  * missed kill: the session is then an uninterrupted one.
  */
+import { RunStep } from "../../src/effects/Store.ts"
 import { watchStore } from "./keelStore.ts"
 import { type Exit, type KeelProcess, sleep } from "./processes.ts"
 import { storeFile } from "./workspace.ts"
 
+/** Every step a run records, in order: Keel's own `RunStep`, one definition. */
+const STEP_ORDER: ReadonlyArray<string> = RunStep.literals
+
 /** The steps a run is killed at: every boundary from the snapshot to the reconciliation. */
-export const KILL_STEPS = [
-  "snapshot",
-  "guards",
-  "plan",
-  "sell-phase",
-  "sell-wait",
-  "replan-buys",
-  "buy-phase",
-  "buy-wait",
-  "final-snapshot",
-  "reconcile"
-] as const
-export type KillStep = (typeof KILL_STEPS)[number]
+export const KILL_STEPS: ReadonlyArray<KillStep> = RunStep.literals.slice(
+  RunStep.literals.indexOf("snapshot"),
+  RunStep.literals.indexOf("reconcile") + 1
+)
+export type KillStep = RunStep
 
 export type KillPoint =
   | { readonly at: "step"; readonly step: KillStep }
   | { readonly at: "time"; readonly seconds: number }
-
-/** Every step a run records, in order (src/effects/Store.ts `RunStep`). */
-const STEP_ORDER: ReadonlyArray<string> = ["load", "recover", ...KILL_STEPS, "done"]
 
 const reached = (step: string, target: KillStep): boolean => STEP_ORDER.indexOf(step) >= STEP_ORDER.indexOf(target)
 

@@ -125,6 +125,39 @@ describe("a sell that closes the position, against the emulator", () => {
       expect([format(fill.fill!.quantity), format(fill.fill!.price)]).toEqual(["40.5", "48.9"])
     })))
 
+  it.live("after a restart: a close is found by what was stored of it (symbol, quantity, time), never without it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const emu = yield* start({ positions: { ARKK: "40", VTI: "3" } })
+      const sentAt = Date.now()
+      const placed = yield* withBroker(emu, (broker) => broker.placeOrder(close("ARKK", "40")))
+      // A sell of another symbol is never taken for the close.
+      yield* withBroker(emu, (broker) => broker.placeOrder({ ...close("VTI", "3"), clientOrderId: "other-VTI" }))
+      const sent = { symbol: "ARKK", quantity: new Decimal("40"), closesPosition: true, sentAt }
+      // Another quantity, or a send after the order was submitted, is not this close either.
+      yield* withBroker(emu, (broker) =>
+        Effect.gen(function*() {
+          const wrongSize = yield* Effect.flip(
+            broker.getOrderByClientId("r1-ss-ARKK", { ...sent, quantity: new Decimal("39") })
+          )
+          expect(wrongSize._tag).toBe("OrderNotFound")
+        }))
+      yield* withBroker(emu, (broker) =>
+        Effect.gen(function*() {
+          const tooLate = yield* Effect.flip(
+            broker.getOrderByClientId("r1-ss-ARKK", { ...sent, sentAt: sentAt + 600_000 })
+          )
+          expect(tooLate._tag).toBe("OrderNotFound")
+        }))
+      // A new Broker is a new process: it knows nothing of the close the first one sent.
+      yield* withBroker(emu, (broker) =>
+        Effect.gen(function*() {
+          const blind = yield* Effect.flip(broker.getOrderByClientId("r1-ss-ARKK"))
+          expect(blind._tag).toBe("OrderNotFound")
+          const found = yield* broker.getOrderByClientId("r1-ss-ARKK", sent)
+          expect(found).toMatchObject({ id: placed.id, clientOrderId: "r1-ss-ARKK", symbol: "ARKK" })
+        }))
+    })))
+
   it.live("a lost answer: found among ARKK's orders since the send, never sent again; later updates named", () =>
     // Updates from before it was found are dropped.
     Effect.scoped(Effect.gen(function*() {
