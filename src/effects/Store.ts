@@ -24,6 +24,13 @@ export const OnOpenOrders = Schema.Literals(["cancel", "abort"])
 export type OnOpenOrders = typeof OnOpenOrders.Type
 
 /**
+ * What a run does with open orders placed outside Keel (their client order id is not Keel's):
+ * stop with one line, or leave them alone and keep the cash and shares they hold out of the plan.
+ */
+export const OnOutsideOrders = Schema.Literals(["abort", "reserve"])
+export type OnOutsideOrders = typeof OnOutsideOrders.Type
+
+/**
  * `running` until the run ends; every other status is final. `crashed`: the run's process died
  * (or lost its lease) before it ended, and a later run or `rebalance recover` reconciled it with
  * the broker and closed it.

@@ -5,6 +5,8 @@
  * misspelt field is an error, never a default.
  */
 import * as Schema from "effect/Schema"
+import { VALUE_NOT_SHOWN } from "./inputs.ts"
+import { ENV_NAME, ENV_NAME_EXPECTED } from "./secrets.ts"
 
 /** A struct whose unknown keys are reported with the fields it has: `what` reads "an alpaca broker field". */
 export const knownFields = <S extends Schema.Struct<Schema.Struct.Fields>>(what: string, struct: S): S["Rebuild"] =>
@@ -25,3 +27,17 @@ const UrlOf = (schemes: ReadonlyArray<string>, expected: string) =>
 
 export const HttpUrl = UrlOf(["http:", "https:"], "an http(s) URL")
 export const WebSocketUrl = UrlOf(["ws:", "wss:"], "a ws(s) URL")
+
+/**
+ * The name of an environment variable (`^[A-Za-z_][A-Za-z0-9_]*$`), where keel.yaml names where a
+ * secret is. Anything else may be the secret itself, typed in the wrong place: it is refused
+ * without being shown.
+ */
+export const EnvName = Schema.String.check(
+  Schema.makeFilter((text: string) => ENV_NAME.test(text), { expected: ENV_NAME_EXPECTED, [VALUE_NOT_SHOWN]: true })
+)
+
+/** A number of seconds above 0 (a wait of 0 or less would never give the other side time to answer). */
+export const PositiveSeconds = Schema.Number.check(
+  Schema.makeFilter((n: number) => Number.isFinite(n) && n > 0, { expected: "a number of seconds above 0" })
+)

@@ -5,6 +5,7 @@
  * InvalidInput is mapped back to the file here, so every problem with an input reads
  * as one line: `file: where: expected …, got …`.
  */
+import * as Config from "effect/Config"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
@@ -26,6 +27,29 @@ export class InputFileError extends Data.TaggedError("InputFileError")<{
   override get message(): string {
     return `${this.file}: ${this.detail}`
   }
+}
+
+/** How long the one line of a problem may grow: longer lines are cut, with an ellipsis. */
+export const PROBLEM_LINE_LENGTH = 400
+
+/** Characters a terminal would act on or hide: controls, invisible formatting, line separators, lone surrogates. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu
+
+const ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" }
+
+/**
+ * A message as one printable line: every unprintable character escaped (`\n`, `\u0000`), and cut
+ * to `PROBLEM_LINE_LENGTH` with an ellipsis. Whatever a value quoted in it holds, it stays one line.
+ */
+export const printable = (message: string): string => {
+  const escaped = message.replace(
+    UNPRINTABLE,
+    (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+  )
+  if (escaped.length <= PROBLEM_LINE_LENGTH) return escaped
+  const cut = escaped.slice(0, PROBLEM_LINE_LENGTH - 1)
+  // Never end on half of a surrogate pair.
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`
 }
 
 /** A file a config names, relative to the config's folder (`dir`) unless it is absolute. */
@@ -105,6 +129,12 @@ const issues = SchemaIssue.makeFormatterStandardSchemaV1()
 const checkShape = (source: InputSource, data: unknown): Result.Result<unknown, string> =>
   decodeShape(shapes[source], data)
 
+/**
+ * An annotation of a check whose failing value is never shown: a field that names an environment
+ * variable may hold the secret itself, pasted in the wrong place.
+ */
+export const VALUE_NOT_SHOWN = "keel/valueNotShown"
+
 /** Decodes data against a schema; a failure is one line: `path: expected …, got …` (the first issue). */
 export const decodeShape = <A>(schema: Schema.Codec<A, unknown>, data: unknown): Result.Result<A, string> => {
   const decoded = Schema.decodeUnknownResult(schema, { onExcessProperty: "error" })(data)
@@ -114,7 +144,11 @@ export const decodeShape = <A>(schema: Schema.Codec<A, unknown>, data: unknown):
   const at = path.reduce<string>((at, key) => join(at, typeof key === "number" ? key : String(key)), "")
   // An unexpected key is named by itself (a typo must be seen as written); anything else by its value.
   const unexpected = firstLeaf(decoded.failure.issue)._tag === "UnexpectedKey"
-  const got = unexpected ? show(path[path.length - 1]) : show(valueAt(data, path))
+  const got = hidesValue(decoded.failure.issue)
+    ? "something else (not shown: it may be a secret)"
+    : unexpected
+    ? show(path[path.length - 1])
+    : show(valueAt(data, path))
   // Schema's own messages start with "Expected …"; the line already says "expected".
   const message = first?.message ?? "a different structure"
   const expected = message === "Missing key" ? "this required field" : message.replace(/^Expected /, "")
@@ -135,6 +169,24 @@ const firstLeaf = (issue: SchemaIssue.Issue): SchemaIssue.Issue => {
     }
     default:
       return issue
+  }
+}
+
+/** Whether a check on the way to the first problem is annotated `VALUE_NOT_SHOWN`. */
+const hidesValue = (issue: SchemaIssue.Issue): boolean => {
+  switch (issue._tag) {
+    case "Filter":
+      return issue.filter.annotations?.[VALUE_NOT_SHOWN] === true || hidesValue(issue.issue)
+    case "Pointer":
+    case "Encoding":
+      return hidesValue(issue.issue)
+    case "Composite":
+    case "AnyOf": {
+      const inner = issue.issues[0]
+      return inner !== undefined && hidesValue(inner)
+    }
+    default:
+      return false
   }
 }
 
@@ -165,6 +217,58 @@ const unreadable = (error: PlatformError): string => {
   return reason.description ?? reason._tag
 }
 
+/** The largest input file Keel reads (snapshot, targets, policy, keel.yaml, a session…), checked before parsing. */
+export const InputLimits = {
+  /** In MiB (2^20 bytes); the environment variable below sets another. */
+  megabytes: 10,
+  variable: "KEEL_MAX_INPUT_MB"
+} as const
+
+const MIB = 1024 * 1024
+
+/** The limit in bytes: `KEEL_MAX_INPUT_MB` when set (a number above 0), else the default. */
+const maxInputBytes: Effect.Effect<number, InputFileError> = Config.String(InputLimits.variable).pipe(
+  Config.withDefault(String(InputLimits.megabytes)),
+  Effect.orElseSucceed(() => String(InputLimits.megabytes)),
+  Effect.flatMap((text) => {
+    const bytes = Math.floor(Number(text) * MIB)
+    return text.trim() !== "" && Number.isFinite(bytes) && bytes >= 1
+      ? Effect.succeed(bytes)
+      : Effect.fail(
+        new InputFileError({
+          file: "environment",
+          detail: `${InputLimits.variable}: expected a number of MiB above 0 (at least one byte), got ${show(text)}`
+        })
+      )
+  })
+)
+
+const sizeOf = (bytes: number): string =>
+  bytes < MIB ? `${bytes} bytes` : `${(bytes / MIB).toFixed(1).replace(/\.0$/, "")} MiB`
+
+/**
+ * The text of an input file, its size checked against the limit before it is read, so no file is
+ * parsed that would take a reader past its memory or time. `cannotRead` says why it cannot be read
+ * (`cannot read the snapshot file: no such file`). A leading BOM is dropped.
+ */
+export const readText = Effect.fnUntraced(function*(file: string, cannotRead: (reason: string) => string) {
+  const fail = (detail: string) => new InputFileError({ file, detail })
+  const fs = yield* FileSystem.FileSystem
+  const limit = yield* maxInputBytes
+  const tooBig = (size: string) =>
+    fail(`expected a file of at most ${sizeOf(limit)} (${InputLimits.variable} sets the limit), got ${size}`)
+  const info = yield* fs.stat(file).pipe(Effect.mapError((error) => fail(cannotRead(unreadable(error)))))
+  if (info.type === "Directory") return yield* fail(cannotRead("not a file"))
+  // A pipe or a device has no size to check first; what it gave is checked once read.
+  if (info.type === "File" && Number(info.size) > limit) return yield* tooBig(sizeOf(Number(info.size)))
+  const raw = yield* fs.readFileString(file).pipe(
+    Effect.mapError((error) => fail(cannotRead(unreadable(error))))
+  )
+  // Never fewer UTF-8 bytes than UTF-16 units: more units than the limit is more bytes too.
+  if (raw.length > limit) return yield* tooBig(`more than ${sizeOf(limit)}`)
+  return raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
+})
+
 /** Reads, parses and shape-checks one input file. */
 export const readInput = Effect.fnUntraced(function*(source: InputSource, file: string) {
   const fail = (detail: string) => new InputFileError({ file, detail })
@@ -173,11 +277,7 @@ export const readInput = Effect.fnUntraced(function*(source: InputSource, file: 
     const endings = extensions.filter(([, f]) => formats[source].includes(f)).map(([extension]) => extension)
     return yield* fail(`expected a ${source} file ending in ${endings.slice(0, -1).join(", ")} or ${endings.at(-1)}`)
   }
-  const fs = yield* FileSystem.FileSystem
-  const raw = yield* fs.readFileString(file).pipe(
-    Effect.mapError((error) => fail(`cannot read the ${source} file: ${unreadable(error)}`))
-  )
-  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
+  const text = yield* readText(file, (reason) => `cannot read the ${source} file: ${reason}`)
   let data: unknown
   let locate = sameLocation
   if (format === "csv") {
@@ -192,7 +292,8 @@ export const readInput = Effect.fnUntraced(function*(source: InputSource, file: 
       ? parseJson(text)
       : (yield* Effect.promise(() => import("../formats/yaml.ts"))).parseYaml(text)
     if (Result.isFailure(parsed)) return yield* fail(parsed.failure)
-    const shaped = checkShape(source, parsed.success)
+    // An empty YAML document is no targets, as an empty map is: the kernel says so.
+    const shaped = checkShape(source, source === "targets" && parsed.success === null ? {} : parsed.success)
     if (Result.isFailure(shaped)) return yield* fail(shaped.failure)
     data = shaped.success
   }

@@ -4,6 +4,7 @@
  * (error messages, logs, recordings).
  */
 import * as Config from "effect/Config"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import { InputFileError } from "./inputs.ts"
@@ -56,6 +57,27 @@ export function scrub(value: unknown, secrets: ReadonlyArray<string>, options: S
   return walk(value)
 }
 
+/**
+ * The secrets this program has read from the environment, so that its last-resort message (an
+ * unexpected error, whatever it quotes) can be scrubbed of them. `main` provides a fresh set.
+ */
+export const SecretsRead = Context.Reference<Set<string>>("keel/effects/secrets/SecretsRead", {
+  defaultValue: () => new Set()
+})
+
+/** A function that scrubs every secret read so far (any length) from a message. */
+export const scrubRead: Effect.Effect<(message: string) => string> = Effect.map(
+  SecretsRead,
+  (read) => (message) => scrub(message, [...read], { minLength: 1 })
+)
+
+/** What a name of an environment variable looks like (POSIX); anything else may be a secret typed in its place. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** What a field that names an environment variable expects, for errors that never echo the value. */
+export const ENV_NAME_EXPECTED =
+  "the name of an environment variable (letters, digits and _, not starting with a digit)"
+
 /** Where a config names the variable of a secret, for the one line that says it is missing. */
 export interface SecretSource {
   /** The config file. */
@@ -67,15 +89,20 @@ export interface SecretSource {
   readonly what: string
 }
 
-/** A secret from the environment, redacted; missing or empty is one line naming the file, the field and the variable, never a value. */
-export const secretFromEnv = (source: SecretSource): Effect.Effect<Redacted.Redacted<string>, InputFileError> =>
-  Config.Redacted(source.variable).pipe(
+/**
+ * A secret from the environment, redacted; missing or empty is one line naming the file, the field
+ * and the variable, never a value. A "variable" that is no variable's name (a secret pasted where
+ * its name belongs) is refused without being shown.
+ */
+export const secretFromEnv = (source: SecretSource): Effect.Effect<Redacted.Redacted<string>, InputFileError> => {
+  const fail = (detail: string) =>
+    Effect.fail(new InputFileError({ file: source.file, detail: `${source.field}: ${detail}` }))
+  if (!ENV_NAME.test(source.variable)) {
+    return fail(`expected ${ENV_NAME_EXPECTED}, got something else (not shown: it may be a secret)`)
+  }
+  return Config.Redacted(source.variable).pipe(
     Effect.flatMap((value) => (Redacted.value(value).trim() === "" ? Effect.fail(undefined) : Effect.succeed(value))),
-    Effect.mapError(() =>
-      new InputFileError({
-        file: source.file,
-        detail:
-          `${source.field}: expected the environment variable ${source.variable} to hold ${source.what}, got nothing`
-      })
-    )
+    Effect.tap((value) => Effect.map(SecretsRead, (read) => read.add(Redacted.value(value)))),
+    Effect.catch(() => fail(`expected the environment variable ${source.variable} to hold ${source.what}, got nothing`))
   )
+}

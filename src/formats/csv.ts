@@ -253,7 +253,9 @@ const targetsOf = ({ broken, rows, text }: Decoded): Result.Result<CsvRecords<Ta
   }
   if (broken !== undefined) return Result.fail(badSyntax(text, broken, TARGET_LINE))
   // An empty export would otherwise read as "all cash" and sell everything.
-  if (targets.length === 0) return Result.fail(none("at least one \"symbol,weight\" line"))
+  if (targets.length === 0) {
+    return Result.fail(none("at least one \"symbol,weight\" line (all cash is written \"$CASH,1\")"))
+  }
   return Result.succeed({ rows: targets, lines })
 }
 

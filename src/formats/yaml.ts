@@ -1,10 +1,12 @@
 /**
  * YAML input (1.2 core schema, so `NO` stays a string). Numbers reach the kernel as
- * written (see exact.ts); a repeated key, a second document or an alias bomb is an error.
+ * written (see exact.ts); a repeated key, a second document or an alias bomb is an error,
+ * and so is any tag (`!!set`, `!pct`): Keel's files need none, and the parser would read an
+ * unknown one as a plain string without a word.
  * Loaded only when a YAML file is given, to keep the CLI's startup lean.
  */
 import * as Result from "effect/Result"
-import { isScalar, LineCounter, parseDocument, visit, type YAMLError } from "yaml"
+import { isScalar, LineCounter, type Node, parseDocument, visit, type YAMLError } from "yaml"
 import { show } from "../kernel/errors.ts"
 import { exactNumber } from "./exact.ts"
 
@@ -16,8 +18,19 @@ export const parseYaml = (text: string): Result.Result<unknown, string> => {
   const error = document.errors[0]
   if (error !== undefined) return Result.fail(describe(error))
   let problem: string | undefined
+  const at = (node: Node): string => {
+    const pos = node.range === undefined || node.range === null ? undefined : lines.linePos(node.range[0])
+    return pos === undefined ? "" : `line ${pos.line}, column ${pos.col}: `
+  }
+  /** Stops the visit at a tagged node. */
+  const untagged = (node: Node): symbol | undefined => {
+    if (node.tag === undefined) return undefined
+    problem = `${at(node)}expected no YAML tag (Keel's files use none), got ${show(shortTag(node.tag))}`
+    return visit.BREAK
+  }
   visit(document, {
     Map: (_key, map) => {
+      if (untagged(map) !== undefined) return visit.BREAK
       // Compared as the object keys they become: `1` and `"1"` are one key.
       const seen = new Set<string>()
       for (const pair of map.items) {
@@ -26,19 +39,18 @@ export const parseYaml = (text: string): Result.Result<unknown, string> => {
         const value = pair.key.value as string | number | boolean | null
         const key = value === null ? "" : String(value)
         if (seen.has(key)) {
-          const pos = pair.key.range === undefined || pair.key.range === null
-            ? undefined
-            : lines.linePos(pair.key.range[0])
-          const at = pos === undefined ? "" : `line ${pos.line}, column ${pos.col}: `
-          problem = `${at}expected each key at most once (duplicate), got ${show(key)}`
+          problem = `${at(pair.key)}expected each key at most once (duplicate), got ${show(key)}`
           return visit.BREAK
         }
         seen.add(key)
       }
       return undefined
     },
+    Seq: (_key, seq) => untagged(seq),
     Scalar: (_key, node) => {
+      if (untagged(node) !== undefined) return visit.BREAK
       if (typeof node.value === "number" && node.source !== undefined) node.value = exactNumber(node.value, node.source)
+      return undefined
     }
   })
   if (problem !== undefined) return Result.fail(problem)
@@ -48,6 +60,9 @@ export const parseYaml = (text: string): Result.Result<unknown, string> => {
     return Result.fail(`invalid YAML: ${thrown instanceof Error ? thrown.message : String(thrown)}`)
   }
 }
+
+/** A tag as it is usually written: `!!set` for the YAML namespace's own. */
+const shortTag = (tag: string): string => tag.replace(/^tag:yaml\.org,2002:/, "!!")
 
 /** prettyErrors puts the location on the first line of the message and a source excerpt below it. */
 const describe = (error: YAMLError): string => {

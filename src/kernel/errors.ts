@@ -32,9 +32,12 @@ export class InvalidInput extends Data.TaggedError("InvalidInput")<{
   }
 }
 
-/** A string in double quotes with every line terminator escaped (JSON leaves U+2028/U+2029 raw). */
+/** What JSON leaves raw and a terminal would act on or hide: DEL, C1 controls, invisible formatting, U+2028/U+2029. */
+const UNSEEN = /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu
+
+/** A string in double quotes with every control, invisible and line-breaking character escaped. */
 export const quote = (text: string): string =>
-  JSON.stringify(text).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029")
+  JSON.stringify(text).replace(UNSEEN, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
 /** Renders any value for an error message without calling into it (never throws). */
 export const show = (value: unknown): string => {

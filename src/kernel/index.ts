@@ -4,7 +4,7 @@
  */
 export * from "./decimal.ts"
 export * from "./errors.ts"
-export type { Read } from "./input.ts"
+export { MAX_SYMBOL_LENGTH, type Read } from "./input.ts"
 export * from "./pnl/strategyPnl.ts"
 export * from "./rebalance/allocation.ts"
 export * from "./rebalance/deltas.ts"

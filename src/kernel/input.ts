@@ -44,12 +44,35 @@ export const isRecord = (u: unknown): u is Record<string, unknown> =>
 export const field = (record: Record<string, unknown>, key: string): unknown =>
   Object.hasOwn(record, key) ? record[key] : undefined
 
+/**
+ * A record that has no field but `known` (`what` names them in the error: "a position field"):
+ * a misspelt or foreign field (`Bid`, `price`, `side`) is refused, never ignored, since ignoring
+ * it would change what the input means without a word.
+ */
+export const onlyFields = (
+  source: InputSource,
+  path: Path,
+  record: Record<string, unknown>,
+  known: ReadonlyArray<string>,
+  what: string
+): Read<void> => {
+  for (const key of Object.keys(record)) {
+    if (!known.includes(key)) return invalid(source, subPath(path, key), key, `${what} (${known.join(", ")})`)
+  }
+  return Result.void
+}
+
 /** A key that reads plainly in a path; any other (empty, spaces, line breaks, dots) is quoted. */
 const PLAIN_KEY = /^[A-Za-z0-9_$/:^-][A-Za-z0-9_$/:^.-]*$/
+
+/** Keys longer than this are shown cut (`show`), so a path stays readable on one line. */
+const LONGEST_PLAIN_KEY = 40
 
 export const join = (path: string, key: string | number): string =>
   typeof key === "number"
     ? `${path}[${key}]`
+    : key.length > LONGEST_PLAIN_KEY
+    ? `${path}[${show(key)}]`
     : !PLAIN_KEY.test(key)
     ? `${path}[${quote(key)}]`
     : path === ""
@@ -95,12 +118,22 @@ export const readLiteral = <const L extends ReadonlyArray<string>>(
     : Result.succeed(literal)
 }
 
-const SYMBOL = "a symbol (a non-empty string)"
+/** The longest symbol read: room for any ticker, an OCC option symbol (21) or a crypto pair. */
+export const MAX_SYMBOL_LENGTH = 32
 
-/** A symbol: a non-empty string, surrounding spaces trimmed, case kept; undefined for anything else. */
+const SYMBOL = `a symbol (1 to ${MAX_SYMBOL_LENGTH} characters, none of them a control or invisible character)`
+
+/** Controls (NUL, tab, line breaks…), invisible formatting, line and paragraph separators, lone surrogates. */
+const NOT_IN_SYMBOL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u
+
+/**
+ * A symbol: a string, surrounding spaces trimmed, case kept, of 1 to `MAX_SYMBOL_LENGTH`
+ * characters that all print (a symbol reaches order ids, file names and terminals);
+ * undefined for anything else.
+ */
 const symbolOf = (value: unknown): string | undefined => {
   const symbol = typeof value === "string" ? value.trim() : ""
-  return symbol === "" ? undefined : symbol
+  return symbol === "" || symbol.length > MAX_SYMBOL_LENGTH || NOT_IN_SYMBOL.test(symbol) ? undefined : symbol
 }
 
 export const readSymbol = (source: InputSource, path: Path, value: unknown): Read<string> => {
@@ -154,18 +187,29 @@ export class Entry {
   }
 }
 
+/** In the list form, the fields an item may have (`what` names them in the error); unset: any. */
+export interface ItemFields {
+  readonly known: ReadonlyArray<string>
+  readonly what: string
+}
+
 export const entries = (
   source: InputSource,
   path: string,
   value: unknown,
   keyField: string,
-  valueField: string | undefined
+  valueField: string | undefined,
+  fields?: ItemFields
 ): Read<ReadonlyArray<Entry>> => {
   if (Array.isArray(value)) {
     const out: Array<Entry> = []
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i]
       if (!isRecord(item)) return invalid(source, join(path, i), item, `an object with "${keyField}"`)
+      if (fields !== undefined) {
+        const only = onlyFields(source, subPath(path, i), item, fields.known, fields.what)
+        if (Result.isFailure(only)) return passOn(only)
+      }
       const itemValue = valueField === undefined ? item : field(item, valueField)
       out.push(new Entry(field(item, keyField), itemValue, path, i, keyField, valueField))
     }

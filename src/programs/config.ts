@@ -12,9 +12,10 @@ import * as Path from "effect/Path"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { BrokerConfig } from "../effects/broker/registry.ts"
-import { knownFields } from "../effects/configFields.ts"
-import { decodeShape, InputFileError } from "../effects/inputs.ts"
-import { OnOpenOrders } from "../effects/Store.ts"
+import { EnvName, knownFields, PositiveSeconds } from "../effects/configFields.ts"
+import { decodeShape, InputFileError, readText } from "../effects/inputs.ts"
+import { OnOpenOrders, OnOutsideOrders } from "../effects/Store.ts"
+import { show } from "../kernel/errors.ts"
 import type { LeaseSettings } from "./run/lease.ts"
 import * as TargetsConfig from "./targetsConfig.ts"
 
@@ -31,7 +32,8 @@ const Account = knownFields(
     /** Policy file, or the policy inline. */
     policy: Schema.optionalKey(Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)])),
     /** Open orders from an earlier run: cancel them (default) or abort the run. */
-    openOrders: Schema.optionalKey(OnOpenOrders)
+    openOrders: Schema.optionalKey(OnOpenOrders),
+    outsideOrders: Schema.optionalKey(OnOutsideOrders)
   })
 )
 
@@ -42,17 +44,12 @@ const Notifier = Schema.Union([
       "a webhook field",
       Schema.Struct({
         /** Environment variable holding the URL (it usually embeds a token). */
-        urlEnv: Schema.NonEmptyString,
-        timeoutSeconds: Schema.optionalKey(Schema.Number)
+        urlEnv: EnvName,
+        timeoutSeconds: Schema.optionalKey(PositiveSeconds)
       })
     )
   })
 ])
-
-/** A wait in seconds: 0 would poll the broker in a tight loop, and give the orders no time to fill. */
-const Seconds = Schema.Number.check(
-  Schema.makeFilter((n: number) => Number.isFinite(n) && n > 0, { expected: "a number of seconds above 0" })
-)
 
 const KeelConfig = knownFields(
   "a config field",
@@ -66,9 +63,9 @@ const KeelConfig = knownFields(
       knownFields(
         "a timeouts field",
         Schema.Struct({
-          fillSeconds: Schema.optionalKey(Seconds),
-          pollSeconds: Schema.optionalKey(Seconds),
-          leaseSeconds: Schema.optionalKey(Seconds)
+          fillSeconds: Schema.optionalKey(PositiveSeconds),
+          pollSeconds: Schema.optionalKey(PositiveSeconds),
+          leaseSeconds: Schema.optionalKey(PositiveSeconds)
         })
       )
     ),
@@ -105,9 +102,7 @@ export const loadConfig = (file: string) =>
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const fail = (detail: string) => new InputFileError({ file, detail })
-    const text = yield* fs.readFileString(file).pipe(
-      Effect.mapError(() => fail("cannot read the config file (use --config FILE)"))
-    )
+    const text = yield* readText(file, () => "cannot read the config file (use --config FILE)")
     const parsed = file.endsWith(".json")
       ? (yield* Effect.promise(() => import("../formats/json.ts"))).parseJson(text)
       : (yield* Effect.promise(() => import("../formats/yaml.ts"))).parseYaml(text)
@@ -121,7 +116,27 @@ export const loadConfig = (file: string) =>
       }
       names.add(account.name)
     }
+    const artifacts = decoded.success.artifacts ?? ConfigDefaults.artifacts
+    if (!(yield* canBeFolder(fs, path, artifacts))) {
+      return yield* fail(`artifacts: expected a folder, got ${show(artifacts)}, which is a file or inside one`)
+    }
     return { file, dir: path.dirname(path.resolve(file)), config: decoded.success } satisfies LoadedConfig
+  })
+
+/**
+ * Whether `folder` is a folder or can be made one: its nearest existing ancestor is a folder. A run
+ * writes its artifacts last, so a path that cannot be one is refused before anything starts.
+ */
+const canBeFolder = (fs: FileSystem.FileSystem, path: Path.Path, folder: string): Effect.Effect<boolean> =>
+  Effect.gen(function*() {
+    let at = path.resolve(folder)
+    for (;;) {
+      const info = yield* Effect.option(fs.stat(at))
+      if (info._tag === "Some") return info.value.type === "Directory"
+      const parent = path.dirname(at)
+      if (parent === at) return true
+      at = parent
+    }
   })
 
 export const findAccount = (loaded: LoadedConfig, name: string): Effect.Effect<AccountConfig, InputFileError> => {

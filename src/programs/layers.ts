@@ -42,13 +42,22 @@ export const storeLayer = (
       : Effect.succeed(SqliteStore.layer({ filename }))
   ))
 
-/** The Store of a config file; with no config file at the default path, the default store. */
+/**
+ * The Store for a command that only reads it (`status`, `history`, `positions`): a store that does
+ * not exist yet is read as an empty one, in memory, so reading never creates `.keel/` or a database.
+ */
+export const readOnlyStore = (
+  filename: string
+): Layer.Layer<Store | SqlClient.SqlClient, StoreError | InputFileError> =>
+  Layer.unwrap(Effect.sync(() => storeLayer(Fs.existsSync(filename) ? filename : ":memory:")))
+
+/** The Store of a config file, to read; with no config file at the default path, the default store. */
 export const configuredStore = (config: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const exists = yield* fs.exists(config).pipe(Effect.orElseSucceed(() => false))
-    if (!exists && config === ConfigDefaults.file) return storeLayer(ConfigDefaults.sqlite)
-    return storeLayer(databaseFile(yield* loadConfig(config)))
+    if (!exists && config === ConfigDefaults.file) return readOnlyStore(ConfigDefaults.sqlite)
+    return readOnlyStore(databaseFile(yield* loadConfig(config)))
   })
 
 /**

@@ -11,10 +11,13 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as Cause from "effect/Cause"
 import { type CliError, CliOutput, Command } from "effect/cli"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
+import { printable } from "../effects/inputs.ts"
+import { scrubRead, SecretsRead } from "../effects/secrets.ts"
 import { demoCommand } from "./cli/demo.ts"
 import { historyCommand } from "./cli/history.ts"
 import { paperVenueCommand } from "./cli/paperVenue.ts"
@@ -64,30 +67,49 @@ const usage = (error: CliError.NonShowHelpErrors, commandPath: ReadonlyArray<str
   return `${commandPath.join(" ")}: ${first}${suggestions}; see ${commandPath.join(" ")} --help`
 }
 
+/** A problem's one line on stderr: control characters escaped, cut to a readable length. */
+const problem = (line: string) => Console.error(printable(line))
+
+/**
+ * Anything `main` does not expect (a defect, an error no command should let out): one line on
+ * stderr, the secrets this process read scrubbed from it, never a stack trace and never stdout.
+ */
+const unexpected = (cause: Cause.Cause<unknown>) =>
+  Effect.flatMap(scrubRead, (scrub) => {
+    const error = Cause.squash(cause)
+    const message = error instanceof Error
+      ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}`
+      : String(error)
+    return problem(`rebalance: unexpected error: ${scrub(message.split("\n", 1)[0] ?? "")}; please report it`)
+  }).pipe(Effect.as(ExitCode.unexpected))
+
 /** Runs the CLI on `argv` and returns the exit code; stdout and stderr are written here. */
 export const main = (argv: ReadonlyArray<string>) =>
   Command.runWith(cli, { version: keelVersion() })(argv).pipe(
     Effect.as<ExitCode>(ExitCode.ok),
     Effect.catch((error) => {
-      if (error._tag === "InputFileError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
-      if (error._tag === "VenueConfigError") return Console.error(error.message).pipe(Effect.as(ExitCode.invalid))
+      if (error._tag === "InputFileError") return problem(error.message).pipe(Effect.as(ExitCode.invalid))
+      if (error._tag === "VenueConfigError") return problem(error.message).pipe(Effect.as(ExitCode.invalid))
       if (error._tag === "RunNotCompleted") return Effect.succeed(ExitCode.runNotCompleted)
       if (error._tag === "LeaseHeld") {
-        return Console.error(leaseHeldMessage(error)).pipe(Effect.as(ExitCode.runNotCompleted))
+        return problem(leaseHeldMessage(error)).pipe(Effect.as(ExitCode.runNotCompleted))
       }
       if (error._tag === "LeaseLost" || error._tag === "StoreError" || error._tag === "RecoveryStopped") {
-        return Console.error(storeProblem(error)).pipe(Effect.as(ExitCode.runNotCompleted))
+        return problem(storeProblem(error)).pipe(Effect.as(ExitCode.runNotCompleted))
       }
       if (error._tag === "ReplayDifferent") return Effect.succeed(ExitCode.different)
       if (error._tag === "ShowHelp") {
         const first = error.errors[0]
         return first === undefined
           ? Effect.succeed(ExitCode.ok)
-          : Console.error(usage(first, error.commandPath)).pipe(Effect.as(ExitCode.invalid))
+          : problem(usage(first, error.commandPath)).pipe(Effect.as(ExitCode.invalid))
       }
       return Effect.die(error)
     }),
+    // An interruption (SIGINT) is the runtime's to report; everything else ends here.
+    Effect.catchCause((cause) => (Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : unexpected(cause))),
     Effect.provide(presenter),
+    Effect.provideServiceEffect(SecretsRead, Effect.sync(() => new Set<string>())),
     // Logs (a dropped socket, a retried request) are for people: stdout is for results,
     // and with --json it holds exactly one JSON object.
     Effect.provideService(Logger.LogToStderr, true)

@@ -6,7 +6,7 @@
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { HttpUrl, knownFields } from "../effects/configFields.ts"
+import { EnvName, HttpUrl, knownFields } from "../effects/configFields.ts"
 import { HttpSourceDefaults } from "../effects/targets/http.ts"
 import type { TargetsSource } from "../effects/targets/resolve.ts"
 import { DecimalFromInput, DecimalInput, readsAsDecimal } from "../formats/decimal.ts"
@@ -50,7 +50,7 @@ const HttpSource = Schema.Struct({
     Schema.Struct({
       url: required(HttpUrl),
       /** Header name → environment variable that holds its value. */
-      headers: Schema.optionalKey(Schema.Record(Schema.String, Schema.NonEmptyString)),
+      headers: Schema.optionalKey(Schema.Record(Schema.String, EnvName)),
       /** Per attempt; more than 0, at most an hour. */
       timeoutSeconds: Schema.optionalKey(
         Schema.Number.check(

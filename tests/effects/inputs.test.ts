@@ -4,13 +4,14 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { describe, expect, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll } from "vitest"
-import { explain, type InputFile, readInput } from "../../src/effects/inputs.ts"
+import { explain, type InputFile, printable, PROBLEM_LINE_LENGTH, readInput } from "../../src/effects/inputs.ts"
 import type { InputSource } from "../../src/kernel/errors.ts"
 import { rebalance } from "../../src/kernel/rebalance/rebalance.ts"
 
@@ -155,7 +156,7 @@ describe("CSV targets", () => {
 
   it.effect("rejects a file without rows, which would otherwise mean all cash", () =>
     Effect.gen(function*() {
-      const none = "expected at least one \"symbol,weight\" line, got none"
+      const none = "expected at least one \"symbol,weight\" line (all cash is written \"$CASH,1\"), got none"
       expect(yield* errorOf("targets", "empty.csv", "")).toBe(`empty.csv: ${none}`)
       expect(yield* errorOf("targets", "header.csv", "symbol,weight\n\n")).toBe(`header.csv: ${none}`)
     }))
@@ -249,7 +250,48 @@ describe("kernel errors told against the file", () => {
       )
       const targets = yield* input("targets", "t.json", "{\"A\": \"0.5\"}")
       expect(kernelError(snapshot, targets)).toBe(
-        "neg.yaml: positions[1].quantity: expected a non-negative decimal, got \"-5\""
+        "neg.yaml: positions[1].quantity: expected a quantity of at least 0 (long positions only), got \"-5\""
       )
     }))
+})
+
+describe("the size limit", () => {
+  const withLimit = (megabytes: string) =>
+    Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { KEEL_MAX_INPUT_MB: megabytes } })))
+
+  it.effect("a file above the limit is refused before it is parsed, naming its size and the variable", () =>
+    Effect.gen(function*() {
+      // Not even valid JSON: the size is checked first.
+      const error = yield* errorOf("targets", "big.json", `{${" ".repeat(3000)}`).pipe(withLimit("0.002"))
+      expect(error).toBe(
+        "big.json: expected a file of at most 2097 bytes (KEEL_MAX_INPUT_MB sets the limit), got 3001 bytes"
+      )
+      expect(yield* dataOf("targets", "small.json", "{\"VTI\": 1}").pipe(withLimit("0.002"))).toEqual({ VTI: 1 })
+    }))
+
+  it.effect("a limit that is not a positive number is refused", () =>
+    Effect.gen(function*() {
+      for (const limit of ["-5", "0", "ten", "1e-300"]) {
+        const r = yield* read("targets", "t.json", "{}").pipe(withLimit(limit))
+        expect("error" in r ? r.error : "no error").toBe(
+          `environment: KEEL_MAX_INPUT_MB: expected a number of MiB above 0 (at least one byte), got "${limit}"`
+        )
+      }
+    }))
+})
+
+describe("printable", () => {
+  it("escapes every control, invisible and line-breaking character, so a problem stays one line", () => {
+    expect(printable("a\nb\tc\u0000d\u001b[31me\u007f\u0085\u202e\u2028\ud800")).toBe(
+      "a\\nb\\tc\\u0000d\\u001b[31me\\u007f\\u0085\\u202e\\u2028\\ud800"
+    )
+    expect(printable("plain text, émoji 🙂 kept")).toBe("plain text, émoji 🙂 kept")
+  })
+
+  it("cuts a long line with an ellipsis, never inside a surrogate pair", () => {
+    const cut = printable(`${"x".repeat(PROBLEM_LINE_LENGTH - 2)}🙂🙂🙂`)
+    expect(cut.length).toBeLessThanOrEqual(PROBLEM_LINE_LENGTH)
+    expect(cut.endsWith("…")).toBe(true)
+    expect(cut.isWellFormed()).toBe(true)
+  })
 })

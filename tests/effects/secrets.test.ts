@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
-import { REDACTED, scrub, secretFromEnv } from "../../src/effects/secrets.ts"
+import { REDACTED, scrub, scrubRead, secretFromEnv, SecretsRead } from "../../src/effects/secrets.ts"
 
 describe("scrub", () => {
   it("scrub: authorization headers and API key fields at any depth, secrets inside longer strings", () => {
@@ -69,4 +69,24 @@ describe("secretFromEnv", () => {
         )
       }
     }))
+
+  it.effect("a secret typed where the variable's name belongs is refused without being shown", () =>
+    Effect.gen(function*() {
+      for (const pasted of ["pk/Secret+Value==", "https://hooks.example.com/T0/secret", "1KEY", "MY-KEY", ""]) {
+        const error = yield* Effect.flip(
+          secretFromEnv({ ...source, variable: pasted }).pipe(withEnv({ [pasted]: "x" }))
+        )
+        expect(error.message).toBe(
+          "keel.yaml: accounts[0].broker.keyIdEnv: expected the name of an environment variable " +
+            "(letters, digits and _, not starting with a digit), got something else (not shown: it may be a secret)"
+        )
+      }
+    }))
+
+  it.effect("every secret read is remembered, so a last-resort message can be scrubbed of it", () =>
+    Effect.gen(function*() {
+      yield* secretFromEnv(source).pipe(withEnv({ MY_KEY: "k3y-value" }))
+      const scrubbed = yield* scrubRead
+      expect(scrubbed("failed with k3y-value in the URL")).toBe(`failed with ${REDACTED} in the URL`)
+    }).pipe(Effect.provideService(SecretsRead, new Set())))
 })

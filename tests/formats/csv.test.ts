@@ -92,7 +92,9 @@ describe("errors name the line", () => {
   it.effect("no rows: nothing to plan, never all cash", () =>
     Effect.gen(function*() {
       for (const text of ["", "\n \n", "Symbol,Weight\r\n"]) {
-        expect(yield* message(readTargetsCsv(text))).toBe("expected at least one \"symbol,weight\" line, got none")
+        expect(yield* message(readTargetsCsv(text))).toBe(
+          "expected at least one \"symbol,weight\" line (all cash is written \"$CASH,1\"), got none"
+        )
       }
       for (const text of ["", "date,symbol,close\n\n"]) {
         expect(yield* message(readHistoryCsv(text))).toBe("expected a header and at least one close, got none")

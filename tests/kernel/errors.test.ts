@@ -3,7 +3,7 @@
  * and what was expected; the first problem found wins.
  */
 import { describe, expect, it } from "vitest"
-import { format, type RebalanceInput } from "../../src/kernel/index.ts"
+import { CASH, format, MAX_SYMBOL_LENGTH, NO_TARGETS, type RebalanceInput } from "../../src/kernel/index.ts"
 import { failure, flat, run } from "./helpers.ts"
 
 const snapshot = { cash: "1000", positions: { A: "1" }, quotes: flat({ A: "10", B: "20" }) }
@@ -93,27 +93,32 @@ describe("invalid targets", () => {
 
 describe("invalid snapshot", () => {
   it("a negative quantity", () => {
-    expect(where({ snapshot: { ...snapshot, positions: { A: "-1" } }, targets: {} })).toEqual([
+    expect(where({ snapshot: { ...snapshot, positions: { A: "-1" } }, targets: { "$CASH": "1" } })).toEqual([
       "snapshot",
       "positions.A",
       "\"-1\""
     ])
-    expect(where({ snapshot: { ...snapshot, positions: [{ symbol: "A", quantity: -1 }] }, targets: {} })).toEqual([
-      "snapshot",
-      "positions[0].quantity",
-      "-1"
-    ])
+    expect(where({ snapshot: { ...snapshot, positions: [{ symbol: "A", quantity: -1 }] }, targets: { "$CASH": "1" } }))
+      .toEqual([
+        "snapshot",
+        "positions[0].quantity",
+        "-1"
+      ])
   })
 
   it("negative, missing or malformed cash", () => {
-    expect(where({ snapshot: { ...snapshot, cash: "-1" }, targets: {} })).toEqual(["snapshot", "cash", "\"-1\""])
-    expect(where({ snapshot: { positions: {} }, targets: {} })).toEqual(["snapshot", "cash", "nothing"])
-    expect(where({ snapshot: { cash: Number.POSITIVE_INFINITY }, targets: {} })).toEqual([
+    expect(where({ snapshot: { ...snapshot, cash: "-1" }, targets: { "$CASH": "1" } })).toEqual([
+      "snapshot",
+      "cash",
+      "\"-1\""
+    ])
+    expect(where({ snapshot: { positions: {} }, targets: { "$CASH": "1" } })).toEqual(["snapshot", "cash", "nothing"])
+    expect(where({ snapshot: { cash: Number.POSITIVE_INFINITY }, targets: { "$CASH": "1" } })).toEqual([
       "snapshot",
       "cash",
       "Infinity"
     ])
-    expect(failure({ snapshot: { cash: "1e15" }, targets: {} }).expected).toBe(
+    expect(failure({ snapshot: { cash: "1e15" }, targets: { "$CASH": "1" } }).expected).toBe(
       "a non-negative decimal with at most 15 integer digits and 20 decimal places"
     )
   })
@@ -122,7 +127,7 @@ describe("invalid snapshot", () => {
     expect(
       where({
         snapshot: { ...snapshot, positions: [{ symbol: "AAPL", quantity: 1 }, { symbol: " AAPL", quantity: 2 }] },
-        targets: {}
+        targets: { "$CASH": "1" }
       })
     ).toEqual([
       "snapshot",
@@ -132,19 +137,98 @@ describe("invalid snapshot", () => {
   })
 
   it("a negative price, a duplicate quote, a quote that is not an object", () => {
-    expect(where({ snapshot: { cash: "1", quotes: { A: { bid: "-1" } } }, targets: {} })).toEqual([
+    expect(where({ snapshot: { cash: "1", quotes: { A: { bid: "-1" } } }, targets: { "$CASH": "1" } })).toEqual([
       "snapshot",
       "quotes.A.bid",
       "\"-1\""
     ])
     expect(
-      where({ snapshot: { cash: "1", quotes: [{ symbol: "A", last: 1 }, { symbol: "A ", last: 2 }] }, targets: {} })
+      where({
+        snapshot: { cash: "1", quotes: [{ symbol: "A", last: 1 }, { symbol: "A ", last: 2 }] },
+        targets: { "$CASH": "1" }
+      })
     ).toEqual(["snapshot", "quotes[1].symbol", "\"A \""])
-    expect(where({ snapshot: { cash: "1", quotes: { A: 10 } }, targets: {} })).toEqual(["snapshot", "quotes.A", "10"])
+    expect(where({ snapshot: { cash: "1", quotes: { A: 10 } }, targets: { "$CASH": "1" } })).toEqual([
+      "snapshot",
+      "quotes.A",
+      "10"
+    ])
   })
 
   it("a snapshot that is not an object", () => {
-    expect(where({ snapshot: [], targets: {} })).toEqual(["snapshot", "", "a list"])
+    expect(where({ snapshot: [], targets: { "$CASH": "1" } })).toEqual(["snapshot", "", "a list"])
+  })
+})
+
+describe("targets that say nothing, and all cash said explicitly", () => {
+  it("no entry at all (a map or a list) is refused, never read as all cash", () => {
+    for (const targets of [{}, []]) {
+      const f = failure({ snapshot, targets })
+      expect([f.source, f.path, f.value, f.expected]).toEqual(["targets", "", "none", NO_TARGETS])
+    }
+  })
+
+  it("$CASH: 1 is all cash: every holding is sold and the cash target is the whole equity", () => {
+    const r = run({ snapshot, targets: { [CASH]: "1" } })
+    expect(r.orders.orders.map((o) => [o.side, o.symbol, format(o.quantity)])).toEqual([["sell", "A", "1"]])
+    expect([format(r.plan.cashTarget), r.lines.map((l) => format(l.line.targetWeight))]).toEqual(["1010", ["0"]])
+  })
+
+  it("$CASH counts in the sum like any weight, and is never a position", () => {
+    expect(where({ snapshot, targets: { A: "0.6", [CASH]: "0.5" } })).toEqual(["targets", "sum of weights", "\"1.1\""])
+    const r = run({ snapshot, targets: [{ symbol: "A", weight: "0.5" }, { symbol: CASH, weight: "0.5" }] })
+    expect(r.lines.map((l) => l.line.symbol)).toEqual(["A"])
+    expect(format(r.plan.cashTarget)).toBe("505")
+  })
+})
+
+describe("symbols that are not symbols", () => {
+  const symbolIn = (symbol: string): [string, string, string] => where({ snapshot, targets: { [symbol]: "0.1" } })
+  it.each([
+    ["NUL", "A\u0000B", "\"A\\u0000B\""],
+    ["a tab", "A\tB", "\"A\\tB\""],
+    ["a line break", "A\nB", "\"A\\nB\""],
+    ["DEL", "A\u007fB", "\"A\\u007fB\""],
+    ["a right-to-left override", "A\u202eB", "\"A\\u202eB\""],
+    ["a zero-width space", "A\u200bB", "\"A\\u200bB\""],
+    ["a lone surrogate", "A\ud800B", "\"A\\ud800B\""]
+  ])("%s inside a symbol is refused", (_name, symbol, shown) => {
+    const [source, , value] = symbolIn(symbol)
+    expect([source, value]).toEqual(["targets", shown])
+  })
+
+  it(`a symbol of more than ${MAX_SYMBOL_LENGTH} characters is refused, and cut in the message`, () => {
+    expect(run({ snapshot, targets: { ["X".repeat(MAX_SYMBOL_LENGTH)]: "0.1" } }).lines.length).toBe(2)
+    const f = failure({ snapshot, targets: { ["X".repeat(10_000)]: "0.1" } })
+    expect(f.message.length).toBeLessThan(300)
+    expect(f.expected).toContain(`1 to ${MAX_SYMBOL_LENGTH} characters`)
+  })
+
+  it("the same rule holds in positions, quotes and the policy", () => {
+    expect(where({ snapshot: { cash: "1", positions: { "A\nB": "1" } }, targets: { A: "1" } })[1]).toBe(
+      "positions[\"A\\nB\"]"
+    )
+    expect(where({ snapshot: { cash: "1", quotes: [{ symbol: "A\u0000" }] }, targets: { A: "1" } })[1]).toBe(
+      "quotes[0].symbol"
+    )
+    expect(where({ snapshot, targets: { A: "1" }, policy: { exclude: ["B\tC"] } })[1]).toBe("exclude[0]")
+  })
+})
+
+describe("positions and quotes are read strictly", () => {
+  it.each([
+    ["a short side", { positions: [{ symbol: "A", quantity: "1", side: "short" }] }, "positions[0].side"],
+    ["a misspelt field", { positions: [{ symbol: "A", qty: "1" }] }, "positions[0].qty"],
+    ["a capitalised price", { quotes: [{ symbol: "A", Bid: "1" }] }, "quotes[0].Bid"],
+    ["a price field", { quotes: { A: { price: "1" } } }, "quotes.A.price"],
+    ["a side on a quote", { quotes: { A: { bid: "1", side: "buy" } } }, "quotes.A.side"]
+  ])("%s is refused, naming the field", (_name, fields, path) => {
+    expect(where({ snapshot: { cash: "1", ...fields }, targets: { A: "1" } }).slice(0, 2)).toEqual(["snapshot", path])
+  })
+
+  it("a negative quantity is a short position: refused, never read as long", () => {
+    const f = failure({ snapshot: { cash: "1", positions: [{ symbol: "A", quantity: "-3" }] }, targets: { A: "1" } })
+    expect([f.path, f.expected]).toEqual(["positions[0].quantity", "a quantity of at least 0 (long positions only)"])
   })
 })
 
@@ -171,43 +255,56 @@ describe("invalid policy", () => {
     ["weightTolerance", "-1e-9", "\"-1e-9\""]
   ]
   it.each(cases)("%s = %j is out of range", (field, value, shown) => {
-    expect(where({ snapshot, targets: {}, policy: { [field]: value } })).toEqual(["policy", field, shown])
+    expect(where({ snapshot, targets: { "$CASH": "1" }, policy: { [field]: value } })).toEqual(["policy", field, shown])
   })
 
   it("lot sizes must be whole and at least 1", () => {
-    expect(where({ snapshot, targets: {}, policy: { lotSizes: { A: 0 } } })).toEqual(["policy", "lotSizes.A", "0"])
-    expect(where({ snapshot, targets: {}, policy: { lotSizes: { A: "1.5" } } })).toEqual([
+    expect(where({ snapshot, targets: { "$CASH": "1" }, policy: { lotSizes: { A: 0 } } })).toEqual([
+      "policy",
+      "lotSizes.A",
+      "0"
+    ])
+    expect(where({ snapshot, targets: { "$CASH": "1" }, policy: { lotSizes: { A: "1.5" } } })).toEqual([
       "policy",
       "lotSizes.A",
       "\"1.5\""
     ])
-    expect(where({ snapshot, targets: {}, policy: { lotSizes: { A: -10 } } })).toEqual(["policy", "lotSizes.A", "-10"])
-    expect(where({ snapshot, targets: {}, policy: { lotSizes: [{ symbol: "A", lotSize: "0.5" }] } })).toEqual([
+    expect(where({ snapshot, targets: { "$CASH": "1" }, policy: { lotSizes: { A: -10 } } })).toEqual([
       "policy",
-      "lotSizes[0].lotSize",
-      "\"0.5\""
+      "lotSizes.A",
+      "-10"
     ])
+    expect(where({ snapshot, targets: { "$CASH": "1" }, policy: { lotSizes: [{ symbol: "A", lotSize: "0.5" }] } }))
+      .toEqual([
+        "policy",
+        "lotSizes[0].lotSize",
+        "\"0.5\""
+      ])
   })
 
   it("an empty symbol in exclude", () => {
-    expect(where({ snapshot, targets: {}, policy: { exclude: ["A", " "] } })).toEqual(["policy", "exclude[1]", "\" \""])
+    expect(where({ snapshot, targets: { "$CASH": "1" }, policy: { exclude: ["A", " "] } })).toEqual([
+      "policy",
+      "exclude[1]",
+      "\" \""
+    ])
   })
 
   it("an unknown policy field (a typo must not pass silently)", () => {
-    const f = failure({ snapshot, targets: {}, policy: { driftband: "0.05" } })
+    const f = failure({ snapshot, targets: { "$CASH": "1" }, policy: { driftband: "0.05" } })
     expect([f.source, f.path, f.value]).toEqual(["policy", "driftband", "\"driftband\""])
     expect(f.expected).toContain("driftBand")
   })
 
   it("a policy that is not an object", () => {
-    expect(where({ snapshot, targets: {}, policy: "whole" })).toEqual(["policy", "", "\"whole\""])
+    expect(where({ snapshot, targets: { "$CASH": "1" }, policy: "whole" })).toEqual(["policy", "", "\"whole\""])
   })
 })
 
 describe("error messages", () => {
   it("are one line naming the source, path, expectation and value", () => {
-    expect(failure({ snapshot: { cash: "1", positions: { AAPL: "-2" } }, targets: {} }).message).toBe(
-      "snapshot: positions.AAPL: expected a non-negative decimal, got \"-2\""
+    expect(failure({ snapshot: { cash: "1", positions: { AAPL: "-2" } }, targets: { "$CASH": "1" } }).message).toBe(
+      "snapshot: positions.AAPL: expected a quantity of at least 0 (long positions only), got \"-2\""
     )
   })
 
@@ -217,7 +314,7 @@ describe("error messages", () => {
     const f = failure({ snapshot: { cash: "1" }, targets: { "A\nB": "-1" } })
     expect(f.message).not.toMatch(/[\n\r]/)
     expect(f.path).toBe("[\"A\\nB\"]")
-    const g = failure({ snapshot: { cash: "1" }, targets: {}, policy: { "mode\r": "full" } })
+    const g = failure({ snapshot: { cash: "1" }, targets: { "$CASH": "1" }, policy: { "mode\r": "full" } })
     expect(g.message).not.toMatch(/[\n\r]/)
   })
 
@@ -225,13 +322,15 @@ describe("error messages", () => {
   // which leaves U+2028 / U+2029 (line and paragraph separators) as they are.
   it("stay on one line when a key or value contains U+2028 or U+2029", () => {
     expect(failure({ snapshot: { cash: "1" }, targets: { "A\u2028B": "-1" } }).message).not.toMatch(/[\u2028\u2029]/)
-    expect(failure({ snapshot: { cash: "1\u2029" }, targets: {} }).message).not.toMatch(/[\u2028\u2029]/)
+    expect(failure({ snapshot: { cash: "1\u2029" }, targets: { "$CASH": "1" } }).message).not.toMatch(/[\u2028\u2029]/)
   })
 
   it("name a non-empty path for an entry whose key is empty", () => {
     expect(failure({ snapshot: { cash: "1" }, targets: { "": "0.1" } }).path).toBe("[\"\"]")
-    expect(failure({ snapshot: { cash: "1" }, targets: {}, policy: { "": 1 } }).path).toBe("[\"\"]")
-    expect(failure({ snapshot: { cash: "1", positions: { "": 1 } }, targets: {} }).path).toBe("positions[\"\"]")
+    expect(failure({ snapshot: { cash: "1" }, targets: { "$CASH": "1" }, policy: { "": 1 } }).path).toBe("[\"\"]")
+    expect(failure({ snapshot: { cash: "1", positions: { "": 1 } }, targets: { "$CASH": "1" } }).path).toBe(
+      "positions[\"\"]"
+    )
   })
 })
 

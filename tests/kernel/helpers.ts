@@ -8,6 +8,7 @@
 import * as Result from "effect/Result"
 import fc from "fast-check"
 import {
+  CASH,
   Decimal,
   format,
   type InvalidInput,
@@ -250,12 +251,15 @@ export const calmOptions = (o: ScenarioOptions = {}): ScenarioOptions => ({
 export const mixedArb = (o: ScenarioOptions = {}): fc.Arbitrary<Scenario> =>
   fc.oneof(scenarioArb(o), scenarioArb(calmOptions(o)))
 
-/** Weights in millionths for the targeted symbols, summing to exactly `weightMicros` (or 0 when all raw weights are 0). */
+/**
+ * Weights in millionths for the targeted symbols, summing to exactly `weightMicros` (or 0 when all
+ * raw weights are 0); all cash, said as the kernel wants it said, when no symbol is targeted.
+ */
 export const weightsOf = (s: Scenario): Array<{ symbol: string; weight: string }> => {
   const targeted = s.specs.filter((x) => x.targetRaw !== undefined)
   const raw = targeted.map((x) => x.targetRaw!)
   const total = raw.reduce((a, b) => a + b, 0)
-  if (targeted.length === 0) return []
+  if (targeted.length === 0) return [{ symbol: CASH, weight: "1" }]
   const micros = raw.map((r) => (total === 0 ? 0 : Math.floor((r * s.weightMicros) / total)))
   if (total > 0) micros[0] = micros[0]! + s.weightMicros - micros.reduce((a, b) => a + b, 0)
   return targeted.map((x, i) => ({ symbol: x.symbol, weight: scaled(micros[i]!, 6) }))

@@ -10,8 +10,12 @@
  * assets, and at least $1 for a fractional buy, qty or notional), go `new` →
  * (`partially_filled`) → `filled` after a real-time delay at the current ask (buys) / bid
  * (sells), and move cash and positions when they fill; open buys reserve buying power, open
- * sells hold shares. `GET /v2/assets/{symbol}` says which symbols are fractionable
- * (`fractionable`); `DELETE /v2/positions/{symbol}` places a real market sell of the held
+ * sells hold shares. A cancel is asynchronous, as at Alpaca: with `cancelDelayMillis` the order
+ * sits in `pending_cancel` (204 to the DELETE, still holding its shares or cash, so a sell or a
+ * position close of them is refused 403 `insufficient qty available for order`), then `canceled`.
+ * A market buy is checked against buying power at the ask plus `marketBuyCollar` (Alpaca's collar).
+ * `GET /v2/assets/{symbol}` says which symbols are fractionable (`fractionable`);
+ * `DELETE /v2/positions/{symbol}` places a real market sell of the held
  * quantity under a client_order_id of the emulator's own choosing, as Alpaca does. Requests
  * are rate-limited per server in a fixed window (200 a minute; both configurable, so a test
  * can hit the limit and wait it out). Every request is recorded (secret redacted) and faults
@@ -72,6 +76,18 @@ export interface EmulatorOptions {
   readonly exchanges?: Readonly<Record<string, Exchange>>
   /** Delay before each fill step, in real milliseconds (default 50). */
   readonly fillDelayMillis?: number
+  /**
+   * How long a cancelled order stays `pending_cancel` before it is `canceled`, in real
+   * milliseconds (default 0: at once). Meanwhile it fills no more and still holds its shares (a
+   * sell) or buying power (a buy), as at Alpaca, where a cancel is asynchronous.
+   */
+  readonly cancelDelayMillis?: number
+  /**
+   * Alpaca's collar on market buys, a fraction of the ask: a market buy is checked against (and
+   * reserves) buying power at ask × (1 + collar), as Alpaca turns it into a limit order there
+   * (its support pages say 2%). Default "0": at the ask.
+   */
+  readonly marketBuyCollar?: string
   /** Fill each order in this many chunks, `fillDelayMillis` apart (default 1: one fill). */
   readonly partialFill?: number
   readonly keyId?: string
@@ -110,7 +126,7 @@ export interface RecordedRequest {
 }
 
 export interface StreamMessage {
-  /** Client messages as parsed JSON; `secret_key` replaced by "[redacted]". */
+  /** Client messages as parsed JSON; `secret` (or the legacy `secret_key`) replaced by "[redacted]". */
   readonly message: unknown
   readonly at: string
 }
@@ -143,7 +159,7 @@ export interface FaultEffect {
   readonly headers?: Readonly<Record<string, string>>
 }
 
-export type TradeEvent = "new" | "partial_fill" | "fill" | "canceled" | "rejected" | "expired"
+export type TradeEvent = "new" | "partial_fill" | "fill" | "pending_cancel" | "canceled" | "rejected" | "expired"
 
 export interface TradeUpdate {
   readonly event: TradeEvent
@@ -312,6 +328,8 @@ interface OrderRec {
   partsLeft: number
   rejectReason: string | undefined
   timer: NodeJS.Timeout | undefined
+  /** While `pending_cancel`: the moment it becomes `canceled`. */
+  cancelTimer: NodeJS.Timeout | undefined
 }
 
 interface Position {
@@ -399,6 +417,8 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
   const keyId = options.keyId ?? "TEST-KEY-ID"
   const secretKey = options.secretKey ?? "TEST-SECRET-KEY"
   const fillDelayMillis = options.fillDelayMillis ?? 50
+  const cancelDelayMillis = options.cancelDelayMillis ?? 0
+  const collar = new D(1).plus(options.marketBuyCollar ?? "0")
   const parts = Math.max(1, Math.floor(options.partialFill ?? 1))
   const binaryFrames = options.binaryFrames ?? true
   const limitPerMinute = options.requestsPerMinute ?? 200
@@ -635,15 +655,17 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
   }
 
   // ----- the fill engine
+  const busy = (o: OrderRec) => o.timer !== undefined || o.cancelTimer !== undefined
   const notifyIdle = () => {
-    if (orders.some((o) => o.timer !== undefined)) return
+    if (orders.some(busy)) return
     for (const w of idleWaiters.splice(0)) w()
   }
   const marketable = (o: OrderRec, price: Dec) =>
     o.limitPrice === null || (o.side === "buy" ? price.lte(o.limitPrice) : price.gte(o.limitPrice))
 
+  const fills = (o: OrderRec) => isOpen(o) && o.status !== "pending_cancel"
   const schedule = (o: OrderRec) => {
-    if (closed || o.timer !== undefined || !isOpen(o) || !marketOpen || fillsPaused) return
+    if (closed || o.timer !== undefined || !fills(o) || !marketOpen || fillsPaused) return
     if (o.rejectReason === undefined) {
       const q = quotes.get(o.symbol)
       const price = o.side === "buy" ? q?.ask : q?.bid
@@ -660,7 +682,7 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
   }
 
   const step = (o: OrderRec) => {
-    if (!isOpen(o) || !marketOpen || fillsPaused) return
+    if (!fills(o) || !marketOpen || fillsPaused) return
     if (o.rejectReason !== undefined) {
       o.status = "rejected"
       o.failedAt = o.updatedAt = nowIso()
@@ -730,6 +752,10 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
   const stopTimer = (o: OrderRec) => {
     if (o.timer !== undefined) clearTimeout(o.timer)
     o.timer = undefined
+  }
+  const stopCancel = (o: OrderRec) => {
+    if (o.cancelTimer !== undefined) clearTimeout(o.cancelTimer)
+    o.cancelTimer = undefined
   }
 
   // ----- order submission
@@ -810,7 +836,7 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     let reservePrice = ZERO
     let holdQty = ZERO
     if (side === "buy") {
-      const price = limitPrice ?? quote?.ask
+      const price = limitPrice ?? quote?.ask?.times(collar)
       if (notional === null && (price === undefined || price.lte(0))) {
         throw apiError(422, 42210000, `no quote available for ${symbol}`)
       }
@@ -875,7 +901,8 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       chunkQty: undefined,
       partsLeft: parts,
       rejectReason: rejections.shift(),
-      timer: undefined
+      timer: undefined,
+      cancelTimer: undefined
     }
     orders.push(o)
     ordersById.set(o.id, o)
@@ -885,9 +912,19 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     return o
   }
 
+  /** A cancel: `pending_cancel` for `cancelDelayMillis` (no more fills, still holding), then `canceled`. */
   const cancelOrder = (o: OrderRec) => {
+    if (o.status === "pending_cancel") return
     if (!isOpen(o)) throw apiError(422, 42210000, `order is already in "${o.status}" state`)
     stopTimer(o)
+    if (cancelDelayMillis <= 0) return finishCancel(o)
+    o.status = "pending_cancel"
+    o.updatedAt = nowIso()
+    emit("pending_cancel", o)
+    o.cancelTimer = setTimeout(() => finishCancel(o), cancelDelayMillis)
+  }
+  const finishCancel = (o: OrderRec) => {
+    o.cancelTimer = undefined
     o.status = "canceled"
     o.canceledAt = o.updatedAt = nowIso()
     emit("canceled", o)
@@ -1282,17 +1319,17 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
         sendFrame(socket, { stream: "listening", data: { error: "invalid syntax" } })
         return
       }
-      const m = (typeof msg === "object" && msg !== null ? msg : {}) as {
+      const m = (typeof msg === "object" && msg !== null ? msg : {}) as Record<string, unknown> & {
         action?: unknown
         data?: Record<string, unknown>
       }
       const d = typeof m.data === "object" && m.data !== null ? m.data : {}
-      streamMessages.push({
-        message: "secret_key" in d ? { ...m, data: { ...d, secret_key: "[redacted]" } } : msg,
-        at: nowIso()
-      })
+      streamMessages.push({ message: redactedMessage(m, d), at: nowIso() })
       if (m.action === "authenticate" || m.action === "auth") {
-        client.authorized = d["key_id"] === keyId && d["secret_key"] === secretKey
+        // The current form carries `key` and `secret`; the legacy one `data.key_id` and `data.secret_key`.
+        client.authorized = m.action === "auth"
+          ? m["key"] === keyId && m["secret"] === secretKey
+          : d["key_id"] === keyId && d["secret_key"] === secretKey
         sendFrame(socket, {
           stream: "authorization",
           data: { status: client.authorized ? "authorized" : "unauthorized", action: "authenticate" }
@@ -1311,6 +1348,13 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       }
       sendFrame(socket, { stream: "listening", data: { error: "invalid action" } })
     })
+  })
+
+  /** A client message as recorded: the secret of either authentication form redacted. */
+  const redactedMessage = (m: Record<string, unknown>, d: Record<string, unknown>): unknown => ({
+    ...m,
+    ...("secret" in m ? { secret: "[redacted]" } : {}),
+    ...("secret_key" in d ? { data: { ...d, secret_key: "[redacted]" } } : {})
   })
 
   const listen = (server: Server) =>
@@ -1369,6 +1413,7 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       for (const o of orders) {
         if (isOpen(o)) {
           stopTimer(o)
+          stopCancel(o)
           o.status = "expired"
           o.expiredAt = o.updatedAt = nowIso()
           emit("expired", o)
@@ -1390,7 +1435,10 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
   const close = async () => {
     if (closed) return
     closed = true
-    for (const o of orders) stopTimer(o)
+    for (const o of orders) {
+      stopTimer(o)
+      stopCancel(o)
+    }
     for (const w of idleWaiters.splice(0)) w()
     for (const c of clients) c.socket.terminate()
     clients.clear()
@@ -1420,7 +1468,7 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     streamClients: () => clients.size,
     idle: () =>
       new Promise<void>((resolve) => {
-        if (closed || !orders.some((o) => o.timer !== undefined)) resolve()
+        if (closed || !orders.some(busy)) resolve()
         else idleWaiters.push(resolve)
       }),
     faults: faultsApi,

@@ -78,7 +78,7 @@ export const EXAMPLE_FILES = ["keel.yaml", "targets.csv", "policy.yaml", "quotes
 export interface KeelYaml {
   store?: { sqlite?: string }
   artifacts?: string
-  timeouts?: { fillSeconds?: number; pollSeconds?: number }
+  timeouts?: { fillSeconds?: number; pollSeconds?: number; leaseSeconds?: number }
   notifiers?: Array<unknown>
   accounts: Array<{
     name: string

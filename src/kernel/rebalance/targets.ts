@@ -1,9 +1,12 @@
 /**
  * Targets: symbol → weight, a fraction of total equity. The weights sum to at most 1;
- * the remainder is the cash target.
+ * the remainder is the cash target. An input names at least one target: an empty one is a
+ * failed export far more often than a wish to sell everything, so all cash is said as
+ * `$CASH: 1` (see `CASH`).
  */
 import * as Result from "effect/Result"
 import { add, compare, type Decimal, ONE, ZERO } from "../decimal.ts"
+import { type InputSource, InvalidInput } from "../errors.ts"
 import {
   byCodeUnits,
   entries,
@@ -41,6 +44,20 @@ export interface Targets {
 const NO_ATTRIBUTION: Read<Attribution> = Result.succeed([])
 
 /**
+ * The cash line, named explicitly (`$CASH: 1` is all cash). Its weight counts in the sum like
+ * any other, and it is never a position: the cash target stays 1 − Σ the other weights. `$`
+ * keeps it apart from every ticker (there is a listed `CASH`).
+ */
+export const CASH = "$CASH"
+
+/** What an input without a single target is told. */
+export const NO_TARGETS = `at least one target (all cash is written "${CASH}": 1)`
+
+/** An input with no entry at all: refused, never read as all cash. */
+export const noTargets = (source: InputSource): Read<never> =>
+  Result.fail(new InvalidInput({ source, path: "", value: "none", expected: NO_TARGETS }))
+
+/**
  * The attribution of a list entry, when it has one: `[{ strategy, weight }]`, each
  * strategy once, summing exactly to the entry's weight (a resolved blend says where
  * every part of a weight came from; anything else is a corrupted input).
@@ -75,7 +92,7 @@ const readAttribution = (item: unknown, index: number, weight: Decimal): Read<At
 
 /** Targets as input again (weights and attribution as exact strings): what a session or artifact stores. */
 export const targetsInput = (targets: Targets) =>
-  targets.weights.map((t) => ({
+  targets.weights.length === 0 ? [{ symbol: CASH, weight: "1" }] : targets.weights.map((t) => ({
     symbol: t.symbol,
     weight: t.weight.toFixed(),
     ...(t.attribution.length === 0
@@ -86,9 +103,11 @@ export const targetsInput = (targets: Targets) =>
 export const validateTargets = (input: unknown, policy: Policy): Read<Targets> => {
   const items = entries("targets", "", input, "symbol", "weight")
   if (Result.isFailure(items)) return passOn(items)
+  if (items.success.length === 0) return noTargets("targets")
   const seen = new Set<string>()
   const weights: Array<Target> = []
   let total = ZERO
+  let stated = ZERO
   for (let index = 0; index < items.success.length; index++) {
     const item = items.success[index]!
     const symbol = uniqueSymbol("targets", seen, item)
@@ -100,14 +119,16 @@ export const validateTargets = (input: unknown, policy: Policy): Read<Targets> =
     if (Result.isFailure(weight)) return passOn(weight)
     const attribution = Array.isArray(input) ? readAttribution(input[index], index, weight.success) : NO_ATTRIBUTION
     if (Result.isFailure(attribution)) return passOn(attribution)
+    stated = add(stated, weight.success)
+    if (symbol.success === CASH) continue
     weights.push({ symbol: symbol.success, weight: weight.success, attribution: attribution.success })
     total = add(total, weight.success)
   }
-  if (total.gt(ONE.plus(policy.weightTolerance))) {
+  if (stated.gt(ONE.plus(policy.weightTolerance))) {
     return invalid(
       "targets",
       "sum of weights",
-      total.toFixed(),
+      stated.toFixed(),
       `weights that sum to at most 1 (tolerance ${policy.weightTolerance.toFixed()})`
     )
   }

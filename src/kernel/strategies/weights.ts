@@ -24,7 +24,7 @@ import {
   readDecimal,
   uniqueSymbol
 } from "../input.ts"
-import type { Target, Targets } from "../rebalance/targets.ts"
+import { CASH, noTargets, type Target, type Targets } from "../rebalance/targets.ts"
 import { apportion, divideDown, makeTargets } from "./blend.ts"
 
 /** How a source writes weights: fractions of 1, or percentages. */
@@ -76,6 +76,7 @@ export const readWeights = (
   const whole = percent ? HUNDRED : ONE
   const items = entries(source, "", input, fields.symbol, fields.weight)
   if (Result.isFailure(items)) return passOn(items)
+  if (items.success.length === 0) return noTargets(source)
   const rule: DecimalRule = {
     expected: percent ? "a percentage between 0 and 100" : "a fraction between 0 and 1",
     accepts: (d) => nonNegative.accepts(d) && (options.sum === "normalize" || d.lte(whole))
@@ -108,8 +109,11 @@ export const readWeights = (
       : `${what} that sum to at most ${whole.toFixed()} (tolerance ${slack.toFixed()})`
     return invalid(source, "sum of weights", total.toFixed(), expected)
   }
+  // The cash line counted in the sums; it is no position (see targets.ts `CASH`).
   const targets = makeTargets(
-    symbols.map((symbol, i): Target => ({ symbol, weight: weights[i] as Decimal, attribution: [] }))
+    symbols.flatMap((symbol, i): Array<Target> =>
+      symbol === CASH ? [] : [{ symbol, weight: weights[i] as Decimal, attribution: [] }]
+    )
   )
   const scaledDown = targets.total.gt(ONE)
   return Result.succeed({ targets: scaledDown ? scaleDownToOne(targets) : targets, sum: total, scaledDown })

@@ -16,7 +16,7 @@ export const accountFlag = Flag.String("account").pipe(Flag.withDescription("Acc
 
 /** How long a run waits for its account while another run holds it: none by default (it stops at once). */
 export const waitFlag = Flag.Int("wait").pipe(
-  Flag.filter((seconds) => seconds >= 0, (seconds) => `--wait: expected seconds, at least 0, got ${seconds}`),
+  Flag.filter((seconds) => seconds >= 0, () => "seconds, at least 0"),
   Flag.withDescription("Seconds to wait while another run holds the account (default 0: stop at once, exit 3)"),
   Flag.withDefault(0)
 )

@@ -28,7 +28,11 @@ export const historyCommand = Command.make(
   "history",
   {
     account: Flag.String("account").pipe(Flag.withDescription("Only this account"), Flag.optional),
-    limit: Flag.Int("limit").pipe(Flag.withDescription("How many runs (default 20)"), Flag.withDefault(20)),
+    limit: Flag.Int("limit").pipe(
+      Flag.filter((runs) => runs >= 0, () => "a whole number of runs, at least 0"),
+      Flag.withDescription("How many runs (default 20)"),
+      Flag.withDefault(20)
+    ),
     config: configFlag,
     json: jsonFlag
   },

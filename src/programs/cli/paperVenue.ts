@@ -80,7 +80,7 @@ const exitOnSignal = Effect.sync(() => {
 })
 
 const pollSecondsFlag = Flag.Finite("poll-seconds").pipe(
-  Flag.filter((seconds) => seconds > 0, (seconds) => `--poll-seconds: expected seconds above 0, got ${seconds}`),
+  Flag.filter((seconds) => seconds > 0, () => "seconds above 0"),
   Flag.withDescription(
     `How often to look for open orders placed since (default: timeouts.pollSeconds, else ${ConfigDefaults.pollSeconds})`
   ),

@@ -33,7 +33,7 @@ import {
   PositionsDocument,
   positionsDocument
 } from "../documents/positions.ts"
-import { brokerLayer, databaseFile, storeLayer } from "../layers.ts"
+import { brokerLayer, databaseFile, readOnlyStore } from "../layers.ts"
 import { accountFlag, configFlag, jsonFlag } from "./flags.ts"
 import { amount, left, right, section, table } from "./render.ts"
 
@@ -79,7 +79,7 @@ const booksLayer = (loaded: LoadedConfig, account: AccountConfig) =>
     // Nothing is ordered here, so the policy's share mode does not matter.
     const broker = yield* brokerLayer(loaded, account, { fractional: false })
     return broker.layer.pipe(
-      Layer.provideMerge(storeLayer(databaseFile(loaded))),
+      Layer.provideMerge(readOnlyStore(databaseFile(loaded))),
       Layer.provide(NodeHttpClient.layerUndici)
     )
   })

@@ -19,13 +19,12 @@ import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import { TestClock } from "effect/testing"
 import { parseSession, type Session } from "../../effects/broker/recording/session.ts"
 import * as Replay from "../../effects/broker/replay/layer.ts"
-import { InputFileError } from "../../effects/inputs.ts"
+import { InputFileError, readText } from "../../effects/inputs.ts"
 import { Notifier } from "../../effects/Notifier.ts"
 import { Store } from "../../effects/Store.ts"
 import type { InvalidInput } from "../../kernel/errors.ts"
@@ -70,15 +69,7 @@ export const requestOf = (session: Session): Result.Result<RunRequest, InputFile
 /** Reads and checks a session file: exit 2 material when it is not one. */
 export const readSession = (file: string) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(file).pipe(
-      Effect.mapError((e) =>
-        new InputFileError({
-          file,
-          detail: `cannot read the session file: ${e.reason._tag === "NotFound" ? "no such file" : e.message}`
-        })
-      )
-    )
+    const text = yield* readText(file, (reason) => `cannot read the session file: ${reason}`)
     const parsed = parseSession(file, text)
     if (Result.isFailure(parsed)) return yield* new InputFileError({ file, detail: parsed.failure })
     return parsed.success

@@ -94,6 +94,7 @@ export const runAccount = (options: RunOptions) =>
       execute: options.execute,
       ignoreMarketHours: options.ignoreMarketHours,
       onOpenOrders: account.openOrders ?? "cancel",
+      onOutsideOrders: account.outsideOrders ?? "abort",
       fillTimeout: `${timeouts?.fillSeconds ?? ConfigDefaults.fillSeconds} seconds`,
       pollInterval: `${timeouts?.pollSeconds ?? ConfigDefaults.pollSeconds} seconds`,
       notes: inputs.resolved.warnings,

@@ -60,5 +60,13 @@ export const clientOrderId = (
   return `${kept}~${digest(original).padStart(DIGEST_LENGTH - 1, "0").slice(0, DIGEST_LENGTH - 1)}`
 }
 
+/**
+ * An order id Keel made: `<run id>-<phase><side>-…`. Ids cut to a venue's limit keep the run id
+ * whenever the limit leaves room for it (28 characters and more), so only on a venue with a shorter
+ * limit could one of Keel's orders pass for an outside one.
+ */
+export const isKeelOrderId = (clientOrderId: string): boolean =>
+  /^\d{8}T\d{6}-[0-9a-z]{4}-[bs][bs]-/.test(clientOrderId)
+
 /** The UTC calendar day of a run, for the artifacts folder. */
 export const day = (millis: number): string => new Date(millis).toISOString().slice(0, 10)

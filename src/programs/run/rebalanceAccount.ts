@@ -78,7 +78,7 @@ const steps = (request: RunRequest, begun: Progress) =>
     const tracker = yield* follow(begun.lease)
     const sold = yield* sellPhase(tracker, snapshotted.start, planned)
     const sellsDone = yield* awaitPhase(request, "sell", tracker, sold)
-    const replanned = yield* replanBuys(request, snapshotted.policy, sellsDone)
+    const replanned = yield* replanBuys(request, snapshotted, sellsDone)
     const bought = yield* buyPhase(tracker, replanned)
     const buysDone = yield* awaitPhase(request, "buy", tracker, bought)
     const [finished, final] = yield* finalSnapshot(request, buysDone)
@@ -128,11 +128,13 @@ const finish = (request: RunRequest, startedAt: number, ended: Ended) =>
     const store = yield* Store
     const notifier = yield* Notifier
     const { stop } = ended
-    const status: FinalStatus = stop === undefined ? "completed" : stop.status
+    const refused = refusedSells(ended.progress)
+    const status: FinalStatus = stop?.status ?? (refused === undefined ? "completed" : "failed")
+    const reason = stop?.reason ?? refused
     const finishedAt = yield* Clock.currentTimeMillis
     const progress = stop === undefined ? yield* step("done", ended.progress, Effect.succeed) : ended.progress
-    yield* store.finishRun(progress.runId, status, stop?.reason, finishedAt, progress.lease)
-    const summary = summarize(request, progress, status, stop)
+    yield* store.finishRun(progress.runId, status, reason, finishedAt, progress.lease)
+    const summary = summarize(request, progress, status, reason, stop)
     const notified = yield* notifier.notify(summary).pipe(Effect.result)
     const run: Run = {
       id: progress.runId,
@@ -140,7 +142,7 @@ const finish = (request: RunRequest, startedAt: number, ended: Ended) =>
       mode: modeOf(request),
       status,
       step: progress.step,
-      ...(stop === undefined ? {} : { reason: stop.reason }),
+      ...(reason === undefined ? {} : { reason }),
       startedAt,
       finishedAt
     }
@@ -157,10 +159,27 @@ const finish = (request: RunRequest, startedAt: number, ended: Ended) =>
     } satisfies RunOutcome
   })
 
+/**
+ * A planned sell the venue refused (at submit, or after accepting it) leaves the account off its
+ * targets, however well the rest went: such a run is never "completed". Why, in words; undefined when none was.
+ */
+const refusedSells = (progress: Progress): string | undefined => {
+  const refused = [
+    ...progress.submitted.filter((s) => s.placed === undefined && s.order.side === "sell").map((s) => s.order.symbol),
+    ...progress.orders.filter((o) => o.status === "rejected" && o.side === "sell").map((o) => o.symbol)
+  ]
+  return refused.length === 0
+    ? undefined
+    : `${refused.length} planned sell(s) refused by the venue (${
+      refused.join(", ")
+    }): the account is not at its targets`
+}
+
 const summarize = (
   request: RunRequest,
   progress: Progress,
   status: FinalStatus,
+  reason: string | undefined,
   stop: Stop | undefined
 ): RunSummary => {
   const rejected = progress.submitted.filter((s) => s.placed === undefined)
@@ -172,7 +191,7 @@ const summarize = (
     mode: modeOf(request),
     status,
     step: progress.step,
-    ...(stop === undefined ? {} : { reason: stop.reason }),
+    ...(reason === undefined ? {} : { reason }),
     orders: {
       placed: progress.submitted.length - rejected.length,
       filled: progress.orders.filter((o) => o.status === "filled").length,

@@ -14,6 +14,7 @@ import {
   type AccountStage,
   type Lease,
   type OnOpenOrders,
+  type OnOutsideOrders,
   type PlanStage,
   Store,
   type StoreWriteError
@@ -26,6 +27,7 @@ import { reconcile } from "../../kernel/rebalance/reconcile.ts"
 import { type Account, bySymbol, type Position, type Quote } from "../../kernel/rebalance/snapshot.ts"
 import type { Targets } from "../../kernel/rebalance/targets.ts"
 import { storedPlan } from "../documents/plan.ts"
+import { isKeelOrderId } from "./ids.ts"
 import type { LeaseSettings } from "./lease.ts"
 import { brokerStop, type Progress, step, Stop, withWarnings } from "./progress.ts"
 import { cancelAndConfirm, describeRecovery, recoverAccount, type RecoveryOptions } from "./recovery.ts"
@@ -43,6 +45,8 @@ export interface RunRequest {
   readonly ignoreMarketHours: boolean
   /** What to do with open orders left by an earlier run. */
   readonly onOpenOrders: OnOpenOrders
+  /** What to do with open orders placed outside Keel (default `abort`). */
+  readonly onOutsideOrders?: OnOutsideOrders
   /** How long to wait for each phase's orders to finish (default 60 s). */
   readonly fillTimeout: Duration.Input
   /** How often to ask the broker about orders the update stream has not finished. */
@@ -94,11 +98,40 @@ const snapshotAt = (stage: AccountStage, request: RunRequest, progress: Progress
 const savePlan = (lease: Lease, stage: PlanStage, plan: Rebalance) =>
   Effect.flatMap(Store, (store) => store.savePlan(lease.runId, stage, storedPlan(plan), lease))
 
-/** What the kernel plans from: the cash and the positions actually held. */
-const accountOf = (snapshot: BrokerSnapshot): Account => ({
-  cash: snapshot.cash,
-  positions: snapshot.positions.filter((p) => !isZero(p.quantity))
-})
+/**
+ * What the kernel plans from: the cash and the positions actually held, less what open orders
+ * placed outside Keel hold (`outsideOrders: reserve`): a buy's unfilled rest at its limit (else
+ * the ask, the last, the bid; unpriced, all the cash), a sell's unfilled shares.
+ */
+const accountOf = (snapshot: BrokerSnapshot, outside: ReadonlyArray<BrokerOrder> = []): Account => {
+  const quotes = new Map(snapshot.quotes.map((q) => [q.symbol, q]))
+  let cash = snapshot.cash
+  const selling = new Map<string, Decimal>()
+  for (const o of outside) {
+    const rest = o.quantity.minus(o.filledQuantity)
+    if (o.side === "sell") {
+      selling.set(o.symbol, (selling.get(o.symbol) ?? ZERO).plus(rest))
+      continue
+    }
+    const quote = quotes.get(o.symbol)
+    const price = o.limitPrice ?? quote?.ask ?? quote?.last ?? quote?.bid
+    cash = price === undefined ? ZERO : cash.minus(rest.times(price))
+  }
+  return {
+    cash: max(cash, ZERO),
+    positions: snapshot.positions
+      .map((p) => ({ ...p, quantity: max(p.quantity.minus(selling.get(p.symbol) ?? ZERO), ZERO) }))
+      .filter((p) => !isZero(p.quantity))
+  }
+}
+
+/** The quotes of the symbols the venue trades: one it will not trade is unpriced to the kernel, so no order is planned for it. */
+const tradable = (quotes: ReadonlyArray<Quote>, snapshotted: Snapshotted): ReadonlyArray<Quote> =>
+  snapshotted.untradable.size === 0 ? quotes : quotes.filter((q) => !snapshotted.untradable.has(q.symbol))
+
+/** Open orders placed outside Keel that the run leaves alone and plans around (`outsideOrders: reserve`). */
+const reservedFor = (request: RunRequest, open: ReadonlyArray<BrokerOrder>): ReadonlyArray<BrokerOrder> =>
+  request.onOutsideOrders === "reserve" ? open.filter((o) => !isKeelOrderId(o.clientOrderId)) : []
 
 /** Load: the targets and policy are validated already. */
 export const load = (request: RunRequest, progress: Progress): Effect.Effect<Progress, StoreWriteError, Store> =>
@@ -150,6 +183,8 @@ export interface Snapshotted {
   readonly open: ReadonlyArray<BrokerOrder>
   /** The request's policy under the venue's rules. */
   readonly policy: Policy
+  /** Symbols the venue will not trade: left out of every plan as unpriced. */
+  readonly untradable: ReadonlySet<string>
 }
 
 /**
@@ -171,7 +206,7 @@ export const snapshot = (
         yield* newStoreNote(request, start, open, progress)
       )
       const venue = yield* venuePolicy(request.policy, universe(request, start.positions), known)
-      return [venue.progress, { start, open, policy: venue.policy }] as const
+      return [venue.progress, { start, open, policy: venue.policy, untradable: venue.untradable }] as const
     }))
 
 /**
@@ -201,7 +236,7 @@ const newStoreNote = (
  */
 const venuePolicy = (policy: Policy, symbols: ReadonlyArray<string>, progress: Progress) =>
   Effect.gen(function*() {
-    if (policy.shares === "whole") return { policy, progress }
+    if (policy.shares === "whole") return { policy, progress, untradable: new Set<string>() }
     const broker = yield* Broker
     const assets = yield* broker.assets(symbols).pipe(Effect.mapError(brokerStop("assets", progress)))
     const wholeShares = assets.filter((a) => !a.fractionable).map((a) => a.symbol)
@@ -209,11 +244,14 @@ const venuePolicy = (policy: Policy, symbols: ReadonlyArray<string>, progress: P
     const minOrderValue = assets.reduce((m, a) => (a.fractionable ? max(m, a.minFractionalOrderValue) : m), ZERO)
     return {
       policy: withVenueRules(policy, { wholeShares, minOrderValue }),
+      untradable: new Set(untradable),
       progress: withWarnings(progress, [
         ...(wholeShares.length > 0
           ? [`not fractionable at the venue, traded in whole shares: ${wholeShares.join(", ")}`]
           : []),
-        ...(untradable.length > 0 ? [`not tradable at the venue: ${untradable.join(", ")}`] : [])
+        ...(untradable.length > 0
+          ? [`not tradable at the venue, left out of the plan as unpriced: ${untradable.join(", ")}`]
+          : [])
       ])
     }
   })
@@ -249,7 +287,33 @@ const marketHours = (request: RunRequest, progress: Progress) =>
 const nextOpen = (at: Option.Option<number>): string =>
   Option.match(at, { onNone: () => "never", onSome: (millis) => new Date(millis).toISOString() })
 
+/** Open orders at the venue: those placed outside Keel, then Keel's own that no unfinished run of this store placed. */
 const openOrders = (request: RunRequest, open: ReadonlyArray<BrokerOrder>, progress: Progress) =>
+  Effect.flatMap(
+    outsideOrders(request, open.filter((o) => !isKeelOrderId(o.clientOrderId)), progress),
+    (progress) => keelOrders(request, open.filter((o) => isKeelOrderId(o.clientOrderId)), progress)
+  )
+
+/**
+ * Orders placed outside Keel (a hand-placed GTC order) are never Keel's to cancel: the run stops
+ * and says so (`outsideOrders: abort`, the default), or plans around them (`reserve`).
+ */
+const outsideOrders = (request: RunRequest, outside: ReadonlyArray<BrokerOrder>, progress: Progress) =>
+  Effect.gen(function*() {
+    if (outside.length === 0) return progress
+    const which = `${outside.length} open order(s) placed outside Keel (${
+      outside.map((o) => o.clientOrderId).join(", ")
+    })`
+    if (request.onOutsideOrders === "reserve") {
+      return withWarnings(progress, [`${which} left alone: the cash and shares they hold are kept out of the plan`])
+    }
+    const reason = `${which}: Keel leaves them alone; set outsideOrders: reserve to rebalance around them`
+    if (!request.execute) return withWarnings(progress, [`${reason} (an execution would stop)`])
+    return yield* new Stop({ status: "aborted", category: "guard", reason, progress })
+  })
+
+/** Keel's own open orders that recovery did not settle (a store deleted since): cancelled, or the run stops. */
+const keelOrders = (request: RunRequest, open: ReadonlyArray<BrokerOrder>, progress: Progress) =>
   Effect.gen(function*() {
     if (open.length === 0) return progress
     if (!request.execute) {
@@ -294,7 +358,8 @@ export const plan = (
   step("plan", progress, (progress) =>
     Effect.gen(function*() {
       const { policy, start } = snapshotted
-      const planned = planRebalance(accountOf(start), makeModel(request.targets, start.quotes, policy))
+      const account = accountOf(start, reservedFor(request, snapshotted.open))
+      const planned = planRebalance(account, makeModel(request.targets, tradable(start.quotes, snapshotted), policy))
       // A preview reports the plan's cash; an execution only ever the broker's.
       const cash = request.execute ? progress.cash : { ...progress.cash, after: planned.orders.cash.after }
       const next = withWarnings({ ...progress, plan: planned, cash }, planned.warnings.map((w) => w.message))
@@ -386,13 +451,18 @@ export const awaitPhase = (
 /** Re-plan the buys: a fresh snapshot (saved), and the buys planned from the cash the sells really left. */
 export const replanBuys = (
   request: RunRequest,
-  policy: Policy,
+  snapshotted: Snapshotted,
   progress: Progress
 ): Effect.Effect<Replanned, Stop | StoreWriteError, Broker | Store> =>
   step("replan-buys", progress, (progress) =>
     Effect.gen(function*() {
       const fresh = yield* snapshotAt("after-sells", request, progress)
-      const buys = planBuys(accountOf(fresh), makeModel(request.targets, fresh.quotes, policy))
+      // Outside orders as they stood at the start: one that filled since holds its cash twice, never too little.
+      const account = accountOf(fresh, reservedFor(request, snapshotted.open))
+      const buys = planBuys(
+        account,
+        makeModel(request.targets, tradable(fresh.quotes, snapshotted), snapshotted.policy)
+      )
       yield* savePlan(progress.lease, "buy-replan", buys)
       return { ...progress, cash: { ...progress.cash, after: fresh.cash }, buys }
     }))

@@ -13,7 +13,6 @@ import { expectStoreError, run, sellIntent, T0, takeLease, tempFiles } from "./f
 const freshFile = tempFiles("keel-sqlite-store-test-")
 
 /** Root may write anywhere: the permission cases can only be seen by another user. */
-const isRoot = process.getuid?.() === 0
 
 /** What a StoreError says. */
 const said = (error: StoreError) => ({ operation: error.operation, message: error.message, database: error.database })
@@ -103,25 +102,6 @@ describe("opening the store", () => {
       yield* raw(file, ["INSERT INTO effect_sql_migrations (migration_id, name) VALUES (99, 'from_the_future')"])
       expect(yield* openError(file)).toMatchObject({ message: "written by a newer version of Keel", database: file })
     }))
-
-  it.effect.skipIf(isRoot)("a folder or a file that may not be written is permission denied", () => {
-    const locked = Path.dirname(freshFile())
-    const readOnly = freshFile()
-    const writable = () => [locked, Path.dirname(readOnly)].forEach((dir) => Fs.chmodSync(dir, 0o755))
-    return Effect.gen(function*() {
-      Fs.mkdirSync(locked, { recursive: true, mode: 0o555 })
-      expect(yield* openError(Path.join(locked, "keel.db"))).toMatchObject({ message: "permission denied" })
-      expect(yield* openError(Path.join(locked, "deeper", "keel.db"))).toMatchObject({ message: "permission denied" })
-
-      yield* Effect.provide(Effect.void, SqliteStore.layer({ filename: readOnly }))
-      Fs.chmodSync(readOnly, 0o444)
-      expect(yield* openError(readOnly)).toMatchObject({ message: "permission denied", database: readOnly })
-      // A store in a folder that may not be written: SQLite cannot keep its write-ahead log there.
-      Fs.chmodSync(readOnly, 0o644)
-      Fs.chmodSync(Path.dirname(readOnly), 0o555)
-      expect(yield* openError(readOnly)).toMatchObject({ message: "database is read-only", database: readOnly })
-    }).pipe(Effect.ensuring(Effect.sync(writable)))
-  })
 })
 
 describe("faults while it runs", () => {

@@ -6,7 +6,7 @@
  * The fixtures, worked out by hand:
  *   core.csv/json/yaml   VTI 0.5, BND 0.3, GLD 0.1 (cash 0.1)
  *   satellite.json       VTI 0.2, QQQ 0.5, ARKK 0.3
- *   growth.csv           QQQ 0.6, VTI 0.4;  defensive.csv BND 0.6, GLD 0.2, VTI 0.2;  cash.json {}
+ *   growth.csv           QQQ 0.6, VTI 0.4;  defensive.csv BND 0.6, GLD 0.2, VTI 0.2;  cash.json { "$CASH": 1 }
  *   regime-history.csv   SPY and VIX, 2026-03-01 … 03-07 (trendDays 3, VIX threshold 20):
  *     as of 03-03  SPY 100,101,102: 102 ≥ avg 101, up;   VIX 15 low   → uptrend_low_vol
  *     as of 03-04  SPY 101,102,103: up;                  VIX 25 high  → uptrend_high_vol

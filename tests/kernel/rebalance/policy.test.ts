@@ -246,7 +246,7 @@ describe("policy: liquidateUntargeted", () => {
   const at = (liquidateUntargeted: boolean) =>
     run({
       snapshot: { cash: "0", positions: { X: "3" }, quotes: flat({ X: "20" }) },
-      targets: {},
+      targets: { "$CASH": "1" },
       policy: { liquidateUntargeted }
     })
 

@@ -84,7 +84,10 @@ describe("warnings, one per code", () => {
   })
 
   it("NO_SELL_PRICE: a sell is wanted but there is only an ask", () => {
-    const r = run({ snapshot: { cash: "0", positions: { X: "2" }, quotes: { X: { ask: "10" } } }, targets: {} })
+    const r = run({
+      snapshot: { cash: "0", positions: { X: "2" }, quotes: { X: { ask: "10" } } },
+      targets: { "$CASH": "1" }
+    })
     expect(outcome(r, "X")).toEqual(["hold", "no-price", "2"])
     expect(warningRows(r)).toEqual([["NO_SELL_PRICE", "X"]])
   })
@@ -102,7 +105,10 @@ describe("warnings, one per code", () => {
   })
 
   it("SELL_PRICE_FALLBACK: no bid, so the sell is valued at close", () => {
-    const r = run({ snapshot: { cash: "0", positions: { X: "3" }, quotes: { X: { close: "20" } } }, targets: {} })
+    const r = run({
+      snapshot: { cash: "0", positions: { X: "3" }, quotes: { X: { close: "20" } } },
+      targets: { "$CASH": "1" }
+    })
     expect(orderRows(r)).toEqual([["sell", "X", "3", "20", "60"]])
     expect(warningRows(r)).toEqual([["SELL_PRICE_FALLBACK", "X"]])
   })
@@ -123,7 +129,7 @@ describe("warnings, one per code", () => {
   it("BELOW_MIN_ORDER_VALUE: a sell worth less than minOrderValue is dropped too", () => {
     const r = run({
       snapshot: { cash: "0", positions: { X: "3" }, quotes: flat({ X: "20" }) },
-      targets: {},
+      targets: { "$CASH": "1" },
       policy: { minOrderValue: "60.01" }
     })
     expect(r.orders.orders).toEqual([])

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest"
 import {
   type Account,
+  CASH,
   deltas,
   format,
   lineDrift,
@@ -99,7 +100,7 @@ describe("stages", () => {
   // Regression (kernel bug fixed in 364ca10): with no weights the reserve was not applied to
   // the cash target (cash 50, minCash 100 gave cashTarget 50).
   it("cashTarget is never below the reserve, even with no weights", () => {
-    const r = run({ snapshot: { cash: "50" }, targets: {}, policy: { minCash: "100" } })
+    const r = run({ snapshot: { cash: "50" }, targets: { [CASH]: "1" }, policy: { minCash: "100" } })
     expect(format(r.plan.reserve)).toBe("100")
     expect(format(r.plan.cashTarget)).toBe("100")
   })

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest"
 import {
   format,
   InvalidInput,
+  NO_TARGETS,
   type Rebalance,
   rebalance,
   type RebalanceInput,
@@ -50,8 +51,9 @@ const wellFormed = (input: RebalanceInput, r: unknown): void => {
     // An empty path means the whole input is at fault (not an object, list or map).
     if (f.path === "") {
       const whole = f.source === "snapshot" ? input.snapshot : f.source === "targets" ? input.targets : input.policy
+      // …or it names nothing at all: a map or list of targets without one entry.
       check(
-        f.value === show(whole),
+        f.value === show(whole) || (f.source === "targets" && f.value === "none" && f.expected === NO_TARGETS),
         () => `empty path, but value ${f.value} is not the whole ${f.source} (${show(whole)})`
       )
     } else {

@@ -44,7 +44,7 @@ const err = (r: ReturnType<typeof blend>): InvalidInput => {
   return r.failure
 }
 
-/** Weights in millionths summing to at most 1 over a random subset of the symbols. */
+/** Weights in millionths summing to at most 1 over a random subset of the symbols (none: all cash). */
 const targetsArb: fc.Arbitrary<Targets> = fc
   .dictionary(fc.constantFrom(...SYMBOLS), fc.integer({ min: 0, max: 1_000_000 }), { maxKeys: SYMBOLS.length })
   .chain((raw) =>
@@ -53,7 +53,7 @@ const targetsArb: fc.Arbitrary<Targets> = fc
       const total = keys.reduce((s, k) => s + raw[k]!, 0)
       const out: Record<string, string> = {}
       for (const k of keys) out[k] = scaled(total === 0 ? 0 : Math.floor((raw[k]! * budget) / total), 6)
-      return targetsOf(out)
+      return targetsOf(keys.length === 0 ? { "$CASH": "1" } : out)
     })
   )
 
@@ -382,7 +382,9 @@ describe("blend: examples", () => {
     )
     // One that loaded, even holding nothing, is a blend.
     const b = ok(
-      blend([strategies[0]!, { name: "momentum", share: "0.3", targets: targetsOf({}) }], { onStrategyFailure: "cash" })
+      blend([strategies[0]!, { name: "momentum", share: "0.3", targets: targetsOf({ "$CASH": "1" }) }], {
+        onStrategyFailure: "cash"
+      })
     )
     expect([format(b.targets.total), b.warnings.length]).toEqual(["0", 1])
   })

@@ -123,6 +123,21 @@ describe("readWeights: properties", () => {
 })
 
 describe("readWeights: examples", () => {
+  it("a source that names no target is refused, whatever its unit or sum; all cash is $CASH", () => {
+    for (const options of [partial("0"), full("0.0001", "percent"), { ...partial("0"), sum: "normalize" as const }]) {
+      for (const input of [{}, []]) expect(err(readWeights("targets", input, options)).value).toBe("none")
+    }
+    const cash = ok(readWeights("targets", { $CASH: "100" }, full("0", "percent")))
+    expect([cash.targets.weights.length, format(cash.targets.cash)]).toEqual([0, "1"])
+  })
+
+  it("$CASH counts in a full allocation's sum and is never a target", () => {
+    const r = ok(readWeights("targets", { VTI: "0.7", $CASH: "0.3" }, full("0")))
+    expect(r.targets.weights.map((t) => [t.symbol, format(t.weight)])).toEqual([["VTI", "0.7"]])
+    expect(format(r.targets.cash)).toBe("0.3")
+    expect(err(readWeights("targets", { VTI: "0.7" }, full("0"))).path).toBe("sum of weights")
+  })
+
   it("a file at 1.00005: refused with the default policy's tolerance, accepted (and scaled down to 1) with 0.0001", () => {
     const w = { VTI: "0.50005", BND: "0.5" }
     expect(err(readWeights("targets", w, partial("0.000000001"))).message).toBe(

@@ -175,7 +175,7 @@ describe.concurrent("rebalance paper-venue", () => {
     expect(refusals.map((r) => singleLine(r.stderr))).toEqual([
       "missing.yaml: cannot read the config file (use --config FILE)",
       "keel.yaml: accounts: expected an account named \"nope\" (known: demo)",
-      expect.stringContaining("--poll-seconds: expected seconds above 0, got 0"),
+      "rebalance paper-venue: Invalid value for flag --poll-seconds: \"0\". Expected: seconds above 0; see rebalance paper-venue --help",
       "alpaca.yaml: accounts: expected at least one account of kind paper, got demo (alpaca)",
       "alpaca.yaml: accounts: expected an account of kind paper, got demo (alpaca)",
       "paper broker: cannot use the books taken: is a directory"

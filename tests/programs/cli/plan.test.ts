@@ -187,7 +187,7 @@ describe.concurrent("rebalance plan --json", () => {
 
   it("writes null for what an unpriced holding does not have", async () => {
     write("unpriced.json", "{\"cash\": \"100\", \"positions\": [{\"symbol\": \"Z\", \"quantity\": \"3\"}]}")
-    write("none.json", "{}")
+    write("none.json", "{\"$CASH\": \"1\"}")
     const r = await run(["plan", "--snapshot", "unpriced.json", "--targets", "none.json", "--json"])
     expect(r.code).toBe(0)
     const out = planOf(r.stdout)
@@ -281,7 +281,7 @@ describe.concurrent("invalid input: exit 2, one line on stderr, nothing on stdou
           ),
           "targets.csv"
         ),
-      "negative.json: positions[1].quantity: expected a non-negative decimal, got \"-5\""
+      "negative.json: positions[1].quantity: expected a quantity of at least 0 (long positions only), got \"-5\""
     ],
     [
       "weights that sum above 1",

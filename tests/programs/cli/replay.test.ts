@@ -383,6 +383,40 @@ describe("bad session files", () => {
       /^[^\n]*started\.jsonl: line 1: startedAt: expected epoch milliseconds \(a whole number from 0 to 8\.64e15\), got -10{20}$/
     ))
 
+  it.each([
+    [
+      "a reserve of 5 (500%)",
+      "\"cashReserve\":0.01",
+      "\"cashReserve\":5",
+      /the header's policy: cashReserve: expected /
+    ],
+    [
+      "targets that are not targets",
+      /"targets":\[[^\]]*\]/,
+      "\"targets\":\"hello\"",
+      /the header's targets: expected a list/
+    ],
+    [
+      "no targets at all",
+      /"targets":\[[^\]]*\]/,
+      "\"targets\":[]",
+      /the header's targets: expected at least one target/
+    ],
+    ["a symbol with a NUL", "\"symbol\":\"BND\",\"weight\"", "\"symbol\":\"B\\u0000D\",\"weight\"", /got "B\\u0000D"$/]
+  ])(
+    "a header with %s is unreadable (exit 2), never \"different\"",
+    (_name, from, to, expected) => exit2("header.jsonl", original.replace(from, to), expected)
+  )
+
+  it("a session file above the input size limit: exit 2 before it is parsed", async () => {
+    const file = scratch("big.jsonl", original)
+    const cli = await runCli(["replay", file], { cwd: join(file, ".."), env: { KEEL_MAX_INPUT_MB: "0.001" } })
+    expect(cli.code).toBe(2)
+    expect(singleLine(cli.stderr)).toMatch(
+      /big\.jsonl: expected a file of at most 1048 bytes \(KEEL_MAX_INPUT_MB sets the limit\), got/
+    )
+  })
+
   it("a missing file: exit 2", async () => {
     const cli = await runCli(["replay", join(tmp, "nope.jsonl")], { cwd: tmp })
     expect(cli.code).toBe(2)

@@ -15,7 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import { Books, Broker } from "../../../src/effects/Broker.ts"
+import { Books, Broker, OrderRejected } from "../../../src/effects/Broker.ts"
 import * as Faults from "../../../src/effects/broker/faults/layer.ts"
 import * as Paper from "../../../src/effects/broker/paper/layer.ts"
 import { RunStep, Store, StoreError } from "../../../src/effects/Store.ts"
@@ -815,8 +815,9 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
       programLayer(files.freshFile(), config({ marketOpen: "never" }))
     ))
 
-  const LONG_A = "VANGUARD.TOTAL.STOCK.MARKET.INDEX.FUND.ETF.SHARES.CLASS-A"
-  const LONG_B = "VANGUARD.TOTAL.STOCK.MARKET.INDEX.FUND.ETF.SHARES.CLASS-B"
+  // As long as a symbol may be (32), so an id of a run (24 characters before the symbol) must be cut.
+  const LONG_A = "VANGUARD.TOTAL.STOCK.MARKET.ETFA"
+  const LONG_B = "VANGUARD.TOTAL.STOCK.MARKET.ETFB"
 
   it.effect("10. client order ids are at most 48 characters and unique per intent, long symbols included", () =>
     withLayer(
@@ -984,4 +985,106 @@ describe("rebalanceAccount (paper broker, SQLite store, TestClock)", () => {
         programLayer(file, config({ quotes: { kind: "static", quotes: QUOTES_UP }, marketOpen: "never" }))
       )
     }))
+})
+
+describe("orders that are not Keel's, and sells the venue refuses", () => {
+  /** A limit buy far below the market, placed by hand at the venue: it stays open. */
+  const handPlaced = Effect.gen(function*() {
+    return yield* (yield* Broker).placeOrder({
+      clientOrderId: "my-gtc-1",
+      symbol: "BND",
+      side: "buy",
+      quantity: new Decimal("100"),
+      type: "limit",
+      limitPrice: new Decimal("10"),
+      timeInForce: "gtc"
+    })
+  })
+
+  it.effect("an order placed outside Keel stops the run by default, untouched, and says which", () =>
+    withLayer(
+      Effect.gen(function*() {
+        const outside = yield* handPlaced
+        const outcome = yield* drive(request())
+        expect(outcome.run).toMatchObject({ status: "aborted", step: "guards" })
+        expect(outcome.run.reason).toBe(
+          "1 open order(s) placed outside Keel (my-gtc-1): Keel leaves them alone; " +
+            "set outsideOrders: reserve to rebalance around them"
+        )
+        expect((yield* (yield* Broker).openOrders).map((o) => o.id)).toEqual([outside.id])
+        expect((yield* stored(outcome.run.id)).intents).toEqual([])
+      }),
+      programLayer(files.freshFile(), config())
+    ))
+
+  it.effect("with outsideOrders: reserve, the run plans around it: its cash is kept out of the plan, the order left alone", () =>
+    withLayer(
+      Effect.gen(function*() {
+        const outside = yield* handPlaced
+        const outcome = yield* drive({ ...request(), onOutsideOrders: "reserve" })
+        expect(outcome.run.status).toBe("completed")
+        // 10000 cash, of which the hand-placed buy holds 100 × 10.
+        same(outcome.plan!.orders.cash.before, "9000")
+        expect(outcome.summary.warnings).toContain(
+          "1 open order(s) placed outside Keel (my-gtc-1) left alone: the cash and shares they hold are kept out of the plan"
+        )
+        const open = yield* (yield* Broker).openOrders
+        expect(open.map((o) => [o.id, o.status])).toEqual([[outside.id, "accepted"]])
+        // What the run bought never touched the cash the order holds.
+        const books = yield* (yield* Books).books
+        expect(books.cash.gte(new Decimal("1000"))).toBe(true)
+      }),
+      programLayer(files.freshFile(), config())
+    ))
+
+  it.effect("a planned sell the venue refuses leaves the account off its targets: the run is failed, never completed", () =>
+    withLayer(
+      Effect.gen(function*() {
+        yield* seedAndDrift
+        const broker = yield* Broker
+        const refusing = {
+          ...broker,
+          placeOrder: (order: Parameters<typeof broker.placeOrder>[0]) =>
+            order.side === "sell"
+              ? Effect.fail(
+                new OrderRejected({
+                  clientOrderId: order.clientOrderId,
+                  reason: "insufficient qty available for order"
+                })
+              )
+              : broker.placeOrder(order)
+        }
+        const outcome = yield* drive(DRIFTED).pipe(Effect.provideService(Broker, refusing))
+        expect(outcome.run.status).toBe("failed")
+        expect(outcome.run.reason).toBe(
+          "1 planned sell(s) refused by the venue (VTI): the account is not at its targets"
+        )
+        expect(outcome.summary).toMatchObject({ status: "failed", errors: { rejected: 1 } })
+      }),
+      programLayer(files.freshFile(), config())
+    ))
+})
+
+describe("symbols the venue will not trade", () => {
+  it.effect("are left out of the plan as unpriced, with a warning naming them; nothing is ordered for them", () =>
+    withLayer(
+      Effect.gen(function*() {
+        const broker = yield* Broker
+        const untradableBnd = {
+          ...broker,
+          assets: (symbols: ReadonlyArray<string>) =>
+            Effect.map(
+              broker.assets(symbols),
+              (assets) => assets.map((a) => a.symbol === "BND" ? { ...a, tradable: false } : a)
+            )
+        }
+        const outcome = yield* drive(request({ policy: { shares: "fractional" } })).pipe(
+          Effect.provideService(Broker, untradableBnd)
+        )
+        expect(outcome.summary.warnings).toContain("not tradable at the venue, left out of the plan as unpriced: BND")
+        expect(outcome.plan!.orders.orders.map((o) => o.symbol)).toEqual(["VTI"])
+        expect(outcome.submitted.map((s) => s.order.symbol)).toEqual(["VTI"])
+      }),
+      programLayer(files.freshFile(), config())
+    ))
 })

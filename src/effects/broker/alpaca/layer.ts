@@ -121,11 +121,16 @@ export const make = (
         Effect.flatMap((answer) => Alpaca.decode(schema, `${endpoint.method} ${endpoint.path}`)(answer.body))
       )
 
-    // cash is Alpaca's cash balance as reported (negative on a margin account that borrows:
-    // the kernel then refuses the snapshot rather than plan with it); buying power is the
-    // non-marginable buying power, because Keel never buys on margin.
+    // Keel never buys on margin: the cash it plans with is what a cash purchase may spend, the
+    // smaller of the cash balance and `non_marginable_buying_power` (a cash account: the cash less
+    // what open buys reserve; a margin account: never borrowed money). A negative cash balance (a
+    // margin account that borrows) stays negative: the kernel then refuses the snapshot.
     const account = read("trading", { method: "GET", path: "/v2/account" }, Alpaca.Account).pipe(
-      Effect.map((a) => ({ cash: a.cash, buyingPower: a.non_marginable_buying_power, equity: a.equity })),
+      Effect.map((a) => ({
+        cash: a.cash.lt(a.non_marginable_buying_power) ? a.cash : a.non_marginable_buying_power,
+        buyingPower: a.non_marginable_buying_power,
+        equity: a.equity
+      })),
       Effect.mapError(readFailure)
     )
 

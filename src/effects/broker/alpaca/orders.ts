@@ -11,12 +11,14 @@
  * | `replaced` | `canceled` (the original order ends; Keel never replaces, so this is someone else's doing) |
  * | `expired` | `expired` |
  * | `rejected` | `rejected` |
- * | `done_for_day` | `expired` for a `day` order (it cannot fill again today, and will be closed overnight); otherwise working |
- * | `calculated` | `filled` when fully filled, else as `done_for_day` |
+ * | `calculated` | `filled` when fully filled (the fills are final), else working |
  * | any other (below) | working: `partially_filled` when something has filled, else `accepted` |
  *
  * Working statuses: `new`, `accepted`, `pending_new`, `accepted_for_bidding`, `partially_filled`,
- * `pending_cancel`, `pending_replace`, `stopped`, `suspended`, `held`, and any status Alpaca adds later.
+ * `pending_cancel`, `pending_replace`, `stopped`, `suspended`, `held`, `done_for_day`, and any status
+ * Alpaca adds later. Only Alpaca's final statuses end an order here: a cancel is asynchronous
+ * (`pending_cancel` still holds its shares or cash, sometimes for minutes), and Alpaca still
+ * cancels a `done_for_day` order, so a caller that waits for a cancel waits until it is final.
  *
  * A terminal status other than `filled` carries the reason `Alpaca status <status>` (Alpaca's
  * order object has no reason text of its own).
@@ -55,10 +57,7 @@ export const orderStatus = (order: Order): OrderStatus => {
     case "rejected":
       return "rejected"
     case "calculated":
-      if (fullyFilled(order)) return "filled"
-      return order.time_in_force === "day" ? "expired" : working(order)
-    case "done_for_day":
-      return order.time_in_force === "day" ? "expired" : working(order)
+      return fullyFilled(order) ? "filled" : working(order)
     default:
       return working(order)
   }

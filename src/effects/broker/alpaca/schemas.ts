@@ -145,7 +145,10 @@ export const StreamMessage = Schema.Struct({
   data: Schema.Unknown
 })
 
-/** `{"stream":"authorization","data":{"action":"authenticate","status":"authorized"}}` */
+/**
+ * `{"stream":"authorization","data":{"action":"authenticate","status":"authorized"}}`; only the
+ * status is read, so an answer naming `action: "auth"` reads the same.
+ */
 export const Authorization = Schema.Struct({
   status: Schema.String
 })

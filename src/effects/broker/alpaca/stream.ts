@@ -1,8 +1,9 @@
 /**
  * The trade_updates websocket as a stream of Broker order updates.
  *
- * Each connection: open the socket, send `{"action":"authenticate","data":{"key_id","secret_key"}}`,
- * wait for `authorization` with status `authorized`, send
+ * Each connection: open the socket, send `{"action":"auth","key":…,"secret":…}` (the current form,
+ * as Alpaca's own SDK sends it; the legacy `{"action":"authenticate","data":{…}}` is not sent),
+ * wait for `authorization` with status `authorized` (whatever `action` the answer names), send
  * `{"action":"listen","data":{"streams":["trade_updates"]}}`, wait for `listening`, then follow
  * `trade_updates` messages. Frames may be text or binary (the paper stream sends binary);
  * both carry the same JSON.
@@ -106,8 +107,9 @@ export const tradeUpdates = (settings: StreamSettings): Stream.Stream<OrderUpdat
           const { pull } = yield* socket.reader
           const writer = yield* socket.writer
           yield* writer.write(JSON.stringify({
-            action: "authenticate",
-            data: { key_id: Redacted.value(settings.keyId), secret_key: Redacted.value(settings.secretKey) }
+            action: "auth",
+            key: Redacted.value(settings.keyId),
+            secret: Redacted.value(settings.secretKey)
           }))
           const handle = (frame: string | Uint8Array) =>
             Effect.gen(function*() {

@@ -4,7 +4,8 @@
  * layer reads them exactly.
  */
 import * as Schema from "effect/Schema"
-import { DecimalInput } from "../../../formats/decimal.ts"
+import { DecimalInput, readsAsDecimal } from "../../../formats/decimal.ts"
+import { isNegative, isPositive } from "../../../kernel/decimal.ts"
 import type { VenueContext } from "../../Broker.ts"
 import { knownFields } from "../../configFields.ts"
 import { inConfigDir } from "../../inputs.ts"
@@ -14,12 +15,27 @@ import type { PaperConfig } from "./layer.ts"
 export const MarketOpen = Schema.Literals(["always", "never"])
 export type MarketOpen = typeof MarketOpen.Type
 
+/**
+ * A number that passes `test`, said as `expected`. Every field is checked here, when keel.yaml is
+ * read, so a bad one names the file and its path before anything is created (the layer checks
+ * again, for programs that build it without keel.yaml).
+ */
+const NumberThat = (expected: string, test: (n: number) => boolean) =>
+  Schema.Number.check(Schema.makeFilter((n: number) => Number.isFinite(n) && test(n), { expected }))
+
+const AnyNumber = NumberThat("a finite number", () => true)
+const NonNegativeDecimal = DecimalInput.check(
+  readsAsDecimal({ expected: "a non-negative decimal" }, (d) => !isNegative(d))
+)
+const PositiveDecimal = DecimalInput.check(readsAsDecimal({ expected: "a decimal above 0" }, isPositive))
+const BasisPoints = NumberThat("a number of basis points, at least 0", (n) => n >= 0)
+
 const RandomWalk = knownFields(
   "a random walk field",
   Schema.Struct({
-    seed: Schema.Number,
-    prices: Schema.Record(Schema.String, DecimalInput),
-    volatilityBps: Schema.optionalKey(Schema.Number)
+    seed: AnyNumber,
+    prices: Schema.Record(Schema.String, PositiveDecimal),
+    volatilityBps: Schema.optionalKey(BasisPoints)
   })
 )
 
@@ -28,20 +44,25 @@ export const Config = knownFields(
   Schema.Struct({
     kind: Schema.Literal("paper"),
     /** The account's books (SQLite), relative to the working directory like `store.sqlite`. */
-    books: Schema.optionalKey(Schema.String),
+    books: Schema.optionalKey(Schema.NonEmptyString),
     /** Cash of a new paper account (default 100000); an existing account keeps its own. */
-    startingCash: Schema.optionalKey(DecimalInput),
+    startingCash: Schema.optionalKey(NonNegativeDecimal),
     /** Quotes file (JSON or CSV `symbol,bid,ask,last`), relative to keel.yaml. */
-    quotes: Schema.optionalKey(Schema.String),
+    quotes: Schema.optionalKey(Schema.NonEmptyString),
     /** Or a seeded random walk from these prices. */
     randomWalk: Schema.optionalKey(RandomWalk),
-    slippageBps: Schema.optionalKey(Schema.Number),
-    commissionPerOrder: Schema.optionalKey(DecimalInput),
-    commissionPerShare: Schema.optionalKey(DecimalInput),
-    fillLatencySeconds: Schema.optionalKey(Schema.Number),
-    partialFills: Schema.optionalKey(Schema.Number),
-    rejectionRate: Schema.optionalKey(Schema.Number),
-    rejectionSeed: Schema.optionalKey(Schema.Number),
+    /** Below 10000 (100%): a sell must still fetch something. */
+    slippageBps: Schema.optionalKey(
+      NumberThat("a number of basis points from 0 up to (not including) 10000", (n) => n >= 0 && n < 10_000)
+    ),
+    commissionPerOrder: Schema.optionalKey(NonNegativeDecimal),
+    commissionPerShare: Schema.optionalKey(NonNegativeDecimal),
+    fillLatencySeconds: Schema.optionalKey(NumberThat("a number of seconds, at least 0", (n) => n >= 0)),
+    partialFills: Schema.optionalKey(
+      NumberThat("a whole number, at least 1", (n) => Number.isSafeInteger(n) && n >= 1)
+    ),
+    rejectionRate: Schema.optionalKey(NumberThat("a number from 0 to 1", (n) => n >= 0 && n <= 1)),
+    rejectionSeed: Schema.optionalKey(AnyNumber),
     marketOpen: Schema.optionalKey(MarketOpen)
   })
 )

@@ -550,6 +550,48 @@ describe("orders, cash and positions", () => {
     expect(emu.positions()[0]).toMatchObject({ qty: "5", qty_available: "5" })
   })
 
+  it("a cancel is asynchronous: pending_cancel holds the shares (a sell or a close of them is refused 403), then canceled", async () => {
+    const emu = await start({ positions: { SPY: "10" }, cancelDelayMillis: 300 })
+    const auth = authOf(emu)
+    emu.faults.pauseFills()
+    const sell = await call(emu.tradingUrl, "POST", "/v2/orders", {
+      auth,
+      body: order("SPY", "sell", { qty: "10" }, { client_order_id: "held-1" })
+    })
+    expect((await call(emu.tradingUrl, "DELETE", `/v2/orders/${sell.body.id}`, { auth })).status).toBe(204)
+    // Asked twice: still 204, still pending.
+    expect((await call(emu.tradingUrl, "DELETE", `/v2/orders/${sell.body.id}`, { auth })).status).toBe(204)
+    emu.faults.resumeFills()
+    expect((await call(emu.tradingUrl, "GET", `/v2/orders/${sell.body.id}`, { auth })).body).toMatchObject({
+      status: "pending_cancel",
+      filled_qty: "0",
+      canceled_at: null
+    })
+    expect(emu.positions()[0]).toMatchObject({ qty: "10", qty_available: "0" })
+    const close = await call(emu.tradingUrl, "DELETE", "/v2/positions/SPY", { auth })
+    const resell = await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "sell", { qty: "1" }) })
+    for (const refused of [close, resell]) {
+      expect(refused.status).toBe(403)
+      expect(refused.body.message).toMatch(/^insufficient qty available for order /)
+    }
+    await emu.idle()
+    expect(emu.orders().map((o) => [o.client_order_id, o.status, o.filled_qty])).toEqual([["held-1", "canceled", "0"]])
+    expect(emu.tradeUpdates.map((u) => u.event)).toEqual(["new", "pending_cancel", "canceled"])
+    expect(emu.positions()[0]).toMatchObject({ qty: "10", qty_available: "10" })
+    expect((await call(emu.tradingUrl, "DELETE", "/v2/positions/SPY", { auth })).status).toBe(200)
+  })
+
+  it("a pending cancel of a buy keeps its buying power reserved until it is canceled", async () => {
+    const emu = await start({ cancelDelayMillis: 200 })
+    const auth = authOf(emu)
+    emu.faults.pauseFills()
+    const buy = await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order("SPY", "buy", { qty: "3" }) })
+    await call(emu.tradingUrl, "DELETE", `/v2/orders/${buy.body.id}`, { auth })
+    expect(emu.account().buying_power).toBe("8499.94")
+    await emu.idle()
+    expect(emu.account().buying_power).toBe("10000")
+  })
+
   it("a client_order_id is refused when reused, even after the first order was canceled", async () => {
     const emu = await start()
     const auth = authOf(emu)
@@ -1022,6 +1064,42 @@ describe("the trade_updates websocket", () => {
     expect(events[1]!.message.data).toMatchObject({ price: "500.02", qty: "2", position_qty: "2" })
     expect(events[2]!.message.data).toMatchObject({ price: "500.02", qty: "2", position_qty: "4" })
     expect(events[2]!.message.data.order).toMatchObject({ filled_qty: "4", filled_avg_price: "500.02" })
+  })
+
+  it("authentication in the current form ({action: auth, key, secret}) and the legacy one: each answered as Alpaca does", async () => {
+    const emu = await start()
+    const answers = async (message: unknown) => {
+      const client = await connect(emu.streamUrl)
+      clients.push(client)
+      client.socket.send(JSON.stringify(message))
+      const auth = await client.next()
+      client.socket.send(JSON.stringify({ action: "listen", data: { streams: ["trade_updates"] } }))
+      return [auth.message, (await client.next()).message]
+    }
+    const authorization = (status: string) => ({ stream: "authorization", data: { status, action: "authenticate" } })
+    const listening = { stream: "listening", data: { streams: ["trade_updates"] } }
+    const refusedListen = { stream: "authorization", data: { status: "unauthorized", action: "listen" } }
+    expect(await answers({ action: "auth", key: emu.keyId, secret: emu.secretKey })).toEqual([
+      authorization("authorized"),
+      listening
+    ])
+    expect(await answers({ action: "auth", key: emu.keyId, secret: "wrong" })).toEqual([
+      authorization("unauthorized"),
+      refusedListen
+    ])
+    // The legacy form's fields do not count in the current form, nor the other way round.
+    expect(await answers({ action: "auth", data: { key_id: emu.keyId, secret_key: emu.secretKey } })).toEqual([
+      authorization("unauthorized"),
+      refusedListen
+    ])
+    expect(await answers({ action: "authenticate", data: { key_id: emu.keyId, secret_key: emu.secretKey } }))
+      .toEqual([authorization("authorized"), listening])
+    expect(await answers({ action: "authenticate", key: emu.keyId, secret: emu.secretKey })).toEqual([
+      authorization("unauthorized"),
+      refusedListen
+    ])
+    expect(JSON.stringify(emu.streamMessages)).not.toContain(emu.secretKey)
+    expect(emu.streamMessages[0]?.message).toEqual({ action: "auth", key: emu.keyId, secret: "[redacted]" })
   })
 
   it("refuseStream: new connections are refused (503) until allowed again; open ones are not touched", async () => {

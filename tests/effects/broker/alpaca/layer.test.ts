@@ -305,3 +305,26 @@ describe("assets, against the emulator", () => {
       expect(requestsTo(emu, "GET", "/v2/assets/NOPE").map((r) => r.status)).toEqual([404])
     }))
 })
+
+describe("the account, against the emulator", () => {
+  it.live("cash for buys is the smaller of cash and non_marginable_buying_power: an open buy's reservation is not spent twice", () =>
+    Effect.gen(function*() {
+      const emu = yield* start({ marketBuyCollar: "0.02" })
+      emu.faults.pauseFills()
+      const account = yield* withBroker(emu, (broker) =>
+        Effect.andThen(
+          broker.placeOrder({
+            clientOrderId: "outside-1",
+            symbol: "VTI",
+            side: "buy",
+            quantity: new Decimal("10"),
+            type: "market",
+            timeInForce: "day"
+          }),
+          broker.account
+        ))
+      // Reserved at the ask plus Alpaca's 2% collar: 10 × 245.16 × 1.02 = 2500.632.
+      expect(emu.account()).toMatchObject({ cash: "10000", non_marginable_buying_power: "7499.368" })
+      expect([format(account.cash), format(account.buyingPower)]).toEqual(["7499.368", "7499.368"])
+    }))
+})

@@ -316,11 +316,13 @@ describe("orders", () => {
     ["expired", "0", "day", "expired", "Alpaca status expired"],
     ["rejected", "0", "day", "rejected", "Alpaca status rejected"],
     ["replaced", "0", "day", "canceled", "Alpaca status replaced"],
-    ["done_for_day", "2", "day", "expired", "Alpaca status done_for_day"],
+    ["pending_cancel", "0", "day", "accepted"],
+    ["done_for_day", "0", "day", "accepted"],
+    ["done_for_day", "2", "day", "partially_filled"],
     ["done_for_day", "2", "gtc", "partially_filled"],
     ["calculated", "10.5", "day", "filled"],
-    ["calculated", "2", "day", "expired", "Alpaca status calculated"],
-    ["calculated", "2", "gtc", "partially_filled"]
+    ["calculated", "2", "day", "partially_filled"],
+    ["calculated", "0", "gtc", "accepted"]
   ]
   for (const [status, filled, tif, expected, reason] of cases) {
     it.effect(`status ${status} (filled ${filled}, ${tif}) is ${expected}`, () =>

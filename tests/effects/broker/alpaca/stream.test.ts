@@ -68,15 +68,14 @@ const startServer = async (options: {
     const connection: Connection = { socket, messages: [], at: Date.now() }
     connections.push(connection)
     socket.on("message", (raw) => {
-      const message = JSON.parse(Buffer.from(raw as Buffer).toString("utf8")) as {
+      const message = JSON.parse(Buffer.from(raw as Buffer).toString("utf8")) as Record<string, unknown> & {
         action: string
-        data: Record<string, unknown>
       }
       connection.messages.push(message)
-      if (message.action === "authenticate") {
+      if (message.action === "auth") {
         const answer = options.answerAuth?.(index) ?? "authorized"
         if (answer === "silent") return
-        const ok = answer === "authorized" && message.data["key_id"] === KEY_ID && message.data["secret_key"] === SECRET
+        const ok = answer === "authorized" && message["key"] === KEY_ID && message["secret"] === SECRET
         // The paper stream answers in binary frames.
         socket.send(Buffer.from(JSON.stringify({
           stream: "authorization",
@@ -191,7 +190,7 @@ describe("trade_updates stream", () => {
         expect.stringMatching(/^trade_updates: socket dropped \(\w+\); reconnecting in \d+ ms$/)
       ]))
       expect(server.connections[0]!.messages).toEqual([
-        { action: "authenticate", data: { key_id: KEY_ID, secret_key: SECRET } },
+        { action: "auth", key: KEY_ID, secret: SECRET },
         { action: "listen", data: { streams: ["trade_updates"] } }
       ])
     }))
@@ -307,7 +306,7 @@ describe("trade_updates stream", () => {
       expect(refused).toHaveLength(4)
       // Each attempt authenticated again, with the configured credentials (and none appears in a log: see afterEach).
       for (const c of server.connections) {
-        expect(c.messages[0]).toEqual({ action: "authenticate", data: { key_id: KEY_ID, secret_key: SECRET } })
+        expect(c.messages[0]).toEqual({ action: "auth", key: KEY_ID, secret: SECRET })
       }
     }))
 

@@ -73,6 +73,30 @@ const snapshot = Effect.gen(function*() {
   }
 })
 
+describe("the paper block in keel.yaml", () => {
+  const problem = (fields: Record<string, unknown>): string => {
+    const decoded = Schema.decodeUnknownExit(Config)({ kind: "paper", ...fields })
+    return decoded._tag === "Failure" ? String(decoded.cause) : "accepted"
+  }
+
+  it.each([
+    [{ slippageBps: -50 }, "a number of basis points from 0 up to (not including) 10000"],
+    [{ slippageBps: 10_000 }, "a number of basis points from 0 up to (not including) 10000"],
+    [{ fillLatencySeconds: -1 }, "a number of seconds, at least 0"],
+    [{ partialFills: 0 }, "a whole number, at least 1"],
+    [{ rejectionRate: 1.5 }, "a number from 0 to 1"],
+    [{ startingCash: "-1" }, "a non-negative decimal"],
+    [{ commissionPerShare: "-0.01" }, "a non-negative decimal"],
+    [{ randomWalk: { seed: 1, prices: { VTI: "0" } } }, "a decimal above 0"]
+  ])("%j is refused when keel.yaml is read: %s", (fields, expected) => {
+    expect(problem(fields)).toContain(expected)
+  })
+
+  it("the layer's own limits pass: a latency of 0, 9999 bps, a rate of 1", () => {
+    expect(problem({ fillLatencySeconds: 0, slippageBps: 9999, rejectionRate: 1, partialFills: 3 })).toBe("accepted")
+  })
+})
+
 describe("the paper venue's books", () => {
   it("live in .keel/paper/<account>.db under the working directory, unless the block names a file", () => {
     const { block, context } = account({})
