@@ -8,7 +8,7 @@
  * VTI into GLD, so the run under test sells VTI and buys GLD.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs"
 import { DatabaseSync } from "node:sqlite"
 import { afterAll, describe, expect, it } from "vitest"
 import {
@@ -209,43 +209,36 @@ describe("deleting Keel's store", () => {
 })
 
 /**
- * `rebalance ARGS` as a user who may not write what root made: `nobody` when the tests run as root
- * (root writes anything), else the test's own user.
+ * `rebalance ARGS` as a process that file permissions bind: as root, without the capabilities that
+ * let root write anything (util-linux's setpriv drops them); as any other user, as itself.
  */
-const runAsOther = (ws: Workspace, args: ReadonlyArray<string>) => {
-  const other = process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : {}
-  const result = spawnSync(process.execPath, [SOURCE_BIN, ...args], {
-    cwd: ws.dir,
-    encoding: "utf8",
-    env: { PATH: process.env["PATH"] ?? "", HOME: ws.dir },
-    ...other
-  })
+const runBound = (ws: Workspace, args: ReadonlyArray<string>) => {
+  const command = [process.execPath, SOURCE_BIN, ...args]
+  const [file, ...rest] = process.getuid?.() === 0
+    ? ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--", ...command]
+    : command
+  const result = spawnSync(file!, rest, { cwd: ws.dir, encoding: "utf8" })
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
-
-/** The uid and gid of `nobody`. */
-const NOBODY = 65534
 
 describe("store faults", () => {
   it("a store that may not be written: one line naming the database and the cause, exit 3, nothing sent", async () => {
     const ws = workspace("keel-recover-")
     workspaces.push(ws)
-    chmodSync(ws.dir, 0o755)
     // No store yet, in a folder that may not be written.
     mkdirSync(ws.path(".keel"), { mode: 0o555 })
-    const folder = runAsOther(ws, ["run", "--account", "demo", "--execute"])
+    const folder = runBound(ws, ["run", "--account", "demo", "--execute"])
     expect([folder.code, folder.stdout, folder.stderr]).toEqual([3, "", `${STORE}: open: permission denied\n`])
     // A store file that may not be written.
     chmodSync(ws.path(".keel"), 0o755)
     expect((await ws.run(["run", "--account", "demo"])).code).toBe(0)
     chmodSync(ws.path(STORE), 0o444)
-    const file = runAsOther(ws, ["run", "--account", "demo", "--execute"])
+    const file = runBound(ws, ["run", "--account", "demo", "--execute"])
     expect([file.code, file.stdout, file.stderr]).toEqual([3, "", `${STORE}: open: permission denied\n`])
-    // A store its user may write, in a folder it may not: SQLite cannot keep its write-ahead log there.
+    // A store its owner may write, in a folder it may not: SQLite cannot keep its write-ahead log there.
     chmodSync(ws.path(STORE), 0o644)
-    if (process.getuid?.() === 0) chownSync(ws.path(STORE), NOBODY, NOBODY)
     chmodSync(ws.path(".keel"), 0o555)
-    const log = runAsOther(ws, ["run", "--account", "demo", "--execute"])
+    const log = runBound(ws, ["run", "--account", "demo", "--execute"])
     chmodSync(ws.path(".keel"), 0o755)
     expect([log.code, log.stdout, log.stderr]).toEqual([3, "", `${STORE}: open: database is read-only\n`])
     expect(rows(ws.path(BOOKS), "SELECT id FROM paper_orders")).toEqual([])
