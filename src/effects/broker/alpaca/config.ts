@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { VenueContext } from "../../Broker.ts"
-import { HttpUrl, knownFields, WebSocketUrl } from "../../configFields.ts"
+import { EnvName, HttpUrl, knownFields, WebSocketUrl } from "../../configFields.ts"
 import { InputFileError } from "../../inputs.ts"
 import { secretFromEnv } from "../../secrets.ts"
 
@@ -30,10 +30,10 @@ export const Config = knownFields(
     dataUrl: Schema.optionalKey(HttpUrl),
     streamUrl: Schema.optionalKey(WebSocketUrl),
     feed: Schema.optionalKey(Feed),
-    keyIdEnv: Schema.optionalKey(Schema.NonEmptyString),
-    secretKeyEnv: Schema.optionalKey(Schema.NonEmptyString),
+    keyIdEnv: Schema.optionalKey(EnvName),
+    secretKeyEnv: Schema.optionalKey(EnvName),
     /** An environment variable holding the account number, so recordings scrub it wherever it appears. */
-    accountNumberEnv: Schema.optionalKey(Schema.NonEmptyString),
+    accountNumberEnv: Schema.optionalKey(EnvName),
     /** Per API host (trading, market data); default 200. */
     requestsPerMinute: Schema.optionalKey(PositiveWholeNumber)
   })
