@@ -13,7 +13,7 @@ import type { Side } from "../kernel/rebalance/deltas.ts"
 import type { Phase } from "../kernel/rebalance/orders.ts"
 import type { Position } from "../kernel/rebalance/snapshot.ts"
 import type { Attribution } from "../kernel/rebalance/targets.ts"
-import { OrderStatus, type OrderUpdateKind } from "./Broker.ts"
+import { isTerminal, OrderStatus, type OrderUpdateKind } from "./Broker.ts"
 
 /** A preview plans and stores the plan; an execution places the orders too. */
 export const RunMode = Schema.Literals(["preview", "execute"])
@@ -104,8 +104,7 @@ export type IntentStatus = typeof IntentStatus.Type
 
 /** Intent statuses after which nothing more can happen to the order. */
 export const isFinalIntent = (status: IntentStatus): boolean =>
-  status === "unsent" || status === "filled" || status === "canceled" || status === "rejected" ||
-  status === "expired"
+  status === "unsent" || (status !== "pending" && status !== "unknown" && isTerminal(status))
 
 export interface OrderIntent {
   readonly clientOrderId: string

@@ -158,3 +158,9 @@ export const leaseSettings = (loaded: LoadedConfig, waitSeconds: number): LeaseS
   ttl: Duration.seconds(loaded.config.timeouts?.leaseSeconds ?? ConfigDefaults.leaseSeconds),
   wait: Duration.seconds(waitSeconds)
 })
+
+/** How long a run waits for each phase's orders (and for cancels to be confirmed), and how often it polls them. */
+export const runTimeouts = (loaded: LoadedConfig) => ({
+  fillTimeout: Duration.seconds(loaded.config.timeouts?.fillSeconds ?? ConfigDefaults.fillSeconds),
+  pollInterval: Duration.seconds(loaded.config.timeouts?.pollSeconds ?? ConfigDefaults.pollSeconds)
+})

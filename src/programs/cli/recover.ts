@@ -8,9 +8,8 @@
  */
 import { Command } from "effect/cli"
 import * as Console from "effect/Console"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { ConfigDefaults, findAccount, leaseSettings, loadConfig } from "../config.ts"
+import { findAccount, leaseSettings, loadConfig, runTimeouts } from "../config.ts"
 import { printed } from "../documents/document.ts"
 import { RecoveryDocument } from "../documents/recovery.ts"
 import { accountLayers, brokerLayer } from "../layers.ts"
@@ -37,14 +36,14 @@ export const recoverCommand = Command.make(
       const loaded = yield* loadConfig(flags.config)
       const account = yield* findAccount(loaded, flags.account)
       const broker = yield* brokerLayer(loaded, account, { fractional: false })
-      const timeouts = loaded.config.timeouts
+      const timeouts = runTimeouts(loaded)
       const document = yield* Effect.scoped(Effect.gen(function*() {
         const id = `recover-${yield* makeRunId}`
         const lease = yield* holdLease(account.name, id, leaseSettings(loaded, flags.wait))
         const runs = yield* recoverAccount(lease, {
           onOpenOrders: "cancel",
-          cancelTimeout: Duration.seconds(timeouts?.fillSeconds ?? ConfigDefaults.fillSeconds),
-          pollInterval: Duration.seconds(timeouts?.pollSeconds ?? ConfigDefaults.pollSeconds)
+          cancelTimeout: timeouts.fillTimeout,
+          pollInterval: timeouts.pollInterval
         })
         return { account: account.name, recoveredBy: id, runs } satisfies RecoveryDocument
       })).pipe(Effect.provide(accountLayers(loaded, flags.json, broker.layer)))

@@ -17,7 +17,7 @@ import type { RunStatus } from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
 import { accountInputs } from "../accountInputs.ts"
 import { writeArtifacts } from "../artifacts.ts"
-import { ConfigDefaults, findAccount, leaseSettings, loadConfig } from "../config.ts"
+import { ConfigDefaults, findAccount, leaseSettings, loadConfig, runTimeouts } from "../config.ts"
 import { printed } from "../documents/document.ts"
 import { OutcomeDocument, outcomeDocument, runOrders } from "../documents/outcome.ts"
 import { resolvedTargetsDocument } from "../documents/resolvedTargets.ts"
@@ -86,7 +86,6 @@ export const runAccount = (options: RunOptions) =>
     const loaded = yield* loadConfig(options.config)
     const account = yield* findAccount(loaded, options.account)
     const inputs = yield* accountInputs(loaded, account).pipe(Effect.provide(NodeHttpClient.layerUndici))
-    const timeouts = loaded.config.timeouts
     const request: RunRequest = {
       account: account.name,
       targets: inputs.targets,
@@ -95,8 +94,7 @@ export const runAccount = (options: RunOptions) =>
       ignoreMarketHours: options.ignoreMarketHours,
       onOpenOrders: account.openOrders ?? "cancel",
       onOutsideOrders: account.outsideOrders ?? "abort",
-      fillTimeout: `${timeouts?.fillSeconds ?? ConfigDefaults.fillSeconds} seconds`,
-      pollInterval: `${timeouts?.pollSeconds ?? ConfigDefaults.pollSeconds} seconds`,
+      ...runTimeouts(loaded),
       notes: inputs.resolved.warnings,
       lease: leaseSettings(loaded, options.wait ?? 0)
     }

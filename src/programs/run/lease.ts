@@ -104,5 +104,3 @@ export const leaseHeldMessage = (held: LeaseHeld): string => {
   const where = holder.host === Os.hostname() ? `pid ${holder.pid}` : `pid ${holder.pid} on ${holder.host}`
   return `account ${holder.account} is being rebalanced by run ${holder.runId} since ${since} (${where})`
 }
-
-export { LeaseHeld }

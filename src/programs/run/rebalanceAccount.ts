@@ -13,12 +13,19 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type { Broker, BrokerOrder } from "../../effects/Broker.ts"
 import { type ErrorCategory, Notifier, type RunSummary } from "../../effects/Notifier.ts"
-import { type FinalStatus, type Run, type RunMode, Store, type StoreWriteError } from "../../effects/Store.ts"
+import {
+  type FinalStatus,
+  type LeaseHeld,
+  type Run,
+  type RunMode,
+  Store,
+  type StoreWriteError
+} from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
 import type { Rebalance } from "../../kernel/rebalance/rebalance.ts"
 import type { Discrepancy } from "../../kernel/rebalance/reconcile.ts"
 import { makeRunId } from "./ids.ts"
-import { holdLease, LeaseDefaults, type LeaseHeld } from "./lease.ts"
+import { holdLease, LeaseDefaults } from "./lease.ts"
 import { initialProgress, type Progress, step, type Stop } from "./progress.ts"
 import {
   awaitPhase,

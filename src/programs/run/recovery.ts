@@ -25,7 +25,7 @@ import {
   Store,
   type StoreWriteError
 } from "../../effects/Store.ts"
-import { type Decimal, isZero, sumOf, ZERO } from "../../kernel/decimal.ts"
+import { type Decimal, sumOf, ZERO } from "../../kernel/decimal.ts"
 import { changeOf } from "./tracker.ts"
 
 /** What recovery did to one earlier run. */
@@ -130,6 +130,12 @@ export const describeRecovery = (recoveredBy: string, r: RecoveredRun): string =
   `${r.closed ? "closed as crashed" : "settled"} by ${recoveredBy}: ${r.found} order(s) found at the venue, ` +
   `${r.fillsBooked} fill(s) booked, ${r.intentsClosed} intent(s) closed, ${r.cancelled} open order(s) cancelled`
 
+/** A sell of everything the run held of a symbol at its start: it is sent as closing the position. */
+export const closesPosition = (
+  order: { readonly side: string; readonly symbol: string; readonly quantity: Decimal },
+  held: ReadonlyMap<string, Decimal>
+): boolean => order.side === "sell" && held.get(order.symbol)?.eq(order.quantity) === true
+
 /** What the run held of each symbol at its start: a sell of all of it was sent as closing the position. */
 const startPositions = (runId: string) =>
   Effect.map(
@@ -152,7 +158,7 @@ const lookUp = (
     const sent: SentOrder = {
       symbol: intent.symbol,
       quantity: intent.quantity,
-      closesPosition: intent.side === "sell" && held.get(intent.symbol)?.eq(intent.quantity) === true,
+      closesPosition: closesPosition(intent, held),
       sentAt: intent.createdAt
     }
     const ask = intent.brokerOrderId === undefined || intent.brokerOrderId === ""
@@ -254,7 +260,7 @@ const missingFill = (
   const quantity = order.filledQuantity.minus(sumOf(mine.map((f) => f.quantity)))
   if (!quantity.gt(ZERO)) return undefined
   const cost = sumOf(mine.map((f) => f.price.times(f.quantity)))
-  const price: Decimal = order.averageFillPrice === undefined || isZero(quantity)
+  const price: Decimal = order.averageFillPrice === undefined
     ? intent.price
     : order.averageFillPrice.times(order.filledQuantity).minus(cost).div(quantity)
   return {

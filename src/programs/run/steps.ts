@@ -30,7 +30,7 @@ import { storedPlan } from "../documents/plan.ts"
 import { isKeelOrderId } from "./ids.ts"
 import type { LeaseSettings } from "./lease.ts"
 import { brokerStop, type Progress, step, Stop, withWarnings } from "./progress.ts"
-import { cancelAndConfirm, describeRecovery, recoverAccount, type RecoveryOptions } from "./recovery.ts"
+import { cancelAndConfirm, closesPosition, describeRecovery, recoverAccount, type RecoveryOptions } from "./recovery.ts"
 import { submit } from "./submit.ts"
 import type { Tracker } from "./tracker.ts"
 import { waitFor } from "./wait.ts"
@@ -404,8 +404,7 @@ const sendPhase = (
     progress,
     (progress) =>
       Effect.reduce(orders, () => progress, (sent, order) => {
-        const closesPosition = order.side === "sell" && held.get(order.symbol)?.eq(order.quantity) === true
-        return submit(tracker, order, closesPosition).pipe(
+        return submit(tracker, order, closesPosition(order, held)).pipe(
           Effect.map((submitted): Progress => ({ ...sent, submitted: [...sent.submitted, submitted] })),
           Effect.catchTag(
             "ExecutionHalted",
