@@ -18,6 +18,7 @@ import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import type * as Stream from "effect/Stream"
 import type { Decimal } from "../kernel/decimal.ts"
+import type { Calendar } from "../kernel/guards/calendar.ts"
 import type { Side } from "../kernel/rebalance/deltas.ts"
 import type { Position, Quote } from "../kernel/rebalance/snapshot.ts"
 import type { InputFileError } from "./inputs.ts"
@@ -160,6 +161,16 @@ export interface Capabilities {
   readonly clientOrderIdLength: number
   /** The venue keeps the account's books (average cost and realized P&L per symbol); its layer provides `Books`. */
   readonly books: boolean
+  /**
+   * The cash the venue reports already leaves out what its open buy orders hold (Alpaca's
+   * `non_marginable_buying_power`), so a run must not take an outside buy's cost off it again.
+   */
+  readonly cashNetOfOpenBuys: boolean
+  /**
+   * The venue checks a market buy's buying power at the ask plus this fraction (Alpaca's collar):
+   * so that no buy is refused for it, a run keeps this much of equity in cash, as a reserve.
+   */
+  readonly marketBuyCollar?: Decimal | undefined
 }
 
 /** The connection failed or timed out: safe to retry a read later. */
@@ -203,7 +214,7 @@ export interface BrokerShape {
     symbols: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<Quote>, BrokerConnectionError | RateLimited>
   readonly clock: Effect.Effect<MarketClock, BrokerConnectionError | RateLimited>
-  /** Trading rules of the given symbols; a symbol the venue does not know is left out. */
+  /** Trading rules of the given symbols; a symbol the venue does not know (or no longer lists) is left out: not tradable. */
   readonly assets: (
     symbols: ReadonlyArray<string>
   ) => Effect.Effect<ReadonlyArray<Asset>, BrokerConnectionError | RateLimited>
@@ -270,6 +281,8 @@ export interface VenueContext {
   readonly account: string
   /** The account's policy trades fractional shares. */
   readonly fractional: boolean
+  /** The account's trading calendar (a simulated market may follow it); none: the venue's default. */
+  readonly calendar?: Calendar | undefined
 }
 
 /** A venue's Broker for one account, ready to build, and the values a recording of it must scrub. */

@@ -169,6 +169,46 @@ export interface AccountRecord {
   readonly at: number
 }
 
+/** How a notification's delivery to a channel ended, after its retries. */
+export const DeliveryStatus = Schema.Literals(["delivered", "failed"])
+export type DeliveryStatus = typeof DeliveryStatus.Type
+
+/**
+ * One delivery of a notification to a channel, for `status`. Its subject is the run it told
+ * about; a fleet's digest is recorded under the fleet's id and under each run it carried (with
+ * `fleetId`); an account whose run did not start, under the fleet's id, or its name outside a fleet.
+ */
+export interface DeliveryRecord {
+  readonly subject: string
+  readonly channel: string
+  /** The fleet whose digest carried the notification. */
+  readonly fleetId?: string
+  readonly status: DeliveryStatus
+  /** Attempts made, the first included. */
+  readonly attempts: number
+  /** The last attempt's error, without secrets; absent once delivered. */
+  readonly error?: string
+  readonly at: number
+}
+
+/**
+ * A trigger the service accepted (`POST /v1/trigger`): its idempotency key, the fleet it started
+ * and for which accounts, kept so that the same key again starts nothing, across restarts too.
+ */
+export interface TriggerRecord {
+  readonly key: string
+  readonly fleetId: string
+  readonly accounts: ReadonlyArray<string>
+  readonly reason: string
+  /** Epoch milliseconds. */
+  readonly receivedAt: number
+}
+
+/** Whether a trigger is the first with its key (it may start runs) or repeats an earlier one. */
+export type TriggerClaim =
+  | { readonly _tag: "First" }
+  | { readonly _tag: "Repeated"; readonly first: TriggerRecord }
+
 /** The store could not be read or written. Nothing after it may assume the write happened. */
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   operation: Schema.String,
@@ -291,8 +331,16 @@ export interface StoreShape {
    */
   readonly bookFill: (fill: FillRecord, change: IntentChange, lease: Lease) => Effect.Effect<void, StoreWriteError>
   readonly fills: (runId: string) => Effect.Effect<ReadonlyArray<FillRecord>, StoreError>
+  /** Every fill of an account's runs recorded at or after `since` (epoch milliseconds), oldest first. */
+  readonly accountFills: (account: string, since: number) => Effect.Effect<ReadonlyArray<FillRecord>, StoreError>
   readonly saveAccount: (record: AccountRecord, lease: Lease) => Effect.Effect<void, StoreWriteError>
   readonly accounts: (runId: string) => Effect.Effect<ReadonlyArray<AccountRecord>, StoreError>
+  /** Appends deliveries, all in one transaction. Not a run's rows: no lease (they are written after the run). */
+  readonly saveDeliveries: (records: ReadonlyArray<DeliveryRecord>) => Effect.Effect<void, StoreError>
+  /** A run's (or a fleet's) deliveries, in the order they were saved. */
+  readonly deliveries: (subject: string) => Effect.Effect<ReadonlyArray<DeliveryRecord>, StoreError>
+  /** Records a trigger unless its key was recorded before; that earlier one is returned instead (one transaction). */
+  readonly claimTrigger: (trigger: TriggerRecord) => Effect.Effect<TriggerClaim, StoreError>
 }
 
 export class Store extends Context.Service<Store, StoreShape>()("keel/effects/Store") {}

@@ -73,7 +73,8 @@ const formats: Readonly<Record<InputSource, ReadonlyArray<Format>>> = {
   strategies: ["json", "yaml"],
   replacements: ["json", "yaml"],
   history: ["csv"],
-  regime: ["json", "yaml"]
+  regime: ["json", "yaml"],
+  calendar: ["json", "yaml"]
 }
 
 const extensions: ReadonlyArray<readonly [string, Format]> = [
@@ -91,7 +92,14 @@ const formatOf = (source: InputSource, file: string): Format | undefined => {
 
 const UNKNOWN_SNAPSHOT_FIELD = "a snapshot field (cash, positions, quotes)"
 
-const PerSymbol = Schema.Union([Schema.Array(Schema.Unknown), Schema.Record(Schema.String, Schema.Unknown)])
+/**
+ * A list, or a map by symbol: only its form is checked here, in one step, as the kernel reads every
+ * entry anyway (a Schema of a list or record would copy each of 600 000 entries of a large file).
+ */
+const PerSymbol = Schema.declare(
+  (u): u is ReadonlyArray<unknown> | Readonly<Record<string, unknown>> =>
+    Array.isArray(u) || (typeof u === "object" && u !== null && Object.getPrototypeOf(u) === Object.prototype)
+)
 
 /**
  * The top level of each file. The snapshot rejects unknown fields: a misspelt
@@ -120,7 +128,10 @@ const shapes: Readonly<Record<InputSource, Schema.Codec<unknown, unknown>>> = {
     message: "a map from set name to a list of { source, target, scale }"
   }),
   history: Schema.Array(Schema.Unknown).annotate({ message: "rows of date, symbol, close" }),
-  regime: Schema.Record(Schema.String, Schema.Unknown).annotate({ message: "a map from regime to strategy" })
+  regime: Schema.Record(Schema.String, Schema.Unknown).annotate({ message: "a map from regime to strategy" }),
+  calendar: Schema.Record(Schema.String, Schema.Unknown).annotate({
+    message: "an object with zone, open, close, years, holidays and earlyCloses"
+  })
 }
 
 const issues = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -227,7 +238,7 @@ export const InputLimits = {
 const MIB = 1024 * 1024
 
 /** The limit in bytes: `KEEL_MAX_INPUT_MB` when set (a number above 0), else the default. */
-const maxInputBytes: Effect.Effect<number, InputFileError> = Config.String(InputLimits.variable).pipe(
+export const maxInputBytes: Effect.Effect<number, InputFileError> = Config.String(InputLimits.variable).pipe(
   Config.withDefault(String(InputLimits.megabytes)),
   Effect.orElseSucceed(() => String(InputLimits.megabytes)),
   Effect.flatMap((text) => {
@@ -246,6 +257,14 @@ const maxInputBytes: Effect.Effect<number, InputFileError> = Config.String(Input
 const sizeOf = (bytes: number): string =>
   bytes < MIB ? `${bytes} bytes` : `${(bytes / MIB).toFixed(1).replace(/\.0$/, "")} MiB`
 
+/** Why a file is refused for its size (`size`: `12 MiB`, `more than 10 MiB`), against a limit of `limit` bytes. */
+const tooLarge = (limit: number, size: string): string =>
+  `expected a file of at most ${sizeOf(limit)} (${InputLimits.variable} sets the limit), got ${size}`
+
+/** Why a file of `bytes` is refused under a limit of `limit` bytes, or undefined when it is within it. */
+export const oversize = (limit: number, bytes: number): string | undefined =>
+  bytes > limit ? tooLarge(limit, sizeOf(bytes)) : undefined
+
 /**
  * The text of an input file, its size checked against the limit before it is read, so no file is
  * parsed that would take a reader past its memory or time. `cannotRead` says why it cannot be read
@@ -255,19 +274,26 @@ export const readText = Effect.fnUntraced(function*(file: string, cannotRead: (r
   const fail = (detail: string) => new InputFileError({ file, detail })
   const fs = yield* FileSystem.FileSystem
   const limit = yield* maxInputBytes
-  const tooBig = (size: string) =>
-    fail(`expected a file of at most ${sizeOf(limit)} (${InputLimits.variable} sets the limit), got ${size}`)
   const info = yield* fs.stat(file).pipe(Effect.mapError((error) => fail(cannotRead(unreadable(error)))))
   if (info.type === "Directory") return yield* fail(cannotRead("not a file"))
   // A pipe or a device has no size to check first; what it gave is checked once read.
-  if (info.type === "File" && Number(info.size) > limit) return yield* tooBig(sizeOf(Number(info.size)))
+  const large = info.type === "File" ? oversize(limit, Number(info.size)) : undefined
+  if (large !== undefined) return yield* fail(large)
   const raw = yield* fs.readFileString(file).pipe(
     Effect.mapError((error) => fail(cannotRead(unreadable(error))))
   )
-  // Never fewer UTF-8 bytes than UTF-16 units: more units than the limit is more bytes too.
-  if (raw.length > limit) return yield* tooBig(`more than ${sizeOf(limit)}`)
-  return raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw
+  const read = readWithin(limit, raw)
+  return Result.isSuccess(read) ? read.success : yield* fail(read.failure)
 })
+
+/**
+ * Text read from a file whose size could not be checked first, checked now, its leading BOM dropped.
+ * Never fewer UTF-8 bytes than UTF-16 units: more units than the limit is more bytes too.
+ */
+export const readWithin = (limit: number, raw: string): Result.Result<string, string> => {
+  if (raw.length > limit) return Result.fail(tooLarge(limit, `more than ${sizeOf(limit)}`))
+  return Result.succeed(raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw)
+}
 
 /** Reads, parses and shape-checks one input file. */
 export const readInput = Effect.fnUntraced(function*(source: InputSource, file: string) {

@@ -4,10 +4,17 @@
  * or beyond the double range), the written text is handed on instead, so the kernel
  * reads it exactly or names it in its error, and never sees a rounded neighbour.
  */
-import { Decimal, parseDecimal } from "../kernel/decimal.ts"
+import { Decimal, DecimalLimits, parseDecimal } from "../kernel/decimal.ts"
+
+/**
+ * Plain decimals within the kernel's limits. A double that prints as the written text of one is that
+ * decimal: the common case, told without building a decimal (a large file has a million numbers).
+ */
+const PLAIN = new RegExp(`^-?\\d{1,${DecimalLimits.integerDigits}}(?:\\.\\d{1,${DecimalLimits.decimalPlaces}})?$`)
 
 export const exactNumber = (parsed: number, written: string): number | string => {
   const text = written.trim()
+  if (String(parsed) === text && PLAIN.test(text)) return parsed
   if (!Number.isFinite(parsed)) return text
   const decimal = parseDecimal(text)
   // Not plain decimal notation (YAML 0x1F, 0o17): the parser's reading is the only one.

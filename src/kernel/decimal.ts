@@ -132,7 +132,9 @@ const plain = (text: string): Decimal | undefined => {
   if (seen === 0) return undefined
   if (digits.length === 0) return normal(sign, 0, [0])
   while (digits[digits.length - 1] === 0) digits.pop()
-  return normal(sign, (point < 0 ? seen : point) - leading - 1, digits)
+  // A copy of exactly its length: an array grown by push keeps spare room (17 slots at first),
+  // which a table of quotes held for a whole session would carry for every price.
+  return normal(sign, (point < 0 ? seen : point) - leading - 1, digits.slice())
 }
 
 export const isZero = (d: Decimal): boolean => d.c[0] === 0

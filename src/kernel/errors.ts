@@ -13,7 +13,8 @@ export const InputSource = Schema.Literals([
   "strategies",
   "replacements",
   "history",
-  "regime"
+  "regime",
+  "calendar"
 ])
 export type InputSource = typeof InputSource.Type
 

@@ -11,7 +11,7 @@ import { printed } from "./documents/document.ts"
 import { outcomeDocument, ResultDocument, RunOrderDocument, runOrders } from "./documents/outcome.ts"
 import { PlanDocument } from "./documents/plan.ts"
 import { ResolvedTargetsDocument } from "./documents/resolvedTargets.ts"
-import { day } from "./run/ids.ts"
+import { artifactsFolder } from "./run/ids.ts"
 import type { RunOutcome } from "./run/rebalanceAccount.ts"
 
 /** The columns of orders.csv, in order. */
@@ -69,7 +69,7 @@ const targetsFile = file(ResolvedTargetsDocument)
 export const writeArtifacts = (root: string, outcome: RunOutcome, targets: ResolvedTargetsDocument) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const dir = `${root}/${outcome.run.account}/${day(outcome.run.startedAt)}/${outcome.run.id}`
+    const dir = artifactsFolder(root, outcome.run.account, outcome.run.startedAt, outcome.run.id)
     const document = outcomeDocument(outcome, dir)
     yield* fs.makeDirectory(dir, { recursive: true })
     yield* fs.writeFileString(`${dir}/plan.json`, planFile(document.plan ?? null))

@@ -14,9 +14,12 @@ import * as Schema from "effect/Schema"
 import { BrokerConfig } from "../effects/broker/registry.ts"
 import { EnvName, knownFields, PositiveSeconds } from "../effects/configFields.ts"
 import { decodeShape, InputFileError, readText } from "../effects/inputs.ts"
+import { Config as NotificationsConfig } from "../effects/notifier/config.ts"
 import { OnOpenOrders, OnOutsideOrders } from "../effects/Store.ts"
 import { show } from "../kernel/errors.ts"
+import { GuardsConfig } from "./guardsConfig.ts"
 import type { LeaseSettings } from "./run/lease.ts"
+import { SchedulesConfig, ServeConfig } from "./serve/config.ts"
 import * as TargetsConfig from "./targetsConfig.ts"
 
 const Account = knownFields(
@@ -33,7 +36,9 @@ const Account = knownFields(
     policy: Schema.optionalKey(Schema.Union([Schema.String, Schema.Record(Schema.String, Schema.Unknown)])),
     /** Open orders from an earlier run: cancel them (default) or abort the run. */
     openOrders: Schema.optionalKey(OnOpenOrders),
-    outsideOrders: Schema.optionalKey(OnOutsideOrders)
+    outsideOrders: Schema.optionalKey(OnOutsideOrders),
+    /** This account's guards, field by field over the top level's. */
+    guards: Schema.optionalKey(GuardsConfig)
   })
 )
 
@@ -51,6 +56,19 @@ const Notifier = Schema.Union([
   })
 ])
 
+/** The most accounts one process rebalances at once (each holds a broker connection and a lease). */
+const MAX_CONCURRENCY = 64
+
+/** How many accounts a fleet run rebalances at once. */
+const Concurrency = Schema.Number.check(
+  Schema.makeFilter((n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_CONCURRENCY, {
+    expected: `a whole number from 1 to ${MAX_CONCURRENCY}`
+  })
+)
+
+/** Named sets of accounts, for `run --group NAME`: each a list of account names. */
+const Groups = Schema.Record(Schema.NonEmptyString, Schema.NonEmptyArray(Schema.NonEmptyString))
+
 const KeelConfig = knownFields(
   "a config field",
   Schema.Struct({
@@ -58,7 +76,9 @@ const KeelConfig = knownFields(
       knownFields("a store field", Schema.Struct({ sqlite: Schema.optionalKey(Schema.String) }))
     ),
     artifacts: Schema.optionalKey(Schema.String),
+    /** The short form: the console, and webhooks that hear every run (see layers.ts `notificationsOf`). */
     notifiers: Schema.optionalKey(Schema.Array(Notifier)),
+    notifications: Schema.optionalKey(NotificationsConfig),
     timeouts: Schema.optionalKey(
       knownFields(
         "a timeouts field",
@@ -69,6 +89,16 @@ const KeelConfig = knownFields(
         })
       )
     ),
+    fleet: Schema.optionalKey(
+      knownFields("a fleet field", Schema.Struct({ concurrency: Schema.optionalKey(Concurrency) }))
+    ),
+    groups: Schema.optionalKey(Groups),
+    /** Every account's guards (see guardsConfig.ts). */
+    guards: Schema.optionalKey(GuardsConfig),
+    /** `rebalance serve`: its address, tokens, triggers and shutdown (see serve/config.ts). */
+    serve: Schema.optionalKey(ServeConfig),
+    /** Fleet runs `rebalance serve` starts on cron schedules. */
+    schedules: Schema.optionalKey(SchedulesConfig),
     accounts: Schema.NonEmptyArray(Account)
   })
 )
@@ -86,7 +116,9 @@ export const ConfigDefaults = {
   pollSeconds: 5,
   /** An account lease lives this long without a heartbeat (a run renews it every third of it). */
   leaseSeconds: 30,
-  webhookTimeoutSeconds: 10
+  webhookTimeoutSeconds: 10,
+  /** Accounts a fleet run rebalances at once. */
+  fleetConcurrency: 4
 } as const
 
 export interface LoadedConfig {
@@ -116,12 +148,27 @@ export const loadConfig = (file: string) =>
       }
       names.add(account.name)
     }
+    const unknownMember = groupProblem(decoded.success, names)
+    if (unknownMember !== undefined) return yield* fail(unknownMember)
     const artifacts = decoded.success.artifacts ?? ConfigDefaults.artifacts
     if (!(yield* canBeFolder(fs, path, artifacts))) {
       return yield* fail(`artifacts: expected a folder, got ${show(artifacts)}, which is a file or inside one`)
     }
     return { file, dir: path.dirname(path.resolve(file)), config: decoded.success } satisfies LoadedConfig
   })
+
+/** A group that names an account the file does not have, or one account twice: what to say; undefined when none does. */
+const groupProblem = (config: KeelConfig, names: ReadonlySet<string>): string | undefined => {
+  for (const [group, members] of Object.entries(config.groups ?? {})) {
+    const seen = new Set<string>()
+    for (const [i, member] of members.entries()) {
+      if (!names.has(member)) return `groups.${group}[${i}]: expected the name of an account, got ${show(member)}`
+      if (seen.has(member)) return `groups.${group}[${i}]: expected each account once, got ${show(member)} twice`
+      seen.add(member)
+    }
+  }
+  return undefined
+}
 
 /**
  * Whether `folder` is a folder or can be made one: its nearest existing ancestor is a folder. A run
@@ -152,6 +199,9 @@ export const findAccount = (loaded: LoadedConfig, name: string): Effect.Effect<A
     )
     : Effect.succeed(account)
 }
+
+/** Where runs write their artifacts (relative to the working directory). */
+export const artifactsRoot = (loaded: LoadedConfig): string => loaded.config.artifacts ?? ConfigDefaults.artifacts
 
 /** The account lease of a run of this config: its life from `timeouts.leaseSeconds`, and how long to wait for a held one. */
 export const leaseSettings = (loaded: LoadedConfig, waitSeconds: number): LeaseSettings => ({

@@ -19,12 +19,13 @@ import type { VenueBroker } from "../effects/Broker.ts"
 import { brokerOf } from "../effects/broker/registry.ts"
 import { InputFileError } from "../effects/inputs.ts"
 import { Notifier, type NotifierShape } from "../effects/Notifier.ts"
+import { type ChannelConfig, type Config as NotificationsConfig, dispatchSettings } from "../effects/notifier/config.ts"
 import * as ConsoleNotifier from "../effects/notifier/console.ts"
-import * as WebhookNotifier from "../effects/notifier/webhook.ts"
-import { secretFromEnv } from "../effects/secrets.ts"
+import * as Dispatch from "../effects/notifier/dispatch.ts"
 import type { Store, StoreError } from "../effects/Store.ts"
 import * as SqliteStore from "../effects/store/sqlite.ts"
-import { type AccountConfig, ConfigDefaults, loadConfig, type LoadedConfig } from "./config.ts"
+import type { Calendar } from "../kernel/guards/calendar.ts"
+import { type AccountConfig, ConfigDefaults, type KeelConfig, loadConfig, type LoadedConfig } from "./config.ts"
 
 /** The database file of a config; like the artifacts folder, relative to the working directory (where `.keel/` lives). */
 export const databaseFile = (loaded: LoadedConfig): string => loaded.config.store?.sqlite ?? ConfigDefaults.sqlite
@@ -67,45 +68,86 @@ export const configuredStore = (config: string) =>
 export const brokerLayer = (
   loaded: LoadedConfig,
   account: AccountConfig,
-  options: { readonly fractional: boolean }
+  options: { readonly fractional: boolean; readonly calendar?: Calendar | undefined }
 ): Effect.Effect<VenueBroker, InputFileError> =>
   brokerOf(account.broker, {
     file: loaded.file,
     dir: loaded.dir,
     at: `accounts[${loaded.config.accounts.indexOf(account)}].broker`,
     account: account.name,
-    fractional: options.fractional
+    fractional: options.fractional,
+    calendar: options.calendar
   })
 
 /**
- * Every configured notifier (console when none is); each summary goes to all of them, and
- * one that fails does not stop the others. Webhook URLs are read as redacted Config.
+ * keel.yaml's notifications as one dispatcher's block: the `notifications:` channels and routes,
+ * plus each short-form `notifiers: - webhook` entry as a webhook channel of its own (`webhook`,
+ * `webhook-2`, …) that hears every account, one message per run. The console is not a channel:
+ * it is wanted unless `notifiers` is given without it.
+ */
+export const notificationsOf = (config: KeelConfig) => {
+  const entries = config.notifiers ?? ["console"]
+  const hooks = entries.flatMap((entry) => (entry === "console" ? [] : [entry.webhook]))
+  const named = hooks.map((hook, i) => [i === 0 ? "webhook" : `webhook-${i + 1}`, hook] as const)
+  const block = config.notifications
+  const channels: Record<string, ChannelConfig> = { ...block?.channels }
+  for (const [name, hook] of named) {
+    channels[name] = {
+      kind: "webhook",
+      urlEnv: hook.urlEnv,
+      fleet: "each",
+      ...(hook.timeoutSeconds === undefined ? {} : { timeoutSeconds: hook.timeoutSeconds })
+    }
+  }
+  const routes = block?.routes === undefined
+    ? undefined
+    : named.length === 0
+    ? block.routes
+    : [...block.routes, { channels: [named[0]![0], ...named.slice(1).map(([name]) => name)] as const }]
+  return {
+    console: entries.includes("console"),
+    dispatch: Object.keys(channels).length === 0 ? undefined : dispatchBlock(block, channels, routes)
+  }
+}
+
+const dispatchBlock = (
+  block: NotificationsConfig | undefined,
+  channels: NotificationsConfig["channels"],
+  routes: NotificationsConfig["routes"]
+): NotificationsConfig => ({
+  channels,
+  ...(routes === undefined ? {} : { routes }),
+  ...(block?.retry === undefined ? {} : { retry: block.retry })
+})
+
+/**
+ * The console (unless left out: a fleet run's progress says it) and the dispatcher of every other
+ * channel: routed, retried, each delivery recorded in the Store; in a fleet run, digests when the
+ * Layer's scope closes. Every summary goes to both; one that fails does not stop the other.
  */
 export const notifierLayer = (
   loaded: LoadedConfig,
-  options: { readonly stderr: boolean }
-): Layer.Layer<Notifier, InputFileError, HttpClient.HttpClient> =>
+  options: { readonly stderr: boolean; readonly console?: boolean; readonly fleet?: Dispatch.Fleet }
+): Layer.Layer<Notifier, InputFileError, HttpClient.HttpClient | FileSystem.FileSystem | Store> =>
   Layer.effect(Notifier)(
     Effect.gen(function*() {
-      const configured = loaded.config.notifiers ?? ["console"]
+      const wanted = notificationsOf(loaded.config)
       const shapes: Array<NotifierShape> = []
-      for (const [i, entry] of configured.entries()) {
-        const layer = entry === "console"
-          ? ConsoleNotifier.layer(options)
-          : WebhookNotifier.layer({
-            url: yield* secretFromEnv({
-              file: loaded.file,
-              field: `notifiers[${i}].webhook.urlEnv`,
-              variable: entry.webhook.urlEnv,
-              what: "the webhook URL"
-            }),
-            timeout: `${entry.webhook.timeoutSeconds ?? ConfigDefaults.webhookTimeoutSeconds} seconds`
-          })
-        shapes.push(yield* Effect.provide(Notifier.useSync((n) => n), layer))
+      if (wanted.console && options.console !== false) {
+        shapes.push(yield* Effect.provide(Notifier.useSync((n) => n), ConsoleNotifier.layer(options)))
+      }
+      if (wanted.dispatch !== undefined) {
+        const settings = yield* dispatchSettings(wanted.dispatch, {
+          file: loaded.file,
+          dir: loaded.dir,
+          at: "notifications",
+          groups: loaded.config.groups ?? {}
+        })
+        shapes.push(yield* Dispatch.make(settings, options.fleet))
       }
       return Notifier.of({
-        notify: (summary) =>
-          Effect.forEach(shapes, (n) => Effect.result(n.notify(summary))).pipe(
+        notify: (message) =>
+          Effect.forEach(shapes, (n) => Effect.result(n.notify(message))).pipe(
             Effect.flatMap((results) => {
               const failed = results.find((r) => r._tag === "Failure")
               return failed === undefined ? Effect.void : Effect.fail(failed.failure)
@@ -123,10 +165,22 @@ export const accountLayers = <ROut, E>(
   loaded: LoadedConfig,
   json: boolean,
   broker: Layer.Layer<ROut, E, SqlClient.SqlClient | HttpClient.HttpClient>
-) =>
-  Layer.mergeAll(
-    broker.pipe(Layer.provideMerge(storeLayer(databaseFile(loaded)))),
-    notifierLayer(loaded, { stderr: json })
+) => {
+  const store = storeLayer(databaseFile(loaded))
+  return Layer.mergeAll(
+    broker.pipe(Layer.provideMerge(store)),
+    notifierLayer(loaded, { stderr: json }).pipe(Layer.provide(store))
   ).pipe(
     Layer.provide(NodeHttpClient.layerUndici)
+  )
+}
+
+/**
+ * What every account of a fleet run shares: one Store on the configured database, the
+ * notifiers but the console, and an HTTP client. Each account adds its own broker on top.
+ */
+export const fleetLayers = (loaded: LoadedConfig, fleet: Dispatch.Fleet) =>
+  notifierLayer(loaded, { stderr: true, console: false, fleet }).pipe(
+    Layer.provideMerge(storeLayer(databaseFile(loaded))),
+    Layer.provideMerge(NodeHttpClient.layerUndici)
   )

@@ -26,10 +26,10 @@ import { positionsCommand } from "./cli/positions.ts"
 import { recoverCommand } from "./cli/recover.ts"
 import { replayCommand } from "./cli/replay.ts"
 import { runCommand } from "./cli/run.ts"
+import { serveCommand } from "./cli/serve.ts"
 import { statusCommand } from "./cli/status.ts"
 import { targetsCommand } from "./cli/targets.ts"
-import { leaseHeldMessage } from "./run/lease.ts"
-import { storeProblem } from "./run/problems.ts"
+import { isRunProblem, runProblem } from "./run/problems.ts"
 import { keelVersion } from "./version.ts"
 
 export const ExitCode = { ok: 0, unexpected: 1, different: 1, invalid: 2, runNotCompleted: 3 } as const
@@ -47,7 +47,8 @@ export const cli = Command.make("rebalance").pipe(
     historyCommand,
     positionsCommand,
     demoCommand,
-    paperVenueCommand
+    paperVenueCommand,
+    serveCommand
   ])
 )
 
@@ -83,19 +84,21 @@ const unexpected = (cause: Cause.Cause<unknown>) =>
     return problem(`rebalance: unexpected error: ${scrub(message.split("\n", 1)[0] ?? "")}; please report it`)
   }).pipe(Effect.as(ExitCode.unexpected))
 
+/** Paper books a run found damaged (`DamagedBooks`, told by its tag so the paper modules stay lazily loaded). */
+const isDamagedBooks = (defect: unknown): boolean =>
+  typeof defect === "object" && defect !== null && "_tag" in defect && defect._tag === "DamagedBooks"
+
 /** Runs the CLI on `argv` and returns the exit code; stdout and stderr are written here. */
 export const main = (argv: ReadonlyArray<string>) =>
   Command.runWith(cli, { version: keelVersion() })(argv).pipe(
     Effect.as<ExitCode>(ExitCode.ok),
     Effect.catch((error) => {
-      if (error._tag === "InputFileError") return problem(error.message).pipe(Effect.as(ExitCode.invalid))
-      if (error._tag === "VenueConfigError") return problem(error.message).pipe(Effect.as(ExitCode.invalid))
-      if (error._tag === "RunNotCompleted") return Effect.succeed(ExitCode.runNotCompleted)
-      if (error._tag === "LeaseHeld") {
-        return problem(leaseHeldMessage(error)).pipe(Effect.as(ExitCode.runNotCompleted))
+      if (isRunProblem(error)) {
+        const { invalid, line } = runProblem(error)
+        return problem(line).pipe(Effect.as(invalid ? ExitCode.invalid : ExitCode.runNotCompleted))
       }
-      if (error._tag === "LeaseLost" || error._tag === "StoreError" || error._tag === "RecoveryStopped") {
-        return problem(storeProblem(error)).pipe(Effect.as(ExitCode.runNotCompleted))
+      if (error._tag === "RunNotCompleted" || error._tag === "FleetNotCompleted") {
+        return Effect.succeed(ExitCode.runNotCompleted)
       }
       if (error._tag === "ReplayDifferent") return Effect.succeed(ExitCode.different)
       if (error._tag === "ShowHelp") {
@@ -106,8 +109,15 @@ export const main = (argv: ReadonlyArray<string>) =>
       }
       return Effect.die(error)
     }),
-    // An interruption (SIGINT) is the runtime's to report; everything else ends here.
-    Effect.catchCause((cause) => (Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : unexpected(cause))),
+    // An interruption (SIGINT) is the runtime's to report; damaged paper books (raised as a defect
+    // from inside the venue) are a store that cannot be read, exit 3; everything else ends here.
+    Effect.catchCause((cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.failCause(cause)
+        : isDamagedBooks(Cause.squash(cause))
+        ? problem(String((Cause.squash(cause) as Error).message)).pipe(Effect.as(ExitCode.runNotCompleted))
+        : unexpected(cause)
+    ),
     Effect.provide(presenter),
     Effect.provideServiceEffect(SecretsRead, Effect.sync(() => new Set<string>())),
     // Logs (a dropped socket, a retried request) are for people: stdout is for results,

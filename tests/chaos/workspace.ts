@@ -47,6 +47,8 @@ export const writeAccount = (dir: string, account: string, broker: BrokerBlock, 
       store: { sqlite: `${KEEL_DIR}/keel.db` },
       timeouts: { fillSeconds: fills.fillSeconds, pollSeconds: fills.pollSeconds },
       notifiers: ["console"],
+      // A session runs its account again and again within one trading day, as recovery needs.
+      guards: { oncePerDay: false },
       accounts: [{ name: account, broker, targets: "targets.csv", policy: { ...POLICY }, openOrders: "cancel" }]
     })
   )

@@ -58,6 +58,33 @@ describe("line numbers", () => {
     }))
 })
 
+describe("a large file", () => {
+  it.effect("read in pieces keeps every record and its line, quoted line breaks and CRLF across the pieces", () =>
+    Effect.gen(function*() {
+      // Over 64 KiB many times: records with a quoted line break fall across every piece boundary.
+      const rows = Array.from({ length: 20_000 }, (_, i) => i % 7 === 0 ? `S${i},"note\r\nover two lines"` : `S${i},x`)
+      const read = yield* readCsv(`symbol,note\r\n${rows.join("\r\n")}\r\n`, { required: ["symbol", "note"] })
+      expect(read.rows).toHaveLength(20_000)
+      let line = 2
+      const lines = rows.map((row) => {
+        const at = line
+        line += row.includes("\n") ? 2 : 1
+        return at
+      })
+      expect(read.lines).toEqual(lines)
+      expect(read.rows[19_999]).toEqual({ symbol: "S19999", note: "note\r\nover two lines" })
+      expect(read.rows[19_998]).toEqual({ symbol: "S19998", note: "x" })
+      expect(read.rows[19_992]).toEqual({ symbol: "S19992", note: "note\r\nover two lines" })
+    }))
+
+  it.effect("names the line of a syntax error far into the file", () =>
+    Effect.gen(function*() {
+      const rows = Array.from({ length: 30_000 }, (_, i) => `S${i},0.00001`)
+      rows[25_000] = "S25000,\"0.1"
+      expect(yield* message(readTargetsCsv(`${rows.join("\n")}\n`))).toMatch(/^line 25001: /)
+    }))
+})
+
 describe("errors name the line", () => {
   it.effect("a targets line without two fields, after a record over several lines", () =>
     Effect.gen(function*() {

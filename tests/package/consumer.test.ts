@@ -137,7 +137,9 @@ const policy = Result.getOrThrow(validatePolicy({}))
 const targets = Result.getOrThrow(validateTargets({ AAA: "0.5", BBB: "0.5" }, policy))
 
 const summaries: Array<RunSummary> = []
-const notifier = Layer.succeed(Notifier, Notifier.of({ notify: (summary) => Effect.sync(() => { summaries.push(summary) }) }))
+const notifier = Layer.succeed(Notifier, Notifier.of({
+  notify: (message) => Effect.sync(() => { if (message._tag === "Run") summaries.push(message.summary) })
+}))
 const paper = Paper.layer({
   account: "embedded",
   startingCash: "1000",

@@ -14,7 +14,10 @@
  * sits in `pending_cancel` (204 to the DELETE, still holding its shares or cash, so a sell or a
  * position close of them is refused 403 `insufficient qty available for order`), then `canceled`.
  * A market buy is checked against buying power at the ask plus `marketBuyCollar` (Alpaca's collar).
- * `GET /v2/assets/{symbol}` says which symbols are fractionable (`fractionable`);
+ * `GET /v2/assets` (the list, filtered by `status` and `asset_class`) and `GET /v2/assets/{symbol}`
+ * say which symbols are fractionable (`fractionable`), not tradable (`untradable`: `tradable:
+ * false`) or no longer listed (`inactive`: `status: inactive`, not tradable), and an order of
+ * a symbol that is not tradable is refused (422); `requestsByPath` counts the requests;
  * `DELETE /v2/positions/{symbol}` places a real market sell of the held
  * quantity under a client_order_id of the emulator's own choosing, as Alpaca does. Requests
  * are rate-limited per server in a fixed window (200 a minute; both configurable, so a test
@@ -74,6 +77,10 @@ export interface EmulatorOptions {
   readonly fractionable?: ReadonlyArray<string> | "all"
   /** symbol → listing exchange (default NASDAQ). */
   readonly exchanges?: Readonly<Record<string, Exchange>>
+  /** Known symbols Alpaca lists as active but `tradable: false` (data only); orders of them are refused. */
+  readonly untradable?: ReadonlyArray<string>
+  /** Known symbols Alpaca lists as `status: inactive` (delisted), not tradable; orders of them are refused. */
+  readonly inactive?: ReadonlyArray<string>
   /** Delay before each fill step, in real milliseconds (default 50). */
   readonly fillDelayMillis?: number
   /**
@@ -229,6 +236,8 @@ export interface AlpacaEmulator {
   readonly secretKey: string
   /** Every HTTP request, in arrival order (live array). */
   readonly requests: ReadonlyArray<RecordedRequest>
+  /** How many HTTP requests each `METHOD path` received (both servers; answered or not). */
+  readonly requestsByPath: () => Readonly<Record<string, number>>
   /** Every client message received on the stream, in order (live array). */
   readonly streamMessages: ReadonlyArray<StreamMessage>
   /** Every trade update the emulator emitted, in order (live array), whether or not anyone listened. */
@@ -463,6 +472,8 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
   const isFractionable = (symbol: string) =>
     options.fractionable === undefined || options.fractionable === "all" || options.fractionable.includes(symbol)
   const exchangeOf = (symbol: string): Exchange => options.exchanges?.[symbol] ?? "NASDAQ"
+  const isActive = (symbol: string) => !(options.inactive ?? []).includes(symbol)
+  const isTradable = (symbol: string) => isActive(symbol) && !(options.untradable ?? []).includes(symbol)
 
   /** current_price of a position: last, else mid, else the one side quoted. */
   const currentPrice = (symbol: string): Dec | undefined => {
@@ -824,6 +835,7 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
       throw apiError(422, 42210000, "extended hours order must be DAY limit orders")
     }
     if (!isKnown(symbol)) throw apiError(422, 40010001, `asset "${symbol}" not found`)
+    if (!isTradable(symbol)) throw apiError(422, 42210000, `asset ${symbol} is not tradable`)
     const fractional = notional !== null || (qty !== null && !isWhole(qty))
     if (fractional && !closing) {
       if (!isFractionable(symbol)) throw apiError(422, 42210000, `requested asset is not fractionable`)
@@ -1136,6 +1148,37 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     return submitOrder({ symbol, side: "sell", type: "market", time_in_force: "day", qty: fmt(qty) }, true)
   }
 
+  const knownSymbols = () => [...new Set([...quotes.keys(), ...positions.keys()])].sort()
+
+  const assetJson = (symbol: string) => ({
+    id: assetId(symbol),
+    class: "us_equity",
+    exchange: exchangeOf(symbol),
+    symbol,
+    name: `${symbol} (emulated)`,
+    status: isActive(symbol) ? "active" : "inactive",
+    tradable: isTradable(symbol),
+    marginable: true,
+    maintenance_margin_requirement: 30,
+    shortable: false,
+    easy_to_borrow: false,
+    fractionable: isFractionable(symbol),
+    attributes: []
+  })
+
+  /** GET /v2/assets: every known symbol, filtered as Alpaca filters (`status`, `asset_class`, `exchange`). */
+  const listAssets = (query: URLSearchParams) => {
+    const status = query.get("status")
+    if (status !== null && status !== "active" && status !== "inactive") throw apiError(422, 40010001, "invalid status")
+    const assetClass = query.get("asset_class") ?? "us_equity"
+    if (assetClass !== "us_equity" && assetClass !== "crypto") throw apiError(422, 40010001, "invalid asset_class")
+    const exchange = query.get("exchange")
+    return knownSymbols().map(assetJson).filter((a) =>
+      a.class === assetClass && (status === null || a.status === status) &&
+      (exchange === null || a.exchange === exchange)
+    )
+  }
+
   const tradingRoute = (method: string, path: string, query: URLSearchParams, body: unknown): Answer => {
     const parts = path.split("/").filter((s) => s !== "")
     const tail = parts[2] === undefined ? undefined : decodeURIComponent(parts[2])
@@ -1204,29 +1247,11 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
         return { status: 200, body: orderJson(o) }
       }
       case "assets": {
-        if (method !== "GET" || tail === undefined) break
-        const symbol = [...new Set([...quotes.keys(), ...positions.keys()])].find((s) =>
-          s === tail || assetId(s) === tail
-        )
+        if (method !== "GET") break
+        if (tail === undefined) return { status: 200, body: listAssets(query) }
+        const symbol = knownSymbols().find((s) => s === tail || assetId(s) === tail)
         if (symbol === undefined) throw notFound("asset not found")
-        return {
-          status: 200,
-          body: {
-            id: assetId(symbol),
-            class: "us_equity",
-            exchange: exchangeOf(symbol),
-            symbol,
-            name: `${symbol} (emulated)`,
-            status: "active",
-            tradable: true,
-            marginable: true,
-            maintenance_margin_requirement: 30,
-            shortable: false,
-            easy_to_borrow: false,
-            fractionable: isFractionable(symbol),
-            attributes: []
-          }
-        }
+        return { status: 200, body: assetJson(symbol) }
       }
     }
     throw notFound()
@@ -1458,6 +1483,11 @@ export const startAlpacaEmulator = async (options: EmulatorOptions = {}): Promis
     keyId,
     secretKey,
     requests,
+    requestsByPath: () => {
+      const counts: Record<string, number> = {}
+      for (const r of requests) counts[`${r.method} ${r.path}`] = (counts[`${r.method} ${r.path}`] ?? 0) + 1
+      return counts
+    },
     streamMessages,
     tradeUpdates,
     orders: () => orders.map(orderJson),

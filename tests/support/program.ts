@@ -32,7 +32,12 @@ export class Summaries
 export const recordingNotifier: Layer.Layer<Notifier | Summaries> = Layer.effectContext(
   Effect.gen(function*() {
     const sent = yield* Ref.make<ReadonlyArray<RunSummary>>([])
-    return Context.make(Notifier, Notifier.of({ notify: (summary) => Ref.update(sent, (all) => [...all, summary]) }))
+    return Context.make(
+      Notifier,
+      Notifier.of({
+        notify: (message) => Ref.update(sent, (all) => (message._tag === "Run" ? [...all, message.summary] : all))
+      })
+    )
       .pipe(
         Context.add(Summaries, sent)
       )

@@ -1,41 +1,48 @@
 /**
- * Webhook notifier: POSTs the summary as JSON with a Slack-compatible `text` field.
- * The URL usually embeds a token, so it is Redacted and never logged; errors name the
- * notifier, not the URL.
+ * The generic webhook: POSTs the message as JSON with a Slack-compatible `text` field. A run's is
+ * its summary's fields (`rebalance run --json`'s `summary`) with `text` its headline, and
+ * `artifacts` / `reportUrl` when known; an account that did not start and a fleet's digest are
+ * the message itself (`_tag` `NotStarted` or `Digest`) with `text` the whole message. The URL
+ * usually embeds a token: it comes from the environment and is never in an error.
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClient from "effect/http/HttpClient"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { headline, Notifier, NotifyError } from "../Notifier.ts"
+import { headline, type Message, Notifier, type NotifierShape } from "../Notifier.ts"
+import { contentOf } from "./content.ts"
+import { poster } from "./post.ts"
 
-export interface WebhookConfig {
+export interface WebhookSettings {
+  readonly name: string
   readonly url: Redacted.Redacted<string>
-  readonly timeout: Duration.Input
+  readonly timeout: Duration.Duration
 }
 
-export const layer = (config: WebhookConfig): Layer.Layer<Notifier, never, HttpClient.HttpClient> =>
-  Layer.effect(Notifier)(
-    Effect.gen(function*() {
-      const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
-      return Notifier.of({
-        notify: (summary) =>
-          HttpClientRequest.post(Redacted.value(config.url)).pipe(
-            HttpClientRequest.bodyJsonUnsafe({ text: headline(summary), ...summary }),
-            client.execute,
-            Effect.timeout(config.timeout),
-            Effect.asVoid,
-            Effect.mapError((e) => new NotifyError({ notifier: "webhook", message: describe(e) }))
-          )
-      })
+/** The JSON the webhook receives. */
+export const webhookBody = (message: Message): Record<string, unknown> => {
+  if (message._tag !== "Run") {
+    const content = contentOf(message)
+    return { text: [content.title, ...content.lines].join("\n"), ...message }
+  }
+  const { summary, ...report } = message
+  const { _tag: _, ...links } = report
+  return { text: headline(summary), ...summary, ...links }
+}
+
+export const make = (settings: WebhookSettings): Effect.Effect<NotifierShape, never, HttpClient.HttpClient> =>
+  Effect.map(poster, (post) => {
+    const send = post(settings.name, settings.timeout)
+    return Notifier.of({
+      notify: (message) =>
+        HttpClientRequest.post(Redacted.value(settings.url)).pipe(
+          HttpClientRequest.bodyJsonUnsafe(webhookBody(message)),
+          send
+        )
     })
-  )
+  })
 
-/** The error's kind and status, never the request (its URL holds the secret). */
-const describe = (e: { readonly _tag?: string; readonly message?: string }): string => {
-  const tag = e._tag ?? "Error"
-  const status = (e as { readonly response?: { readonly status?: number } }).response?.status
-  return status === undefined ? tag : `${tag}: HTTP ${status}`
-}
+export const layer = (settings: WebhookSettings): Layer.Layer<Notifier, never, HttpClient.HttpClient> =>
+  Layer.effect(Notifier)(make(settings))

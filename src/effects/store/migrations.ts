@@ -1,5 +1,5 @@
 /**
- * The Store's schema, as effect/sql migrations (`Migrator.fromRecord`, ids 1..8).
+ * The Store's schema, as effect/sql migrations (`Migrator.fromRecord`, ids 1..10).
  *
  * Portable on purpose: the same statements run on SQLite today and Postgres later.
  * - Decimals are TEXT in plain notation (never REAL/NUMERIC: no float, no rescaling).
@@ -273,5 +273,39 @@ export const storeMigrations: MigrationRecord = {
     (sql) => sql`CREATE UNIQUE INDEX fills_by_order_cumulative ON fills (client_order_id, cumulative_quantity)`,
     // The unique index serves the look-ups by order too.
     (sql) => sql`DROP INDEX fills_by_order`
+  ),
+  "0009_notification_deliveries": statements(
+    // Each delivery of a notification to a channel, after its retries: numbered per subject (a run
+    // id, a fleet id, or an account that did not start), so no foreign key to runs. status:
+    // delivered | failed; error: the last attempt's, without secrets; NULL once delivered.
+    (sql) =>
+      sql`CREATE TABLE notification_deliveries (
+        subject TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        fleet_id TEXT,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        error TEXT,
+        recorded_at BIGINT NOT NULL,
+        PRIMARY KEY (subject, seq)
+      )`
+  ),
+  "0010_triggers": statements(
+    // Each trigger the service accepted, by its idempotency key: the fleet it started, its
+    // accounts (JSON text of a list of names), why, and when (epoch milliseconds).
+    (sql) =>
+      sql`CREATE TABLE triggers (
+        idempotency_key TEXT PRIMARY KEY,
+        fleet_id TEXT NOT NULL,
+        accounts TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        received_at BIGINT NOT NULL
+      )`
+  ),
+  "0011_intents_by_run": statements(
+    // A run's intents, and recovery's "runs with an intent not final", are read by run: without
+    // this index each read scans every intent ever stored (a fleet's store holds thousands).
+    (sql) => sql`CREATE INDEX order_intents_by_run ON order_intents (run_id, status)`
   )
 }

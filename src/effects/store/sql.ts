@@ -34,6 +34,8 @@ import { Integer } from "../sql/columns.ts"
 import {
   type AccountRecord,
   AccountStage,
+  type DeliveryRecord,
+  DeliveryStatus,
   type FillRecord,
   type FinalStatus,
   type IntentChange,
@@ -49,7 +51,9 @@ import {
   type StepRecord,
   Store,
   StoreError,
-  type StoreShape
+  type StoreShape,
+  type TriggerClaim,
+  type TriggerRecord
 } from "../Store.ts"
 import { AttributionColumn, PositionsJson } from "./columns.ts"
 import { makeLeases } from "./leases.ts"
@@ -129,6 +133,25 @@ const AccountRow = Schema.Struct({
   recorded_at: Integer
 })
 
+const DeliveryRow = Schema.Struct({
+  subject: Schema.String,
+  seq: Integer,
+  channel: Schema.String,
+  fleet_id: Schema.NullOr(Schema.String),
+  status: DeliveryStatus,
+  attempts: Integer,
+  error: Schema.NullOr(Schema.String),
+  recorded_at: Integer
+})
+
+const TriggerRow = Schema.Struct({
+  idempotency_key: Schema.String,
+  fleet_id: Schema.String,
+  accounts: Schema.fromJsonString(Schema.Array(Schema.String)),
+  reason: Schema.String,
+  received_at: Integer
+})
+
 /** The columns changed by `updateIntent`; absent ones keep their value. */
 const IntentChangeRow = Schema.Struct({
   status: IntentStatus,
@@ -204,6 +227,24 @@ const toAccount = (row: typeof AccountRow.Type): AccountRecord => ({
   equity: row.equity,
   positions: row.positions,
   at: row.recorded_at
+})
+
+const toDelivery = (row: typeof DeliveryRow.Type): DeliveryRecord => ({
+  subject: row.subject,
+  channel: row.channel,
+  ...(row.fleet_id === null ? {} : { fleetId: row.fleet_id }),
+  status: row.status,
+  attempts: row.attempts,
+  ...(row.error === null ? {} : { error: row.error }),
+  at: row.recorded_at
+})
+
+const toTrigger = (row: typeof TriggerRow.Type): TriggerRecord => ({
+  key: row.idempotency_key,
+  fleetId: row.fleet_id,
+  accounts: row.accounts,
+  reason: row.reason,
+  receivedAt: row.received_at
 })
 
 // ---------------------------------------------------------------------------
@@ -554,6 +595,19 @@ export const makeSqlStore = (
         )
       )
 
+    const accountFills = (account: string, since: number) =>
+      op(
+        "accountFills",
+        sql`SELECT f.run_id, f.seq, f.client_order_id, f.symbol, f.side, f.kind, f.quantity, f.price, f.commission,
+              f.cumulative_quantity, f.recorded_at
+            FROM fills f JOIN runs r ON r.id = f.run_id
+            WHERE r.account = ${account} AND f.recorded_at >= ${since}
+            ORDER BY f.recorded_at, f.run_id, f.seq`.withoutTransform.pipe(
+          Effect.flatMap(decodeRows("accountFills", "fills", FillRow, ["run_id", "seq"])),
+          Effect.map((rows) => rows.map(toFill))
+        )
+      )
+
     const saveAccount = (record: AccountRecord, lease: Lease) =>
       op(
         "saveAccount",
@@ -583,6 +637,64 @@ export const makeSqlStore = (
         )
       )
 
+    const encodeDelivery = encodeRow("saveDeliveries", "notification_deliveries", DeliveryRow)
+    /** Numbered per subject, like a run's rows (`seq` counted inside the transaction). */
+    const saveDeliveries = (records: ReadonlyArray<DeliveryRecord>) =>
+      op(
+        "saveDeliveries",
+        sql.withTransaction(Effect.forEach(records, (record) =>
+          Effect.gen(function*() {
+            const [next] = yield* sql`SELECT COALESCE(MAX(seq), 0) + 1 AS next_seq FROM notification_deliveries
+              WHERE subject = ${record.subject}`.withoutTransform.pipe(
+              Effect.flatMap(decodeRows("saveDeliveries", "notification_deliveries", SeqRow, []))
+            )
+            const columns = yield* encodeDelivery({
+              subject: record.subject,
+              seq: next?.next_seq ?? 1,
+              channel: record.channel,
+              fleet_id: record.fleetId ?? null,
+              status: record.status,
+              attempts: record.attempts,
+              error: record.error ?? null,
+              recorded_at: record.at
+            })
+            yield* sql`INSERT INTO notification_deliveries ${sql.insert(columns)}`.withoutTransform
+          }), { discard: true }))
+      )
+
+    const deliveries = (subject: string) =>
+      op(
+        "deliveries",
+        sql`SELECT subject, seq, channel, fleet_id, status, attempts, error, recorded_at
+            FROM notification_deliveries WHERE subject = ${subject} ORDER BY seq`.withoutTransform.pipe(
+          Effect.flatMap(decodeRows("deliveries", "notification_deliveries", DeliveryRow, ["subject", "seq"])),
+          Effect.map((rows) => rows.map(toDelivery))
+        )
+      )
+
+    const encodeTrigger = encodeRow("claimTrigger", "triggers", TriggerRow)
+    /** Read and insert in one transaction, so two requests with one key cannot both be first. */
+    const claimTrigger = (trigger: TriggerRecord) =>
+      op(
+        "claimTrigger",
+        sql.withTransaction(Effect.gen(function*() {
+          const [first] = yield* sql`SELECT idempotency_key, fleet_id, accounts, reason, received_at
+            FROM triggers WHERE idempotency_key = ${trigger.key}`.withoutTransform.pipe(
+            Effect.flatMap(decodeRows("claimTrigger", "triggers", TriggerRow, ["idempotency_key"]))
+          )
+          if (first !== undefined) return { _tag: "Repeated", first: toTrigger(first) } satisfies TriggerClaim
+          const columns = yield* encodeTrigger({
+            idempotency_key: trigger.key,
+            fleet_id: trigger.fleetId,
+            accounts: trigger.accounts,
+            reason: trigger.reason,
+            received_at: trigger.receivedAt
+          })
+          yield* sql`INSERT INTO triggers ${sql.insert(columns)}`.withoutTransform
+          return { _tag: "First" } satisfies TriggerClaim
+        }))
+      )
+
     return Store.of({
       acquireLease: leases.acquireLease,
       renewLease: leases.renewLease,
@@ -602,8 +714,12 @@ export const makeSqlStore = (
       intents,
       bookFill,
       fills,
+      accountFills,
       saveAccount,
-      accounts
+      accounts,
+      saveDeliveries,
+      deliveries,
+      claimTrigger
     })
   })
 

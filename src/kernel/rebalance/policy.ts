@@ -5,7 +5,7 @@
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { Decimal, decimalPlaces, isPositive, max, ONE, parseDecimal, ZERO } from "../decimal.ts"
+import { compare, Decimal, decimalPlaces, isPositive, max, ONE, parseDecimal, ZERO } from "../decimal.ts"
 import {
   type DecimalRule,
   entries,
@@ -148,24 +148,33 @@ export const validatePolicy = (input: unknown): Read<Policy> => {
   return Result.succeed(policy as unknown as Policy)
 }
 
-/** What a venue imposes on fractional orders: read from the broker, never from a policy file. */
+/** What a venue imposes: read from the broker, never from a policy file. */
 export interface VenueRules {
   /** Symbols the venue trades in whole shares only. */
   readonly wholeShares: ReadonlyArray<string>
   /** The smallest order value the venue takes for a fractional order. */
   readonly minOrderValue: Decimal
+  /**
+   * Cash the venue needs left after the buys, as a fraction of equity (a market-buy collar it
+   * checks buying power against): a hard floor, like the policy's own reserve.
+   */
+  readonly cashReserve?: Decimal | undefined
 }
 
 /**
- * The policy under a venue's rules. In fractional mode a whole-share-only symbol trades in
- * lots of one share (a lot the policy sets is whole already and is kept), and no order is
- * worth less than the venue's minimum. A whole-share policy needs neither and is returned as is.
+ * The policy under a venue's rules. The reserve is at least the venue's. In fractional mode a
+ * whole-share-only symbol trades in lots of one share (a lot the policy sets is whole already
+ * and is kept), and no order is worth less than the venue's minimum; a whole-share policy needs
+ * neither.
  */
 export const withVenueRules = (policy: Policy, rules: VenueRules): Policy => {
-  if (policy.shares === "whole") return policy
+  const reserved = rules.cashReserve === undefined || compare(rules.cashReserve, policy.cashReserve) <= 0
+    ? policy
+    : { ...policy, cashReserve: rules.cashReserve }
+  if (policy.shares === "whole") return reserved
   const lotSizes = new Map(policy.lotSizes)
   for (const symbol of rules.wholeShares) if (!lotSizes.has(symbol)) lotSizes.set(symbol, ONE_SHARE)
-  return { ...policy, lotSizes, minOrderValue: max(policy.minOrderValue, rules.minOrderValue) }
+  return { ...reserved, lotSizes, minOrderValue: max(policy.minOrderValue, rules.minOrderValue) }
 }
 
 /** The quantity step of a symbol: its lot, else one share, else 10^-quantityDecimals. */

@@ -18,66 +18,40 @@ import { booksFile } from "../../effects/broker/paper/config.ts"
 import { matchers, type PaperAccount } from "../../effects/broker/paper/venue.ts"
 import { InputFileError } from "../../effects/inputs.ts"
 import { ConfigDefaults, loadConfig, type LoadedConfig } from "../config.ts"
+import { accountCalendar } from "../guardsConfig.ts"
 import { configFlag } from "./flags.ts"
+import { exitOnSignal, listenForSignals } from "./signals.ts"
 
 /** The paper accounts of the config, or the one named; any other choice is the user's mistake. */
-const paperAccounts = (
-  loaded: LoadedConfig,
-  name: string | undefined
-): Effect.Effect<ReadonlyArray<PaperAccount>, InputFileError> => {
-  const all = loaded.config.accounts
-  const fail = (detail: string) => Effect.fail(new InputFileError({ file: loaded.file, detail }))
-  const chosen = name === undefined ? all : all.filter((a) => a.name === name)
-  if (name !== undefined && chosen.length === 0) {
-    return fail(`accounts: expected an account named "${name}" (known: ${all.map((a) => a.name).join(", ")})`)
-  }
-  const paper: Array<PaperAccount> = []
-  for (const account of chosen) {
-    if (account.broker.kind !== "paper") continue
-    const context = {
-      file: loaded.file,
-      dir: loaded.dir,
-      at: `accounts[${all.indexOf(account)}].broker`,
-      account: account.name,
-      // The matcher places nothing: the policy's share mode does not matter.
-      fractional: false
+const paperAccounts = (loaded: LoadedConfig, name: string | undefined) =>
+  Effect.gen(function*() {
+    const all = loaded.config.accounts
+    const fail = (detail: string) => new InputFileError({ file: loaded.file, detail })
+    const chosen = name === undefined ? all : all.filter((a) => a.name === name)
+    if (name !== undefined && chosen.length === 0) {
+      return yield* fail(`accounts: expected an account named "${name}" (known: ${all.map((a) => a.name).join(", ")})`)
     }
-    paper.push({ config: account.broker, context })
-  }
-  if (paper.length > 0) return Effect.succeed(paper)
-  const kinds = chosen.map((a) => `${a.name} (${a.broker.kind})`).join(", ")
-  return fail(
-    `accounts: expected ${name === undefined ? "at least one account" : "an account"} of kind paper, got ${kinds}`
-  )
-}
-
-/**
- * Notes a SIGINT or SIGTERM. The bin's runtime interrupts the command on either and would end the
- * process with 130; this listener runs before the runtime's and records that the stop was asked for.
- */
-const signalled = { stop: false }
-const onSignal = () => {
-  signalled.stop = true
-}
-const listenForSignals = Effect.acquireRelease(
-  Effect.sync(() => {
-    process.prependListener("SIGINT", onSignal)
-    process.prependListener("SIGTERM", onSignal)
-  }),
-  () =>
-    Effect.sync(() => {
-      process.off("SIGINT", onSignal)
-      process.off("SIGTERM", onSignal)
-    })
-)
-
-/**
- * A matcher stopped by a signal has done its job: once its books are closed, the process ends
- * with 0 rather than the runtime's 130 for an interrupted program.
- */
-const exitOnSignal = Effect.sync(() => {
-  if (signalled.stop) process.exit(0)
-})
+    const paper: Array<PaperAccount> = []
+    for (const account of chosen) {
+      if (account.broker.kind !== "paper") continue
+      const context = {
+        file: loaded.file,
+        dir: loaded.dir,
+        at: `accounts[${all.indexOf(account)}].broker`,
+        account: account.name,
+        // The matcher places nothing: the policy's share mode does not matter.
+        fractional: false,
+        // A market on the calendar fills in the account's sessions.
+        calendar: yield* accountCalendar(loaded, account)
+      }
+      paper.push({ config: account.broker, context })
+    }
+    if (paper.length > 0) return paper
+    const kinds = chosen.map((a) => `${a.name} (${a.broker.kind})`).join(", ")
+    return yield* fail(
+      `accounts: expected ${name === undefined ? "at least one account" : "an account"} of kind paper, got ${kinds}`
+    )
+  })
 
 const pollSecondsFlag = Flag.Finite("poll-seconds").pipe(
   Flag.filter((seconds) => seconds > 0, () => "seconds above 0"),

@@ -4,7 +4,6 @@
  * Exit 0 when the run completed, 3 when it stopped (failed, timed out, aborted),
  * 2 on invalid config or input.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Command, Flag } from "effect/cli"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
@@ -13,19 +12,23 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Recording from "../../effects/broker/recording/layer.ts"
+import { InputFileError } from "../../effects/inputs.ts"
 import type { RunStatus } from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
-import { accountInputs } from "../accountInputs.ts"
+import { show } from "../../kernel/errors.ts"
 import { writeArtifacts } from "../artifacts.ts"
-import { ConfigDefaults, findAccount, leaseSettings, loadConfig, runTimeouts } from "../config.ts"
+import { artifactsRoot, ConfigDefaults, findAccount, loadConfig } from "../config.ts"
 import { printed } from "../documents/document.ts"
 import { OutcomeDocument, outcomeDocument, runOrders } from "../documents/outcome.ts"
 import { resolvedTargetsDocument } from "../documents/resolvedTargets.ts"
-import { accountLayers, brokerLayer } from "../layers.ts"
-import { rebalanceAccount, type RunOutcome, type RunRequest } from "../run/rebalanceAccount.ts"
+import { parseAccountList, type Selection } from "../fleet/selection.ts"
+import { accountLayers } from "../layers.ts"
+import { rebalanceAccount, type RunOutcome } from "../run/rebalanceAccount.ts"
+import { prepareRun } from "../runRequest.ts"
 import { outcomeOf } from "../sessions.ts"
 import { keelVersion } from "../version.ts"
-import { accountFlag, configFlag, jsonFlag, waitFlag } from "./flags.ts"
+import { configFlag, jsonFlag, waitFlag } from "./flags.ts"
+import { runSelection } from "./fleet.ts"
 import { planTable } from "./plan.ts"
 import { left, right, section, table } from "./render.ts"
 
@@ -85,19 +88,7 @@ export const runAccount = (options: RunOptions) =>
   Effect.gen(function*() {
     const loaded = yield* loadConfig(options.config)
     const account = yield* findAccount(loaded, options.account)
-    const inputs = yield* accountInputs(loaded, account).pipe(Effect.provide(NodeHttpClient.layerUndici))
-    const request: RunRequest = {
-      account: account.name,
-      targets: inputs.targets,
-      policy: inputs.policy,
-      execute: options.execute,
-      ignoreMarketHours: options.ignoreMarketHours,
-      onOpenOrders: account.openOrders ?? "cancel",
-      onOutsideOrders: account.outsideOrders ?? "abort",
-      ...runTimeouts(loaded),
-      notes: inputs.resolved.warnings,
-      lease: leaseSettings(loaded, options.wait ?? 0)
-    }
+    const { request, inputs, venue } = yield* prepareRun(loaded, account, options)
     const recording = options.record === undefined
       ? undefined
       : {
@@ -116,8 +107,7 @@ export const runAccount = (options: RunOptions) =>
           targets: inputs.rawTargets
         }
       }
-    const choice = yield* brokerLayer(loaded, account, { fractional: inputs.policy.shares === "fractional" })
-    const broker = choice.layer
+    const broker = venue.layer
     const { outcome, recordingProblem } = yield* recording === undefined
       ? rebalanceAccount(request).pipe(
         Effect.map((outcome) => ({ outcome, recordingProblem: undefined })),
@@ -133,12 +123,12 @@ export const runAccount = (options: RunOptions) =>
           accountLayers(
             loaded,
             options.json,
-            Recording.layer({ ...recording, secrets: choice.secrets }).pipe(Layer.provide(broker))
+            Recording.layer({ ...recording, secrets: venue.secrets }).pipe(Layer.provide(broker))
           )
         )
       )
     const artifacts = yield* writeArtifacts(
-      loaded.config.artifacts ?? ConfigDefaults.artifacts,
+      artifactsRoot(loaded),
       outcome,
       resolvedTargetsDocument(inputs.resolved, inputs.asOf)
     )
@@ -149,10 +139,27 @@ export const runAccount = (options: RunOptions) =>
     return outcome
   })
 
+const optionalText = (name: string, description: string) =>
+  Flag.String(name).pipe(Flag.withDescription(description), Flag.optional, Flag.map(Option.getOrUndefined))
+
 export const runCommand = Command.make(
   "run",
   {
-    account: accountFlag,
+    account: optionalText("account", "Account name in the config (one run)"),
+    all: Flag.Boolean("all").pipe(
+      Flag.withDescription("A fleet run: every account in the config"),
+      Flag.withDefault(false)
+    ),
+    accounts: optionalText("accounts", "A fleet run: these accounts, comma-separated"),
+    group: optionalText("group", "A fleet run: the accounts of this group (keel.yaml's groups)"),
+    concurrency: Flag.Int("concurrency").pipe(
+      Flag.filter((n) => n >= 1, () => "a whole number of accounts, at least 1"),
+      Flag.withDescription(
+        `A fleet run: accounts rebalanced at once (default: keel.yaml's fleet.concurrency, else ${ConfigDefaults.fleetConcurrency})`
+      ),
+      Flag.optional,
+      Flag.map(Option.getOrUndefined)
+    ),
     execute: Flag.Boolean("execute").pipe(
       Flag.withDescription("Place the orders (default: preview only)"),
       Flag.withDefault(false)
@@ -164,19 +171,79 @@ export const runCommand = Command.make(
       Flag.withDescription("Simulated markets only (the paper venue): trade even when the market is closed"),
       Flag.withDefault(false)
     ),
-    record: Flag.String("record").pipe(
+    force: Flag.Boolean("force").pipe(
       Flag.withDescription(
-        "Record every broker call and answer in this new session file (replay it with `rebalance replay`)"
+        "Run even if the account executed today, or ran less than its minimum interval ago (recorded)"
       ),
-      Flag.optional,
-      Flag.map(Option.getOrUndefined)
+      Flag.withDefault(false)
+    ),
+    confirmOverLimits: Flag.Boolean("confirm-over-limits").pipe(
+      Flag.withDescription("Execute a plan that breaks the account's risk limits (recorded)"),
+      Flag.withDefault(false)
+    ),
+    record: optionalText(
+      "record",
+      "Record every broker call and answer in this new session file (replay it with `rebalance replay`; one account only)"
     )
   },
   (flags) =>
-    runAccount(flags).pipe(
-      Effect.flatMap((outcome) => (outcome.run.status === "completed"
-        ? Effect.void
-        : Effect.fail(new RunNotCompleted({ status: outcome.run.status })))
-      )
+    Effect.gen(function*() {
+      const selection = yield* selectionOf(flags)
+      if (selection === undefined) {
+        const outcome = yield* runAccount({ ...flags, account: flags.account! })
+        if (outcome.run.status !== "completed") return yield* new RunNotCompleted({ status: outcome.run.status })
+        return
+      }
+      yield* runSelection(yield* loadConfig(flags.config), selection, flags)
+    })
+).pipe(
+  Command.withDescription("Rebalance one account, or a fleet of them: a preview, or with --execute the orders too")
+)
+
+/** A combination of flags that does not make a run: one line naming the command, exit 2. */
+const usage = ({ detail }: { readonly detail: string }) => new InputFileError({ file: "rebalance run", detail })
+
+/**
+ * Which run the flags ask for: one account (undefined) or a fleet. Exactly one of --account,
+ * --all, --accounts and --group; --record only for one account.
+ */
+const selectionOf = (flags: {
+  readonly account: string | undefined
+  readonly all: boolean
+  readonly accounts: string | undefined
+  readonly group: string | undefined
+  readonly concurrency: number | undefined
+  readonly record: string | undefined
+}): Effect.Effect<Selection | undefined, InputFileError> => {
+  const given = [
+    flags.account === undefined ? [] : ["--account"],
+    flags.all ? ["--all"] : [],
+    flags.accounts === undefined ? [] : ["--accounts"],
+    flags.group === undefined ? [] : ["--group"]
+  ].flat()
+  if (given.length !== 1) {
+    return Effect.fail(
+      usage({
+        detail: given.length === 0
+          ? "expected --account NAME, --all, --accounts a,b or --group NAME"
+          : `expected one of ${given.join(", ")}, not both`
+      })
     )
-).pipe(Command.withDescription("Rebalance one account: a preview, or with --execute the orders too"))
+  }
+  if (flags.account !== undefined) {
+    return flags.concurrency === undefined
+      ? Effect.succeed(undefined)
+      : Effect.fail(usage({ detail: "--concurrency is for a fleet run (--all, --accounts, --group)" }))
+  }
+  if (flags.record !== undefined) {
+    return Effect.fail(usage({ detail: "--record records one account's run: use it with --account" }))
+  }
+  if (flags.all) return Effect.succeed({ _tag: "All" })
+  if (flags.group !== undefined) return Effect.succeed({ _tag: "Group", group: flags.group })
+  const names = parseAccountList(flags.accounts ?? "")
+  return names === undefined
+    ? Effect.fail(
+      usage({ detail: `--accounts: expected account names separated by commas, got ${show(flags.accounts ?? "")}` })
+    )
+    : Effect.succeed({ _tag: "Listed", names })
+}

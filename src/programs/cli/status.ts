@@ -7,7 +7,14 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { InputFileError } from "../../effects/inputs.ts"
-import { type LeaseHolder, type OrderIntent, type Run, type StepRecord, Store } from "../../effects/Store.ts"
+import {
+  type DeliveryRecord,
+  type LeaseHolder,
+  type OrderIntent,
+  type Run,
+  type StepRecord,
+  Store
+} from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
 import { primaryStrategy } from "../../kernel/strategies/blend.ts"
 import { printed } from "../documents/document.ts"
@@ -58,11 +65,24 @@ const liveness = (run: Run, holder: Option.Option<LeaseHolder>): ReadonlyArray<s
     ]
 }
 
+/** Each delivery of the run's notification: the channel, whether it arrived, after how many attempts, and why not. */
+const deliveryLines = (deliveries: ReadonlyArray<DeliveryRecord>): ReadonlyArray<string> =>
+  table(
+    [left(), left(), left(), left()],
+    deliveries.map((d) => [
+      time(d.at),
+      d.channel,
+      `${d.status} after ${d.attempts} attempt(s)${d.fleetId === undefined ? "" : ` in ${d.fleetId}'s digest`}`,
+      d.error ?? ""
+    ])
+  )
+
 const describeRun = (
   run: Run,
   holder: Option.Option<LeaseHolder>,
   steps: ReadonlyArray<StepRecord>,
-  intents: ReadonlyArray<OrderIntent>
+  intents: ReadonlyArray<OrderIntent>,
+  deliveries: ReadonlyArray<DeliveryRecord>
 ): string =>
   [
     `Run ${run.id} (${run.account}, ${run.mode}): ${run.status}, last step ${run.step}`,
@@ -74,7 +94,8 @@ const describeRun = (
     "",
     "Steps:",
     ...indent(stepLines(steps)),
-    ...section("Order intents:", intentLines(intents))
+    ...section("Order intents:", intentLines(intents)),
+    ...section("Notifications:", deliveryLines(deliveries))
   ].join("\n")
 
 const printStatus = printed(StatusDocument)
@@ -106,8 +127,11 @@ export const statusCommand = Command.make(
       const steps = yield* store.steps(run.id)
       const intents = yield* store.intents(run.id)
       const holder = yield* store.leaseHolder(run.account)
+      const deliveries = yield* store.deliveries(run.id)
       yield* Console.log(
-        flags.json ? printStatus(statusDocument(run, steps, intents)) : describeRun(run, holder, steps, intents)
+        flags.json
+          ? printStatus(statusDocument(run, steps, intents, deliveries))
+          : describeRun(run, holder, steps, intents, deliveries)
       )
     }).pipe((self) => Effect.flatMap(configuredStore(flags.config), (layer) => Effect.provide(self, layer)))
 ).pipe(Command.withDescription("Where a run stands and why it stopped (default: the latest run)"))

@@ -5,7 +5,15 @@
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Struct from "effect/Struct"
-import { IntentStatus, type OrderIntent, Run, RunStep, type StepRecord } from "../../effects/Store.ts"
+import {
+  type DeliveryRecord,
+  DeliveryStatus,
+  IntentStatus,
+  type OrderIntent,
+  Run,
+  RunStep,
+  type StepRecord
+} from "../../effects/Store.ts"
 import { ComputedDecimalText } from "../../formats/decimal.ts"
 import { Side } from "../../kernel/rebalance/deltas.ts"
 import { Phase } from "../../kernel/rebalance/orders.ts"
@@ -40,10 +48,21 @@ const IntentDocument = Schema.Struct({
   ...AttributedFields
 })
 
+/** A notification of the run, as it was delivered to one channel (alone, or in a fleet's digest). */
+const DeliveryDocument = Schema.Struct({
+  channel: Schema.String,
+  fleetId: NullWhenUnknown(Schema.String),
+  status: DeliveryStatus,
+  attempts: Schema.Number,
+  error: NullWhenUnknown(Schema.String),
+  at: Schema.Number
+})
+
 export const StatusDocument = Schema.Struct({
   run: StoredRunDocument,
   steps: Schema.Array(StepDocument),
-  intents: Schema.Array(IntentDocument)
+  intents: Schema.Array(IntentDocument),
+  notifications: Schema.Array(DeliveryDocument)
 })
 export type StatusDocument = typeof StatusDocument.Type
 
@@ -59,5 +78,11 @@ const intentDocument = ({ attribution, ...intent }: OrderIntent): typeof IntentD
 export const statusDocument = (
   run: Run,
   steps: ReadonlyArray<StepRecord>,
-  intents: ReadonlyArray<OrderIntent>
-): StatusDocument => ({ run, steps, intents: intents.map(intentDocument) })
+  intents: ReadonlyArray<OrderIntent>,
+  deliveries: ReadonlyArray<DeliveryRecord>
+): StatusDocument => ({
+  run,
+  steps,
+  intents: intents.map(intentDocument),
+  notifications: deliveries.map(({ subject: _, ...delivery }) => delivery)
+})

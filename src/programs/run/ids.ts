@@ -70,3 +70,7 @@ export const isKeelOrderId = (clientOrderId: string): boolean =>
 
 /** The UTC calendar day of a run, for the artifacts folder. */
 export const day = (millis: number): string => new Date(millis).toISOString().slice(0, 10)
+
+/** A run's artifacts folder under `root`: `<root>/<account>/<YYYY-MM-DD>/<run id>`, the day the run started (UTC). */
+export const artifactsFolder = (root: string, account: string, startedAt: number, runId: string): string =>
+  `${root}/${account}/${day(startedAt)}/${runId}`

@@ -22,9 +22,10 @@ import {
   type StoreWriteError
 } from "../../effects/Store.ts"
 import { format } from "../../kernel/decimal.ts"
+import { heldAsPlanned, heldAtStart, heldIn, largestDrift } from "../../kernel/rebalance/drift.ts"
 import type { Rebalance } from "../../kernel/rebalance/rebalance.ts"
 import type { Discrepancy } from "../../kernel/rebalance/reconcile.ts"
-import { makeRunId } from "./ids.ts"
+import { artifactsFolder, makeRunId } from "./ids.ts"
 import { holdLease, LeaseDefaults } from "./lease.ts"
 import { initialProgress, type Progress, step, type Stop } from "./progress.ts"
 import {
@@ -66,8 +67,12 @@ export const rebalanceAccount = (
       const ended = yield* steps(request, begun.progress).pipe(
         Effect.map((progress): Ended => ({ progress, stop: undefined })),
         Effect.catchTag("Stop", (stop) => Effect.succeed<Ended>({ progress: stop.progress, stop })),
-        // The Store itself failed: try once to mark the run failed, so it is not left "running".
-        Effect.tapError((e) => markFailed(begun.progress, e))
+        // The Store itself failed, or a defect: try once to mark the run failed, so it is not left "running".
+        Effect.tapError((e) => markEnded(begun.progress, "failed", `store: ${e.operation}: ${e.message}`)),
+        Effect.tapDefect((defect) => markEnded(begun.progress, "failed", `unexpected error: ${firstLine(defect)}`)),
+        // Stopped from outside (SIGINT, SIGTERM, a service shutting down): ended, never left "running";
+        // what it sent and did not see finish is the next run's recovery to settle.
+        Effect.onInterrupt(() => markEnded(begun.progress, "aborted", INTERRUPTED))
       )
       return yield* finish(request, begun.startedAt, ended)
     })
@@ -76,19 +81,21 @@ export const rebalanceAccount = (
 /** The steps of an execution, in order; a preview ends after the plan. */
 const steps = (request: RunRequest, begun: Progress) =>
   Effect.gen(function*() {
+    // An execution listens to the venue's order updates from its start: a stream that is still
+    // connecting when the first order fills would leave that fill to the next poll.
+    const tracker = request.execute ? yield* follow(begun.lease) : undefined
     const loaded = yield* load(request, begun)
     const recovered = yield* recover(request, loaded)
     const [started, snapshotted] = yield* snapshot(request, recovered)
     const guarded = yield* guards(request, snapshotted.open, started)
     const planned = yield* plan(request, snapshotted, guarded)
-    if (!request.execute) return planned
-    const tracker = yield* follow(begun.lease)
+    if (tracker === undefined) return planned
     const sold = yield* sellPhase(tracker, snapshotted.start, planned)
     const sellsDone = yield* awaitPhase(request, "sell", tracker, sold)
     const replanned = yield* replanBuys(request, snapshotted, sellsDone)
     const bought = yield* buyPhase(tracker, replanned)
     const buysDone = yield* awaitPhase(request, "buy", tracker, bought)
-    const [finished, final] = yield* finalSnapshot(request, buysDone)
+    const [finished, final] = yield* finalSnapshot(buysDone)
     return yield* reconcileFills(snapshotted.start, final, finished)
   })
 
@@ -118,16 +125,19 @@ const begin = (request: RunRequest) =>
 
 const modeOf = (request: RunRequest): RunMode => (request.execute ? "execute" : "preview")
 
-const markFailed = (progress: Progress, e: StoreWriteError) =>
+/** Ends the run in the Store without its summary, once (a Store that fails here cannot be helped). */
+const markEnded = (progress: Progress, status: Exclude<FinalStatus, "completed">, reason: string) =>
   Effect.flatMap(
     Clock.currentTimeMillis,
-    (at) =>
-      Effect.flatMap(
-        Store,
-        (store) => store.finishRun(progress.runId, "failed", `store: ${e.operation}: ${e.message}`, at, progress.lease)
-      )
+    (at) => Effect.flatMap(Store, (store) => store.finishRun(progress.runId, status, reason, at, progress.lease))
   )
     .pipe(Effect.ignore)
+
+const INTERRUPTED = "interrupted (the process was asked to stop); orders it sent are settled by the next run's recovery"
+
+/** The first line of what a defect says. */
+const firstLine = (defect: unknown): string =>
+  (defect instanceof Error ? `${defect.name}: ${defect.message}` : String(defect)).split("\n", 1)[0] ?? ""
 
 /** Summary: the run finished in the Store (a completed one at `done`), the summary sent, the outcome returned. */
 const finish = (request: RunRequest, startedAt: number, ended: Ended) =>
@@ -141,8 +151,11 @@ const finish = (request: RunRequest, startedAt: number, ended: Ended) =>
     const finishedAt = yield* Clock.currentTimeMillis
     const progress = stop === undefined ? yield* step("done", ended.progress, Effect.succeed) : ended.progress
     yield* store.finishRun(progress.runId, status, reason, finishedAt, progress.lease)
-    const summary = summarize(request, progress, status, reason, stop)
-    const notified = yield* notifier.notify(summary).pipe(Effect.result)
+    const summary = summarize(request, progress, status, reason, stop, yield* driftOf(request, progress))
+    const artifacts = request.artifacts === undefined
+      ? {}
+      : { artifacts: artifactsFolder(request.artifacts, request.account, startedAt, progress.runId) }
+    const notified = yield* notifier.notify({ _tag: "Run", summary, ...artifacts }).pipe(Effect.result)
     const run: Run = {
       id: progress.runId,
       account: request.account,
@@ -182,12 +195,34 @@ const refusedSells = (progress: Progress): string | undefined => {
     }): the account is not at its targets`
 }
 
+/**
+ * Drift at the start and after the run, at the plan's prices: after an execution from the final
+ * snapshot the run stored (none when it stopped before it), after a preview as planned.
+ */
+const driftOf = (request: RunRequest, progress: Progress) =>
+  Effect.gen(function*() {
+    const plan = progress.plan
+    if (plan === undefined) return undefined
+    const before = format(largestDrift(plan, heldAtStart(plan)).round(DRIFT_PLACES))
+    if (!request.execute) {
+      return { before, after: format(largestDrift(plan, heldAsPlanned(plan)).round(DRIFT_PLACES)) }
+    }
+    const final = (yield* (yield* Store).accounts(progress.runId)).find((a) => a.stage === "final")
+    return final === undefined
+      ? { before }
+      : { before, after: format(largestDrift(plan, heldIn(final.cash, final.positions)).round(DRIFT_PLACES)) }
+  }).pipe(Effect.orElseSucceed(() => undefined))
+
+/** Drift is shown to a hundredth of a basis point. */
+const DRIFT_PLACES = 6
+
 const summarize = (
   request: RunRequest,
   progress: Progress,
   status: FinalStatus,
   reason: string | undefined,
-  stop: Stop | undefined
+  stop: Stop | undefined,
+  drift: RunSummary["drift"]
 ): RunSummary => {
   const rejected = progress.submitted.filter((s) => s.placed === undefined)
   // Accepted first and rejected later (Alpaca's usual way): said like a refusal at submit.
@@ -205,6 +240,7 @@ const summarize = (
       failed: rejected.length + progress.orders.filter((o) => o.status === "rejected" || o.status === "expired").length
     },
     cash: { before: format(progress.cash.before), after: format(progress.cash.after) },
+    ...(drift === undefined ? {} : { drift }),
     warnings: [
       ...progress.warnings,
       ...rejected.map((r) => `${r.order.symbol}: ${r.order.side} rejected: ${r.rejection}`),

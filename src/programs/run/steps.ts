@@ -27,6 +27,7 @@ import { reconcile } from "../../kernel/rebalance/reconcile.ts"
 import { type Account, bySymbol, type Position, type Quote } from "../../kernel/rebalance/snapshot.ts"
 import type { Targets } from "../../kernel/rebalance/targets.ts"
 import { storedPlan } from "../documents/plan.ts"
+import { beforePlan, onPlan, type RunGuards } from "./guards.ts"
 import { isKeelOrderId } from "./ids.ts"
 import type { LeaseSettings } from "./lease.ts"
 import { brokerStop, type Progress, step, Stop, withWarnings } from "./progress.ts"
@@ -55,13 +56,21 @@ export interface RunRequest {
   readonly notes?: ReadonlyArray<string>
   /** How long the account lease lives without a heartbeat, and how long to wait for a held one (LeaseDefaults). */
   readonly lease?: LeaseSettings
+  /** The trading guards (none: only market hours and open orders are checked, as for a replay). */
+  readonly guards?: RunGuards
+  /** Where the run's artifacts go (the root folder): its notification points to the run's own folder there. */
+  readonly artifacts?: string
 }
 
-/** What the broker says of the account and of the market for its symbols, sorted by symbol. */
-export interface BrokerSnapshot {
+/** What the broker says of the account: its cash and positions, sorted by symbol. */
+export interface Holdings {
   readonly cash: Decimal
   readonly equity: Decimal
   readonly positions: ReadonlyArray<Position>
+}
+
+/** What the broker says of the account and of the market for its symbols, sorted by symbol. */
+export interface BrokerSnapshot extends Holdings {
   readonly quotes: ReadonlyArray<Quote>
 }
 
@@ -69,23 +78,27 @@ export interface BrokerSnapshot {
 const universe = (request: RunRequest, positions: ReadonlyArray<Position>): ReadonlyArray<string> =>
   [...new Set([...request.targets.weights.map((t) => t.symbol), ...positions.map((p) => p.symbol)])].sort()
 
-/** The account and the market for its symbols, as the broker reports them (a failure stops the run). */
-const readBroker = (request: RunRequest, progress: Progress) =>
+/** The account, as the broker reports it, without a quote (a failure stops the run). */
+const readHoldings = (progress: Progress) =>
   Effect.gen(function*() {
     const broker = yield* Broker
     const account = yield* broker.account
     const positions = yield* broker.positions
-    const quotes = yield* broker.quotes(universe(request, positions))
-    return {
-      cash: account.cash,
-      equity: account.equity,
-      positions: [...positions].sort(bySymbol),
-      quotes: [...quotes].sort(bySymbol)
-    } satisfies BrokerSnapshot
+    return { cash: account.cash, equity: account.equity, positions: [...positions].sort(bySymbol) } satisfies Holdings
   }).pipe(Effect.mapError(brokerStop("snapshot", progress)))
 
+/** The account and the market for its symbols, as the broker reports them (a failure stops the run). */
+const readBroker = (request: RunRequest, progress: Progress) =>
+  Effect.gen(function*() {
+    const holdings = yield* readHoldings(progress)
+    const quotes = yield* (yield* Broker).quotes(universe(request, holdings.positions)).pipe(
+      Effect.mapError(brokerStop("snapshot", progress))
+    )
+    return { ...holdings, quotes: [...quotes].sort(bySymbol) } satisfies BrokerSnapshot
+  })
+
 /** Saves the account in the Store under a stage of the run. */
-const saveAccount = (lease: Lease, stage: AccountStage, { cash, equity, positions }: BrokerSnapshot) =>
+const saveAccount = (lease: Lease, stage: AccountStage, { cash, equity, positions }: Holdings) =>
   Effect.gen(function*() {
     const at = yield* Clock.currentTimeMillis
     yield* (yield* Store).saveAccount({ runId: lease.runId, stage, cash, equity, positions, at }, lease)
@@ -103,7 +116,11 @@ const savePlan = (lease: Lease, stage: PlanStage, plan: Rebalance) =>
  * placed outside Keel hold (`outsideOrders: reserve`): a buy's unfilled rest at its limit (else
  * the ask, the last, the bid; unpriced, all the cash), a sell's unfilled shares.
  */
-const accountOf = (snapshot: BrokerSnapshot, outside: ReadonlyArray<BrokerOrder> = []): Account => {
+const accountOf = (
+  snapshot: BrokerSnapshot,
+  outside: ReadonlyArray<BrokerOrder>,
+  cashNetOfOpenBuys: boolean
+): Account => {
   const quotes = new Map(snapshot.quotes.map((q) => [q.symbol, q]))
   let cash = snapshot.cash
   const selling = new Map<string, Decimal>()
@@ -113,6 +130,7 @@ const accountOf = (snapshot: BrokerSnapshot, outside: ReadonlyArray<BrokerOrder>
       selling.set(o.symbol, (selling.get(o.symbol) ?? ZERO).plus(rest))
       continue
     }
+    if (cashNetOfOpenBuys) continue
     const quote = quotes.get(o.symbol)
     const price = o.limitPrice ?? quote?.ask ?? quote?.last ?? quote?.bid
     cash = price === undefined ? ZERO : cash.minus(rest.times(price))
@@ -185,6 +203,8 @@ export interface Snapshotted {
   readonly policy: Policy
   /** Symbols the venue will not trade: left out of every plan as unpriced. */
   readonly untradable: ReadonlySet<string>
+  /** The venue's cash already nets its open buys (`Capabilities.cashNetOfOpenBuys`). */
+  readonly cashNetOfOpenBuys: boolean
 }
 
 /**
@@ -206,7 +226,13 @@ export const snapshot = (
         yield* newStoreNote(request, start, open, progress)
       )
       const venue = yield* venuePolicy(request.policy, universe(request, start.positions), known)
-      return [venue.progress, { start, open, policy: venue.policy, untradable: venue.untradable }] as const
+      return [venue.progress, {
+        start,
+        open,
+        policy: venue.policy,
+        untradable: venue.untradable,
+        cashNetOfOpenBuys: broker.capabilities.cashNetOfOpenBuys
+      }] as const
     }))
 
 /**
@@ -230,20 +256,27 @@ const newStoreNote = (
   })
 
 /**
- * A fractional policy under the venue's rules: symbols it trades in whole shares only
- * get lots of one share, and no order is smaller than its fractional minimum. A
- * whole-share policy never asks the venue.
+ * The symbols the venue will not trade, under any policy: those it answers as not tradable,
+ * and those it does not answer for (unknown, or no longer listed). And a fractional policy
+ * under the venue's rules: symbols it trades in whole shares only get lots of one share, and
+ * no order is smaller than its fractional minimum.
  */
 const venuePolicy = (policy: Policy, symbols: ReadonlyArray<string>, progress: Progress) =>
   Effect.gen(function*() {
-    if (policy.shares === "whole") return { policy, progress, untradable: new Set<string>() }
     const broker = yield* Broker
-    const assets = yield* broker.assets(symbols).pipe(Effect.mapError(brokerStop("assets", progress)))
-    const wholeShares = assets.filter((a) => !a.fractionable).map((a) => a.symbol)
-    const untradable = assets.filter((a) => !a.tradable).map((a) => a.symbol)
+    const answered = yield* broker.assets(symbols).pipe(Effect.mapError(brokerStop("assets", progress)))
+    const assets = answered.filter((a) => a.tradable)
+    const tradable = new Set(assets.map((a) => a.symbol))
+    const untradable = symbols.filter((symbol) => !tradable.has(symbol))
+    const wholeShares = policy.shares === "fractional" ? assets.filter((a) => !a.fractionable).map((a) => a.symbol) : []
     const minOrderValue = assets.reduce((m, a) => (a.fractionable ? max(m, a.minFractionalOrderValue) : m), ZERO)
+    const collar = broker.capabilities.marketBuyCollar
     return {
-      policy: withVenueRules(policy, { wholeShares, minOrderValue }),
+      policy: withVenueRules(policy, {
+        wholeShares,
+        minOrderValue,
+        ...(collar === undefined ? {} : { cashReserve: collar })
+      }),
       untradable: new Set(untradable),
       progress: withWarnings(progress, [
         ...(wholeShares.length > 0
@@ -266,8 +299,20 @@ export const guards = (
     "guards",
     progress,
     (progress) =>
-      marketHours(request, progress).pipe(Effect.flatMap((progress) => openOrders(request, open, progress))),
-    { openOrders: open.length }
+      marketHours(request, progress).pipe(
+        Effect.flatMap((progress) => openOrders(request, open, progress)),
+        Effect.flatMap((progress) =>
+          request.guards === undefined
+            ? Effect.succeed(progress)
+            : beforePlan(request.guards, request.execute, progress)
+        )
+      ),
+    // An override asked for on the command line is recorded with the step.
+    {
+      openOrders: open.length,
+      ...(request.guards?.force === true ? { force: true } : {}),
+      ...(request.guards?.confirmOverLimits === true ? { confirmOverLimits: true } : {})
+    }
   )
 
 const marketHours = (request: RunRequest, progress: Progress) =>
@@ -354,17 +399,20 @@ export const plan = (
   request: RunRequest,
   snapshotted: Snapshotted,
   progress: Progress
-): Effect.Effect<Planned, StoreWriteError, Store> =>
+): Effect.Effect<Planned, Stop | StoreWriteError, Store> =>
   step("plan", progress, (progress) =>
     Effect.gen(function*() {
       const { policy, start } = snapshotted
-      const account = accountOf(start, reservedFor(request, snapshotted.open))
+      const account = accountOf(start, reservedFor(request, snapshotted.open), snapshotted.cashNetOfOpenBuys)
       const planned = planRebalance(account, makeModel(request.targets, tradable(start.quotes, snapshotted), policy))
       // A preview reports the plan's cash; an execution only ever the broker's.
       const cash = request.execute ? progress.cash : { ...progress.cash, after: planned.orders.cash.after }
       const next = withWarnings({ ...progress, plan: planned, cash }, planned.warnings.map((w) => w.message))
       yield* savePlan(progress.lease, "plan", planned)
-      return next
+      // The plan is stored first, so a refused one can be read in `status` and the artifacts.
+      return request.guards === undefined
+        ? next
+        : { ...yield* onPlan(request.guards, request.execute, planned, next), plan: planned }
     }))
 
 /** The sell phase: the plan's sells. A sell of everything the account held at the start closes the position. */
@@ -447,7 +495,11 @@ export const awaitPhase = (
     }), { orders: ids.length })
 }
 
-/** Re-plan the buys: a fresh snapshot (saved), and the buys planned from the cash the sells really left. */
+/**
+ * Re-plan the buys: a fresh snapshot (saved), and the buys planned from the cash the sells
+ * really left. A run that placed no sell and found no open order at the start has changed
+ * nothing at the venue since: its start stands for after the sells, and the venue is not asked.
+ */
 export const replanBuys = (
   request: RunRequest,
   snapshotted: Snapshotted,
@@ -455,9 +507,11 @@ export const replanBuys = (
 ): Effect.Effect<Replanned, Stop | StoreWriteError, Broker | Store> =>
   step("replan-buys", progress, (progress) =>
     Effect.gen(function*() {
-      const fresh = yield* snapshotAt("after-sells", request, progress)
+      const fresh = unchangedSinceStart(snapshotted, progress)
+        ? yield* Effect.as(saveAccount(progress.lease, "after-sells", snapshotted.start), snapshotted.start)
+        : yield* snapshotAt("after-sells", request, progress)
       // Outside orders as they stood at the start: one that filled since holds its cash twice, never too little.
-      const account = accountOf(fresh, reservedFor(request, snapshotted.open))
+      const account = accountOf(fresh, reservedFor(request, snapshotted.open), snapshotted.cashNetOfOpenBuys)
       const buys = planBuys(
         account,
         makeModel(request.targets, tradable(fresh.quotes, snapshotted), snapshotted.policy)
@@ -466,14 +520,18 @@ export const replanBuys = (
       return { ...progress, cash: { ...progress.cash, after: fresh.cash }, buys }
     }))
 
-/** Final snapshot: the account as the broker reports it after the run (saved); its positions, to reconcile. */
+/** No sell was placed, and no open order (another run's, or outside Keel's) was there to change the account meanwhile. */
+const unchangedSinceStart = (snapshotted: Snapshotted, progress: Progress): boolean =>
+  snapshotted.open.length === 0 && progress.submitted.every((s) => s.placed === undefined)
+
+/** Final snapshot: the account as the broker reports it after the run (saved, no quote asked); its positions, to reconcile. */
 export const finalSnapshot = (
-  request: RunRequest,
   progress: Progress
 ): Effect.Effect<readonly [Progress, ReadonlyArray<Position>], Stop | StoreWriteError, Broker | Store> =>
   step("final-snapshot", progress, (progress) =>
     Effect.gen(function*() {
-      const final = yield* snapshotAt("final", request, progress)
+      const final = yield* readHoldings(progress)
+      yield* saveAccount(progress.lease, "final", final)
       return [{ ...progress, cash: { ...progress.cash, after: final.cash } }, final.positions] as const
     }))
 

@@ -61,7 +61,10 @@ afterAll(async () => {
   for (const cleanup of cleanups) await cleanup()
 })
 
-/** The example account with `notifiers: [console, { webhook: { urlEnv: KEEL_TEST_WEBHOOK } }]`. */
+/**
+ * The example account with `notifiers: [console, { webhook: { urlEnv: KEEL_TEST_WEBHOOK } }]`, each
+ * delivery tried twice, 0.2 s apart (`notifications.retry`).
+ */
 const webhookWorkspace = (timeoutSeconds?: number): Workspace => {
   const ws = workspace("keel-webhook-")
   cleanups.push(ws.cleanup)
@@ -69,6 +72,7 @@ const webhookWorkspace = (timeoutSeconds?: number): Workspace => {
     c.notifiers = ["console", {
       webhook: timeoutSeconds === undefined ? { urlEnv: ENV } : { urlEnv: ENV, timeoutSeconds }
     }]
+    c["notifications"] = { channels: {}, retry: { attempts: 2, delaySeconds: 0.2 } }
   })
   return ws
 }
@@ -119,7 +123,8 @@ describe.concurrent("webhook notifier", () => {
       orders: { placed: 4, filled: 4, failed: 0 },
       cash: { before: "100000", after: "1991.94" }
     })
-    expect(body).toEqual({ text: body.text, ...out.summary })
+    // The run's summary, and where its artifacts are (the folder the outcome names).
+    expect(body).toEqual({ text: body.text, ...out.summary, artifacts: out.artifacts })
 
     // A preview in text mode is notified too: one more POST, whose text is the first line on stdout.
     const preview = await run(ws, server.url)
@@ -151,7 +156,7 @@ describe.concurrent("webhook notifier", () => {
         cleanups.push(server.close)
         return { url: server.url, requests: () => server.received.length }
       },
-      /^notification failed: .*\b500\b/
+      /^notification failed: .*\b500\b.* after 2 attempt\(s\)/
     ],
     [
       "does not answer within its timeoutSeconds",
@@ -195,8 +200,8 @@ describe.concurrent("webhook notifier", () => {
       // The stored result carries the warning too.
       const result = JSON.parse(ws.read(`${out.artifacts}/result.json`)) as { summary: SummaryJson }
       expect(result.summary.warnings).toEqual(out.summary.warnings)
-      // Where a server is listening, it was asked exactly once (no retries).
-      if (target.requests !== undefined) expect(target.requests()).toBe(1)
+      // Where a server is listening, it was asked as many times as the retry setting says.
+      if (target.requests !== undefined) expect(target.requests()).toBe(2)
       expectNoSecret(ws, [r])
     })
   }

@@ -160,20 +160,30 @@ describe("migrations", () => {
         [5, "fills"],
         [6, "account_states"],
         [7, "intent_attribution"],
-        [8, "account_leases"]
+        [8, "account_leases"],
+        [9, "notification_deliveries"],
+        [10, "triggers"],
+        [11, "intents_by_run"]
       ])
       expect(first.schema.filter((o) => o.type === "table").map((o) => o.name)).toEqual([
         "account_leases",
         "account_states",
         "effect_sql_migrations",
         "fills",
+        "notification_deliveries",
         "order_intents",
         "plans",
         "run_steps",
-        "runs"
+        "runs",
+        "triggers"
       ])
       expect(first.schema.filter((o) => o.type === "index").map((o) => o.name)).toEqual(
-        expect.arrayContaining(["fills_by_order_cumulative", "runs_by_account", "runs_by_started"])
+        expect.arrayContaining([
+          "fills_by_order_cumulative",
+          "order_intents_by_run",
+          "runs_by_account",
+          "runs_by_started"
+        ])
       )
 
       const second = yield* onFile(file, describeSchema)
@@ -319,7 +329,7 @@ describe("0007_intent_attribution on a database written before it", () => {
           return { intents, recorded: (yield* describeSchema).recorded, column }
         })
       )
-      expect(recorded.map((r) => r.migration_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+      expect(recorded.map((r) => r.migration_id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
       const attribution = Object.fromEntries(intents.map((i) => [i.clientOrderId, plain(i.attribution)]))
       expect(attribution).toStrictEqual({
         "blend-sell-VTI": Option.some([{ strategy: "core", weight: "0.3" }, { strategy: "growth", weight: "0.1" }]),
@@ -380,7 +390,7 @@ describe("0007_intent_attribution on a database written before it", () => {
           return { intents, recorded: (yield* describeSchema).recorded.map((r) => r.migration_id) }
         })
       )
-      expect(after.recorded).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+      expect(after.recorded).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
       expect(yield* columns).toContain("attribution")
       expect(Object.fromEntries(after.intents.map((i) => [i.clientOrderId, plain(i.attribution)]))).toStrictEqual({
         "blend-sell-VTI": Option.some([{ strategy: "core", weight: "0.3" }, { strategy: "growth", weight: "0.1" }]),
@@ -482,6 +492,71 @@ describe("0008_account_leases on a database written before it", () => {
       yield* raw(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP TRIGGER refuse_backfill`))
       const column = yield* onFile(file, cumulative)
       expect(column.map((row) => row.cumulative_quantity)).toEqual(["1.5", "7", "3.75", "4", "2", null, null, "3"])
+    }))
+})
+
+describe("notification deliveries", () => {
+  it.effect("0009 on a database at 8 adds the table and keeps the runs; deliveries read back per subject, in order", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      yield* Effect.gen(function*() {
+        yield* Migrator.make({})({ loader: Migrator.fromRecord(migrationsBefore(9)) })
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`INSERT INTO runs (id, account, mode, status, step, reason, started_at, finished_at)
+          VALUES ('r1', 'acct-1', 'execute', 'completed', 'done', NULL, ${T0}, ${T0 + 1})`
+      }).pipe(Effect.provide(SqliteClient.layer({ filename: file })))
+
+      const { run, r1, fleet, other, recorded } = yield* onFile(
+        file,
+        Effect.gen(function*() {
+          const store = yield* Store
+          yield* store.saveDeliveries([
+            { subject: "r1", channel: "ops", status: "failed", attempts: 3, error: "EAUTH: Invalid login", at: T0 + 5 },
+            { subject: "fleet-1", channel: "chat", status: "delivered", attempts: 1, at: T0 + 6 },
+            { subject: "r1", channel: "chat", fleetId: "fleet-1", status: "delivered", attempts: 2, at: T0 + 6 }
+          ])
+          yield* store.saveDeliveries([])
+          return {
+            run: yield* store.getRun("r1"),
+            r1: yield* store.deliveries("r1"),
+            fleet: yield* store.deliveries("fleet-1"),
+            other: yield* store.deliveries("r2"),
+            recorded: (yield* describeSchema).recorded.map((r) => r.migration_id)
+          }
+        })
+      )
+      expect(recorded).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+      expect(Option.isSome(run)).toBe(true)
+      expect(r1).toStrictEqual([
+        { subject: "r1", channel: "ops", status: "failed", attempts: 3, error: "EAUTH: Invalid login", at: T0 + 5 },
+        { subject: "r1", channel: "chat", fleetId: "fleet-1", status: "delivered", attempts: 2, at: T0 + 6 }
+      ])
+      expect(fleet).toStrictEqual([{
+        subject: "fleet-1",
+        channel: "chat",
+        status: "delivered",
+        attempts: 1,
+        at: T0 + 6
+      }])
+      expect(other).toEqual([])
+    }))
+
+  it.effect("a batch is one transaction: a record that cannot be stored stores none of them", () =>
+    Effect.gen(function*() {
+      const file = freshFile()
+      const { error, stored } = yield* onFile(
+        file,
+        Effect.gen(function*() {
+          const store = yield* Store
+          const error = yield* expectStoreError(store.saveDeliveries([
+            { subject: "r1", channel: "ops", status: "delivered", attempts: 1, at: T0 },
+            { subject: "r1", channel: "ops", status: "delivered", attempts: 1.5, at: T0 }
+          ]))
+          return { error, stored: yield* store.deliveries("r1") }
+        })
+      )
+      expect(error.message).toMatch(/^cannot store notification_deliveries\.attempts/)
+      expect(stored).toEqual([])
     }))
 })
 
@@ -703,6 +778,20 @@ describe("intents", () => {
       const badTime = yield* expectStoreError(store.startRun(run("r2", { startedAt: 1.5 }), lease))
       expect(badTime.message).toContain("runs.started_at")
       expect(Option.isNone(yield* store.getRun("r2"))).toBe(true)
+    }).pipe(Effect.provide(storeWithSql(":memory:"))))
+})
+
+describe("accountFills", () => {
+  it.effect("reads an account's fills across its runs from a time on, and no other account's", () =>
+    Effect.gen(function*() {
+      const store = yield* Store
+      yield* writeFullRun("r1")
+      const other = yield* takeLease("r2", "acct-2")
+      yield* store.startRun(run("r2", { account: "acct-2" }), other)
+      expect(yield* store.accountFills("acct-1", 0)).toStrictEqual([fill("r1")])
+      expect(yield* store.accountFills("acct-1", T0 + 40)).toStrictEqual([fill("r1")])
+      expect(yield* store.accountFills("acct-1", T0 + 41)).toStrictEqual([])
+      expect(yield* store.accountFills("acct-2", 0)).toStrictEqual([])
     }).pipe(Effect.provide(storeWithSql(":memory:"))))
 })
 

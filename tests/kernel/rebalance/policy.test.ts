@@ -323,7 +323,7 @@ describe("policy: weightTolerance", () => {
   })
 })
 
-describe("withVenueRules: what a venue imposes on fractional orders", () => {
+describe("withVenueRules: what a venue imposes", () => {
   const policy = (input: Record<string, unknown>) => {
     const read = validatePolicy(input)
     if (Result.isFailure(read)) throw new Error(read.failure.message)
@@ -353,5 +353,20 @@ describe("withVenueRules: what a venue imposes on fractional orders", () => {
   it("whole shares: the policy is returned as it is", () => {
     const p = policy({ shares: "whole" })
     expect(withVenueRules(p, rules)).toBe(p)
+  })
+
+  it("a venue's reserve (a market-buy collar) raises the policy's, in either share mode, and never lowers it", () => {
+    const collar = { ...rules, cashReserve: new Decimal("0.02") }
+    expect(format(withVenueRules(policy({ shares: "whole" }), collar).cashReserve)).toBe("0.02")
+    expect(format(withVenueRules(policy({ shares: "fractional", cashReserve: "0.01" }), collar).cashReserve))
+      .toBe("0.02")
+    expect(format(withVenueRules(policy({ shares: "whole", cashReserve: "0.05" }), collar).cashReserve)).toBe("0.05")
+    // $10,000 all in cash, one symbol at $100 targeted at 100%: the 2% reserve leaves $9,800, 98 shares.
+    const p = withVenueRules(policy({ shares: "whole" }), collar)
+    const t = validateTargets({ A: "1" }, p)
+    if (Result.isFailure(t)) throw new Error(t.failure.message)
+    const quotes = [{ symbol: "A", bid: new Decimal("100"), ask: new Decimal("100") }]
+    const r = planRebalance({ cash: new Decimal("10000"), positions: [] }, makeModel(t.success, quotes, p))
+    expect(r.orders.orders.map((o) => [o.symbol, format(o.quantity)])).toEqual([["A", "98"]])
   })
 })

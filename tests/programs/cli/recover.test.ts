@@ -75,14 +75,20 @@ const exited = (child: ChildProcess): Promise<number | null> =>
     else child.once("exit", (code) => resolve(code))
   })
 
-/** Starts `rebalance ARGS` and kills it (SIGKILL) once the newest run other than `after` reaches `step`. */
-const killAt = async (ws: Workspace, args: ReadonlyArray<string>, step: string, after?: string): Promise<string> => {
+/** Starts `rebalance ARGS` and kills it (SIGKILL, or `signal`) once the newest run other than `after` reaches `step`. */
+const killAt = async (
+  ws: Workspace,
+  args: ReadonlyArray<string>,
+  step: string,
+  after?: string,
+  signal: NodeJS.Signals = "SIGKILL"
+): Promise<string> => {
   const child = spawn(process.execPath, [SOURCE_BIN, ...args], { cwd: ws.dir, stdio: "ignore" })
   const deadline = Date.now() + 30_000
   for (;;) {
     const run = newestRun(ws)
     if (run !== undefined && run.id !== after && run.step === step) {
-      child.kill("SIGKILL")
+      child.kill(signal)
       await exited(child)
       return run.id
     }
@@ -160,6 +166,26 @@ describe("a killed run", () => {
     expect(run?.cancelled).toBeGreaterThan(0)
     expect(rows(ws.path(BOOKS), "SELECT status FROM paper_orders WHERE status IN ('accepted', 'partially_filled')"))
       .toEqual([])
+  }, 60_000)
+})
+
+describe("an interrupted run", () => {
+  it("ends aborted, never left running, on SIGINT or SIGTERM; the next run settles its orders", async () => {
+    const ws = await heldAccount(30)
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const stopped = await killAt(ws, ["run", "--account", "demo", "--execute"], "sell-wait", undefined, signal)
+      const status = parseJson<StatusJson>((await ws.run(["status", stopped, "--json"])).stdout)
+      expect(status.run.status).toBe("aborted")
+      expect(status.run.reason).toMatch(/^interrupted \(the process was asked to stop\)/)
+      expect(statuses(ws, "runs").filter((s) => s === "running")).toEqual([])
+    }
+    // Its sells are still open at the venue: the next run's recovery cancels them and books what filled.
+    const next = await ws.run(["recover", "--account", "demo", "--json"])
+    expect(next.code, next.stderr).toBe(0)
+    expect(rows(ws.path(BOOKS), "SELECT status FROM paper_orders WHERE status IN ('accepted', 'partially_filled')"))
+      .toEqual([])
+    const { venue, store } = filledAtVenueAndInStore(ws)
+    expect(store).toEqual(venue)
   }, 60_000)
 })
 

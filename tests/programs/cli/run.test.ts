@@ -156,6 +156,10 @@ describe("one paper account through run, status, history and positions (in order
       step: "done",
       orders: { placed: 4, filled: 4, failed: 0 },
       cash: { before: "100000", after: "1991.94" },
+      // All cash at the start: the largest gap is VTI's 45%. At the end, at the plan's mid prices
+      // (BND 72.50, GLD 215.40, VTI 245.15, VXUS 61.33) equity is 99941.59 and VTI's 184 shares
+      // weigh 45107.60 / 99941.59 = 0.4513396…: 0.00134 over its target, the largest gap.
+      drift: { before: "0.45", after: "0.00134" },
       warnings: [],
       errors: {}
     })
@@ -490,7 +494,7 @@ const invalid: ReadonlyArray<InvalidCase> = [
         }, "no-quotes.yaml")
       ),
     message: (ws) =>
-      `paper broker: cannot read quote file ${ws.path("no-quotes.csv")}: ENOENT: no such file or directory, open '${
+      `paper broker: cannot read quote file ${ws.path("no-quotes.csv")}: ENOENT: no such file or directory, stat '${
         ws.path("no-quotes.csv")
       }'`
   },
@@ -508,7 +512,7 @@ const invalid: ReadonlyArray<InvalidCase> = [
   {
     name: "a missing --account flag",
     setup: () => ["run", "--config", "keel.yaml"],
-    message: "rebalance run: Missing required flag: --account; see rebalance run --help"
+    message: "rebalance run: expected --account NAME, --all, --accounts a,b or --group NAME"
   },
   {
     name: "status with no runs recorded",

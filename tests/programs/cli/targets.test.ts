@@ -662,7 +662,8 @@ describe("a replaced symbol already held is sold like any untargeted symbol", ()
       "keel.yaml",
       keelYaml([account("taxable", "core.csv", { replacements: { file: "harvest.yaml", set: "harvest" } })])
     )
-    const second = await ws.run(["run", "--account", "taxable", "--execute", "--json"])
+    // The same trading day: once per day would refuse a second execution without --force.
+    const second = await ws.run(["run", "--account", "taxable", "--execute", "--json", "--force"])
     expect(second.stderr).not.toMatch(/error/i)
     expect(second.code).toBe(0)
     const out = parseJson<OutcomeJson>(second.stdout)

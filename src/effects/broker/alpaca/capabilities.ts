@@ -4,6 +4,7 @@
  * positions carry an average entry price, not the books Keel reports (average cost net of
  * commissions and realized P&L per symbol).
  */
+import { Decimal } from "../../../kernel/decimal.ts"
 import type { Capabilities } from "../../Broker.ts"
 
 export const capabilities: Capabilities = {
@@ -12,5 +13,10 @@ export const capabilities: Capabilities = {
   marketClock: "venue",
   orderUpdates: true,
   clientOrderIdLength: 128,
-  books: false
+  books: false,
+  // Cash for buys is min(cash, non_marginable_buying_power), and the latter nets open buys.
+  cashNetOfOpenBuys: true,
+  // A market buy is checked as a limit order 2% above the ask (Alpaca's support pages); keel.yaml's
+  // `marketBuyCollar` sets another for an account.
+  marketBuyCollar: new Decimal("0.02")
 }

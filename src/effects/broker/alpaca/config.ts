@@ -7,6 +7,8 @@
 import * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { DecimalInput, readsAsDecimal } from "../../../formats/decimal.ts"
+import { Decimal, isNegative } from "../../../kernel/decimal.ts"
 import type { VenueContext } from "../../Broker.ts"
 import { EnvName, HttpUrl, knownFields, WebSocketUrl } from "../../configFields.ts"
 import { InputFileError } from "../../inputs.ts"
@@ -19,6 +21,12 @@ export type Feed = typeof Feed.Type
 const PositiveWholeNumber = Schema.Number.check(
   Schema.makeFilter((n: number) => Number.isSafeInteger(n) && n >= 1, { expected: "a whole number of at least 1" })
 )
+
+/** A collar: a fraction of the price from 0 up to (not including) 0.5. */
+const Collar = DecimalInput.check(
+  readsAsDecimal({ expected: "a fraction from 0 up to (not including) 0.5" }, (d) => !isNegative(d) && d.lt(HALF))
+)
+const HALF = new Decimal("0.5")
 
 export const Config = knownFields(
   "an alpaca broker field",
@@ -35,7 +43,9 @@ export const Config = knownFields(
     /** An environment variable holding the account number, so recordings scrub it wherever it appears. */
     accountNumberEnv: Schema.optionalKey(EnvName),
     /** Per API host (trading, market data); default 200. */
-    requestsPerMinute: Schema.optionalKey(PositiveWholeNumber)
+    requestsPerMinute: Schema.optionalKey(PositiveWholeNumber),
+    /** The fraction above the ask Alpaca checks a market buy's buying power at; default 0.02. */
+    marketBuyCollar: Schema.optionalKey(Collar)
   })
 )
 export type Config = typeof Config.Type
@@ -55,6 +65,8 @@ export interface AlpacaConfig {
   readonly fractional: boolean
   /** A whole number ≥ 1 (keel.yaml's schema checks it); default 200, Alpaca's limit per account and the free market-data plan's. */
   readonly requestsPerMinute?: number
+  /** Overrides the capabilities' `marketBuyCollar` (keel.yaml's `marketBuyCollar`). */
+  readonly marketBuyCollar?: Decimal | undefined
 }
 
 export const AlpacaDefaults = {
@@ -82,8 +94,8 @@ export const AlpacaDefaults = {
   ordersPerRequest: 500,
   /** Symbols per market-data request. */
   symbolsPerRequest: 100,
-  /** GET /v2/assets/{symbol} requests in flight at once. */
-  assetRequestsInFlight: 4,
+  /** Where the market is: a trading day is a date there (the active assets are asked once a trading day). */
+  marketTimeZone: "America/New_York",
   /** Alpaca's documented minimum value of a fractional order, in dollars. */
   minFractionalOrderValue: "1",
   /**
@@ -143,7 +155,8 @@ export const alpacaConfig = (broker: Config, context: VenueContext) =>
       keyId: yield* secret("keyIdEnv", broker.keyIdEnv ?? AlpacaEnv.keyId, "the Alpaca API key id"),
       secretKey: yield* secret("secretKeyEnv", broker.secretKeyEnv ?? AlpacaEnv.secretKey, "the Alpaca API secret key"),
       fractional: context.fractional,
-      ...(broker.requestsPerMinute === undefined ? {} : { requestsPerMinute: broker.requestsPerMinute })
+      ...(broker.requestsPerMinute === undefined ? {} : { requestsPerMinute: broker.requestsPerMinute }),
+      ...(broker.marketBuyCollar === undefined ? {} : { marketBuyCollar: new Decimal(String(broker.marketBuyCollar)) })
     }
     const accountNumber = broker.accountNumberEnv === undefined
       ? []

@@ -35,6 +35,7 @@ import * as Layer from "effect/Layer"
 import { RateLimiter } from "effect/persistence"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import { createHash } from "node:crypto"
 import { scrub } from "../../secrets.ts"
 import { backoff, type BackoffSettings } from "./backoff.ts"
 
@@ -151,6 +152,43 @@ const makeHostLimits = (perMinute: number, maxWaitMillis: number) =>
     return { trading: host("trading"), data: host("data") } satisfies Record<Api, HostLimit>
   }).pipe(Effect.provide(Layer.fresh(RateLimiter.layerStoreMemory)))
 
+/**
+ * Rate limits by connection: Alpaca counts requests per API key and host, so the accounts of one
+ * process that share a key and hosts (a fleet's) share one count and one server-side wait.
+ */
+export interface ConnectionLimits {
+  readonly of: (settings: RestSettings) => Effect.Effect<Record<Api, HostLimit>>
+}
+
+/** A connection's key: its hosts and a digest of its key id (never the id itself, even in memory). */
+const connectionKey = (settings: RestSettings): string =>
+  [
+    settings.tradingUrl,
+    settings.dataUrl,
+    createHash("sha256").update(Redacted.value(settings.keyId)).digest("hex")
+  ].join(" ")
+
+export const makeConnectionLimits = (): ConnectionLimits => {
+  const made = new Map<string, Effect.Effect<Record<Api, HostLimit>>>()
+  return {
+    of: (settings) =>
+      Effect.suspend(() => {
+        const key = connectionKey(settings)
+        const known = made.get(key)
+        if (known !== undefined) return known
+        // The first account on a connection makes its limits; every later one finds them.
+        const limits = Effect.runSync(
+          Effect.cached(makeHostLimits(settings.requestsPerMinute, settings.maxRateLimitWaitMillis))
+        )
+        made.set(key, limits)
+        return limits
+      })
+  }
+}
+
+/** The process's connections: every Alpaca account the registry builds shares them. */
+export const processConnectionLimits: ConnectionLimits = makeConnectionLimits()
+
 // ---------------------------------------------------------------------------
 // the client
 // ---------------------------------------------------------------------------
@@ -196,10 +234,13 @@ const errorCode = (cause: unknown, depth = 0): string | undefined => {
   return "cause" in cause ? errorCode(cause.cause, depth + 1) : undefined
 }
 
-export const makeRest = (settings: RestSettings): Effect.Effect<AlpacaRest, never, HttpClient.HttpClient> =>
+export const makeRest = (
+  settings: RestSettings,
+  connections: ConnectionLimits = makeConnectionLimits()
+): Effect.Effect<AlpacaRest, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const client = yield* HttpClient.HttpClient
-    const limits = yield* makeHostLimits(settings.requestsPerMinute, settings.maxRateLimitWaitMillis)
+    const limits = yield* connections.of(settings)
     const bases: Record<Api, string> = {
       trading: settings.tradingUrl.replace(/\/+$/, ""),
       data: settings.dataUrl.replace(/\/+$/, "")

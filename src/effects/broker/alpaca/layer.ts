@@ -18,8 +18,9 @@
  *   held quantity, fractions included), with the same error meanings (404: no such position,
  *   OrderRejected); its order is known by the caller's client order id all the same (see
  *   alpaca/closes.ts).
- * - **assets**: one `GET /v2/assets/{symbol}` per symbol, retried like a read; 404 (a symbol
- *   Alpaca does not know) leaves the symbol out.
+ * - **assets**: one `GET /v2/assets?status=active&asset_class=us_equity` a trading day, retried
+ *   like a read, kept for the day (alpaca/assets.ts); a symbol absent from it (inactive or
+ *   unknown) is left out: not tradable.
  * - **cancelOrder** is retried like a read (cancelling twice is harmless); 404 is
  *   OrderNotFound; 422 ("not cancelable": already filled, canceled or expired, or being
  *   replaced) succeeds, as for any broker here a cancel of a finished order does: the order's
@@ -51,6 +52,7 @@ import {
   type SentOrder,
   UnknownOutcome
 } from "../../Broker.ts"
+import { type AssetLists, makeAssetLists } from "./assets.ts"
 import { capabilities } from "./capabilities.ts"
 import { makeCloses } from "./closes.ts"
 import { type AlpacaConfig, AlpacaDefaults } from "./config.ts"
@@ -58,7 +60,9 @@ import {
   type AlpacaRest,
   type Answer,
   type Api,
+  type ConnectionLimits,
   type Endpoint,
+  makeConnectionLimits,
   makeRest,
   type RestError,
   type RetrySettings
@@ -92,9 +96,16 @@ const minFractionalOrderValue = new Decimal(AlpacaDefaults.minFractionalOrderVal
 const rateLimited = (error: { readonly retryAfterMillis: number }) =>
   new RateLimited({ retryAfterMillis: Math.max(error.retryAfterMillis, AlpacaDefaults.minRateLimitWaitMillis) })
 
+/**
+ * The Broker of one account. `assetLists`: where the active assets are kept for the day;
+ * `connections`: the rate limits of each connection (hosts and key). The registry gives every
+ * account the process's, so a fleet shares them; a Broker of its own keeps its own.
+ */
 export const make = (
   config: AlpacaConfig,
-  tuning?: Partial<AlpacaTuning>
+  tuning?: Partial<AlpacaTuning>,
+  assetLists: AssetLists = makeAssetLists(),
+  connections: ConnectionLimits = makeConnectionLimits()
 ): Effect.Effect<BrokerShape, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const settings = { ...AlpacaDefaults, ...tuning }
@@ -107,7 +118,7 @@ export const make = (
       requestTimeoutMillis: settings.requestTimeoutMillis,
       maxRateLimitWaitMillis: settings.maxRateLimitWaitMillis,
       retry: settings.retry
-    })
+    }, connections)
 
     /** A read's failure: RateLimited for 429, else BrokerConnectionError with the whole story. */
     const readFailure = (error: RestError | Alpaca.PayloadError): BrokerConnectionError | RateLimited =>
@@ -178,22 +189,23 @@ export const make = (
         Effect.mapError(readFailure)
       )
 
-    /** One symbol's trading rules; a symbol Alpaca does not know (404) is none. */
-    const assetOf = (symbol: string) =>
-      read("trading", { method: "GET", path: `/v2/assets/${encodeURIComponent(symbol)}` }, Alpaca.Asset).pipe(
-        Effect.map((a): ReadonlyArray<Asset> => [
-          { symbol: a.symbol, tradable: a.tradable, fractionable: a.fractionable, minFractionalOrderValue }
-        ]),
-        Effect.catch((error) =>
-          error._tag === "AlpacaStatusError" && error.status === 404
-            ? Effect.succeed([])
-            : Effect.fail(readFailure(error))
-        )
-      )
+    const activeAssets = read("trading", {
+      method: "GET",
+      path: "/v2/assets",
+      params: { status: "active", asset_class: "us_equity" }
+    }, Alpaca.AssetList)
 
     const assets = (symbols: ReadonlyArray<string>) =>
-      Effect.forEach([...new Set(symbols)], assetOf, { concurrency: AlpacaDefaults.assetRequestsInFlight }).pipe(
-        Effect.map((found): ReadonlyArray<Asset> => found.flat())
+      assetLists.of(config.tradingUrl, activeAssets, symbols).pipe(
+        Effect.map((listed) =>
+          listed.map((a): Asset => ({
+            symbol: a.symbol,
+            tradable: a.tradable,
+            fractionable: a.fractionable,
+            minFractionalOrderValue
+          }))
+        ),
+        Effect.mapError(readFailure)
       )
 
     const closes = makeCloses()
@@ -365,7 +377,9 @@ export const make = (
 
     return {
       kind: "alpaca",
-      capabilities,
+      capabilities: config.marketBuyCollar === undefined
+        ? capabilities
+        : { ...capabilities, marketBuyCollar: config.marketBuyCollar },
       account,
       positions,
       quotes,
@@ -389,8 +403,11 @@ export const make = (
     } satisfies BrokerShape
   })
 
-/** The Alpaca Broker. `tuning` overrides AlpacaDefaults' timings (tests). */
+/** The Alpaca Broker. `tuning` overrides AlpacaDefaults' timings (tests); `assetLists` and `connections` as for `make`. */
 export const layer = (
   config: AlpacaConfig,
-  tuning?: Partial<AlpacaTuning>
-): Layer.Layer<Broker, never, HttpClient.HttpClient> => Layer.effect(Broker)(make(config, tuning))
+  tuning?: Partial<AlpacaTuning>,
+  assetLists?: AssetLists,
+  connections?: ConnectionLimits
+): Layer.Layer<Broker, never, HttpClient.HttpClient> =>
+  Layer.effect(Broker)(make(config, tuning, assetLists, connections))

@@ -9,7 +9,8 @@
  *   `non_marginable_buying_power`, `equity`): Alpaca removed `pattern_day_trader`,
  *   `daytrade_count`, `daytrading_buying_power`, `last_daytrade_count`, `bod_dtbp` and
  *   `pdt_check` on 2026-07-06, and `status` or `id` may come as null;
- * - a position is its `symbol` and `qty`; an asset its `symbol`, `tradable` and `fractionable`;
+ * - a position is its `symbol` and `qty`; an asset its `symbol`, `tradable` and `fractionable`, and
+ *   an asset of the list that a run does not ask about is not read at all;
  * - an order's `status` and `type` are any string (a new status must not break a run; the
  *   mapping in orders.ts decides what it means).
  *
@@ -103,8 +104,8 @@ export const Clock = Schema.Struct({
 export type Clock = typeof Clock.Type
 
 /**
- * GET /v2/assets/{symbol}: what Keel needs to know to order a symbol. The 2022 spec has no
- * such path, only the `Assets` component this answer is.
+ * One entry of GET /v2/assets: what Keel needs to know to order a symbol. The 2022 spec has
+ * no such path, only the `Assets` component each entry is.
  */
 export const Asset = Schema.Struct({
   symbol: Schema.String,
@@ -112,6 +113,16 @@ export const Asset = Schema.Struct({
   fractionable: Schema.Boolean
 })
 export type Asset = typeof Asset.Type
+
+/**
+ * GET /v2/assets: a list of thousands of entries, of which a run reads a few. Only the list is
+ * decoded here; an entry is read as an `Asset` when a run asks for its symbol (alpaca/assets.ts),
+ * so an odd entry of another symbol never sinks the list.
+ */
+export const AssetList = Schema.Array(Schema.Unknown)
+
+/** What indexes an entry of the list: its symbol. */
+export const Listed = Schema.Struct({ symbol: Schema.String })
 
 // ---------------------------------------------------------------------------
 // Market Data API

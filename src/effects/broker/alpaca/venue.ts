@@ -14,7 +14,15 @@ export const venue: Venue<typeof Config> = {
   capabilities,
   layer: (config, context) =>
     Effect.map(alpacaConfig(config, context), ({ config, secrets }) => ({
-      layer: Layer.unwrap(Effect.map(Effect.promise(() => import("./layer.ts")), (Alpaca) => Alpaca.layer(config))),
+      // Every account shares the process's active-asset lists (a fleet asks once a trading day per
+      // host) and its connections' rate limits (accounts on one key share Alpaca's count).
+      layer: Layer.unwrap(
+        Effect.map(
+          Effect.promise(() => Promise.all([import("./layer.ts"), import("./assets.ts"), import("./http.ts")])),
+          ([Alpaca, assets, http]) =>
+            Alpaca.layer(config, undefined, assets.processAssetLists, http.processConnectionLimits)
+        )
+      ),
       secrets
     }))
 }

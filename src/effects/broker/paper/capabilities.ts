@@ -12,5 +12,7 @@ export const capabilities: Capabilities = {
   marketClock: "simulated",
   orderUpdates: true,
   clientOrderIdLength: 128,
-  books: true
+  books: true,
+  // Its cash is the account's balance: an open buy holds nothing until it fills.
+  cashNetOfOpenBuys: false
 }

@@ -12,7 +12,7 @@ import { inConfigDir } from "../../inputs.ts"
 import type { PaperConfig } from "./layer.ts"
 
 /** Whether the simulated market is open: always, or never (orders wait, a run stops at its guards). */
-export const MarketOpen = Schema.Literals(["always", "never"])
+export const MarketOpen = Schema.Literals(["always", "never", "calendar"])
 export type MarketOpen = typeof MarketOpen.Type
 
 /**
@@ -102,5 +102,6 @@ export const paperConfig = (broker: Config, context: VenueContext): PaperConfig 
   ...(broker.partialFills === undefined ? {} : { partialFills: broker.partialFills }),
   ...(broker.rejectionRate === undefined ? {} : { rejectionRate: broker.rejectionRate }),
   ...(broker.rejectionSeed === undefined ? {} : { seed: broker.rejectionSeed }),
-  ...(broker.marketOpen === undefined ? {} : { marketOpen: broker.marketOpen })
+  ...(broker.marketOpen === undefined ? {} : { marketOpen: broker.marketOpen }),
+  ...(context.calendar === undefined ? {} : { calendar: context.calendar })
 })

@@ -28,7 +28,6 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
 import * as Result from "effect/Result"
@@ -48,6 +47,8 @@ import {
   parseDecimal,
   ZERO
 } from "../../../kernel/decimal.ts"
+import type { Calendar } from "../../../kernel/guards/calendar.ts"
+import { nyse } from "../../../kernel/guards/nyse.ts"
 import type { Position, Quote, QuoteInput } from "../../../kernel/rebalance/snapshot.ts"
 import {
   type AccountBooks,
@@ -67,6 +68,7 @@ import {
 import * as SqliteClient from "../../sql/SqliteClient.ts"
 import { capabilities } from "./capabilities.ts"
 import type { MarketOpen } from "./config.ts"
+import { clockAt, type PaperHours } from "./hours.ts"
 import {
   isLocked,
   LOCKED_BOOKS_RETRY_MILLIS,
@@ -117,8 +119,12 @@ export interface PaperConfig {
   readonly rejectionRate?: number
   /** Seed of the venue's own randomness (rejections). Default "keel-paper". */
   readonly seed?: string | number
-  /** A paper market that never opens keeps accepted orders waiting. Default "always". */
+  /**
+   * A paper market that never opens keeps accepted orders waiting; one on a calendar opens in its
+   * sessions (`calendar`, NYSE's when none is given). Default "always".
+   */
   readonly marketOpen?: MarketOpen
+  readonly calendar?: Calendar
   /** Symbols the venue trades in whole shares only: a fractional quantity of one is rejected. Default none. */
   readonly nonFractionable?: ReadonlyArray<string>
 }
@@ -128,9 +134,15 @@ interface Settings extends MatcherSettings {
   readonly startingCash: Decimal
   readonly rejectionRate: number
   readonly seed: string | number
-  readonly marketOpen: boolean
+  readonly hours: PaperHours
   readonly nonFractionable: ReadonlySet<string>
 }
+
+/** The market's hours from the block: always or never open, or a calendar's sessions (NYSE's by default). */
+const hoursOf = (marketOpen: MarketOpen, calendar: Calendar | undefined): PaperHours =>
+  marketOpen === "calendar"
+    ? { _tag: "Calendar", calendar: calendar ?? nyse }
+    : { _tag: "Fixed", open: marketOpen === "always" }
 
 const nonNegativeDecimal = (name: string, value: unknown): Result.Result<Decimal, string> => {
   const d = parseDecimal(value)
@@ -172,7 +184,7 @@ const validate = (config: PaperConfig): Result.Result<Settings, string> => {
     partialFills,
     rejectionRate,
     seed: config.seed ?? "keel-paper",
-    marketOpen: (config.marketOpen ?? "always") === "always",
+    hours: hoursOf(config.marketOpen ?? "always", config.calendar),
     nonFractionable: new Set(config.nonFractionable ?? [])
   })
 }
@@ -229,7 +241,7 @@ export const make = (
     yield* Effect.addFinalizer(() => PubSub.shutdown(pubsub))
 
     const state = {
-      open: settings.marketOpen,
+      hours: settings.hours,
       /** Completed whenever the market moves or opens: waiting orders look again. */
       moved: yield* Deferred.make<void>()
     }
@@ -434,10 +446,7 @@ export const make = (
         return out
       }))
 
-    const clock = Effect.map(Clock.currentTimeMillis, (now): MarketClock =>
-      state.open
-        ? { isOpen: true, nextOpen: Option.some(now), nextClose: Option.none() }
-        : { isOpen: false, nextOpen: Option.none(), nextClose: Option.some(now) })
+    const clock = Effect.map(Clock.currentTimeMillis, (now): MarketClock => clockAt(state.hours, now))
 
     const found = <A>(what: string) => (value: A | undefined) =>
       value === undefined ? Effect.fail(new OrderNotFound({ id: what })) : Effect.succeed(value)
@@ -480,7 +489,7 @@ export const make = (
         }),
       setMarketOpen: (open) =>
         exclusive(Effect.gen(function*() {
-          state.open = open
+          state.hours = { _tag: "Fixed", open }
           yield* marketMoved
         }))
     }
@@ -539,12 +548,19 @@ export const onBooksFile =
         )
       ))
 
-/** The paper venue on a SQLite file of its own, as a broker keeps its books apart from its clients'. */
+/**
+ * The paper venue on a SQLite file of its own, as a broker keeps its books apart from its clients'.
+ * A simulator's books need not outlive a power loss, only a crashed process: its commits do not
+ * wait for the disk (`synchronous: normal`), unless the caller says otherwise.
+ */
 export const layerFile = (
   config: PaperConfig,
   books: SqliteClient.SqliteClientConfig
 ): Layer.Layer<Broker | PaperMarket | Books, VenueConfigError> =>
-  layer(config).pipe(Layer.provide(SqliteClient.layer(books)), onBooksFile(books.filename))
+  layer(config).pipe(
+    Layer.provide(SqliteClient.layer({ synchronous: "normal", ...books })),
+    onBooksFile(books.filename)
+  )
 
 /**
  * The venue's matcher alone, while no run is active (`rebalance paper-venue`): it fills the open

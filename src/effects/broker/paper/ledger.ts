@@ -21,7 +21,9 @@ import { ComputedDecimalText, DecimalText } from "../../../formats/decimal.ts"
 import { Decimal, format, isZero, ZERO } from "../../../kernel/decimal.ts"
 import { Side } from "../../../kernel/rebalance/deltas.ts"
 import { type BookEntry, type BrokerOrder, OrderStatus, OrderType, TimeInForce } from "../../Broker.ts"
+import { decodeShape } from "../../inputs.ts"
 import { Integer } from "../../sql/columns.ts"
+import type { SqliteClient } from "../../sql/SqliteClient.ts"
 
 // ---------------------------------------------------------------------------
 // migrations
@@ -138,8 +140,8 @@ export const toBrokerOrder = (o: PaperOrder): BrokerOrder => ({
 // Broker defines them). What the ledger computed (cash, costs, P&L, fill prices, sums of
 // quantities) reads as `ComputedDecimalText`: a product of an average cost at 12 places and a
 // quantity can carry more places than an input may. What the request carried reads as
-// `DecimalText`. A row that does not read back is a corrupted database, not an expected
-// failure: it dies, naming its table.
+// `DecimalText`. A row that does not read back is a damaged database, not an expected
+// failure: it dies with DamagedBooks, naming the books, the column and its value.
 
 const AccountColumns = Schema.Struct({
   name: Schema.String,
@@ -176,14 +178,43 @@ const OrderColumns = Schema.Struct({
 
 const OrderSeqColumns = Schema.Struct({ order_seq: Integer })
 
-const reader = <S extends Schema.Codec<unknown, unknown>, A>(table: string, columns: S, to: (row: S["Type"]) => A) => {
+/**
+ * A row of the paper books that does not read back (a cash of `lots`): the books were changed
+ * outside Keel, or damaged. Nothing can be done with them until they are mended or removed, so it
+ * is raised as a defect; the CLI shows its message as one line.
+ */
+export class DamagedBooks extends Schema.TaggedError<DamagedBooks>()("DamagedBooks", {
+  /** The books' file, when the client can tell it. */
+  books: Schema.optionalKey(Schema.String),
+  table: Schema.String,
+  /** The column and what is wrong with it: `cash: expected a decimal …, got "lots"`. */
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `paper books${this.books === undefined ? "" : ` ${this.books}`}: ${this.table}.${this.detail}`
+  }
+}
+
+/** The file of books on Keel's SQLite client; another client (an embedding program's) may have none to tell. */
+const booksFile = (sql: SqlClient.SqlClient): string | undefined =>
+  (sql as Partial<Pick<SqliteClient, "config">>).config?.filename
+
+const reader = <S extends Schema.Codec<unknown, unknown> & { readonly fields: Schema.Struct.Fields }, A>(
+  table: string,
+  columns: S,
+  to: (row: S["Type"]) => A
+) => {
   const decode = Schema.decodeUnknownResult(columns)
-  return (row: unknown): A => {
+  const known = Object.keys(columns.fields)
+  return (sql: SqlClient.SqlClient, row: unknown): A => {
     const decoded = decode(row)
-    if (Result.isFailure(decoded)) {
-      throw new Error(`paper ledger: a row of ${table} does not read back: ${decoded.failure.message}`)
-    }
-    return to(decoded.success)
+    if (Result.isSuccess(decoded)) return to(decoded.success)
+    // Told from the row's own columns only (`SELECT *` has more), as the first problem with its value.
+    const own = Object.fromEntries(known.map((column) => [column, (row as Record<string, unknown>)[column]]))
+    const told = decodeShape(columns, own)
+    const detail = Result.isFailure(told) ? told.failure : decoded.failure.message
+    const books = booksFile(sql)
+    throw new DamagedBooks({ ...(books === undefined ? {} : { books }), table, detail })
   }
 }
 
@@ -319,17 +350,17 @@ export interface Ledger {
 export const makeLedger = (sql: SqlClient.SqlClient, name: string): Ledger => {
   const account = Effect.map(
     sql`SELECT name, cash, realized_pnl FROM paper_accounts WHERE name = ${name}`,
-    (rows) => (rows[0] === undefined ? undefined : readAccount(rows[0]))
+    (rows) => (rows[0] === undefined ? undefined : readAccount(sql, rows[0]))
   )
 
   const position = (symbol: string) =>
     Effect.map(
       sql`SELECT symbol, quantity, average_cost, realized_pnl FROM paper_positions
         WHERE account = ${name} AND symbol = ${symbol}`,
-      (rows) => (rows[0] === undefined ? undefined : readPosition(rows[0]))
+      (rows) => (rows[0] === undefined ? undefined : readPosition(sql, rows[0]))
     )
 
-  const findOrder = (rows: ReadonlyArray<unknown>) => (rows[0] === undefined ? undefined : readOrder(rows[0]))
+  const findOrder = (rows: ReadonlyArray<unknown>) => (rows[0] === undefined ? undefined : readOrder(sql, rows[0]))
 
   const writeOrder = (o: PaperOrder) =>
     sql`UPDATE paper_orders SET
@@ -368,7 +399,7 @@ export const makeLedger = (sql: SqlClient.SqlClient, name: string): Ledger => {
     positions: Effect.map(
       sql`SELECT symbol, quantity, average_cost, realized_pnl FROM paper_positions
         WHERE account = ${name} ORDER BY symbol`,
-      (rows) => rows.map(readPosition)
+      (rows) => rows.map((row) => readPosition(sql, row))
     ),
 
     position,
@@ -384,14 +415,14 @@ export const makeLedger = (sql: SqlClient.SqlClient, name: string): Ledger => {
     openOrders: Effect.map(
       sql`SELECT * FROM paper_orders WHERE account = ${name} AND ${sql.in("status", OPEN)}
         ORDER BY submitted_at, id`,
-      (rows) => rows.map(readOrder)
+      (rows) => rows.map((row) => readOrder(sql, row))
     ),
 
     nextOrderNumber: (at) =>
       Effect.gen(function*() {
         yield* sql`UPDATE paper_accounts SET order_seq = order_seq + 1, updated_at = ${at} WHERE name = ${name}`
         const rows = yield* sql`SELECT order_seq FROM paper_accounts WHERE name = ${name}`
-        return readOrderSeq(rows[0])
+        return readOrderSeq(sql, rows[0])
       }),
 
     insertOrder: (o) =>

@@ -19,6 +19,7 @@ import type * as SqlClient from "effect/sql/SqlClient"
 import type { SqlError } from "effect/sql/SqlError"
 import { Decimal, decimalPlaces, format, ZERO } from "../../../kernel/decimal.ts"
 import { isTerminal, type OrderUpdate } from "../../Broker.ts"
+import { isOpenAt, type PaperHours, untilOpen } from "./hours.ts"
 import { isLocked, type Ledger, LOCKED_BOOKS_RETRY_MILLIS, type PaperOrder, toBrokerOrder } from "./ledger.ts"
 import { fillPrice, type Market } from "./quotes.ts"
 
@@ -31,9 +32,9 @@ export interface MatcherSettings {
   readonly partialFills: number
 }
 
-/** Whether the simulated market is open, and the signal that it moved or opened (the layer owns both). */
+/** When the simulated market is open, and the signal that it moved or opened (the layer owns both). */
 export interface MarketState {
-  readonly open: boolean
+  readonly hours: PaperHours
   readonly moved: Deferred.Deferred<void>
 }
 
@@ -121,8 +122,8 @@ export const makeMatcher = (parts: MatcherParts): Effect.Effect<Matcher, never, 
     /** One fill attempt: books the next chunk if the order can fill now. */
     const fillOnce = (id: string): Effect.Effect<Step, SqlError> =>
       exclusive(Effect.gen(function*() {
-        if (!state.open) return "wait-for-market" as const
         const now = yield* Clock.currentTimeMillis
+        if (!isOpenAt(state.hours, now)) return "wait-for-market" as const
         const outcome = yield* book(id, now)
         if (outcome === undefined) return "done" as const
         if (outcome === "wait-for-market") return outcome
@@ -136,6 +137,12 @@ export const makeMatcher = (parts: MatcherParts): Effect.Effect<Matcher, never, 
         Effect.retry({ while: isLocked, schedule: Schedule.spaced(Duration.millis(LOCKED_BOOKS_RETRY_MILLIS)) })
       )
 
+    /** Until a calendar market's next session opens (a fixed market opens only when its state moves). */
+    const opening: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const wait = untilOpen(state.hours, now)
+      return wait === undefined ? Effect.never : Effect.sleep(Duration.millis(wait))
+    })
+
     /** Waits out the latency, then fills as soon as the market allows, chunk by chunk. */
     const fillLoop = (id: string) =>
       Effect.gen(function*() {
@@ -146,7 +153,7 @@ export const makeMatcher = (parts: MatcherParts): Effect.Effect<Matcher, never, 
             const step = yield* fillOnceWhenFree(id)
             if (step === "done") return
             if (step === "next-chunk") break
-            yield* Deferred.await(moved)
+            yield* Effect.raceFirst(Deferred.await(moved), opening)
           }
         }
       }).pipe(

@@ -16,6 +16,7 @@ import { parseJson } from "../../../formats/json.ts"
 import { Decimal, estimate, fromInteger, isPositive, ONE } from "../../../kernel/decimal.ts"
 import type { Side } from "../../../kernel/rebalance/deltas.ts"
 import { bySymbol, type Quote, type QuoteInput, validateQuotes } from "../../../kernel/rebalance/snapshot.ts"
+import { maxInputBytes, oversize, readWithin } from "../../inputs.ts"
 
 // ---------------------------------------------------------------------------
 // quote sources
@@ -84,21 +85,30 @@ const CSV_COLUMNS: CsvColumns<"symbol", "bid" | "ask" | "last" | "close"> = {
   expected: "a header such as \"symbol,bid,ask,last\""
 }
 
-/** Reads a quote file: JSON or CSV, by extension or else by its first character. */
+/**
+ * Reads a quote file: JSON or CSV, by extension or else by its first character. It falls under the
+ * input size limit (`KEEL_MAX_INPUT_MB`), checked before it is read, as every input file does; a
+ * leading BOM is dropped.
+ */
 export const loadQuoteFile = (path: string): Effect.Effect<ReadonlyArray<Quote>, string> =>
   Effect.gen(function*() {
+    const where = `quote file ${path}`
+    const limit = yield* Effect.mapError(maxInputBytes, (error) => error.message)
     const text = yield* Effect.try({
-      try: () => Fs.readFileSync(path, "utf8"),
-      catch: (cause) => `cannot read quote file ${path}: ${cause instanceof Error ? cause.message : String(cause)}`
-    })
+      try: () => {
+        const large = oversize(limit, Fs.statSync(path).size)
+        return large === undefined ? readWithin(limit, Fs.readFileSync(path, "utf8")) : Result.fail(large)
+      },
+      catch: (cause) => `cannot read ${where}: ${cause instanceof Error ? cause.message : String(cause)}`
+    }).pipe(Effect.flatMap((read) => Effect.mapError(Effect.fromResult(read), (problem) => `${where}: ${problem}`)))
     const extension = Path.extname(path).toLowerCase()
     const json = extension === ".json" || (extension !== ".csv" && /^\s*[[{]/.test(text))
     const parsed = yield* (json
       ? Effect.fromResult(parseJson(text))
       : Effect.map(Effect.mapError(readCsv(text, CSV_COLUMNS), (error) => error.message), (csv) => csv.rows)).pipe(
-        Effect.mapError((problem) => `quote file ${path}: ${problem}`)
+        Effect.mapError((problem) => `${where}: ${problem}`)
       )
-    return yield* Effect.fromResult(readQuotes(`quote file ${path}`, parsed))
+    return yield* Effect.fromResult(readQuotes(where, parsed))
   })
 
 // ---------------------------------------------------------------------------

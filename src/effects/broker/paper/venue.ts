@@ -57,7 +57,7 @@ export const matchers = (accounts: ReadonlyArray<PaperAccount>, sweepEvery: Dura
         Layer.mergeAll(
           Layer.empty,
           ...sharing.map((a) => Paper.matcherLayer(paperConfig(a.config, a.context), sweepEvery))
-        ).pipe(Layer.provide(Sqlite.layer({ filename })), Paper.onBooksFile(named))
+        ).pipe(Layer.provide(Sqlite.layer({ filename, synchronous: "normal" })), Paper.onBooksFile(named))
       )
     )
   }))

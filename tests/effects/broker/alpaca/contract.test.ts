@@ -17,10 +17,12 @@
  * 3. `GET /v2/orders:by_client_order_id` is not in the 2022 spec (it predates the endpoint):
  *    Prism answers 404 for it, which the adapter reads as OrderNotFound. Its real shape is
  *    covered by tests/effects/broker/alpaca/schemas.test.ts and the emulator tests.
- * 4. `GET /v2/assets/{symbol}` is not in the 2022 spec either, but its answer is: the `Assets`
- *    component. Its x-example is decoded here, and tests/effects/broker/alpaca/emulator.test.ts validates
- *    the emulator's answers against that component (through Prism, on the spec with the path
- *    added).
+ * 4. `GET /v2/assets` (the adapter asks `?status=active&asset_class=us_equity` once a trading
+ *    day) is not in the 2022 spec either, but each entry of its answer is: the `Assets`
+ *    component. Its x-example is decoded here, as a list of one, and
+ *    tests/effects/broker/alpaca/emulator.test.ts validates the emulator's lists against that
+ *    component and the documented parameters (through Prism, on the spec with the path added);
+ *    tests/effects/broker/alpaca/layer.test.ts checks the adapter's query against the emulator.
  *
  * No test talks to a real Alpaca host.
  */
@@ -408,11 +410,12 @@ describe("Alpaca's documented examples (the specs' x-examples)", () => {
       ])
     }))
 
-  it.effect("Assets: the example decodes", () =>
+  it.effect("Assets: the example decodes, as an entry of the list", () =>
     // The 2022 spec has the component but no /v2/assets path; the emulator's answers are checked
     // against the component in emulator.test.ts.
     Effect.gen(function*() {
-      const asset = yield* Alpaca.decode(Alpaca.Asset, "asset")(tradingExample("Assets", "example-1"))
+      const [entry] = yield* Alpaca.decode(Alpaca.AssetList, "assets")([tradingExample("Assets", "example-1")])
+      const asset = yield* Alpaca.decode(Alpaca.Asset, "asset")(entry)
       expect(asset).toEqual({ symbol: "AAPL", tradable: true, fractionable: true })
     }))
 

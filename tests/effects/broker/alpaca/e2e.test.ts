@@ -55,7 +55,8 @@ const QUOTES: Readonly<Record<string, QuoteInput>> = {
 }
 
 const TARGETS = { VTI: "0.40", VXUS: "0.25", BND: "0.25", VNQ: "0.08" } as const
-const POLICY = { shares: "whole", cashReserve: "0.005", minOrderValue: "1" } as const
+/** The reserve is Alpaca's collar: an Alpaca account keeps at least 2% in cash whatever its policy says. */
+const POLICY = { shares: "whole", cashReserve: "0.02", minOrderValue: "1" } as const
 
 /** A fractional account: Alpaca's rules make VNQ (not fractionable here) whole shares, and every order at least $1. */
 const FRACTIONAL_POLICY = { ...POLICY, shares: "fractional" } as const
@@ -107,7 +108,8 @@ interface Setup {
 
 const setup = async (
   options: EmulatorOptions = {},
-  policy: Readonly<Record<string, unknown>> = POLICY
+  policy: Readonly<Record<string, unknown>> = POLICY,
+  targets: Readonly<Record<string, string>> = TARGETS
 ): Promise<Setup> => {
   const quotes = { ...QUOTES, ...options.quotes }
   const emu = await startAlpacaEmulator({
@@ -125,6 +127,8 @@ const setup = async (
     "keel.yaml",
     stringify({
       timeouts: { fillSeconds: 15, pollSeconds: 0.3 },
+      // Tests run an account again on one day (after a fault, or to see a fixed point).
+      guards: { oncePerDay: false },
       accounts: [
         {
           name: ACCOUNT,
@@ -142,7 +146,7 @@ const setup = async (
       ]
     })
   )
-  ws.write("targets.csv", ["symbol,weight", ...Object.entries(TARGETS).map(([s, w]) => `${s},${w}`)].join("\n") + "\n")
+  ws.write("targets.csv", ["symbol,weight", ...Object.entries(targets).map(([s, w]) => `${s},${w}`)].join("\n") + "\n")
   ws.write("policy.yaml", stringify(policy))
   const positions = Object.fromEntries(emu.positions().map((p) => [p.symbol, p.qty]))
   return { emu, ws, start: { cash: emu.account().cash, positions, quotes } }
@@ -669,10 +673,9 @@ describe("rebalance run --execute against the Alpaca emulator", () => {
     expect(outcome.orders.filter((o) => o.status === "rejected")).toEqual([])
     expect(outcome.summary.errors).toEqual({})
     expect(outcome.summary.warnings).toContain("not fractionable at the venue, traded in whole shares: VNQ")
-    // Alpaca was asked about each symbol, once, and refused nothing.
-    expect(emu.requests.filter((r) => r.path.startsWith("/v2/assets/")).map((r) => [r.path, r.status]).sort()).toEqual(
-      ["BND", "VNQ", "VTI", "VXUS"].map((s) => [`/v2/assets/${s}`, 200])
-    )
+    // Alpaca was asked for its active assets once, never symbol by symbol, and refused nothing.
+    expect(emu.requests.filter((r) => r.path.startsWith("/v2/assets")).map((r) => [r.path, r.query, r.status]))
+      .toEqual([["/v2/assets", { status: "active", asset_class: "us_equity" }, 200]])
     expect(posts(emu).map((r) => r.status)).toEqual(posts(emu).map(() => 200))
     // Fractional quantities go out as day orders.
     for (const r of posts(emu)) expect((r.body as { time_in_force: string }).time_in_force).toBe("day")
@@ -856,19 +859,155 @@ describe("a fixed point", () => {
 })
 
 describe("Alpaca's buying-power check on market buys (at the ask plus its 2% collar)", () => {
-  const collar = { ...FROM_CASH, marketBuyCollar: "0.02" } as const
   const refusedForBuyingPower = (emu: AlpacaEmulator) =>
     posts(emu).filter((r) => r.status === 403).map((r) => (r.body as { symbol: string }).symbol)
+  /** Fully invested: the targets sum to 1, and the policy keeps no reserve of its own. */
+  const INVESTED = { VTI: "0.42", VXUS: "0.25", BND: "0.25", VNQ: "0.08" } as const
+  const NO_RESERVE = { shares: "whole", minOrderValue: "1" } as const
 
-  // With fully invested targets and no buffer, Alpaca refuses the last buy (403, its collar): the
-  // README says to set buyPriceBuffer to the collar; this shows it is enough. A buffer raised by Keel
-  // itself would leave cash that the next run spends, so a run would no longer be a fixed point.
-  it("buys sized with a buyPriceBuffer of the collar: none refused, every buy filled", async () => {
-    const policy = { ...POLICY, buyPriceBuffer: "0.02" }
-    const { emu, ws, start } = await setup(collar, policy)
+  for (const cash of ["100000", "10000"]) {
+    it(`$${cash}, fully invested, the defaults: none refused, 2% kept as the reserve, and a second run places nothing`, async () => {
+      const { emu, ws } = await setup({ cash, marketBuyCollar: "0.02" }, NO_RESERVE, INVESTED)
+      const run = await execute(ws)
+      expect(run.code, run.stderr).toBe(0)
+      const outcome = outcomeOf(run)
+      expect([outcome.run.status, outcome.run.step]).toEqual(["completed", "done"])
+      expect(refusedForBuyingPower(emu)).toEqual([])
+      expectAllFilled(emu, outcome)
+      // What stays in cash is at least the collar of the equity (valued at the bid here).
+      const account = emu.account()
+      const held = emu.positions().reduce(
+        (sum, p) => sum.plus(new Decimal(p.qty).times(new Decimal(QUOTES[p.symbol]!.bid))),
+        ZERO
+      )
+      const equity = held.plus(new Decimal(account.cash))
+      expect(new Decimal(account.cash).gte(equity.times(new Decimal("0.02")))).toBe(true)
+      const orders = emu.orders().length
+      const again = outcomeOf(await ws.run(["run", "--account", ACCOUNT, "--execute", "--json"], ENV))
+      expect(again.plan?.orders).toEqual([])
+      expect(emu.orders()).toHaveLength(orders)
+    })
+  }
+})
+
+describe("symbols Alpaca will not trade are left out of the plan", () => {
+  // BND is listed but not tradable; VNQ is no longer listed as active (delisted). Neither is
+  // ordered, under either policy: each is unpriced to the plan, said once, and nothing is refused.
+  for (const [name, policy] of [["whole shares", POLICY], ["fractional", FRACTIONAL_POLICY]] as const) {
+    it(`${name}: no order of BND or VNQ, a warning naming both, the others bought and filled`, async () => {
+      const { emu, ws } = await setup({ ...FROM_CASH, untradable: ["BND"], inactive: ["VNQ"] }, policy)
+      const run = await execute(ws)
+      expect(run.code, run.stderr).toBe(0)
+      const outcome = outcomeOf(run)
+      expect([outcome.run.status, outcome.run.step]).toEqual(["completed", "done"])
+      expect(outcome.summary.warnings).toContain(
+        "not tradable at the venue, left out of the plan as unpriced: BND, VNQ"
+      )
+      expect(outcome.orders.map((o) => o.symbol).sort()).toEqual(["VTI", "VXUS"])
+      expect(outcome.orders.map((o) => o.status)).toEqual(["filled", "filled"])
+      expect(posts(emu).map((r) => [(r.body as { symbol: string }).symbol, r.status]).sort()).toEqual([
+        ["VTI", 200],
+        ["VXUS", 200]
+      ])
+      expect(outcome.summary.errors).toEqual({})
+      expect(positionsOf(emu)).not.toHaveProperty("BND")
+      await expectReplaysIdentically(ws, run, emu)
+    })
+  }
+})
+
+describe("orders placed outside Keel (a hand-placed GTC limit buy) are never Keel's to cancel", () => {
+  /** A GTC limit buy of 10 VTI at 200, below the ask: it stays open, holding 2000 of the cash. */
+  const withOutsideOrder = async (outsideOrders?: "abort" | "reserve") => {
+    const s = await setup(FROM_CASH)
+    if (outsideOrders !== undefined) s.ws.editConfig((config) => Object.assign(config.accounts[0]!, { outsideOrders }))
+    const placed = await fetch(`${s.emu.tradingUrl}/v2/orders`, {
+      method: "POST",
+      headers: { "APCA-API-KEY-ID": KEY_ID, "APCA-API-SECRET-KEY": SECRET_KEY, "content-type": "application/json" },
+      body: JSON.stringify({
+        symbol: "VTI",
+        side: "buy",
+        type: "limit",
+        limit_price: "200",
+        qty: "10",
+        time_in_force: "gtc",
+        client_order_id: "my-own-gtc-1"
+      })
+    })
+    expect(placed.status).toBe(200)
+    return s
+  }
+  const outsideOrder = (emu: AlpacaEmulator) => emu.orders().find((o) => o.client_order_id === "my-own-gtc-1")
+
+  it("outsideOrders: abort (the default): exit 3 at the guards with one line naming it; nothing cancelled or sent", async () => {
+    const { emu, ws } = await withOutsideOrder()
     const run = await execute(ws)
-    expect(refusedForBuyingPower(emu)).toEqual([])
-    const outcome = expectCompleted(run, emu, expectedOf(start, [], policy))
-    expectAllFilled(emu, outcome)
+    expect(run.code, run.stderr).toBe(3)
+    const outcome = outcomeOf(run)
+    expect([outcome.run.status, outcome.run.step]).toEqual(["aborted", "guards"])
+    expect(outcome.run.reason).toBe(
+      "1 open order(s) placed outside Keel (my-own-gtc-1): Keel leaves them alone; set outsideOrders: reserve to " +
+        "rebalance around them"
+    )
+    expect(orderCancels(emu)).toEqual([])
+    expect(posts(emu)).toHaveLength(1)
+    expect(outsideOrder(emu)?.status).toBe("new")
+  })
+
+  it("outsideOrders: reserve: left open, its cash kept out of the plan; the run buys with the rest", async () => {
+    const { emu, ws, start } = await withOutsideOrder("reserve")
+    const run = await execute(ws)
+    // Planned as from the cash the outside order leaves: 100000 − 10 × 200.
+    const expected = expectedOf({ ...start, cash: "98000" })
+    expect(run.code, run.stderr).toBe(0)
+    const outcome = outcomeOf(run)
+    expect([outcome.run.status, outcome.run.step]).toEqual(["completed", "done"])
+    expect(outcome.summary.warnings).toContain(
+      "1 open order(s) placed outside Keel (my-own-gtc-1) left alone: the cash and shares they hold are kept out of the plan"
+    )
+    expect(outcome.buyReplan?.orders.map(({ symbol, quantity }) => ({ symbol, quantity }))).toEqual(expected.buys)
+    expect(orderCancels(emu)).toEqual([])
+    expect(outsideOrder(emu)?.status).toBe("new")
+    expect(outcome.orders.map((o) => o.status)).toEqual(outcome.orders.map(() => "filled"))
+  })
+})
+
+describe("the request budget (the stream up, polls at the default 5 s)", () => {
+  const SYMBOLS = Array.from(
+    { length: 50 },
+    (_, i) => `S${String.fromCharCode(65 + Math.floor(i / 26))}${String.fromCharCode(65 + (i % 26))}`
+  )
+  const quotes = Object.fromEntries(SYMBOLS.map((s, i) => [s, { bid: `${40 + i}.00`, ask: `${40 + i}.02` }]))
+  const targets = Object.fromEntries(SYMBOLS.map((s) => [s, "0.0199"]))
+
+  const fromCash = async (policy: Readonly<Record<string, unknown>>) => {
+    // Fills come 300 ms after each order, so the stream is listening when they do (the run starts
+    // it only just before the first order; a fill before its handshake would be found by a poll).
+    const { emu, ws } = await setup({ ...FROM_CASH, quotes, fillDelayMillis: 300 }, policy, targets)
+    ws.editConfig((config) => {
+      config.timeouts = { fillSeconds: 15 }
+    })
+    const run = await execute(ws)
+    expect(run.code, run.stderr).toBe(0)
+    const outcome = outcomeOf(run)
+    expect([outcome.run.status, outcome.run.step]).toEqual(["completed", "done"])
+    expect(outcome.orders).toHaveLength(SYMBOLS.length)
+    expect(outcome.orders.map((o) => o.status)).toEqual(SYMBOLS.map(() => "filled"))
+    const byPath = emu.requestsByPath()
+    // One list of assets, quotes asked once (the final snapshot asks none), no order looked up.
+    expect([byPath["GET /v2/assets"], byPath["GET /v2/stocks/quotes/latest"]]).toEqual([1, 1])
+    expect(Object.keys(byPath).filter((k) => k.startsWith("GET /v2/assets/") || k.startsWith("GET /v2/orders/")))
+      .toEqual([])
+    return { total: emu.requests.length, byPath }
+  }
+
+  it("50 symbols, whole shares, from cash: at most symbols + 10 requests", async () => {
+    const { total, byPath } = await fromCash(POLICY)
+    expect(total, JSON.stringify(byPath)).toBeLessThanOrEqual(SYMBOLS.length + 10)
+  })
+
+  it("50 symbols, fractional, from cash: at most symbols + 15 requests", async () => {
+    const { total, byPath } = await fromCash(FRACTIONAL_POLICY)
+    expect(total, JSON.stringify(byPath)).toBeLessThanOrEqual(SYMBOLS.length + 15)
   })
 })

@@ -25,9 +25,11 @@
  *      their absence is no violation; the test asserts they are absent.
  *    - Order `client_order_id` has maxLength 48 in the 2022 spec; Alpaca now allows 128 and so
  *      does the emulator. Ids of at most 48 characters (Keel's) are spec-valid.
- *    - GET /v2/assets/{symbol} is not in the 2022 spec, but its answer, the `Assets` component,
- *      is: its answers go through Prism on a copy of the spec with that one path added,
- *      answering that component (nothing else of the spec is changed).
+ *    - GET /v2/assets and GET /v2/assets/{symbol} are not in the 2022 spec, but their answers,
+ *      an array of the `Assets` component and one of it, are: they go through Prism on a copy of
+ *      the spec with those two paths added (the list's `status` and `asset_class` parameters
+ *      as Alpaca documents them, `asset_class` the spec's `AssetClass`), answering that
+ *      component (nothing else of the spec is changed).
  *
  * 2. behaviour: fills move cash and positions, client order ids are unique forever,
  *    validation errors (the $1 fractional minimum, non-fractionable assets), assets, position
@@ -396,14 +398,31 @@ describe("the emulator against Alpaca's 2022 OpenAPI documents (Prism validating
   })
 })
 
-describe("GET /v2/assets/{symbol} against the spec's Assets component (Prism validating proxy, the path added)", () => {
+describe("GET /v2/assets and /v2/assets/{symbol} against the spec's Assets component (Prism validating proxy, the paths added)", () => {
   let emu: AlpacaEmulator
   let trading: Prism
   let dir: string
 
   beforeAll(async () => {
-    // The 2022 spec with the one path it lacks, answering its own Assets component.
+    // The 2022 spec with the two paths it lacks, answering its own Assets component.
     const spec = parse(readFileSync(TRADING_SPEC, "utf8")) as { paths: Record<string, unknown> }
+    const assets = { $ref: "#/components/schemas/Assets" }
+    spec.paths["/v2/assets"] = {
+      get: {
+        operationId: "getAssets",
+        parameters: [
+          { name: "status", in: "query", schema: { type: "string", enum: ["active", "inactive"] } },
+          { name: "asset_class", in: "query", schema: { $ref: "#/components/schemas/AssetClass" } },
+          { name: "exchange", in: "query", schema: { type: "string" } }
+        ],
+        responses: {
+          "200": {
+            description: "OK",
+            content: { "application/json": { schema: { type: "array", items: assets } } }
+          }
+        }
+      }
+    }
     spec.paths["/v2/assets/{symbol_or_asset_id}"] = {
       get: {
         operationId: "getAsset",
@@ -421,9 +440,11 @@ describe("GET /v2/assets/{symbol} against the spec's Assets component (Prism val
     writeFileSync(join(dir, "trading-with-assets.yaml"), stringify(spec))
     emu = await startAlpacaEmulator({
       cash: "10000",
-      positions: { AAPL: "5" },
-      quotes: QUOTES,
-      fractionable: ["SPY", "AAPL"]
+      positions: { AAPL: "5", GONE: "3" },
+      quotes: { ...QUOTES, OTCX: { bid: "1.00", ask: "1.02" } },
+      fractionable: ["SPY", "AAPL"],
+      untradable: ["OTCX"],
+      inactive: ["GONE"]
     })
     trading = await startPrism(join(dir, "trading-with-assets.yaml"), { upstream: emu.tradingUrl })
   }, 30_000)
@@ -452,6 +473,35 @@ describe("GET /v2/assets/{symbol} against the spec's Assets component (Prism val
     expect(byId.body).toEqual(spy.body)
     const unknown = await call(trading.url, "GET", "/v2/assets/NOPE", { auth })
     expect(unknown).toMatchObject({ status: 404, body: { code: 40410000, message: "asset not found" } })
+  })
+
+  it("the list: valid Assets, active ones for status=active (an untradable one as tradable: false), inactive ones apart", async () => {
+    const auth = authOf(emu)
+    const listed = async (query: string) => {
+      const reply = await call(trading.url, "GET", `/v2/assets${query}`, { auth })
+      expectValid(reply, 200)
+      return (reply.body as ReadonlyArray<any>).map((a) => [a.symbol, a.status, a.tradable, a.fractionable])
+    }
+    expect(await listed("?status=active&asset_class=us_equity")).toEqual([
+      ["AAPL", "active", true, true],
+      ["BRK", "active", true, false],
+      ["OTCX", "active", false, false],
+      ["SPY", "active", true, true]
+    ])
+    expect(await listed("?status=inactive")).toEqual([["GONE", "inactive", false, false]])
+    expect(await listed("?asset_class=crypto")).toEqual([])
+    expect((await call(trading.url, "GET", "/v2/assets/GONE", { auth })).body).toMatchObject({ tradable: false })
+    // A value the spec does not allow is refused by Prism before it reaches the emulator.
+    expect((await call(trading.url, "GET", "/v2/assets?status=delisted", { auth })).status).toBe(422)
+  })
+
+  it("harness check: a list with an entry that is not an Assets is refused by this proxy", async () => {
+    emu.faults.next({ method: "GET", path: "/v2/assets" }, { status: 200, body: [{ symbol: "SPY", tradable: "yes" }] })
+    const reply = await call(trading.url, "GET", "/v2/assets?status=active", { auth: authOf(emu) })
+    expect(reply.status).toBe(500)
+    expect(violations(reply)).toEqual(
+      expect.arrayContaining(["response.body.0: Response body property 0 must have required property 'fractionable'"])
+    )
   })
 
   it("harness check: an answer that is not an Assets is refused by this proxy", async () => {
@@ -717,6 +767,18 @@ describe("orders, cash and positions", () => {
         status: 422,
         body: { message: "requested asset is not fractionable" }
       })
+  })
+
+  it("an order of a symbol not tradable (tradable: false, or inactive) is refused; requests are counted per path", async () => {
+    const emu = await start({ untradable: ["BRK"], inactive: ["AAPL"] })
+    const auth = authOf(emu)
+    for (const symbol of ["BRK", "AAPL"]) {
+      expect(await call(emu.tradingUrl, "POST", "/v2/orders", { auth, body: order(symbol, "buy", { qty: "1" }) }))
+        .toMatchObject({ status: 422, body: { code: 42210000, message: `asset ${symbol} is not tradable` } })
+    }
+    expect(emu.orders()).toEqual([])
+    await call(emu.tradingUrl, "GET", "/v2/assets?status=active", { auth })
+    expect(emu.requestsByPath()).toEqual({ "POST /v2/orders": 2, "GET /v2/assets": 1 })
   })
 
   it("DELETE /v2/positions/{symbol}: a market sell of all that is held, under Alpaca's own client_order_id", async () => {

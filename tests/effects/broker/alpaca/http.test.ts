@@ -19,7 +19,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, beforeEach } from "vitest"
 import { Broker, type BrokerShape, type OrderRequest } from "../../../../src/effects/Broker.ts"
+import { makeAssetLists } from "../../../../src/effects/broker/alpaca/assets.ts"
 import { type AlpacaConfig, AlpacaDefaults } from "../../../../src/effects/broker/alpaca/config.ts"
+import { makeConnectionLimits } from "../../../../src/effects/broker/alpaca/http.ts"
 import { type AlpacaTuning, layer } from "../../../../src/effects/broker/alpaca/layer.ts"
 import { REDACTED } from "../../../../src/effects/secrets.ts"
 import { Decimal, format } from "../../../../src/kernel/decimal.ts"
@@ -566,37 +568,102 @@ describe("assets", () => {
     ...fields
   })
 
-  it.live("one GET /v2/assets/{symbol} per symbol; unknown (404) left out; a 503 retried; Alpaca's $1 fractional minimum", () =>
+  const list = (entries: ReadonlyArray<unknown>): Reply => ({ status: 200, body: entries })
+  const assetRequests = () => received.filter((r) => r.url.startsWith("/v2/assets"))
+
+  it.live("one GET /v2/assets?status=active&asset_class=us_equity for every symbol; a symbol not listed is left out", () =>
     Effect.gen(function*() {
-      fallback = (r) => {
-        const symbol = decodeURIComponent(r.url.split("/").at(-1)!)
-        if (symbol === "NOPE") return { status: 404, body: { code: 40410000, message: "asset not found" } }
-        if (symbol === "BRK.B" && count("GET", "/v2/assets/BRK.B") === 1) return { status: 503 }
-        return { status: 200, body: asset(symbol, symbol === "BRK.B" ? { fractionable: false } : {}) }
-      }
-      const got = yield* withBroker((b) => b.assets(["AAPL", "NOPE", "BRK.B", "AAPL"]))
+      script.push({ status: 503 })
+      fallback = () =>
+        list([
+          asset("AAPL"),
+          asset("BRK.B", { fractionable: false }),
+          asset("OTCX", { tradable: false }),
+          // Odd entries of other symbols (or of none) are never read.
+          asset("ODD", { tradable: null, fractionable: "sometimes" }),
+          { name: "no symbol at all" },
+          42
+        ])
+      const got = yield* withBroker((b) =>
+        Effect.gen(function*() {
+          const first = yield* b.assets(["AAPL", "NOPE", "BRK.B", "AAPL", "OTCX"])
+          // Asked again the same day: the list is kept, nothing is sent.
+          expect(yield* b.assets(["BRK.B"])).toEqual([first[1]])
+          return first
+        })
+      )
       expect(got.map((a) => [a.symbol, a.tradable, a.fractionable, format(a.minFractionalOrderValue)])).toEqual([
         ["AAPL", true, true, "1"],
-        ["BRK.B", true, false, "1"]
+        ["BRK.B", true, false, "1"],
+        ["OTCX", false, true, "1"]
       ])
-      expect(received.map((r) => r.url).sort()).toEqual([
-        "/v2/assets/AAPL",
-        "/v2/assets/BRK.B",
-        "/v2/assets/BRK.B",
-        "/v2/assets/NOPE"
+      // The 503 retried, as any read.
+      expect(assetRequests().map((r) => r.url)).toEqual([
+        "/v2/assets?status=active&asset_class=us_equity",
+        "/v2/assets?status=active&asset_class=us_equity"
       ])
       expect(AlpacaDefaults.minFractionalOrderValue).toBe("1")
     }))
 
-  it.live("an answer without the fields Keel needs is BrokerConnectionError naming them; a 5xx that persists too", () =>
+  it.effect("the list is kept for the trading day, the date in New York: asked again only after midnight there", () =>
     Effect.gen(function*() {
-      fallback = () => ({ status: 200, body: { symbol: "AAPL", tradable: "yes" } })
-      const bad = yield* Effect.flip(withBroker((b) => b.assets(["AAPL"])))
-      expect(bad._tag).toBe("BrokerConnectionError")
-      expect((bad as { message: string }).message).toContain(`Expected boolean, got "yes"\n  at ["tradable"]`)
-      expect((bad as { message: string }).message).toContain(`Missing key\n  at ["fractionable"]`)
+      fallback = () => list([asset("AAPL")])
+      const at = (iso: string) => TestClock.setTime(Date.parse(iso))
+      yield* withBroker((b) =>
+        Effect.gen(function*() {
+          yield* at("2026-03-09T14:00:00Z") // 10:00 in New York (EDT since March 8)
+          yield* b.assets(["AAPL"])
+          yield* at("2026-03-10T03:59:00Z") // 23:59, the same trading day
+          yield* b.assets(["AAPL"])
+          expect(assetRequests()).toHaveLength(1)
+          yield* at("2026-03-10T04:00:00Z") // midnight in New York: a new day
+          yield* b.assets(["AAPL"])
+          expect(assetRequests()).toHaveLength(2)
+        })
+      )
+    }))
+
+  it.live("Brokers given the same lists (the registry's: every account of the process) ask once a day per host", () =>
+    Effect.gen(function*() {
+      fallback = () => list([asset("AAPL")])
+      const lists = makeAssetLists()
+      const broker = (overrides: Partial<AlpacaConfig>) =>
+        Effect.provide(
+          Effect.gen(function*() {
+            return yield* (yield* Broker).assets(["AAPL"])
+          }),
+          layer(config(overrides), fast, lists).pipe(Layer.provide(FetchHttpClient.layer))
+        )
+      yield* broker({})
+      yield* broker({ keyId: Redacted.make("PKANOTHERACCOUNT01") })
+      expect(assetRequests()).toHaveLength(1)
+      // Another host (here the same server by another name) has a list of its own.
+      yield* broker({ tradingUrl: base.replace("127.0.0.1", "localhost") })
+      expect(assetRequests()).toHaveLength(2)
+    }))
+
+  it.live("an entry Keel reads without the fields it needs is BrokerConnectionError naming them; a failure is not kept", () =>
+    Effect.gen(function*() {
+      fallback = () => list([asset("AAPL"), { symbol: "MSFT", tradable: "yes" }])
+      yield* withBroker((b) =>
+        Effect.gen(function*() {
+          // Another symbol's odd entry does not matter.
+          expect((yield* b.assets(["AAPL"])).map((a) => a.symbol)).toEqual(["AAPL"])
+          const bad = yield* Effect.flip(b.assets(["AAPL", "MSFT"]))
+          expect(bad._tag).toBe("BrokerConnectionError")
+          expect(bad.message).toContain("GET /v2/assets: the entry of MSFT: unexpected payload")
+          expect(bad.message).toContain(`Expected boolean, got "yes"\n  at ["tradable"]`)
+          expect(bad.message).toContain(`Missing key\n  at ["fractionable"]`)
+        })
+      )
       fallback = () => ({ status: 502 })
-      expect((yield* Effect.flip(withBroker((b) => b.assets(["AAPL"]))))._tag).toBe("BrokerConnectionError")
+      yield* withBroker((b) =>
+        Effect.gen(function*() {
+          expect((yield* Effect.flip(b.assets(["AAPL"])))._tag).toBe("BrokerConnectionError")
+          fallback = () => list([asset("AAPL")])
+          expect((yield* b.assets(["AAPL"])).map((a) => a.symbol)).toEqual(["AAPL"])
+        })
+      )
     }))
 
   it.live("no symbols, no request", () =>
@@ -750,6 +817,33 @@ describe("rate limits", () => {
         { requestsPerMinute: 2 },
         {}
       )
+    }))
+
+  it.effect("accounts on one connection (hosts and key) share its limit; another key has its own", () =>
+    Effect.gen(function*() {
+      fallback = () => ({ status: 200, body: [] })
+      const connections = makeConnectionLimits()
+      const positionsOf = (overrides: Partial<AlpacaConfig>) =>
+        Effect.provide(
+          Effect.gen(function*() {
+            return yield* (yield* Broker).positions
+          }),
+          layer(config({ requestsPerMinute: 2, ...overrides }), {}, makeAssetLists(), connections).pipe(
+            Layer.provide(FetchHttpClient.layer)
+          )
+        )
+      // Two accounts of a fleet on one key: two requests fill the minute between them.
+      yield* positionsOf({})
+      yield* positionsOf({})
+      const third = yield* Effect.forkChild(positionsOf({}))
+      yield* realPause(100)
+      expect(count("GET", "/v2/positions")).toBe(2)
+      // Another key is another connection, with a count of its own.
+      yield* positionsOf({ keyId: Redacted.make("PKANOTHERACCOUNT01") })
+      expect(count("GET", "/v2/positions")).toBe(3)
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(third)
+      expect(count("GET", "/v2/positions")).toBe(4)
     }))
 
   it.effect("trading and market data have separate limits", () =>

@@ -10,7 +10,7 @@
  *   ones named by the caller's id;
  * - Alpaca's rate limit, actually hit (a short window): the adapter waits for the reset and
  *   never sends an order twice;
- * - assets as the emulator serves them.
+ * - assets as the emulator lists them: one request, whatever the symbols.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -293,16 +293,25 @@ describe("Alpaca's rate limit, hit for real (a 1.5 s window)", () => {
 })
 
 describe("assets, against the emulator", () => {
-  it.live("fractionable as the emulator is configured; an unknown symbol is left out; $1 minimum", () =>
+  it.live("one list for every symbol: fractionable as configured; unknown and inactive left out; untradable said; $1 minimum", () =>
     Effect.gen(function*() {
-      const emu = yield* start({ fractionable: ["ARKK", "VTI"] })
-      const assets = yield* withBroker(emu, (broker) => broker.assets(["VTI", "VNQ", "NOPE", "ARKK"]))
+      const emu = yield* start({
+        quotes: { ...QUOTES, BND: { bid: "72.49", ask: "72.52" }, GONE: { bid: "1.00", ask: "1.10" } },
+        fractionable: ["ARKK", "VTI"],
+        untradable: ["BND"],
+        inactive: ["GONE"]
+      })
+      const assets = yield* withBroker(emu, (broker) => broker.assets(["VTI", "VNQ", "NOPE", "ARKK", "BND", "GONE"]))
       expect(assets.map((a) => [a.symbol, a.tradable, a.fractionable, format(a.minFractionalOrderValue)])).toEqual([
         ["VTI", true, true, "1"],
         ["VNQ", true, false, "1"],
-        ["ARKK", true, true, "1"]
+        ["ARKK", true, true, "1"],
+        ["BND", false, false, "1"]
       ])
-      expect(requestsTo(emu, "GET", "/v2/assets/NOPE").map((r) => r.status)).toEqual([404])
+      expect(requestsTo(emu, "GET", "/v2/assets").map((r) => [r.query, r.status])).toEqual([
+        [{ status: "active", asset_class: "us_equity" }, 200]
+      ])
+      expect(emu.requestsByPath()).toEqual({ "GET /v2/assets": 1 })
     }))
 })
 

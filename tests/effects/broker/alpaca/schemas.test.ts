@@ -6,6 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import type { OrderRequest } from "../../../../src/effects/Broker.ts"
 import { streamUrlFor } from "../../../../src/effects/broker/alpaca/config.ts"
 import { oneSided, toQuotes, withTrades } from "../../../../src/effects/broker/alpaca/marketData.ts"
@@ -437,7 +438,7 @@ describe("order requests", () => {
 // ---------------------------------------------------------------------------
 
 describe("assets", () => {
-  const decodeAsset = Alpaca.decode(Alpaca.Asset, "GET /v2/assets/AAPL")
+  const decodeAsset = Alpaca.decode(Alpaca.Asset, "GET /v2/assets: the entry of AAPL")
 
   it.effect("reads symbol, tradable and fractionable; every other field may be missing, null or new", () =>
     Effect.gen(function*() {
@@ -460,8 +461,18 @@ describe("assets", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(decodeAsset({ symbol: "AAPL", tradable: null }))
       expect(error.message).toBe(
-        `GET /v2/assets/AAPL: unexpected payload: Expected boolean, got null\n  at ["tradable"]\nMissing key\n  at ["fractionable"]`
+        `GET /v2/assets: the entry of AAPL: unexpected payload: Expected boolean, got null\n  at ["tradable"]\n` +
+          `Missing key\n  at ["fractionable"]`
       )
+    }))
+
+  it.effect("the list is any array: its entries are read one by one, by symbol (alpaca/assets.ts); not an array is refused", () =>
+    Effect.gen(function*() {
+      const odd = [{ symbol: "AAPL", tradable: true, fractionable: true }, null, 42, { name: "no symbol" }]
+      expect(yield* Alpaca.decode(Alpaca.AssetList, "GET /v2/assets")(odd)).toEqual(odd)
+      expect([{ symbol: "AAPL" }, { symbol: 7 }, null].map(Schema.is(Alpaca.Listed))).toEqual([true, false, false])
+      const error = yield* Effect.flip(Alpaca.decode(Alpaca.AssetList, "GET /v2/assets")({ assets: [] }))
+      expect(error.message).toContain("GET /v2/assets: unexpected payload: Expected array")
     }))
 })
 

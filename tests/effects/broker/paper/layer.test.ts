@@ -497,6 +497,30 @@ describe("paper broker", () => {
       expect((yield* Queue.take(updates)).kind).toBe("fill")
     }).pipe(Effect.provide(paper(freshFile(), { ...base, marketOpen: "never" }))))
 
+  it.effect("on NYSE's calendar: an order of a Saturday waits, fills at Monday's open; the clock tells the session", () =>
+    Effect.gen(function*() {
+      const broker = yield* Broker
+      const updates = yield* watch
+      // Saturday 5 December 2026, 10:00 in New York (EST).
+      yield* TestClock.setTime(Date.parse("2026-12-05T15:00:00Z"))
+      const saturday = yield* broker.clock
+      expect(saturday.isOpen).toBe(false)
+      expect(saturday.nextOpen).toEqual(Option.some(Date.parse("2026-12-07T14:30:00Z")))
+      yield* broker.placeOrder(request({ quantity: d("1") }))
+      yield* TestClock.adjust("1 day")
+      expect((yield* drain(updates)).map((u) => u.kind)).toEqual(["accepted"])
+      // Monday 09:30 New York: the session opens and the waiting order fills.
+      yield* TestClock.setTime(Date.parse("2026-12-07T14:30:00Z"))
+      expect((yield* Queue.take(updates)).kind).toBe("fill")
+      const monday = yield* broker.clock
+      expect(monday.isOpen).toBe(true)
+      expect(monday.nextClose).toEqual(Option.some(Date.parse("2026-12-07T21:00:00Z")))
+      // Christmas Eve closes at 13:00; Christmas Day is a holiday.
+      yield* TestClock.setTime(Date.parse("2026-12-24T18:30:00Z"))
+      expect((yield* broker.clock).isOpen).toBe(false)
+      expect((yield* broker.clock).nextOpen).toEqual(Option.some(Date.parse("2026-12-28T14:30:00Z")))
+    }).pipe(Effect.provide(paper(freshFile(), { ...base, marketOpen: "calendar" }))))
+
   it.effect("quotes from a JSON file and from a CSV file; unknown symbols are left out", () =>
     Effect.gen(function*() {
       const dir = Path.join(tmpRoot, `quotes-${files.next()}`)
