@@ -212,9 +212,12 @@ describe("two runs on one account", () => {
     const waited = await ws.run(["run", "--account", "demo", "--execute", "--wait", "60"])
     expect(await exited(first)).toBe(0)
     expect(waited.code, waited.stderr).toBe(0)
-    // Only the first run placed orders; the one that waited found the account balanced.
-    const placing = rows(ws.path(STORE), "SELECT DISTINCT run_id FROM order_intents").map((r) => String(r["run_id"]))
-    expect(placing.filter((id) => id !== holder && id !== placing[0])).toEqual([])
+    // The one that waited began only once the first had ended: the two never traded at once.
+    const times = rows(ws.path(STORE), "SELECT id, started_at, finished_at FROM runs ORDER BY started_at")
+    const firstRun = times.find((r) => r["id"] === holder)
+    const waitedRun = times.at(-1)
+    expect(waitedRun?.["id"]).not.toBe(holder)
+    expect(Number(waitedRun?.["started_at"])).toBeGreaterThanOrEqual(Number(firstRun?.["finished_at"]))
   }, 90_000)
 })
 
