@@ -5,6 +5,8 @@
  * misspelt field is an error, never a default.
  */
 import * as Schema from "effect/Schema"
+import { DecimalInput, readsAsDecimal } from "../formats/decimal.ts"
+import { isPositive } from "../kernel/decimal.ts"
 import { VALUE_NOT_SHOWN } from "./inputs.ts"
 import { ENV_NAME, ENV_NAME_EXPECTED } from "./secrets.ts"
 
@@ -41,3 +43,6 @@ export const EnvName = Schema.String.check(
 export const PositiveSeconds = Schema.Number.check(
   Schema.makeFilter((n: number) => Number.isFinite(n) && n > 0, { expected: "a number of seconds above 0" })
 )
+
+/** A decimal above 0, written as a string or a number (a paper random walk's price, a guard's limit). */
+export const PositiveDecimal = DecimalInput.check(readsAsDecimal({ expected: "a decimal above 0" }, isPositive))

@@ -8,16 +8,15 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { knownFields } from "../effects/configFields.ts"
+import { knownFields, PositiveDecimal } from "../effects/configFields.ts"
 import { decodeShape, inConfigDir, InputFileError, readInput } from "../effects/inputs.ts"
-import { DecimalInput, readsAsDecimal } from "../formats/decimal.ts"
-import { Decimal, isPositive } from "../kernel/decimal.ts"
+import type { DecimalInput } from "../formats/decimal.ts"
+import { Decimal } from "../kernel/decimal.ts"
 import { type Calendar, CalendarFile } from "../kernel/guards/calendar.ts"
 import { nyse } from "../kernel/guards/nyse.ts"
 import type { AccountConfig, LoadedConfig } from "./config.ts"
 import type { RunGuards } from "./run/guards.ts"
 
-const PositiveDecimal = DecimalInput.check(readsAsDecimal({ expected: "a decimal above 0" }, isPositive))
 const NonNegativeMinutes = Schema.Number.check(
   Schema.makeFilter((n: number) => Number.isFinite(n) && n >= 0, { expected: "a number of minutes, at least 0" })
 )

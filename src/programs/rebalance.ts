@@ -29,7 +29,7 @@ import { runCommand } from "./cli/run.ts"
 import { serveCommand } from "./cli/serve.ts"
 import { statusCommand } from "./cli/status.ts"
 import { targetsCommand } from "./cli/targets.ts"
-import { isRunProblem, runProblem } from "./run/problems.ts"
+import { errorLine, isRunProblem, runProblem } from "./run/problems.ts"
 import { keelVersion } from "./version.ts"
 
 export const ExitCode = { ok: 0, unexpected: 1, different: 1, invalid: 2, runNotCompleted: 3 } as const
@@ -77,11 +77,7 @@ const problem = (line: string) => Console.error(printable(line))
  */
 const unexpected = (cause: Cause.Cause<unknown>) =>
   Effect.flatMap(scrubRead, (scrub) => {
-    const error = Cause.squash(cause)
-    const message = error instanceof Error
-      ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}`
-      : String(error)
-    return problem(`rebalance: unexpected error: ${scrub(message.split("\n", 1)[0] ?? "")}; please report it`)
+    return problem(`rebalance: unexpected error: ${scrub(errorLine(Cause.squash(cause)))}; please report it`)
   }).pipe(Effect.as(ExitCode.unexpected))
 
 /** Paper books a run found damaged (`DamagedBooks`, told by its tag so the paper modules stay lazily loaded). */

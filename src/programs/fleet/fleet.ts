@@ -16,7 +16,7 @@ import type { FleetEntry } from "../documents/fleet.ts"
 import { resolvedTargetsDocument } from "../documents/resolvedTargets.ts"
 import { fleetLayers } from "../layers.ts"
 import { makeRunId } from "../run/ids.ts"
-import { isRunProblem, runProblem } from "../run/problems.ts"
+import { errorLine, isRunProblem, runProblem } from "../run/problems.ts"
 import { rebalanceAccount } from "../run/rebalanceAccount.ts"
 import { prepareRun, type RunFlags } from "../runRequest.ts"
 import { type Board, reportingSteps } from "./board.ts"
@@ -80,14 +80,14 @@ const runOne = (loaded: LoadedConfig, account: AccountConfig, flags: RunFlags, b
     } satisfies FleetEntry
   }).pipe(
     Effect.catch((error) => {
-      if (!isRunProblem(error)) return Effect.succeed(failed(account, messageOf(error), "broker"))
+      if (!isRunProblem(error)) return Effect.succeed(failed(account, errorLine(error), "broker"))
       const problem = runProblem(error)
       return Effect.succeed(failed(account, problem.line, categoryOf(error._tag, problem.invalid)))
     }),
     Effect.catchCause((cause) =>
       Cause.hasInterruptsOnly(cause)
         ? Effect.failCause(cause)
-        : Effect.succeed(failed(account, `unexpected error: ${messageOf(Cause.squash(cause))}`, "broker"))
+        : Effect.succeed(failed(account, `unexpected error: ${errorLine(Cause.squash(cause))}`, "broker"))
     )
   )
 
@@ -117,11 +117,3 @@ const failed = (account: AccountConfig, reason: string, category: ErrorCategory)
  */
 const categoryOf = (tag: string, invalid: boolean): ErrorCategory =>
   invalid ? "input" : tag === "LeaseHeld" ? "guard" : "broker"
-
-/** The first line of an error's message. */
-const messageOf = (error: unknown): string => {
-  const text = typeof error === "object" && error !== null && "message" in error
-    ? String(error.message)
-    : String(error)
-  return text.split("\n", 1)[0] ?? ""
-}

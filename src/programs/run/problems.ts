@@ -9,6 +9,19 @@ import type { LeaseHeld, LeaseLost, StoreError } from "../../effects/Store.ts"
 import { leaseHeldMessage } from "./lease.ts"
 import type { RecoveryStopped } from "./recovery.ts"
 
+/**
+ * An error's first line, for a one-line report: its message (a defect's with its name, unless it
+ * is a plain Error), never a stack trace.
+ */
+export const errorLine = (error: unknown): string => {
+  const text = error instanceof Error
+    ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}`
+    : typeof error === "object" && error !== null && "message" in error
+    ? String(error.message)
+    : String(error)
+  return text.split("\n", 1)[0] ?? ""
+}
+
 export const storeProblem = (error: StoreError | LeaseLost | RecoveryStopped): string => {
   switch (error._tag) {
     case "StoreError":

@@ -27,6 +27,7 @@ import type { Rebalance } from "../../kernel/rebalance/rebalance.ts"
 import type { Discrepancy } from "../../kernel/rebalance/reconcile.ts"
 import { artifactsFolder, makeRunId } from "./ids.ts"
 import { holdLease, LeaseDefaults } from "./lease.ts"
+import { errorLine } from "./problems.ts"
 import { initialProgress, type Progress, step, type Stop } from "./progress.ts"
 import {
   awaitPhase,
@@ -69,7 +70,7 @@ export const rebalanceAccount = (
         Effect.catchTag("Stop", (stop) => Effect.succeed<Ended>({ progress: stop.progress, stop })),
         // The Store itself failed, or a defect: try once to mark the run failed, so it is not left "running".
         Effect.tapError((e) => markEnded(begun.progress, "failed", `store: ${e.operation}: ${e.message}`)),
-        Effect.tapDefect((defect) => markEnded(begun.progress, "failed", `unexpected error: ${firstLine(defect)}`)),
+        Effect.tapDefect((defect) => markEnded(begun.progress, "failed", `unexpected error: ${errorLine(defect)}`)),
         // Stopped from outside (SIGINT, SIGTERM, a service shutting down): ended, never left "running";
         // what it sent and did not see finish is the next run's recovery to settle.
         Effect.onInterrupt(() => markEnded(begun.progress, "aborted", INTERRUPTED))
@@ -134,10 +135,6 @@ const markEnded = (progress: Progress, status: Exclude<FinalStatus, "completed">
     .pipe(Effect.ignore)
 
 const INTERRUPTED = "interrupted (the process was asked to stop); orders it sent are settled by the next run's recovery"
-
-/** The first line of what a defect says. */
-const firstLine = (defect: unknown): string =>
-  (defect instanceof Error ? `${defect.name}: ${defect.message}` : String(defect)).split("\n", 1)[0] ?? ""
 
 /** Summary: the run finished in the Store (a completed one at `done`), the summary sent, the outcome returned. */
 const finish = (request: RunRequest, startedAt: number, ended: Ended) =>

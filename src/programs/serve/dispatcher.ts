@@ -12,6 +12,7 @@ import type { RunMode } from "../../effects/Store.ts"
 import type { AccountConfig, LoadedConfig } from "../config.ts"
 import { endLine, makeBoard } from "../fleet/board.ts"
 import { runFleet } from "../fleet/fleet.ts"
+import { errorLine } from "../run/problems.ts"
 
 /** A fleet run to start: who asked (a trigger, a schedule), for logs. Unattended: guards are never overridden. */
 export interface FleetRequest {
@@ -58,7 +59,7 @@ export const makeDispatcher = (
         Effect.catchCause((cause) =>
           Cause.hasInterruptsOnly(cause)
             ? Effect.failCause(cause)
-            : log(`${request.id}: failed: ${String(Cause.squash(cause)).split("\n", 1)[0]}`)
+            : log(`${request.id}: failed: ${errorLine(Cause.squash(cause))}`)
         ),
         Effect.provideContext(services)
       )

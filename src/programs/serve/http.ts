@@ -21,6 +21,7 @@ import { printed } from "../documents/document.ts"
 import { HistoryDocument, StatusDocument, statusDocument } from "../documents/runs.ts"
 import { selectAccounts } from "../fleet/selection.ts"
 import { makeRunId } from "../run/ids.ts"
+import { errorLine } from "../run/problems.ts"
 import type { Dispatcher } from "./dispatcher.ts"
 import { AccountsDocument, Refusal, TriggerAnswer } from "./documents.ts"
 import type { ServePlan } from "./plan.ts"
@@ -73,12 +74,8 @@ const reading = <R>(
 ) =>
 (request: HttpServerRequest.HttpServerRequest) =>
   authorized(api.plan, request)
-    ? handler(request).pipe(Effect.catch((error) => Effect.succeed(refusal(500, messageOf(error)))))
+    ? handler(request).pipe(Effect.catch((error) => Effect.succeed(refusal(500, errorLine(error)))))
     : Effect.succeed(refusal(401, "expected Authorization: Bearer <token>"))
-
-const messageOf = (error: unknown): string =>
-  (typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error))
-    .split("\n", 1)[0] ?? ""
 
 const triggerAnswer = answer(TriggerAnswer)
 
@@ -121,7 +118,7 @@ const trigger = (api: Api) => (request: HttpServerRequest.HttpServerRequest) =>
       origin: `trigger ${body.idempotencyKey}: ${printable(body.reason)}`
     })
     return triggerAnswer({ fleetId, accounts: names, duplicate: false }, 202)
-  }).pipe(Effect.catch((error) => Effect.succeed(refusal(500, messageOf(error)))))
+  }).pipe(Effect.catch((error) => Effect.succeed(refusal(500, errorLine(error)))))
 
 const printHistory = answer(HistoryDocument)
 const printStatus = answer(StatusDocument)

@@ -5,9 +5,9 @@
  */
 import * as Schema from "effect/Schema"
 import { DecimalInput, readsAsDecimal } from "../../../formats/decimal.ts"
-import { isNegative, isPositive } from "../../../kernel/decimal.ts"
+import { isNegative } from "../../../kernel/decimal.ts"
 import type { VenueContext } from "../../Broker.ts"
-import { knownFields } from "../../configFields.ts"
+import { knownFields, PositiveDecimal } from "../../configFields.ts"
 import { inConfigDir } from "../../inputs.ts"
 import type { PaperConfig } from "./layer.ts"
 
@@ -27,7 +27,6 @@ const AnyNumber = NumberThat("a finite number", () => true)
 const NonNegativeDecimal = DecimalInput.check(
   readsAsDecimal({ expected: "a non-negative decimal" }, (d) => !isNegative(d))
 )
-const PositiveDecimal = DecimalInput.check(readsAsDecimal({ expected: "a decimal above 0" }, isPositive))
 const BasisPoints = NumberThat("a number of basis points, at least 0", (n) => n >= 0)
 
 const RandomWalk = knownFields(
